@@ -1,0 +1,50 @@
+# FieldFix: `make run` starts a working server with a demo city; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+SQLC_VERSION := v1.30.0
+SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
+
+.PHONY: run build test vet generate check-generated bench-solver bench-geo clean
+
+build:
+	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
+
+run: build
+	@url=$$(scripts/dev-db.sh) || exit 1; \
+	export DATABASE_URL=$$url; \
+	$(BIN)/fieldfix seed && \
+	echo "console: http://localhost:$${FIELDFIX_PORT:-8080}/console   API: http://localhost:$${FIELDFIX_PORT:-8080}/openapi.json" && \
+	exec $(BIN)/fieldfix serve --addr "$${FIELDFIX_ADDR:-:$${FIELDFIX_PORT:-8080}}"
+
+# Every test against a real PostgreSQL (TEST_DATABASE_URL; scripts/dev-db.sh brings one up).
+test: check-generated vet
+	@url=$$(DATABASE_URL=$(TEST_DATABASE_URL) scripts/dev-db.sh) || exit 1; \
+	TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+$(SQLC):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) GOFLAGS= $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	mv $(BIN)/sqlc $(SQLC)
+
+# Regenerate the sqlc code from dispatch/postgres/queries and migrations.
+generate: $(SQLC)
+	$(SQLC) generate
+
+# Fails when the committed generated code is stale.
+check-generated: $(SQLC)
+	@$(SQLC) diff || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+
+bench-solver: build
+	scripts/bench-solver.sh
+
+bench-geo:
+	scripts/bench-geo.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,250 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+type locationDTO struct {
+	Lat *float64 `json:"lat"`
+	Lng *float64 `json:"lng"`
+}
+
+func (l *locationDTO) toLocation(field string) (dispatch.Location, error) {
+	if l == nil || l.Lat == nil || l.Lng == nil {
+		return dispatch.Location{}, dispatch.Invalid(field, "invalid_location", "%s needs lat and lng", field)
+	}
+	return dispatch.Location{Lat: *l.Lat, Lng: *l.Lng}, nil
+}
+
+type windowDTO struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+type bookingRequest struct {
+	ServiceType      string       `json:"service_type"`
+	Appliance        string       `json:"appliance"`
+	Problem          string       `json:"problem"`
+	Address          string       `json:"address"`
+	Location         *locationDTO `json:"location"`
+	PurchaseID       *int64       `json:"purchase_id,omitempty"`
+	PreferredWindows []windowDTO  `json:"preferred_windows,omitempty"`
+	Channel          string       `json:"channel,omitempty"`
+	ReturnKind       string       `json:"return_kind,omitempty"`
+	CustomerSub      string       `json:"customer_sub,omitempty"`
+}
+
+type jobDTO struct {
+	ID             int64      `json:"id"`
+	Visit          int        `json:"visit"`
+	Status         string     `json:"status"`
+	TechnicianID   *int64     `json:"technician_id"`
+	TechnicianName string     `json:"technician_name,omitempty"`
+	PlannedStart   *time.Time `json:"planned_start"`
+	PlannedEnd     *time.Time `json:"planned_end,omitempty"`
+	Pinned         bool       `json:"pinned"`
+	OfferExpiresAt *time.Time `json:"offer_expires_at,omitempty"`
+	Version        int        `json:"version"`
+}
+
+type bookingDTO struct {
+	ID               int64             `json:"id"`
+	Status           string            `json:"status"`
+	Tier             string            `json:"tier"`
+	SLADueAt         time.Time         `json:"sla_due_at"`
+	CreatedAt        time.Time         `json:"created_at"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	RequiredSkills   []string          `json:"required_skills"`
+	DurationMinutes  int               `json:"duration_minutes"`
+	ServiceType      string            `json:"service_type"`
+	Appliance        string            `json:"appliance"`
+	Problem          string            `json:"problem"`
+	Address          string            `json:"address"`
+	Location         dispatch.Location `json:"location"`
+	PurchaseID       *int64            `json:"purchase_id"`
+	PreferredWindows []windowDTO       `json:"preferred_windows"`
+	Channel          string            `json:"channel"`
+	ReturnKind       string            `json:"return_kind,omitempty"`
+	CustomerSub      string            `json:"customer_sub,omitempty"`
+	CancelReason     string            `json:"cancel_reason,omitempty"`
+	Version          int               `json:"version"`
+	Job              *jobDTO           `json:"job"`
+	Jobs             []jobDTO          `json:"jobs"`
+}
+
+func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
+	name := j.TechnicianName
+	if a.Role == dispatch.RoleCustomer {
+		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
+	}
+	return jobDTO{ID: j.ID, Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID, TechnicianName: name,
+		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, Version: j.Version}
+}
+
+func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
+	out := bookingDTO{ID: b.ID, Status: string(b.Status), Tier: string(b.Tier), SLADueAt: b.SLADueAt, CreatedAt: b.CreatedAt,
+		UpdatedAt: b.UpdatedAt, RequiredSkills: b.RequiredSkills, DurationMinutes: int(b.Duration / time.Minute),
+		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location,
+		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason,
+		Version: b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
+	if a.Role != dispatch.RoleCustomer {
+		out.CustomerSub = b.CustomerSubject
+	}
+	for _, w := range b.PreferredWindows {
+		out.PreferredWindows = append(out.PreferredWindows, windowDTO(w))
+	}
+	for _, j := range b.Jobs {
+		out.Jobs = append(out.Jobs, jobOut(j, a))
+	}
+	if len(out.Jobs) > 0 {
+		out.Job = &out.Jobs[len(out.Jobs)-1]
+	}
+	return out
+}
+
+func (h *handlers) createBooking(c echo.Context) error {
+	var req bookingRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	loc, err := req.Location.toLocation("location")
+	if err != nil {
+		return err
+	}
+	br := dispatch.BookingRequest{
+		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
+		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
+		CustomerSub: req.CustomerSub,
+	}
+	for _, w := range req.PreferredWindows {
+		br.PreferredWindows = append(br.PreferredWindows, dispatch.Window(w))
+	}
+	// The hash is over the decoded request, so a retry that differs only in spacing is the same request.
+	canonical, _ := json.Marshal(req)
+	sum := sha256.Sum256(canonical)
+	a := actor(c)
+	b, replay, err := h.Service.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
+	if err != nil {
+		return err
+	}
+	if replay {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	setETag(c, b.Version)
+	c.Response().Header().Set("Location", "/v1/bookings/"+strconv.FormatInt(b.ID, 10))
+	return c.JSON(http.StatusCreated, bookingOut(b, a))
+}
+
+func (h *handlers) getBooking(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a := actor(c)
+	b, err := h.Service.GetBooking(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	setETag(c, b.Version)
+	return c.JSON(http.StatusOK, bookingOut(b, a))
+}
+
+type listDTO[T any] struct {
+	Items      []T    `json:"items"`
+	NextBefore *int64 `json:"next_before,omitempty"`
+}
+
+func (h *handlers) listBookings(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	a := actor(c)
+	f := dispatch.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
+		Page: dispatch.Page{Limit: int(limit), Before: before}}
+	bs, err := h.Service.ListBookings(c.Request().Context(), a, f)
+	if err != nil {
+		return err
+	}
+	out := listDTO[bookingDTO]{Items: make([]bookingDTO, 0, len(bs))}
+	for _, b := range bs {
+		out.Items = append(out.Items, bookingOut(b, a))
+	}
+	if n := len(bs); n > 0 && (limit == 0 && n == 50 || int64(n) == limit) {
+		out.NextBefore = &bs[n-1].ID
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *handlers) cancelBooking(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req cancelRequest
+	if c.Request().ContentLength != 0 {
+		if _, err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	a := actor(c)
+	b, err := h.Service.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
+	if err != nil {
+		return err
+	}
+	setETag(c, b.Version)
+	return c.JSON(http.StatusOK, bookingOut(b, a))
+}
+
+type rescheduleRequest struct {
+	PreferredWindows []windowDTO `json:"preferred_windows"`
+	Reason           string      `json:"reason,omitempty"`
+}
+
+func (h *handlers) rescheduleBooking(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req rescheduleRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ws := make([]dispatch.Window, 0, len(req.PreferredWindows))
+	for _, w := range req.PreferredWindows {
+		ws = append(ws, dispatch.Window(w))
+	}
+	a := actor(c)
+	b, err := h.Service.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
+	if err != nil {
+		return err
+	}
+	setETag(c, b.Version)
+	return c.JSON(http.StatusOK, bookingOut(b, a))
+}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// Problem is an RFC 9457 problem detail with our stable code.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	Code     string `json:"code"`
+	Field    string `json:"field,omitempty"`
+}
+
+// statusOf is the one table from error kinds to HTTP statuses.
+var statusOf = map[dispatch.Kind]int{
+	dispatch.KindInvalid:       http.StatusBadRequest,
+	dispatch.KindNotFound:      http.StatusNotFound,
+	dispatch.KindForbidden:     http.StatusForbidden,
+	dispatch.KindConflict:      http.StatusConflict,
+	dispatch.KindUnprocessable: http.StatusUnprocessableEntity,
+	dispatch.KindUnavailable:   http.StatusServiceUnavailable,
+	dispatch.KindInternal:      http.StatusInternalServerError,
+}
+
+// httpError is an HTTP-level refusal (auth, body size, routing) carried as an error.
+type httpError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func problem(status int, code, msg string) error { return &httpError{status, code, msg} }
+
+// errorHandler writes every error as problem+json and logs only internal ones.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := Problem{Type: "about:blank", Instance: c.Request().URL.Path}
+		var (
+			he  *httpError
+			de  *dispatch.Error
+			ehe *echo.HTTPError
+		)
+		switch {
+		case errors.As(err, &he):
+			p.Status, p.Code, p.Detail = he.status, he.code, he.msg
+		case errors.As(err, &de):
+			p.Status, p.Code, p.Detail, p.Field = statusOf[de.Kind], de.Code, de.Message, de.Field
+			if de.Kind == dispatch.KindInternal {
+				p.Detail = "internal error"
+			}
+		case errors.As(err, &ehe):
+			p.Status = ehe.Code
+			p.Code = echoCode(ehe.Code)
+			if m, ok := ehe.Message.(string); ok {
+				p.Detail = m
+			}
+		default:
+			p.Status, p.Code, p.Detail = http.StatusInternalServerError, "internal", "internal error"
+		}
+		if p.Status == 0 {
+			p.Status, p.Code = http.StatusInternalServerError, "internal"
+		}
+		p.Title = http.StatusText(p.Status)
+		if p.Status >= 500 && p.Status != http.StatusServiceUnavailable {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+		if p.Status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(2))
+		}
+		body, _ := json.Marshal(p)
+		_ = c.Blob(p.Status, "application/problem+json", body)
+	}
+}
+
+func echoCode(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "route_not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "bad_request"
+}

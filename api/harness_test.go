@@ -1,0 +1,146 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/api"
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/internal/dbtest"
+)
+
+var secret = []byte("test-secret")
+
+// testClock is a settable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// testBundle is what a test gets: a server on a private schema, its service and clock.
+type testBundle struct {
+	t     *testing.T
+	srv   *httptest.Server
+	svc   *dispatch.Service
+	clock *testClock
+	db    *dbtest.Schema
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	t.Parallel()
+	s := dbtest.New(t)
+	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s}
+}
+
+func (b *testBundle) token(role dispatch.Role, sub string) string {
+	tok, err := api.IssueToken(secret, role, sub, b.clock.Now(), time.Hour)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// do sends a request; body may be nil, a string (sent raw) or a value (JSON-encoded).
+func (b *testBundle) do(method, path, token string, body any, headers ...string) response {
+	b.t.Helper()
+	var rd io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(v)
+	case []byte:
+		rd = bytes.NewReader(v)
+	default:
+		buf, err := json.Marshal(v)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, b.srv.URL+path, rd)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// wantProblem asserts a problem+json answer with status and code.
+func wantProblem(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	if got := r.json(t)["code"]; got != code {
+		t.Fatalf("code %v, want %s: %s", got, code, r.Body)
+	}
+}
+
+func washerBooking(purchaseID any) map[string]any {
+	b := map[string]any{
+		"service_type": "repair", "appliance": "washer", "problem": "the drum does not spin",
+		"address": "12 rue de la République, Lyon", "location": map[string]any{"lat": 45.764, "lng": 4.8357}, "channel": "app",
+	}
+	if purchaseID != nil {
+		b["purchase_id"] = purchaseID
+	}
+	return b
+}
+
+// purchase registers a product for a customer and returns its id.
+func (b *testBundle) purchase(sub string, body map[string]any) float64 {
+	b.t.Helper()
+	r := b.do("POST", "/v1/purchases", b.token(dispatch.RoleCustomer, sub), body)
+	if r.Status != http.StatusCreated {
+		b.t.Fatalf("purchase: %d %s", r.Status, r.Body)
+	}
+	return r.json(b.t)["id"].(float64)
+}

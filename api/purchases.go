@@ -1,0 +1,86 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+type purchaseRequest struct {
+	CustomerSub           string         `json:"customer_sub,omitempty"`
+	Category              string         `json:"category"`
+	Brand                 string         `json:"brand"`
+	Model                 string         `json:"model"`
+	Serial                string         `json:"serial"`
+	PurchasedAt           *dispatch.Date `json:"purchased_at"`
+	DeliveredAt           *dispatch.Date `json:"delivered_at,omitempty"`
+	WarrantyMonths        *int           `json:"warranty_months"`
+	ExtendedWarrantyUntil *dispatch.Date `json:"extended_warranty_until,omitempty"`
+}
+
+type purchaseDTO struct {
+	ID                    int64          `json:"id"`
+	Category              string         `json:"category"`
+	Brand                 string         `json:"brand"`
+	Model                 string         `json:"model"`
+	Serial                string         `json:"serial"`
+	PurchasedAt           dispatch.Date  `json:"purchased_at"`
+	DeliveredAt           *dispatch.Date `json:"delivered_at"`
+	WarrantyMonths        int            `json:"warranty_months"`
+	ExtendedWarrantyUntil *dispatch.Date `json:"extended_warranty_until"`
+	InWarranty            bool           `json:"in_warranty"`
+	WarrantyUntil         dispatch.Date  `json:"warranty_until"`
+	CreatedAt             time.Time      `json:"created_at"`
+}
+
+func (h *handlers) purchaseOut(p dispatch.Purchase) purchaseDTO {
+	in, until := h.Service.WarrantyStatus(p)
+	return purchaseDTO{ID: p.ID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial, PurchasedAt: p.PurchasedAt,
+		DeliveredAt: p.DeliveredAt, WarrantyMonths: p.WarrantyMonths, ExtendedWarrantyUntil: p.ExtendedWarrantyUntil,
+		InWarranty: in, WarrantyUntil: until, CreatedAt: p.CreatedAt}
+}
+
+func (h *handlers) createPurchase(c echo.Context) error {
+	var req purchaseRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.PurchasedAt == nil {
+		return dispatch.Invalid("purchased_at", "missing_field", "purchased_at is required (YYYY-MM-DD)")
+	}
+	if req.WarrantyMonths == nil {
+		return dispatch.Invalid("warranty_months", "missing_field", "warranty_months is required (0 for none)")
+	}
+	p, err := h.Service.RegisterPurchase(c.Request().Context(), actor(c), dispatch.PurchaseRequest{
+		CustomerSub: req.CustomerSub, Category: req.Category, Brand: req.Brand, Model: req.Model, Serial: req.Serial,
+		PurchasedAt: *req.PurchasedAt, DeliveredAt: req.DeliveredAt, WarrantyMonths: *req.WarrantyMonths,
+		ExtendedWarrantyUntil: req.ExtendedWarrantyUntil,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, h.purchaseOut(p))
+}
+
+func (h *handlers) listPurchases(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	ps, err := h.Service.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), dispatch.Page{Limit: int(limit), Before: before})
+	if err != nil {
+		return err
+	}
+	out := listDTO[purchaseDTO]{Items: make([]purchaseDTO, 0, len(ps))}
+	for _, p := range ps {
+		out.Items = append(out.Items, h.purchaseOut(p))
+	}
+	return c.JSON(http.StatusOK, out)
+}

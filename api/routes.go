@@ -1,0 +1,71 @@
+package api
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+const (
+	customer   = dispatch.RoleCustomer
+	technician = dispatch.RoleTechnician
+	dispatcher = dispatch.RoleDispatcher
+	admin      = dispatch.RoleAdmin
+)
+
+// Route is one entry of the surface: the roles it allows (none: public).
+type Route struct {
+	Method, Path string
+	Roles        []dispatch.Role
+}
+
+// Routes is the whole HTTP surface with who may call what; tests walk it.
+func Routes() []Route {
+	var rs []Route
+	addRoutes(nil, Deps{}, func(r Route) { rs = append(rs, r) })
+	return rs
+}
+
+// addRoutes registers every route on e (nil: only report them to the optional visitor).
+func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
+	var v1 *echo.Group
+	if e != nil {
+		v1 = e.Group("/v1", authenticate(d.JWTSecret, d.Now))
+	}
+	h := &handlers{Deps: d}
+	public := func(method, path string, fn echo.HandlerFunc) {
+		for _, f := range visit {
+			f(Route{Method: method, Path: path})
+		}
+		if e != nil {
+			e.Add(method, path, fn)
+		}
+	}
+	private := func(method, path string, fn echo.HandlerFunc, roles ...dispatch.Role) {
+		for _, f := range visit {
+			f(Route{Method: method, Path: "/v1" + path, Roles: roles})
+		}
+		if e != nil {
+			v1.Add(method, path, fn, allow(roles...))
+		}
+	}
+
+	public("GET", "/healthz", healthz)
+	public("GET", "/readyz", readyz(d))
+	public("GET", "/openapi.json", serveOpenAPI)
+
+	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
+	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
+
+	private("POST", "/bookings", h.createBooking, customer, dispatcher)
+	private("GET", "/bookings", h.listBookings, customer, dispatcher)
+	private("GET", "/bookings/:id", h.getBooking, customer, technician, dispatcher)
+	private("POST", "/bookings/:id/cancel", h.cancelBooking, customer, dispatcher)
+	private("POST", "/bookings/:id/reschedule", h.rescheduleBooking, customer, dispatcher)
+
+	private("POST", "/technicians", h.createTechnician, admin, dispatcher)
+	private("GET", "/technicians", h.listTechnicians, admin, dispatcher)
+	private("PATCH", "/technicians/:id", h.updateTechnician, admin, dispatcher)
+}
+
+type handlers struct{ Deps }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/internal/pgsetup"
+)
+
+// DefaultDatabaseURL is the local server of a developer's machine.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/fieldfix?sslmode=disable"
+
+// devSecret signs tokens when FIELDFIX_JWT_SECRET is unset, so that a laptop runs with no setup.
+const devSecret = "fieldfix-development-secret-do-not-use-in-production"
+
+// config is every setting; flags fall back to the environment, which falls back to defaults.
+type config struct {
+	DatabaseURL string
+	Addr        string
+	JWTSecret   string
+	WarrantySLA time.Duration
+	PaidSLA     time.Duration
+	TimeZone    string
+	LogLevel    string
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func durationEnv(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if v := getenv(key); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return def
+}
+
+// commonFlags registers the settings every database command shares.
+func commonFlags(fs *flag.FlagSet, getenv func(string) string, c *config) {
+	fs.StringVar(&c.DatabaseURL, "database-url", envOr(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL (env DATABASE_URL)")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", envOr(getenv, "FIELDFIX_JWT_SECRET", devSecret), "HS256 secret for bearer tokens (env FIELDFIX_JWT_SECRET)")
+	fs.DurationVar(&c.WarrantySLA, "warranty-sla", durationEnv(getenv, "FIELDFIX_WARRANTY_SLA", 48*time.Hour), "on-site deadline for warranty bookings (env FIELDFIX_WARRANTY_SLA)")
+	fs.DurationVar(&c.PaidSLA, "paid-sla", durationEnv(getenv, "FIELDFIX_PAID_SLA", 24*time.Hour), "on-site deadline for paid bookings (env FIELDFIX_PAID_SLA)")
+	fs.StringVar(&c.TimeZone, "time-zone", envOr(getenv, "FIELDFIX_TIME_ZONE", "UTC"), "business time zone for calendar-day rules such as warranty end (env FIELDFIX_TIME_ZONE)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "FIELDFIX_LOG_LEVEL", "info"), "debug, info, warn or error (env FIELDFIX_LOG_LEVEL)")
+}
+
+func (c config) rules() (dispatch.Rules, error) {
+	r := dispatch.DefaultRules()
+	r.WarrantySLA, r.PaidSLA = c.WarrantySLA, c.PaidSLA
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return r, fmt.Errorf("time zone %q: %w", c.TimeZone, err)
+	}
+	r.Location = loc
+	return r, nil
+}
+
+func (c config) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// openDB creates the database when missing, opens a pool and migrates.
+func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error) {
+	if err := pgsetup.EnsureDatabase(ctx, c.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("%w\n  is PostgreSQL running? `make run` starts one; or set DATABASE_URL", err)
+	}
+	pc, err := pgxpool.ParseConfig(c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		pc.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := pgsetup.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/internal/dbtest"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestServeEndToEnd starts the real server through run, seeds the demo city, and books over HTTP
+// with tokens printed by `fieldfix token`, as a new user would.
+func TestServeEndToEnd(t *testing.T) {
+	s := dbtest.New(t)
+	vars := env(map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_JWT_SECRET": "e2e-secret"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var seedOut lockedBuffer
+	if err := run(ctx, []string{"seed", "--technicians", "12"}, vars, &seedOut, io.Discard); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if !strings.Contains(seedOut.String(), "seeded the demo city") {
+		t.Fatalf("seed output: %s", seedOut.String())
+	}
+	// The first customer's in-warranty washer and out-of-warranty fridge, as printed.
+	purchase := func(category string) string {
+		m := regexp.MustCompile(`purchase_id=(\d+)\s+` + category + `\s`).FindStringSubmatch(seedOut.String())
+		if m == nil {
+			t.Fatalf("no %s purchase printed:\n%s", category, seedOut.String())
+		}
+		return m[1]
+	}
+
+	var out, errOut lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, vars, &out, &errOut) }()
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; {
+		if m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var tok bytes.Buffer
+	if err := run(ctx, []string{"token", "--role", "customer", "--sub", "demo-customer-1"}, vars, &tok, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	book := func(appliance, purchaseID string) map[string]any {
+		body := `{"service_type":"repair","appliance":"` + appliance + `","problem":"not working","address":"1 place Bellecour, Lyon",
+			"location":{"lat":45.7578,"lng":4.8320},"purchase_id":` + purchaseID + `,"channel":"web"}`
+		req, _ := http.NewRequest("POST", base+"/v1/bookings", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok.String()))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		if res.StatusCode != 201 {
+			t.Fatalf("book %s: %d %v", appliance, res.StatusCode, m)
+		}
+		return m
+	}
+	hours := func(m map[string]any) float64 {
+		c, _ := time.Parse(time.RFC3339Nano, m["created_at"].(string))
+		d, _ := time.Parse(time.RFC3339Nano, m["sla_due_at"].(string))
+		return d.Sub(c).Hours()
+	}
+	if m := book("washer", purchase("washer")); m["tier"] != "warranty" || hours(m) != 48 {
+		t.Fatalf("washer: %v %vh", m["tier"], hours(m))
+	}
+	if m := book("fridge", purchase("fridge")); m["tier"] != "paid" || hours(m) != 24 {
+		t.Fatalf("fridge: %v %vh", m["tier"], hours(m))
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		res, err := http.Get(base + p)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", p, res, err)
+		}
+		res.Body.Close()
+	}
+
+	cancel() // SIGTERM's path: graceful shutdown
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+func TestTokenRefusesUnknownRole(t *testing.T) {
+	err := run(context.Background(), []string{"token", "--role", "root", "--sub", "x"}, env(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "unknown role") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,295 @@
+// Package dispatch is the core of FieldFix: bookings, jobs, technicians, the after-sales rules
+// (SLA tiers, return windows, skills) and the use cases over small interfaces (Store, Clock).
+// It never imports an adapter (HTTP, PostgreSQL, Firebase).
+package dispatch
+
+import (
+	"context"
+	"time"
+)
+
+// Role is what the caller's token says they are.
+type Role string
+
+const (
+	RoleCustomer   Role = "customer"
+	RoleTechnician Role = "technician"
+	RoleDispatcher Role = "dispatcher"
+	RoleAdmin      Role = "admin"
+)
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCustomer, RoleTechnician, RoleDispatcher, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// Actor is the authenticated caller.
+type Actor struct {
+	Subject string
+	Role    Role
+}
+
+// Staff reports whether the actor works for the service (dispatcher or admin).
+func (a Actor) Staff() bool { return a.Role == RoleDispatcher || a.Role == RoleAdmin }
+
+// Tier is the SLA tier of a booking.
+type Tier string
+
+const (
+	TierWarranty Tier = "warranty"
+	TierPaid     Tier = "paid"
+)
+
+// ServiceType is what the customer asks for.
+type ServiceType string
+
+const (
+	ServiceRepair       ServiceType = "repair"
+	ServiceInstallation ServiceType = "installation"
+	ServiceMaintenance  ServiceType = "maintenance"
+	ServiceReturnPickup ServiceType = "return_pickup"
+)
+
+// Channel is how the booking reached us.
+type Channel string
+
+// ReturnKind tells a return pickup's legal basis: an unconditional return or a faulty-product exchange.
+type ReturnKind string
+
+const (
+	ReturnUnconditional ReturnKind = "return"
+	ReturnExchange      ReturnKind = "exchange"
+)
+
+// BookingStatus follows the booking's current job.
+type BookingStatus string
+
+const (
+	BookingOpen       BookingStatus = "open"        // no technician yet
+	BookingScheduled  BookingStatus = "scheduled"   // a job is planned with a technician
+	BookingInProgress BookingStatus = "in_progress" // technician en route or on site
+	BookingCompleted  BookingStatus = "completed"
+	BookingCancelled  BookingStatus = "cancelled"
+)
+
+// JobStatus is one visit's state (SPEC §3).
+type JobStatus string
+
+const (
+	JobUnassigned JobStatus = "unassigned"
+	JobOffered    JobStatus = "offered"
+	JobAccepted   JobStatus = "accepted"
+	JobEnRoute    JobStatus = "en_route"
+	JobOnSite     JobStatus = "on_site"
+	JobCompleted  JobStatus = "completed"
+	JobIncomplete JobStatus = "incomplete"
+	JobCancelled  JobStatus = "cancelled"
+)
+
+// Location is a point on Earth in degrees.
+type Location struct {
+	Lat float64 `json:"lat"`
+	Lng float64 `json:"lng"`
+}
+
+// Window is a half-open time interval [Start, End).
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Customer is a person who books repairs; created on their first call.
+type Customer struct {
+	ID        int64
+	Subject   string
+	CreatedAt time.Time
+}
+
+// Purchase is a product a customer bought, with its warranty.
+type Purchase struct {
+	ID                    int64
+	CustomerID            int64
+	Category              string // the appliance
+	Brand, Model, Serial  string
+	PurchasedAt           Date
+	DeliveredAt           *Date
+	WarrantyMonths        int
+	ExtendedWarrantyUntil *Date
+	CreatedAt             time.Time
+}
+
+// Booking is a customer's request for a visit (a work order).
+type Booking struct {
+	ID               int64
+	CustomerID       int64
+	CustomerSubject  string
+	PurchaseID       *int64
+	ServiceType      ServiceType
+	Appliance        string
+	Problem          string
+	Address          string
+	Location         Location
+	Channel          Channel
+	ReturnKind       ReturnKind
+	Tier             Tier
+	Status           BookingStatus
+	SLADueAt         time.Time
+	RequiredSkills   []string
+	Duration         time.Duration
+	PreferredWindows []Window
+	CancelReason     string
+	Version          int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Jobs             []Job // visits in order, newest last
+}
+
+// CurrentJob is the latest visit of the booking, or nil.
+func (b *Booking) CurrentJob() *Job {
+	if len(b.Jobs) == 0 {
+		return nil
+	}
+	return &b.Jobs[len(b.Jobs)-1]
+}
+
+// Job is one technician visit for a booking.
+type Job struct {
+	ID             int64
+	BookingID      int64
+	Visit          int
+	Status         JobStatus
+	TechnicianID   *int64
+	TechnicianName string
+	PlannedStart   *time.Time
+	PlannedEnd     *time.Time
+	Pinned         bool
+	OfferExpiresAt *time.Time
+	Version        int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Shift is a weekly working period in the technician's time zone.
+type Shift struct {
+	Day   string `json:"day"`   // mon..sun
+	Start string `json:"start"` // HH:MM
+	End   string `json:"end"`   // HH:MM, after Start
+}
+
+// Technician is a field worker.
+type Technician struct {
+	ID           int64
+	Subject      *string
+	Name         string
+	Skills       []string
+	Home         Location
+	TimeZone     string
+	WeeklyShifts []Shift
+	ServiceArea  []string // H3 cells
+	Active       bool
+	Version      int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// AuditEvent records a change: who, when, from, to, why.
+type AuditEvent struct {
+	ID         int64
+	At         time.Time
+	ActorSub   string
+	ActorRole  Role
+	Entity     string
+	EntityID   int64
+	Action     string
+	FromStatus string
+	ToStatus   string
+	Reason     string
+	Data       map[string]any
+}
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface{ Now() time.Time }
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now returns f().
+func (f ClockFunc) Now() time.Time { return f() }
+
+// SystemClock is the wall clock.
+var SystemClock Clock = ClockFunc(time.Now)
+
+// Page asks for a slice of a list: items with id below Before (0: from the newest), at most Limit.
+type Page struct {
+	Limit  int
+	Before int64
+}
+
+// BookingFilter narrows a booking list.
+type BookingFilter struct {
+	CustomerID *int64
+	Status     BookingStatus
+	Tier       Tier
+	Page
+}
+
+// NewBooking is what the store writes for a booking: the booking, its first job and the audit event.
+type NewBooking struct {
+	Booking     Booking
+	Idempotency *IdempotencyKey
+	Audit       AuditEvent
+}
+
+// IdempotencyKey binds a client's key to the request it came with.
+type IdempotencyKey struct {
+	Subject     string
+	Key         string
+	RequestHash string
+}
+
+// TechnicianPatch is a partial update; nil fields stay as they are.
+type TechnicianPatch struct {
+	Name         *string
+	Skills       *[]string
+	Home         *Location
+	TimeZone     *string
+	WeeklyShifts *[]Shift
+	ServiceArea  *[]string
+	Active       *bool
+}
+
+// Store keeps FieldFix's state. Implementations turn their own failures into *Error kinds where
+// the caller can act (not found, conflict) and wrap the rest.
+type Store interface {
+	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
+	Tx(ctx context.Context, fn func(Store) error) error
+
+	EnsureCustomer(ctx context.Context, subject string) (Customer, error)
+	CustomerBySubject(ctx context.Context, subject string) (Customer, error)
+
+	CreatePurchase(ctx context.Context, p Purchase) (Purchase, error)
+	GetPurchase(ctx context.Context, id int64) (Purchase, error)
+	ListPurchases(ctx context.Context, customerID *int64, page Page) ([]Purchase, error)
+
+	// CreateBooking writes the booking, its first job, the idempotency key and the audit event
+	// atomically. When the key already exists it writes nothing and returns the booking the key
+	// points to with replay=true and the stored request hash, so the caller can compare.
+	CreateBooking(ctx context.Context, nb NewBooking) (b Booking, replay bool, storedHash string, err error)
+	GetBooking(ctx context.Context, id int64) (Booking, error)
+	ListBookings(ctx context.Context, f BookingFilter) ([]Booking, error)
+	// LockBooking reads the booking with its row locked until the transaction ends.
+	LockBooking(ctx context.Context, id int64) (Booking, error)
+	UpdateBooking(ctx context.Context, b Booking) (Booking, error)
+	UpdateJob(ctx context.Context, j Job) (Job, error)
+
+	CreateTechnician(ctx context.Context, t Technician) (Technician, error)
+	GetTechnician(ctx context.Context, id int64) (Technician, error)
+	ListTechnicians(ctx context.Context, page Page) ([]Technician, error)
+	UpdateTechnician(ctx context.Context, t Technician) (Technician, error)
+
+	AddAudit(ctx context.Context, e AuditEvent) error
+}

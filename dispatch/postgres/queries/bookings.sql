@@ -1,0 +1,62 @@
+-- name: IdempotencyClaim :one
+INSERT INTO idempotency_keys (subject, key, request_hash) VALUES ($1, $2, $3)
+ON CONFLICT (subject, key) DO NOTHING
+RETURNING true AS claimed;
+
+-- name: IdempotencyGet :one
+SELECT * FROM idempotency_keys WHERE subject = $1 AND key = $2;
+
+-- name: IdempotencySetBooking :exec
+UPDATE idempotency_keys SET booking_id = $3 WHERE subject = $1 AND key = $2;
+
+-- name: BookingInsert :one
+INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
+                      channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
+                      preferred_windows, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+RETURNING id;
+
+-- name: BookingGet :one
+SELECT sqlc.embed(b), c.subject AS customer_subject
+FROM bookings b JOIN customers c ON c.id = b.customer_id
+WHERE b.id = $1;
+
+-- name: BookingGetForUpdate :one
+SELECT sqlc.embed(b), c.subject AS customer_subject
+FROM bookings b JOIN customers c ON c.id = b.customer_id
+WHERE b.id = $1
+FOR UPDATE OF b;
+
+-- name: BookingList :many
+SELECT sqlc.embed(b), c.subject AS customer_subject
+FROM bookings b JOIN customers c ON c.id = b.customer_id
+WHERE (sqlc.narg(customer_id)::bigint IS NULL OR b.customer_id = sqlc.narg(customer_id))
+  AND (sqlc.arg(status)::text = '' OR b.status = sqlc.arg(status))
+  AND (sqlc.arg(tier)::text = '' OR b.tier = sqlc.arg(tier))
+  AND (sqlc.arg(before)::bigint = 0 OR b.id < sqlc.arg(before))
+ORDER BY b.id DESC
+LIMIT sqlc.arg(max_rows);
+
+-- name: BookingUpdate :one
+UPDATE bookings
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, version = version + 1
+WHERE id = $1
+RETURNING version;
+
+-- name: JobInsert :one
+INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id;
+
+-- name: JobsByBookings :many
+SELECT sqlc.embed(j), COALESCE(t.name, '')::text AS technician_name
+FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
+WHERE j.booking_id = ANY(sqlc.arg(booking_ids)::bigint[])
+ORDER BY j.booking_id, j.visit;
+
+-- name: JobUpdate :one
+UPDATE jobs
+SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6,
+    offer_expires_at = $7, updated_at = $8, version = version + 1
+WHERE id = $1
+RETURNING version;

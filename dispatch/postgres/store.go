@@ -1,0 +1,442 @@
+// Package postgres is the dispatch.Store on PostgreSQL through pgx/v5. Fixed queries are in
+// queries/*.sql, compiled by sqlc into internal/db; rows are mapped to dispatch types here.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
+)
+
+// Store implements dispatch.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	tx   pgx.Tx // set inside Tx
+	q    *db.Queries
+}
+
+var _ dispatch.Store = (*Store)(nil)
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: db.New(pool)} }
+
+// Pool is the underlying pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Tx runs fn in a transaction; inside one already, fn joins it.
+func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return fn(&Store{pool: s.pool, tx: tx, q: db.New(tx)})
+	})
+	return mapErr(err)
+}
+
+// mapErr turns database failures into dispatch error kinds the API can answer with.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *dispatch.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &dispatch.Error{Kind: dispatch.KindNotFound, Code: "not_found", Message: "not found", Err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23P01":
+			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "technician_double_booked",
+				Message: "the technician already has a job at that time", Err: err}
+		case "23505":
+			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "duplicate", Message: "already exists: " + pe.ConstraintName, Err: err}
+		case "40001", "40P01":
+			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "concurrent_update", Message: "a concurrent change won; retry", Err: err}
+		case "57P01", "57P02", "57P03", "53300":
+			return &dispatch.Error{Kind: dispatch.KindUnavailable, Code: "database_unavailable", Message: "the database is unavailable", Err: err}
+		}
+		if len(pe.Code) == 5 && pe.Code[:2] == "08" { // connection exceptions
+			return &dispatch.Error{Kind: dispatch.KindUnavailable, Code: "database_unavailable", Message: "the database is unavailable", Err: err}
+		}
+		return err
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) {
+		return &dispatch.Error{Kind: dispatch.KindUnavailable, Code: "database_unavailable", Message: "the database is unavailable", Err: err}
+	}
+	return err
+}
+
+func notFound(err error, what string, id any) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.NotFound(what, id)
+	}
+	return mapErr(err)
+}
+
+// ---- customers ----
+
+func (s *Store) EnsureCustomer(ctx context.Context, subject string) (dispatch.Customer, error) {
+	c, err := s.q.CustomerBySubject(ctx, subject)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Insert; a concurrent first call may win, then read theirs.
+		c, err = s.q.CustomerInsert(ctx, subject)
+		if errors.Is(err, pgx.ErrNoRows) {
+			c, err = s.q.CustomerBySubject(ctx, subject)
+		}
+	}
+	if err != nil {
+		return dispatch.Customer{}, mapErr(err)
+	}
+	return dispatch.Customer{ID: c.ID, Subject: c.Subject, CreatedAt: c.CreatedAt}, nil
+}
+
+func (s *Store) CustomerBySubject(ctx context.Context, subject string) (dispatch.Customer, error) {
+	c, err := s.q.CustomerBySubject(ctx, subject)
+	if err != nil {
+		return dispatch.Customer{}, notFound(err, "customer", subject)
+	}
+	return dispatch.Customer{ID: c.ID, Subject: c.Subject, CreatedAt: c.CreatedAt}, nil
+}
+
+// ---- purchases ----
+
+func (s *Store) CreatePurchase(ctx context.Context, p dispatch.Purchase) (dispatch.Purchase, error) {
+	r, err := s.q.PurchaseInsert(ctx, db.PurchaseInsertParams{
+		CustomerID: p.CustomerID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial,
+		PurchasedAt: p.PurchasedAt.Time(), DeliveredAt: dateTime(p.DeliveredAt), WarrantyMonths: int32(p.WarrantyMonths),
+		ExtendedWarrantyUntil: dateTime(p.ExtendedWarrantyUntil),
+	})
+	if err != nil {
+		return dispatch.Purchase{}, mapErr(err)
+	}
+	return purchaseFrom(r), nil
+}
+
+func (s *Store) GetPurchase(ctx context.Context, id int64) (dispatch.Purchase, error) {
+	r, err := s.q.PurchaseGet(ctx, id)
+	if err != nil {
+		return dispatch.Purchase{}, notFound(err, "purchase", id)
+	}
+	return purchaseFrom(r), nil
+}
+
+func (s *Store) ListPurchases(ctx context.Context, customerID *int64, page dispatch.Page) ([]dispatch.Purchase, error) {
+	rows, err := s.q.PurchaseList(ctx, customerID, page.Before, int32(page.Limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Purchase, len(rows))
+	for i, r := range rows {
+		out[i] = purchaseFrom(r)
+	}
+	return out, nil
+}
+
+func purchaseFrom(r db.Purchase) dispatch.Purchase {
+	return dispatch.Purchase{
+		ID: r.ID, CustomerID: r.CustomerID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
+		PurchasedAt: dispatch.DateOf(r.PurchasedAt), DeliveredAt: datePtr(r.DeliveredAt), WarrantyMonths: int(r.WarrantyMonths),
+		ExtendedWarrantyUntil: datePtr(r.ExtendedWarrantyUntil), CreatedAt: r.CreatedAt,
+	}
+}
+
+func dateTime(d *dispatch.Date) *time.Time {
+	if d == nil {
+		return nil
+	}
+	t := d.Time()
+	return &t
+}
+
+func datePtr(t *time.Time) *dispatch.Date {
+	if t == nil {
+		return nil
+	}
+	d := dispatch.DateOf(*t)
+	return &d
+}
+
+// ---- bookings ----
+
+func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, bool, string, error) {
+	var (
+		out    dispatch.Booking
+		replay bool
+		hash   string
+	)
+	err := s.Tx(ctx, func(ds dispatch.Store) error {
+		st := ds.(*Store)
+		if k := nb.Idempotency; k != nil {
+			// Claim the key first: a concurrent request with the same key waits here on the unique
+			// index until the first commits, then finds the key taken.
+			_, err := st.q.IdempotencyClaim(ctx, k.Subject, k.Key, k.RequestHash)
+			if errors.Is(err, pgx.ErrNoRows) {
+				prev, err := st.q.IdempotencyGet(ctx, k.Subject, k.Key)
+				if err != nil {
+					return mapErr(err)
+				}
+				if prev.BookingID == nil {
+					return dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+				}
+				out, err = st.GetBooking(ctx, *prev.BookingID)
+				replay, hash = true, prev.RequestHash
+				return err
+			} else if err != nil {
+				return mapErr(err)
+			}
+			hash = k.RequestHash
+		}
+		b := nb.Booking
+		windows, _ := json.Marshal(b.PreferredWindows)
+		id, err := st.q.BookingInsert(ctx, db.BookingInsertParams{
+			CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
+			Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
+			ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
+			RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, j := range b.Jobs {
+			if _, err := st.q.JobInsert(ctx, db.JobInsertParams{
+				BookingID: id, Visit: int32(j.Visit), Status: string(j.Status), TechnicianID: j.TechnicianID,
+				PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+			}); err != nil {
+				return mapErr(err)
+			}
+		}
+		if k := nb.Idempotency; k != nil {
+			if err := st.q.IdempotencySetBooking(ctx, k.Subject, k.Key, &id); err != nil {
+				return mapErr(err)
+			}
+		}
+		a := nb.Audit
+		a.EntityID = id
+		if err := st.AddAudit(ctx, a); err != nil {
+			return err
+		}
+		out, err = st.GetBooking(ctx, id)
+		return err
+	})
+	return out, replay, hash, err
+}
+
+func (s *Store) GetBooking(ctx context.Context, id int64) (dispatch.Booking, error) {
+	r, err := s.q.BookingGet(ctx, id)
+	if err != nil {
+		return dispatch.Booking{}, notFound(err, "booking", id)
+	}
+	bs, err := s.withJobs(ctx, []dispatch.Booking{bookingFrom(r.Booking, r.CustomerSubject)})
+	if err != nil {
+		return dispatch.Booking{}, err
+	}
+	return bs[0], nil
+}
+
+func (s *Store) LockBooking(ctx context.Context, id int64) (dispatch.Booking, error) {
+	r, err := s.q.BookingGetForUpdate(ctx, id)
+	if err != nil {
+		return dispatch.Booking{}, notFound(err, "booking", id)
+	}
+	bs, err := s.withJobs(ctx, []dispatch.Booking{bookingFrom(r.Booking, r.CustomerSubject)})
+	if err != nil {
+		return dispatch.Booking{}, err
+	}
+	return bs[0], nil
+}
+
+func (s *Store) ListBookings(ctx context.Context, f dispatch.BookingFilter) ([]dispatch.Booking, error) {
+	rows, err := s.q.BookingList(ctx, db.BookingListParams{
+		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), Before: f.Before, MaxRows: int32(f.Limit),
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Booking, len(rows))
+	for i, r := range rows {
+		out[i] = bookingFrom(r.Booking, r.CustomerSubject)
+	}
+	return s.withJobs(ctx, out)
+}
+
+// withJobs attaches every booking's visits in one query.
+func (s *Store) withJobs(ctx context.Context, bs []dispatch.Booking) ([]dispatch.Booking, error) {
+	if len(bs) == 0 {
+		return bs, nil
+	}
+	ids := make([]int64, len(bs))
+	at := make(map[int64]int, len(bs))
+	for i, b := range bs {
+		ids[i] = b.ID
+		at[b.ID] = i
+	}
+	rows, err := s.q.JobsByBookings(ctx, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, r := range rows {
+		i := at[r.Job.BookingID]
+		bs[i].Jobs = append(bs[i].Jobs, jobFrom(r.Job, r.TechnicianName))
+	}
+	return bs, nil
+}
+
+func (s *Store) UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch.Booking, error) {
+	windows, _ := json.Marshal(b.PreferredWindows)
+	v, err := s.q.BookingUpdate(ctx, db.BookingUpdateParams{ID: b.ID, Status: string(b.Status), PreferredWindows: windows,
+		CancelReason: b.CancelReason, UpdatedAt: b.UpdatedAt})
+	if err != nil {
+		return dispatch.Booking{}, notFound(err, "booking", b.ID)
+	}
+	b.Version = int(v)
+	return b, nil
+}
+
+func (s *Store) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	v, err := s.q.JobUpdate(ctx, db.JobUpdateParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
+		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, UpdatedAt: j.UpdatedAt})
+	if err != nil {
+		return dispatch.Job{}, notFound(err, "job", j.ID)
+	}
+	j.Version = int(v)
+	return j, nil
+}
+
+func bookingFrom(r db.Booking, subject string) dispatch.Booking {
+	var windows []dispatch.Window
+	_ = json.Unmarshal(r.PreferredWindows, &windows)
+	if windows == nil {
+		windows = []dispatch.Window{}
+	}
+	return dispatch.Booking{
+		ID: r.ID, CustomerID: r.CustomerID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
+		ServiceType: dispatch.ServiceType(r.ServiceType), Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
+		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Channel: dispatch.Channel(r.Channel), ReturnKind: dispatch.ReturnKind(r.ReturnKind),
+		Tier: dispatch.Tier(r.Tier), Status: dispatch.BookingStatus(r.Status), SLADueAt: r.SlaDueAt.UTC(),
+		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
+		CancelReason: r.CancelReason, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func jobFrom(r db.Job, techName string) dispatch.Job {
+	return dispatch.Job{
+		ID: r.ID, BookingID: r.BookingID, Visit: int(r.Visit), Status: dispatch.JobStatus(r.Status), TechnicianID: r.TechnicianID,
+		TechnicianName: techName, PlannedStart: utcPtr(r.PlannedStart), PlannedEnd: utcPtr(r.PlannedEnd), Pinned: r.Pinned,
+		OfferExpiresAt: utcPtr(r.OfferExpiresAt), Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// ---- technicians ----
+
+func (s *Store) CreateTechnician(ctx context.Context, t dispatch.Technician) (dispatch.Technician, error) {
+	shifts, _ := json.Marshal(t.WeeklyShifts)
+	r, err := s.q.TechnicianInsert(ctx, db.TechnicianInsertParams{
+		Subject: t.Subject, Name: t.Name, Skills: t.Skills, HomeLat: t.Home.Lat, HomeLng: t.Home.Lng, TimeZone: t.TimeZone,
+		WeeklyShifts: shifts, ServiceArea: t.ServiceArea, Active: t.Active,
+	})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return dispatch.Technician{}, dispatch.Conflict("subject_taken", "a technician with subject %q already exists", deref(t.Subject))
+		}
+		return dispatch.Technician{}, mapErr(err)
+	}
+	return technicianFrom(r), nil
+}
+
+func (s *Store) GetTechnician(ctx context.Context, id int64) (dispatch.Technician, error) {
+	r, err := s.q.TechnicianGet(ctx, id)
+	if err != nil {
+		return dispatch.Technician{}, notFound(err, "technician", id)
+	}
+	return technicianFrom(r), nil
+}
+
+func (s *Store) ListTechnicians(ctx context.Context, page dispatch.Page) ([]dispatch.Technician, error) {
+	rows, err := s.q.TechnicianList(ctx, page.Before, int32(page.Limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Technician, len(rows))
+	for i, r := range rows {
+		out[i] = technicianFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateTechnician(ctx context.Context, t dispatch.Technician) (dispatch.Technician, error) {
+	shifts, _ := json.Marshal(t.WeeklyShifts)
+	r, err := s.q.TechnicianUpdate(ctx, db.TechnicianUpdateParams{
+		ID: t.ID, Name: t.Name, Skills: t.Skills, HomeLat: t.Home.Lat, HomeLng: t.Home.Lng, TimeZone: t.TimeZone,
+		WeeklyShifts: shifts, ServiceArea: t.ServiceArea, Active: t.Active, UpdatedAt: t.UpdatedAt,
+	})
+	if err != nil {
+		return dispatch.Technician{}, notFound(err, "technician", t.ID)
+	}
+	return technicianFrom(r), nil
+}
+
+func technicianFrom(r db.Technician) dispatch.Technician {
+	var shifts []dispatch.Shift
+	_ = json.Unmarshal(r.WeeklyShifts, &shifts)
+	if shifts == nil {
+		shifts = []dispatch.Shift{}
+	}
+	area := r.ServiceArea
+	if area == nil {
+		area = []string{}
+	}
+	return dispatch.Technician{
+		ID: r.ID, Subject: r.Subject, Name: r.Name, Skills: r.Skills, Home: dispatch.Location{Lat: r.HomeLat, Lng: r.HomeLng},
+		TimeZone: r.TimeZone, WeeklyShifts: shifts, ServiceArea: area, Active: r.Active, Version: int(r.Version),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// ---- audit ----
+
+func (s *Store) AddAudit(ctx context.Context, e dispatch.AuditEvent) error {
+	data, err := json.Marshal(e.Data)
+	if err != nil || e.Data == nil {
+		data = []byte("{}")
+	}
+	err = s.q.AuditInsert(ctx, db.AuditInsertParams{At: e.At, ActorSub: e.ActorSub, ActorRole: string(e.ActorRole),
+		Entity: e.Entity, EntityID: e.EntityID, Action: e.Action, FromStatus: e.FromStatus, ToStatus: e.ToStatus,
+		Reason: e.Reason, Data: data})
+	if err != nil {
+		return fmt.Errorf("audit %s %d %s: %w", e.Entity, e.EntityID, e.Action, mapErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,609 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Service holds the use cases.
+type Service struct {
+	Store Store
+	Rules Rules
+	Clock Clock
+	Log   *slog.Logger
+}
+
+// NewService wires a service with the default rules and the wall clock where none are given.
+func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Service {
+	if clock == nil {
+		clock = SystemClock
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Store: store, Rules: rules, Clock: clock, Log: log}
+}
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// ---- purchases ----
+
+// PurchaseRequest registers a product.
+type PurchaseRequest struct {
+	CustomerSub           string // a dispatcher registering for a customer
+	Category              string
+	Brand, Model, Serial  string
+	PurchasedAt           Date
+	DeliveredAt           *Date
+	WarrantyMonths        int
+	ExtendedWarrantyUntil *Date
+}
+
+// RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff).
+func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseRequest) (Purchase, error) {
+	subject, err := s.customerSubjectFor(a, r.CustomerSub)
+	if err != nil {
+		return Purchase{}, err
+	}
+	if _, ok := appliances[r.Category]; !ok {
+		return Purchase{}, Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(Appliances(), ", "))
+	}
+	if r.PurchasedAt.IsZero() {
+		return Purchase{}, Invalid("purchased_at", "missing_field", "purchased_at is required (YYYY-MM-DD)")
+	}
+	today := DateOf(s.now().In(s.Rules.loc()))
+	if today.Before(r.PurchasedAt) {
+		return Purchase{}, Invalid("purchased_at", "date_in_future", "purchased_at %s is in the future", r.PurchasedAt)
+	}
+	if r.DeliveredAt != nil && r.DeliveredAt.Before(r.PurchasedAt) {
+		return Purchase{}, Invalid("delivered_at", "invalid_date", "delivered_at %s is before purchased_at %s", r.DeliveredAt, r.PurchasedAt)
+	}
+	if r.WarrantyMonths < 0 || r.WarrantyMonths > 240 {
+		return Purchase{}, Invalid("warranty_months", "out_of_range", "warranty_months must be between 0 and 240")
+	}
+	for _, f := range []struct{ name, v string }{{"brand", r.Brand}, {"model", r.Model}, {"serial", r.Serial}} {
+		if utf8.RuneCountInString(f.v) > 200 {
+			return Purchase{}, Invalid(f.name, "too_long", "%s is longer than 200 characters", f.name)
+		}
+	}
+	var out Purchase
+	err = s.Store.Tx(ctx, func(st Store) error {
+		c, err := st.EnsureCustomer(ctx, subject)
+		if err != nil {
+			return err
+		}
+		out, err = st.CreatePurchase(ctx, Purchase{
+			CustomerID: c.ID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
+			PurchasedAt: r.PurchasedAt, DeliveredAt: r.DeliveredAt, WarrantyMonths: r.WarrantyMonths,
+			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil,
+		})
+		return err
+	})
+	return out, err
+}
+
+// ListPurchases lists the caller's products (customer) or everyone's / one customer's (staff).
+func (s *Service) ListPurchases(ctx context.Context, a Actor, customerSub string, page Page) ([]Purchase, error) {
+	var cid *int64
+	switch {
+	case a.Role == RoleCustomer:
+		c, err := s.Store.EnsureCustomer(ctx, a.Subject)
+		if err != nil {
+			return nil, err
+		}
+		cid = &c.ID
+	case a.Staff():
+		if customerSub != "" {
+			c, err := s.Store.CustomerBySubject(ctx, customerSub)
+			if errors.Is(err, ErrNotFound) {
+				return []Purchase{}, nil
+			} else if err != nil {
+				return nil, err
+			}
+			cid = &c.ID
+		}
+	default:
+		return nil, Forbidden("a %s cannot list purchases", a.Role)
+	}
+	return s.Store.ListPurchases(ctx, cid, normPage(page))
+}
+
+// WarrantyStatus tells a customer whether a product is covered today.
+func (s *Service) WarrantyStatus(p Purchase) (inWarranty bool, until Date) {
+	return InWarranty(p, DateOf(s.now().In(s.Rules.loc()))), WarrantyEnd(p)
+}
+
+// customerSubjectFor resolves whose record a call acts on.
+func (s *Service) customerSubjectFor(a Actor, customerSub string) (string, error) {
+	switch {
+	case a.Role == RoleCustomer:
+		if customerSub != "" && customerSub != a.Subject {
+			return "", Forbidden("a customer acts only for themselves")
+		}
+		return a.Subject, nil
+	case a.Staff():
+		if strings.TrimSpace(customerSub) == "" {
+			return "", Invalid("customer_sub", "missing_field", "customer_sub is required when staff act for a customer")
+		}
+		if len(customerSub) > 200 {
+			return "", Invalid("customer_sub", "too_long", "customer_sub is longer than 200 characters")
+		}
+		return customerSub, nil
+	default:
+		return "", Forbidden("a %s cannot act for a customer", a.Role)
+	}
+}
+
+// ---- bookings ----
+
+// BookingRequest is a new booking as the client sends it.
+type BookingRequest struct {
+	ServiceType      ServiceType
+	Appliance        string
+	Problem          string
+	Address          string
+	Location         Location
+	PurchaseID       *int64
+	PreferredWindows []Window
+	Channel          Channel
+	ReturnKind       ReturnKind
+	CustomerSub      string
+}
+
+// validate checks fields that need no database.
+func (s *Service) validate(r *BookingRequest, now time.Time) error {
+	if r.ServiceType == "" {
+		r.ServiceType = ServiceRepair
+	}
+	if !ValidServiceType(r.ServiceType) {
+		return Invalid("service_type", "invalid_service_type", "service_type must be one of repair, installation, maintenance, return_pickup; got %q", r.ServiceType)
+	}
+	if _, err := RequiredSkills(r.Appliance, r.ServiceType); err != nil {
+		return err
+	}
+	r.Problem = strings.TrimSpace(r.Problem)
+	if r.Problem == "" {
+		return Invalid("problem", "empty_problem", "problem must describe what is wrong")
+	}
+	if utf8.RuneCountInString(r.Problem) > s.Rules.MaxProblemLength {
+		return Invalid("problem", "too_long", "problem is longer than %d characters", s.Rules.MaxProblemLength)
+	}
+	if strings.TrimSpace(r.Address) == "" {
+		return Invalid("address", "missing_field", "address is required")
+	}
+	if utf8.RuneCountInString(r.Address) > 500 {
+		return Invalid("address", "too_long", "address is longer than 500 characters")
+	}
+	if err := ValidateLocation("location", r.Location); err != nil {
+		return err
+	}
+	if r.Channel == "" {
+		r.Channel = "app"
+	}
+	if !ValidChannel(r.Channel) {
+		return Invalid("channel", "invalid_channel", "channel must be one of app, web, phone, chat, social; got %q", r.Channel)
+	}
+	switch {
+	case r.ServiceType != ServiceReturnPickup && r.ReturnKind != "":
+		return Invalid("return_kind", "invalid_return_kind", "return_kind applies only to return_pickup")
+	case r.ServiceType == ServiceReturnPickup && r.ReturnKind == "":
+		r.ReturnKind = ReturnUnconditional
+	case r.ServiceType == ServiceReturnPickup && r.ReturnKind != ReturnUnconditional && r.ReturnKind != ReturnExchange:
+		return Invalid("return_kind", "invalid_return_kind", "return_kind must be return or exchange; got %q", r.ReturnKind)
+	}
+	return s.validateWindows(r.PreferredWindows, now)
+}
+
+func (s *Service) validateWindows(ws []Window, now time.Time) error {
+	if len(ws) > 20 {
+		return Invalid("preferred_windows", "too_many_windows", "at most 20 preferred windows")
+	}
+	for i, w := range ws {
+		switch {
+		case w.Start.IsZero() || w.End.IsZero():
+			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] needs start and end", i)
+		case !w.End.After(w.Start):
+			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] ends before it starts (%s)", i, describeWindow(w))
+		case !w.End.After(now):
+			return Invalid("preferred_windows", "window_in_past", "preferred_windows[%d] lies in the past (%s)", i, describeWindow(w))
+		case w.Start.After(now.Add(s.Rules.MaxWindowsAhead)):
+			return Invalid("preferred_windows", "window_too_far", "preferred_windows[%d] starts more than %d days ahead", i, int(s.Rules.MaxWindowsAhead.Hours()/24))
+		}
+	}
+	return nil
+}
+
+// CreateBooking books a visit. With an idempotency key, a retry of the same request returns the
+// booking the first call made (replay=true); the same key with another request is refused.
+func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, idemKey, requestHash string) (Booking, bool, error) {
+	subject, err := s.customerSubjectFor(a, r.CustomerSub)
+	if err != nil {
+		if a.Role == RoleTechnician {
+			return Booking{}, false, Forbidden("technicians cannot create bookings")
+		}
+		return Booking{}, false, err
+	}
+	now := s.now()
+	if err := s.validate(&r, now); err != nil {
+		return Booking{}, false, err
+	}
+	if len(idemKey) > 200 {
+		return Booking{}, false, Invalid("Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
+	}
+	var (
+		out    Booking
+		replay bool
+	)
+	err = s.Store.Tx(ctx, func(st Store) error {
+		c, err := st.EnsureCustomer(ctx, subject)
+		if err != nil {
+			return err
+		}
+		var purchase *Purchase
+		if r.PurchaseID != nil {
+			p, err := st.GetPurchase(ctx, *r.PurchaseID)
+			if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != c.ID) {
+				return Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
+			} else if err != nil {
+				return err
+			}
+			if p.Category != r.Appliance {
+				return Unprocessable("purchase_mismatch", "purchase %d is a %s, not a %s", p.ID, p.Category, r.Appliance)
+			}
+			purchase = &p
+		}
+		if r.ServiceType == ServiceReturnPickup {
+			if err := s.Rules.CheckReturn(purchase, r.ReturnKind, now); err != nil {
+				return err
+			}
+		}
+		skills, _ := RequiredSkills(r.Appliance, r.ServiceType)
+		tier := s.Rules.TierFor(purchase, now)
+		if r.ServiceType == ServiceReturnPickup {
+			tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
+		}
+		windows := r.PreferredWindows
+		if windows == nil {
+			windows = []Window{}
+		}
+		b := Booking{
+			CustomerID: c.ID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
+			ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
+			Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
+			Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
+			RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
+			PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now,
+			Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+		}
+		nb := NewBooking{Booking: b, Audit: AuditEvent{
+			At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
+			ToStatus: string(BookingOpen), Data: map[string]any{"tier": tier, "channel": r.Channel},
+		}}
+		if idemKey != "" {
+			nb.Idempotency = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+		}
+		got, rep, storedHash, err := st.CreateBooking(ctx, nb)
+		if err != nil {
+			return err
+		}
+		if rep && storedHash != requestHash {
+			return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
+		}
+		out, replay = got, rep
+		return nil
+	})
+	if err != nil {
+		return Booking{}, false, err
+	}
+	if !replay {
+		s.Log.Info("booking created", "booking_id", out.ID, "tier", out.Tier, "sla_due_at", out.SLADueAt)
+	}
+	return out, replay, nil
+}
+
+// GetBooking returns a booking its customer, its technician or staff may see. Others get
+// not-found, so a booking's existence does not leak.
+func (s *Service) GetBooking(ctx context.Context, a Actor, id int64) (Booking, error) {
+	b, err := s.Store.GetBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	if err := s.canSee(ctx, a, b); err != nil {
+		return Booking{}, err
+	}
+	return b, nil
+}
+
+func (s *Service) canSee(ctx context.Context, a Actor, b Booking) error {
+	switch a.Role {
+	case RoleDispatcher, RoleAdmin:
+		return nil
+	case RoleCustomer:
+		if b.CustomerSubject == a.Subject {
+			return nil
+		}
+	case RoleTechnician:
+		for _, j := range b.Jobs {
+			if j.TechnicianID == nil {
+				continue
+			}
+			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+			if err == nil && t.Subject != nil && *t.Subject == a.Subject {
+				return nil
+			}
+		}
+	}
+	return NotFound("booking", b.ID)
+}
+
+// ListBookings lists the caller's bookings (customer) or any (staff).
+func (s *Service) ListBookings(ctx context.Context, a Actor, f BookingFilter) ([]Booking, error) {
+	switch {
+	case a.Role == RoleCustomer:
+		c, err := s.Store.EnsureCustomer(ctx, a.Subject)
+		if err != nil {
+			return nil, err
+		}
+		f.CustomerID = &c.ID
+	case a.Staff():
+	default:
+		return nil, Forbidden("a %s cannot list bookings; technicians read their agenda", a.Role)
+	}
+	if f.Status != "" && !slices.Contains([]BookingStatus{BookingOpen, BookingScheduled, BookingInProgress, BookingCompleted, BookingCancelled}, f.Status) {
+		return nil, Invalid("status", "invalid_status", "unknown booking status %q", f.Status)
+	}
+	if f.Tier != "" && f.Tier != TierWarranty && f.Tier != TierPaid {
+		return nil, Invalid("tier", "invalid_tier", "tier must be warranty or paid")
+	}
+	f.Page = normPage(f.Page)
+	return s.Store.ListBookings(ctx, f)
+}
+
+// changeBooking runs fn on the locked booking after the ownership, version and state checks
+// every customer-facing change shares, then writes booking, job and audit event.
+func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersion int, action string, fn func(b *Booking, j *Job, now time.Time) (reason string, err error)) (Booking, error) {
+	if a.Role != RoleCustomer && !a.Staff() {
+		return Booking{}, Forbidden("a %s cannot %s bookings", a.Role, action)
+	}
+	var out Booking
+	err := s.Store.Tx(ctx, func(st Store) error {
+		b, err := st.LockBooking(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a.Role == RoleCustomer && b.CustomerSubject != a.Subject {
+			return NotFound("booking", id)
+		}
+		if ifVersion != 0 && ifVersion != b.Version {
+			return Conflict("version_mismatch", "booking %d is at version %d, not %d: reload and retry", id, b.Version, ifVersion)
+		}
+		from := b.Status
+		j := b.CurrentJob()
+		switch b.Status {
+		case BookingCancelled:
+			return Conflict("booking_cancelled", "booking %d is already cancelled", id)
+		case BookingCompleted:
+			return Conflict("booking_completed", "booking %d is completed", id)
+		case BookingInProgress:
+			if j != nil && (j.Status == JobOnSite) {
+				return Conflict("technician_on_site", "booking %d cannot be changed: the technician is on site", id)
+			}
+		}
+		now := s.now()
+		reason, err := fn(&b, j, now)
+		if err != nil {
+			return err
+		}
+		b.UpdatedAt = now
+		if out, err = st.UpdateBooking(ctx, b); err != nil {
+			return err
+		}
+		if j != nil {
+			j.UpdatedAt = now
+			if _, err := st.UpdateJob(ctx, *j); err != nil {
+				return err
+			}
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking",
+			EntityID: id, Action: action, FromStatus: string(from), ToStatus: string(b.Status), Reason: reason}); err != nil {
+			return err
+		}
+		out, err = st.GetBooking(ctx, id)
+		return err
+	})
+	return out, err
+}
+
+// CancelBooking cancels a booking before the technician is on site.
+func (s *Service) CancelBooking(ctx context.Context, a Actor, id int64, ifVersion int, reason string) (Booking, error) {
+	if utf8.RuneCountInString(reason) > 1000 {
+		return Booking{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+	}
+	return s.changeBooking(ctx, a, id, ifVersion, "cancelled", func(b *Booking, j *Job, now time.Time) (string, error) {
+		b.Status = BookingCancelled
+		b.CancelReason = reason
+		if j != nil {
+			j.Status = JobCancelled
+		}
+		return reason, nil
+	})
+}
+
+// RescheduleBooking replaces the preferred windows; the visit is planned anew to fit them.
+func (s *Service) RescheduleBooking(ctx context.Context, a Actor, id int64, ifVersion int, windows []Window, reason string) (Booking, error) {
+	now := s.now()
+	if len(windows) == 0 {
+		return Booking{}, Invalid("preferred_windows", "missing_field", "preferred_windows must name at least one window")
+	}
+	if err := s.validateWindows(windows, now); err != nil {
+		return Booking{}, err
+	}
+	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(b *Booking, j *Job, now time.Time) (string, error) {
+		if j != nil && (j.Status == JobEnRoute || j.Status == JobOnSite) {
+			return "", Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
+		}
+		b.PreferredWindows = windows
+		b.Status = BookingOpen
+		if j != nil {
+			// The old plan no longer fits the customer's new windows: the job is planned anew.
+			j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.Pinned = JobUnassigned, nil, nil, nil, nil, false
+		}
+		return fmt.Sprintf("%s; new windows: %d", reason, len(windows)), nil
+	})
+}
+
+// ---- technicians ----
+
+// TechnicianRequest creates a technician.
+type TechnicianRequest struct {
+	Subject      string
+	Name         string
+	Skills       []string
+	Home         Location
+	TimeZone     string
+	WeeklyShifts []Shift
+	ServiceArea  []string
+	Active       *bool
+}
+
+func validateTechnician(t Technician) error {
+	if strings.TrimSpace(t.Name) == "" {
+		return Invalid("name", "missing_field", "name is required")
+	}
+	if utf8.RuneCountInString(t.Name) > 200 {
+		return Invalid("name", "too_long", "name is longer than 200 characters")
+	}
+	if len(t.Skills) == 0 {
+		return Invalid("skills", "missing_field", "a technician needs at least one skill")
+	}
+	for _, sk := range t.Skills {
+		if !ValidSkill(sk) {
+			return Invalid("skills", "unknown_skill", "unknown skill %q; one of: %s", sk, strings.Join(Skills(), ", "))
+		}
+	}
+	if err := ValidateLocation("home", t.Home); err != nil {
+		return err
+	}
+	if _, err := time.LoadLocation(t.TimeZone); err != nil || t.TimeZone == "" || t.TimeZone == "Local" {
+		return Invalid("time_zone", "invalid_time_zone", "time_zone must be an IANA zone such as Europe/Paris; got %q", t.TimeZone)
+	}
+	if err := ValidateShifts(t.WeeklyShifts); err != nil {
+		return err
+	}
+	if len(t.ServiceArea) > 10000 {
+		return Invalid("service_area", "too_many_cells", "service_area has more than 10000 cells")
+	}
+	return nil
+}
+
+// CreateTechnician adds a technician (admin, dispatcher).
+func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianRequest) (Technician, error) {
+	if !a.Staff() {
+		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
+	}
+	t := Technician{Name: strings.TrimSpace(r.Name), Skills: dedupe(r.Skills), Home: r.Home, TimeZone: r.TimeZone,
+		WeeklyShifts: r.WeeklyShifts, ServiceArea: r.ServiceArea, Active: r.Active == nil || *r.Active}
+	if r.Subject != "" {
+		if len(r.Subject) > 200 {
+			return Technician{}, Invalid("subject", "too_long", "subject is longer than 200 characters")
+		}
+		t.Subject = &r.Subject
+	}
+	if t.WeeklyShifts == nil {
+		t.WeeklyShifts = []Shift{}
+	}
+	if t.ServiceArea == nil {
+		t.ServiceArea = []string{}
+	}
+	if err := validateTechnician(t); err != nil {
+		return Technician{}, err
+	}
+	var out Technician
+	err := s.Store.Tx(ctx, func(st Store) error {
+		var err error
+		if out, err = st.CreateTechnician(ctx, t); err != nil {
+			return err
+		}
+		return st.AddAudit(ctx, AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
+			EntityID: out.ID, Action: "created"})
+	})
+	return out, err
+}
+
+// ListTechnicians lists technicians (admin, dispatcher).
+func (s *Service) ListTechnicians(ctx context.Context, a Actor, page Page) ([]Technician, error) {
+	if !a.Staff() {
+		return nil, Forbidden("only admins and dispatchers list technicians")
+	}
+	return s.Store.ListTechnicians(ctx, normPage(page))
+}
+
+// UpdateTechnician applies a patch when ifVersion (0: unchecked) matches.
+func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVersion int, p TechnicianPatch) (Technician, error) {
+	if !a.Staff() {
+		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
+	}
+	var out Technician
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := st.GetTechnician(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && ifVersion != t.Version {
+			return Conflict("version_mismatch", "technician %d is at version %d, not %d: reload and retry", id, t.Version, ifVersion)
+		}
+		if p.Name != nil {
+			t.Name = strings.TrimSpace(*p.Name)
+		}
+		if p.Skills != nil {
+			t.Skills = dedupe(*p.Skills)
+		}
+		if p.Home != nil {
+			t.Home = *p.Home
+		}
+		if p.TimeZone != nil {
+			t.TimeZone = *p.TimeZone
+		}
+		if p.WeeklyShifts != nil {
+			t.WeeklyShifts = *p.WeeklyShifts
+		}
+		if p.ServiceArea != nil {
+			t.ServiceArea = *p.ServiceArea
+		}
+		if p.Active != nil {
+			t.Active = *p.Active
+		}
+		if err := validateTechnician(t); err != nil {
+			return err
+		}
+		t.UpdatedAt = s.now()
+		if out, err = st.UpdateTechnician(ctx, t); err != nil {
+			return err
+		}
+		return st.AddAudit(ctx, AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
+			EntityID: id, Action: "updated"})
+	})
+	return out, err
+}
+
+func dedupe(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func normPage(p Page) Page {
+	if p.Limit <= 0 || p.Limit > 200 {
+		p.Limit = 50
+	}
+	if p.Before < 0 {
+		p.Before = 0
+	}
+	return p
+}
