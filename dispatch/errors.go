@@ -9,13 +9,13 @@ import (
 type Kind int
 
 const (
-	KindInternal     Kind = iota // a defect or an unavailable dependency
-	KindInvalid                  // the request is malformed or breaks a field rule
-	KindNotFound                 // the thing does not exist (or the caller may not know it does)
-	KindForbidden                // the caller's role may not do this
-	KindConflict                 // the state or version changed; retrying blindly is wrong
-	KindUnprocessable            // well-formed, but a business rule refuses it
-	KindUnavailable              // a dependency (the database) is down; retry later
+	KindInternal      Kind = iota // a defect or an unavailable dependency
+	KindInvalid                   // the request is malformed or breaks a field rule
+	KindNotFound                  // the thing does not exist (or the caller may not know it does)
+	KindForbidden                 // the caller's role may not do this
+	KindConflict                  // the state or version changed; retrying blindly is wrong
+	KindUnprocessable             // well-formed, but a business rule refuses it
+	KindUnavailable               // a dependency (the database) is down; retry later
 )
 
 // Sentinel errors, for errors.Is.
