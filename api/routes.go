@@ -66,6 +66,23 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/technicians", h.createTechnician, admin, dispatcher)
 	private("GET", "/technicians", h.listTechnicians, admin, dispatcher)
 	private("PATCH", "/technicians/:id", h.updateTechnician, admin, dispatcher)
+	private("POST", "/technicians/:id/unavailable", h.technicianUnavailable, dispatcher)
+
+	private("PUT", "/technicians/me/devices", h.putDevice, technician)
+	private("DELETE", "/technicians/me/devices/:token", h.deleteDevice, technician)
+	private("GET", "/technicians/me/jobs", h.agenda, technician)
+	private("GET", "/technicians/me/inbox", h.inbox, technician)
+
+	private("POST", "/jobs/:id/accept", h.acceptJob, technician)
+	private("POST", "/jobs/:id/decline", h.declineJob, technician)
+	private("POST", "/jobs/:id/status", h.jobStatus, technician)
+	private("POST", "/jobs/:id/assign", h.assignJob, dispatcher)
+	private("POST", "/jobs/:id/unassign", h.unassignJob, dispatcher)
+	private("POST", "/jobs/:id/pin", h.pinJob(true), dispatcher)
+	private("POST", "/jobs/:id/unpin", h.pinJob(false), dispatcher)
+
+	private("GET", "/board", h.board, dispatcher)
+	private("GET", "/audit", h.audit, dispatcher, admin)
 }
 
 type handlers struct{ Deps }

@@ -5,6 +5,7 @@ package dispatch
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -142,6 +143,7 @@ type Booking struct {
 	Duration         time.Duration
 	PreferredWindows []Window
 	CancelReason     string
+	AtRisk           bool
 	Version          int
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
@@ -167,11 +169,38 @@ type Job struct {
 	PlannedStart   *time.Time
 	PlannedEnd     *time.Time
 	Pinned         bool
+	PinnedStart    bool // the dispatcher fixed the time too, not only the technician
 	OfferExpiresAt *time.Time
+	AcceptedAt     *time.Time
+	EnRouteAt      *time.Time
+	OnSiteAt       *time.Time
+	FinishedAt     *time.Time
+	Outcome        string
+	Notes          string
+	PartsUsed      []Part
 	Version        int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
+
+// Part is a spare part used on a visit.
+type Part struct {
+	SKU      string `json:"sku"`
+	Name     string `json:"name,omitempty"`
+	Quantity int    `json:"quantity"`
+}
+
+// Live reports whether the job still holds the technician's time.
+func (j Job) Live() bool {
+	switch j.Status {
+	case JobUnassigned, JobOffered, JobAccepted, JobEnRoute, JobOnSite:
+		return true
+	}
+	return false
+}
+
+// Started reports whether the technician is on the way or there: the solver must not move it.
+func (j Job) Started() bool { return j.Status == JobEnRoute || j.Status == JobOnSite }
 
 // Shift is a weekly working period in the technician's time zone.
 type Shift struct {
@@ -191,9 +220,21 @@ type Technician struct {
 	WeeklyShifts []Shift
 	ServiceArea  []string // H3 cells
 	Active       bool
+	LastPosition *Location
+	LastSeenAt   *time.Time
 	Version      int
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+// HasSkills reports whether t has every skill in need.
+func (t Technician) HasSkills(need []string) bool {
+	for _, n := range need {
+		if !slices.Contains(t.Skills, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // AuditEvent records a change: who, when, from, to, why.
@@ -292,4 +333,60 @@ type Store interface {
 	UpdateTechnician(ctx context.Context, t Technician) (Technician, error)
 
 	AddAudit(ctx context.Context, e AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	GetJob(ctx context.Context, id int64) (Job, error)
+	// LockJob reads the job with its row locked until the transaction ends.
+	LockJob(ctx context.Context, id int64) (Job, error)
+	InsertJob(ctx context.Context, j Job) (Job, error)
+	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
+	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]Job, error)
+	// RouteStops are the live jobs of several technicians overlapping [from, to), by technician and start.
+	RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]Stop, error)
+	TechnicianBySubject(ctx context.Context, subject string) (Technician, error)
+	SetTechnicianPosition(ctx context.Context, id int64, l Location, at time.Time) error
+	// CandidateTechnicians are the active technicians with every skill.
+	CandidateTechnicians(ctx context.Context, skills []string) ([]Technician, error)
+
+	CreateOffer(ctx context.Context, o Offer) (Offer, error)
+	OpenOffer(ctx context.Context, jobID int64) (Offer, error)
+	UpdateOffer(ctx context.Context, o Offer) error
+	// ExpiredOffers locks (skipping rows others hold) open offers whose time is up.
+	ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]Offer, error)
+	// RefusedTechnicians declined the job or let its offer expire.
+	RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, error)
+	// JobsToOffer are planned, not yet offered jobs starting before horizon.
+	JobsToOffer(ctx context.Context, horizon time.Time, limit int) ([]int64, error)
+
+	UpsertDevice(ctx context.Context, d Device) (Device, error)
+	DeleteDevice(ctx context.Context, kind, subject, token string) error
+	ActiveDevices(ctx context.Context, kind, subject string) ([]Device, error)
+	AddNotification(ctx context.Context, n Notification) (Notification, error)
+	ListNotifications(ctx context.Context, kind, subject string, page Page) ([]Notification, error)
+
+	AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) error
+	TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]Window, error)
+	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]Window, error)
+	// OpenJobs are live jobs without a technician, or due before riskBefore, or planned after their due time.
+	OpenJobs(ctx context.Context, riskBefore time.Time) ([]BoardJob, error)
+}
+
+// Stop is a job on a technician's route, as the planner needs it.
+type Stop struct {
+	JobID, BookingID, TechnicianID int64
+	Status                         JobStatus
+	Start, End                     time.Time
+	Pinned, PinnedStart            bool
+	Location                       Location
+	Duration                       time.Duration
+}
+
+// BoardJob is a job as the board lists it.
+type BoardJob struct {
+	Job       Job
+	SLADueAt  time.Time
+	Tier      Tier
+	Location  Location
+	Appliance string
+	Address   string
 }

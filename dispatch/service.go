@@ -9,17 +9,24 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // Service holds the use cases.
 type Service struct {
-	Store Store
-	Rules Rules
-	Clock Clock
-	Log   *slog.Logger
+	Store     Store
+	Rules     Rules
+	Clock     Clock
+	Log       *slog.Logger
+	Notifier  Notifier // beyond the inbox; nil: the inbox alone
+	Lifecycle LifecycleConfig
+	Planning  PlanningConfig
+	Travel    geo.TravelModel
 }
 
-// NewService wires a service with the default rules and the wall clock where none are given.
+// NewService wires a service with the default lifecycle, planning and travel model, the wall
+// clock and a silent log where none are given; callers adjust the exported fields after.
 func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Service {
 	if clock == nil {
 		clock = SystemClock
@@ -27,7 +34,8 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Store: store, Rules: rules, Clock: clock, Log: log}
+	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
+		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel()}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -296,7 +304,20 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 			return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
 		}
 		out, replay = got, rep
-		return nil
+		if rep {
+			return nil
+		}
+		j := got.Jobs[0]
+		if err := s.dispatchJob(ctx, st, a, got, &j, nil); err != nil {
+			return err
+		}
+		if j.TechnicianID != nil {
+			if err := s.setBookingStatus(ctx, st, got.ID, BookingScheduled); err != nil {
+				return err
+			}
+		}
+		out, err = st.GetBooking(ctx, got.ID)
+		return err
 	})
 	if err != nil {
 		return Booking{}, false, err
@@ -367,7 +388,7 @@ func (s *Service) ListBookings(ctx context.Context, a Actor, f BookingFilter) ([
 
 // changeBooking runs fn on the locked booking after the ownership, version and state checks
 // every customer-facing change shares, then writes booking, job and audit event.
-func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersion int, action string, fn func(b *Booking, j *Job, now time.Time) (reason string, err error)) (Booking, error) {
+func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersion int, action string, fn func(st Store, b *Booking, j *Job, now time.Time) (reason string, err error), after func(st Store, b Booking, j *Job) error) (Booking, error) {
 	if a.Role != RoleCustomer && !a.Staff() {
 		return Booking{}, Forbidden("a %s cannot %s bookings", a.Role, action)
 	}
@@ -396,7 +417,7 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 			}
 		}
 		now := s.now()
-		reason, err := fn(&b, j, now)
+		reason, err := fn(st, &b, j, now)
 		if err != nil {
 			return err
 		}
@@ -414,6 +435,11 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 			EntityID: id, Action: action, FromStatus: string(from), ToStatus: string(b.Status), Reason: reason}); err != nil {
 			return err
 		}
+		if after != nil {
+			if err := after(st, b, j); err != nil {
+				return err
+			}
+		}
 		out, err = st.GetBooking(ctx, id)
 		return err
 	})
@@ -425,14 +451,21 @@ func (s *Service) CancelBooking(ctx context.Context, a Actor, id int64, ifVersio
 	if utf8.RuneCountInString(reason) > 1000 {
 		return Booking{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
 	}
-	return s.changeBooking(ctx, a, id, ifVersion, "cancelled", func(b *Booking, j *Job, now time.Time) (string, error) {
+	return s.changeBooking(ctx, a, id, ifVersion, "cancelled", func(st Store, b *Booking, j *Job, now time.Time) (string, error) {
 		b.Status = BookingCancelled
 		b.CancelReason = reason
 		if j != nil {
+			if err := s.withdrawOffer(ctx, st, *j, "booking cancelled"); err != nil {
+				return "", err
+			}
+			if err := s.tellTechnician(ctx, st, j.TechnicianID, *j, "cancellation", "Job cancelled",
+				fmt.Sprintf("The customer cancelled job %d (%s).", j.ID, b.Address)); err != nil {
+				return "", err
+			}
 			j.Status = JobCancelled
 		}
 		return reason, nil
-	})
+	}, nil)
 }
 
 // RescheduleBooking replaces the preferred windows; the visit is planned anew to fit them.
@@ -444,17 +477,36 @@ func (s *Service) RescheduleBooking(ctx context.Context, a Actor, id int64, ifVe
 	if err := s.validateWindows(windows, now); err != nil {
 		return Booking{}, err
 	}
-	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(b *Booking, j *Job, now time.Time) (string, error) {
+	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(st Store, b *Booking, j *Job, now time.Time) (string, error) {
 		if j != nil && (j.Status == JobEnRoute || j.Status == JobOnSite) {
 			return "", Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
 		}
 		b.PreferredWindows = windows
 		b.Status = BookingOpen
 		if j != nil {
+			if err := s.withdrawOffer(ctx, st, *j, "booking rescheduled"); err != nil {
+				return "", err
+			}
+			if err := s.tellTechnician(ctx, st, j.TechnicianID, *j, "change", "Job rescheduled",
+				fmt.Sprintf("The customer moved job %d; it is being planned anew.", j.ID)); err != nil {
+				return "", err
+			}
 			// The old plan no longer fits the customer's new windows: the job is planned anew.
-			j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.Pinned = JobUnassigned, nil, nil, nil, nil, false
+			j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.Pinned, j.PinnedStart, j.AcceptedAt =
+				JobUnassigned, nil, nil, nil, nil, false, false, nil
 		}
 		return fmt.Sprintf("%s; new windows: %d", reason, len(windows)), nil
+	}, func(st Store, b Booking, j *Job) error {
+		if j == nil {
+			return nil
+		}
+		if err := s.dispatchJob(ctx, st, a, b, j, nil); err != nil {
+			return err
+		}
+		if j.TechnicianID != nil {
+			return s.setBookingStatus(ctx, st, b.ID, BookingScheduled)
+		}
+		return nil
 	})
 }
 

@@ -215,11 +215,9 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 			return mapErr(err)
 		}
 		for _, j := range b.Jobs {
-			if _, err := st.q.JobInsert(ctx, db.JobInsertParams{
-				BookingID: id, Visit: int32(j.Visit), Status: string(j.Status), TechnicianID: j.TechnicianID,
-				PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-			}); err != nil {
-				return mapErr(err)
+			j.BookingID = id
+			if _, err := st.InsertJob(ctx, j); err != nil {
+				return err
 			}
 		}
 		if k := nb.Idempotency; k != nil {
@@ -301,22 +299,12 @@ func (s *Store) withJobs(ctx context.Context, bs []dispatch.Booking) ([]dispatch
 func (s *Store) UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch.Booking, error) {
 	windows, _ := json.Marshal(b.PreferredWindows)
 	v, err := s.q.BookingUpdate(ctx, db.BookingUpdateParams{ID: b.ID, Status: string(b.Status), PreferredWindows: windows,
-		CancelReason: b.CancelReason, UpdatedAt: b.UpdatedAt})
+		CancelReason: b.CancelReason, UpdatedAt: b.UpdatedAt, AtRisk: b.AtRisk})
 	if err != nil {
 		return dispatch.Booking{}, notFound(err, "booking", b.ID)
 	}
 	b.Version = int(v)
 	return b, nil
-}
-
-func (s *Store) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
-	v, err := s.q.JobUpdate(ctx, db.JobUpdateParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
-		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, UpdatedAt: j.UpdatedAt})
-	if err != nil {
-		return dispatch.Job{}, notFound(err, "job", j.ID)
-	}
-	j.Version = int(v)
-	return j, nil
 }
 
 func bookingFrom(r db.Booking, subject string) dispatch.Booking {
@@ -331,15 +319,19 @@ func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Channel: dispatch.Channel(r.Channel), ReturnKind: dispatch.ReturnKind(r.ReturnKind),
 		Tier: dispatch.Tier(r.Tier), Status: dispatch.BookingStatus(r.Status), SLADueAt: r.SlaDueAt.UTC(),
 		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
-		CancelReason: r.CancelReason, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
 func jobFrom(r db.Job, techName string) dispatch.Job {
+	var parts []dispatch.Part
+	_ = json.Unmarshal(r.PartsUsed, &parts)
 	return dispatch.Job{
 		ID: r.ID, BookingID: r.BookingID, Visit: int(r.Visit), Status: dispatch.JobStatus(r.Status), TechnicianID: r.TechnicianID,
 		TechnicianName: techName, PlannedStart: utcPtr(r.PlannedStart), PlannedEnd: utcPtr(r.PlannedEnd), Pinned: r.Pinned,
-		OfferExpiresAt: utcPtr(r.OfferExpiresAt), Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		PinnedStart: r.PinnedStart, OfferExpiresAt: utcPtr(r.OfferExpiresAt), AcceptedAt: utcPtr(r.AcceptedAt), EnRouteAt: utcPtr(r.EnRouteAt),
+		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
+		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
@@ -414,6 +406,7 @@ func technicianFrom(r db.Technician) dispatch.Technician {
 	return dispatch.Technician{
 		ID: r.ID, Subject: r.Subject, Name: r.Name, Skills: r.Skills, Home: dispatch.Location{Lat: r.HomeLat, Lng: r.HomeLng},
 		TimeZone: r.TimeZone, WeeklyShifts: shifts, ServiceArea: area, Active: r.Active, Version: int(r.Version),
+		LastPosition: position(r.LastLat, r.LastLng), LastSeenAt: utcPtr(r.LastSeenAt),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -439,4 +432,11 @@ func (s *Store) AddAudit(ctx context.Context, e dispatch.AuditEvent) error {
 		return fmt.Errorf("audit %s %d %s: %w", e.Entity, e.EntityID, e.Action, mapErr(err))
 	}
 	return nil
+}
+
+func position(lat, lng *float64) *dispatch.Location {
+	if lat == nil || lng == nil {
+		return nil
+	}
+	return &dispatch.Location{Lat: *lat, Lng: *lng}
 }

@@ -39,14 +39,14 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
 WHERE id = $1
 RETURNING version;
 
 -- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id;
+RETURNING *;
 
 -- name: JobsByBookings :many
 SELECT sqlc.embed(j), COALESCE(t.name, '')::text AS technician_name
@@ -54,9 +54,3 @@ FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY(sqlc.arg(booking_ids)::bigint[])
 ORDER BY j.booking_id, j.visit;
 
--- name: JobUpdate :one
-UPDATE jobs
-SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6,
-    offer_expires_at = $7, updated_at = $8, version = version + 1
-WHERE id = $1
-RETURNING version;

@@ -11,7 +11,7 @@ import (
 )
 
 const bookingGet = `-- name: BookingGet :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 `
@@ -46,13 +46,14 @@ func (q *Queries) BookingGet(ctx context.Context, id int64) (BookingGetRow, erro
 		&i.Booking.Version,
 		&i.Booking.CreatedAt,
 		&i.Booking.UpdatedAt,
+		&i.Booking.AtRisk,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingGetForUpdate = `-- name: BookingGetForUpdate :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 FOR UPDATE OF b
@@ -88,6 +89,7 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 		&i.Booking.Version,
 		&i.Booking.CreatedAt,
 		&i.Booking.UpdatedAt,
+		&i.Booking.AtRisk,
 		&i.CustomerSubject,
 	)
 	return i, err
@@ -149,7 +151,7 @@ func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (i
 }
 
 const bookingList = `-- name: BookingList :many
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
@@ -209,6 +211,7 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 			&i.Booking.Version,
 			&i.Booking.CreatedAt,
 			&i.Booking.UpdatedAt,
+			&i.Booking.AtRisk,
 			&i.CustomerSubject,
 		); err != nil {
 			return nil, err
@@ -223,7 +226,7 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 
 const bookingUpdate = `-- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
 WHERE id = $1
 RETURNING version
 `
@@ -234,6 +237,7 @@ type BookingUpdateParams struct {
 	PreferredWindows []byte
 	CancelReason     string
 	UpdatedAt        time.Time
+	AtRisk           bool
 }
 
 func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (int32, error) {
@@ -243,6 +247,7 @@ func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (i
 		arg.PreferredWindows,
 		arg.CancelReason,
 		arg.UpdatedAt,
+		arg.AtRisk,
 	)
 	var version int32
 	err := row.Scan(&version)
@@ -291,7 +296,7 @@ func (q *Queries) IdempotencySetBooking(ctx context.Context, subject string, key
 const jobInsert = `-- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id
+RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start
 `
 
 type JobInsertParams struct {
@@ -306,7 +311,7 @@ type JobInsertParams struct {
 	UpdatedAt    time.Time
 }
 
-func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (int64, error) {
+func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, error) {
 	row := q.db.QueryRow(ctx, jobInsert,
 		arg.BookingID,
 		arg.Visit,
@@ -318,48 +323,34 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (int64, er
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const jobUpdate = `-- name: JobUpdate :one
-UPDATE jobs
-SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6,
-    offer_expires_at = $7, updated_at = $8, version = version + 1
-WHERE id = $1
-RETURNING version
-`
-
-type JobUpdateParams struct {
-	ID             int64
-	Status         string
-	TechnicianID   *int64
-	PlannedStart   *time.Time
-	PlannedEnd     *time.Time
-	Pinned         bool
-	OfferExpiresAt *time.Time
-	UpdatedAt      time.Time
-}
-
-func (q *Queries) JobUpdate(ctx context.Context, arg JobUpdateParams) (int32, error) {
-	row := q.db.QueryRow(ctx, jobUpdate,
-		arg.ID,
-		arg.Status,
-		arg.TechnicianID,
-		arg.PlannedStart,
-		arg.PlannedEnd,
-		arg.Pinned,
-		arg.OfferExpiresAt,
-		arg.UpdatedAt,
+	var i Job
+	err := row.Scan(
+		&i.ID,
+		&i.BookingID,
+		&i.Visit,
+		&i.Status,
+		&i.TechnicianID,
+		&i.PlannedStart,
+		&i.PlannedEnd,
+		&i.Pinned,
+		&i.OfferExpiresAt,
+		&i.AcceptedAt,
+		&i.EnRouteAt,
+		&i.OnSiteAt,
+		&i.FinishedAt,
+		&i.Outcome,
+		&i.Notes,
+		&i.PartsUsed,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PinnedStart,
 	)
-	var version int32
-	err := row.Scan(&version)
-	return version, err
+	return i, err
 }
 
 const jobsByBookings = `-- name: JobsByBookings :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY($1::bigint[])
 ORDER BY j.booking_id, j.visit
@@ -399,6 +390,7 @@ func (q *Queries) JobsByBookings(ctx context.Context, bookingIds []int64) ([]Job
 			&i.Job.Version,
 			&i.Job.CreatedAt,
 			&i.Job.UpdatedAt,
+			&i.Job.PinnedStart,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

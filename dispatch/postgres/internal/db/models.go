@@ -44,6 +44,7 @@ type Booking struct {
 	Version          int32
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	AtRisk           bool
 }
 
 type Customer struct {
@@ -51,6 +52,19 @@ type Customer struct {
 	Subject   string
 	Name      string
 	CreatedAt time.Time
+}
+
+type Device struct {
+	ID             int64
+	OwnerKind      string
+	OwnerSubject   string
+	Token          string
+	Platform       string
+	AppVersion     string
+	Active         bool
+	DisabledReason string
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
 }
 
 type IdempotencyKey struct {
@@ -81,6 +95,31 @@ type Job struct {
 	Version        int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	PinnedStart    bool
+}
+
+type Notification struct {
+	ID               int64
+	RecipientKind    string
+	RecipientSubject string
+	Kind             string
+	JobID            *int64
+	BookingID        *int64
+	Title            string
+	Body             string
+	Data             []byte
+	CreatedAt        time.Time
+}
+
+type Offer struct {
+	ID           int64
+	JobID        int64
+	TechnicianID int64
+	Status       string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	RespondedAt  *time.Time
+	Reason       string
 }
 
 type Purchase struct {

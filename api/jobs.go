@@ -1,0 +1,404 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// ---- the technician app ----
+
+type deviceRequest struct {
+	Token      string `json:"token"`
+	Platform   string `json:"platform"`
+	AppVersion string `json:"app_version"`
+}
+
+type deviceDTO struct {
+	Token      string    `json:"token"`
+	Platform   string    `json:"platform"`
+	AppVersion string    `json:"app_version"`
+	Active     bool      `json:"active"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+}
+
+func (h *handlers) putDevice(c echo.Context) error {
+	var req deviceRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := h.Service.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deviceDTO{Token: d.Token, Platform: d.Platform, AppVersion: d.AppVersion, Active: d.Active, LastSeenAt: d.LastSeenAt})
+}
+
+func (h *handlers) deleteDevice(c echo.Context) error {
+	if err := h.Service.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type notificationDTO struct {
+	ID        int64          `json:"id"`
+	Kind      string         `json:"kind"`
+	JobID     *int64         `json:"job_id,omitempty"`
+	BookingID *int64         `json:"booking_id,omitempty"`
+	Title     string         `json:"title"`
+	Body      string         `json:"body"`
+	Data      map[string]any `json:"data"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+func (h *handlers) inbox(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	ns, err := h.Service.Inbox(c.Request().Context(), actor(c), dispatch.Page{Limit: int(limit), Before: before})
+	if err != nil {
+		return err
+	}
+	out := listDTO[notificationDTO]{Items: make([]notificationDTO, 0, len(ns))}
+	for _, n := range ns {
+		out.Items = append(out.Items, notificationDTO{ID: n.ID, Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title,
+			Body: n.Body, Data: n.Data, CreatedAt: n.CreatedAt})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type agendaItemDTO struct {
+	Job             jobDTO            `json:"job"`
+	BookingID       int64             `json:"booking_id"`
+	Appliance       string            `json:"appliance"`
+	ServiceType     string            `json:"service_type"`
+	Problem         string            `json:"problem"`
+	Address         string            `json:"address"`
+	Location        dispatch.Location `json:"location"`
+	DurationMinutes int               `json:"duration_minutes"`
+	SLADueAt        time.Time         `json:"sla_due_at"`
+	Tier            string            `json:"tier"`
+	ETA             *time.Time        `json:"eta"`
+}
+
+func (h *handlers) agenda(c echo.Context) error {
+	a := actor(c)
+	items, err := h.Service.Agenda(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	out := listDTO[agendaItemDTO]{Items: make([]agendaItemDTO, 0, len(items))}
+	for _, it := range items {
+		b := it.Booking
+		out.Items = append(out.Items, agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
+			Problem: b.Problem, Address: b.Address, Location: b.Location, DurationMinutes: int(b.Duration / time.Minute),
+			SLADueAt: b.SLADueAt, Tier: string(b.Tier), ETA: it.ETA})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []dispatch.Warning) error {
+	setETag(c, j.Version)
+	out := map[string]any{"job": jobOut(j, actor(c))}
+	if warnings != nil {
+		out["warnings"] = warnings
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) acceptJob(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	j, err := h.Service.AcceptJob(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return h.jobAnswer(c, j, nil)
+}
+
+type declineRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *handlers) declineJob(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req declineRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	j, err := h.Service.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
+	if err != nil {
+		return err
+	}
+	return h.jobAnswer(c, j, nil)
+}
+
+type statusRequest struct {
+	Status    string          `json:"status"`
+	Outcome   string          `json:"outcome,omitempty"`
+	Notes     string          `json:"notes,omitempty"`
+	PartsUsed []dispatch.Part `json:"parts_used,omitempty"`
+	Location  *locationDTO    `json:"location,omitempty"`
+}
+
+func (h *handlers) jobStatus(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req statusRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed}
+	if req.Location != nil {
+		l, err := req.Location.toLocation("location")
+		if err != nil {
+			return err
+		}
+		u.Location = &l
+	}
+	j, err := h.Service.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
+	if err != nil {
+		return err
+	}
+	return h.jobAnswer(c, j, nil)
+}
+
+// ---- dispatcher overrides ----
+
+type assignRequest struct {
+	TechnicianID *int64     `json:"technician_id"`
+	PlannedStart *time.Time `json:"planned_start,omitempty"`
+	Pin          *bool      `json:"pin,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	Force        bool       `json:"force,omitempty"`
+}
+
+func (h *handlers) assignJob(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req assignRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.TechnicianID == nil || *req.TechnicianID <= 0 {
+		return dispatch.Invalid("technician_id", "missing_field", "technician_id is required")
+	}
+	j, ws, err := h.Service.AssignJob(c.Request().Context(), actor(c), id, v, dispatch.AssignRequest{
+		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force})
+	if err != nil {
+		return err
+	}
+	return h.jobAnswer(c, j, ws)
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// optionalBody decodes a body when one was sent.
+func optionalBody(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	_, err := decodeJSON(c, v)
+	return err
+}
+
+func (h *handlers) unassignJob(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req reasonRequest
+	if err := optionalBody(c, &req); err != nil {
+		return err
+	}
+	j, err := h.Service.UnassignJob(c.Request().Context(), actor(c), id, v, req.Reason)
+	if err != nil {
+		return err
+	}
+	return h.jobAnswer(c, j, nil)
+}
+
+func (h *handlers) pinJob(pinned bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		v, err := ifMatch(c)
+		if err != nil {
+			return err
+		}
+		j, err := h.Service.SetPinned(c.Request().Context(), actor(c), id, v, pinned)
+		if err != nil {
+			return err
+		}
+		return h.jobAnswer(c, j, nil)
+	}
+}
+
+type unavailableRequest struct {
+	From   *time.Time `json:"from,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+}
+
+func (h *handlers) technicianUnavailable(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req unavailableRequest
+	if err := optionalBody(c, &req); err != nil {
+		return err
+	}
+	moved, err := h.Service.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"redispatched": moved})
+}
+
+type boardItemDTO struct {
+	JobID        int64             `json:"job_id"`
+	BookingID    int64             `json:"booking_id"`
+	Status       string            `json:"status"`
+	TechnicianID *int64            `json:"technician_id"`
+	PlannedStart *time.Time        `json:"planned_start"`
+	Tier         string            `json:"tier"`
+	SLADueAt     time.Time         `json:"sla_due_at"`
+	DueInMinutes int               `json:"due_in_minutes"`
+	Appliance    string            `json:"appliance"`
+	Address      string            `json:"address"`
+	Location     dispatch.Location `json:"location"`
+	Reasons      []string          `json:"reasons,omitempty"`
+	Version      int               `json:"version"`
+}
+
+type routeDTO struct {
+	Technician technicianDTO `json:"technician"`
+	Jobs       []jobDTO      `json:"jobs"`
+}
+
+func boardItems(items []dispatch.BoardItem) []boardItemDTO {
+	out := make([]boardItemDTO, 0, len(items))
+	for _, it := range items {
+		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,
+			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Reasons: it.Reasons, Version: it.Job.Version})
+	}
+	return out
+}
+
+func (h *handlers) board(c echo.Context) error {
+	var day dispatch.Date
+	if d := c.QueryParam("day"); d != "" {
+		v, err := dispatch.ParseDate(d)
+		if err != nil {
+			return dispatch.Invalid("day", "invalid_date", "day must be YYYY-MM-DD")
+		}
+		day = v
+	}
+	a := actor(c)
+	b, err := h.Service.Board(c.Request().Context(), a, day, c.QueryParam("region"))
+	if err != nil {
+		return err
+	}
+	routes := make([]routeDTO, 0, len(b.Routes))
+	for _, r := range b.Routes {
+		jobs := make([]jobDTO, 0, len(r.Jobs))
+		for _, j := range r.Jobs {
+			jobs = append(jobs, jobOut(j, a))
+		}
+		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "region": b.Region, "unassigned": boardItems(b.Unassigned),
+		"at_risk": boardItems(b.AtRisk), "routes": routes})
+}
+
+type auditDTO struct {
+	ID         int64          `json:"id"`
+	At         time.Time      `json:"at"`
+	Actor      string         `json:"actor"`
+	ActorRole  string         `json:"actor_role"`
+	Entity     string         `json:"entity"`
+	EntityID   int64          `json:"entity_id"`
+	Action     string         `json:"action"`
+	FromStatus string         `json:"from_status,omitempty"`
+	ToStatus   string         `json:"to_status,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+func queryTime(c echo.Context, name string) (*time.Time, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, dispatch.Invalid(name, "invalid_time", "%s must be an RFC 3339 time", name)
+	}
+	return &t, nil
+}
+
+func (h *handlers) audit(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	entityID, err := queryInt(c, "entity_id")
+	if err != nil {
+		return err
+	}
+	from, err := queryTime(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(c, "to")
+	if err != nil {
+		return err
+	}
+	evs, err := h.Service.ListAudit(c.Request().Context(), actor(c), dispatch.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
+		Actor: c.QueryParam("actor"), From: from, To: to, Page: dispatch.Page{Limit: int(limit), Before: before}})
+	if err != nil {
+		return err
+	}
+	out := listDTO[auditDTO]{Items: make([]auditDTO, 0, len(evs))}
+	for _, e := range evs {
+		out.Items = append(out.Items, auditDTO{ID: e.ID, At: e.At, Actor: e.ActorSub, ActorRole: string(e.ActorRole), Entity: e.Entity,
+			EntityID: e.EntityID, Action: e.Action, FromStatus: e.FromStatus, ToStatus: e.ToStatus, Reason: e.Reason, Data: e.Data})
+	}
+	return c.JSON(http.StatusOK, out)
+}

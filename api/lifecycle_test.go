@@ -1,0 +1,299 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// A Lyon technician on shift every day 08:00–20:00 (Europe/Paris).
+func (b *testBundle) technician(sub string, skills []string, lat, lng float64) int64 {
+	b.t.Helper()
+	days := []map[string]string{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		days = append(days, map[string]string{"day": d, "start": "08:00", "end": "20:00"})
+	}
+	r := b.do("POST", "/v1/technicians", b.token(dispatch.RoleAdmin, "admin"), map[string]any{
+		"subject": sub, "name": sub + " Tech", "skills": skills, "home": map[string]any{"lat": lat, "lng": lng},
+		"time_zone": "Europe/Paris", "weekly_shifts": days})
+	if r.Status != 201 {
+		b.t.Fatalf("create technician: %d %s", r.Status, r.Body)
+	}
+	return int64(r.json(b.t)["id"].(float64))
+}
+
+func jobOf(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	if j, ok := m["job"].(map[string]any); ok {
+		return j
+	}
+	t.Fatalf("no job in %v", m)
+	return nil
+}
+
+func (b *testBundle) auditCount(entity string, id any, action string) int {
+	b.t.Helper()
+	var n int
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE entity=$1 AND entity_id=$2 AND action=$3",
+		entity, id, action).Scan(&n); err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+// TestVisitLifecycle: book → offer → accept → en route → on site (SLA met) → completed.
+func TestVisitLifecycle(t *testing.T) {
+	b := setup(t)
+	techID := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	if r := b.do("PUT", "/v1/technicians/me/devices", tech, map[string]any{"token": "fcm-a-1", "platform": "android", "app_version": "2.3.0"}); r.Status != 200 {
+		t.Fatalf("device: %d %s", r.Status, r.Body)
+	}
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	job := jobOf(t, bk)
+	if job["status"] != "offered" || job["technician_id"] != float64(techID) || job["planned_start"] == nil {
+		t.Fatalf("booking was not offered to the only technician: %v", job)
+	}
+	jobID := int64(job["id"].(float64))
+	inbox := b.do("GET", "/v1/technicians/me/inbox", tech, nil).json(t)["items"].([]any)
+	if len(inbox) != 1 || inbox[0].(map[string]any)["kind"] != "offer" {
+		t.Fatalf("inbox %v", inbox)
+	}
+	agenda := b.do("GET", "/v1/technicians/me/jobs", tech, nil).json(t)["items"].([]any)
+	if len(agenda) != 1 || agenda[0].(map[string]any)["eta"] == nil {
+		t.Fatalf("agenda %v", agenda)
+	}
+	path := fmt.Sprintf("/v1/jobs/%d", jobID)
+	wantProblem(t, b.do("POST", path+"/status", tech, map[string]any{"status": "on_site"}), 409, "invalid_transition")
+	if r := b.do("POST", path+"/accept", tech, nil); r.Status != 200 || jobOf(t, r.json(t))["status"] != "accepted" {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, b.do("POST", path+"/accept", tech, nil), 409, "no_open_offer")
+	b.clock.Set(b.clock.Now().Add(time.Hour))
+	tech = b.token(dispatch.RoleTechnician, "tech-a")
+	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "en_route", "location": map[string]any{"lat": 45.75, "lng": 4.85}}); r.Status != 200 {
+		t.Fatalf("en route: %d %s", r.Status, r.Body)
+	}
+	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "on_site"}); r.Status != 200 {
+		t.Fatalf("on site: %d %s", r.Status, r.Body)
+	}
+	r := b.do("POST", path+"/status", tech, map[string]any{"status": "completed", "outcome": "fixed", "notes": "replaced the belt",
+		"parts_used": []any{map[string]any{"sku": "BELT-1200", "quantity": 1}}})
+	if r.Status != 200 || jobOf(t, r.json(t))["status"] != "completed" {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), cust, nil).json(t)
+	if got["status"] != "completed" {
+		t.Fatalf("booking %v", got["status"])
+	}
+	var slaMet bool
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT (data->>'sla_met')::boolean FROM audit_events WHERE entity='job' AND entity_id=$1 AND action='on_site'", jobID).Scan(&slaMet); err != nil || !slaMet {
+		t.Fatalf("on-site audit: sla_met=%v err=%v", slaMet, err)
+	}
+	for _, a := range []string{"planned", "offered", "accepted", "en_route", "on_site", "completed"} {
+		if n := b.auditCount("job", jobID, a); n != 1 {
+			t.Errorf("audit %s: %d events", a, n)
+		}
+	}
+}
+
+func TestOfferExpiryAndDecline(t *testing.T) {
+	b := setup(t)
+	a := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	c := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	if job["technician_id"] != float64(a) {
+		t.Fatalf("nearest technician not chosen: %v", job)
+	}
+	jobID := job["id"]
+
+	// Tech A lets the offer expire: it goes to tech B.
+	b.clock.Set(b.clock.Now().Add(11 * time.Minute))
+	n, err := b.svc.ExpireOffers(t.Context(), 10)
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d, %v", n, err)
+	}
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	j := b.do("GET", fmt.Sprintf("/v1/bookings/%v", job["id"]), disp, nil)
+	_ = j
+	var techID int64
+	var status string
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, status FROM jobs WHERE id=$1", jobID).Scan(&techID, &status); err != nil {
+		t.Fatal(err)
+	}
+	if techID != c || status != "offered" {
+		t.Fatalf("after expiry: technician %d status %s, want %d offered", techID, status, c)
+	}
+	// A late accept from A is refused.
+	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jobID), b.token(dispatch.RoleTechnician, "tech-a"), nil), 404, "job_not_found")
+
+	// B declines: nobody is left who has not refused.
+	r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/decline", jobID), b.token(dispatch.RoleTechnician, "tech-b"), map[string]any{"reason": "van broke down"})
+	if r.Status != 200 {
+		t.Fatalf("decline: %d %s", r.Status, r.Body)
+	}
+	if got := jobOf(t, r.json(t)); got["status"] != "unassigned" || got["technician_id"] != nil {
+		t.Fatalf("after decline: %v", got)
+	}
+	if b.auditCount("job", jobID, "expired") != 1 || b.auditCount("job", jobID, "declined") != 1 {
+		t.Fatal("expiry and decline not audited once each")
+	}
+	board := b.do("GET", "/v1/board", disp, nil).json(t)
+	if len(board["unassigned"].([]any)) != 1 {
+		t.Fatalf("board unassigned: %v", board["unassigned"])
+	}
+	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/jobs/%v/decline", jobID), b.token(dispatch.RoleTechnician, "tech-b"), map[string]any{}), 400, "missing_field")
+}
+
+func TestDispatcherOverrides(t *testing.T) {
+	b := setup(t)
+	a := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	fridgeOnly := b.technician("tech-f", []string{"fridge"}, 45.76, 4.84)
+	other := b.technician("tech-o", []string{"washer"}, 45.74, 4.86)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	path := fmt.Sprintf("/v1/jobs/%v", job["id"])
+	if job["technician_id"] != float64(a) {
+		t.Fatalf("planned to %v", job["technician_id"])
+	}
+
+	// A skill mismatch needs force.
+	wantProblem(t, b.do("POST", path+"/assign", disp, map[string]any{"technician_id": fridgeOnly}), 422, "skill_mismatch")
+	r := b.do("POST", path+"/assign", disp, map[string]any{"technician_id": fridgeOnly, "force": true, "reason": "trainee shadowing"})
+	if r.Status != 200 {
+		t.Fatalf("forced assign: %d %s", r.Status, r.Body)
+	}
+	m := r.json(t)
+	if jobOf(t, m)["technician_id"] != float64(fridgeOnly) || jobOf(t, m)["pinned"] != true {
+		t.Fatalf("forced assign: %v", m)
+	}
+	if ws := m["warnings"].([]any); len(ws) == 0 || ws[0].(map[string]any)["code"] != "skill_mismatch_forced" {
+		t.Fatalf("warnings %v", ws)
+	}
+	etag := r.Header.Get("ETag")
+	// A stale version is refused.
+	wantProblem(t, b.do("POST", path+"/assign", disp, map[string]any{"technician_id": other}, "If-Match", `"1"`), 409, "version_mismatch")
+
+	// A time clash with another job of the technician is a 409.
+	job2 := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	start := jobOf(t, m)["planned_start"].(string)
+	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/jobs/%v/assign", job2["id"]), disp, map[string]any{"technician_id": fridgeOnly, "force": true, "planned_start": start}), 409, "technician_double_booked")
+
+	// An SLA risk comes back as a warning.
+	late := b.clock.Now().Add(72 * time.Hour).Format(time.RFC3339)
+	r = b.do("POST", path+"/assign", disp, map[string]any{"technician_id": other, "planned_start": late}, "If-Match", etag)
+	if r.Status != 200 {
+		t.Fatalf("late assign: %d %s", r.Status, r.Body)
+	}
+	found := false
+	for _, w := range r.json(t)["warnings"].([]any) {
+		found = found || w.(map[string]any)["code"] == "sla_will_be_missed"
+	}
+	if !found {
+		t.Fatalf("no SLA warning: %s", r.Body)
+	}
+	if r := b.do("POST", path+"/unpin", disp, nil); r.Status != 200 || jobOf(t, r.json(t))["pinned"] != false {
+		t.Fatalf("unpin: %d %s", r.Status, r.Body)
+	}
+	if r := b.do("POST", path+"/unassign", disp, map[string]any{"reason": "customer asked to wait"}); r.Status != 200 || jobOf(t, r.json(t))["technician_id"] != nil {
+		t.Fatalf("unassign: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, b.do("POST", path+"/pin", disp, nil), 409, "not_assigned")
+	// The technician who lost the job was told.
+	inbox := b.do("GET", "/v1/technicians/me/inbox", b.token(dispatch.RoleTechnician, "tech-o"), nil).json(t)["items"].([]any)
+	if len(inbox) == 0 || inbox[0].(map[string]any)["kind"] != "cancellation" {
+		t.Fatalf("tech-o inbox %v", inbox)
+	}
+	evs := b.do("GET", fmt.Sprintf("/v1/audit?entity=job&entity_id=%v", job["id"]), disp, nil).json(t)["items"].([]any)
+	if len(evs) < 6 {
+		t.Fatalf("audit trail too short: %d events", len(evs))
+	}
+}
+
+func TestTechnicianUnavailable(t *testing.T) {
+	b := setup(t)
+	a := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	c := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	if job["technician_id"] != float64(a) {
+		t.Fatalf("planned to %v", job["technician_id"])
+	}
+	r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/unavailable", a), disp, map[string]any{"reason": "sick"})
+	if r.Status != 200 {
+		t.Fatalf("unavailable: %d %s", r.Status, r.Body)
+	}
+	moved := r.json(t)["redispatched"].([]any)
+	if len(moved) != 1 || moved[0].(map[string]any)["to_technician_id"] != float64(c) {
+		t.Fatalf("moved %v", moved)
+	}
+	// New bookings avoid the unavailable technician too.
+	job2 := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	if job2["technician_id"] != float64(c) {
+		t.Fatalf("new booking went to %v", job2["technician_id"])
+	}
+}
+
+func TestIncompleteVisitPlansRevisit(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	path := fmt.Sprintf("/v1/jobs/%v", jobOf(t, bk)["id"])
+	for _, step := range []map[string]any{{"status": "en_route"}, {"status": "on_site"}} {
+		if step["status"] == "en_route" {
+			if r := b.do("POST", path+"/accept", tech, nil); r.Status != 200 {
+				t.Fatalf("accept %d %s", r.Status, r.Body)
+			}
+		}
+		if r := b.do("POST", path+"/status", tech, step); r.Status != 200 {
+			t.Fatalf("%v: %d %s", step, r.Status, r.Body)
+		}
+	}
+	wantProblem(t, b.do("POST", path+"/status", tech, map[string]any{"status": "incomplete"}), 400, "invalid_outcome")
+	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "incomplete", "outcome": "needs_parts", "notes": "pump on order"}); r.Status != 200 {
+		t.Fatalf("incomplete: %d %s", r.Status, r.Body)
+	}
+	got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), cust, nil).json(t)
+	jobs := got["jobs"].([]any)
+	if len(jobs) != 2 || jobs[0].(map[string]any)["status"] != "incomplete" {
+		t.Fatalf("jobs %v", jobs)
+	}
+	revisit := jobs[1].(map[string]any)
+	if revisit["visit"] != float64(2) || revisit["technician_id"] == nil {
+		t.Fatalf("revisit not planned: %v", revisit)
+	}
+	// The revisit must not overlap the first visit's time.
+	_ = http.StatusOK
+}
+
+// TestJobAuthorization: a technician cannot see or act on another technician's job; a customer
+// cannot see another customer's booking.
+func TestJobAuthorization(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	b.technician("tech-z", []string{"fridge"}, 45.76, 4.84)
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), washerBooking(nil)).json(t)
+	job := jobOf(t, bk)
+	intruder := b.token(dispatch.RoleTechnician, "tech-z")
+	owner := b.token(dispatch.RoleTechnician, "tech-a")
+	path := fmt.Sprintf("/v1/jobs/%v", job["id"])
+	wantProblem(t, b.do("POST", path+"/accept", intruder, nil), 404, "job_not_found")
+	wantProblem(t, b.do("POST", path+"/decline", intruder, map[string]any{"reason": "x"}), 404, "job_not_found")
+	wantProblem(t, b.do("POST", path+"/status", intruder, map[string]any{"status": "en_route"}), 404, "job_not_found")
+	wantProblem(t, b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), intruder, nil), 404, "booking_not_found")
+	if r := b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), owner, nil); r.Status != 200 {
+		t.Fatalf("assigned technician reads booking: %d", r.Status)
+	}
+	wantProblem(t, b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), b.token(dispatch.RoleCustomer, "nosy"), nil), 404, "booking_not_found")
+	wantProblem(t, b.do("GET", "/v1/technicians/me/jobs", b.token(dispatch.RoleTechnician, "ghost"), nil), 403, "forbidden")
+}

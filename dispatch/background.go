@@ -1,0 +1,110 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// system is the actor of automatic changes in the audit trail.
+var system = Actor{Subject: "fieldfix", Role: "system"}
+
+// ExpireOffers expires open offers whose time is up and dispatches their jobs again without
+// the technician who let them lapse. Each offer is its own transaction; rows another replica
+// is expiring are skipped. It returns how many offers it expired.
+func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
+	n := 0
+	for n < limit {
+		done := false
+		err := s.Store.Tx(ctx, func(st Store) error {
+			os, err := st.ExpiredOffers(ctx, s.now(), 1)
+			if err != nil {
+				return err
+			}
+			if len(os) == 0 {
+				done = true
+				return nil
+			}
+			o := os[0]
+			j, err := st.LockJob(ctx, o.JobID)
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			o.Status, o.RespondedAt = "expired", &now
+			if err := st.UpdateOffer(ctx, o); err != nil {
+				return err
+			}
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+				Action: "expired", FromStatus: string(j.Status), ToStatus: string(JobUnassigned),
+				Reason: fmt.Sprintf("offer to technician %d expired at %s", o.TechnicianID, o.ExpiresAt.Format(time.RFC3339)),
+				Data:   map[string]any{"technician_id": o.TechnicianID, "booking_id": j.BookingID}}); err != nil {
+				return err
+			}
+			if err := s.tellTechnician(ctx, st, &o.TechnicianID, j, "cancellation", "Offer expired",
+				fmt.Sprintf("The offer for job %d expired and went to a colleague.", j.ID)); err != nil {
+				return err
+			}
+			_, err = s.redispatch(ctx, st, system, j)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		if done {
+			return n, nil
+		}
+		n++
+	}
+	return n, nil
+}
+
+// OfferDue offers the planned jobs that have entered the offer horizon.
+func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
+	ids, err := s.Store.JobsToOffer(ctx, s.now().Add(s.Lifecycle.OfferHorizon), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.Store.Tx(ctx, func(st Store) error {
+			j, err := st.LockJob(ctx, id)
+			if err != nil {
+				return err
+			}
+			if j.Status != JobUnassigned || j.TechnicianID == nil {
+				return nil // someone else moved it meanwhile
+			}
+			b, err := st.GetBooking(ctx, j.BookingID)
+			if err != nil {
+				return err
+			}
+			n++
+			return s.offer(ctx, st, system, b, &j)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// RunLifecycle expires offers and offers due jobs every interval until ctx ends. Row locks with
+// SKIP LOCKED make it safe to run on every replica.
+func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.ExpireOffers(ctx, 100); err != nil && ctx.Err() == nil {
+			s.Log.Error("expire offers", "err", err)
+		}
+		if _, err := s.OfferDue(ctx, 100); err != nil && ctx.Err() == nil {
+			s.Log.Error("offer due jobs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,522 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Offer is a job proposed to a technician.
+type Offer struct {
+	ID           int64
+	JobID        int64
+	TechnicianID int64
+	Status       string // open, accepted, declined, expired, withdrawn
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	RespondedAt  *time.Time
+	Reason       string
+}
+
+// Device is a phone (FCM token) of a technician, customer or dispatcher.
+type Device struct {
+	ID             int64
+	OwnerKind      string // technician, customer, dispatcher
+	OwnerSubject   string
+	Token          string
+	Platform       string // android, ios, web
+	AppVersion     string
+	Active         bool
+	DisabledReason string
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+}
+
+// Notification is one message to a person: kept in their inbox, pushed to their devices.
+type Notification struct {
+	ID               int64
+	RecipientKind    string
+	RecipientSubject string
+	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request
+	JobID            *int64
+	BookingID        *int64
+	Title, Body      string
+	Data             map[string]any
+	CreatedAt        time.Time
+}
+
+// Notifier delivers notifications beyond the inbox. It is called inside the transaction of the
+// change that causes the notification, so an implementation that enqueues (an outbox) commits or
+// rolls back with it.
+type Notifier interface {
+	Notify(ctx context.Context, st Store, n Notification) error
+}
+
+// LogNotifier only logs: with it, notifications live in the in-app inbox alone.
+type LogNotifier struct{ Log interface{ Info(string, ...any) } }
+
+// Notify logs n.
+func (l LogNotifier) Notify(_ context.Context, _ Store, n Notification) error {
+	if l.Log != nil {
+		l.Log.Info("notification", "to", n.RecipientKind+":"+n.RecipientSubject, "kind", n.Kind, "job_id", n.JobID, "title", n.Title)
+	}
+	return nil
+}
+
+// transitions are the moves of SPEC §3 a technician or the system may make.
+var transitions = map[JobStatus][]JobStatus{
+	JobUnassigned: {JobOffered, JobCancelled},
+	JobOffered:    {JobAccepted, JobUnassigned, JobCancelled},
+	JobAccepted:   {JobEnRoute, JobUnassigned, JobCancelled},
+	JobEnRoute:    {JobOnSite, JobCancelled},
+	JobOnSite:     {JobCompleted, JobIncomplete},
+}
+
+// CanMove reports whether a job may go from one status to another.
+func CanMove(from, to JobStatus) bool { return slices.Contains(transitions[from], to) }
+
+func refuseMove(j Job, to JobStatus) error {
+	return Conflict("invalid_transition", "job %d cannot go from %s to %s", j.ID, j.Status, to)
+}
+
+// LifecycleConfig are the dispatch timings.
+type LifecycleConfig struct {
+	OfferHorizon time.Duration // jobs planned to start within this are offered at once (24 h)
+	OfferTTL     time.Duration // an offer expires after this (10 min)
+}
+
+// DefaultLifecycle are the defaults of the spec.
+func DefaultLifecycle() LifecycleConfig {
+	return LifecycleConfig{OfferHorizon: 24 * time.Hour, OfferTTL: 10 * time.Minute}
+}
+
+// technicianFor resolves the calling technician's record.
+func (s *Service) technicianFor(ctx context.Context, st Store, a Actor) (Technician, error) {
+	if a.Role != RoleTechnician {
+		return Technician{}, Forbidden("only technicians have an agenda")
+	}
+	t, err := st.TechnicianBySubject(ctx, a.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return Technician{}, Forbidden("no technician is linked to subject %q; an admin creates technicians", a.Subject)
+	}
+	return t, err
+}
+
+// notify writes the inbox row and hands the notification to the notifier, in st's transaction.
+func (s *Service) notify(ctx context.Context, st Store, n Notification) error {
+	n.CreatedAt = s.now()
+	saved, err := st.AddNotification(ctx, n)
+	if err != nil {
+		return err
+	}
+	if s.Notifier == nil {
+		return nil
+	}
+	return s.Notifier.Notify(ctx, st, saved)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// dispatchJob plans job j of booking b anew (without the excluded technicians): it gets a
+// technician and a start, and an offer when the start is inside the offer horizon. With no
+// feasible placement the job stays unassigned and the reason is audited.
+func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking, j *Job, exclude []int64) error {
+	now := s.now()
+	p, reason, err := s.plan(ctx, st, b, *j, exclude)
+	if err != nil {
+		return err
+	}
+	from := j.Status
+	if p == nil {
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
+		j.Status, j.UpdatedAt = JobUnassigned, now
+		if _, err := st.UpdateJob(ctx, *j); err != nil {
+			return err
+		}
+		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+			Action: "unassigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: reason.Message,
+			Data: map[string]any{"reason_code": reason.Code, "booking_id": b.ID}})
+	}
+	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
+	j.UpdatedAt = now
+	j.Status = JobUnassigned
+	if _, err := st.UpdateJob(ctx, *j); err != nil {
+		return err
+	}
+	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+		Action: "planned", FromStatus: string(from), ToStatus: string(JobUnassigned),
+		Data: map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": b.ID}}); err != nil {
+		return err
+	}
+	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
+		return s.offer(ctx, st, a, b, j)
+	}
+	return nil
+}
+
+// offer proposes the planned job to its technician and pushes it.
+func (s *Service) offer(ctx context.Context, st Store, a Actor, b Booking, j *Job) error {
+	now := s.now()
+	if !CanMove(j.Status, JobOffered) {
+		return refuseMove(*j, JobOffered)
+	}
+	exp := now.Add(s.Lifecycle.OfferTTL)
+	if _, err := st.CreateOffer(ctx, Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
+		return err
+	}
+	from := j.Status
+	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
+	if _, err := st.UpdateJob(ctx, *j); err != nil {
+		return err
+	}
+	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
+		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": exp, "booking_id": b.ID}}); err != nil {
+		return err
+	}
+	t, err := st.GetTechnician(ctx, *j.TechnicianID)
+	if err != nil {
+		return err
+	}
+	if t.Subject == nil {
+		return nil // a technician without a login has no app to push to
+	}
+	return s.notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
+		JobID: &j.ID, BookingID: &b.ID, Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
+		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.Format("Mon 15:04"), b.Address, exp.Format("15:04")),
+		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339), "deep_link": fmt.Sprintf("fieldfix://jobs/%d", j.ID)}})
+}
+
+// ---- the technician app ----
+
+// AcceptJob accepts the caller's open offer for job id.
+func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error) {
+	var out Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := s.technicianFor(ctx, st, a)
+		if err != nil {
+			return err
+		}
+		j, o, err := s.lockOffered(ctx, st, t, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if !now.Before(o.ExpiresAt) {
+			return Conflict("offer_expired", "the offer for job %d expired at %s", id, o.ExpiresAt.Format(time.RFC3339))
+		}
+		o.Status, o.RespondedAt = "accepted", &now
+		if err := st.UpdateOffer(ctx, o); err != nil {
+			return err
+		}
+		from := j.Status
+		j.Status, j.AcceptedAt, j.OfferExpiresAt, j.UpdatedAt = JobAccepted, &now, nil, now
+		if out, err = st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := s.setBookingStatus(ctx, st, j.BookingID, BookingScheduled); err != nil {
+			return err
+		}
+		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "accepted", FromStatus: string(from), ToStatus: string(JobAccepted)})
+	})
+	return out, err
+}
+
+// lockOffered locks job id and finds t's open offer for it; anything else is a clear refusal.
+func (s *Service) lockOffered(ctx context.Context, st Store, t Technician, id int64) (Job, Offer, error) {
+	j, err := st.LockJob(ctx, id)
+	if err != nil {
+		return Job{}, Offer{}, err
+	}
+	o, err := st.OpenOffer(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && o.TechnicianID != t.ID) {
+		if j.TechnicianID == nil || *j.TechnicianID != t.ID {
+			return Job{}, Offer{}, NotFound("job", id)
+		}
+		return Job{}, Offer{}, Conflict("no_open_offer", "job %d has no open offer for you (it is %s)", id, j.Status)
+	}
+	if err != nil {
+		return Job{}, Offer{}, err
+	}
+	return j, o, nil
+}
+
+// DeclineJob declines the caller's open offer; the job is dispatched again without them.
+func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason string) (Job, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Job{}, Invalid("reason", "missing_field", "a decline needs a reason")
+	}
+	if utf8.RuneCountInString(reason) > 1000 {
+		return Job{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+	}
+	var out Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := s.technicianFor(ctx, st, a)
+		if err != nil {
+			return err
+		}
+		j, o, err := s.lockOffered(ctx, st, t, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		o.Status, o.RespondedAt, o.Reason = "declined", &now, reason
+		if err := st.UpdateOffer(ctx, o); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "declined", FromStatus: string(j.Status), ToStatus: string(JobUnassigned), Reason: reason}); err != nil {
+			return err
+		}
+		out, err = s.redispatch(ctx, st, a, j)
+		return err
+	})
+	return out, err
+}
+
+// redispatch returns the job to unassigned and plans it again without anyone who declined,
+// let it expire, or is marked unavailable.
+func (s *Service) redispatch(ctx context.Context, st Store, a Actor, j Job) (Job, error) {
+	b, err := st.GetBooking(ctx, j.BookingID)
+	if err != nil {
+		return Job{}, err
+	}
+	exclude, err := st.RefusedTechnicians(ctx, j.ID)
+	if err != nil {
+		return Job{}, err
+	}
+	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = JobUnassigned, nil, nil, nil, nil
+	j.Pinned, j.PinnedStart = false, false
+	j.UpdatedAt = s.now()
+	if _, err := st.UpdateJob(ctx, j); err != nil {
+		return Job{}, err
+	}
+	if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
+		return Job{}, err
+	}
+	if err := s.dispatchJob(ctx, st, a, b, &j, exclude); err != nil {
+		return Job{}, err
+	}
+	if j.TechnicianID != nil && j.Status == JobUnassigned {
+		// planned beyond the horizon: scheduled, offered later
+		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+			return Job{}, err
+		}
+	}
+	return st.GetJob(ctx, j.ID)
+}
+
+func (s *Service) setBookingStatus(ctx context.Context, st Store, id int64, status BookingStatus) error {
+	b, err := st.LockBooking(ctx, id)
+	if err != nil {
+		return err
+	}
+	if b.Status == status {
+		return nil
+	}
+	b.Status, b.UpdatedAt = status, s.now()
+	_, err = st.UpdateBooking(ctx, b)
+	return err
+}
+
+// StatusUpdate is a technician's report from the field.
+type StatusUpdate struct {
+	Status    JobStatus
+	Outcome   string
+	Notes     string
+	PartsUsed []Part
+	Location  *Location
+}
+
+// Outcomes of an incomplete visit that plan a revisit.
+var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
+
+// UpdateJobStatus moves the caller's job along en_route → on_site → completed | incomplete.
+func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u StatusUpdate) (Job, error) {
+	switch u.Status {
+	case JobEnRoute, JobOnSite, JobCompleted:
+	case JobIncomplete:
+		if !slices.Contains(incompleteOutcomes, u.Outcome) {
+			return Job{}, Invalid("outcome", "invalid_outcome", "an incomplete visit needs an outcome: one of %s", strings.Join(incompleteOutcomes, ", "))
+		}
+	default:
+		return Job{}, Invalid("status", "invalid_status", "status must be en_route, on_site, completed or incomplete; got %q", u.Status)
+	}
+	if u.Location != nil {
+		if err := ValidateLocation("location", *u.Location); err != nil {
+			return Job{}, err
+		}
+	}
+	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
+		return Job{}, Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
+	}
+	for i, p := range u.PartsUsed {
+		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 {
+			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku and a quantity between 1 and 1000", i)
+		}
+	}
+	var out Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := s.technicianFor(ctx, st, a)
+		if err != nil {
+			return err
+		}
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if j.TechnicianID == nil || *j.TechnicianID != t.ID {
+			return NotFound("job", id)
+		}
+		if !CanMove(j.Status, u.Status) {
+			return refuseMove(j, u.Status)
+		}
+		now := s.now()
+		from := j.Status
+		j.Status, j.UpdatedAt = u.Status, now
+		data := map[string]any{"booking_id": j.BookingID}
+		if u.Location != nil {
+			data["lat"], data["lng"] = u.Location.Lat, u.Location.Lng
+			if err := st.SetTechnicianPosition(ctx, t.ID, *u.Location, now); err != nil {
+				return err
+			}
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		bookingStatus := BookingInProgress
+		switch u.Status {
+		case JobEnRoute:
+			j.EnRouteAt = &now
+		case JobOnSite:
+			j.OnSiteAt = &now
+			if j.Visit == 1 {
+				data["sla_met"] = !now.After(b.SLADueAt)
+			}
+		case JobCompleted, JobIncomplete:
+			j.FinishedAt, j.Outcome, j.Notes, j.PartsUsed = &now, u.Outcome, u.Notes, u.PartsUsed
+			bookingStatus = BookingCompleted
+			if u.Status == JobIncomplete {
+				bookingStatus = BookingOpen
+			}
+		}
+		if out, err = st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: string(u.Status), FromStatus: string(from), ToStatus: string(u.Status), Reason: u.Outcome, Data: data}); err != nil {
+			return err
+		}
+		if err := s.setBookingStatus(ctx, st, b.ID, bookingStatus); err != nil {
+			return err
+		}
+		if u.Status == JobIncomplete {
+			// The revisit: a new visit on the same booking, planned like a new booking.
+			next := Job{BookingID: b.ID, Visit: j.Visit + 1, Status: JobUnassigned, CreatedAt: now, UpdatedAt: now}
+			if next, err = st.InsertJob(ctx, next); err != nil {
+				return err
+			}
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: next.ID,
+				Action: "revisit_created", ToStatus: string(JobUnassigned), Reason: u.Outcome, Data: map[string]any{"booking_id": b.ID, "previous_job_id": id}}); err != nil {
+				return err
+			}
+			return s.dispatchJob(ctx, st, a, b, &next, nil)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ---- devices and inbox ----
+
+// RegisterDevice records the caller's FCM token; a token seen before moves to this owner.
+func (s *Service) RegisterDevice(ctx context.Context, a Actor, token, platform, appVersion string) (Device, error) {
+	kind := string(a.Role)
+	if a.Role != RoleTechnician && a.Role != RoleCustomer && a.Role != RoleDispatcher {
+		return Device{}, Forbidden("a %s has no devices", a.Role)
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > 4096 {
+		return Device{}, Invalid("token", "invalid_token", "token must be the FCM registration token (1 to 4096 characters)")
+	}
+	if !slices.Contains([]string{"android", "ios", "web"}, platform) {
+		return Device{}, Invalid("platform", "invalid_platform", "platform must be android, ios or web; got %q", platform)
+	}
+	if len(appVersion) > 100 {
+		return Device{}, Invalid("app_version", "too_long", "app_version is longer than 100 characters")
+	}
+	if a.Role == RoleTechnician {
+		if _, err := s.technicianFor(ctx, s.Store, a); err != nil {
+			return Device{}, err
+		}
+	}
+	now := s.now()
+	return s.Store.UpsertDevice(ctx, Device{OwnerKind: kind, OwnerSubject: a.Subject, Token: token, Platform: platform,
+		AppVersion: appVersion, Active: true, CreatedAt: now, LastSeenAt: now})
+}
+
+// RemoveDevice forgets one of the caller's tokens.
+func (s *Service) RemoveDevice(ctx context.Context, a Actor, token string) error {
+	return s.Store.DeleteDevice(ctx, string(a.Role), a.Subject, token)
+}
+
+// Inbox lists the caller's notifications, newest first.
+func (s *Service) Inbox(ctx context.Context, a Actor, page Page) ([]Notification, error) {
+	if a.Role == RoleTechnician {
+		if _, err := s.technicianFor(ctx, s.Store, a); err != nil {
+			return nil, err
+		}
+	}
+	return s.Store.ListNotifications(ctx, string(a.Role), a.Subject, normPage(page))
+}
+
+// AgendaItem is one visit on a technician's agenda.
+type AgendaItem struct {
+	Job     Job
+	Booking Booking
+	ETA     *time.Time
+}
+
+// Agenda lists the caller's live jobs in visit order, each with an ETA.
+func (s *Service) Agenda(ctx context.Context, a Actor) ([]AgendaItem, error) {
+	t, err := s.technicianFor(ctx, s.Store, a)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	jobs, err := s.Store.TechnicianJobs(ctx, t.ID, now.Add(-24*time.Hour), now.Add(14*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AgendaItem, 0, len(jobs))
+	pos, at := s.startPosition(t, now), now
+	for _, j := range jobs {
+		b, err := s.Store.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		item := AgendaItem{Job: j, Booking: b}
+		if j.PlannedStart != nil && j.Status != JobOnSite {
+			eta := at.Add(s.travel(pos, b.Location, at))
+			if eta.Before(*j.PlannedStart) {
+				eta = *j.PlannedStart
+			}
+			item.ETA = &eta
+			at = eta.Add(b.Duration)
+		} else if j.Status == JobOnSite {
+			at = now.Add(b.Duration)
+			if j.OnSiteAt != nil {
+				at = j.OnSiteAt.Add(b.Duration)
+			}
+		}
+		pos = b.Location
+		out = append(out, item)
+	}
+	return out, nil
+}

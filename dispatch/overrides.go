@@ -1,0 +1,374 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Warning is something a dispatcher should know about an override that was still carried out.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// AssignRequest is a dispatcher's override.
+type AssignRequest struct {
+	TechnicianID int64
+	PlannedStart *time.Time // nil: the best time in the technician's route
+	Pin          *bool      // default true: the solver must not move a hand-made assignment
+	Reason       string
+	Force        bool // assign even without the required skills
+}
+
+func staffOnly(a Actor) error {
+	if !a.Staff() {
+		return Forbidden("only dispatchers override assignments")
+	}
+	return nil
+}
+
+func checkVersion(what string, id int64, have, want int) error {
+	if want != 0 && want != have {
+		return Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
+	}
+	return nil
+}
+
+// withdrawOffer closes the job's open offer, if any, and tells the technician it is off.
+func (s *Service) withdrawOffer(ctx context.Context, st Store, j Job, why string) error {
+	o, err := st.OpenOffer(ctx, j.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	now := s.now()
+	o.Status, o.RespondedAt, o.Reason = "withdrawn", &now, why
+	return st.UpdateOffer(ctx, o)
+}
+
+// tellTechnician sends a change or cancellation to the technician who had the job.
+func (s *Service) tellTechnician(ctx context.Context, st Store, techID *int64, j Job, kind, title, body string) error {
+	if techID == nil {
+		return nil
+	}
+	t, err := st.GetTechnician(ctx, *techID)
+	if err != nil || t.Subject == nil {
+		return err
+	}
+	return s.notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
+		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://jobs/%d", j.ID)}})
+}
+
+// AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
+// Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
+// as warnings.
+func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion int, r AssignRequest) (Job, []Warning, error) {
+	if err := staffOnly(a); err != nil {
+		return Job{}, nil, err
+	}
+	if utf8.RuneCountInString(r.Reason) > 1000 {
+		return Job{}, nil, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+	}
+	var (
+		out      Job
+		warnings []Warning
+	)
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if j.Started() || !j.Live() {
+			return Conflict("job_not_assignable", "job %d is %s and can no longer be re-assigned", id, j.Status)
+		}
+		t, err := st.GetTechnician(ctx, r.TechnicianID)
+		if errors.Is(err, ErrNotFound) {
+			return Unprocessable("unknown_technician", "technician %d does not exist", r.TechnicianID)
+		} else if err != nil {
+			return err
+		}
+		if !t.Active {
+			return Unprocessable("technician_inactive", "technician %d is not active", t.ID)
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		if !t.HasSkills(b.RequiredSkills) {
+			if !r.Force {
+				return Unprocessable("skill_mismatch", "%s lacks skills %s that this job needs; send force: true to assign anyway",
+					t.Name, strings.Join(b.RequiredSkills, ", "))
+			}
+			warnings = append(warnings, Warning{"skill_mismatch_forced", fmt.Sprintf("%s lacks %s", t.Name, strings.Join(b.RequiredSkills, ", "))})
+		}
+		now := s.now()
+		start := r.PlannedStart
+		if start == nil {
+			p, reason, err := s.planFor(ctx, st, b, j, t)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return Conflict("no_room", "no time in %s's route fits this job: %s; give planned_start to place it by hand", t.Name, reason.Message)
+			}
+			start = &p.Start
+		} else if start.Before(now.Add(-time.Minute)) {
+			return Invalid("planned_start", "start_in_past", "planned_start %s is in the past", start.Format(time.RFC3339))
+		}
+		end := start.Add(b.Duration)
+		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
+
+		prevTech := j.TechnicianID
+		if err := s.withdrawOffer(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
+			return err
+		}
+		if prevTech != nil && *prevTech != t.ID {
+			if err := s.tellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved job %d to a colleague.", j.ID)); err != nil {
+				return err
+			}
+		}
+		from := j.Status
+		pin := r.Pin == nil || *r.Pin
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd = &t.ID, start, &end
+		j.Pinned, j.PinnedStart = pin, pin && r.PlannedStart != nil
+		j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
+		if _, err := st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "assigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: r.Reason,
+			Data: map[string]any{"technician_id": t.ID, "previous_technician_id": prevTech, "planned_start": start, "pinned": pin,
+				"forced": r.Force, "warnings": warnings, "booking_id": b.ID}}); err != nil {
+			return err
+		}
+		if start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
+			if err := s.offer(ctx, st, a, b, &j); err != nil {
+				return err
+			}
+		}
+		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+			return err
+		}
+		out, err = st.GetJob(ctx, id)
+		return err
+	})
+	if warnings == nil {
+		warnings = []Warning{}
+	}
+	return out, warnings, err
+}
+
+// assignmentWarnings are the risks of putting booking b with t at start.
+func (s *Service) assignmentWarnings(ctx context.Context, st Store, b Booking, t Technician, start time.Time) []Warning {
+	var ws []Warning
+	if start.After(b.SLADueAt) {
+		ws = append(ws, Warning{"sla_will_be_missed", fmt.Sprintf("planned start %s is after the SLA due time %s",
+			start.Format(time.RFC3339), b.SLADueAt.Format(time.RFC3339))})
+	}
+	if !covers(t, b.Location) {
+		ws = append(ws, Warning{"outside_service_area", fmt.Sprintf("the address is outside %s's service area", t.Name)})
+	}
+	if !onShift(t, start, b.Duration) {
+		ws = append(ws, Warning{"outside_shift", fmt.Sprintf("%s is not on shift for the whole visit", t.Name)})
+	}
+	if off, err := st.TimeOff(ctx, t.ID, start, start.Add(b.Duration)); err == nil && len(off) > 0 {
+		ws = append(ws, Warning{"technician_unavailable", fmt.Sprintf("%s is marked unavailable then", t.Name)})
+	}
+	return ws
+}
+
+// UnassignJob takes the job off its technician; it waits on the board for a dispatcher or the next optimisation.
+func (s *Service) UnassignJob(ctx context.Context, a Actor, id int64, ifVersion int, reason string) (Job, error) {
+	if err := staffOnly(a); err != nil {
+		return Job{}, err
+	}
+	var out Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if j.Started() || !j.Live() {
+			return Conflict("job_not_assignable", "job %d is %s and can no longer be unassigned", id, j.Status)
+		}
+		if j.TechnicianID == nil {
+			return Conflict("not_assigned", "job %d has no technician", id)
+		}
+		if err := s.withdrawOffer(ctx, st, j, "unassigned by a dispatcher"); err != nil {
+			return err
+		}
+		if err := s.tellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
+			return err
+		}
+		prev, from, now := j.TechnicianID, j.Status, s.now()
+		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = JobUnassigned, nil, nil, nil, nil, nil
+		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
+		if _, err := st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := s.setBookingStatus(ctx, st, j.BookingID, BookingOpen); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "unassigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: reason,
+			Data: map[string]any{"previous_technician_id": *prev, "booking_id": j.BookingID}}); err != nil {
+			return err
+		}
+		out, err = st.GetJob(ctx, id)
+		return err
+	})
+	return out, err
+}
+
+// SetPinned pins or unpins a job: the solver never moves a pinned job.
+func (s *Service) SetPinned(ctx context.Context, a Actor, id int64, ifVersion int, pinned bool) (Job, error) {
+	if err := staffOnly(a); err != nil {
+		return Job{}, err
+	}
+	var out Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if !j.Live() {
+			return Conflict("job_closed", "job %d is %s", id, j.Status)
+		}
+		if pinned && j.TechnicianID == nil {
+			return Conflict("not_assigned", "job %d has no technician to pin it to", id)
+		}
+		now := s.now()
+		j.Pinned, j.UpdatedAt = pinned, now
+		if !pinned {
+			j.PinnedStart = false
+		}
+		if out, err = st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		action := "unpinned"
+		if pinned {
+			action = "pinned"
+		}
+		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: action, FromStatus: string(j.Status), ToStatus: string(j.Status), Data: map[string]any{"booking_id": j.BookingID}})
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	return s.Store.GetJob(ctx, out.ID)
+}
+
+// Moved is a job a re-dispatch touched.
+type Moved struct {
+	JobID           int64  `json:"job_id"`
+	BookingID       int64  `json:"booking_id"`
+	FromTechnician  *int64 `json:"from_technician_id"`
+	ToTechnician    *int64 `json:"to_technician_id"`
+	Status          string `json:"status"`
+	PlannedStartNew *time.Time
+}
+
+// MarkUnavailable records time off from now (or from) until 'until' and re-dispatches the
+// technician's jobs in that time that have not started.
+func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, from, until *time.Time, reason string) ([]Moved, error) {
+	if err := staffOnly(a); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	start := now
+	if from != nil {
+		start = *from
+	}
+	end := start.Add(24 * time.Hour)
+	if until != nil {
+		end = *until
+	}
+	if !end.After(start) || !end.After(now) {
+		return nil, Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
+	}
+	if end.Sub(start) > 366*24*time.Hour {
+		return nil, Invalid("until", "window_too_long", "an unavailability is at most a year")
+	}
+	var moved []Moved
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := st.GetTechnician(ctx, techID)
+		if err != nil {
+			return err
+		}
+		if err := st.AddTimeOff(ctx, t.ID, start, end, reason); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID,
+			Action: "unavailable", Reason: reason, Data: map[string]any{"from": start, "until": end}}); err != nil {
+			return err
+		}
+		jobs, err := st.TechnicianJobs(ctx, t.ID, start.Add(-12*time.Hour), end)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.Started() || j.PlannedStart == nil || !j.PlannedEnd.After(start) || !j.PlannedStart.Before(end) {
+				continue
+			}
+			j, err := st.LockJob(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.withdrawOffer(ctx, st, j, "technician unavailable"); err != nil {
+				return err
+			}
+			if err := s.tellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
+				return err
+			}
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+				Action: "redispatch", FromStatus: string(j.Status), ToStatus: string(JobUnassigned), Reason: "technician unavailable",
+				Data: map[string]any{"previous_technician_id": t.ID, "booking_id": j.BookingID}}); err != nil {
+				return err
+			}
+			prev := j.TechnicianID
+			nj, err := s.redispatch(ctx, st, a, j)
+			if err != nil {
+				return err
+			}
+			moved = append(moved, Moved{JobID: j.ID, BookingID: j.BookingID, FromTechnician: prev, ToTechnician: nj.TechnicianID,
+				Status: string(nj.Status), PlannedStartNew: nj.PlannedStart})
+		}
+		return nil
+	})
+	if moved == nil {
+		moved = []Moved{}
+	}
+	return moved, err
+}
+
+// AuditFilter narrows the audit list.
+type AuditFilter struct {
+	Entity   string
+	EntityID int64
+	Actor    string
+	From, To *time.Time
+	Page
+}
+
+// ListAudit lists audit events, newest first (dispatcher, admin).
+func (s *Service) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEvent, error) {
+	if !a.Staff() {
+		return nil, Forbidden("only staff read the audit trail")
+	}
+	f.Page = normPage(f.Page)
+	return s.Store.ListAudit(ctx, f)
+}

@@ -1,0 +1,188 @@
+package dispatch
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+// Placement is where and when a job goes.
+type Placement struct {
+	TechnicianID int64
+	Start, End   time.Time
+}
+
+// Reason says why a job could not be placed, for the dispatcher.
+type Reason struct {
+	Code    string
+	Message string
+}
+
+// PlanningConfig tunes candidate search and the planning horizon.
+type PlanningConfig struct {
+	Candidates     int           // technicians geo proposes for a new job (nearest first)
+	MaxRadiusKm    float64       // how far geo looks
+	Horizon        time.Duration // how far ahead a job may be planned past its SLA due time
+	PositionMaxAge time.Duration // an older position falls back to the next visit or home base
+}
+
+// DefaultPlanning are the defaults.
+func DefaultPlanning() PlanningConfig {
+	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 7 * 24 * time.Hour, PositionMaxAge: 30 * time.Minute}
+}
+
+func point(l Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
+
+// travel is the driving time between two places leaving at 'at'.
+func (s *Service) travel(from, to Location, at time.Time) time.Duration {
+	return s.Travel.Duration(point(from), point(to), at)
+}
+
+// startPosition is where the technician is now: the latest ping when fresh, else home.
+func (s *Service) startPosition(t Technician, now time.Time) Location {
+	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= s.Planning.PositionMaxAge {
+		return *t.LastPosition
+	}
+	return t.Home
+}
+
+// covers reports whether the technician's service area (none: everywhere) holds l.
+func covers(t Technician, l Location) bool {
+	if len(t.ServiceArea) == 0 {
+		return true
+	}
+	a, err := geo.ParseArea(t.ServiceArea)
+	if err != nil {
+		return true // an unreadable area restricts nothing; validated on write
+	}
+	return a.Contains(point(l))
+}
+
+var weekdayNames = map[time.Weekday]string{time.Monday: "mon", time.Tuesday: "tue", time.Wednesday: "wed",
+	time.Thursday: "thu", time.Friday: "fri", time.Saturday: "sat", time.Sunday: "sun"}
+
+// ShiftWindows expands the weekly shifts into absolute windows overlapping [from, to), in order,
+// with time off cut out.
+func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	var out []Window
+	day := time.Date(from.In(loc).Year(), from.In(loc).Month(), from.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+	for ; day.Before(to); day = day.AddDate(0, 0, 1) {
+		for _, sh := range t.WeeklyShifts {
+			if sh.Day != weekdayNames[day.Weekday()] {
+				continue
+			}
+			st, err1 := time.Parse("15:04", sh.Start)
+			en, err2 := time.Parse("15:04", sh.End)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			w := Window{
+				Start: time.Date(day.Year(), day.Month(), day.Day(), st.Hour(), st.Minute(), 0, 0, loc).UTC(),
+				End:   time.Date(day.Year(), day.Month(), day.Day(), en.Hour(), en.Minute(), 0, 0, loc).UTC(),
+			}
+			if w.End.After(from) && w.Start.Before(to) {
+				out = append(out, w)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Window) int { return a.Start.Compare(b.Start) })
+	for _, o := range off {
+		out = cut(out, o)
+	}
+	return out
+}
+
+// cut removes o from every window.
+func cut(ws []Window, o Window) []Window {
+	var out []Window
+	for _, w := range ws {
+		if !o.End.After(w.Start) || !o.Start.Before(w.End) {
+			out = append(out, w)
+			continue
+		}
+		if o.Start.After(w.Start) {
+			out = append(out, Window{w.Start, o.Start})
+		}
+		if o.End.Before(w.End) {
+			out = append(out, Window{o.End, w.End})
+		}
+	}
+	return out
+}
+
+// onShift reports whether [start, start+d) lies inside one of t's shifts.
+func onShift(t Technician, start time.Time, d time.Duration) bool {
+	for _, w := range ShiftWindows(t, start.Add(-24*time.Hour), start.Add(d+24*time.Hour), nil) {
+		if !start.Before(w.Start) && !start.Add(d).After(w.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates are the technicians who may take the job: active, skilled, inside their area,
+// not excluded; nearest first when the geo index is there.
+func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+	all, err := st.CandidateTechnicians(ctx, b.RequiredSkills)
+	if err != nil {
+		return nil, Reason{}, err
+	}
+	if len(all) == 0 {
+		return nil, Reason{"no_skilled_technician", "no active technician has the skills " + strings.Join(b.RequiredSkills, ", ")}, nil
+	}
+	var out []Technician
+	outside := 0
+	for _, t := range all {
+		if slices.Contains(exclude, t.ID) {
+			continue
+		}
+		if !covers(t, b.Location) {
+			outside++
+			continue
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		if outside > 0 {
+			return nil, Reason{"outside_every_area", "the address is outside the service area of every technician with the skills"}, nil
+		}
+		return nil, Reason{"all_refused", "every technician with the skills declined this job or let its offer expire"}, nil
+	}
+	// Nearest first, and no more than the configured number: the solver works on a neighbourhood.
+	slices.SortStableFunc(out, func(x, y Technician) int {
+		dx := geo.DistanceKm(point(x.Home), point(b.Location))
+		dy := geo.DistanceKm(point(y.Home), point(b.Location))
+		switch {
+		case dx < dy:
+			return -1
+		case dx > dy:
+			return 1
+		}
+		return 0
+	})
+	if n := s.Planning.Candidates; n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out, Reason{}, nil
+}
+
+// plan finds the best placement of job j among the candidates.
+func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude []int64) (*Placement, Reason, error) {
+	techs, reason, err := s.candidates(ctx, st, b, exclude)
+	if err != nil || len(techs) == 0 {
+		return nil, reason, err
+	}
+	return s.insert(ctx, st, b, j, techs)
+}
+
+// planFor finds the best time for job j in one technician's route.
+func (s *Service) planFor(ctx context.Context, st Store, b Booking, j Job, t Technician) (*Placement, Reason, error) {
+	return s.insert(ctx, st, b, j, []Technician{t})
+}

@@ -1,0 +1,285 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
+)
+
+func (s *Store) GetJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	r, err := s.q.JobGet(ctx, id)
+	if err != nil {
+		return dispatch.Job{}, notFound(err, "job", id)
+	}
+	return jobFrom(r.Job, r.TechnicianName), nil
+}
+
+func (s *Store) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	r, err := s.q.JobLock(ctx, id)
+	if err != nil {
+		return dispatch.Job{}, notFound(err, "job", id)
+	}
+	return jobFrom(r, ""), nil
+}
+
+func (s *Store) InsertJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	r, err := s.q.JobInsert(ctx, db.JobInsertParams{BookingID: j.BookingID, Visit: int32(j.Visit), Status: string(j.Status),
+		TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt})
+	if err != nil {
+		return dispatch.Job{}, mapErr(err)
+	}
+	return jobFrom(r, ""), nil
+}
+
+func (s *Store) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	parts, _ := json.Marshal(j.PartsUsed)
+	if j.PartsUsed == nil {
+		parts = []byte("[]")
+	}
+	v, err := s.q.JobSave(ctx, db.JobSaveParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
+		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, PinnedStart: j.PinnedStart,
+		OfferExpiresAt: j.OfferExpiresAt, AcceptedAt: j.AcceptedAt, EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt,
+		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt})
+	if err != nil {
+		return dispatch.Job{}, notFound(err, "job", j.ID)
+	}
+	j.Version = int(v)
+	return j, nil
+}
+
+func (s *Store) TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error) {
+	rows, err := s.q.TechnicianJobs(ctx, techID, from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Job, len(rows))
+	for i, r := range rows {
+		out[i] = jobFrom(r.Job, r.TechnicianName)
+	}
+	return out, nil
+}
+
+func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]dispatch.Stop, error) {
+	rows, err := s.q.LiveJobsOf(ctx, techIDs, from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Stop, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
+			Start: r.PlannedStart.UTC(), End: r.PlannedEnd.UTC(), Pinned: r.Pinned, PinnedStart: r.PinnedStart,
+			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute}
+	}
+	return out, nil
+}
+
+func (s *Store) TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error) {
+	r, err := s.q.TechnicianBySubject(ctx, &subject)
+	if err != nil {
+		return dispatch.Technician{}, notFound(err, "technician", subject)
+	}
+	return technicianFrom(r), nil
+}
+
+func (s *Store) SetTechnicianPosition(ctx context.Context, id int64, l dispatch.Location, at time.Time) error {
+	return mapErr(s.q.TechnicianSetPosition(ctx, id, &l.Lat, &l.Lng, &at))
+}
+
+func (s *Store) CandidateTechnicians(ctx context.Context, skills []string) ([]dispatch.Technician, error) {
+	if skills == nil {
+		skills = []string{}
+	}
+	rows, err := s.q.TechniciansWithSkills(ctx, skills)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Technician, len(rows))
+	for i, r := range rows {
+		out[i] = technicianFrom(r)
+	}
+	return out, nil
+}
+
+// ---- offers ----
+
+func offerFrom(r db.Offer) dispatch.Offer {
+	return dispatch.Offer{ID: r.ID, JobID: r.JobID, TechnicianID: r.TechnicianID, Status: r.Status, CreatedAt: r.CreatedAt.UTC(),
+		ExpiresAt: r.ExpiresAt.UTC(), RespondedAt: utcPtr(r.RespondedAt), Reason: r.Reason}
+}
+
+func (s *Store) CreateOffer(ctx context.Context, o dispatch.Offer) (dispatch.Offer, error) {
+	r, err := s.q.OfferInsert(ctx, db.OfferInsertParams{JobID: o.JobID, TechnicianID: o.TechnicianID, Status: o.Status,
+		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt})
+	if err != nil {
+		err = mapErr(err)
+		if errors.Is(err, dispatch.ErrConflict) {
+			return dispatch.Offer{}, dispatch.Conflict("offer_open", "job %d already has an open offer", o.JobID)
+		}
+		return dispatch.Offer{}, err
+	}
+	return offerFrom(r), nil
+}
+
+func (s *Store) OpenOffer(ctx context.Context, jobID int64) (dispatch.Offer, error) {
+	r, err := s.q.OfferOpen(ctx, jobID)
+	if err != nil {
+		return dispatch.Offer{}, notFound(err, "offer for job", jobID)
+	}
+	return offerFrom(r), nil
+}
+
+func (s *Store) UpdateOffer(ctx context.Context, o dispatch.Offer) error {
+	return mapErr(s.q.OfferSave(ctx, o.ID, o.Status, o.RespondedAt, o.Reason))
+}
+
+func (s *Store) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]dispatch.Offer, error) {
+	rows, err := s.q.OffersExpired(ctx, now, int32(limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Offer, len(rows))
+	for i, r := range rows {
+		out[i] = offerFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, error) {
+	ids, err := s.q.RefusedTechnicians(ctx, jobID)
+	return ids, mapErr(err)
+}
+
+func (s *Store) JobsToOffer(ctx context.Context, horizon time.Time, limit int) ([]int64, error) {
+	ids, err := s.q.JobsToOffer(ctx, horizon, int32(limit))
+	return ids, mapErr(err)
+}
+
+// ---- devices and notifications ----
+
+func deviceFrom(r db.Device) dispatch.Device {
+	return dispatch.Device{ID: r.ID, OwnerKind: r.OwnerKind, OwnerSubject: r.OwnerSubject, Token: r.Token, Platform: r.Platform,
+		AppVersion: r.AppVersion, Active: r.Active, DisabledReason: r.DisabledReason, CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC()}
+}
+
+func (s *Store) UpsertDevice(ctx context.Context, d dispatch.Device) (dispatch.Device, error) {
+	r, err := s.q.DeviceUpsert(ctx, db.DeviceUpsertParams{OwnerKind: d.OwnerKind, OwnerSubject: d.OwnerSubject, Token: d.Token,
+		Platform: d.Platform, AppVersion: d.AppVersion, CreatedAt: d.CreatedAt})
+	if err != nil {
+		return dispatch.Device{}, mapErr(err)
+	}
+	return deviceFrom(r), nil
+}
+
+func (s *Store) DeleteDevice(ctx context.Context, kind, subject, token string) error {
+	n, err := s.q.DeviceDelete(ctx, kind, subject, token)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n == 0 {
+		return dispatch.NotFound("device", "token")
+	}
+	return nil
+}
+
+func (s *Store) ActiveDevices(ctx context.Context, kind, subject string) ([]dispatch.Device, error) {
+	rows, err := s.q.DevicesActive(ctx, kind, subject)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Device, len(rows))
+	for i, r := range rows {
+		out[i] = deviceFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) AddNotification(ctx context.Context, n dispatch.Notification) (dispatch.Notification, error) {
+	data, _ := json.Marshal(n.Data)
+	if n.Data == nil {
+		data = []byte("{}")
+	}
+	id, err := s.q.NotificationInsert(ctx, db.NotificationInsertParams{RecipientKind: n.RecipientKind, RecipientSubject: n.RecipientSubject,
+		Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title, Body: n.Body, Data: data, CreatedAt: n.CreatedAt})
+	if err != nil {
+		return dispatch.Notification{}, mapErr(err)
+	}
+	n.ID = id
+	return n, nil
+}
+
+func (s *Store) ListNotifications(ctx context.Context, kind, subject string, page dispatch.Page) ([]dispatch.Notification, error) {
+	rows, err := s.q.NotificationList(ctx, kind, subject, page.Before, int32(page.Limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Notification, len(rows))
+	for i, r := range rows {
+		var data map[string]any
+		_ = json.Unmarshal(r.Data, &data)
+		out[i] = dispatch.Notification{ID: r.ID, RecipientKind: r.RecipientKind, RecipientSubject: r.RecipientSubject, Kind: r.Kind,
+			JobID: r.JobID, BookingID: r.BookingID, Title: r.Title, Body: r.Body, Data: data, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// ---- time off ----
+
+func (s *Store) AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) error {
+	return mapErr(s.q.TimeOffInsert(ctx, techID, from, to, reason))
+}
+
+func (s *Store) TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Window, error) {
+	m, err := s.TimeOffOf(ctx, []int64{techID}, from, to)
+	return m[techID], err
+}
+
+func (s *Store) TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]dispatch.Window, error) {
+	rows, err := s.q.TimeOffBetween(ctx, techIDs, from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := map[int64][]dispatch.Window{}
+	for _, r := range rows {
+		out[r.TechnicianID] = append(out[r.TechnicianID], dispatch.Window{Start: r.StartsAt.UTC(), End: r.EndsAt.UTC()})
+	}
+	return out, nil
+}
+
+// ---- audit and board ----
+
+func (s *Store) ListAudit(ctx context.Context, f dispatch.AuditFilter) ([]dispatch.AuditEvent, error) {
+	rows, err := s.q.AuditList(ctx, db.AuditListParams{Entity: f.Entity, EntityID: f.EntityID, Actor: f.Actor, FromTime: f.From,
+		ToTime: f.To, Before: f.Before, MaxRows: int32(f.Limit)})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.AuditEvent, len(rows))
+	for i, r := range rows {
+		var data map[string]any
+		_ = json.Unmarshal(r.Data, &data)
+		out[i] = dispatch.AuditEvent{ID: r.ID, At: r.At.UTC(), ActorSub: r.ActorSub, ActorRole: dispatch.Role(r.ActorRole), Entity: r.Entity,
+			EntityID: r.EntityID, Action: r.Action, FromStatus: r.FromStatus, ToStatus: r.ToStatus, Reason: r.Reason, Data: data}
+	}
+	return out, nil
+}
+
+func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.BoardJob, error) {
+	rows, err := s.q.BookingsOpenJobs(ctx, riskBefore)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.BoardJob, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.BoardJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), Tier: dispatch.Tier(r.Tier),
+			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Appliance: r.Appliance, Address: r.Address}
+	}
+	return out, nil
+}
+
+var _ = pgx.ErrNoRows

@@ -1,0 +1,120 @@
+-- name: JobGet :one
+SELECT sqlc.embed(j), COALESCE(t.name, '')::text AS technician_name
+FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
+WHERE j.id = $1;
+
+-- name: JobLock :one
+SELECT * FROM jobs WHERE id = $1 FOR UPDATE;
+
+-- name: JobSave :one
+UPDATE jobs
+SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
+    offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
+    outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
+WHERE id = $1
+RETURNING version;
+
+-- name: TechnicianJobs :many
+SELECT sqlc.embed(j), COALESCE(t.name, '')::text AS technician_name
+FROM jobs j JOIN technicians t ON t.id = j.technician_id
+WHERE j.technician_id = sqlc.arg(technician_id)::bigint
+  AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+  AND j.planned_end > sqlc.arg(from_time)::timestamptz AND j.planned_start < sqlc.arg(to_time)::timestamptz
+ORDER BY j.planned_start;
+
+-- name: LiveJobsOf :many
+SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
+       b.lat, b.lng, b.duration_minutes
+FROM jobs j JOIN bookings b ON b.id = j.booking_id
+WHERE j.technician_id = ANY(sqlc.arg(technician_ids)::bigint[])
+  AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+  AND j.planned_end > sqlc.arg(from_time)::timestamptz AND j.planned_start < sqlc.arg(to_time)::timestamptz
+ORDER BY j.technician_id, j.planned_start;
+
+-- name: TechniciansWithSkills :many
+SELECT * FROM technicians WHERE active AND skills @> sqlc.arg(skills)::text[] ORDER BY id;
+
+-- name: TechnicianBySubject :one
+SELECT * FROM technicians WHERE subject = $1;
+
+-- name: TechnicianSetPosition :exec
+UPDATE technicians SET last_lat = $2, last_lng = $3, last_seen_at = $4 WHERE id = $1;
+
+-- name: OfferInsert :one
+INSERT INTO offers (job_id, technician_id, status, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: OfferOpen :one
+SELECT * FROM offers WHERE job_id = $1 AND status = 'open';
+
+-- name: OfferSave :exec
+UPDATE offers SET status = $2, responded_at = $3, reason = $4 WHERE id = $1;
+
+-- name: OffersExpired :many
+SELECT * FROM offers WHERE status = 'open' AND expires_at <= $1
+ORDER BY expires_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED;
+
+-- name: RefusedTechnicians :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status IN ('declined', 'expired');
+
+-- name: JobsToOffer :many
+SELECT id FROM jobs
+WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sqlc.arg(horizon)::timestamptz
+ORDER BY planned_start
+LIMIT sqlc.arg(max_rows);
+
+-- name: DeviceUpsert :one
+INSERT INTO devices (owner_kind, owner_subject, token, platform, app_version, active, created_at, last_seen_at)
+VALUES ($1, $2, $3, $4, $5, true, $6, $6)
+ON CONFLICT (token) DO UPDATE
+SET owner_kind = EXCLUDED.owner_kind, owner_subject = EXCLUDED.owner_subject, platform = EXCLUDED.platform,
+    app_version = EXCLUDED.app_version, active = true, disabled_reason = '', last_seen_at = EXCLUDED.last_seen_at
+RETURNING *;
+
+-- name: DeviceDelete :execrows
+DELETE FROM devices WHERE owner_kind = $1 AND owner_subject = $2 AND token = $3;
+
+-- name: DevicesActive :many
+SELECT * FROM devices WHERE owner_kind = $1 AND owner_subject = $2 AND active ORDER BY id;
+
+-- name: NotificationInsert :one
+INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id;
+
+-- name: NotificationList :many
+SELECT * FROM notifications
+WHERE recipient_kind = $1 AND recipient_subject = $2 AND (sqlc.arg(before)::bigint = 0 OR id < sqlc.arg(before))
+ORDER BY id DESC
+LIMIT sqlc.arg(max_rows);
+
+-- name: TimeOffInsert :exec
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4);
+
+-- name: TimeOffBetween :many
+SELECT * FROM technician_time_off
+WHERE technician_id = ANY(sqlc.arg(technician_ids)::bigint[]) AND ends_at > sqlc.arg(from_time) AND starts_at < sqlc.arg(to_time)
+ORDER BY technician_id, starts_at;
+
+-- name: AuditList :many
+SELECT * FROM audit_events
+WHERE (sqlc.arg(entity)::text = '' OR entity = sqlc.arg(entity))
+  AND (sqlc.arg(entity_id)::bigint = 0 OR entity_id = sqlc.arg(entity_id))
+  AND (sqlc.arg(actor)::text = '' OR actor_sub = sqlc.arg(actor))
+  AND (sqlc.narg(from_time)::timestamptz IS NULL OR at >= sqlc.narg(from_time))
+  AND (sqlc.narg(to_time)::timestamptz IS NULL OR at < sqlc.narg(to_time))
+  AND (sqlc.arg(before)::bigint = 0 OR id < sqlc.arg(before))
+ORDER BY id DESC
+LIMIT sqlc.arg(max_rows);
+
+-- name: BookingsOpenJobs :many
+SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address
+FROM jobs j JOIN bookings b ON b.id = j.booking_id
+WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
+  AND (j.technician_id IS NULL OR b.sla_due_at < sqlc.arg(risk_before) OR j.planned_start > b.sla_due_at)
+ORDER BY b.sla_due_at
+LIMIT 500;
