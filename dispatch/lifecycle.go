@@ -57,7 +57,9 @@ type Notifier interface {
 }
 
 // LogNotifier only logs: with it, notifications live in the in-app inbox alone.
-type LogNotifier struct{ Log interface{ Info(string, ...any) } }
+type LogNotifier struct {
+	Log interface{ Info(string, ...any) }
+}
 
 // Notify logs n.
 func (l LogNotifier) Notify(_ context.Context, _ Store, n Notification) error {
