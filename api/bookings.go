@@ -80,6 +80,8 @@ type bookingDTO struct {
 	Version          int               `json:"version"`
 	Job              *jobDTO           `json:"job"`
 	Jobs             []jobDTO          `json:"jobs"`
+	TechnicianName   string            `json:"technician_name,omitempty"`
+	ETA              *time.Time        `json:"eta,omitempty"`
 }
 
 func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
@@ -108,6 +110,7 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 	}
 	if len(out.Jobs) > 0 {
 		out.Job = &out.Jobs[len(out.Jobs)-1]
+		out.TechnicianName = out.Job.TechnicianName
 	}
 	return out
 }
@@ -156,7 +159,9 @@ func (h *handlers) getBooking(c echo.Context) error {
 		return err
 	}
 	setETag(c, b.Version)
-	return c.JSON(http.StatusOK, bookingOut(b, a))
+	out := bookingOut(b, a)
+	out.ETA = h.Service.ETA(c.Request().Context(), b)
+	return c.JSON(http.StatusOK, out)
 }
 
 type listDTO[T any] struct {

@@ -79,6 +79,10 @@ func TestVisitLifecycle(t *testing.T) {
 	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "en_route", "location": map[string]any{"lat": 45.75, "lng": 4.85}}); r.Status != 200 {
 		t.Fatalf("en route: %d %s", r.Status, r.Body)
 	}
+	seen := b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), cust, nil).json(t)
+	if seen["status"] != "in_progress" || seen["eta"] == nil || seen["technician_name"] != "tech-a" {
+		t.Fatalf("customer's view while en route: status %v eta %v name %v", seen["status"], seen["eta"], seen["technician_name"])
+	}
 	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "on_site"}); r.Status != 200 {
 		t.Fatalf("on site: %d %s", r.Status, r.Body)
 	}

@@ -522,3 +522,28 @@ func (s *Service) Agenda(ctx context.Context, a Actor) ([]AgendaItem, error) {
 	}
 	return out, nil
 }
+
+// ETA is when the technician should arrive for the booking's current visit: the planned start,
+// or later when the technician is on the way and the travel from their position says so.
+func (s *Service) ETA(ctx context.Context, b Booking) *time.Time {
+	j := b.CurrentJob()
+	if j == nil || j.TechnicianID == nil || j.PlannedStart == nil {
+		return nil
+	}
+	switch j.Status {
+	case JobOffered, JobAccepted, JobUnassigned:
+		return j.PlannedStart
+	case JobEnRoute:
+		t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+		if err != nil {
+			return j.PlannedStart
+		}
+		now := s.now()
+		eta := now.Add(s.travel(s.startPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		if j.PlannedStart.After(eta) {
+			eta = *j.PlannedStart
+		}
+		return &eta
+	}
+	return nil
+}
