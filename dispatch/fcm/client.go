@@ -1,0 +1,152 @@
+package fcm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/messaging"
+	"google.golang.org/api/option"
+)
+
+// Config says which FCM to talk to and as whom.
+type Config struct {
+	ProjectID string // FIREBASE_PROJECT_ID; required
+	// CredentialsFile is a service-account (or authorized-user) JSON file,
+	// GOOGLE_APPLICATION_CREDENTIALS. Empty: no authentication when Endpoint is set, else
+	// Application Default Credentials.
+	CredentialsFile string
+	// Endpoint is another FCM-compatible base URL (FIELDFIX_FCM_ENDPOINT): staging, or
+	// fcmtest. "http://host:port" and "http://host:port/v1" both work. Empty: real FCM.
+	Endpoint string
+	// Now is the clock for TTLs and Retry-After dates; nil means time.Now.
+	Now func() time.Time
+}
+
+// Client sends pushes through the Firebase Admin SDK's messaging client. It is safe for
+// concurrent use.
+type Client struct {
+	msg *messaging.Client
+	now func() time.Time
+}
+
+// maxSendEach is the SDK's limit on messages per SendEach call.
+const maxSendEach = 500
+
+// NewClient builds the Firebase app and its messaging client from cfg.
+func NewClient(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.ProjectID == "" {
+		return nil, errors.New("fcm: project id is required")
+	}
+	var opts []option.ClientOption
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(EndpointURL(cfg.Endpoint)))
+	}
+	switch {
+	case cfg.CredentialsFile != "":
+		credType, err := credentialsType(cfg.CredentialsFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, option.WithAuthCredentialsFile(credType, cfg.CredentialsFile))
+	case cfg.Endpoint != "":
+		opts = append(opts, option.WithoutAuthentication())
+	}
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("fcm: firebase app: %w", err)
+	}
+	mc, err := app.Messaging(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fcm: messaging client: %w", err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{msg: mc, now: now}, nil
+}
+
+// EndpointURL is the base the SDK expects: the URL with "/v1" appended unless it ends so.
+func EndpointURL(endpoint string) string {
+	endpoint = strings.TrimRight(endpoint, "/")
+	if strings.HasSuffix(endpoint, "/v1") {
+		return endpoint
+	}
+	return endpoint + "/v1"
+}
+
+// credentialsType reads the file's "type" so only the expected kinds of credentials are accepted.
+func credentialsType(path string) (option.CredentialsType, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("fcm: credentials: %w", err)
+	}
+	var f struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return "", fmt.Errorf("fcm: credentials %s: %w", path, err)
+	}
+	switch option.CredentialsType(f.Type) {
+	case option.ServiceAccount:
+		return option.ServiceAccount, nil
+	case option.AuthorizedUser:
+		return option.AuthorizedUser, nil
+	}
+	return "", fmt.Errorf("fcm: credentials %s: type %q, want service_account or authorized_user", path, f.Type)
+}
+
+// Send pushes p to every token and returns one result per token, in the order given. One
+// token goes through the SDK's Send, several through SendEach (concurrent messages:send
+// calls). Send never retries beyond what the SDK does inside one call (up to 4 retries of a 503
+// or a network error, a few seconds, or Retry-After when it is at most 2 minutes); Retryable
+// results are for the caller's queue, with Backoff.
+func (c *Client) Send(ctx context.Context, tokens []string, p Push) []DeviceResult {
+	if len(tokens) == 0 {
+		return nil
+	}
+	now := c.now()
+	results := make([]DeviceResult, len(tokens))
+	msg, err := Build(p, now)
+	if err != nil {
+		for i, t := range tokens {
+			results[i] = DeviceResult{Token: t, Outcome: Failed, Code: "NOT_SENT", Err: err}
+		}
+		return results
+	}
+
+	if len(tokens) == 1 {
+		m := *msg
+		m.Token = tokens[0]
+		name, err := c.msg.Send(ctx, &m)
+		results[0] = Classify(tokens[0], name, err, c.now())
+		return results
+	}
+
+	for start := 0; start < len(tokens); start += maxSendEach {
+		chunk := tokens[start:min(start+maxSendEach, len(tokens))]
+		msgs := make([]*messaging.Message, len(chunk))
+		for i, t := range chunk {
+			m := *msg // shares the maps and configs, which the SDK only reads
+			m.Token = t
+			msgs[i] = &m
+		}
+		br, err := c.msg.SendEach(ctx, msgs)
+		for i, t := range chunk {
+			switch {
+			case err != nil:
+				results[start+i] = Classify(t, "", err, c.now())
+			default:
+				sr := br.Responses[i]
+				results[start+i] = Classify(t, sr.MessageID, sr.Error, c.now())
+			}
+		}
+	}
+	return results
+}
