@@ -110,11 +110,9 @@ func (c *OSRMClient) table(ctx context.Context, src, dst []Point) ([][]float64, 
 		coords.WriteByte(',')
 		coords.WriteString(strconv.FormatFloat(p.Lat, 'f', 6, 64))
 	}
-	q := url.Values{}
-	q.Set("sources", idx(0, len(src)))
-	q.Set("destinations", idx(len(src), len(dst)))
-	q.Set("annotations", "duration")
-	u := strings.TrimRight(c.BaseURL, "/") + "/table/v1/" + url.PathEscape(profile) + "/" + coords.String() + "?" + q.Encode()
+	// OSRM wants literal semicolons in the query; url.Values would escape them.
+	u := strings.TrimRight(c.BaseURL, "/") + "/table/v1/" + url.PathEscape(profile) + "/" + coords.String() +
+		"?sources=" + idx(0, len(src)) + "&destinations=" + idx(len(src), len(dst)) + "&annotations=duration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("osrm table: %w: bad request: %v", ErrRouting, err)
@@ -125,7 +123,7 @@ func (c *OSRMClient) table(ctx context.Context, src, dst []Point) ([][]float64, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("osrm table: %w: %v", ErrRouting, err)
+		return nil, fmt.Errorf("osrm table: %w: %w", ErrRouting, err) // keeps context.Canceled visible
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOSRMReply))

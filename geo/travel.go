@@ -292,12 +292,35 @@ func (b *MatrixBuilder) Matrix(ctx context.Context, points []Point, departAt tim
 	return out, nil
 }
 
-// fill asks the table for the rows and columns that hold missing pairs.
+// fill asks the table for the missing pairs in at most three requests:
+// new cells (nothing cached) to every cell, old cells to new ones, and the
+// rows × columns of any other gaps (after partial eviction).
 func (b *MatrixBuilder) fill(ctx context.Context, cells []Cell, centres []Point, missing [][2]int, slot int64, at time.Time, dur []float64) error {
 	n := len(cells)
+	rowMissing := make([]int, n)
+	for _, m := range missing {
+		rowMissing[m[0]]++
+	}
+	isNew := make([]bool, n)
+	var fresh, old []int
+	for i := range n {
+		if n > 1 && rowMissing[i] == n-1 {
+			isNew[i] = true
+			fresh = append(fresh, i)
+		} else {
+			old = append(old, i)
+		}
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
 	var srcs, dsts []int
 	srcSeen, dstSeen := make([]bool, n), make([]bool, n)
 	for _, m := range missing {
+		if isNew[m[0]] || isNew[m[1]] {
+			continue
+		}
 		if !srcSeen[m[0]] {
 			srcSeen[m[0]] = true
 			srcs = append(srcs, m[0])
@@ -307,6 +330,19 @@ func (b *MatrixBuilder) fill(ctx context.Context, cells []Cell, centres []Point,
 			dsts = append(dsts, m[1])
 		}
 	}
+	for _, req := range [][2][]int{{fresh, all}, {old, fresh}, {srcs, dsts}} {
+		if len(req[0]) == 0 || len(req[1]) == 0 {
+			continue
+		}
+		if err := b.request(ctx, cells, centres, req[0], req[1], slot, at, dur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *MatrixBuilder) request(ctx context.Context, cells []Cell, centres []Point, srcs, dsts []int, slot int64, at time.Time, dur []float64) error {
+	n := len(cells)
 	sp, dp := make([]Point, len(srcs)), make([]Point, len(dsts))
 	for i, s := range srcs {
 		sp[i] = centres[s]
