@@ -13,6 +13,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -42,6 +43,7 @@ func setup(t *testing.T) *testBundle {
 	s := dbtest.New(t)
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc.Index = geo.NewIndex()
 	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

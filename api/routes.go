@@ -72,6 +72,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("DELETE", "/technicians/me/devices/:token", h.deleteDevice, technician)
 	private("GET", "/technicians/me/jobs", h.agenda, technician)
 	private("GET", "/technicians/me/inbox", h.inbox, technician)
+	private("PUT", "/technicians/me/location", h.putLocation, technician)
+	private("GET", "/geo/cells", h.geoCells, dispatcher)
 
 	private("POST", "/jobs/:id/accept", h.acceptJob, technician)
 	private("POST", "/jobs/:id/decline", h.declineJob, technician)

@@ -347,6 +347,9 @@ type Store interface {
 	SetTechnicianPosition(ctx context.Context, id int64, l Location, at time.Time) error
 	// CandidateTechnicians are the active technicians with every skill.
 	CandidateTechnicians(ctx context.Context, skills []string) ([]Technician, error)
+	TechniciansByIDs(ctx context.Context, ids []int64) ([]Technician, error)
+	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
+	OpenBookingPoints(ctx context.Context) ([]Location, error)
 
 	CreateOffer(ctx context.Context, o Offer) (Offer, error)
 	OpenOffer(ctx context.Context, jobID int64) (Offer, error)

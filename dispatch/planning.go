@@ -128,8 +128,17 @@ func onShift(t Technician, start time.Time, d time.Duration) bool {
 }
 
 // candidates are the technicians who may take the job: active, skilled, inside their area,
-// not excluded; nearest first when the geo index is there.
+// not excluded, nearest first: from the geo index when there is one.
 func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+	if s.Index != nil {
+		return s.nearbyCandidates(ctx, st, b, exclude)
+	}
+	return s.storeCandidates(ctx, st, b, exclude)
+}
+
+// storeCandidates scans the skilled technicians in the database; it also names the reason
+// when there is none.
+func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
 	all, err := st.CandidateTechnicians(ctx, b.RequiredSkills)
 	if err != nil {
 		return nil, Reason{}, err

@@ -23,6 +23,7 @@ type Service struct {
 	Lifecycle LifecycleConfig
 	Planning  PlanningConfig
 	Travel    geo.TravelModel
+	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall

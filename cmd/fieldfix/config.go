@@ -29,6 +29,11 @@ type config struct {
 	PaidSLA     time.Duration
 	TimeZone    string
 	LogLevel    string
+
+	OfferHorizon   time.Duration
+	OfferTTL       time.Duration
+	PositionMaxAge time.Duration
+	LifecycleTick  time.Duration
 }
 
 func envOr(getenv func(string) string, key, def string) string {

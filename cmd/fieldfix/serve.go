@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -21,6 +23,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	commonFlags(fs, getenv, &c)
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "FIELDFIX_ADDR", ":8080"), "listen address (env FIELDFIX_ADDR)")
+	fs.DurationVar(&c.OfferHorizon, "offer-horizon", durationEnv(getenv, "FIELDFIX_OFFER_HORIZON", 24*time.Hour), "jobs planned within this are offered at once (env FIELDFIX_OFFER_HORIZON)")
+	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
+	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
+	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +44,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer pool.Close()
 
-	svc := dispatch.NewService(postgres.New(pool), rules, dispatch.SystemClock, log)
+	store := postgres.New(pool)
+	svc := dispatch.NewService(store, rules, dispatch.SystemClock, log)
+	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
+	svc.Planning.PositionMaxAge = c.PositionMaxAge
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(ctx); err != nil {
+		return err
+	}
+	// Background work stops with ctx; wg lets shutdown wait for it.
+	var wg sync.WaitGroup
+	bg, stopBG := context.WithCancel(ctx)
+	defer func() { stopBG(); wg.Wait() }()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		store.ListenTechnicians(bg, func(id int64) { svc.SyncTechnician(bg, id) }, func() {
+			if err := svc.LoadIndex(bg); err != nil && bg.Err() == nil {
+				log.Warn("geo index reload", "err", err)
+			}
+		})
+	}()
+	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
@@ -88,7 +87,10 @@ func (s *Store) TechnicianBySubject(ctx context.Context, subject string) (dispat
 }
 
 func (s *Store) SetTechnicianPosition(ctx context.Context, id int64, l dispatch.Location, at time.Time) error {
-	return mapErr(s.q.TechnicianSetPosition(ctx, id, &l.Lat, &l.Lng, &at))
+	if err := s.q.TechnicianSetPosition(ctx, id, &l.Lat, &l.Lng, &at); err != nil {
+		return mapErr(err)
+	}
+	return s.announceTechnician(ctx, id)
 }
 
 func (s *Store) CandidateTechnicians(ctx context.Context, skills []string) ([]dispatch.Technician, error) {
@@ -282,4 +284,81 @@ func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.
 	return out, nil
 }
 
-var _ = pgx.ErrNoRows
+
+// ---- geo ----
+
+// TechnicianChannel is the LISTEN/NOTIFY channel on which every technician change is announced,
+// in the changing transaction, so each replica's in-memory index can follow.
+const TechnicianChannel = "fieldfix_technicians"
+
+func (s *Store) announceTechnician(ctx context.Context, id int64) error {
+	return mapErr(s.q.TechnicianNotifyChanged(ctx, id))
+}
+
+func (s *Store) TechniciansByIDs(ctx context.Context, ids []int64) ([]dispatch.Technician, error) {
+	rows, err := s.q.TechniciansByIDs(ctx, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Technician, len(rows))
+	for i, r := range rows {
+		out[i] = technicianFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, error) {
+	rows, err := s.q.OpenBookingPoints(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Location, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.Location{Lat: r.Lat, Lng: r.Lng}
+	}
+	return out, nil
+}
+
+// ListenTechnicians calls changed(id) for every technician change any replica commits, and
+// resync() after each (re)connection, since notifications sent while disconnected are lost. It
+// returns when ctx ends.
+func (s *Store) ListenTechnicians(ctx context.Context, changed func(id int64), resync func()) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, changed, resync)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err // the caller's log learns of it through resync's own errors; keep trying
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, changed func(id int64), resync func()) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+TechnicianChannel); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+TechnicianChannel)
+	resync()
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // a broken connection must not return to the pool
+			return err
+		}
+		var id int64
+		if _, err := fmt.Sscan(n.Payload, &id); err == nil {
+			changed(id)
+		}
+	}
+}

@@ -358,7 +358,7 @@ func (s *Store) CreateTechnician(ctx context.Context, t dispatch.Technician) (di
 		}
 		return dispatch.Technician{}, mapErr(err)
 	}
-	return technicianFrom(r), nil
+	return technicianFrom(r), s.announceTechnician(ctx, r.ID)
 }
 
 func (s *Store) GetTechnician(ctx context.Context, id int64) (dispatch.Technician, error) {
@@ -390,7 +390,7 @@ func (s *Store) UpdateTechnician(ctx context.Context, t dispatch.Technician) (di
 	if err != nil {
 		return dispatch.Technician{}, notFound(err, "technician", t.ID)
 	}
-	return technicianFrom(r), nil
+	return technicianFrom(r), s.announceTechnician(ctx, r.ID)
 }
 
 func technicianFrom(r db.Technician) dispatch.Technician {

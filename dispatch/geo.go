@@ -1,0 +1,175 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+// indexEntry is what the geo index keeps of a technician: the fresh position, else home.
+func (s *Service) indexEntry(t Technician, now time.Time) geo.Entry {
+	area, _ := geo.ParseArea(t.ServiceArea) // validated on write; an unreadable area means everywhere
+	return geo.Entry{ID: t.ID, Point: point(s.startPosition(t, now)), Skills: t.Skills, Active: t.Active, Area: area}
+}
+
+// LoadIndex fills the geo index with every technician (at start, and after a lost LISTEN connection).
+func (s *Service) LoadIndex(ctx context.Context) error {
+	if s.Index == nil {
+		return nil
+	}
+	ts, err := s.Store.ListTechnicians(ctx, Page{Limit: 1 << 30})
+	if err != nil {
+		return fmt.Errorf("load geo index: %w", err)
+	}
+	// Technicians are never deleted (deactivated instead), so an upsert of each is a full sync.
+	now := s.now()
+	for _, t := range ts {
+		if err := s.Index.Upsert(s.indexEntry(t, now)); err != nil {
+			s.Log.Warn("technician not indexed", "technician_id", t.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// SyncTechnician refreshes one technician in the geo index (called on every NOTIFY).
+func (s *Service) SyncTechnician(ctx context.Context, id int64) {
+	if s.Index == nil {
+		return
+	}
+	t, err := s.Store.GetTechnician(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		s.Index.Remove(id)
+		return
+	} else if err != nil {
+		s.Log.Warn("geo index sync", "technician_id", id, "err", err)
+		return
+	}
+	if err := s.Index.Upsert(s.indexEntry(t, s.now())); err != nil {
+		s.Log.Warn("technician not indexed", "technician_id", id, "err", err)
+	}
+}
+
+// PingLocation stores the calling technician's position (database and index).
+func (s *Service) PingLocation(ctx context.Context, a Actor, l Location, at *time.Time) (Technician, error) {
+	if err := ValidateLocation("location", l); err != nil {
+		return Technician{}, err
+	}
+	now := s.now()
+	when := now
+	if at != nil {
+		if at.After(now.Add(time.Minute)) || at.Before(now.Add(-24*time.Hour)) {
+			return Technician{}, Invalid("recorded_at", "invalid_time", "recorded_at must be within the last 24 h and not in the future")
+		}
+		when = *at
+	}
+	var out Technician
+	err := s.Store.Tx(ctx, func(st Store) error {
+		t, err := s.technicianFor(ctx, st, a)
+		if err != nil {
+			return err
+		}
+		if t.LastSeenAt != nil && t.LastSeenAt.After(when) {
+			out = t // an older ping arriving late changes nothing
+			return nil
+		}
+		if err := st.SetTechnicianPosition(ctx, t.ID, l, when); err != nil {
+			return err
+		}
+		t.LastPosition, t.LastSeenAt = &l, &when
+		out = t
+		return nil
+	})
+	if err == nil && s.Index != nil {
+		_ = s.Index.Upsert(s.indexEntry(out, now))
+	}
+	return out, err
+}
+
+// GeoCells draws a region's hexagons with the open bookings and technicians in each.
+func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.FeatureCollection, error) {
+	if !a.Staff() {
+		return geo.FeatureCollection{}, Forbidden("only dispatchers read the map")
+	}
+	if region == "" {
+		return geo.FeatureCollection{}, Invalid("region", "missing_field", "region (an H3 res-%d cell) is required", geo.ResRegion)
+	}
+	reg, err := geo.ParseCellAt(region, geo.ResRegion)
+	if err != nil {
+		return geo.FeatureCollection{}, Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+	}
+	counts := map[geo.Cell]geo.CellCounts{}
+	count := func(l Location, add func(*geo.CellCounts)) {
+		r, c, err := geo.MapCellOf(point(l))
+		if err != nil || r != reg {
+			return
+		}
+		cc := counts[c]
+		add(&cc)
+		counts[c] = cc
+	}
+	pts, err := s.Store.OpenBookingPoints(ctx)
+	if err != nil {
+		return geo.FeatureCollection{}, err
+	}
+	for _, p := range pts {
+		count(p, func(c *geo.CellCounts) { c.Bookings++ })
+	}
+	ts, err := s.Store.ListTechnicians(ctx, Page{Limit: 1 << 30})
+	if err != nil {
+		return geo.FeatureCollection{}, err
+	}
+	now := s.now()
+	for _, t := range ts {
+		if t.Active {
+			count(s.startPosition(t, now), func(c *geo.CellCounts) { c.Technicians++ })
+		}
+	}
+	fc, err := geo.RegionGeoJSON(reg, counts)
+	if err != nil {
+		return geo.FeatureCollection{}, Invalid("region", "invalid_region", "%v", err)
+	}
+	return fc, nil
+}
+
+// nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
+// covers the address, leaving out the excluded ones.
+func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+	cands, err := s.Index.Nearby(point(b.Location), func(e geo.Entry) bool {
+		if !e.Active || slices.Contains(exclude, e.ID) {
+			return false
+		}
+		for _, sk := range b.RequiredSkills {
+			if !e.HasSkill(sk) {
+				return false
+			}
+		}
+		return true
+	}, s.Planning.Candidates, s.Planning.MaxRadiusKm)
+	if err != nil {
+		return nil, Reason{}, Invalid("location", "invalid_location", "%v", err)
+	}
+	if len(cands) == 0 {
+		return s.storeCandidates(ctx, st, b, exclude) // for the precise reason
+	}
+	ids := make([]int64, len(cands))
+	rank := map[int64]int{}
+	for i, c := range cands {
+		ids[i] = c.Entry.ID
+		rank[c.Entry.ID] = i
+	}
+	ts, err := st.TechniciansByIDs(ctx, ids)
+	if err != nil {
+		return nil, Reason{}, err
+	}
+	// The index may lag a change by a notification; the database has the last word.
+	ts = slices.DeleteFunc(ts, func(t Technician) bool { return !t.Active || !t.HasSkills(b.RequiredSkills) })
+	slices.SortFunc(ts, func(x, y Technician) int { return rank[x.ID] - rank[y.ID] })
+	if len(ts) == 0 {
+		return s.storeCandidates(ctx, st, b, exclude)
+	}
+	return ts, Reason{}, nil
+}
