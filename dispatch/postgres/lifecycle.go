@@ -284,7 +284,6 @@ func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.
 	return out, nil
 }
 
-
 // ---- geo ----
 
 // TechnicianChannel is the LISTEN/NOTIFY channel on which every technician change is announced,
