@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -530,5 +531,35 @@ func TestNewClientConfig(t *testing.T) {
 	}
 	if c.Send(ctx, nil, p) != nil {
 		t.Fatal("no tokens: want no results")
+	}
+}
+
+func TestNewClientWithCredentialsFileAuthenticates(t *testing.T) {
+	fake := fcmtest.NewServer(project)
+	defer fake.Close()
+	creds := t.TempDir() + "/service-account.json"
+	if err := fake.WriteServiceAccount(creds); err != nil {
+		t.Fatal(err)
+	}
+	c, err := fcm.NewClient(context.Background(), fcm.Config{ProjectID: project, CredentialsFile: creds, Endpoint: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := offer()
+	p.OfferExpiresAt = time.Now().Add(time.Minute)
+	if r := c.Send(context.Background(), []string{"tok"}, p)[0]; r.Outcome != fcm.Delivered {
+		t.Fatalf("%+v", r)
+	}
+	if a := fake.Messages()[0].Header.Get("Authorization"); a != "Bearer "+fcmtest.AccessToken {
+		t.Fatalf("Authorization %q, want the fake's access token", a)
+	}
+
+	// Credentials of another kind are refused before any request.
+	other := t.TempDir() + "/external.json"
+	if err := os.WriteFile(other, []byte(`{"type":"external_account"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fcm.NewClient(context.Background(), fcm.Config{ProjectID: project, CredentialsFile: other}); err == nil {
+		t.Fatal("external_account credentials: want an error")
 	}
 }
