@@ -61,15 +61,18 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	requests  []Request
-	changed   chan struct{} // closed and replaced whenever a request is recorded
-	nextID    int64
-	tokens    map[string]Fault
-	failNext  []Fault // consumed one per request, in arrival order
-	failUntil time.Time
-	failFor   Fault
-	latency   time.Duration
+	mu           sync.Mutex
+	requests     []Request
+	received     int
+	deliveredN   int
+	notRecording bool
+	changed      chan struct{} // closed and replaced whenever a request is recorded
+	nextID       int64
+	tokens       map[string]Fault
+	failNext     []Fault // consumed one per request, in arrival order
+	failUntil    time.Time
+	failFor      Fault
+	latency      time.Duration
 }
 
 // NewServer starts a fake FCM for projectID on a local port. Close it when done.
@@ -186,6 +189,14 @@ func (s *Server) ClearFaults() {
 	s.latency = 0
 }
 
+// SetRecording turns keeping each request (body, message, headers) on or off; counts are
+// always kept. Off keeps the fake's memory flat in long benchmarks.
+func (s *Server) SetRecording(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notRecording = !on
+}
+
 // Requests returns every messages:send request received so far, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -197,7 +208,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.requests)
+	return s.received
 }
 
 // Messages returns the requests FCM would have delivered (200, not a dry run), in arrival order.
@@ -207,37 +218,38 @@ func (s *Server) Messages() []Request {
 	return s.delivered()
 }
 
-// DeliveredCount is len(Messages()).
+// DeliveredCount is the number of messages delivered so far (len(Messages()) while recording).
 func (s *Server) DeliveredCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.delivered())
+	return s.deliveredN
 }
 
-// WaitRequests blocks until at least n requests were received or ctx ends, and returns them.
+// WaitRequests blocks until at least n requests were received or ctx ends, and returns the
+// recorded ones.
 func (s *Server) WaitRequests(ctx context.Context, n int) ([]Request, error) {
-	return s.wait(ctx, n, func() []Request { return s.requests })
+	return s.wait(ctx, n, func() int { return s.received }, func() []Request { return s.requests })
 }
 
-// WaitMessages blocks until at least n messages were delivered or ctx ends, and returns them.
+// WaitMessages blocks until at least n messages were delivered or ctx ends, and returns the
+// recorded ones.
 func (s *Server) WaitMessages(ctx context.Context, n int) ([]Request, error) {
-	return s.wait(ctx, n, s.delivered)
+	return s.wait(ctx, n, func() int { return s.deliveredN }, s.delivered)
 }
 
-func (s *Server) wait(ctx context.Context, n int, list func() []Request) ([]Request, error) {
+func (s *Server) wait(ctx context.Context, n int, count func() int, list func() []Request) ([]Request, error) {
 	for {
 		s.mu.Lock()
-		got := list()
-		changed := s.changed
-		if len(got) >= n {
-			got = append([]Request(nil), got...)
+		have, changed := count(), s.changed
+		if have >= n {
+			got := append([]Request(nil), list()...)
 			s.mu.Unlock()
 			return got, nil
 		}
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return got, fmt.Errorf("fcmtest: waiting for %d, have %d: %w", n, len(got), ctx.Err())
+			return nil, fmt.Errorf("fcmtest: waiting for %d, have %d: %w", n, have, ctx.Err())
 		case <-changed:
 		}
 	}
@@ -377,7 +389,13 @@ func (s *Server) decide(project string, rec *Request) (*Fault, string) {
 func (s *Server) record(rec Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, rec)
+	s.received++
+	if rec.Delivered() {
+		s.deliveredN++
+	}
+	if !s.notRecording {
+		s.requests = append(s.requests, rec)
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 }

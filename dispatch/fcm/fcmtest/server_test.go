@@ -227,3 +227,20 @@ func TestSlowRepliesAndWait(t *testing.T) {
 		t.Fatalf("message names not unique: %v", names)
 	}
 }
+
+func TestCountsWithoutRecording(t *testing.T) {
+	s := fcmtest.NewServer(project)
+	defer s.Close()
+	s.SetRecording(false)
+	s.FailToken(fcmtest.Unregistered(), "gone")
+	post(t, sendURL(s), msg("tok"))
+	post(t, sendURL(s), msg("gone"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := s.WaitMessages(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if s.Count() != 2 || s.DeliveredCount() != 1 || len(s.Requests()) != 0 {
+		t.Fatalf("count %d delivered %d recorded %d", s.Count(), s.DeliveredCount(), len(s.Requests()))
+	}
+}
