@@ -270,6 +270,7 @@ func (ix *Index) Nearby(p Point, filter func(Entry) bool, want int, maxRadiusKm 
 
 	best := make([]Candidate, 0, want)
 	limit := maxRadiusKm
+	limitA := havOf(limit)
 	seen := 0
 	type scanBucket struct {
 		b  *bucket
@@ -313,7 +314,15 @@ func (ix *Index) Nearby(p Point, filter func(Entry) bool, want int, maxRadiusKm 
 				continue
 			}
 			for _, it := range sb.b.items {
-				d := haversineKm(latR, lngR, cosLat, it.latR, it.lngR, it.cosLat)
+				if math.Abs(it.latR-latR)*earthRadiusKm > limit { // a latitude gap alone is too far: skip the trigonometry
+					continue
+				}
+				// Compare haversine's a before paying for asin; the slack keeps exact ties for the full check.
+				a := haversineA(latR, lngR, cosLat, it.latR, it.lngR, it.cosLat)
+				if a > limitA*(1+1e-9) {
+					continue
+				}
+				d := 2 * earthRadiusKm * math.Asin(math.Sqrt(a))
 				if d > limit {
 					continue
 				}
@@ -336,6 +345,7 @@ func (ix *Index) Nearby(p Point, filter func(Entry) bool, want int, maxRadiusKm 
 				best = insertCandidate(best, want, Candidate{Entry: it.e, DistanceKm: d})
 				if len(best) == want {
 					limit = min(maxRadiusKm, best[want-1].DistanceKm)
+					limitA = havOf(limit)
 				}
 			}
 		}

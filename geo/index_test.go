@@ -340,3 +340,22 @@ func TestIndexConcurrent(t *testing.T) {
 		sameCandidates(t, "after concurrent moves", got, bruteNearby(entries, p, nil, 10, 8, false))
 	}
 }
+
+// BenchmarkNearby: 100,000 technicians over a metropolitan region; the
+// report with percentiles and baselines is scripts/bench-geo.sh.
+func BenchmarkNearby(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	centre := Point{48.85, 2.35}
+	ix := newTestIndex(b, scatter(r, 100_000, centre, 1.0, 1.5))
+	qs := make([]Point, 4096)
+	for i := range qs {
+		qs[i] = scatter(r, 1, centre, 1.0, 1.5)[0].Point
+	}
+	filter := func(e Entry) bool { return e.Active && e.HasSkill("washer") }
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := ix.Nearby(qs[i%len(qs)], filter, 10, 25); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -93,13 +93,24 @@ const degToRad = math.Pi / 180
 // haversineKm takes radians and the cosines of the latitudes, which the
 // index precomputes so a scan costs three trigonometric calls per entry.
 func haversineKm(lat1, lng1, cos1, lat2, lng2, cos2 float64) float64 {
+	return 2 * earthRadiusKm * math.Asin(math.Sqrt(haversineA(lat1, lng1, cos1, lat2, lng2, cos2)))
+}
+
+// haversineA is the haversine of the central angle, monotonic in distance,
+// so a scan can compare it with havOf(limit) and skip the asin.
+func haversineA(lat1, lng1, cos1, lat2, lng2, cos2 float64) float64 {
 	s1 := math.Sin((lat2 - lat1) / 2)
 	s2 := math.Sin((lng2 - lng1) / 2)
-	a := s1*s1 + cos1*cos2*s2*s2
-	if a > 1 {
-		a = 1
+	return min(1, s1*s1+cos1*cos2*s2*s2)
+}
+
+// havOf is haversineA's value at a distance of km (1 beyond half the globe).
+func havOf(km float64) float64 {
+	if km >= math.Pi*earthRadiusKm {
+		return 1
 	}
-	return 2 * earthRadiusKm * math.Asin(math.Sqrt(a))
+	s := math.Sin(km / (2 * earthRadiusKm))
+	return s * s
 }
 
 // Cell is an H3 cell id. It marshals to and from H3's canonical lowercase

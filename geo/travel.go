@@ -208,13 +208,15 @@ type TimeSlotter interface {
 type MatrixBuilder struct {
 	table TableService
 	model TravelModel
-	cache *durationCache
+	cache *durationCache // nil when table is the model: recomputing beats a map lookup
 }
 
 // NewMatrixBuilder caches up to cacheSize cell pairs (≈ 40 bytes each;
-// 0 picks 1<<20, enough for one 1,000-point matrix). model times same-cell
-// pairs and must be valid; table is typically the model itself or a
-// FallbackTable over OSRM.
+// 0 picks 1<<20). A matrix of more than cacheSize/2 pairs (≈ 700 points by
+// default) evicts its own first half, so size the cache for the largest
+// matrix. model times same-cell pairs and must be valid; table is typically
+// a FallbackTable over OSRM, or the model itself, which is not cached
+// (computing a pair costs less than looking it up).
 func NewMatrixBuilder(table TableService, model TravelModel, cacheSize int) (*MatrixBuilder, error) {
 	if table == nil {
 		return nil, fmt.Errorf("matrix builder: %w: nil table service", ErrInvalidArgument)
@@ -228,7 +230,11 @@ func NewMatrixBuilder(table TableService, model TravelModel, cacheSize int) (*Ma
 	if cacheSize == 0 {
 		cacheSize = 1 << 20
 	}
-	return &MatrixBuilder{table: table, model: model, cache: newDurationCache(cacheSize)}, nil
+	b := &MatrixBuilder{table: table, model: model}
+	if _, isModel := table.(TravelModel); !isModel {
+		b.cache = newDurationCache(cacheSize)
+	}
+	return b, nil
 }
 
 // Matrix returns travel times in seconds, m[i][j] from points[i] to
@@ -267,8 +273,19 @@ func (b *MatrixBuilder) Matrix(ctx context.Context, points []Point, departAt tim
 	}
 	n := len(cells)
 	dur := make([]float64, n*n) // cell × cell
-	missing := b.cache.lookup(cells, slot, dur)
-	if len(missing) > 0 {
+	if b.cache == nil {
+		m, ok := b.table.(TravelModel)
+		if !ok {
+			return nil, fmt.Errorf("travel matrix: %w: uncached table is not the model", ErrInvalidArgument)
+		}
+		for i := range n {
+			for j := range n {
+				if i != j {
+					dur[i*n+j] = float64(float32(m.Duration(centres[i], centres[j], at).Seconds()))
+				}
+			}
+		}
+	} else if missing := b.cache.lookup(cells, slot, dur); len(missing) > 0 {
 		if err := b.fill(ctx, cells, centres, missing, slot, at, dur); err != nil {
 			return nil, err
 		}
@@ -296,6 +313,9 @@ func (b *MatrixBuilder) Matrix(ctx context.Context, points []Point, departAt tim
 // new cells (nothing cached) to every cell, old cells to new ones, and the
 // rows × columns of any other gaps (after partial eviction).
 func (b *MatrixBuilder) fill(ctx context.Context, cells []Cell, centres []Point, missing [][2]int, slot int64, at time.Time, dur []float64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("travel matrix: %w", err)
+	}
 	n := len(cells)
 	rowMissing := make([]int, n)
 	for _, m := range missing {

@@ -198,6 +198,22 @@ func TestMatrixUsesCellsAndCache(t *testing.T) {
 	if m3[1][2] <= m[1][2] {
 		t.Fatalf("rush-hour figure %v not slower than midday %v", m3[1][2], m[1][2])
 	}
+	// The model as the table is not cached but gives the same figures.
+	direct, _ := NewMatrixBuilder(model, model, 0)
+	if direct.cache != nil {
+		t.Fatal("a model-backed builder keeps a cache")
+	}
+	m4, err := direct.Matrix(context.Background(), pts, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m {
+		for j := range m[i] {
+			if m4[i][j] != m[i][j] {
+				t.Fatalf("uncached m[%d][%d] = %v, cached %v", i, j, m4[i][j], m[i][j])
+			}
+		}
+	}
 	if _, err := b.Matrix(context.Background(), []Point{{1, 1}, {}}, at); !errors.Is(err, ErrInvalidPoint) {
 		t.Fatalf("matrix with (0,0): %v", err)
 	}
@@ -205,7 +221,7 @@ func TestMatrixUsesCellsAndCache(t *testing.T) {
 
 func TestMatrixCacheIsBounded(t *testing.T) {
 	model := DefaultTravelModel()
-	b, _ := NewMatrixBuilder(model, model, 500)
+	b, _ := NewMatrixBuilder(&countingTable{TableService: model}, model, 500)
 	r := rand.New(rand.NewPCG(3, 3))
 	at := time.Date(2025, 3, 12, 13, 0, 0, 0, time.UTC)
 	for range 20 {
@@ -223,7 +239,7 @@ func TestMatrixCacheIsBounded(t *testing.T) {
 
 func TestMatrixConcurrent(t *testing.T) {
 	model := DefaultTravelModel()
-	b, _ := NewMatrixBuilder(model, model, 4000)
+	b, _ := NewMatrixBuilder(&countingTable{TableService: model}, model, 4000)
 	at := time.Date(2025, 3, 12, 13, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
 	for g := range 4 {
