@@ -120,6 +120,7 @@ type Purchase struct {
 	DeliveredAt           *Date
 	WarrantyMonths        int
 	ExtendedWarrantyUntil *Date
+	ExtendedWarrantyFrom  *Date
 	CreatedAt             time.Time
 }
 
@@ -144,6 +145,7 @@ type Booking struct {
 	PreferredWindows []Window
 	CancelReason     string
 	AtRisk           bool
+	Region           string // H3 res-5 cell of the address, for reporting and the board
 	Version          int
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
@@ -370,6 +372,17 @@ type Store interface {
 	AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) error
 	TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]Window, error)
 	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]Window, error)
+	AddFeedback(ctx context.Context, f Feedback) (Feedback, bool, error)
+	CreateComplaint(ctx context.Context, c Complaint) (Complaint, error)
+	LockComplaint(ctx context.Context, id int64) (Complaint, error)
+	SaveComplaint(ctx context.Context, c Complaint) (Complaint, error)
+	ListComplaints(ctx context.Context, customerID *int64, status string, page Page) ([]Complaint, error)
+	UnacknowledgedComplaints(ctx context.Context, olderThan time.Time) ([]Complaint, error)
+	SetExtendedWarranty(ctx context.Context, purchaseID int64, from, until Date) (Purchase, error)
+	KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]KPIRow, error)
+	// Utilisation maps technician id to [seconds on site, seconds of shift] in [from, to).
+	Utilisation(ctx context.Context, from, to time.Time) (map[int64][2]float64, error)
+
 	// OpenJobs are live jobs without a technician, or due before riskBefore, or planned after their due time.
 	OpenJobs(ctx context.Context, riskBefore time.Time) ([]BoardJob, error)
 }

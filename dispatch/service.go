@@ -277,6 +277,10 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		if r.ServiceType == ServiceReturnPickup {
 			tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
 		}
+		region := ""
+		if c, err := geo.RegionOf(point(r.Location)); err == nil {
+			region = c.String()
+		}
 		windows := r.PreferredWindows
 		if windows == nil {
 			windows = []Window{}
@@ -287,7 +291,7 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 			Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
 			Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
 			RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
-			PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now,
+			PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
 			Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 		}
 		nb := NewBooking{Booking: b, Audit: AuditEvent{

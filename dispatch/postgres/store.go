@@ -152,7 +152,7 @@ func purchaseFrom(r db.Purchase) dispatch.Purchase {
 	return dispatch.Purchase{
 		ID: r.ID, CustomerID: r.CustomerID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
 		PurchasedAt: dispatch.DateOf(r.PurchasedAt), DeliveredAt: datePtr(r.DeliveredAt), WarrantyMonths: int(r.WarrantyMonths),
-		ExtendedWarrantyUntil: datePtr(r.ExtendedWarrantyUntil), CreatedAt: r.CreatedAt,
+		ExtendedWarrantyUntil: datePtr(r.ExtendedWarrantyUntil), ExtendedWarrantyFrom: datePtr(r.ExtendedWarrantyFrom), CreatedAt: r.CreatedAt,
 	}
 }
 
@@ -209,7 +209,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 			Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
 			ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
 			RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
-			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region,
 		})
 		if err != nil {
 			return mapErr(err)
@@ -319,7 +319,7 @@ func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Channel: dispatch.Channel(r.Channel), ReturnKind: dispatch.ReturnKind(r.ReturnKind),
 		Tier: dispatch.Tier(r.Tier), Status: dispatch.BookingStatus(r.Status), SLADueAt: r.SlaDueAt.UTC(),
 		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
-		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
@@ -440,3 +440,7 @@ func position(lat, lng *float64) *dispatch.Location {
 	}
 	return &dispatch.Location{Lat: *lat, Lng: *lng}
 }
+
+// PgxTx is the transaction this store is bound to (nil outside Tx): adapters that must write in
+// the same transaction, such as the push outbox, reach it through this.
+func (s *Store) PgxTx() pgx.Tx { return s.tx }

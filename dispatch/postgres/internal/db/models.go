@@ -45,6 +45,22 @@ type Booking struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	AtRisk           bool
+	Region           string
+}
+
+type Complaint struct {
+	ID             int64
+	BookingID      int64
+	CustomerID     int64
+	TechnicianID   *int64
+	Category       string
+	Description    string
+	Status         string
+	Resolution     string
+	CreatedAt      time.Time
+	AcknowledgedAt *time.Time
+	ResolvedAt     *time.Time
+	Version        int32
 }
 
 type Customer struct {
@@ -65,6 +81,15 @@ type Device struct {
 	DisabledReason string
 	CreatedAt      time.Time
 	LastSeenAt     time.Time
+}
+
+type Feedback struct {
+	BookingID  int64
+	CustomerID int64
+	Csat       int32
+	Nps        int32
+	Comment    string
+	CreatedAt  time.Time
 }
 
 type IdempotencyKey struct {
@@ -134,6 +159,7 @@ type Purchase struct {
 	WarrantyMonths        int32
 	ExtendedWarrantyUntil *time.Time
 	CreatedAt             time.Time
+	ExtendedWarrantyFrom  *time.Time
 }
 
 type Technician struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const purchaseGet = `-- name: PurchaseGet :one
-SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at FROM purchases WHERE id = $1
+SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from FROM purchases WHERE id = $1
 `
 
 func (q *Queries) PurchaseGet(ctx context.Context, id int64) (Purchase, error) {
@@ -29,6 +29,7 @@ func (q *Queries) PurchaseGet(ctx context.Context, id int64) (Purchase, error) {
 		&i.WarrantyMonths,
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
+		&i.ExtendedWarrantyFrom,
 	)
 	return i, err
 }
@@ -37,7 +38,7 @@ const purchaseInsert = `-- name: PurchaseInsert :one
 INSERT INTO purchases (customer_id, category, brand, model, serial, purchased_at, delivered_at,
                        warranty_months, extended_warranty_until)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at
+RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from
 `
 
 type PurchaseInsertParams struct {
@@ -77,12 +78,13 @@ func (q *Queries) PurchaseInsert(ctx context.Context, arg PurchaseInsertParams) 
 		&i.WarrantyMonths,
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
+		&i.ExtendedWarrantyFrom,
 	)
 	return i, err
 }
 
 const purchaseList = `-- name: PurchaseList :many
-SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at FROM purchases
+SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from FROM purchases
 WHERE ($1::bigint IS NULL OR customer_id = $1)
   AND ($2::bigint = 0 OR id < $2)
 ORDER BY id DESC
@@ -110,6 +112,7 @@ func (q *Queries) PurchaseList(ctx context.Context, customerID *int64, before in
 			&i.WarrantyMonths,
 			&i.ExtendedWarrantyUntil,
 			&i.CreatedAt,
+			&i.ExtendedWarrantyFrom,
 		); err != nil {
 			return nil, err
 		}

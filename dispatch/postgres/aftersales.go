@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
+)
+
+func (s *Store) AddFeedback(ctx context.Context, f dispatch.Feedback) (dispatch.Feedback, bool, error) {
+	r, err := s.q.FeedbackInsert(ctx, db.FeedbackInsertParams{BookingID: f.BookingID, CustomerID: f.CustomerID, Csat: int32(f.CSAT),
+		Nps: int32(f.NPS), Comment: f.Comment, CreatedAt: f.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Feedback{}, false, nil // the primary key says it was given already
+	} else if err != nil {
+		return dispatch.Feedback{}, false, mapErr(err)
+	}
+	return dispatch.Feedback{BookingID: r.BookingID, CustomerID: r.CustomerID, CSAT: int(r.Csat), NPS: int(r.Nps), Comment: r.Comment,
+		CreatedAt: r.CreatedAt.UTC()}, true, nil
+}
+
+func complaintFrom(r db.Complaint) dispatch.Complaint {
+	return dispatch.Complaint{ID: r.ID, BookingID: r.BookingID, CustomerID: r.CustomerID, TechnicianID: r.TechnicianID, Category: r.Category,
+		Description: r.Description, Status: r.Status, Resolution: r.Resolution, CreatedAt: r.CreatedAt.UTC(),
+		AcknowledgedAt: utcPtr(r.AcknowledgedAt), ResolvedAt: utcPtr(r.ResolvedAt), Version: int(r.Version)}
+}
+
+func (s *Store) CreateComplaint(ctx context.Context, c dispatch.Complaint) (dispatch.Complaint, error) {
+	r, err := s.q.ComplaintInsert(ctx, db.ComplaintInsertParams{BookingID: c.BookingID, CustomerID: c.CustomerID, TechnicianID: c.TechnicianID,
+		Category: c.Category, Description: c.Description, CreatedAt: c.CreatedAt})
+	if err != nil {
+		return dispatch.Complaint{}, mapErr(err)
+	}
+	return complaintFrom(r), nil
+}
+
+func (s *Store) LockComplaint(ctx context.Context, id int64) (dispatch.Complaint, error) {
+	r, err := s.q.ComplaintLock(ctx, id)
+	if err != nil {
+		return dispatch.Complaint{}, notFound(err, "complaint", id)
+	}
+	return complaintFrom(r), nil
+}
+
+func (s *Store) SaveComplaint(ctx context.Context, c dispatch.Complaint) (dispatch.Complaint, error) {
+	r, err := s.q.ComplaintSave(ctx, db.ComplaintSaveParams{ID: c.ID, Status: c.Status, Resolution: c.Resolution,
+		AcknowledgedAt: c.AcknowledgedAt, ResolvedAt: c.ResolvedAt})
+	if err != nil {
+		return dispatch.Complaint{}, notFound(err, "complaint", c.ID)
+	}
+	return complaintFrom(r), nil
+}
+
+func (s *Store) ListComplaints(ctx context.Context, customerID *int64, status string, page dispatch.Page) ([]dispatch.Complaint, error) {
+	rows, err := s.q.ComplaintList(ctx, customerID, status, page.Before, int32(page.Limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Complaint, len(rows))
+	for i, r := range rows {
+		out[i] = complaintFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) UnacknowledgedComplaints(ctx context.Context, olderThan time.Time) ([]dispatch.Complaint, error) {
+	rows, err := s.q.ComplaintsUnacknowledged(ctx, olderThan)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Complaint, len(rows))
+	for i, r := range rows {
+		out[i] = complaintFrom(r)
+	}
+	return out, nil
+}
+
+func (s *Store) SetExtendedWarranty(ctx context.Context, purchaseID int64, from, until dispatch.Date) (dispatch.Purchase, error) {
+	r, err := s.q.PurchaseSetExtendedWarranty(ctx, purchaseID, dateTime(&from), dateTime(&until))
+	if err != nil {
+		return dispatch.Purchase{}, notFound(err, "purchase", purchaseID)
+	}
+	return purchaseFrom(r), nil
+}
+
+func (s *Store) KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]dispatch.KPIRow, error) {
+	rows, err := s.q.KPIs(ctx, from, to, groupBy, now)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.KPIRow, len(rows))
+	n := dispatch.Nullable
+	for i, r := range rows {
+		out[i] = dispatch.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed,
+			Completed: r.Completed, Feedback: r.FeedbackCount, Complaints: r.Complaints, SLACompliance: n(r.SlaCompliance),
+			FirstTimeFixRate: n(r.FirstTimeFixRate), CSATAvg: n(r.CsatAvg), NPS: n(r.Nps), ComplaintRate: n(r.ComplaintRate),
+			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS)}
+	}
+	return out, nil
+}
+
+func (s *Store) Utilisation(ctx context.Context, from, to time.Time) (map[int64][2]float64, error) {
+	rows, err := s.q.Utilisation(ctx, from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make(map[int64][2]float64, len(rows))
+	for _, r := range rows {
+		out[r.TechnicianID] = [2]float64{r.OnsiteSeconds, r.ShiftSeconds}
+	}
+	return out, nil
+}
