@@ -169,7 +169,9 @@ func snippet(b []byte) string {
 
 // FallbackTable asks Primary (OSRM) and, when it fails with anything but
 // the caller's cancellation, answers from Secondary (the model), so dispatch
-// keeps working when the routing engine is down.
+// keeps working when the routing engine is down. Known limit: a
+// MatrixBuilder caches the fallback's model figures like OSRM's, until
+// evicted; size its cache (or rebuild the builder) accordingly.
 type FallbackTable struct {
 	Primary   TableService
 	Secondary TableService
