@@ -15,6 +15,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
+	"github.com/fieldfix/fieldfix/metrics"
 )
 
 var secret = []byte("test-secret")
@@ -44,7 +45,9 @@ func setup(t *testing.T) *testBundle {
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	svc.Index = geo.NewIndex()
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now})
+	reg := metrics.New(svc.AtRiskCount)
+	svc.Metrics = reg
+	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler()})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s}

@@ -339,8 +339,12 @@ func (h *handlers) board(c echo.Context) error {
 		}
 		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs})
 	}
+	overdue := make([]complaintDTO, 0, len(b.OverdueComplaints))
+	for _, x := range b.OverdueComplaints {
+		overdue = append(overdue, complaintOut(x))
+	}
 	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "region": b.Region, "unassigned": boardItems(b.Unassigned),
-		"at_risk": boardItems(b.AtRisk), "routes": routes})
+		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue})
 }
 
 type auditDTO struct {

@@ -53,15 +53,22 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/healthz", healthz)
 	public("GET", "/readyz", readyz(d))
 	public("GET", "/openapi.json", serveOpenAPI)
+	public("GET", "/metrics", serveMetrics(d))
 
 	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
+	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, customer, dispatcher)
 
 	private("POST", "/bookings", h.createBooking, customer, dispatcher)
 	private("GET", "/bookings", h.listBookings, customer, dispatcher)
 	private("GET", "/bookings/:id", h.getBooking, customer, technician, dispatcher)
 	private("POST", "/bookings/:id/cancel", h.cancelBooking, customer, dispatcher)
 	private("POST", "/bookings/:id/reschedule", h.rescheduleBooking, customer, dispatcher)
+	private("POST", "/bookings/:id/feedback", h.feedback, customer)
+
+	private("POST", "/complaints", h.createComplaint, customer, dispatcher)
+	private("GET", "/complaints", h.listComplaints, customer, dispatcher)
+	private("PATCH", "/complaints/:id", h.updateComplaint, dispatcher)
 
 	private("POST", "/technicians", h.createTechnician, admin, dispatcher)
 	private("GET", "/technicians", h.listTechnicians, admin, dispatcher)
@@ -85,6 +92,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 
 	private("GET", "/board", h.board, dispatcher)
 	private("GET", "/audit", h.audit, dispatcher, admin)
+	private("GET", "/kpis", h.kpis, dispatcher, admin)
 }
 
 type handlers struct{ Deps }

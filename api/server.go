@@ -22,6 +22,14 @@ type Deps struct {
 	// Ready reports whether the server can serve (the database answers).
 	Ready func(ctx context.Context) error
 	Now   func() time.Time
+	// Metrics observes every request; MetricsHandler serves /metrics. Both optional.
+	Metrics        HTTPMetrics
+	MetricsHandler http.Handler
+}
+
+// HTTPMetrics records request latency by route pattern and status.
+type HTTPMetrics interface {
+	ObserveHTTP(method, route string, status int, d time.Duration)
 }
 
 // NewServer returns the Echo instance with every route.
@@ -39,8 +47,40 @@ func NewServer(d Deps) *echo.Echo {
 		d.Log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
+	if d.Metrics != nil {
+		e.Use(observe(d.Metrics))
+	}
 	addRoutes(e, d)
 	return e
+}
+
+// observe times each request under its route pattern, so ids do not explode the label set.
+func observe(m HTTPMetrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the problem now so the status is known
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.ObserveHTTP(c.Request().Method, route, c.Response().Status, time.Since(start))
+			return nil
+		}
+	}
+}
+
+func serveMetrics(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if d.MetricsHandler == nil {
+			return problem(http.StatusNotFound, "metrics_disabled", "metrics are not enabled on this server")
+		}
+		d.MetricsHandler.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 }
 
 func healthz(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) }

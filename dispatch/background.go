@@ -55,6 +55,7 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 			return n, nil
 		}
 		n++
+		s.metrics().Offer("expired")
 	}
 	return n, nil
 }

@@ -28,6 +28,8 @@ type Board struct {
 	Unassigned []BoardItem
 	AtRisk     []BoardItem
 	Routes     []Route
+	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
+	OverdueComplaints []Complaint
 }
 
 // AtRiskWithin flags bookings whose SLA falls due this soon without a visit under way.
@@ -85,6 +87,9 @@ func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (
 				out.AtRisk = append(out.AtRisk, item)
 			}
 		}
+	}
+	if out.OverdueComplaints, err = s.OverdueComplaints(ctx); err != nil {
+		return Board{}, err
 	}
 	from := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.loc())
 	techs, err := s.Store.ListTechnicians(ctx, Page{Limit: 10000})

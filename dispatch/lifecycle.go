@@ -170,6 +170,7 @@ func (s *Service) offer(ctx context.Context, st Store, a Actor, b Booking, j *Jo
 	if _, err := st.CreateOffer(ctx, Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
+	s.metrics().Offer("sent")
 	from := j.Status
 	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
 	if _, err := st.UpdateJob(ctx, *j); err != nil {
@@ -226,6 +227,9 @@ func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error)
 		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
 			Action: "accepted", FromStatus: string(from), ToStatus: string(JobAccepted)})
 	})
+	if err == nil {
+		s.metrics().Offer("accepted")
+	}
 	return out, err
 }
 
@@ -278,6 +282,9 @@ func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason stri
 		out, err = s.redispatch(ctx, st, a, j)
 		return err
 	})
+	if err == nil {
+		s.metrics().Offer("declined")
+	}
 	return out, err
 }
 

@@ -48,6 +48,7 @@ func (s *Service) withdrawOffer(ctx context.Context, st Store, j Job, why string
 	}
 	now := s.now()
 	o.Status, o.RespondedAt, o.Reason = "withdrawn", &now, why
+	s.metrics().Offer("withdrawn")
 	return st.UpdateOffer(ctx, o)
 }
 

@@ -24,6 +24,7 @@ type Service struct {
 	Planning  PlanningConfig
 	Travel    geo.TravelModel
 	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
+	Metrics   Metrics    // nil: nothing counted
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -328,6 +329,7 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		return Booking{}, false, err
 	}
 	if !replay {
+		s.metrics().BookingCreated(out.Tier)
 		s.Log.Info("booking created", "booking_id", out.ID, "tier", out.Tier, "sla_due_at", out.SLADueAt)
 	}
 	return out, replay, nil

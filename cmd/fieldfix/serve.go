@@ -15,6 +15,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/metrics"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -49,6 +50,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planning.PositionMaxAge = c.PositionMaxAge
 	svc.Index = geo.NewIndex()
+	reg := metrics.New(svc.AtRiskCount)
+	svc.Metrics = reg
 	if err := svc.LoadIndex(ctx); err != nil {
 		return err
 	}
@@ -66,7 +69,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 	}()
 	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
-	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping})
+	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping,
+		Metrics: reg, MetricsHandler: reg.Handler()})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

@@ -93,7 +93,9 @@ ORDER BY grp;
 -- Utilisation: time on site over scheduled shift time in [from, to), per technician.
 -- name: Utilisation :many
 WITH days AS (
-    SELECT d::date AS day FROM generate_series(sqlc.arg(from_time)::timestamptz, sqlc.arg(to_time)::timestamptz - interval '1 second', interval '1 day') d
+    -- Calendar days are UTC days, whatever the session's time zone.
+    SELECT d::date AS day FROM generate_series(sqlc.arg(from_time)::timestamptz AT TIME ZONE 'UTC',
+        (sqlc.arg(to_time)::timestamptz AT TIME ZONE 'UTC') - interval '1 second', interval '1 day') d
 ), shift_s AS (
     SELECT t.id AS technician_id, COALESCE(sum(EXTRACT(epoch FROM (s->>'end')::time - (s->>'start')::time)), 0)::float8 AS shift_seconds
     FROM technicians t

@@ -422,7 +422,9 @@ func (q *Queries) PurchaseSetExtendedWarranty(ctx context.Context, iD int64, ext
 
 const utilisation = `-- name: Utilisation :many
 WITH days AS (
-    SELECT d::date AS day FROM generate_series($1::timestamptz, $2::timestamptz - interval '1 second', interval '1 day') d
+    -- Calendar days are UTC days, whatever the session's time zone.
+    SELECT d::date AS day FROM generate_series($1::timestamptz AT TIME ZONE 'UTC',
+        ($2::timestamptz AT TIME ZONE 'UTC') - interval '1 second', interval '1 day') d
 ), shift_s AS (
     SELECT t.id AS technician_id, COALESCE(sum(EXTRACT(epoch FROM (s->>'end')::time - (s->>'start')::time)), 0)::float8 AS shift_seconds
     FROM technicians t

@@ -1,0 +1,212 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+type extendedWarrantyRequest struct {
+	From  *dispatch.Date `json:"from,omitempty"`
+	Until *dispatch.Date `json:"until"`
+}
+
+func (h *handlers) extendWarranty(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req extendedWarrantyRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Until == nil {
+		return dispatch.Invalid("until", "missing_field", "until (YYYY-MM-DD) is required")
+	}
+	var from dispatch.Date
+	if req.From != nil {
+		from = *req.From
+	}
+	p, err := h.Service.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.purchaseOut(p))
+}
+
+type feedbackRequest struct {
+	CSAT    *int   `json:"csat"`
+	NPS     *int   `json:"nps"`
+	Comment string `json:"comment,omitempty"`
+}
+
+func (h *handlers) feedback(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req feedbackRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CSAT == nil || req.NPS == nil {
+		return dispatch.Invalid("csat", "missing_field", "csat (1–5) and nps (0–10) are required")
+	}
+	f, err := h.Service.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"booking_id": f.BookingID, "csat": f.CSAT, "nps": f.NPS, "comment": f.Comment, "created_at": f.CreatedAt})
+}
+
+type complaintRequest struct {
+	BookingID   *int64 `json:"booking_id"`
+	Category    string `json:"category"`
+	Description string `json:"description"`
+}
+
+type complaintPatch struct {
+	Status     string `json:"status"`
+	Resolution string `json:"resolution,omitempty"`
+}
+
+type complaintDTO struct {
+	ID             int64      `json:"id"`
+	BookingID      int64      `json:"booking_id"`
+	TechnicianID   *int64     `json:"technician_id"`
+	Category       string     `json:"category"`
+	Description    string     `json:"description"`
+	Status         string     `json:"status"`
+	Resolution     string     `json:"resolution,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at"`
+	ResolvedAt     *time.Time `json:"resolved_at"`
+	Version        int        `json:"version"`
+}
+
+func complaintOut(x dispatch.Complaint) complaintDTO {
+	return complaintDTO{ID: x.ID, BookingID: x.BookingID, TechnicianID: x.TechnicianID, Category: x.Category, Description: x.Description,
+		Status: x.Status, Resolution: x.Resolution, CreatedAt: x.CreatedAt, AcknowledgedAt: x.AcknowledgedAt, ResolvedAt: x.ResolvedAt, Version: x.Version}
+}
+
+func (h *handlers) createComplaint(c echo.Context) error {
+	var req complaintRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.BookingID == nil {
+		return dispatch.Invalid("booking_id", "missing_field", "booking_id is required")
+	}
+	x, err := h.Service.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
+	if err != nil {
+		return err
+	}
+	setETag(c, x.Version)
+	return c.JSON(http.StatusCreated, complaintOut(x))
+}
+
+func (h *handlers) listComplaints(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return err
+	}
+	xs, err := h.Service.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), dispatch.Page{Limit: int(limit), Before: before})
+	if err != nil {
+		return err
+	}
+	out := listDTO[complaintDTO]{Items: make([]complaintDTO, 0, len(xs))}
+	for _, x := range xs {
+		out.Items = append(out.Items, complaintOut(x))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) updateComplaint(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	var req complaintPatch
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	x, err := h.Service.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
+	if err != nil {
+		return err
+	}
+	setETag(c, x.Version)
+	return c.JSON(http.StatusOK, complaintOut(x))
+}
+
+type kpiDTO struct {
+	Group            string   `json:"group"`
+	Bookings         int64    `json:"bookings"`
+	Cancelled        int64    `json:"cancelled"`
+	SLAMet           int64    `json:"sla_met"`
+	SLAMissed        int64    `json:"sla_missed"`
+	SLACompliance    *float64 `json:"sla_compliance"`
+	ResponseP50Min   *float64 `json:"response_time_p50_minutes"`
+	ResponseP90Min   *float64 `json:"response_time_p90_minutes"`
+	ResolutionAvgMin *float64 `json:"resolution_time_avg_minutes"`
+	Completed        int64    `json:"completed"`
+	FirstTimeFixRate *float64 `json:"first_time_fix_rate"`
+	CSATAvg          *float64 `json:"csat_avg"`
+	Feedback         int64    `json:"feedback_count"`
+	NPS              *float64 `json:"nps"`
+	Complaints       int64    `json:"complaints"`
+	ComplaintRate    *float64 `json:"complaint_rate"`
+	HandlingAvgMin   *float64 `json:"on_site_handling_avg_minutes"`
+	Utilisation      *float64 `json:"technician_utilisation"`
+}
+
+func minutes(s *float64) *float64 {
+	if s == nil {
+		return nil
+	}
+	v := *s / 60
+	return &v
+}
+
+func (h *handlers) kpis(c echo.Context) error {
+	now := h.Now().UTC()
+	from, err := queryTime(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(c, "to")
+	if err != nil {
+		return err
+	}
+	if to == nil {
+		end := now.Truncate(time.Minute).Add(time.Minute) // the period is [from, to): include this minute's bookings
+		to = &end
+	}
+	if from == nil {
+		f := to.Add(-30 * 24 * time.Hour)
+		from = &f
+	}
+	rows, err := h.Service.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
+	if err != nil {
+		return err
+	}
+	out := make([]kpiDTO, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed,
+			SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
+			ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,
+			Feedback: r.Feedback, NPS: r.NPS, Complaints: r.Complaints, ComplaintRate: r.ComplaintRate, HandlingAvgMin: minutes(r.HandlingAvg),
+			Utilisation: r.Utilisation})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "group_by": c.QueryParam("group_by"), "groups": out})
+}
