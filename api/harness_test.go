@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -36,6 +37,7 @@ type testBundle struct {
 	svc   *dispatch.Service
 	clock *testClock
 	db    *dbtest.Schema
+	hub   *api.Hub
 }
 
 func setup(t *testing.T) *testBundle {
@@ -47,10 +49,17 @@ func setup(t *testing.T) *testBundle {
 	svc.Index = geo.NewIndex()
 	reg := metrics.New(svc.AtRiskCount)
 	svc.Metrics = reg
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler()})
+	hub := api.NewHub()
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	listening := make(chan struct{})
+	var once sync.Once
+	go postgres.New(s.Pool).Listen(ctx, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, func() { once.Do(func() { close(listening) }) })
+	<-listening
+	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s}
+	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s, hub: hub}
 }
 
 func (b *testBundle) token(role dispatch.Role, sub string) string {

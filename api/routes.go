@@ -93,6 +93,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/board", h.board, dispatcher)
 	private("GET", "/audit", h.audit, dispatcher, admin)
 	private("GET", "/kpis", h.kpis, dispatcher, admin)
+	private("GET", "/events", h.events, dispatcher)
 }
 
 type handlers struct{ Deps }

@@ -25,6 +25,8 @@ type Deps struct {
 	// Metrics observes every request; MetricsHandler serves /metrics. Both optional.
 	Metrics        HTTPMetrics
 	MetricsHandler http.Handler
+	// Events feeds GET /v1/events; nil answers 503.
+	Events *Hub
 }
 
 // HTTPMetrics records request latency by route pattern and status.

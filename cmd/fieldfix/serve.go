@@ -59,7 +59,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
-	wg.Add(2)
+	hub := api.NewHub()
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		store.Listen(bg, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, hub.Resync)
+	}()
 	go func() {
 		defer wg.Done()
 		store.ListenTechnicians(bg, func(id int64) { svc.SyncTechnician(bg, id) }, func() {
@@ -70,7 +75,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping,
-		Metrics: reg, MetricsHandler: reg.Handler()})
+		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
 )
@@ -318,17 +320,29 @@ func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, err
 	return out, nil
 }
 
+// EventChannel carries every audited change (JSON), announced by AddAudit in its transaction.
+const EventChannel = "fieldfix_events"
+
 // ListenTechnicians calls changed(id) for every technician change any replica commits, and
-// resync() after each (re)connection, since notifications sent while disconnected are lost. It
-// returns when ctx ends.
+// resync() after each (re)connection, since notifications sent while disconnected are lost.
 func (s *Store) ListenTechnicians(ctx context.Context, changed func(id int64), resync func()) {
+	s.Listen(ctx, TechnicianChannel, func(payload string) {
+		var id int64
+		if _, err := fmt.Sscan(payload, &id); err == nil {
+			changed(id)
+		}
+	}, resync)
+}
+
+// Listen calls fn with each payload NOTIFYed on channel by any replica, and resync() after each
+// (re)connection. It reconnects with backoff and returns when ctx ends.
+func (s *Store) Listen(ctx context.Context, channel string, fn func(payload string), resync func()) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, changed, resync)
-		if ctx.Err() != nil {
-			return
+		connected := s.listenOnce(ctx, channel, fn, resync)
+		if connected {
+			backoff = 100 * time.Millisecond
 		}
-		_ = err // the caller's log learns of it through resync's own errors; keep trying
 		select {
 		case <-ctx.Done():
 			return
@@ -338,26 +352,25 @@ func (s *Store) ListenTechnicians(ctx context.Context, changed func(id int64), r
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, changed func(id int64), resync func()) error {
+// listenOnce listens until the connection fails or ctx ends; it reports whether it got connected.
+func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string), resync func()) bool {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return false
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+TechnicianChannel); err != nil {
-		return err
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		return false
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+TechnicianChannel)
 	resync()
 	for {
 		n, err := conn.Conn().WaitForNotification(ctx)
 		if err != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx)) // a broken connection must not return to the pool
-			return err
+			// A connection that was listening must not go back to the pool still subscribed.
+			conn.Conn().Close(context.WithoutCancel(ctx))
+			return true
 		}
-		var id int64
-		if _, err := fmt.Sscan(n.Payload, &id); err == nil {
-			changed(id)
-		}
+		fn(n.Payload)
 	}
 }

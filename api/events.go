@@ -1,0 +1,110 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Hub fans the change feed (fed from PostgreSQL LISTEN by the caller) out to SSE subscribers.
+// A subscriber too slow to keep up loses events and is told to resync.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[chan []byte]struct{}{}} }
+
+// Publish sends one change (a JSON object) to every subscriber.
+func (h *Hub) Publish(payload []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- payload:
+		default: // full: the client must reload rather than see a hole silently
+			select {
+			case ch <- nil:
+			default:
+			}
+		}
+	}
+}
+
+// Resync tells every subscriber that events may have been missed (after a lost LISTEN connection).
+func (h *Hub) Resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- nil:
+		default:
+		}
+	}
+}
+
+func (h *Hub) subscribe() (chan []byte, func()) {
+	ch := make(chan []byte, 256)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}
+}
+
+// Subscribers is the number of open streams.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// events streams job and booking changes as Server-Sent Events: "change" events carry the
+// audit event's JSON (id, entity, entity_id, action, from, to, booking_id, technician_id);
+// "resync" means some were missed and the client should reload its view.
+func (h *handlers) events(c echo.Context) error {
+	if h.Events == nil {
+		return problem(http.StatusServiceUnavailable, "events_disabled", "the event feed is not running on this server")
+	}
+	w := c.Response()
+	// A stream outlives the server's write timeout: lift it for this response only.
+	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ch, unsubscribe := h.Events.subscribe()
+	defer unsubscribe()
+	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
+	w.Flush()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	ctx := c.Request().Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-heartbeat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case p := <-ch:
+			if p == nil {
+				fmt.Fprint(w, "event: resync\ndata: {}\n\n")
+				break
+			}
+			var head struct {
+				ID int64 `json:"id"`
+			}
+			_ = json.Unmarshal(p, &head)
+			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", head.ID, p)
+		}
+		w.Flush()
+	}
+}

@@ -1,0 +1,63 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// TestEventStream: a dispatcher's SSE stream sees a booking created and its job offered, and only
+// after the transaction committed.
+func TestEventStream(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.srv.URL+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+b.token(dispatch.RoleDispatcher, "disp"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	for deadline := time.Now().Add(5 * time.Second); b.hub.Subscribers() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("stream never subscribed")
+		}
+	}
+	// A booking refused for bad input changes nothing and announces nothing.
+	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "c"), map[string]any{"appliance": "toaster"})
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "c"), washerBooking(nil)).json(t)
+
+	sc := bufio.NewScanner(res.Body)
+	var got []map[string]any
+	for sc.Scan() && len(got) < 3 {
+		line := sc.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok && data != "{}" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(data), &m); err != nil {
+				t.Fatalf("event data %q: %v", data, err)
+			}
+			got = append(got, m)
+		}
+	}
+	if len(got) < 3 {
+		t.Fatalf("events %v (%v)", got, sc.Err())
+	}
+	if got[0]["entity"] != "booking" || got[0]["action"] != "created" || got[0]["entity_id"] != bk["id"] {
+		t.Fatalf("first event %v", got[0])
+	}
+	if got[1]["action"] != "planned" || got[2]["action"] != "offered" || got[2]["booking_id"] != bk["id"] {
+		t.Fatalf("then %v, %v", got[1], got[2])
+	}
+	wantProblem(t, b.do("GET", "/v1/events", b.token(dispatch.RoleCustomer, "c"), nil), 403, "forbidden_role")
+}
