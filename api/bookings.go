@@ -71,6 +71,7 @@ type bookingDTO struct {
 	Problem          string            `json:"problem"`
 	Address          string            `json:"address"`
 	Location         dispatch.Location `json:"location"`
+	Region           string            `json:"region"`
 	PurchaseID       *int64            `json:"purchase_id"`
 	PreferredWindows []windowDTO       `json:"preferred_windows"`
 	Channel          string            `json:"channel"`
@@ -96,7 +97,7 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 	out := bookingDTO{ID: b.ID, Status: string(b.Status), Tier: string(b.Tier), SLADueAt: b.SLADueAt, CreatedAt: b.CreatedAt,
 		UpdatedAt: b.UpdatedAt, RequiredSkills: b.RequiredSkills, DurationMinutes: int(b.Duration / time.Minute),
-		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location,
+		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location, Region: b.Region,
 		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason,
 		Version: b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
 	if a.Role != dispatch.RoleCustomer {

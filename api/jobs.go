@@ -298,6 +298,7 @@ type boardItemDTO struct {
 	Appliance    string            `json:"appliance"`
 	Address      string            `json:"address"`
 	Location     dispatch.Location `json:"location"`
+	Region       string            `json:"region"`
 	Reasons      []string          `json:"reasons,omitempty"`
 	Version      int               `json:"version"`
 }
@@ -312,7 +313,7 @@ func boardItems(items []dispatch.BoardItem) []boardItemDTO {
 	for _, it := range items {
 		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
-			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Reasons: it.Reasons, Version: it.Job.Version})
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, Version: it.Job.Version})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 type technicianRequest struct {
@@ -40,13 +41,18 @@ type technicianDTO struct {
 	WeeklyShifts []dispatch.Shift  `json:"weekly_shifts"`
 	ServiceArea  []string          `json:"service_area"`
 	Active       bool              `json:"active"`
+	Region       string            `json:"region"`
 	Version      int               `json:"version"`
 	CreatedAt    time.Time         `json:"created_at"`
 	UpdatedAt    time.Time         `json:"updated_at"`
 }
 
 func technicianOut(t dispatch.Technician) technicianDTO {
-	return technicianDTO{ID: t.ID, Subject: t.Subject, Name: t.Name, Skills: t.Skills, Home: t.Home, TimeZone: t.TimeZone,
+	region := ""
+	if c, err := geo.RegionOf(geo.Point{Lat: t.Home.Lat, Lng: t.Home.Lng}); err == nil {
+		region = c.String()
+	}
+	return technicianDTO{Region: region, ID: t.ID, Subject: t.Subject, Name: t.Name, Skills: t.Skills, Home: t.Home, TimeZone: t.TimeZone,
 		WeeklyShifts: t.WeeklyShifts, ServiceArea: t.ServiceArea, Active: t.Active, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 

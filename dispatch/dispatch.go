@@ -405,4 +405,5 @@ type BoardJob struct {
 	Location  Location
 	Appliance string
 	Address   string
+	Region    string
 }

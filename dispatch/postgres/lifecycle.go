@@ -281,7 +281,7 @@ func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.
 	out := make([]dispatch.BoardJob, len(rows))
 	for i, r := range rows {
 		out[i] = dispatch.BoardJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), Tier: dispatch.Tier(r.Tier),
-			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Appliance: r.Appliance, Address: r.Address}
+			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Appliance: r.Appliance, Address: r.Address, Region: r.Region}
 	}
 	return out, nil
 }

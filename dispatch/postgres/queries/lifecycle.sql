@@ -112,7 +112,7 @@ ORDER BY id DESC
 LIMIT sqlc.arg(max_rows);
 
 -- name: BookingsOpenJobs :many
-SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address
+SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < sqlc.arg(risk_before) OR j.planned_start > b.sla_due_at)

@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < $1 OR j.planned_start > b.sla_due_at)
@@ -89,6 +89,7 @@ type BookingsOpenJobsRow struct {
 	Lng       float64
 	Appliance string
 	Address   string
+	Region    string
 }
 
 func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([]BookingsOpenJobsRow, error) {
@@ -127,6 +128,7 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Lng,
 			&i.Appliance,
 			&i.Address,
+			&i.Region,
 		); err != nil {
 			return nil, err
 		}
