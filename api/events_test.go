@@ -47,6 +47,9 @@ func TestEventStream(t *testing.T) {
 			if err := json.Unmarshal([]byte(data), &m); err != nil {
 				t.Fatalf("event data %q: %v", data, err)
 			}
+			if m["entity"] == "technician" {
+				continue // the technician created before the stream opened may still be in flight
+			}
 			got = append(got, m)
 		}
 	}
