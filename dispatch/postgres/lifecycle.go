@@ -288,8 +288,8 @@ func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.
 
 // ---- geo ----
 
-// TechnicianChannel is the LISTEN/NOTIFY channel on which every technician change is announced,
-// in the changing transaction, so each replica's in-memory index can follow.
+// TechnicianChannel is the LISTEN/NOTIFY channel (suffixed ":<schema>") on which every
+// technician change is announced, in the changing transaction, so each replica's index can follow.
 const TechnicianChannel = "fieldfix_technicians"
 
 func (s *Store) announceTechnician(ctx context.Context, id int64) error {
@@ -320,7 +320,8 @@ func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, err
 	return out, nil
 }
 
-// EventChannel carries every audited change (JSON), announced by AddAudit in its transaction.
+// EventChannel (suffixed ":<schema>") carries every audited change (JSON), announced by AddAudit
+// in its transaction.
 const EventChannel = "fieldfix_events"
 
 // ListenTechnicians calls changed(id) for every technician change any replica commits, and
@@ -359,7 +360,14 @@ func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string),
 		return false
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+	// Channels are per schema, so several FieldFix databases in one cluster (or test schemas)
+	// do not hear each other.
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		return false
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel + ":" + schema}.Sanitize()); err != nil {
 		conn.Conn().Close(context.WithoutCancel(ctx))
 		return false
 	}

@@ -6,7 +6,7 @@ WITH ins AS (
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     RETURNING id, at, entity, entity_id, action, from_status, to_status, data
 )
-SELECT pg_notify('fieldfix_events', json_build_object(
+SELECT pg_notify('fieldfix_events:' || current_schema(), json_build_object(
     'id', ins.id, 'at', ins.at, 'entity', ins.entity, 'entity_id', ins.entity_id, 'action', ins.action,
     'from', ins.from_status, 'to', ins.to_status, 'booking_id', ins.data->'booking_id',
     'technician_id', ins.data->'technician_id')::text)

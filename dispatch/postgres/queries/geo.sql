@@ -1,5 +1,5 @@
 -- name: TechnicianNotifyChanged :exec
-SELECT pg_notify('fieldfix_technicians', sqlc.arg(id)::bigint::text);
+SELECT pg_notify('fieldfix_technicians:' || current_schema(), sqlc.arg(id)::bigint::text);
 
 -- name: TechniciansByIDs :many
 SELECT * FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id;

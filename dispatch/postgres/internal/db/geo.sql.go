@@ -39,7 +39,7 @@ func (q *Queries) OpenBookingPoints(ctx context.Context) ([]OpenBookingPointsRow
 }
 
 const technicianNotifyChanged = `-- name: TechnicianNotifyChanged :exec
-SELECT pg_notify('fieldfix_technicians', $1::bigint::text)
+SELECT pg_notify('fieldfix_technicians:' || current_schema(), $1::bigint::text)
 `
 
 func (q *Queries) TechnicianNotifyChanged(ctx context.Context, id int64) error {
