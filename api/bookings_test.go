@@ -3,11 +3,13 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 )
 
@@ -213,5 +215,30 @@ func TestCancelAndReschedule(t *testing.T) {
 	var n int
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM audit_events WHERE entity='booking' AND entity_id=$1", m["id"]).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("audit events %d (%v), want created+rescheduled+cancelled", n, err)
+	}
+}
+
+func TestBookingRateLimit(t *testing.T) {
+	b := setup(t)
+	limited := httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, Now: b.clock.Now, BookingsPerMinute: 6})) // a token every 10 s: none comes back during the test
+	defer limited.Close()
+	b.srv = limited
+	cust := b.token(dispatch.RoleCustomer, "spammer")
+	codes := map[int]int{}
+	var last response
+	for range 14 {
+		last = b.do("POST", "/v1/bookings", cust, washerBooking(nil))
+		codes[last.Status]++
+	}
+	if codes[201] != 10 || codes[429] != 4 {
+		t.Fatalf("statuses %v, want the burst of 10 then 429s", codes)
+	}
+	wantProblem(t, last, 429, "rate_limited")
+	if last.Header.Get("Retry-After") != "10" {
+		t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
+	}
+	// Another customer is not held back by the first.
+	if r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "patient"), washerBooking(nil)); r.Status != 201 {
+		t.Fatalf("other subject: %d", r.Status)
 	}
 }

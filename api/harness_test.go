@@ -56,7 +56,8 @@ func setup(t *testing.T) *testBundle {
 	var once sync.Once
 	go postgres.New(s.Pool).Listen(ctx, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, func() { once.Do(func() { close(listening) }) })
 	<-listening
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub})
+	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
+		BookingsPerMinute: 1_000_000}) // TestBookingRateLimit checks the limit on a server of its own
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s, hub: hub}

@@ -301,3 +301,42 @@ func TestJobAuthorization(t *testing.T) {
 	wantProblem(t, b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), b.token(dispatch.RoleCustomer, "nosy"), nil), 404, "booking_not_found")
 	wantProblem(t, b.do("GET", "/v1/technicians/me/jobs", b.token(dispatch.RoleTechnician, "ghost"), nil), 403, "forbidden")
 }
+
+// TestCustomerNotificationSequence: the customer hears, in order, confirmed (with the window
+// and the technician's first name), on the way (ETA), arrived, completed.
+func TestCustomerNotificationSequence(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "zoe")
+	if r := b.do("PUT", "/v1/customers/me/devices", cust, map[string]any{"token": "cust-phone-1", "platform": "ios"}); r.Status != 200 {
+		t.Fatalf("customer device: %d %s", r.Status, r.Body)
+	}
+	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	path := fmt.Sprintf("/v1/jobs/%v", jobOf(t, bk)["id"])
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	b.do("POST", path+"/accept", tech, nil)
+	for _, st := range []string{"en_route", "on_site", "completed"} {
+		if r := b.do("POST", path+"/status", tech, map[string]any{"status": st}); r.Status != 200 {
+			t.Fatalf("%s: %d %s", st, r.Status, r.Body)
+		}
+	}
+	items := b.do("GET", "/v1/customers/me/inbox", cust, nil).json(t)["items"].([]any)
+	var kinds []string
+	for i := len(items) - 1; i >= 0; i-- { // the inbox is newest first
+		kinds = append(kinds, items[i].(map[string]any)["kind"].(string))
+	}
+	if fmt.Sprint(kinds) != "[confirmed on_the_way arrived completed]" {
+		t.Fatalf("customer heard %v", kinds)
+	}
+	confirmed := items[len(items)-1].(map[string]any)
+	if data := confirmed["data"].(map[string]any); data["technician_first_name"] != "tech-a" || data["window_start"] == nil {
+		t.Fatalf("confirmed %v", confirmed)
+	}
+	if eta := items[len(items)-2].(map[string]any)["data"].(map[string]any)["eta"]; eta == nil {
+		t.Fatal("on_the_way without an ETA")
+	}
+	// Another customer's inbox stays empty.
+	if items := b.do("GET", "/v1/customers/me/inbox", b.token(dispatch.RoleCustomer, "other"), nil).json(t)["items"].([]any); len(items) != 0 {
+		t.Fatalf("other customer's inbox %v", items)
+	}
+}

@@ -41,12 +41,20 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 			e.Add(method, path, fn)
 		}
 	}
+	var extra map[string]echo.MiddlewareFunc // per "METHOD path", after the role check
+	if e != nil {
+		extra = map[string]echo.MiddlewareFunc{"POST /bookings": bookingLimit(d.BookingsPerMinute)}
+	}
 	private := func(method, path string, fn echo.HandlerFunc, roles ...dispatch.Role) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: "/v1" + path, Roles: roles})
 		}
 		if e != nil {
-			v1.Add(method, path, fn, allow(roles...))
+			mws := []echo.MiddlewareFunc{allow(roles...)}
+			if m, ok := extra[method+" "+path]; ok {
+				mws = append(mws, m)
+			}
+			v1.Add(method, path, fn, mws...)
 		}
 	}
 
@@ -80,6 +88,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians/me/jobs", h.agenda, technician)
 	private("GET", "/technicians/me/inbox", h.inbox, technician)
 	private("PUT", "/technicians/me/location", h.putLocation, technician)
+	private("PUT", "/customers/me/devices", h.putDevice, customer)
+	private("GET", "/customers/me/inbox", h.inbox, customer)
 	private("GET", "/geo/cells", h.geoCells, dispatcher)
 
 	private("POST", "/jobs/:id/accept", h.acceptJob, technician)

@@ -5,8 +5,12 @@ package api
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -27,6 +31,8 @@ type Deps struct {
 	MetricsHandler http.Handler
 	// Events feeds GET /v1/events; nil answers 503.
 	Events *Hub
+	// BookingsPerMinute limits POST /v1/bookings per subject (0: 30 a minute, burst 10).
+	BookingsPerMinute int
 }
 
 // HTTPMetrics records request latency by route pattern and status.
@@ -83,6 +89,28 @@ func serveMetrics(d Deps) echo.HandlerFunc {
 		d.MetricsHandler.ServeHTTP(c.Response(), c.Request())
 		return nil
 	}
+}
+
+// bookingLimit is a per-subject token bucket for booking creation (per replica, in memory; idle
+// subjects expire after 10 minutes). A refusal is 429 with Retry-After.
+func bookingLimit(perMinute int) echo.MiddlewareFunc {
+	if perMinute <= 0 {
+		perMinute = 30
+	}
+	r := rate.Limit(float64(perMinute) / 60)
+	retry := strconv.Itoa(int(math.Ceil(60 / float64(perMinute))))
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: r, Burst: max(10, perMinute/6), ExpiresIn: 10 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return actor(c).Subject, nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", retry)
+			return problem(http.StatusTooManyRequests, "rate_limited", "too many bookings from this account; retry later")
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			return problem(http.StatusUnauthorized, "unauthorized", "no subject to rate-limit on")
+		},
+	})
 }
 
 func healthz(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) }

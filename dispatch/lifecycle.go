@@ -224,8 +224,19 @@ func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error)
 		if err := s.setBookingStatus(ctx, st, j.BookingID, BookingScheduled); err != nil {
 			return err
 		}
-		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
-			Action: "accepted", FromStatus: string(from), ToStatus: string(JobAccepted)})
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "accepted", FromStatus: string(from), ToStatus: string(JobAccepted)}); err != nil {
+			return err
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		first, _, _ := strings.Cut(t.Name, " ")
+		return s.tellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
+			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.loc())),
+			map[string]any{"technician_first_name": first, "window_start": j.PlannedStart.Format(time.RFC3339),
+				"window_end": j.PlannedStart.Add(ArrivalWindow).Format(time.RFC3339)})
 	})
 	if err == nil {
 		s.metrics().Offer("accepted")
@@ -425,6 +436,9 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		if err := s.setBookingStatus(ctx, st, b.ID, bookingStatus); err != nil {
 			return err
 		}
+		if err := s.tellCustomerProgress(ctx, st, b, j, t); err != nil {
+			return err
+		}
 		if u.Status == JobIncomplete {
 			// The revisit: a new visit on the same booking, planned like a new booking.
 			next := Job{BookingID: b.ID, Visit: j.Visit + 1, Status: JobUnassigned, CreatedAt: now, UpdatedAt: now}
@@ -551,6 +565,45 @@ func (s *Service) ETA(ctx context.Context, b Booking) *time.Time {
 			eta = *j.PlannedStart
 		}
 		return &eta
+	}
+	return nil
+}
+
+// ArrivalWindow is how wide the arrival window promised to a customer is.
+const ArrivalWindow = 2 * time.Hour
+
+// arrivalWindow describes the two hours from start in the customer's business time zone.
+func arrivalWindow(start time.Time, loc *time.Location) string {
+	st := start.In(loc)
+	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(ArrivalWindow).Format("15:04"))
+}
+
+// tellCustomer notifies the booking's customer (inbox, and push to their devices).
+func (s *Service) tellCustomer(ctx context.Context, st Store, b Booking, j Job, kind, title, body string, data map[string]any) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["deep_link"] = fmt.Sprintf("fieldfix://bookings/%d", b.ID)
+	return s.notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
+		BookingID: &b.ID, Title: title, Body: body, Data: data})
+}
+
+// tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
+// or has finished.
+func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b Booking, j Job, t Technician) error {
+	first, _, _ := strings.Cut(t.Name, " ")
+	switch j.Status {
+	case JobEnRoute:
+		now := s.now()
+		eta := now.Add(s.travel(s.startPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		return s.tellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
+			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.loc()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
+	case JobOnSite:
+		return s.tellCustomer(ctx, st, b, j, "arrived", first+" has arrived", "Your technician is at the door.", nil)
+	case JobCompleted:
+		return s.tellCustomer(ctx, st, b, j, "completed", "Visit completed", fmt.Sprintf("%s finished the %s %s.", first, b.Appliance, b.ServiceType), nil)
+	case JobIncomplete:
+		return s.tellCustomer(ctx, st, b, j, "change", "Another visit is needed", "We are planning a second visit: "+j.Outcome+".", nil)
 	}
 	return nil
 }
