@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,6 +35,8 @@ type config struct {
 	OfferTTL       time.Duration
 	PositionMaxAge time.Duration
 	LifecycleTick  time.Duration
+
+	BookingsPerMinute int
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -47,6 +50,15 @@ func durationEnv(getenv func(string) string, key string, def time.Duration) time
 	if v := getenv(key); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			return d
+		}
+	}
+	return def
+}
+
+func intEnv(getenv func(string) string, key string, def int) int {
+	if v := getenv(key); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
 		}
 	}
 	return def

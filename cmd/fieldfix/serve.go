@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.OfferHorizon, "offer-horizon", durationEnv(getenv, "FIELDFIX_OFFER_HORIZON", 24*time.Hour), "jobs planned within this are offered at once (env FIELDFIX_OFFER_HORIZON)")
 	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
 	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
+	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping,
-		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub})
+		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
