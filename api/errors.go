@@ -21,6 +21,8 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	Code     string `json:"code"`
 	Field    string `json:"field,omitempty"`
+	// Alternatives are offered with a 409 window_unavailable.
+	Alternatives any `json:"alternatives,omitempty"`
 }
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -62,6 +64,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			p.Status, p.Code, p.Detail = he.status, he.code, he.msg
 		case errors.As(err, &de):
 			p.Status, p.Code, p.Detail, p.Field = statusOf[de.Kind], de.Code, de.Message, de.Field
+			p.Alternatives = de.Extra["alternatives"]
 			if de.Kind == dispatch.KindInternal {
 				p.Detail = "internal error"
 			}

@@ -67,6 +67,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
 	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, customer, dispatcher)
 
+	private("GET", "/slots", h.slots, customer, dispatcher)
 	private("POST", "/bookings", h.createBooking, customer, dispatcher)
 	private("GET", "/bookings", h.listBookings, customer, dispatcher)
 	private("GET", "/bookings/:id", h.getBooking, customer, technician, dispatcher)

@@ -33,8 +33,9 @@ type Error struct {
 	Kind    Kind
 	Code    string // stable, snake_case: clients switch on it
 	Message string
-	Field   string // the request field at fault, when there is one
-	Err     error  // the cause, if any
+	Field   string         // the request field at fault, when there is one
+	Extra   map[string]any // more members for the problem document (e.g. alternatives)
+	Err     error          // the cause, if any
 }
 
 func (e *Error) Error() string {

@@ -6,54 +6,70 @@ import (
 	"time"
 )
 
-// insert places job j of booking b in the best gap of the technicians' routes. Planned jobs keep
-// their committed times (a technician may have accepted them), so the online insertion scans the
-// gaps between them inside shifts, honouring customer windows, and ranks the options by SLA
-// breach, then lateness, then added travel plus a small price for waiting.
-func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician) (*Placement, Reason, error) {
+// routes is the live plan of some technicians, loaded once and evaluated many times.
+type routes struct {
+	techs  []Technician
+	stops  map[int64][]Stop   // by technician, in start order, without the job being placed
+	shifts map[int64][]Window // by technician, time off cut out
+	now    time.Time
+}
+
+// loadRoutes reads the technicians' planned jobs and shifts from now until 'until'.
+func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time) (*routes, error) {
 	now := s.now()
-	horizonEnd := b.SLADueAt.Add(s.Planning.Horizon)
-	for _, w := range b.PreferredWindows {
-		if w.End.After(horizonEnd) {
-			horizonEnd = w.End
-		}
-	}
 	ids := make([]int64, len(techs))
 	for i, t := range techs {
 		ids[i] = t.ID
 	}
-	stops, err := st.RouteStops(ctx, ids, now.Add(-12*time.Hour), horizonEnd.Add(12*time.Hour))
+	stops, err := st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour))
 	if err != nil {
-		return nil, Reason{}, err
+		return nil, err
 	}
-	offs, err := st.TimeOffOf(ctx, ids, now, horizonEnd)
+	offs, err := st.TimeOffOf(ctx, ids, now, until)
 	if err != nil {
-		return nil, Reason{}, err
+		return nil, err
 	}
-	byTech := map[int64][]Stop{}
+	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now}
 	for _, sp := range stops {
-		if sp.JobID != j.ID {
-			byTech[sp.TechnicianID] = append(byTech[sp.TechnicianID], sp)
+		if sp.JobID != jobID {
+			rd.stops[sp.TechnicianID] = append(rd.stops[sp.TechnicianID], sp)
 		}
 	}
+	for _, t := range techs {
+		rd.shifts[t.ID] = ShiftWindows(t, now, until, offs[t.ID])
+	}
+	return rd, nil
+}
+
+// cost ranks an option: SLA breach (paid weighted above warranty), lateness (s), then the travel
+// it adds plus a quarter of the wait (s).
+type cost [3]float64
+
+func (a cost) less(b cost) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// best finds the cheapest gap for booking b whose visit starts inside one of windows (none: any
+// time). Planned jobs keep their committed times (a technician may have accepted them), so the
+// online insertion scans the gaps between them inside shifts.
+func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cost) {
 	var (
 		best     *Placement
-		bestCost [3]float64
-		onShift  bool
+		bestCost cost
 	)
-	for _, t := range techs {
-		shifts := ShiftWindows(t, now, horizonEnd, offs[t.ID])
-		if len(shifts) > 0 {
-			onShift = true
-		}
-		route := byTech[t.ID]
-		for _, w := range shifts {
+	now := rd.now
+	for _, t := range rd.techs {
+		route := rd.stops[t.ID]
+		for _, w := range rd.shifts[t.ID] {
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
-			prevLoc, prevEnd := s.startPosition(t, now), maxTime(w.Start, now)
+			prevLoc, prevEnd := t.Home, maxTime(w.Start, now)
 			if !w.Start.After(now) {
 				prevLoc = s.startPosition(t, now)
-			} else {
-				prevLoc = t.Home
 			}
 			var inShift []Stop
 			for _, sp := range route {
@@ -71,7 +87,7 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 				}
 				in := s.travel(prevLoc, b.Location, prevEnd)
 				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
-				start, ok := fitWindows(earliest, b.Duration, b.PreferredWindows)
+				start, ok := fitWindows(earliest, windows)
 				if !ok {
 					continue
 				}
@@ -83,28 +99,48 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 				if end.Add(out).After(gapEnd) || end.After(w.End) {
 					continue
 				}
-				cost := insertionCost(b, start, now, in, out, hasNext, prevLoc, nextLoc, s)
-				if best == nil || less3(cost, bestCost) {
-					best, bestCost = &Placement{TechnicianID: t.ID, Start: start, End: end}, cost
+				c := s.insertionCost(b, start, now, in, out, hasNext, prevLoc, nextLoc)
+				if best == nil || c.less(bestCost) {
+					best, bestCost = &Placement{TechnicianID: t.ID, Start: start, End: end}, c
 				}
 			}
 		}
 	}
-	if best == nil {
-		switch {
-		case !onShift:
-			return nil, Reason{"no_shift", "no technician with the skills has a shift before " + horizonEnd.Format(time.RFC3339)}, nil
-		case len(b.PreferredWindows) > 0:
-			return nil, Reason{"no_room_in_windows", "no technician has room inside the customer's preferred windows"}, nil
-		default:
-			return nil, Reason{"no_room", "every technician with the skills is fully booked until " + horizonEnd.Format(time.RFC3339)}, nil
-		}
-	}
-	return best, Reason{}, nil
+	return best, bestCost
 }
 
-// fitWindows is the earliest start ≥ earliest whose visit lies in one of the windows (none: any).
-func fitWindows(earliest time.Time, d time.Duration, ws []Window) (time.Time, bool) {
+// insert places job j of booking b in the best gap of the technicians' routes, inside the
+// customer's preferred windows when there are any.
+func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician) (*Placement, Reason, error) {
+	until := b.SLADueAt.Add(s.Planning.Horizon)
+	for _, w := range b.PreferredWindows {
+		if w.End.After(until) {
+			until = w.End
+		}
+	}
+	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until)
+	if err != nil {
+		return nil, Reason{}, err
+	}
+	if p, _ := s.best(b, b.PreferredWindows, rd); p != nil {
+		return p, Reason{}, nil
+	}
+	onShift := false
+	for _, ws := range rd.shifts {
+		onShift = onShift || len(ws) > 0
+	}
+	switch {
+	case !onShift:
+		return nil, Reason{"no_shift", "no technician with the skills has a shift before " + until.Format(time.RFC3339)}, nil
+	case len(b.PreferredWindows) > 0:
+		return nil, Reason{"no_room_in_windows", "no technician has room inside the customer's preferred windows"}, nil
+	default:
+		return nil, Reason{"no_room", "every technician with the skills is fully booked until " + until.Format(time.RFC3339)}, nil
+	}
+}
+
+// fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).
+func fitWindows(earliest time.Time, ws []Window) (time.Time, bool) {
 	if len(ws) == 0 {
 		return earliest, true
 	}
@@ -118,9 +154,7 @@ func fitWindows(earliest time.Time, d time.Duration, ws []Window) (time.Time, bo
 	return best, !best.IsZero()
 }
 
-// insertionCost ranks an option: SLA breach (paid weighted above warranty), lateness, then the
-// travel it adds plus a quarter of the wait, in seconds.
-func insertionCost(b Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next Location, s *Service) [3]float64 {
+func (s *Service) insertionCost(b Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next Location) cost {
 	breach, late := 0.0, 0.0
 	if start.After(b.SLADueAt) {
 		breach = 1
@@ -133,16 +167,7 @@ func insertionCost(b Booking, start, now time.Time, in, out time.Duration, hasNe
 	if hasNext {
 		added -= s.travel(prev, next, start)
 	}
-	return [3]float64{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
-}
-
-func less3(a, b [3]float64) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
+	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -250,81 +250,54 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		out    Booking
 		replay bool
 	)
-	err = s.Store.Tx(ctx, func(st Store) error {
-		c, err := st.EnsureCustomer(ctx, subject)
-		if err != nil {
-			return err
-		}
-		var purchase *Purchase
-		if r.PurchaseID != nil {
-			p, err := st.GetPurchase(ctx, *r.PurchaseID)
-			if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != c.ID) {
-				return Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
-			} else if err != nil {
+	for attempt := 0; ; attempt++ {
+		err = s.Store.Tx(ctx, func(st Store) error {
+			draft, err := s.draftBooking(ctx, st, a, subject, r, now)
+			if err != nil {
 				return err
 			}
-			if p.Category != r.Appliance {
-				return Unprocessable("purchase_mismatch", "purchase %d is a %s, not a %s", p.ID, p.Category, r.Appliance)
+			nb := NewBooking{Booking: draft, Audit: AuditEvent{
+				At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
+				ToStatus: string(BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
+			}}
+			if idemKey != "" {
+				nb.Idempotency = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 			}
-			purchase = &p
-		}
-		if r.ServiceType == ServiceReturnPickup {
-			if err := s.Rules.CheckReturn(purchase, r.ReturnKind, now); err != nil {
+			got, rep, storedHash, err := st.CreateBooking(ctx, nb)
+			if err != nil {
 				return err
 			}
-		}
-		skills, _ := RequiredSkills(r.Appliance, r.ServiceType)
-		tier := s.Rules.TierFor(purchase, now)
-		if r.ServiceType == ServiceReturnPickup {
-			tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
-		}
-		region := ""
-		if c, err := geo.RegionOf(point(r.Location)); err == nil {
-			region = c.String()
-		}
-		windows := r.PreferredWindows
-		if windows == nil {
-			windows = []Window{}
-		}
-		b := Booking{
-			CustomerID: c.ID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
-			ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
-			Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
-			Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
-			RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
-			PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
-			Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
-		}
-		nb := NewBooking{Booking: b, Audit: AuditEvent{
-			At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
-			ToStatus: string(BookingOpen), Data: map[string]any{"tier": tier, "channel": r.Channel},
-		}}
-		if idemKey != "" {
-			nb.Idempotency = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
-		}
-		got, rep, storedHash, err := st.CreateBooking(ctx, nb)
-		if err != nil {
-			return err
-		}
-		if rep && storedHash != requestHash {
-			return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
-		}
-		out, replay = got, rep
-		if rep {
-			return nil
-		}
-		j := got.Jobs[0]
-		if err := s.dispatchJob(ctx, st, a, got, &j, nil); err != nil {
-			return err
-		}
-		if j.TechnicianID != nil {
-			if err := s.setBookingStatus(ctx, st, got.ID, BookingScheduled); err != nil {
+			if rep && storedHash != requestHash {
+				return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
+			}
+			out, replay = got, rep
+			if rep {
+				return nil
+			}
+			j := got.Jobs[0]
+			if err := s.dispatchJob(ctx, st, a, got, &j, nil); err != nil {
 				return err
 			}
+			if j.TechnicianID == nil && len(got.PreferredWindows) > 0 {
+				return errWindowTaken // a chosen window is held or the booking is refused
+			}
+			if j.TechnicianID != nil {
+				if err := s.setBookingStatus(ctx, st, got.ID, BookingScheduled); err != nil {
+					return err
+				}
+			}
+			out, err = st.GetBooking(ctx, got.ID)
+			return err
+		})
+		// Two bookings racing for the same gap: PostgreSQL let one win. Plan the loser again.
+		if isDoubleBooked(err) && attempt < 3 && len(r.PreferredWindows) == 0 {
+			continue
 		}
-		out, err = st.GetBooking(ctx, got.ID)
-		return err
-	})
+		break
+	}
+	if errors.Is(err, errWindowTaken) || (isDoubleBooked(err) && len(r.PreferredWindows) > 0) {
+		return Booking{}, false, s.windowTaken(ctx, a, r)
+	}
 	if err != nil {
 		return Booking{}, false, err
 	}
@@ -333,6 +306,78 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		s.Log.Info("booking created", "booking_id", out.ID, "tier", out.Tier, "sla_due_at", out.SLADueAt)
 	}
 	return out, replay, nil
+}
+
+var errWindowTaken = errors.New("no room in the chosen windows")
+
+func isDoubleBooked(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == "technician_double_booked"
+}
+
+// windowTaken refuses a booking whose chosen windows cannot be kept, with fresh alternatives.
+func (s *Service) windowTaken(ctx context.Context, a Actor, r BookingRequest) error {
+	now := s.now()
+	alts, _, err := s.Slots(ctx, a, SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
+		PurchaseID: r.PurchaseID, CustomerSub: r.CustomerSub, From: now, To: now.Add(72 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	if len(alts) > 6 {
+		alts = alts[:6]
+	}
+	e := Conflict("window_unavailable", "no technician can come inside the chosen window any more; pick one of the alternatives")
+	e.(*Error).Extra = map[string]any{"alternatives": alts}
+	return e
+}
+
+// draftBooking applies the after-sales rules to a request: the customer record, the purchase
+// (ownership, appliance, return windows), the tier and its due time, skills and duration.
+func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject string, r BookingRequest, now time.Time) (Booking, error) {
+	c, err := st.EnsureCustomer(ctx, subject)
+	if err != nil {
+		return Booking{}, err
+	}
+	var purchase *Purchase
+	if r.PurchaseID != nil {
+		p, err := st.GetPurchase(ctx, *r.PurchaseID)
+		if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != c.ID) {
+			return Booking{}, Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
+		} else if err != nil {
+			return Booking{}, err
+		}
+		if p.Category != r.Appliance {
+			return Booking{}, Unprocessable("purchase_mismatch", "purchase %d is a %s, not a %s", p.ID, p.Category, r.Appliance)
+		}
+		purchase = &p
+	}
+	if r.ServiceType == ServiceReturnPickup {
+		if err := s.Rules.CheckReturn(purchase, r.ReturnKind, now); err != nil {
+			return Booking{}, err
+		}
+	}
+	skills, _ := RequiredSkills(r.Appliance, r.ServiceType)
+	tier := s.Rules.TierFor(purchase, now)
+	if r.ServiceType == ServiceReturnPickup {
+		tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
+	}
+	region := ""
+	if cell, err := geo.RegionOf(point(r.Location)); err == nil {
+		region = cell.String()
+	}
+	windows := r.PreferredWindows
+	if windows == nil {
+		windows = []Window{}
+	}
+	return Booking{
+		CustomerID: c.ID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
+		ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
+		Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
+		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
+		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
+		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
+		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+	}, nil
 }
 
 // GetBooking returns a booking its customer, its technician or staff may see. Others get
