@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test vet generate check-generated bench-solver bench-geo clean
+.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -45,6 +45,10 @@ bench-solver: build
 
 bench-geo:
 	scripts/bench-geo.sh
+
+# Slot evaluation and online insertion on a 300-technician region (scratch schema on TEST_DATABASE_URL).
+bench-slots:
+	$(GO) run ./internal/benchmarks/slots
 
 clean:
 	rm -rf $(BIN)

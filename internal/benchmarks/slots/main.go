@@ -1,0 +1,140 @@
+// Command slots measures the customer-facing planning calls on a region of 300 technicians with
+// about 10 jobs each: GET /v1/slots's evaluation (Service.Slots) and the online insertion of a
+// booking (Service.CreateBooking), against a real PostgreSQL. It prints p50/p99 per call.
+//
+//	go run ./internal/benchmarks/slots [-technicians 300] [-jobs 3000] [-queries 200]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/internal/dbtest"
+	"github.com/fieldfix/fieldfix/internal/pgsetup"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-slots:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	techs := flag.Int("technicians", 300, "technicians in the region")
+	jobs := flag.Int("jobs", 3000, "bookings planned before measuring")
+	queries := flag.Int("queries", 200, "slot queries and bookings measured")
+	flag.Parse()
+	ctx := context.Background()
+
+	// A scratch schema on the test database, dropped at the end.
+	url := dbtest.URL()
+	if err := pgsetup.EnsureDatabase(ctx, url); err != nil {
+		return err
+	}
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	schema := fmt.Sprintf("bench_slots_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public; CREATE SCHEMA "+schema); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	pool, err := pgxpool.New(ctx, dbtest.WithSearchPath(url, schema))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgsetup.Migrate(ctx, pool); err != nil {
+		return err
+	}
+
+	// Monday 07:00 UTC, so the day's shifts lie ahead.
+	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
+	svc.Index = geo.NewIndex()
+	rng := rand.New(rand.NewPCG(1, 2))
+	center := dispatch.Location{Lat: 45.764, Lng: 4.8357}
+	near := func(km float64) dispatch.Location {
+		r, a := km*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
+		return dispatch.Location{Lat: center.Lat + r/111.32*math.Sin(a), Lng: center.Lng + r/(111.32*math.Cos(center.Lat*math.Pi/180))*math.Cos(a)}
+	}
+	admin2 := dispatch.Actor{Subject: "bench", Role: dispatch.RoleAdmin}
+	var shifts []dispatch.Shift
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
+	}
+	trades := []string{"washer", "fridge", "ac", "tv", "water_heater"}
+	for i := range *techs {
+		if _, err := svc.CreateTechnician(ctx, admin2, dispatch.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
+			Skills: []string{trades[i%5], trades[(i+2)%5]}, Home: near(9), TimeZone: "Europe/Paris", WeeklyShifts: shifts}); err != nil {
+			return err
+		}
+	}
+	if err := svc.LoadIndex(ctx); err != nil {
+		return err
+	}
+	cust := dispatch.Actor{Subject: "bench-customer", Role: dispatch.RoleCustomer}
+	req := func() dispatch.BookingRequest {
+		return dispatch.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
+			Address: "Lyon", Location: near(9)}
+	}
+	start := time.Now()
+	for range *jobs {
+		if _, _, err := svc.CreateBooking(ctx, cust, req(), "", ""); err != nil {
+			return err
+		}
+	}
+	seedTime := time.Since(start)
+	var planned int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE technician_id IS NOT NULL").Scan(&planned); err != nil {
+		return err
+	}
+
+	var slotT, bookT []time.Duration
+	offered := 0
+	for range *queries {
+		r := req()
+		t0 := time.Now()
+		ss, _, err := svc.Slots(ctx, cust, dispatch.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
+			From: now, To: now.Add(72 * time.Hour)})
+		if err != nil {
+			return err
+		}
+		slotT = append(slotT, time.Since(t0))
+		offered += len(ss)
+		t0 = time.Now()
+		if _, _, err := svc.CreateBooking(ctx, cust, r, "", ""); err != nil {
+			return err
+		}
+		bookT = append(bookT, time.Since(t0))
+	}
+	pct := func(ds []time.Duration, p float64) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[int(math.Ceil(p*float64(len(s))))-1]
+	}
+	fmt.Printf("region: %d technicians, %d bookings planned first (%d with a technician), seeding took %s (%.0f bookings/s sequential)\n",
+		*techs, *jobs, planned, seedTime.Round(time.Millisecond), float64(*jobs)/seedTime.Seconds())
+	fmt.Printf("| call | n | p50 | p99 | goal |\n|---|---:|---:|---:|---|\n")
+	fmt.Printf("| slots (72 h, 2 h windows; %.1f offered on average) | %d | %.1f ms | %.1f ms | p99 < 50 ms |\n",
+		float64(offered)/float64(len(slotT)), len(slotT), ms(pct(slotT, .5)), ms(pct(slotT, .99)))
+	fmt.Printf("| create booking with online insertion | %d | %.1f ms | %.1f ms | |\n", len(bookT), ms(pct(bookT, .5)), ms(pct(bookT, .99)))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
