@@ -242,3 +242,24 @@ func TestBookingRateLimit(t *testing.T) {
 		t.Fatalf("other subject: %d", r.Status)
 	}
 }
+
+// TestHostileTextIsStoredVerbatim: SQL fragments and control characters come back byte for
+// byte; the one character PostgreSQL text cannot hold (NUL) is a clear 400.
+func TestHostileTextIsStoredVerbatim(t *testing.T) {
+	b := setup(t)
+	cust := b.token(dispatch.RoleCustomer, "robert'); DROP TABLE customers;--")
+	nasty := "'; DROP TABLE bookings; -- \" \\ \t\x01\x1b[31m \u202e <script>alert(1)</script> 😀 %s %00"
+	m := washerBooking(nil)
+	m["problem"], m["address"] = nasty, nasty+" (address)"
+	r := b.do("POST", "/v1/bookings", cust, m)
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", r.json(t)["id"]), cust, nil).json(t)
+	if got["problem"] != nasty || got["address"] != nasty+" (address)" {
+		t.Fatalf("stored %q / %q", got["problem"], got["address"])
+	}
+	m["problem"] = "nul \x00 inside"
+	wantProblem(t, b.do("POST", "/v1/bookings", cust, m), 400, "invalid_character")
+	wantProblem(t, b.do("GET", "/v1/purchases?customer_sub=%00", b.token(dispatch.RoleDispatcher, "d"), nil), 400, "invalid_character")
+}

@@ -64,6 +64,11 @@ func mapErr(err error) error {
 				Message: "the technician already has a job at that time", Err: err}
 		case "23505":
 			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "duplicate", Message: "already exists: " + pe.ConstraintName, Err: err}
+		case "22021", "22P05": // invalid byte sequence (a NUL character), untranslatable character
+			return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "invalid_character",
+				Message: "text may not contain the NUL character or bytes that are not UTF-8", Err: err}
+		case "22001": // string_data_right_truncation
+			return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "too_long", Message: "a value is too long", Err: err}
 		case "40001", "40P01":
 			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "concurrent_update", Message: "a concurrent change won; retry", Err: err}
 		case "57P01", "57P02", "57P03", "53300":
