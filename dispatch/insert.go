@@ -69,7 +69,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
 			prevLoc, prevEnd := t.Home, maxTime(w.Start, now)
 			if !w.Start.After(now) {
-				prevLoc = s.startPosition(t, now)
+				prevLoc = s.positionAt(t, now, route)
 			}
 			var inShift []Stop
 			for _, sp := range route {

@@ -43,8 +43,19 @@ func (s *Service) travel(from, to Location, at time.Time) time.Duration {
 
 // startPosition is where the technician is now: the latest ping when fresh, else home.
 func (s *Service) startPosition(t Technician, now time.Time) Location {
+	return s.positionAt(t, now, nil)
+}
+
+// positionAt is where the technician is now: the latest ping when fresh; else the visit they are
+// at or heading to (the first stop of route not yet over); else home.
+func (s *Service) positionAt(t Technician, now time.Time, route []Stop) Location {
 	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= s.Planning.PositionMaxAge {
 		return *t.LastPosition
+	}
+	for _, sp := range route {
+		if sp.End.After(now) && sp.Start.Before(now.Add(s.Planning.PositionMaxAge)) {
+			return sp.Location
+		}
 	}
 	return t.Home
 }

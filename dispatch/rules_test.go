@@ -151,3 +151,31 @@ func TestValidateLocation(t *testing.T) {
 		}
 	}
 }
+
+func TestPositionFallsBackToVisitThenHome(t *testing.T) {
+	s := NewService(nil, DefaultRules(), nil, nil)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	home, ping, visit := Location{45.70, 4.80}, Location{45.76, 4.84}, Location{45.78, 4.88}
+	fresh, stale := now.Add(-5*time.Minute), now.Add(-2*time.Hour)
+	route := []Stop{{Start: now.Add(-20 * time.Minute), End: now.Add(40 * time.Minute), Location: visit}}
+	cases := []struct {
+		name  string
+		seen  *time.Time
+		route []Stop
+		want  Location
+	}{
+		{"fresh ping", &fresh, route, ping},
+		{"stale ping, on a visit", &stale, route, visit},
+		{"stale ping, no visit", &stale, nil, home},
+		{"no ping at all", nil, nil, home},
+	}
+	for _, c := range cases {
+		tech := Technician{Home: home, LastSeenAt: c.seen}
+		if c.seen != nil {
+			tech.LastPosition = &ping
+		}
+		if got := s.positionAt(tech, now, c.route); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
