@@ -98,3 +98,38 @@ func TestConcurrentDispatchKeepsInvariants(t *testing.T) {
 	q("offer without its audit event", `SELECT (SELECT count(*) FROM offers) - (SELECT count(*) FROM audit_events WHERE action = 'offered')`)
 	q("declines not audited", `SELECT (SELECT count(*) FROM offers WHERE status = 'declined') - (SELECT count(*) FROM audit_events WHERE action = 'declined')`)
 }
+
+// TestConcurrentBookingsShareOneTechnician: 24 bookings arrive at once for a single technician;
+// each gets its own gap (the planner sees the others' pending picks), none is refused, none overlaps.
+func TestConcurrentBookingsShareOneTechnician(t *testing.T) {
+	b := setup(t)
+	b.technician("solo", []string{"washer"}, 45.76, 4.84)
+	var wg sync.WaitGroup
+	codes := make(chan int, 24)
+	for i := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, fmt.Sprintf("c%d", i)), washerBooking(nil))
+			codes <- r.Status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 201 {
+			t.Fatalf("a booking got %d", c)
+		}
+	}
+	var planned, overlaps int
+	if err := b.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM jobs WHERE technician_id IS NOT NULL`).Scan(&planned); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM jobs a JOIN jobs b ON a.id < b.id AND a.technician_id = b.technician_id
+		AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)`).Scan(&overlaps); err != nil {
+		t.Fatal(err)
+	}
+	if planned != 24 || overlaps != 0 {
+		t.Fatalf("%d planned, %d overlaps", planned, overlaps)
+	}
+}

@@ -310,6 +310,9 @@ type TechnicianPatch struct {
 type Store interface {
 	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
 	Tx(ctx context.Context, fn func(Store) error) error
+	// AfterTx calls fn once the transaction this store is bound to has ended (committed or not);
+	// outside a transaction, at once with true.
+	AfterTx(fn func(committed bool))
 
 	EnsureCustomer(ctx context.Context, subject string) (Customer, error)
 	CustomerBySubject(ctx context.Context, subject string) (Customer, error)
@@ -324,6 +327,8 @@ type Store interface {
 	CreateBooking(ctx context.Context, nb NewBooking) (b Booking, replay bool, storedHash string, err error)
 	GetBooking(ctx context.Context, id int64) (Booking, error)
 	ListBookings(ctx context.Context, f BookingFilter) ([]Booking, error)
+	// SetBookingStatus changes the status (and version) unless it is already that.
+	SetBookingStatus(ctx context.Context, id int64, status BookingStatus, at time.Time) error
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (Booking, error)
 	UpdateBooking(ctx context.Context, b Booking) (Booking, error)

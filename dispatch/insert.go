@@ -12,11 +12,12 @@ type routes struct {
 	stops  map[int64][]Stop   // by technician, in start order, without the job being placed
 	shifts map[int64][]Window // by technician, time off cut out
 	now    time.Time
+	readAt time.Time // wall clock before the read: picks committed earlier are in it
 }
 
 // loadRoutes reads the technicians' planned jobs and shifts from now until 'until'.
 func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time) (*routes, error) {
-	now := s.now()
+	now, readAt := s.now(), time.Now()
 	ids := make([]int64, len(techs))
 	for i, t := range techs {
 		ids[i] = t.ID
@@ -29,7 +30,7 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 	if err != nil {
 		return nil, err
 	}
-	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now}
+	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now, readAt: readAt}
 	for _, sp := range stops {
 		if sp.JobID != jobID {
 			rd.stops[sp.TechnicianID] = append(rd.stops[sp.TechnicianID], sp)
@@ -65,7 +66,11 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 	now := rd.now
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
+		found := false // an option without breach in an earlier shift of t
 		for _, w := range rd.shifts[t.ID] {
+			if found {
+				break // a later shift of the same technician adds hours of waiting: never cheaper
+			}
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
 			prevLoc, prevEnd := t.Home, maxTime(w.Start, now)
 			if !w.Start.After(now) {
@@ -100,8 +105,9 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 					continue
 				}
 				c := s.insertionCost(b, start, now, in, out, hasNext, prevLoc, nextLoc)
+				found = found || c[0] == 0
 				if best == nil || c.less(bestCost) {
-					best, bestCost = &Placement{TechnicianID: t.ID, Start: start, End: end}, c
+					best, bestCost = &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, c
 				}
 			}
 		}
@@ -122,7 +128,17 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	if err != nil {
 		return nil, Reason{}, err
 	}
-	if p, _ := s.best(b, b.PreferredWindows, rd); p != nil {
+	s.pending.mu.Lock()
+	wall := time.Now()
+	s.pending.merge(rd, j.ID, wall)
+	p, _ := s.best(b, b.PreferredWindows, rd)
+	var pick *reservation
+	if p != nil {
+		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
+	}
+	s.pending.mu.Unlock()
+	if p != nil {
+		st.AfterTx(func(committed bool) { s.pending.settle(pick, committed, time.Now()) })
 		return p, Reason{}, nil
 	}
 	onShift := false

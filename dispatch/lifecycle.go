@@ -144,24 +144,28 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 			Data: map[string]any{"reason_code": reason.Code, "booking_id": b.ID}})
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
-	j.UpdatedAt = now
+	j.UpdatedAt, j.TechnicianName = now, p.Technician.Name
 	j.Status = JobUnassigned
-	if _, err := st.UpdateJob(ctx, *j); err != nil {
-		return err
-	}
 	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
 		Action: "planned", FromStatus: string(from), ToStatus: string(JobUnassigned),
 		Data: map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": b.ID}}); err != nil {
 		return err
 	}
 	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-		return s.offer(ctx, st, a, b, j)
+		return s.offerTo(ctx, st, a, b, j, &p.Technician) // writes the job too
 	}
-	return nil
+	saved, err := st.UpdateJob(ctx, *j)
+	j.Version = saved.Version
+	return err
 }
 
 // offer proposes the planned job to its technician and pushes it.
 func (s *Service) offer(ctx context.Context, st Store, a Actor, b Booking, j *Job) error {
+	return s.offerTo(ctx, st, a, b, j, nil)
+}
+
+// offerTo is offer with the technician already at hand (nil: read it).
+func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *Job, tech *Technician) error {
 	now := s.now()
 	if !CanMove(j.Status, JobOffered) {
 		return refuseMove(*j, JobOffered)
@@ -173,18 +177,24 @@ func (s *Service) offer(ctx context.Context, st Store, a Actor, b Booking, j *Jo
 	s.metrics().Offer("sent")
 	from := j.Status
 	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
-	if _, err := st.UpdateJob(ctx, *j); err != nil {
+	saved, err := st.UpdateJob(ctx, *j)
+	if err != nil {
 		return err
 	}
+	j.Version = saved.Version
 	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
 		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
 		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": exp, "booking_id": b.ID}}); err != nil {
 		return err
 	}
-	t, err := st.GetTechnician(ctx, *j.TechnicianID)
-	if err != nil {
-		return err
+	if tech == nil {
+		t, err := st.GetTechnician(ctx, *j.TechnicianID)
+		if err != nil {
+			return err
+		}
+		tech = &t
 	}
+	t := *tech
 	if t.Subject == nil {
 		return nil // a technician without a login has no app to push to
 	}
@@ -332,16 +342,7 @@ func (s *Service) redispatch(ctx context.Context, st Store, a Actor, j Job) (Job
 }
 
 func (s *Service) setBookingStatus(ctx context.Context, st Store, id int64, status BookingStatus) error {
-	b, err := st.LockBooking(ctx, id)
-	if err != nil {
-		return err
-	}
-	if b.Status == status {
-		return nil
-	}
-	b.Status, b.UpdatedAt = status, s.now()
-	_, err = st.UpdateBooking(ctx, b)
-	return err
+	return st.SetBookingStatus(ctx, id, status, s.now())
 }
 
 // StatusUpdate is a technician's report from the field.

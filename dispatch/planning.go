@@ -12,6 +12,7 @@ import (
 // Placement is where and when a job goes.
 type Placement struct {
 	TechnicianID int64
+	Technician   Technician
 	Start, End   time.Time
 }
 

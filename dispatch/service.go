@@ -25,6 +25,8 @@ type Service struct {
 	Travel    geo.TravelModel
 	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
 	Metrics   Metrics    // nil: nothing counted
+
+	pending *reservations // this process's picks not yet seen committed
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -37,7 +39,8 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
-		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel()}
+		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
+		pending: newReservations()}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -285,12 +288,15 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 				if err := s.setBookingStatus(ctx, st, got.ID, BookingScheduled); err != nil {
 					return err
 				}
+				got.Status, got.Version = BookingScheduled, got.Version+1
 			}
-			out, err = st.GetBooking(ctx, got.ID)
-			return err
+			got.Jobs[0] = j
+			out = got // as written in this transaction: no need to read it back
+			return nil
 		})
-		// Two bookings racing for the same gap: PostgreSQL let one win. Plan the loser again.
-		if isDoubleBooked(err) && attempt < 3 && len(r.PreferredWindows) == 0 {
+		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
+		// assignment): PostgreSQL let one win. Plan the loser again.
+		if (isDoubleBooked(err) || isDeadlock(err)) && attempt < 3 && len(r.PreferredWindows) == 0 {
 			continue
 		}
 		break
@@ -309,6 +315,11 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 }
 
 var errWindowTaken = errors.New("no room in the chosen windows")
+
+func isDeadlock(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == "concurrent_update"
+}
 
 func isDoubleBooked(err error) bool {
 	var e *Error

@@ -72,6 +72,9 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 		if err != nil {
 			return err
 		}
+		s.pending.mu.Lock()
+		s.pending.merge(rd, 0, time.Now())
+		s.pending.mu.Unlock()
 		for _, w := range slotGrid(from, to, s.Rules.loc()) {
 			p, c := s.best(b, []Window{w}, rd)
 			if p == nil {

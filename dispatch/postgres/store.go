@@ -20,9 +20,10 @@ import (
 
 // Store implements dispatch.Store.
 type Store struct {
-	pool *pgxpool.Pool
-	tx   pgx.Tx // set inside Tx
-	q    *db.Queries
+	pool  *pgxpool.Pool
+	tx    pgx.Tx // set inside Tx
+	q     *db.Queries
+	after *[]func(committed bool) // hooks of the transaction, run when it ends
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -38,10 +39,23 @@ func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
+	var after []func(bool)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{pool: s.pool, tx: tx, q: db.New(tx)})
+		return fn(&Store{pool: s.pool, tx: tx, q: db.New(tx), after: &after})
 	})
+	for _, f := range after {
+		f(err == nil)
+	}
 	return mapErr(err)
+}
+
+// AfterTx runs fn when the transaction ends (outside one: now, as committed).
+func (s *Store) AfterTx(fn func(committed bool)) {
+	if s.after == nil {
+		fn(true)
+		return
+	}
+	*s.after = append(*s.after, fn)
 }
 
 // mapErr turns database failures into dispatch error kinds the API can answer with.
@@ -219,9 +233,10 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 		if err != nil {
 			return mapErr(err)
 		}
-		for _, j := range b.Jobs {
+		b.ID = id
+		for i, j := range b.Jobs {
 			j.BookingID = id
-			if _, err := st.InsertJob(ctx, j); err != nil {
+			if b.Jobs[i], err = st.InsertJob(ctx, j); err != nil {
 				return err
 			}
 		}
@@ -235,10 +250,14 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 		if err := st.AddAudit(ctx, a); err != nil {
 			return err
 		}
-		out, err = st.GetBooking(ctx, id)
-		return err
+		out = b // as written: no need to read it back
+		return nil
 	})
 	return out, replay, hash, err
+}
+
+func (s *Store) SetBookingStatus(ctx context.Context, id int64, status dispatch.BookingStatus, at time.Time) error {
+	return mapErr(s.q.BookingSetStatus(ctx, id, string(status), at))
 }
 
 func (s *Store) GetBooking(ctx context.Context, id int64) (dispatch.Booking, error) {

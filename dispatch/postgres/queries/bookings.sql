@@ -54,3 +54,6 @@ FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY(sqlc.arg(booking_ids)::bigint[])
 ORDER BY j.booking_id, j.visit;
 
+
+-- name: BookingSetStatus :exec
+UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2;

@@ -229,6 +229,15 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 	return items, nil
 }
 
+const bookingSetStatus = `-- name: BookingSetStatus :exec
+UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2
+`
+
+func (q *Queries) BookingSetStatus(ctx context.Context, iD int64, status string, updatedAt time.Time) error {
+	_, err := q.db.Exec(ctx, bookingSetStatus, iD, status, updatedAt)
+	return err
+}
+
 const bookingUpdate = `-- name: BookingUpdate :one
 UPDATE bookings
 SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1

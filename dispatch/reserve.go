@@ -1,0 +1,78 @@
+package dispatch
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// reservations are this process's picks whose transactions may not have committed yet. The
+// planner reads the committed routes from the database without holding any lock, then, under a
+// short in-process mutex, adds these picks and reserves its own: concurrent bookings in the
+// process see each other's choices and do not race for the same gap. A pick is dropped when its
+// transaction rolls back, and ignored by reads that started after its commit (they see the job
+// itself). Across replicas, the exclusion constraint settles the rare collision and the loser
+// plans again.
+type reservations struct {
+	mu     sync.Mutex
+	byTech map[int64][]*reservation
+	ttl    time.Duration // a safety net for a pick whose outcome never arrives
+}
+
+type reservation struct {
+	stop      Stop
+	expires   time.Time // wall clock
+	committed time.Time // zero while pending
+}
+
+func newReservations() *reservations {
+	return &reservations{byTech: map[int64][]*reservation{}, ttl: 30 * time.Second}
+}
+
+// merge adds to rd the picks its database read could not have seen. The caller holds mu.
+func (r *reservations) merge(rd *routes, placing int64, wall time.Time) {
+	for _, t := range rd.techs {
+		live := slices.DeleteFunc(r.byTech[t.ID], func(x *reservation) bool {
+			return !wall.Before(x.expires) || (!x.committed.IsZero() && x.committed.Before(rd.readAt))
+		})
+		if len(live) == 0 {
+			delete(r.byTech, t.ID)
+			continue
+		}
+		r.byTech[t.ID] = live
+		have := map[int64]bool{placing: true}
+		for _, s := range rd.stops[t.ID] {
+			have[s.JobID] = true
+		}
+		route := slices.Clone(rd.stops[t.ID])
+		for _, x := range live {
+			if !have[x.stop.JobID] {
+				route = append(route, x.stop)
+			}
+		}
+		slices.SortFunc(route, func(a, b Stop) int { return a.Start.Compare(b.Start) })
+		rd.stops[t.ID] = route
+	}
+}
+
+// reserve records a pick. The caller holds mu.
+func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc Location, wall time.Time) *reservation {
+	x := &reservation{
+		stop:    Stop{JobID: jobID, BookingID: bookingID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: loc},
+		expires: wall.Add(r.ttl),
+	}
+	r.byTech[p.TechnicianID] = append(r.byTech[p.TechnicianID], x)
+	return x
+}
+
+// settle records the outcome of a pick's transaction.
+func (r *reservations) settle(x *reservation, committed bool, wall time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if committed {
+		x.committed = wall
+		return
+	}
+	tech := x.stop.TechnicianID
+	r.byTech[tech] = slices.DeleteFunc(r.byTech[tech], func(y *reservation) bool { return y == x })
+}

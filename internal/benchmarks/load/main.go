@@ -1,0 +1,474 @@
+// Command load measures booking throughput and latency of a real `fieldfix serve` process on
+// this machine, and in the same run PostgreSQL's own ceiling for the same work: pgbench
+// replaying the statements one booking's transaction issues (recorded from the real code path),
+// with the same number of clients. It prints a markdown report.
+//
+//	make bench-load   (go run ./internal/benchmarks/load -bin bin/fieldfix)
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fieldfix/fieldfix/api"
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+type config struct {
+	bin         string
+	pg          string
+	db          string
+	rates       []int
+	step        time.Duration
+	concurrency int
+	technicians int
+	secret      string
+}
+
+func main() {
+	var c config
+	var rates string
+	flag.StringVar(&c.bin, "bin", "bin/fieldfix", "the fieldfix binary")
+	flag.StringVar(&c.pg, "pg", envOr("LOADBENCH_PG", "postgres://postgres@127.0.0.1:5432"), "PostgreSQL server URL (no database)")
+	flag.StringVar(&c.db, "db", "fieldfix_loadbench", "scratch database (dropped and created)")
+	flag.StringVar(&rates, "rates", "100,300,1000", "fixed request rates to measure (per second)")
+	flag.DurationVar(&c.step, "duration", 10*time.Second, "time per measurement")
+	flag.IntVar(&c.concurrency, "concurrency", 16, "clients for the throughput run and pgbench")
+	flag.IntVar(&c.technicians, "technicians", 300, "demo technicians")
+	flag.Parse()
+	for _, r := range strings.Split(rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "bad -rates")
+			os.Exit(2)
+		}
+		c.rates = append(c.rates, n)
+	}
+	c.secret = "loadbench-secret"
+	if err := run(context.Background(), c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-load:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func run(ctx context.Context, c config) error {
+	dbURL := c.pg + "/" + c.db + "?sslmode=disable"
+	admin, err := pgx.Connect(ctx, c.pg+"/postgres?sslmode=disable")
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	drop := func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+c.db+" WITH (FORCE)") }
+	drop()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+c.db); err != nil {
+		return err
+	}
+	defer drop()
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "FIELDFIX_JWT_SECRET="+c.secret, "FIELDFIX_LOG_LEVEL=error",
+		"FIELDFIX_BOOKINGS_PER_MINUTE=100000000")
+	seed := exec.Command(c.bin, "seed", "--technicians", strconv.Itoa(c.technicians))
+	seed.Env, seed.Stderr = env, os.Stderr
+	if err := seed.Run(); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	srv := exec.Command(c.bin, "serve", "--addr", "127.0.0.1:0")
+	srv.Env, srv.Stderr = env, os.Stderr
+	out, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	base, err := listenAddr(out)
+	if err != nil {
+		return err
+	}
+	go io.Copy(io.Discard, out)
+
+	l := &loader{base: base, secret: []byte(c.secret), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 4096}, Timeout: 30 * time.Second}}
+	fmt.Printf("# Load: bookings with online assignment\n\nMeasured %s, %s, GOMAXPROCS %s; server `%s serve` and PostgreSQL 15 on this machine; %d demo technicians around Lyon; each request books a repair at a random address for one of 10,000 customers, planned and offered at once.\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuName(), envOr("GOMAXPROCS", "2 cores"), c.bin, c.technicians)
+	l.fixedRate(ctx, 100, 2*time.Second) // warm-up
+	fmt.Println("| offered rate | sent | 201 | other | p50 | p99 | max |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range c.rates {
+		res := l.fixedRate(ctx, r, c.step)
+		fmt.Printf("| %d/s | %d | %d | %s | %.1f ms | %.1f ms | %.1f ms |\n", r, res.sent, res.codes[201], res.other(), ms(res.pct(.5)), ms(res.pct(.99)), ms(res.pct(1)))
+	}
+	thr := l.closedLoop(ctx, c.concurrency, c.step)
+	rate := float64(thr.codes[201]) / c.step.Seconds()
+	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
+		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
+
+	tps, stmts, err := pgbenchCeiling(ctx, dbURL, c)
+	if err != nil {
+		return fmt.Errorf("pgbench: %w", err)
+	}
+	fmt.Printf("\nPostgreSQL's ceiling for the same work: pgbench replaying the %d statements of one booking's transaction (recorded from `Service.CreateBooking`: same tables, indexes, constraints and NOTIFYs; technician and times varied so rows do not collide), %d clients, %s: **%.0f transactions/s**.\n\nRatio: **%.2f** of the ceiling.\n",
+		stmts, c.concurrency, c.step, tps, rate/tps)
+	return nil
+}
+
+func listenAddr(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	re := regexp.MustCompile(`listening on (http://\S+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			return m[1], nil
+		}
+	}
+	return "", errors.New("the server did not say where it listens")
+}
+
+func cpuName() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	if m := regexp.MustCompile(`model name\s*:\s*(.+)`).FindSubmatch(b); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return "unknown CPU"
+}
+
+type loader struct {
+	base   string
+	secret []byte
+	client *http.Client
+	seq    atomic.Int64
+}
+
+type result struct {
+	mu    sync.Mutex
+	sent  int
+	codes map[int]int
+	lat   []time.Duration
+}
+
+func (r *result) add(code int, d time.Duration) {
+	r.mu.Lock()
+	r.sent++
+	r.codes[code]++
+	r.lat = append(r.lat, d)
+	r.mu.Unlock()
+}
+
+func (r *result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(r.lat)
+	slices.Sort(s)
+	return s[max(0, int(math.Ceil(p*float64(len(s))))-1)]
+}
+
+func (r *result) other() string {
+	var parts []string
+	for code, n := range r.codes {
+		if code != 201 {
+			parts = append(parts, fmt.Sprintf("%d×%d", n, code))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+var appliances = []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher", "dryer"}
+
+// book sends one booking and returns the status.
+func (l *loader) book(ctx context.Context, rng *rand.Rand) int {
+	n := l.seq.Add(1)
+	sub := fmt.Sprintf("load-customer-%d", n%10000)
+	tok, _ := api.IssueToken(l.secret, dispatch.RoleCustomer, sub, time.Now(), time.Hour)
+	r, a := 9*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
+	body, _ := json.Marshal(map[string]any{"service_type": "repair", "appliance": appliances[rng.IntN(len(appliances))],
+		"problem": "does not work", "address": "Lyon", "channel": "app",
+		"location": map[string]float64{"lat": 45.764 + r/111.32*math.Sin(a), "lng": 4.8357 + r/77.8*math.Cos(a)}})
+	req, _ := http.NewRequestWithContext(ctx, "POST", l.base+"/v1/bookings", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("load-%d", n))
+	res, err := l.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// fixedRate sends rate requests a second for d on a fixed schedule, whatever the answers take
+// (open loop); latency counts from the scheduled send time, so queueing is not hidden.
+func (l *loader) fixedRate(ctx context.Context, rate int, d time.Duration) *result {
+	res := &result{codes: map[int]int{}}
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4000)
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if at.Sub(start) >= d {
+			break
+		}
+		time.Sleep(time.Until(at))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			code := l.book(ctx, rng)
+			res.add(code, time.Since(at))
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// closedLoop keeps n requests in flight for d.
+func (l *loader) closedLoop(ctx context.Context, n int, d time.Duration) *result {
+	res := &result{codes: map[int]int{}}
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				code := l.book(ctx, rng)
+				res.add(code, time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ---- the pgbench ceiling ----
+
+type recorder struct {
+	mu    sync.Mutex
+	on    bool
+	stmts []recorded
+}
+
+type recorded struct {
+	sql  string
+	args []any
+}
+
+func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	if r.on {
+		r.stmts = append(r.stmts, recorded{d.SQL, d.Args})
+	}
+	r.mu.Unlock()
+	return ctx
+}
+
+func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// pgbenchCeiling records the statements of one booking through the real service and replays them
+// with pgbench; it returns transactions per second and the statement count.
+func pgbenchCeiling(ctx context.Context, dbURL string, c config) (float64, int, error) {
+	rec := &recorder{}
+	pc, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return 0, 0, err
+	}
+	pc.ConnConfig.Tracer = rec
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer pool.Close()
+	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(ctx); err != nil {
+		return 0, 0, err
+	}
+	rec.on = true
+	b, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-recording", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		ServiceType: "repair", Appliance: "washer", Problem: "does not work", Address: "Lyon", Location: dispatch.Location{Lat: 45.76, Lng: 4.84}},
+		"pgbench-recording-key", "hash")
+	rec.on = false
+	if err != nil {
+		return 0, 0, err
+	}
+	var script strings.Builder
+	script.WriteString("\\set r random(1, 2000000000)\n\\set t random(1, " + strconv.Itoa(c.technicians) + ")\n\\set o random(1, 1000000000)\n")
+	ids := map[int64]string{b.ID: "currval('bookings_id_seq')"}
+	if j := b.CurrentJob(); j != nil {
+		ids[j.ID] = "currval('jobs_id_seq')"
+	}
+	n := 0
+	for _, st := range rec.stmts {
+		sql := st.sql
+		isJobSave := strings.Contains(sql, "UPDATE jobs")
+		for i := len(st.args); i >= 1; i-- {
+			lit := literal(st.args[i-1])
+			switch v := deref(st.args[i-1]).(type) {
+			case int64:
+				if e, ok := ids[v]; ok {
+					lit = e
+				}
+				if isJobSave && i == 3 {
+					lit = ":t"
+				}
+			case string:
+				if v == "pgbench-recording-key" {
+					lit = "('k' || :r)"
+				}
+			case time.Time:
+				if isJobSave && (i == 4 || i == 5) {
+					lit = "(" + lit + " + :o * interval '2 hours')"
+				}
+			}
+			sql = strings.ReplaceAll(sql, "$"+strconv.Itoa(i), lit)
+		}
+		var lines []string
+		for _, line := range strings.Split(sql, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+				lines = append(lines, line)
+			}
+		}
+		sql = strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+		script.WriteString(sql + ";\n")
+		n++
+	}
+	f, err := os.CreateTemp("", "fieldfix-booking-*.sql")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(script.String()); err != nil {
+		return 0, 0, err
+	}
+	f.Close()
+	if os.Getenv("LOADBENCH_KEEP_SCRIPT") != "" {
+		fmt.Fprintln(os.Stderr, script.String())
+	}
+	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-c", strconv.Itoa(c.concurrency), "-j", "2", "-T", strconv.Itoa(int(c.step.Seconds())), "-f", f.Name(), dbURL)
+	var outb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outb, &outb
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%w: %s", err, outb.String())
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindStringSubmatch(outb.String())
+	if m == nil {
+		return 0, 0, fmt.Errorf("no tps in pgbench output: %s", outb.String())
+	}
+	tps, _ := strconv.ParseFloat(m[1], 64)
+	if fails := regexp.MustCompile(`number of failed transactions: ([1-9][0-9]*)`).FindStringSubmatch(outb.String()); fails != nil {
+		return 0, 0, fmt.Errorf("pgbench transactions failed: %s", outb.String())
+	}
+	return tps, n, nil
+}
+
+func deref(v any) any {
+	switch p := v.(type) {
+	case *int64:
+		if p != nil {
+			return *p
+		}
+	case *string:
+		if p != nil {
+			return *p
+		}
+	case *time.Time:
+		if p != nil {
+			return *p
+		}
+	case *float64:
+		if p != nil {
+			return *p
+		}
+	case *bool:
+		if p != nil {
+			return *p
+		}
+	}
+	return v
+}
+
+// literal renders a pgx argument as SQL text.
+func literal(v any) string {
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	switch x := deref(v).(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return quote(x)
+	case []byte:
+		return quote(string(x))
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case time.Time:
+		return quote(x.UTC().Format(time.RFC3339Nano)) + "::timestamptz"
+	case []string:
+		parts := make([]string, len(x))
+		for i, s := range x {
+			parts[i] = quote(s)
+		}
+		return "ARRAY[" + strings.Join(parts, ",") + "]::text[]"
+	case []int64:
+		parts := make([]string, len(x))
+		for i, n := range x {
+			parts[i] = strconv.FormatInt(n, 10)
+		}
+		return "ARRAY[" + strings.Join(parts, ",") + "]::bigint[]"
+	}
+	if p, ok := v.(*int64); ok && p == nil {
+		return "NULL"
+	}
+	if p, ok := v.(*time.Time); ok && p == nil {
+		return "NULL"
+	}
+	if p, ok := v.(*string); ok && p == nil {
+		return "NULL"
+	}
+	if p, ok := v.(*float64); ok && p == nil {
+		return "NULL"
+	}
+	return quote(fmt.Sprint(v))
+}
