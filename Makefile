@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots clean
+.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots bench-load clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -49,6 +49,10 @@ bench-geo:
 # Slot evaluation and online insertion on a 300-technician region (scratch schema on TEST_DATABASE_URL).
 bench-slots:
 	$(GO) run ./internal/benchmarks/slots
+
+# Bookings/s and latency of a real server at fixed rates, and pgbench's ceiling for the same work.
+bench-load: build
+	$(GO) run ./internal/benchmarks/load -bin $(BIN)/fieldfix
 
 clean:
 	rm -rf $(BIN)

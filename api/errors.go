@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -60,6 +61,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			ehe *echo.HTTPError
 		)
 		switch {
+		case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
+			// The client went away mid-request: nothing to answer, nothing to alarm anyone about.
+			p.Status, p.Code, p.Detail = 499, "client_closed_request", "the client closed the request"
 		case errors.As(err, &he):
 			p.Status, p.Code, p.Detail = he.status, he.code, he.msg
 		case errors.As(err, &de):
@@ -81,7 +85,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			p.Status, p.Code = http.StatusInternalServerError, "internal"
 		}
 		p.Title = http.StatusText(p.Status)
-		if p.Status >= 500 && p.Status != http.StatusServiceUnavailable {
+		if p.Status >= 500 && p.Status != http.StatusServiceUnavailable && p.Status != 499 {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
 		}
 		if p.Status == http.StatusServiceUnavailable {

@@ -114,6 +114,11 @@ func run(ctx context.Context, c config) error {
 	}
 	go io.Copy(io.Discard, out)
 
+	// Record one booking's statements first, while the plan is as fresh as a new day's.
+	script, stmts, err := pgbenchScript(ctx, dbURL, c)
+	if err != nil {
+		return fmt.Errorf("recording the booking transaction: %w", err)
+	}
 	l := &loader{base: base, secret: []byte(c.secret), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 4096}, Timeout: 30 * time.Second}}
 	fmt.Printf("# Load: bookings with online assignment\n\nMeasured %s, %s, GOMAXPROCS %s; server `%s serve` and PostgreSQL 15 on this machine; %d demo technicians around Lyon; each request books a repair at a random address for one of 10,000 customers, planned and offered at once.\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuName(), envOr("GOMAXPROCS", "2 cores"), c.bin, c.technicians)
@@ -129,10 +134,16 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
 
-	tps, stmts, err := pgbenchCeiling(ctx, dbURL, c)
+	tps, err := runPgbench(ctx, dbURL, script, c)
 	if err != nil {
 		return fmt.Errorf("pgbench: %w", err)
 	}
+	quiet := regexp.MustCompile(`SELECT pg_notify\([^;]*FROM ins;`).ReplaceAllString(script, "SELECT 1 FROM ins;")
+	tpsQuiet, err := runPgbench(ctx, dbURL, quiet, c)
+	if err != nil {
+		return fmt.Errorf("pgbench without NOTIFY: %w", err)
+	}
+	fmt.Printf("\nThe same replay without the NOTIFYs (the audit trail's live feed): %.0f transactions/s.\n", tpsQuiet)
 	fmt.Printf("\nPostgreSQL's ceiling for the same work: pgbench replaying the %d statements of one booking's transaction (recorded from `Service.CreateBooking`: same tables, indexes, constraints and NOTIFYs; technician and times varied so rows do not collide), %d clients, %s: **%.0f transactions/s**.\n\nRatio: **%.2f** of the ceiling.\n",
 		stmts, c.concurrency, c.step, tps, rate/tps)
 	return nil
@@ -300,24 +311,28 @@ func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 
 func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// pgbenchCeiling records the statements of one booking through the real service and replays them
-// with pgbench; it returns transactions per second and the statement count.
-func pgbenchCeiling(ctx context.Context, dbURL string, c config) (float64, int, error) {
+// pgbenchScript records the statements of one booking through the real service and writes them
+// as a pgbench script; it returns the script and its statement count.
+func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, error) {
 	rec := &recorder{}
 	pc, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
-		return 0, 0, err
+		return "", 0, err
 	}
 	pc.ConnConfig.Tracer = rec
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return 0, 0, err
+		return "", 0, err
 	}
 	defer pool.Close()
+	// Keep job ids apart from booking ids, so each literal id maps to one sequence.
+	if _, err := pool.Exec(ctx, "SELECT setval('jobs_id_seq', nextval('jobs_id_seq') + 10000000)"); err != nil {
+		return "", 0, err
+	}
 	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
 	svc.Index = geo.NewIndex()
 	if err := svc.LoadIndex(ctx); err != nil {
-		return 0, 0, err
+		return "", 0, err
 	}
 	rec.on = true
 	b, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-recording", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
@@ -325,7 +340,7 @@ func pgbenchCeiling(ctx context.Context, dbURL string, c config) (float64, int, 
 		"pgbench-recording-key", "hash")
 	rec.on = false
 	if err != nil {
-		return 0, 0, err
+		return "", 0, err
 	}
 	var script strings.Builder
 	script.WriteString("\\set r random(1, 2000000000)\n\\set t random(1, " + strconv.Itoa(c.technicians) + ")\n\\set o random(1, 1000000000)\n")
@@ -368,33 +383,38 @@ func pgbenchCeiling(ctx context.Context, dbURL string, c config) (float64, int, 
 		script.WriteString(sql + ";\n")
 		n++
 	}
+	return script.String(), n, nil
+}
+
+// runPgbench replays the script with the benchmark's clients and returns transactions per second.
+func runPgbench(ctx context.Context, dbURL, script string, c config) (float64, error) {
 	f, err := os.CreateTemp("", "fieldfix-booking-*.sql")
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.WriteString(script.String()); err != nil {
-		return 0, 0, err
+	if _, err := f.WriteString(script); err != nil {
+		return 0, err
 	}
 	f.Close()
 	if os.Getenv("LOADBENCH_KEEP_SCRIPT") != "" {
-		fmt.Fprintln(os.Stderr, script.String())
+		fmt.Fprintln(os.Stderr, script)
 	}
 	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-c", strconv.Itoa(c.concurrency), "-j", "2", "-T", strconv.Itoa(int(c.step.Seconds())), "-f", f.Name(), dbURL)
 	var outb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outb, &outb
 	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("%w: %s", err, outb.String())
+		return 0, fmt.Errorf("%w: %s", err, outb.String())
 	}
 	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindStringSubmatch(outb.String())
 	if m == nil {
-		return 0, 0, fmt.Errorf("no tps in pgbench output: %s", outb.String())
+		return 0, fmt.Errorf("no tps in pgbench output: %s", outb.String())
 	}
 	tps, _ := strconv.ParseFloat(m[1], 64)
 	if fails := regexp.MustCompile(`number of failed transactions: ([1-9][0-9]*)`).FindStringSubmatch(outb.String()); fails != nil {
-		return 0, 0, fmt.Errorf("pgbench transactions failed: %s", outb.String())
+		return 0, fmt.Errorf("pgbench transactions failed: %s", outb.String())
 	}
-	return tps, n, nil
+	return tps, nil
 }
 
 func deref(v any) any {
