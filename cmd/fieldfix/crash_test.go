@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/api"
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/internal/dbtest"
+)
+
+// The crash test runs the server as a child process (this test binary, re-executed) so it can be
+// killed with SIGKILL mid-load.
+func TestMain(m *testing.M) {
+	if os.Getenv("FIELDFIX_CRASHTEST_SERVE") == "1" {
+		if err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startChild(t *testing.T, env []string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, "FIELDFIX_CRASHTEST_SERVE=1")...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	var seen []byte
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := out.Read(buf)
+		seen = append(seen, buf[:n]...)
+		if m := regexp.MustCompile(`listening on (http://\S+)`).FindSubmatch(seen); m != nil {
+			go io.Copy(io.Discard, out)
+			return &child{cmd: cmd, base: string(m[1])}
+		}
+		if err != nil {
+			break
+		}
+	}
+	_ = cmd.Process.Kill()
+	t.Fatalf("server child did not start: %s", seen)
+	return nil
+}
+
+type attempt struct {
+	key  string
+	body []byte
+	id   float64 // set once acknowledged with 201
+}
+
+// TestCrashMidLoadLosesNothing books under load with idempotency keys, kills the server with
+// SIGKILL mid-run, restarts it, retries whatever was not acknowledged, and checks that every
+// acknowledged booking exists exactly once, nothing was double-booked and the audit trail is whole.
+func TestCrashMidLoadLosesNothing(t *testing.T) {
+	s := dbtest.New(t)
+	secret := "crash-secret"
+	env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=" + secret, "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_BOOKINGS_PER_MINUTE=1000000"}
+	vars := func(k string) string {
+		switch k {
+		case "DATABASE_URL":
+			return s.URL
+		case "FIELDFIX_JWT_SECRET":
+			return secret
+		}
+		return ""
+	}
+	if err := run(context.Background(), []string{"seed", "--technicians", "20"}, vars, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := api.IssueToken([]byte(secret), dispatch.RoleCustomer, "crash-customer", time.Now(), time.Hour)
+	var attempts []*attempt
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 400 {
+		r, a := 8*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
+		body, _ := json.Marshal(map[string]any{"appliance": []string{"washer", "fridge", "ac", "tv"}[i%4], "problem": fmt.Sprintf("fault %d", i),
+			"address": "Lyon", "location": map[string]float64{"lat": 45.764 + r/111.32*math.Sin(a), "lng": 4.8357 + r/77.8*math.Cos(a)}})
+		attempts = append(attempts, &attempt{key: fmt.Sprintf("crash-%d", i), body: body})
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	send := func(base string, at *attempt) {
+		req, _ := http.NewRequest("POST", base+"/v1/bookings", bytes.NewReader(at.body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Idempotency-Key", at.key)
+		res, err := client.Do(req)
+		if err != nil {
+			return // the server died under us: not acknowledged, retried later
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		if res.StatusCode == 201 {
+			at.id = m["id"].(float64)
+		}
+	}
+
+	first := startChild(t, env)
+	var wg sync.WaitGroup
+	next := make(chan *attempt)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for at := range next {
+				send(first.base, at)
+			}
+		}()
+	}
+	killed := make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		_ = first.cmd.Process.Signal(syscall.SIGKILL)
+		close(killed)
+	}()
+	for _, at := range attempts {
+		select {
+		case <-killed:
+		default:
+			next <- at
+			continue
+		}
+		break
+	}
+	close(next)
+	wg.Wait()
+	<-killed
+	_ = first.cmd.Wait()
+	acked := 0
+	for _, at := range attempts {
+		if at.id != 0 {
+			acked++
+		}
+	}
+	if acked == 0 || acked == len(attempts) {
+		t.Fatalf("the kill did not land mid-load: %d of %d acknowledged", acked, len(attempts))
+	}
+	firstIDs := map[string]float64{}
+	for _, at := range attempts {
+		firstIDs[at.key] = at.id
+	}
+
+	second := startChild(t, env)
+	defer func() { _ = second.cmd.Process.Kill(); _ = second.cmd.Wait() }()
+	for _, at := range attempts {
+		for try := 0; at.id == 0 || try == 0; try++ {
+			before := at.id
+			send(second.base, at) // replays return the first answer; new ones book now
+			if before != 0 && at.id != before {
+				t.Fatalf("key %s acknowledged as booking %v, replayed as %v", at.key, before, at.id)
+			}
+			if try > 20 {
+				t.Fatalf("key %s never acknowledged", at.key)
+			}
+		}
+	}
+	t.Logf("%d bookings acknowledged before the kill, %d after", acked, len(attempts)-acked)
+
+	q := func(name, sql string, want int) {
+		t.Helper()
+		var n int
+		if err := s.Pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n != want {
+			t.Errorf("%s: %d, want %d", name, n, want)
+		}
+	}
+	q("bookings (each key exactly once)", "SELECT count(*) FROM bookings", len(attempts))
+	q("keys without their booking", "SELECT count(*) FROM idempotency_keys WHERE booking_id IS NULL", 0)
+	q("double-booked technicians", `SELECT count(*) FROM jobs a JOIN jobs b ON a.id < b.id AND a.technician_id = b.technician_id
+		AND a.status IN ('unassigned','offered','accepted','en_route','on_site') AND b.status IN ('unassigned','offered','accepted','en_route','on_site')
+		AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)`, 0)
+	q("bookings without their creation event", `SELECT count(*) FROM bookings b WHERE NOT EXISTS
+		(SELECT 1 FROM audit_events e WHERE e.entity = 'booking' AND e.entity_id = b.id AND e.action = 'created')`, 0)
+	q("planned jobs without their planning event", `SELECT count(*) FROM jobs j WHERE j.technician_id IS NOT NULL AND NOT EXISTS
+		(SELECT 1 FROM audit_events e WHERE e.entity = 'job' AND e.entity_id = j.id AND e.action = 'planned')`, 0)
+	q("offers without their event", `SELECT (SELECT count(*) FROM offers) - (SELECT count(*) FROM audit_events WHERE action = 'offered')`, 0)
+	q("offered jobs without their inbox notification", `SELECT count(*) FROM offers o WHERE NOT EXISTS
+		(SELECT 1 FROM notifications n WHERE n.job_id = o.job_id AND n.kind = 'offer')`, 0)
+	for key, id := range firstIDs {
+		if id == 0 {
+			continue
+		}
+		var n int
+		_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM idempotency_keys WHERE key = $1 AND booking_id = $2", key, int64(id)).Scan(&n)
+		if n != 1 {
+			t.Errorf("acknowledged booking %v (key %s) is not the one its key holds", id, key)
+		}
+	}
+}
