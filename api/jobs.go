@@ -407,3 +407,23 @@ func (h *handlers) audit(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+type optimizeRequest struct {
+	Region   string `json:"region,omitempty"`
+	BudgetMS int    `json:"budget_ms,omitempty"`
+}
+
+func (h *handlers) optimize(c echo.Context) error {
+	var req optimizeRequest
+	if err := optionalBody(c, &req); err != nil {
+		return err
+	}
+	if req.BudgetMS < 0 || req.BudgetMS > 120000 {
+		return dispatch.Invalid("budget_ms", "out_of_range", "budget_ms must be between 1 and 120000")
+	}
+	res, err := h.Service.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}

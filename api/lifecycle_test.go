@@ -340,3 +340,47 @@ func TestCustomerNotificationSequence(t *testing.T) {
 		t.Fatalf("other customer's inbox %v", items)
 	}
 }
+
+// TestReoptimizeMovesToACloserTechnician: a job planned far away moves when a technician next
+// door joins; a pinned job and an accepted one stay.
+func TestReoptimizeMovesToACloserTechnician(t *testing.T) {
+	b := setup(t)
+	far := b.technician("far", []string{"washer"}, 45.60, 4.70) // about 20 km out
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	movable := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	pinned := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	accepted := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	for _, j := range []map[string]any{movable, pinned, accepted} {
+		if j["technician_id"] != float64(far) {
+			t.Fatalf("planned to %v", j["technician_id"])
+		}
+	}
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/pin", pinned["id"]), disp, nil)
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", accepted["id"]), b.token(dispatch.RoleTechnician, "far"), nil)
+	near := b.technician("near", []string{"washer"}, 45.7641, 4.8358)
+
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000})
+	if r.Status != 200 {
+		t.Fatalf("optimize: %d %s", r.Status, r.Body)
+	}
+	res := r.json(t)
+	moved := res["moved"].([]any)
+	if len(moved) != 1 || moved[0].(map[string]any)["job_id"] != movable["id"] || moved[0].(map[string]any)["to_technician_id"] != float64(near) {
+		t.Fatalf("moved %v", res)
+	}
+	var status string
+	var tech int64
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT status, technician_id FROM jobs WHERE id = $1", movable["id"]).Scan(&status, &tech); err != nil || status != "offered" || tech != near {
+		t.Fatalf("moved job: %s %d %v", status, tech, err)
+	}
+	// The far technician was told; the near one got the offer.
+	if items := b.do("GET", "/v1/technicians/me/inbox", b.token(dispatch.RoleTechnician, "near"), nil).json(t)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "offer" {
+		t.Fatalf("near inbox %v", items)
+	}
+	// A second run finds nothing more to do.
+	if again := b.do("POST", "/v1/dispatch/optimize", disp, nil).json(t)["moved"].([]any); len(again) != 0 {
+		t.Fatalf("second run moved %v", again)
+	}
+	wantProblem(t, b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"region": "nope"}), 400, "invalid_region")
+}

@@ -102,6 +102,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/jobs/:id/unpin", h.pinJob(false), dispatcher)
 
 	private("GET", "/board", h.board, dispatcher)
+	private("POST", "/dispatch/optimize", h.optimize, dispatcher)
 	private("GET", "/audit", h.audit, dispatcher, admin)
 	private("GET", "/kpis", h.kpis, dispatcher, admin)
 	private("GET", "/events", h.events, dispatcher)

@@ -351,6 +351,9 @@ type Store interface {
 	// RouteStops are the live jobs of several technicians overlapping [from, to), by technician and start.
 	RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]Stop, error)
 	TechnicianBySubject(ctx context.Context, subject string) (Technician, error)
+	// MovableJobs are jobs the optimiser may move (not pinned, accepted or started; starting after
+	// frozenUntil, or unassigned), most urgent first; region "" means all.
+	MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error)
 	SetTechnicianPosition(ctx context.Context, id int64, l Location, at time.Time) error
 	// CandidateTechnicians are the active technicians with every skill.
 	CandidateTechnicians(ctx context.Context, skills []string) ([]Technician, error)

@@ -280,7 +280,7 @@ type Moved struct {
 	FromTechnician  *int64 `json:"from_technician_id"`
 	ToTechnician    *int64 `json:"to_technician_id"`
 	Status          string `json:"status"`
-	PlannedStartNew *time.Time
+	PlannedStartNew *time.Time `json:"planned_start"`
 }
 
 // MarkUnavailable records time off from now (or from) until 'until' and re-dispatches the

@@ -80,6 +80,11 @@ func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.T
 	return out, nil
 }
 
+func (s *Store) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
+	ids, err := s.q.MovableJobs(ctx, frozenUntil, region)
+	return ids, mapErr(err)
+}
+
 func (s *Store) TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error) {
 	r, err := s.q.TechnicianBySubject(ctx, &subject)
 	if err != nil {

@@ -118,3 +118,14 @@ WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < sqlc.arg(risk_before) OR j.planned_start > b.sla_due_at)
 ORDER BY b.sla_due_at
 LIMIT 500;
+
+-- Jobs the optimiser may move: planned or offered (not accepted, not started), not pinned,
+-- starting after the freeze time; and the unassigned ones. Optionally one region.
+-- name: MovableJobs :many
+SELECT j.id FROM jobs j JOIN bookings b ON b.id = j.booking_id
+WHERE j.status IN ('unassigned', 'offered') AND NOT j.pinned
+  AND (j.technician_id IS NULL OR j.planned_start > sqlc.arg(frozen_until)::timestamptz)
+  AND b.status IN ('open', 'scheduled')
+  AND (sqlc.arg(region)::text = '' OR b.region = sqlc.arg(region))
+ORDER BY b.sla_due_at, j.id
+LIMIT 2000;

@@ -437,6 +437,38 @@ func (q *Queries) LiveJobsOf(ctx context.Context, technicianIds []int64, fromTim
 	return items, nil
 }
 
+const movableJobs = `-- name: MovableJobs :many
+SELECT j.id FROM jobs j JOIN bookings b ON b.id = j.booking_id
+WHERE j.status IN ('unassigned', 'offered') AND NOT j.pinned
+  AND (j.technician_id IS NULL OR j.planned_start > $1::timestamptz)
+  AND b.status IN ('open', 'scheduled')
+  AND ($2::text = '' OR b.region = $2)
+ORDER BY b.sla_due_at, j.id
+LIMIT 2000
+`
+
+// Jobs the optimiser may move: planned or offered (not accepted, not started), not pinned,
+// starting after the freeze time; and the unassigned ones. Optionally one region.
+func (q *Queries) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
+	rows, err := q.db.Query(ctx, movableJobs, frozenUntil, region)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const notificationInsert = `-- name: NotificationInsert :one
 INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
