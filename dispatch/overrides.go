@@ -275,11 +275,11 @@ func (s *Service) SetPinned(ctx context.Context, a Actor, id int64, ifVersion in
 
 // Moved is a job a re-dispatch touched.
 type Moved struct {
-	JobID           int64  `json:"job_id"`
-	BookingID       int64  `json:"booking_id"`
-	FromTechnician  *int64 `json:"from_technician_id"`
-	ToTechnician    *int64 `json:"to_technician_id"`
-	Status          string `json:"status"`
+	JobID           int64      `json:"job_id"`
+	BookingID       int64      `json:"booking_id"`
+	FromTechnician  *int64     `json:"from_technician_id"`
+	ToTechnician    *int64     `json:"to_technician_id"`
+	Status          string     `json:"status"`
 	PlannedStartNew *time.Time `json:"planned_start"`
 }
 
