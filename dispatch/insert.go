@@ -124,34 +124,22 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 			until = w.End
 		}
 	}
-	// First read the routes only up to the due time: a gap there beats any later one (which would
-	// breach), and most bookings find one, so the usual read is a day or two, not the horizon.
-	var (
-		rd  *routes
-		p   *Placement
-		err error
-	)
-	for _, limit := range []time.Time{b.SLADueAt, until} {
-		if len(b.PreferredWindows) > 0 && limit.Before(until) {
-			continue // windows decide, however far they lie
-		}
-		if rd, err = s.loadRoutes(ctx, st, techs, j.ID, limit); err != nil {
-			return nil, Reason{}, err
-		}
-		var c cost
-		s.pending.mu.Lock()
-		wall := time.Now()
-		s.pending.merge(rd, j.ID, wall)
-		p, c = s.best(b, b.PreferredWindows, rd)
-		var pick *reservation
-		if p != nil && (c[0] == 0 || limit.Equal(until)) {
-			pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
-		}
-		s.pending.mu.Unlock()
-		if pick != nil {
-			st.AfterTx(func(committed bool) { s.pending.settle(pick, committed, time.Now()) })
-			return p, Reason{}, nil
-		}
+	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until)
+	if err != nil {
+		return nil, Reason{}, err
+	}
+	s.pending.mu.Lock()
+	wall := time.Now()
+	s.pending.merge(rd, j.ID, wall)
+	p, _ := s.best(b, b.PreferredWindows, rd)
+	var pick *reservation
+	if p != nil {
+		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
+	}
+	s.pending.mu.Unlock()
+	if p != nil {
+		st.AfterTx(func(committed bool) { s.pending.settle(pick, committed, time.Now()) })
+		return p, Reason{}, nil
 	}
 	onShift := false
 	for _, ws := range rd.shifts {

@@ -26,13 +26,15 @@ type Reason struct {
 type PlanningConfig struct {
 	Candidates     int           // technicians geo proposes for a new job (nearest first)
 	MaxRadiusKm    float64       // how far geo looks
-	Horizon        time.Duration // how far ahead a job may be planned past its SLA due time
+	Horizon        time.Duration // how far past its SLA due time a job may be planned
 	PositionMaxAge time.Duration // an older position falls back to the next visit or home base
 }
 
 // DefaultPlanning are the defaults.
 func DefaultPlanning() PlanningConfig {
-	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 7 * 24 * time.Hour, PositionMaxAge: 30 * time.Minute}
+	// Two days past the due time is far enough to rank late options; a booking that fits nowhere
+	// by then waits on the board for a dispatcher.
+	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 48 * time.Hour, PositionMaxAge: 30 * time.Minute}
 }
 
 func point(l Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }

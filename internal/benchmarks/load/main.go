@@ -144,7 +144,7 @@ func run(ctx context.Context, c config) error {
 		return fmt.Errorf("pgbench without NOTIFY: %w", err)
 	}
 	fmt.Printf("\nThe same replay without the NOTIFYs (the audit trail's live feed): %.0f transactions/s.\n", tpsQuiet)
-	fmt.Printf("\nPostgreSQL's ceiling for the same work: pgbench replaying the %d statements of one booking's transaction (recorded from `Service.CreateBooking`: same tables, indexes, constraints and NOTIFYs; technician and times varied so rows do not collide), %d clients, %s: **%.0f transactions/s**.\n\nRatio: **%.2f** of the ceiling.\n",
+	fmt.Printf("\nPostgreSQL's ceiling for the same work: pgbench (prepared statements, like the server) replaying the %d statements of one booking's transaction (recorded from `Service.CreateBooking`: same tables, indexes, constraints and NOTIFYs; technician and times varied so rows do not collide), %d clients, %s: **%.0f transactions/s**.\n\nRatio: **%.2f** of the ceiling.\n",
 		stmts, c.concurrency, c.step, tps, rate/tps)
 	return nil
 }
@@ -400,7 +400,7 @@ func runPgbench(ctx context.Context, dbURL, script string, c config) (float64, e
 	if os.Getenv("LOADBENCH_KEEP_SCRIPT") != "" {
 		fmt.Fprintln(os.Stderr, script)
 	}
-	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-c", strconv.Itoa(c.concurrency), "-j", "2", "-T", strconv.Itoa(int(c.step.Seconds())), "-f", f.Name(), dbURL)
+	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-M", "prepared", "-c", strconv.Itoa(c.concurrency), "-j", "2", "-T", strconv.Itoa(int(c.step.Seconds())), "-f", f.Name(), dbURL)
 	var outb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outb, &outb
 	if err := cmd.Run(); err != nil {
