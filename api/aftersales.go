@@ -196,17 +196,41 @@ func (h *handlers) kpis(c echo.Context) error {
 		f := to.Add(-30 * 24 * time.Hour)
 		from = &f
 	}
+	if c.QueryParam("daily") == "true" {
+		return h.dailyKPIs(c, *from, *to)
+	}
 	rows, err := h.Service.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
 	if err != nil {
 		return err
 	}
 	out := make([]kpiDTO, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed,
-			SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
-			ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,
-			Feedback: r.Feedback, NPS: r.NPS, Complaints: r.Complaints, ComplaintRate: r.ComplaintRate, HandlingAvgMin: minutes(r.HandlingAvg),
-			Utilisation: r.Utilisation})
+		out = append(out, kpiOut(r))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "group_by": c.QueryParam("group_by"), "groups": out})
+}
+
+// dailyKPIs reads the nightly roll-up (kpi_daily) for the days of [from, to).
+func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
+	days, err := h.Service.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
+	if err != nil {
+		return err
+	}
+	type dayDTO struct {
+		Day dispatch.Date `json:"day"`
+		kpiDTO
+	}
+	out := make([]dayDTO, 0, len(days))
+	for _, d := range days {
+		out = append(out, dayDTO{Day: d.Day, kpiDTO: kpiOut(d.Row)})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"from": dispatch.DateOf(from.UTC()), "to": dispatch.DateOf(to.UTC()), "group_by": c.QueryParam("group_by"), "days": out})
+}
+
+func kpiOut(r dispatch.KPIRow) kpiDTO {
+	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed,
+		SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
+		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,
+		Feedback: r.Feedback, NPS: r.NPS, Complaints: r.Complaints, ComplaintRate: r.ComplaintRate, HandlingAvgMin: minutes(r.HandlingAvg),
+		Utilisation: r.Utilisation}
 }

@@ -91,6 +91,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("PUT", "/technicians/me/location", h.putLocation, technician)
 	private("PUT", "/customers/me/devices", h.putDevice, customer)
 	private("GET", "/customers/me/inbox", h.inbox, customer)
+	private("PUT", "/dispatchers/me/devices", h.putDevice, dispatcher)
+	private("GET", "/dispatchers/me/inbox", h.inbox, dispatcher)
 	private("GET", "/geo/cells", h.geoCells, dispatcher)
 
 	private("POST", "/jobs/:id/accept", h.acceptJob, technician)

@@ -391,6 +391,25 @@ type Store interface {
 	// Utilisation maps technician id to [seconds on site, seconds of shift] in [from, to).
 	Utilisation(ctx context.Context, from, to time.Time) (map[int64][2]float64, error)
 
+	// AtRiskJobs are first visits not yet started whose booking is at risk: no technician and due
+	// before riskBefore, planned after the due time, or planned to start before lateBefore.
+	AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]AtRiskJob, error)
+	// SetAtRisk flags or clears a booking; it reports whether the flag changed.
+	SetAtRisk(ctx context.Context, bookingID int64, atRisk bool) (bool, error)
+	// ClearAtRisk clears every flag but those of still; it returns the cleared bookings.
+	ClearAtRisk(ctx context.Context, still []int64) ([]int64, error)
+	// RecordBreaches marks, once, the bookings whose due time passed without an arrival.
+	RecordBreaches(ctx context.Context, now time.Time) ([]Booking, error)
+	FollowUpsDue(ctx context.Context, doneBefore time.Time) ([]int64, error)
+	// ClaimFollowUp sets the booking's follow-up time unless already set.
+	ClaimFollowUp(ctx context.Context, bookingID int64, at time.Time) (bool, error)
+	DisableStaleDevices(ctx context.Context, lastSeenBefore time.Time) (int64, error)
+	DispatcherSubjects(ctx context.Context) ([]string, error)
+	// OpenRegions are the regions with bookings still to serve.
+	OpenRegions(ctx context.Context) ([]string, error)
+	SaveDailyKPIs(ctx context.Context, day Date, groupBy string, rows []KPIRow, at time.Time) error
+	DailyKPIs(ctx context.Context, groupBy string, from, to Date) ([]DailyKPI, error)
+
 	// OpenJobs are live jobs without a technician, or due before riskBefore, or planned after their due time.
 	OpenJobs(ctx context.Context, riskBefore time.Time) ([]BoardJob, error)
 }

@@ -25,6 +25,8 @@ type Service struct {
 	Travel    geo.TravelModel
 	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
 	Metrics   Metrics    // nil: nothing counted
+	Watchdog  WatchdogConfig
+	FollowUp  FollowUpConfig
 
 	pending *reservations // this process's picks not yet seen committed
 }
@@ -40,7 +42,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		pending: newReservations()}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations()}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }

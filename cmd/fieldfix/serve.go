@@ -14,6 +14,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/schedule"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/metrics"
 )
@@ -60,8 +61,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
+	if url := getenv("FIELDFIX_FOLLOWUP_WEBHOOK"); url != "" {
+		svc.FollowUp.Webhook = followUpWebhook(url)
+	}
+	jobs, err := schedules(svc, getenv, log)
+	if err != nil {
+		return err
+	}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log}
 	hub := api.NewHub()
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); _ = runner.Run(bg) }()
 	go func() {
 		defer wg.Done()
 		store.Listen(bg, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, hub.Resync)

@@ -11,7 +11,7 @@ import (
 )
 
 const bookingGet = `-- name: BookingGet :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 `
@@ -48,13 +48,15 @@ func (q *Queries) BookingGet(ctx context.Context, id int64) (BookingGetRow, erro
 		&i.Booking.UpdatedAt,
 		&i.Booking.AtRisk,
 		&i.Booking.Region,
+		&i.Booking.BreachedAt,
+		&i.Booking.FollowupSentAt,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingGetForUpdate = `-- name: BookingGetForUpdate :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 FOR UPDATE OF b
@@ -92,6 +94,8 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 		&i.Booking.UpdatedAt,
 		&i.Booking.AtRisk,
 		&i.Booking.Region,
+		&i.Booking.BreachedAt,
+		&i.Booking.FollowupSentAt,
 		&i.CustomerSubject,
 	)
 	return i, err
@@ -155,7 +159,7 @@ func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (i
 }
 
 const bookingList = `-- name: BookingList :many
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
@@ -217,6 +221,8 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 			&i.Booking.UpdatedAt,
 			&i.Booking.AtRisk,
 			&i.Booking.Region,
+			&i.Booking.BreachedAt,
+			&i.Booking.FollowupSentAt,
 			&i.CustomerSubject,
 		); err != nil {
 			return nil, err

@@ -46,6 +46,8 @@ type Booking struct {
 	UpdatedAt        time.Time
 	AtRisk           bool
 	Region           string
+	BreachedAt       *time.Time
+	FollowupSentAt   *time.Time
 }
 
 type Complaint struct {
@@ -123,6 +125,14 @@ type Job struct {
 	PinnedStart    bool
 }
 
+type KpiDaily struct {
+	Day        time.Time
+	GroupBy    string
+	Grp        string
+	Figures    []byte
+	ComputedAt time.Time
+}
+
 type Notification struct {
 	ID               int64
 	RecipientKind    string
@@ -160,6 +170,16 @@ type Purchase struct {
 	ExtendedWarrantyUntil *time.Time
 	CreatedAt             time.Time
 	ExtendedWarrantyFrom  *time.Time
+}
+
+type ScheduleRun struct {
+	Name       string
+	Tick       time.Time
+	Replica    string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Outcome    string
+	Summary    []byte
 }
 
 type Technician struct {

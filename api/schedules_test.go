@@ -1,0 +1,177 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// TestWatchdogRedispatchesALateTechnician: a technician 30+ minutes late for an accepted visit
+// loses it to a colleague who can still make the due time.
+func TestWatchdogRedispatchesALateTechnician(t *testing.T) {
+	b := setup(t)
+	late := b.technician("late", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", job["id"]), b.token(dispatch.RoleTechnician, "late"), nil)
+	spare := b.technician("spare", []string{"washer"}, 45.75, 4.85)
+	start, _ := time.Parse(time.RFC3339, job["planned_start"].(string))
+	b.clock.Set(start.Add(31 * time.Minute))
+	sum, err := b.svc.SLAWatchdog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Redispatched != 1 {
+		t.Fatalf("watchdog %+v", sum)
+	}
+	var tech int64
+	var status string
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, status FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &status); err != nil || tech != spare || status != "offered" {
+		t.Fatalf("job now %d %s (%v), want %d offered", tech, status, err, spare)
+	}
+	if b.auditCount("job", job["id"], "redispatch") != 1 {
+		t.Fatal("re-dispatch not audited")
+	}
+	_ = late
+	// A second run at the same moment changes nothing.
+	if sum, _ := b.svc.SLAWatchdog(context.Background()); sum.Redispatched != 0 || sum.Flagged != 0 {
+		t.Fatalf("second run %+v", sum)
+	}
+}
+
+// TestWatchdogFlagsAndRecordsBreachOnce: a booking nobody can take is flagged (dispatchers are
+// told), and when its due time passes the breach is recorded once, however often the watchdog runs.
+func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
+	b := setup(t)
+	b.technician("fridge-only", []string{"fridge"}, 45.76, 4.84)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	if r := b.do("PUT", "/v1/dispatchers/me/devices", disp, map[string]any{"token": "disp-phone", "platform": "android"}); r.Status != 200 {
+		t.Fatalf("dispatcher device: %d %s", r.Status, r.Body)
+	}
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), washerBooking(nil)).json(t) // paid: due in 24 h
+	due, _ := time.Parse(time.RFC3339Nano, bk["sla_due_at"].(string))
+
+	b.clock.Set(due.Add(-5 * time.Hour))
+	for range 2 {
+		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.auditCount("booking", bk["id"], "at_risk"); n != 1 {
+		t.Fatalf("at_risk audited %d times", n)
+	}
+	var atRisk bool
+	_ = b.db.Pool.QueryRow(t.Context(), "SELECT at_risk FROM bookings WHERE id = $1", bk["id"]).Scan(&atRisk)
+	if !atRisk {
+		t.Fatal("booking not flagged")
+	}
+	var told int
+	_ = b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM notifications WHERE recipient_kind = 'dispatcher' AND booking_id = $1", bk["id"]).Scan(&told)
+	if told != 1 {
+		t.Fatalf("dispatchers told %d times", told)
+	}
+	if items := b.do("GET", "/v1/dispatchers/me/inbox", b.token(dispatch.RoleDispatcher, "disp"), nil).json(t)["items"].([]any); len(items) != 1 {
+		t.Fatalf("dispatcher inbox %v", items)
+	}
+	board := b.do("GET", "/v1/board", b.token(dispatch.RoleDispatcher, "disp"), nil).json(t)
+	if len(board["at_risk"].([]any)) != 1 {
+		t.Fatalf("board at risk %v", board["at_risk"])
+	}
+
+	b.clock.Set(due.Add(time.Minute))
+	for range 3 {
+		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.auditCount("booking", bk["id"], "sla_breached"); n != 1 {
+		t.Fatalf("breach recorded %d times", n)
+	}
+}
+
+func TestFollowUpOncePerBooking(t *testing.T) {
+	b := setup(t)
+	var hooks atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Idempotency-Key") == "" {
+			w.WriteHeader(400)
+			return
+		}
+		hooks.Add(1)
+	}))
+	defer hook.Close()
+	b.svc.FollowUp.Webhook = func(ctx context.Context, id int64, sub string) error {
+		req, _ := http.NewRequestWithContext(ctx, "POST", hook.URL, nil)
+		req.Header.Set("Idempotency-Key", fmt.Sprint(id))
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "fay")
+	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	jid := jobOf(t, bk)["id"]
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil)
+	for _, st := range []string{"en_route", "on_site", "completed"} {
+		b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st})
+	}
+	if n, _ := b.svc.FollowUps(context.Background()); n != 0 {
+		t.Fatalf("asked %d before 24 h", n)
+	}
+	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
+	for i, want := range []int{1, 0} {
+		if n, err := b.svc.FollowUps(context.Background()); err != nil || n != want {
+			t.Fatalf("run %d: %d sent (%v), want %d", i, n, err, want)
+		}
+	}
+	if hooks.Load() != 1 {
+		t.Fatalf("webhook called %d times", hooks.Load())
+	}
+	items := b.do("GET", "/v1/customers/me/inbox", b.token(dispatch.RoleCustomer, "fay"), nil).json(t)["items"].([]any)
+	if items[0].(map[string]any)["kind"] != "feedback_request" {
+		t.Fatalf("inbox %v", items[0])
+	}
+}
+
+func TestKPIRollupAndStaleDevices(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	if r := b.do("PUT", "/v1/technicians/me/devices", b.token(dispatch.RoleTechnician, "tech-a"), map[string]any{"token": "old-phone", "platform": "ios"}); r.Status != 200 {
+		t.Fatalf("device %d", r.Status)
+	}
+	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "c"), washerBooking(nil))
+	day := dispatch.DateOf(b.clock.Now())
+	for range 2 { // idempotent: the second run rewrites the same rows
+		if err := b.svc.RollUpKPIs(context.Background(), day); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	_ = b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM kpi_daily").Scan(&rows)
+	if rows != 4 { // all, tier (paid), region (one), technician (one)
+		t.Fatalf("%d roll-up rows", rows)
+	}
+	r := b.do("GET", "/v1/kpis?daily=true&group_by=tier&from="+day.Time().Format(time.RFC3339)+"&to="+day.AddDays(1).Time().Format(time.RFC3339), b.token(dispatch.RoleDispatcher, "d"), nil)
+	days := r.json(t)["days"].([]any)
+	if len(days) != 1 || days[0].(map[string]any)["group"] != "paid" || days[0].(map[string]any)["bookings"] != float64(1) {
+		t.Fatalf("daily kpis %s", r.Body)
+	}
+	b.clock.Set(b.clock.Now().Add(31 * 24 * time.Hour))
+	if n, err := b.svc.DisableStaleDevices(context.Background(), 30*24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("disabled %d (%v)", n, err)
+	}
+	var active bool
+	_ = b.db.Pool.QueryRow(t.Context(), "SELECT active FROM devices WHERE token = 'old-phone'").Scan(&active)
+	if active {
+		t.Fatal("stale device still active")
+	}
+}

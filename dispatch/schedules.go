@@ -1,0 +1,293 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// AtRiskJob is a first visit whose booking may miss its SLA.
+type AtRiskJob struct {
+	Job      Job
+	SLADueAt time.Time
+	AtRisk   bool // the booking's flag before this run
+}
+
+// DailyKPI is one rolled-up day of one group.
+type DailyKPI struct {
+	Day     Date
+	GroupBy string
+	Row     KPIRow
+}
+
+// WatchdogConfig tunes the SLA watchdog.
+type WatchdogConfig struct {
+	RiskMargin time.Duration // a booking without a technician this close to its due time is at risk (6 h)
+	LateAfter  time.Duration // a technician this late for the planned start puts the booking at risk (30 min)
+}
+
+// DefaultWatchdog are the defaults of the spec.
+func DefaultWatchdog() WatchdogConfig {
+	return WatchdogConfig{RiskMargin: 6 * time.Hour, LateAfter: 30 * time.Minute}
+}
+
+// WatchdogSummary says what one watchdog run did.
+type WatchdogSummary struct {
+	AtRisk       int     `json:"at_risk"`
+	Redispatched int     `json:"redispatched"`
+	Flagged      int     `json:"newly_flagged"`
+	Cleared      int     `json:"cleared"`
+	Breaches     []int64 `json:"breaches"`
+}
+
+// SLAWatchdog finds at-risk bookings, tries to re-dispatch them (a wider search, other
+// technicians), flags them for the board, audits and tells dispatchers; and records each breach
+// once. Running it twice at the same moment changes nothing the second time.
+func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
+	now := s.now()
+	sum := WatchdogSummary{Breaches: []int64{}}
+	risky, err := s.Store.AtRiskJobs(ctx, now.Add(s.Watchdog.RiskMargin), now.Add(-s.Watchdog.LateAfter))
+	if err != nil {
+		return sum, err
+	}
+	var still []int64
+	for _, r := range risky {
+		sum.AtRisk++
+		var fixed, flagged bool
+		err := s.Store.Tx(ctx, func(st Store) error {
+			j, err := st.LockJob(ctx, r.Job.ID)
+			if err != nil {
+				return err
+			}
+			if j.Started() || !j.Live() || j.Version != r.Job.Version {
+				return nil // it moved since we looked; the next run judges it afresh
+			}
+			b, err := st.GetBooking(ctx, j.BookingID)
+			if err != nil {
+				return err
+			}
+			if !j.Pinned {
+				if fixed, err = s.rescue(ctx, st, b, &j, now); err != nil {
+					return err
+				}
+			}
+			if fixed {
+				return nil
+			}
+			if flagged, err = st.SetAtRisk(ctx, b.ID, true); err != nil || !flagged {
+				return err
+			}
+			reason := atRiskReason(j, b, now, s.Watchdog)
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+				Action: "at_risk", Reason: reason, Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "sla_due_at": b.SLADueAt}}); err != nil {
+				return err
+			}
+			return s.tellDispatchers(ctx, st, b, j, "SLA at risk: booking "+fmt.Sprint(b.ID), reason)
+		})
+		if err != nil {
+			return sum, fmt.Errorf("watchdog job %d: %w", r.Job.ID, err)
+		}
+		if fixed {
+			sum.Redispatched++
+		} else {
+			still = append(still, r.Job.BookingID)
+		}
+		if flagged {
+			sum.Flagged++
+		}
+	}
+	cleared, err := s.Store.ClearAtRisk(ctx, still)
+	if err != nil {
+		return sum, err
+	}
+	sum.Cleared = len(cleared)
+	err = s.Store.Tx(ctx, func(st Store) error {
+		breached, err := st.RecordBreaches(ctx, now)
+		if err != nil {
+			return err
+		}
+		for _, b := range breached {
+			sum.Breaches = append(sum.Breaches, b.ID)
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+				Action: "sla_breached", Reason: "no technician on site by " + b.SLADueAt.Format(time.RFC3339),
+				Data: map[string]any{"booking_id": b.ID, "tier": b.Tier, "sla_due_at": b.SLADueAt}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return sum, err
+}
+
+func atRiskReason(j Job, b Booking, now time.Time, w WatchdogConfig) string {
+	switch {
+	case j.TechnicianID == nil:
+		return fmt.Sprintf("no technician and %s to the SLA due time", b.SLADueAt.Sub(now).Round(time.Minute))
+	case j.PlannedStart != nil && j.PlannedStart.After(b.SLADueAt):
+		return "planned arrival after the SLA due time"
+	default:
+		return fmt.Sprintf("technician more than %s late for the planned start", w.LateAfter)
+	}
+}
+
+// rescue re-plans an at-risk job with a wider search; it keeps the new plan only when it
+// arrives by the due time (and, for a late technician, goes to someone else).
+func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now time.Time) (bool, error) {
+	wide := *s
+	wide.Planning.Candidates *= 3
+	wide.Planning.MaxRadiusKm *= 2
+	var exclude []int64
+	late := j.TechnicianID != nil && j.PlannedStart != nil && j.PlannedStart.Before(now.Add(-s.Watchdog.LateAfter))
+	if late {
+		exclude = append(exclude, *j.TechnicianID)
+	}
+	refused, err := st.RefusedTechnicians(ctx, j.ID)
+	if err != nil {
+		return false, err
+	}
+	p, _, err := wide.plan(ctx, st, b, *j, append(exclude, refused...))
+	if err != nil || p == nil || p.Start.After(b.SLADueAt) {
+		return false, err
+	}
+	if j.TechnicianID != nil && !late && j.PlannedStart != nil && !p.Start.Before(*j.PlannedStart) {
+		return false, nil // no better than what it has
+	}
+	prev := j.TechnicianID
+	if err := s.withdrawOffer(ctx, st, *j, "re-dispatched by the SLA watchdog"); err != nil {
+		return false, err
+	}
+	if prev != nil && *prev != p.TechnicianID {
+		if err := s.tellTechnician(ctx, st, prev, *j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague to keep its SLA.", j.ID)); err != nil {
+			return false, err
+		}
+	}
+	from := j.Status
+	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
+	j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
+	if _, err := st.UpdateJob(ctx, *j); err != nil {
+		return false, err
+	}
+	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+		Action: "redispatch", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: "SLA watchdog",
+		Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "technician_id": p.TechnicianID, "planned_start": p.Start}}); err != nil {
+		return false, err
+	}
+	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
+		if err := s.offer(ctx, st, system, b, j); err != nil {
+			return false, err
+		}
+	}
+	return true, s.setBookingStatus(ctx, st, b.ID, BookingScheduled)
+}
+
+// tellDispatchers notifies every dispatcher with a registered device.
+func (s *Service) tellDispatchers(ctx context.Context, st Store, b Booking, j Job, title, body string) error {
+	subs, err := st.DispatcherSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if err := s.notify(ctx, st, Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "reminder", JobID: &j.ID,
+			BookingID: &b.ID, Title: title, Body: body, Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d", b.ID)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FollowUpConfig tunes the after-visit survey.
+type FollowUpConfig struct {
+	After time.Duration // after completion (24 h)
+	// Webhook, when set, is called with each request too (in the claiming transaction, so a
+	// failed call is retried next run; receivers dedupe on the booking id).
+	Webhook func(ctx context.Context, bookingID int64, customerSub string) error
+}
+
+// FollowUps asks each customer for feedback once, FollowUp.After their visit was completed.
+func (s *Service) FollowUps(ctx context.Context) (int, error) {
+	now := s.now()
+	ids, err := s.Store.FollowUpsDue(ctx, now.Add(-s.FollowUp.After))
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, id := range ids {
+		err := s.Store.Tx(ctx, func(st Store) error {
+			ok, err := st.ClaimFollowUp(ctx, id, now)
+			if err != nil || !ok {
+				return err
+			}
+			b, err := st.GetBooking(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: "feedback_request",
+				BookingID: &b.ID, Title: "How did we do?", Body: fmt.Sprintf("Rate the %s visit: it takes ten seconds.", b.Appliance),
+				Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d/feedback", b.ID)}}); err != nil {
+				return err
+			}
+			if s.FollowUp.Webhook != nil {
+				if err := s.FollowUp.Webhook(ctx, b.ID, b.CustomerSubject); err != nil {
+					return fmt.Errorf("follow-up webhook: %w", err)
+				}
+			}
+			sent++
+			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+				Action: "followup_sent", Data: map[string]any{"booking_id": b.ID}})
+		})
+		if err != nil {
+			return sent, fmt.Errorf("follow-up booking %d: %w", id, err)
+		}
+	}
+	return sent, nil
+}
+
+// RollUpKPIs stores the day's figures per tier, region and technician (and overall).
+func (s *Service) RollUpKPIs(ctx context.Context, day Date) error {
+	from := day.Time()
+	to := from.AddDate(0, 0, 1)
+	for _, g := range []string{"", "tier", "region", "technician"} {
+		rows, err := s.KPIs(ctx, Actor{Subject: system.Subject, Role: RoleAdmin}, from, to, g)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SaveDailyKPIs(ctx, day, g, rows, s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DailyKPIs reads rolled-up days (staff).
+func (s *Service) DailyKPIs(ctx context.Context, a Actor, groupBy string, from, to Date) ([]DailyKPI, error) {
+	if !a.Staff() {
+		return nil, Forbidden("only staff read KPIs")
+	}
+	return s.Store.DailyKPIs(ctx, groupBy, from, to)
+}
+
+// DisableStaleDevices turns off tokens not seen for maxAge (FCM drops them after ~270 days; 30 is ours).
+func (s *Service) DisableStaleDevices(ctx context.Context, maxAge time.Duration) (int64, error) {
+	return s.Store.DisableStaleDevices(ctx, s.now().Add(-maxAge))
+}
+
+// ReoptimizeRegions re-optimises each region with bookings to serve, sharing the budget; regions
+// are independent, so one region's work never waits on another's.
+func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (map[string]OptimizeResult, error) {
+	regions, err := s.Store.OpenRegions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]OptimizeResult{}
+	for _, r := range regions {
+		if r == "" {
+			continue
+		}
+		res, err := s.Reoptimize(ctx, system, r, budget/time.Duration(max(1, len(regions))))
+		if err != nil {
+			return out, err
+		}
+		out[r] = res
+	}
+	return out, nil
+}
