@@ -155,6 +155,7 @@ type kpiDTO struct {
 	Cancelled        int64    `json:"cancelled"`
 	SLAMet           int64    `json:"sla_met"`
 	SLAMissed        int64    `json:"sla_missed"`
+	SLADeferred      int64    `json:"sla_customer_deferred"`
 	SLACompliance    *float64 `json:"sla_compliance"`
 	ResponseP50Min   *float64 `json:"response_time_p50_minutes"`
 	ResponseP90Min   *float64 `json:"response_time_p90_minutes"`
@@ -228,7 +229,7 @@ func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
 }
 
 func kpiOut(r dispatch.KPIRow) kpiDTO {
-	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed,
+	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed, SLADeferred: r.SLADeferred,
 		SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
 		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,
 		Feedback: r.Feedback, NPS: r.NPS, Complaints: r.Complaints, ComplaintRate: r.ComplaintRate, HandlingAvgMin: minutes(r.HandlingAvg),

@@ -78,6 +78,7 @@ type bookingDTO struct {
 	ReturnKind       string            `json:"return_kind,omitempty"`
 	CustomerSub      string            `json:"customer_sub,omitempty"`
 	CancelReason     string            `json:"cancel_reason,omitempty"`
+	CustomerDeferred bool              `json:"customer_deferred"`
 	Version          int               `json:"version"`
 	Job              *jobDTO           `json:"job"`
 	Jobs             []jobDTO          `json:"jobs"`
@@ -98,7 +99,7 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 	out := bookingDTO{ID: b.ID, Status: string(b.Status), Tier: string(b.Tier), SLADueAt: b.SLADueAt, CreatedAt: b.CreatedAt,
 		UpdatedAt: b.UpdatedAt, RequiredSkills: b.RequiredSkills, DurationMinutes: int(b.Duration / time.Minute),
 		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location, Region: b.Region,
-		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason,
+		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason, CustomerDeferred: b.CustomerDeferred,
 		Version: b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
 	if a.Role != dispatch.RoleCustomer {
 		out.CustomerSub = b.CustomerSubject

@@ -139,3 +139,64 @@ func TestSlotTakenMeanwhileGets409WithAlternatives(t *testing.T) {
 	wantProblem(t, b.do("GET", "/v1/slots?lat=abc&lng=4&appliance=ac", second, nil), 400, "invalid_location")
 	wantProblem(t, b.do("GET", fmt.Sprintf("/v1/slots?lat=45.7&lng=4.8&appliance=ac&to=%s", now.Add(30*24*time.Hour).Format(time.RFC3339)), second, nil), 400, "window_too_far")
 }
+
+// TestCustomerDeferredSLA: a customer who picks a window after the due time is told so by the
+// slots, the booking records it, and the KPIs count it apart from met and missed.
+func TestCustomerDeferredSLA(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "dee")
+	now := b.clock.Now() // paid bookings are due in 24 h
+	r := b.do("GET", "/v1/slots?"+url.Values{"lat": {"45.762"}, "lng": {"4.84"}, "appliance": {"washer"},
+		"from": {now.Format(time.RFC3339)}, "to": {now.Add(48 * time.Hour).Format(time.RFC3339)}}.Encode(), cust, nil).json(t)
+	due, _ := time.Parse(time.RFC3339Nano, r["sla_due_at"].(string))
+	var late map[string]any
+	for _, s := range r["slots"].([]any) {
+		sl := s.(map[string]any)
+		st, _ := time.Parse(time.RFC3339, sl["start"].(string))
+		if inside := sl["inside_sla"].(bool); inside != !st.After(due) {
+			t.Fatalf("slot %v: inside_sla=%v with due %v", sl["start"], inside, due)
+		}
+		if st.After(due) && late == nil {
+			late = sl
+		}
+	}
+	if late == nil {
+		t.Fatal("no slot after the due time to choose")
+	}
+	w := washerBooking(nil)
+	w["preferred_windows"] = []any{map[string]any{"start": late["start"], "end": late["end"]}}
+	deferred := b.do("POST", "/v1/bookings", cust, w).json(t)
+	if deferred["customer_deferred"] != true {
+		t.Fatalf("booking %v", deferred)
+	}
+	onTime := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	if onTime["customer_deferred"] != false {
+		t.Fatal("a booking without windows is not deferred")
+	}
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	for _, bk := range []map[string]any{onTime, deferred} {
+		jid := jobOf(t, bk)["id"]
+		start, _ := time.Parse(time.RFC3339, jobOf(t, bk)["planned_start"].(string))
+		b.clock.Set(start.Add(-25 * time.Hour / 24)) // offers open 24 h ahead; be inside
+		tech = b.token(dispatch.RoleTechnician, "tech-a")
+		if _, err := b.svc.OfferDue(context.Background(), 10); err != nil {
+			t.Fatal(err)
+		}
+		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {
+			t.Fatalf("accept: %d %s", r.Status, r.Body)
+		}
+		b.clock.Set(start)
+		tech = b.token(dispatch.RoleTechnician, "tech-a")
+		for _, st := range []string{"en_route", "on_site", "completed"} {
+			if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st}); r.Status != 200 {
+				t.Fatalf("%s: %d %s", st, r.Status, r.Body)
+			}
+		}
+	}
+	k := b.do("GET", "/v1/kpis?"+url.Values{"from": {now.Add(-time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)}}.Encode(),
+		b.token(dispatch.RoleDispatcher, "d"), nil).json(t)["groups"].([]any)[0].(map[string]any)
+	if k["sla_met"] != float64(1) || k["sla_missed"] != float64(0) || k["sla_customer_deferred"] != float64(1) || k["sla_compliance"] != float64(1) {
+		t.Fatalf("kpis %v", k)
+	}
+}

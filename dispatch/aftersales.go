@@ -45,10 +45,10 @@ const ComplaintAckWithin = 24 * time.Hour
 
 // KPIRow holds the after-sales figures for one group. A nil figure had nothing to measure.
 type KPIRow struct {
-	Group                                                                     string
-	Bookings, Cancelled, SLAMet, SLAMissed, Completed, Feedback, Complaints   int64
-	SLACompliance, FirstTimeFixRate, CSATAvg, NPS, ComplaintRate, Utilisation *float64
-	ResponseP50, ResponseP90, ResolutionAvg, HandlingAvg                      *float64 // seconds
+	Group                                                                                string
+	Bookings, Cancelled, SLAMet, SLAMissed, SLADeferred, Completed, Feedback, Complaints int64
+	SLACompliance, FirstTimeFixRate, CSATAvg, NPS, ComplaintRate, Utilisation            *float64
+	ResponseP50, ResponseP90, ResolutionAvg, HandlingAvg                                 *float64 // seconds
 }
 
 // Nullable turns the store's NaN ("nothing to measure") into nil.

@@ -146,6 +146,8 @@ type Booking struct {
 	CancelReason     string
 	AtRisk           bool
 	Region           string // H3 res-5 cell of the address, for reporting and the board
+	// CustomerDeferred: the customer chose windows that all start after the due time.
+	CustomerDeferred bool
 	Version          int
 	CreatedAt        time.Time
 	UpdatedAt        time.Time

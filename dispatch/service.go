@@ -389,6 +389,7 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
 		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
 		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
+		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)),
 		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 	}, nil
 }
@@ -723,4 +724,18 @@ func normPage(p Page) Page {
 		p.Before = 0
 	}
 	return p
+}
+
+// deferredByCustomer: every chosen window starts after the due time, so the visit will be late
+// by the customer's choice, not ours.
+func deferredByCustomer(ws []Window, due time.Time) bool {
+	if len(ws) == 0 {
+		return false
+	}
+	for _, w := range ws {
+		if !w.Start.After(due) {
+			return false
+		}
+	}
+	return true
 }

@@ -95,7 +95,7 @@ func (s *Store) KPIs(ctx context.Context, from, to time.Time, groupBy string, no
 	out := make([]dispatch.KPIRow, len(rows))
 	n := dispatch.Nullable
 	for i, r := range rows {
-		out[i] = dispatch.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed,
+		out[i] = dispatch.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed, SLADeferred: r.SlaCustomerDeferred,
 			Completed: r.Completed, Feedback: r.FeedbackCount, Complaints: r.Complaints, SLACompliance: n(r.SlaCompliance),
 			FirstTimeFixRate: n(r.FirstTimeFixRate), CSATAvg: n(r.CsatAvg), NPS: n(r.Nps), ComplaintRate: n(r.ComplaintRate),
 			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS)}

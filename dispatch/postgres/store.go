@@ -228,7 +228,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 			Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
 			ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
 			RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
-			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
 		})
 		if err != nil {
 			return mapErr(err)
@@ -343,7 +343,7 @@ func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Channel: dispatch.Channel(r.Channel), ReturnKind: dispatch.ReturnKind(r.ReturnKind),
 		Tier: dispatch.Tier(r.Tier), Status: dispatch.BookingStatus(r.Status), SLADueAt: r.SlaDueAt.UTC(),
 		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
-		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, CustomerDeferred: r.CustomerDeferred, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 

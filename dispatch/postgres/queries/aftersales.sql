@@ -43,7 +43,7 @@ RETURNING *;
 -- denominator, an empty set) is NaN, which the store turns into JSON null.
 -- name: KPIs :many
 WITH period AS (
-    SELECT b.id, b.tier, b.region, b.created_at, b.sla_due_at, b.status,
+    SELECT b.id, b.tier, b.region, b.created_at, b.sla_due_at, b.status, b.customer_deferred,
            fv.on_site_at AS first_on_site,
            lv.status AS last_status, lv.finished_at AS last_finished, lv.visit AS last_visit, lv.technician_id AS last_tech,
            (SELECT count(*) FROM complaints c WHERE c.booking_id = b.id) AS complaints,
@@ -64,8 +64,8 @@ WITH period AS (
                 WHEN 'region' THEN p.region
                 WHEN 'technician' THEN COALESCE(p.last_tech::text, '')
                 ELSE 'all' END)::text AS grp,
-           (p.first_on_site IS NOT NULL AND p.first_on_site <= p.sla_due_at) AS met,
-           (p.status <> 'cancelled' AND ((p.first_on_site IS NOT NULL AND p.first_on_site > p.sla_due_at)
+           (NOT p.customer_deferred AND p.first_on_site IS NOT NULL AND p.first_on_site <= p.sla_due_at) AS met,
+           (NOT p.customer_deferred AND p.status <> 'cancelled' AND ((p.first_on_site IS NOT NULL AND p.first_on_site > p.sla_due_at)
                 OR (p.first_on_site IS NULL AND p.sla_due_at < sqlc.arg(now_time)::timestamptz))) AS missed
     FROM period p
 )
@@ -74,6 +74,7 @@ SELECT grp::text AS grp,
        count(*) FILTER (WHERE status = 'cancelled')::bigint AS cancelled,
        count(*) FILTER (WHERE met)::bigint AS sla_met,
        count(*) FILTER (WHERE missed)::bigint AS sla_missed,
+       count(*) FILTER (WHERE customer_deferred AND status <> 'cancelled')::bigint AS sla_customer_deferred,
        COALESCE(((count(*) FILTER (WHERE met))::float8 / NULLIF(count(*) FILTER (WHERE met OR missed), 0))::float8, 'NaN')::float8 AS sla_compliance,
        COALESCE(((percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM first_on_site - created_at)))::float8), 'NaN')::float8 AS response_p50_s,
        COALESCE(((percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM first_on_site - created_at)))::float8), 'NaN')::float8 AS response_p90_s,

@@ -281,7 +281,7 @@ func (q *Queries) FeedbackInsert(ctx context.Context, arg FeedbackInsertParams) 
 
 const kPIs = `-- name: KPIs :many
 WITH period AS (
-    SELECT b.id, b.tier, b.region, b.created_at, b.sla_due_at, b.status,
+    SELECT b.id, b.tier, b.region, b.created_at, b.sla_due_at, b.status, b.customer_deferred,
            fv.on_site_at AS first_on_site,
            lv.status AS last_status, lv.finished_at AS last_finished, lv.visit AS last_visit, lv.technician_id AS last_tech,
            (SELECT count(*) FROM complaints c WHERE c.booking_id = b.id) AS complaints,
@@ -296,14 +296,14 @@ WITH period AS (
     LEFT JOIN feedback f ON f.booking_id = b.id
     WHERE b.created_at >= $1::timestamptz AND b.created_at < $2::timestamptz
 ), keyed AS (
-    SELECT p.id, p.tier, p.region, p.created_at, p.sla_due_at, p.status, p.first_on_site, p.last_status, p.last_finished, p.last_visit, p.last_tech, p.complaints, p.handling_s, p.handled_visits, p.csat, p.nps,
+    SELECT p.id, p.tier, p.region, p.created_at, p.sla_due_at, p.status, p.customer_deferred, p.first_on_site, p.last_status, p.last_finished, p.last_visit, p.last_tech, p.complaints, p.handling_s, p.handled_visits, p.csat, p.nps,
            (CASE $3::text
                 WHEN 'tier' THEN p.tier
                 WHEN 'region' THEN p.region
                 WHEN 'technician' THEN COALESCE(p.last_tech::text, '')
                 ELSE 'all' END)::text AS grp,
-           (p.first_on_site IS NOT NULL AND p.first_on_site <= p.sla_due_at) AS met,
-           (p.status <> 'cancelled' AND ((p.first_on_site IS NOT NULL AND p.first_on_site > p.sla_due_at)
+           (NOT p.customer_deferred AND p.first_on_site IS NOT NULL AND p.first_on_site <= p.sla_due_at) AS met,
+           (NOT p.customer_deferred AND p.status <> 'cancelled' AND ((p.first_on_site IS NOT NULL AND p.first_on_site > p.sla_due_at)
                 OR (p.first_on_site IS NULL AND p.sla_due_at < $4::timestamptz))) AS missed
     FROM period p
 )
@@ -312,6 +312,7 @@ SELECT grp::text AS grp,
        count(*) FILTER (WHERE status = 'cancelled')::bigint AS cancelled,
        count(*) FILTER (WHERE met)::bigint AS sla_met,
        count(*) FILTER (WHERE missed)::bigint AS sla_missed,
+       count(*) FILTER (WHERE customer_deferred AND status <> 'cancelled')::bigint AS sla_customer_deferred,
        COALESCE(((count(*) FILTER (WHERE met))::float8 / NULLIF(count(*) FILTER (WHERE met OR missed), 0))::float8, 'NaN')::float8 AS sla_compliance,
        COALESCE(((percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM first_on_site - created_at)))::float8), 'NaN')::float8 AS response_p50_s,
        COALESCE(((percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM first_on_site - created_at)))::float8), 'NaN')::float8 AS response_p90_s,
@@ -330,23 +331,24 @@ ORDER BY grp
 `
 
 type KPIsRow struct {
-	Grp              string
-	Bookings         int64
-	Cancelled        int64
-	SlaMet           int64
-	SlaMissed        int64
-	SlaCompliance    float64
-	ResponseP50S     float64
-	ResponseP90S     float64
-	ResolutionAvgS   float64
-	Completed        int64
-	FirstTimeFixRate float64
-	CsatAvg          float64
-	FeedbackCount    int64
-	Nps              float64
-	Complaints       int64
-	ComplaintRate    float64
-	HandlingAvgS     float64
+	Grp                 string
+	Bookings            int64
+	Cancelled           int64
+	SlaMet              int64
+	SlaMissed           int64
+	SlaCustomerDeferred int64
+	SlaCompliance       float64
+	ResponseP50S        float64
+	ResponseP90S        float64
+	ResolutionAvgS      float64
+	Completed           int64
+	FirstTimeFixRate    float64
+	CsatAvg             float64
+	FeedbackCount       int64
+	Nps                 float64
+	Complaints          int64
+	ComplaintRate       float64
+	HandlingAvgS        float64
 }
 
 // KPIs over the bookings created in [from, to), grouped by tier, region, technician (the one
@@ -372,6 +374,7 @@ func (q *Queries) KPIs(ctx context.Context, fromTime time.Time, toTime time.Time
 			&i.Cancelled,
 			&i.SlaMet,
 			&i.SlaMissed,
+			&i.SlaCustomerDeferred,
 			&i.SlaCompliance,
 			&i.ResponseP50S,
 			&i.ResponseP90S,

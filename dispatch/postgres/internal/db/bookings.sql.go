@@ -11,7 +11,7 @@ import (
 )
 
 const bookingGet = `-- name: BookingGet :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 `
@@ -50,13 +50,14 @@ func (q *Queries) BookingGet(ctx context.Context, id int64) (BookingGetRow, erro
 		&i.Booking.Region,
 		&i.Booking.BreachedAt,
 		&i.Booking.FollowupSentAt,
+		&i.Booking.CustomerDeferred,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingGetForUpdate = `-- name: BookingGetForUpdate :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 FOR UPDATE OF b
@@ -96,6 +97,7 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 		&i.Booking.Region,
 		&i.Booking.BreachedAt,
 		&i.Booking.FollowupSentAt,
+		&i.Booking.CustomerDeferred,
 		&i.CustomerSubject,
 	)
 	return i, err
@@ -104,8 +106,8 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 const bookingInsert = `-- name: BookingInsert :one
 INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                       channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                      preferred_windows, created_at, updated_at, region)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                      preferred_windows, created_at, updated_at, region, customer_deferred)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 RETURNING id
 `
 
@@ -129,6 +131,7 @@ type BookingInsertParams struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	Region           string
+	CustomerDeferred bool
 }
 
 func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (int64, error) {
@@ -152,6 +155,7 @@ func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (i
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.Region,
+		arg.CustomerDeferred,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -159,7 +163,7 @@ func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (i
 }
 
 const bookingList = `-- name: BookingList :many
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
@@ -223,6 +227,7 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 			&i.Booking.Region,
 			&i.Booking.BreachedAt,
 			&i.Booking.FollowupSentAt,
+			&i.Booking.CustomerDeferred,
 			&i.CustomerSubject,
 		); err != nil {
 			return nil, err

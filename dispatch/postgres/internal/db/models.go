@@ -48,6 +48,7 @@ type Booking struct {
 	Region           string
 	BreachedAt       *time.Time
 	FollowupSentAt   *time.Time
+	CustomerDeferred bool
 }
 
 type Complaint struct {
