@@ -390,7 +390,7 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
 		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
 		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)),
-		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+		Jobs:             []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 	}, nil
 }
 
