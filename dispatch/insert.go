@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"time"
+
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // routes is the live plan of some technicians, loaded once and evaluated many times.
@@ -13,6 +15,53 @@ type routes struct {
 	shifts map[int64][]Window // by technician, time off cut out
 	now    time.Time
 	readAt time.Time // wall clock before the read: picks committed earlier are in it
+	table  map[[2]Location]time.Duration
+}
+
+// travel is the routing engine's time when the matrix has the pair, else the travel model's.
+func (s *Service) travelIn(rd *routes, from, to Location, at time.Time) time.Duration {
+	if d, ok := rd.table[[2]Location{from, to}]; ok {
+		return d
+	}
+	return s.travel(from, to, at)
+}
+
+// withMatrix fills rd.table from the routing engine (OSRM) for every place the insertion of a
+// visit at loc may connect; without an engine, or when it fails, the travel model answers.
+func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
+	if s.Matrix == nil {
+		return
+	}
+	seen := map[Location]bool{loc: true}
+	pts := []Location{loc}
+	add := func(l Location) {
+		if !seen[l] {
+			seen[l] = true
+			pts = append(pts, l)
+		}
+	}
+	for _, t := range rd.techs {
+		add(t.Home)
+		add(s.positionAt(t, rd.now, rd.stops[t.ID]))
+		for _, sp := range rd.stops[t.ID] {
+			add(sp.Location)
+		}
+	}
+	gp := make([]geo.Point, len(pts))
+	for i, p := range pts {
+		gp[i] = point(p)
+	}
+	m, err := s.Matrix.Matrix(ctx, gp, rd.now)
+	if err != nil {
+		s.Log.Warn("travel matrix unavailable; using the travel model", "err", err)
+		return
+	}
+	rd.table = make(map[[2]Location]time.Duration, len(pts)*len(pts))
+	for i := range pts {
+		for j := range pts {
+			rd.table[[2]Location{pts[i], pts[j]}] = time.Duration(m[i][j] * float64(time.Second))
+		}
+	}
 }
 
 // loadRoutes reads the technicians' planned jobs and shifts from now until 'until'.
@@ -90,7 +139,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 				if i > 0 {
 					prevLoc, prevEnd = inShift[i-1].Location, maxTime(inShift[i-1].End, now)
 				}
-				in := s.travel(prevLoc, b.Location, prevEnd)
+				in := s.travelIn(rd, prevLoc, b.Location, prevEnd)
 				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
 				start, ok := fitWindows(earliest, windows)
 				if !ok {
@@ -99,12 +148,12 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 				end := start.Add(b.Duration)
 				out := time.Duration(0)
 				if hasNext {
-					out = s.travel(b.Location, nextLoc, end)
+					out = s.travelIn(rd, b.Location, nextLoc, end)
 				}
 				if end.Add(out).After(gapEnd) || end.After(w.End) {
 					continue
 				}
-				c := s.insertionCost(b, start, now, in, out, hasNext, prevLoc, nextLoc)
+				c := s.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
 				found = found || c[0] == 0
 				if best == nil || c.less(bestCost) {
 					best, bestCost = &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, c
@@ -128,6 +177,7 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	if err != nil {
 		return nil, Reason{}, err
 	}
+	s.withMatrix(ctx, rd, b.Location)
 	s.pending.mu.Lock()
 	wall := time.Now()
 	s.pending.merge(rd, j.ID, wall)
@@ -170,7 +220,7 @@ func fitWindows(earliest time.Time, ws []Window) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-func (s *Service) insertionCost(b Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next Location) cost {
+func (s *Service) insertionCost(rd *routes, b Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next Location) cost {
 	breach, late := 0.0, 0.0
 	if start.After(b.SLADueAt) {
 		breach = 1
@@ -181,7 +231,7 @@ func (s *Service) insertionCost(b Booking, start, now time.Time, in, out time.Du
 	}
 	added := in + out
 	if hasNext {
-		added -= s.travel(prev, next, start)
+		added -= s.travelIn(rd, prev, next, start)
 	}
 	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
 }

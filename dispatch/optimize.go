@@ -118,6 +118,7 @@ func (s *Service) improveJob(ctx context.Context, st Store, a Actor, id int64) (
 	if err != nil {
 		return nil, cost{}, err
 	}
+	s.withMatrix(ctx, rd, b.Location)
 	s.pending.mu.Lock()
 	wall := time.Now()
 	s.pending.merge(rd, j.ID, wall)
@@ -204,10 +205,10 @@ func (s *Service) costAt(b Booking, rd *routes, tech int64, start time.Time) cos
 		next = &rd.stops[tech][i]
 		break
 	}
-	in := s.travel(prevLoc, b.Location, maxTime(prevEnd, now))
+	in := s.travelIn(rd, prevLoc, b.Location, maxTime(prevEnd, now))
 	out, nextLoc := time.Duration(0), Location{}
 	if next != nil {
-		out, nextLoc = s.travel(b.Location, next.Location, start.Add(b.Duration)), next.Location
+		out, nextLoc = s.travelIn(rd, b.Location, next.Location, start.Add(b.Duration)), next.Location
 	}
-	return s.insertionCost(b, start, now, in, out, next != nil, prevLoc, nextLoc)
+	return s.insertionCost(rd, b, start, now, in, out, next != nil, prevLoc, nextLoc)
 }

@@ -24,6 +24,9 @@ type Service struct {
 	Planning  PlanningConfig
 	Travel    geo.TravelModel
 	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
+	// Matrix gives the routing engine's times (OSRM, FIELDFIX_OSRM_URL) to the insertion; nil:
+	// the travel model alone.
+	Matrix *geo.MatrixBuilder
 	Metrics   Metrics    // nil: nothing counted
 	Watchdog  WatchdogConfig
 	FollowUp  FollowUpConfig

@@ -72,6 +72,7 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 		if err != nil {
 			return err
 		}
+		s.withMatrix(ctx, rd, b.Location)
 		s.pending.mu.Lock()
 		s.pending.merge(rd, 0, time.Now())
 		s.pending.mu.Unlock()

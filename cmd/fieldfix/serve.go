@@ -52,6 +52,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planning.PositionMaxAge = c.PositionMaxAge
 	svc.Index = geo.NewIndex()
+	if url := getenv("FIELDFIX_OSRM_URL"); url != "" {
+		table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: url}, Secondary: svc.Travel, Logger: log}
+		if svc.Matrix, err = geo.NewMatrixBuilder(table, svc.Travel, 0); err != nil {
+			return err
+		}
+		log.Info("travel times from the routing engine", "osrm", url)
+	}
 	reg := metrics.New(svc.AtRiskCount)
 	svc.Metrics = reg
 	if err := svc.LoadIndex(ctx); err != nil {
