@@ -26,10 +26,10 @@ type Service struct {
 	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
 	// Matrix gives the routing engine's times (OSRM, FIELDFIX_OSRM_URL) to the insertion; nil:
 	// the travel model alone.
-	Matrix *geo.MatrixBuilder
-	Metrics   Metrics    // nil: nothing counted
-	Watchdog  WatchdogConfig
-	FollowUp  FollowUpConfig
+	Matrix   *geo.MatrixBuilder
+	Metrics  Metrics // nil: nothing counted
+	Watchdog WatchdogConfig
+	FollowUp FollowUpConfig
 
 	pending *reservations // this process's picks not yet seen committed
 }
