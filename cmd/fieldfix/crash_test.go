@@ -8,10 +8,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -214,5 +216,47 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 		if n != 1 {
 			t.Errorf("acknowledged booking %v (key %s) is not the one its key holds", id, key)
 		}
+	}
+}
+
+// TestTwoServersRunEachTickOnce starts two server processes on one database with the SLA
+// watchdog ticking every second, and counts the runs: one per tick, whichever replica won it.
+func TestTwoServersRunEachTickOnce(t *testing.T) {
+	s := dbtest.New(t)
+	env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=x", "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_CRON_WATCHDOG=* * * * * *"}
+	a, b := startChild(t, env), startChild(t, env)
+	time.Sleep(3500 * time.Millisecond)
+	for _, c := range []*child{a, b} {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		_ = c.cmd.Wait()
+	}
+	var ticks, runs, replicas int
+	err := s.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT tick), count(*), count(DISTINCT replica)
+		FROM schedule_runs WHERE name = 'sla-watchdog'`).Scan(&ticks, &runs, &replicas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ticks < 2 || runs != ticks {
+		t.Fatalf("%d runs for %d ticks", runs, ticks)
+	}
+	t.Logf("%d ticks, each run once, by %d replica(s)", ticks, replicas)
+}
+
+// TestSlowClientIsCutOff: a client that never finishes its request headers is disconnected.
+func TestSlowClientIsCutOff(t *testing.T) {
+	s := dbtest.New(t)
+	c := startChild(t, []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=x", "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_READ_HEADER_TIMEOUT=300ms"})
+	defer func() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() }()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /v1/bookings HTTP/1.1\r\nHost: x\r\n") // and then nothing
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(conn)
+	if err != nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("the server kept a silent client %v (err %v)", time.Since(start), err)
 	}
 }

@@ -100,7 +100,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	srv := &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: durationEnv(getenv, "FIELDFIX_READ_HEADER_TIMEOUT", 5*time.Second), // slow clients are cut off
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
