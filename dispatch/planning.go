@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/geo"
@@ -81,10 +82,7 @@ var weekdayNames = map[time.Weekday]string{time.Monday: "mon", time.Tuesday: "tu
 // ShiftWindows expands the weekly shifts into absolute windows overlapping [from, to), in order,
 // with time off cut out.
 func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
-	loc, err := time.LoadLocation(t.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := location(t.TimeZone)
 	var out []Window
 	day := time.Date(from.In(loc).Year(), from.In(loc).Month(), from.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
 	for ; day.Before(to); day = day.AddDate(0, 0, 1) {
@@ -208,4 +206,20 @@ func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude 
 // planFor finds the best time for job j in one technician's route.
 func (s *Service) planFor(ctx context.Context, st Store, b Booking, j Job, t Technician) (*Placement, Reason, error) {
 	return s.insert(ctx, st, b, j, []Technician{t})
+}
+
+// zones caches time zones: loading one reads and parses the tz database every time.
+var zones sync.Map // name → *time.Location
+
+// location is the named zone, or UTC when the name is unknown (validated on write).
+func location(name string) *time.Location {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		l = time.UTC
+	}
+	zones.Store(name, l)
+	return l
 }
