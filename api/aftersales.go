@@ -109,15 +109,11 @@ func (h *handlers) createComplaint(c echo.Context) error {
 }
 
 func (h *handlers) listComplaints(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(c, "before")
-	if err != nil {
-		return err
-	}
-	xs, err := h.Service.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), dispatch.Page{Limit: int(limit), Before: before})
+	xs, err := h.Service.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
 	if err != nil {
 		return err
 	}

@@ -172,17 +172,13 @@ type listDTO[T any] struct {
 }
 
 func (h *handlers) listBookings(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryInt(c, "before")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
 	a := actor(c)
 	f := dispatch.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
-		Page: dispatch.Page{Limit: int(limit), Before: before}}
+		Page: page}
 	bs, err := h.Service.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err
@@ -191,8 +187,8 @@ func (h *handlers) listBookings(c echo.Context) error {
 	for _, b := range bs {
 		out.Items = append(out.Items, bookingOut(b, a))
 	}
-	if n := len(bs); n > 0 && (limit == 0 && n == 50 || int64(n) == limit) {
-		out.NextBefore = &bs[n-1].ID
+	if n := len(bs); n > 0 {
+		out.NextBefore = nextBefore(page, n, bs[n-1].ID)
 	}
 	return c.JSON(http.StatusOK, out)
 }

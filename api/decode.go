@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // MaxBody is the largest request body accepted.
@@ -113,4 +115,29 @@ func queryInt(c echo.Context, name string) (int64, error) {
 		return 0, problem(http.StatusBadRequest, "invalid_query", fmt.Sprintf("query parameter %s must be a non-negative integer", name))
 	}
 	return v, nil
+}
+
+// pageOf reads the paging parameters limit and before.
+func pageOf(c echo.Context) (dispatch.Page, error) {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return dispatch.Page{}, err
+	}
+	before, err := queryInt(c, "before")
+	if err != nil {
+		return dispatch.Page{}, err
+	}
+	return dispatch.Page{Limit: int(limit), Before: before}, nil
+}
+
+// nextBefore is the cursor of the next page when this one came back full.
+func nextBefore(p dispatch.Page, n int, lastID int64) *int64 {
+	limit := p.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50 // the service's default page
+	}
+	if n < limit {
+		return nil
+	}
+	return &lastID
 }

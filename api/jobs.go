@@ -56,15 +56,11 @@ type notificationDTO struct {
 }
 
 func (h *handlers) inbox(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(c, "before")
-	if err != nil {
-		return err
-	}
-	ns, err := h.Service.Inbox(c.Request().Context(), actor(c), dispatch.Page{Limit: int(limit), Before: before})
+	ns, err := h.Service.Inbox(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -375,11 +371,7 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 }
 
 func (h *handlers) audit(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryInt(c, "before")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
@@ -396,7 +388,7 @@ func (h *handlers) audit(c echo.Context) error {
 		return err
 	}
 	evs, err := h.Service.ListAudit(c.Request().Context(), actor(c), dispatch.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
-		Actor: c.QueryParam("actor"), From: from, To: to, Page: dispatch.Page{Limit: int(limit), Before: before}})
+		Actor: c.QueryParam("actor"), From: from, To: to, Page: page})
 	if err != nil {
 		return err
 	}

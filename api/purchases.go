@@ -66,15 +66,11 @@ func (h *handlers) createPurchase(c echo.Context) error {
 }
 
 func (h *handlers) listPurchases(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(c, "before")
-	if err != nil {
-		return err
-	}
-	ps, err := h.Service.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), dispatch.Page{Limit: int(limit), Before: before})
+	ps, err := h.Service.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), page)
 	if err != nil {
 		return err
 	}

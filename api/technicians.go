@@ -77,15 +77,11 @@ func (h *handlers) createTechnician(c echo.Context) error {
 }
 
 func (h *handlers) listTechnicians(c echo.Context) error {
-	limit, err := queryInt(c, "limit")
+	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(c, "before")
-	if err != nil {
-		return err
-	}
-	ts, err := h.Service.ListTechnicians(c.Request().Context(), actor(c), dispatch.Page{Limit: int(limit), Before: before})
+	ts, err := h.Service.ListTechnicians(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
