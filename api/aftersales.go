@@ -121,6 +121,9 @@ func (h *handlers) listComplaints(c echo.Context) error {
 	for _, x := range xs {
 		out.Items = append(out.Items, complaintOut(x))
 	}
+	if n := len(xs); n > 0 {
+		out.NextBefore = nextBefore(page, n, xs[n-1].ID)
+	}
 	return c.JSON(http.StatusOK, out)
 }
 

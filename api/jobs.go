@@ -69,6 +69,9 @@ func (h *handlers) inbox(c echo.Context) error {
 		out.Items = append(out.Items, notificationDTO{ID: n.ID, Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title,
 			Body: n.Body, Data: n.Data, CreatedAt: n.CreatedAt})
 	}
+	if n := len(ns); n > 0 {
+		out.NextBefore = nextBefore(page, n, ns[n-1].ID)
+	}
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -396,6 +399,9 @@ func (h *handlers) audit(c echo.Context) error {
 	for _, e := range evs {
 		out.Items = append(out.Items, auditDTO{ID: e.ID, At: e.At, Actor: e.ActorSub, ActorRole: string(e.ActorRole), Entity: e.Entity,
 			EntityID: e.EntityID, Action: e.Action, FromStatus: e.FromStatus, ToStatus: e.ToStatus, Reason: e.Reason, Data: e.Data})
+	}
+	if n := len(evs); n > 0 {
+		out.NextBefore = nextBefore(page, n, evs[n-1].ID)
 	}
 	return c.JSON(http.StatusOK, out)
 }

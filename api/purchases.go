@@ -78,5 +78,8 @@ func (h *handlers) listPurchases(c echo.Context) error {
 	for _, p := range ps {
 		out.Items = append(out.Items, h.purchaseOut(p))
 	}
+	if n := len(ps); n > 0 {
+		out.NextBefore = nextBefore(page, n, ps[n-1].ID)
+	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -89,6 +89,9 @@ func (h *handlers) listTechnicians(c echo.Context) error {
 	for _, t := range ts {
 		out.Items = append(out.Items, technicianOut(t))
 	}
+	if n := len(ts); n > 0 {
+		out.NextBefore = nextBefore(page, n, ts[n-1].ID)
+	}
 	return c.JSON(http.StatusOK, out)
 }
 
