@@ -263,3 +263,28 @@ func TestHostileTextIsStoredVerbatim(t *testing.T) {
 	wantProblem(t, b.do("POST", "/v1/bookings", cust, m), 400, "invalid_character")
 	wantProblem(t, b.do("GET", "/v1/purchases?customer_sub=%00", b.token(dispatch.RoleDispatcher, "d"), nil), 400, "invalid_character")
 }
+
+func TestListPaging(t *testing.T) {
+	b := setup(t)
+	cust := b.token(dispatch.RoleCustomer, "pat")
+	for range 3 {
+		b.do("POST", "/v1/bookings", cust, washerBooking(nil))
+	}
+	first := b.do("GET", "/v1/bookings?limit=2", cust, nil).json(t)
+	if len(first["items"].([]any)) != 2 || first["next_before"] == nil {
+		t.Fatalf("first page %v", first)
+	}
+	second := b.do("GET", fmt.Sprintf("/v1/bookings?limit=2&before=%v", first["next_before"]), cust, nil).json(t)
+	if len(second["items"].([]any)) != 1 || second["next_before"] != nil {
+		t.Fatalf("second page %v", second)
+	}
+	ids := map[any]bool{}
+	for _, page := range []map[string]any{first, second} {
+		for _, it := range page["items"].([]any) {
+			ids[it.(map[string]any)["id"]] = true
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("pages overlap or miss: %v", ids)
+	}
+}
