@@ -377,6 +377,8 @@ type Store interface {
 	DeleteDevice(ctx context.Context, kind, subject, token string) error
 	ActiveDevices(ctx context.Context, kind, subject string) ([]Device, error)
 	AddNotification(ctx context.Context, n Notification) (Notification, error)
+	// EnqueuePush writes the outbox rows that push notification id to its recipient's active devices.
+	EnqueuePush(ctx context.Context, notificationID int64, now time.Time) (int64, error)
 	ListNotifications(ctx context.Context, kind, subject string, page Page) ([]Notification, error)
 
 	AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) error

@@ -56,6 +56,24 @@ type Notifier interface {
 	Notify(ctx context.Context, st Store, n Notification) error
 }
 
+// PushDelivery is one outbox row: a notification to one device, leased to a push worker.
+type PushDelivery struct {
+	ID, NotificationID, DeviceID int64
+	Token                        string
+	Attempts                     int // made so far
+}
+
+// Outbox enqueues a push of each notification to the recipient's devices in the transaction that
+// caused it: the push goes out after commit (the push worker delivers it) and never for a change
+// that rolled back.
+type Outbox struct{}
+
+// Notify writes the outbox rows.
+func (Outbox) Notify(ctx context.Context, st Store, n Notification) error {
+	_, err := st.EnqueuePush(ctx, n.ID, n.CreatedAt)
+	return err
+}
+
 // LogNotifier only logs: with it, notifications live in the in-app inbox alone.
 type LogNotifier struct {
 	Log interface{ Info(string, ...any) }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -85,7 +87,10 @@ type attempt struct {
 func TestCrashMidLoadLosesNothing(t *testing.T) {
 	s := dbtest.New(t)
 	secret := "crash-secret"
-	env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=" + secret, "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_BOOKINGS_PER_MINUTE=1000000"}
+	fake := fcmtest.NewServer("crash-test")
+	defer fake.Close()
+	env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=" + secret, "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_BOOKINGS_PER_MINUTE=1000000",
+		"FIREBASE_PROJECT_ID=crash-test", "FIELDFIX_FCM_ENDPOINT=" + fake.Endpoint(), "FIELDFIX_PUSH_LEASE=1s"}
 	vars := func(k string) string {
 		switch k {
 		case "DATABASE_URL":
@@ -97,6 +102,14 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"seed", "--technicians", "20"}, vars, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
+	}
+	// Every technician has a phone, so every offer is a push.
+	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), nil, nil)
+	for i := 1; i <= 20; i++ {
+		sub := fmt.Sprintf("tech-%02d", i)
+		if _, err := svc.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, "phone-"+sub, "android", "1"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tok, _ := api.IssueToken([]byte(secret), dispatch.RoleCustomer, "crash-customer", time.Now(), time.Hour)
 	var attempts []*attempt
@@ -184,6 +197,42 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 		}
 	}
 	t.Logf("%d bookings acknowledged before the kill, %d after", acked, len(attempts)-acked)
+
+	// Every offer's push reaches FCM (leases of the killed server run out and are retried).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var pending int
+		_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM push_deliveries WHERE status = 'pending'").Scan(&pending)
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pushes still pending", pending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pushed := map[string]bool{}
+	for _, m := range fake.Messages() {
+		if m.Message != nil && m.Message.Data["kind"] == "offer" {
+			pushed[m.Message.Data["job_id"]] = true
+		}
+	}
+	rows, err := s.Pool.Query(context.Background(), "SELECT DISTINCT job_id FROM offers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered := 0
+	for rows.Next() {
+		var id int64
+		_ = rows.Scan(&id)
+		offered++
+		if !pushed[fmt.Sprint(id)] {
+			t.Errorf("job %d was offered but its push never reached FCM", id)
+		}
+	}
+	if offered == 0 {
+		t.Fatal("no offers to check")
+	}
 
 	q := func(name, sql string, want int) {
 		t.Helper()

@@ -74,6 +74,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := metrics.New(svc.AtRiskCount)
 	svc.Metrics = reg
+	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
+	if err != nil {
+		return err
+	}
+	svc.Notifier = notifier
+	fmt.Fprintln(stdout, "fieldfix: "+pushLine)
 	if err := svc.LoadIndex(ctx); err != nil {
 		return err
 	}
@@ -92,6 +98,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
+	if pusher != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); pusher.Run(bg) }()
+	}
 	go func() {
 		defer wg.Done()
 		store.Listen(bg, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, hub.Resync)

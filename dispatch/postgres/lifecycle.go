@@ -387,3 +387,71 @@ func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string),
 		fn(n.Payload)
 	}
 }
+
+// ---- the push outbox ----
+
+func (s *Store) EnqueuePush(ctx context.Context, notificationID int64, now time.Time) (int64, error) {
+	n, err := s.q.PushEnqueue(ctx, now, notificationID)
+	return n, mapErr(err)
+}
+
+// ClaimPushes leases up to limit due deliveries until leaseUntil.
+func (s *Store) ClaimPushes(ctx context.Context, now, leaseUntil time.Time, limit int) ([]dispatch.PushDelivery, error) {
+	rows, err := s.q.PushClaim(ctx, leaseUntil, now, int32(limit))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.PushDelivery, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.PushDelivery{ID: r.ID, NotificationID: r.NotificationID, DeviceID: r.DeviceID, Token: r.Token, Attempts: int(r.Attempts)}
+	}
+	return out, nil
+}
+
+// Notifications reads notifications by id.
+func (s *Store) Notifications(ctx context.Context, ids []int64) (map[int64]dispatch.Notification, error) {
+	rows, err := s.q.PushNotifications(ctx, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make(map[int64]dispatch.Notification, len(rows))
+	for _, r := range rows {
+		var data map[string]any
+		_ = json.Unmarshal(r.Data, &data)
+		out[r.ID] = dispatch.Notification{ID: r.ID, RecipientKind: r.RecipientKind, RecipientSubject: r.RecipientSubject, Kind: r.Kind,
+			JobID: r.JobID, BookingID: r.BookingID, Title: r.Title, Body: r.Body, Data: data, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// SettlePush records one attempt's outcome; status "pending" schedules another at next.
+func (s *Store) SettlePush(ctx context.Context, c dispatch.PushDelivery, status string, next time.Time, messageName, lastError, code string,
+	httpStatus int, retryAfter time.Duration, now time.Time) error {
+	return s.Tx(ctx, func(ds dispatch.Store) error {
+		st := ds.(*Store)
+		if err := st.q.PushSettle(ctx, db.PushSettleParams{ID: c.ID, Status: status, NextAttemptAt: next, MessageName: messageName,
+			LastError: lastError, UpdatedAt: now}); err != nil {
+			return mapErr(err)
+		}
+		return mapErr(st.q.PushAttemptInsert(ctx, db.PushAttemptInsertParams{DeliveryID: c.ID, Attempt: int32(c.Attempts + 1),
+			Outcome: outcomeOf(status), Code: code, HttpStatus: int32(httpStatus), RetryAfterMs: retryAfter.Milliseconds(), At: now}))
+	})
+}
+
+func outcomeOf(status string) string {
+	if status == "pending" {
+		return "retryable"
+	}
+	return status
+}
+
+// DisableDevice stops pushes to a token FCM says is dead.
+func (s *Store) DisableDevice(ctx context.Context, id int64, reason string) error {
+	return mapErr(s.q.DeviceDisable(ctx, id, reason))
+}
+
+// PendingPushes counts deliveries still to make.
+func (s *Store) PendingPushes(ctx context.Context) (int64, error) {
+	n, err := s.q.PushPendingCount(ctx)
+	return n, mapErr(err)
+}

@@ -173,6 +173,31 @@ type Purchase struct {
 	ExtendedWarrantyFrom  *time.Time
 }
 
+type PushAttempt struct {
+	ID           int64
+	DeliveryID   int64
+	Attempt      int32
+	Outcome      string
+	Code         string
+	HttpStatus   int32
+	RetryAfterMs int64
+	At           time.Time
+}
+
+type PushDelivery struct {
+	ID             int64
+	NotificationID int64
+	DeviceID       int64
+	Token          string
+	Status         string
+	Attempts       int32
+	NextAttemptAt  time.Time
+	MessageName    string
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type ScheduleRun struct {
 	Name       string
 	Tick       time.Time
