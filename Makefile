@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots bench-load clean
+.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots bench-load bench-push clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -49,6 +49,10 @@ bench-geo:
 # Slot evaluation and online insertion on a 300-technician region (scratch schema on TEST_DATABASE_URL).
 bench-slots:
 	$(GO) run ./internal/benchmarks/slots
+
+# 10,000 queued pushes drained: outbox → worker → Firebase SDK → local FCM fake.
+bench-push:
+	$(GO) run ./internal/benchmarks/push
 
 # Bookings/s and latency of a real server at fixed rates, and pgbench's ceiling for the same work.
 bench-load: build
