@@ -28,6 +28,7 @@ func TestImportsPointInward(t *testing.T) {
 		{mod + "geo", []string{mod + "dispatch", mod + "api", "github.com/labstack/echo", "github.com/jackc/pgx", "database/sql"}},
 		{mod + "api", []string{mod + "dispatch/postgres", "github.com/jackc/pgx"}},
 		{mod + "dispatch/postgres", []string{mod + "api", mod + "dispatch/fcm", "github.com/labstack/echo"}},
+		{mod + "dispatch/push", []string{mod + "api", mod + "dispatch/postgres", "github.com/labstack/echo", "github.com/jackc/pgx"}},
 	}
 	for _, c := range cases {
 		for _, d := range deps(t, c.pkg) {
