@@ -3,6 +3,8 @@ package api
 import (
 	"github.com/labstack/echo/v4"
 
+	"github.com/fieldfix/fieldfix/api/web"
+
 	"github.com/fieldfix/fieldfix/dispatch"
 )
 
@@ -62,6 +64,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/readyz", readyz(d))
 	public("GET", "/openapi.json", serveOpenAPI)
 	public("GET", "/metrics", serveMetrics(d))
+	public("GET", "/console", web.Console)
+	public("GET", "/console/*", web.Console)
 
 	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", h.listPurchases, customer, dispatcher)

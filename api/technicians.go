@@ -32,19 +32,21 @@ type technicianPatch struct {
 }
 
 type technicianDTO struct {
-	ID           int64             `json:"id"`
-	Subject      *string           `json:"subject"`
-	Name         string            `json:"name"`
-	Skills       []string          `json:"skills"`
-	Home         dispatch.Location `json:"home"`
-	TimeZone     string            `json:"time_zone"`
-	WeeklyShifts []dispatch.Shift  `json:"weekly_shifts"`
-	ServiceArea  []string          `json:"service_area"`
-	Active       bool              `json:"active"`
-	Region       string            `json:"region"`
-	Version      int               `json:"version"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
+	ID           int64              `json:"id"`
+	Subject      *string            `json:"subject"`
+	Name         string             `json:"name"`
+	Skills       []string           `json:"skills"`
+	Home         dispatch.Location  `json:"home"`
+	TimeZone     string             `json:"time_zone"`
+	WeeklyShifts []dispatch.Shift   `json:"weekly_shifts"`
+	ServiceArea  []string           `json:"service_area"`
+	Active       bool               `json:"active"`
+	Region       string             `json:"region"`
+	LastPosition *dispatch.Location `json:"last_position"`
+	LastSeenAt   *time.Time         `json:"last_seen_at"`
+	Version      int                `json:"version"`
+	CreatedAt    time.Time          `json:"created_at"`
+	UpdatedAt    time.Time          `json:"updated_at"`
 }
 
 func technicianOut(t dispatch.Technician) technicianDTO {
@@ -52,7 +54,7 @@ func technicianOut(t dispatch.Technician) technicianDTO {
 	if c, err := geo.RegionOf(geo.Point{Lat: t.Home.Lat, Lng: t.Home.Lng}); err == nil {
 		region = c.String()
 	}
-	return technicianDTO{Region: region, ID: t.ID, Subject: t.Subject, Name: t.Name, Skills: t.Skills, Home: t.Home, TimeZone: t.TimeZone,
+	return technicianDTO{Region: region, LastPosition: t.LastPosition, LastSeenAt: t.LastSeenAt, ID: t.ID, Subject: t.Subject, Name: t.Name, Skills: t.Skills, Home: t.Home, TimeZone: t.TimeZone,
 		WeeklyShifts: t.WeeklyShifts, ServiceArea: t.ServiceArea, Active: t.Active, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 

@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// chromium finds Debian's Chromium; in CI (CI=true) its absence fails the test, elsewhere it skips.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (.ci/run installs Debian's chromium)")
+	}
+	t.Skip("chromium not installed: apt-get install chromium")
+	return ""
+}
+
+// TestConsoleReassignsAJob drives the console in headless Chromium: it loads the seeded board,
+// a dispatcher re-assigns a job by hand, and the change shows through the API and in the page
+// (via the live event stream). A screenshot is kept under artifacts/.
+func TestConsoleReassignsAJob(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	first := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	second := b.technician("bruno", []string{"washer", "fridge"}, 45.75, 4.85)
+	b.clock.Set(time.Now().UTC()) // the page counts down against the browser's clock
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	if job["technician_id"] != float64(first) {
+		t.Fatalf("planned to %v", job["technician_id"])
+	}
+	fridge := washerBooking(nil)
+	fridge["appliance"] = "tv" // nobody repairs TVs: it stays unassigned on the board
+	b.do("POST", "/v1/bookings", cust, fridge)
+
+	// Chromium may still be writing its profile as it exits: remove it after the browser is gone,
+	// and do not fail on leftovers (t.TempDir would).
+	profile, err := os.MkdirTemp("", "fieldfix-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelT()
+
+	token := b.token(dispatch.RoleDispatcher, "disp")
+	jobSel := fmt.Sprintf(`.route[data-tech="%d"] .job[data-job="%v"]`, first, job["id"])
+	var unassignedRows int
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/console"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", token, chromedp.ByQuery),
+		chromedp.Click("#signin button", chromedp.ByQuery),
+		chromedp.WaitVisible(jobSel, chromedp.ByQuery),
+		chromedp.WaitVisible("#map polygon", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll("#unassigned tbody tr").length`, &unassignedRows),
+	); err != nil {
+		shot(t, actx, b.srv.URL, token)
+		t.Fatalf("loading the board: %v", err)
+	}
+	if unassignedRows != 1 {
+		t.Fatalf("%d unassigned rows on the page, want 1", unassignedRows)
+	}
+	// Re-assign the job to Bruno by hand.
+	if err := chromedp.Run(ctx,
+		chromedp.Click(jobSel, chromedp.ByQuery),
+		chromedp.WaitVisible("#selected", chromedp.ByQuery),
+		chromedp.SetValue("#sel-tech", fmt.Sprint(second), chromedp.ByQuery),
+		chromedp.Click("#sel-assign", chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`.route[data-tech="%d"] .job[data-job="%v"]`, second, job["id"]), chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("re-assigning in the page: %v", err)
+	}
+	got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", job["booking_id"]), b.token(dispatch.RoleDispatcher, "disp"), nil)
+	_ = got
+	var tech int64
+	var pinned bool
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, pinned FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &pinned); err != nil || tech != second || !pinned {
+		t.Fatalf("through the API: technician %d pinned %v (%v), want %d pinned", tech, pinned, err, second)
+	}
+	var message string
+	if err := chromedp.Run(ctx, chromedp.Text("#messages", &message, chromedp.ByQuery)); err != nil || !strings.Contains(message, "bruno") {
+		t.Fatalf("the page did not report the assignment: %q %v", message, err)
+	}
+
+	// A change made elsewhere (another dispatcher, through the API) reaches the page live.
+	other := b.do("POST", fmt.Sprintf("/v1/jobs/%v/unassign", job["id"]), token, nil)
+	if other.Status != 200 {
+		t.Fatalf("unassign: %d", other.Status)
+	}
+	if err := chromedp.Run(ctx, chromedp.WaitVisible(fmt.Sprintf(`#unassigned tr[data-job="%v"]`, job["id"]), chromedp.ByQuery)); err != nil {
+		t.Fatalf("the page missed the live change: %v", err)
+	}
+
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "artifacts")
+	_ = os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "console.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shot loads the console in a fresh tab and saves what it shows, to see why a wait failed.
+func shot(t *testing.T, actx context.Context, base, token string) {
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelT()
+	var png []byte
+	var html string
+	_ = chromedp.Run(ctx, chromedp.Navigate(base+"/console"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", token, chromedp.ByQuery), chromedp.Click("#signin button", chromedp.ByQuery),
+		chromedp.Sleep(3*time.Second), chromedp.OuterHTML("body", &html, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
+	_ = os.MkdirAll(filepath.Join("..", "artifacts"), 0o755)
+	_ = os.WriteFile(filepath.Join("..", "artifacts", "console-failure.png"), png, 0o644)
+	t.Logf("page body: %.3000s", html)
+}
