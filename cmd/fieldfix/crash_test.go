@@ -309,3 +309,31 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		t.Fatalf("the server kept a silent client %v (err %v)", time.Since(start), err)
 	}
 }
+
+// TestSimRunsADay: the simulator books, technicians take offers, visits complete and customers
+// rate them, against a real server process.
+func TestSimRunsADay(t *testing.T) {
+	s := dbtest.New(t)
+	vars := func(k string) string {
+		return map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_JWT_SECRET": "sim-secret"}[k]
+	}
+	if err := run(context.Background(), []string{"seed", "--technicians", "12"}, vars, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=sim-secret", "FIELDFIX_LOG_LEVEL=error"})
+	defer func() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() }()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"sim", "--url", c.base, "--duration", "6s", "--rate", "4", "--speed", "3600",
+		"--technicians", "12", "--report", "2s", "--incomplete", "0"}, vars, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	var bookings, completed, rated int
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM bookings").Scan(&bookings)
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM jobs WHERE status = 'completed'").Scan(&completed)
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM feedback").Scan(&rated)
+	if bookings < 5 || completed == 0 || rated == 0 || !strings.Contains(out.String(), "simulated 6s") {
+		t.Fatalf("%d bookings, %d completed, %d rated", bookings, completed, rated)
+	}
+}

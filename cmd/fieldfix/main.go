@@ -31,6 +31,7 @@ commands:
   migrate   apply the database migrations
   seed      load the demo city when the database is empty; prints demo tokens
   token     print a JWT: fieldfix token --role R --sub ID
+  sim       simulate a day in the demo city against a running server (also a load generator)
   solve     solve VRPTW files: fieldfix solve --format solomon|vroom [--time-limit D] FILE...
 `
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSeed(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "sim":
+		return runSim(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
