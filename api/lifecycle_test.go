@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
 )
 
 // A Lyon technician on shift every day 08:00–20:00 (Europe/Paris).
@@ -383,4 +384,34 @@ func TestReoptimizeMovesToACloserTechnician(t *testing.T) {
 		t.Fatalf("second run moved %v", again)
 	}
 	wantProblem(t, b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"region": "nope"}), 400, "invalid_region")
+}
+
+// TestOfferExpiresAtItsTime: the lifecycle loop wakes when the earliest offer lapses, not on its
+// (here one-minute) tick, and the job goes to the next technician.
+func TestOfferExpiresAtItsTime(t *testing.T) {
+	b := setup(t)
+	first := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	second := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	svc := dispatch.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
+	svc.Lifecycle.OfferTTL = 400 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go svc.RunLifecycle(ctx, time.Minute)
+	bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		Appliance: "washer", Problem: "x", Address: "y", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
+	if err != nil || *bk.CurrentJob().TechnicianID != first {
+		t.Fatalf("booking %v %v", bk.CurrentJob(), err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var tech int64
+		_ = b.db.Pool.QueryRow(t.Context(), "SELECT technician_id FROM jobs WHERE id = $1", bk.CurrentJob().ID).Scan(&tech)
+		if tech == second {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the offer did not expire at its time (technician %d)", tech)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -90,11 +90,10 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// RunLifecycle expires offers and offers due jobs every interval until ctx ends. Row locks with
-// SKIP LOCKED make it safe to run on every replica.
+// RunLifecycle expires each offer at its expiry time and offers jobs as they enter the horizon,
+// until ctx ends: it sleeps until the earliest open offer lapses, or interval at most (new offers,
+// from any replica, are seen within it). Row locks with SKIP LOCKED make it safe on every replica.
 func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
 		if _, err := s.ExpireOffers(ctx, 100); err != nil && ctx.Err() == nil {
 			s.Log.Error("expire offers", "err", err)
@@ -102,10 +101,17 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 		if _, err := s.OfferDue(ctx, 100); err != nil && ctx.Err() == nil {
 			s.Log.Error("offer due jobs", "err", err)
 		}
+		wait := interval
+		if next, err := s.Store.NextOfferExpiry(ctx); err == nil {
+			if d := next.Sub(s.now()) + 10*time.Millisecond; d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
+		case <-s.offered:
 		}
 	}
 }

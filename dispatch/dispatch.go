@@ -368,6 +368,8 @@ type Store interface {
 	UpdateOffer(ctx context.Context, o Offer) error
 	// ExpiredOffers locks (skipping rows others hold) open offers whose time is up.
 	ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]Offer, error)
+	// NextOfferExpiry is when the earliest open offer lapses (far future when none is open).
+	NextOfferExpiry(ctx context.Context) (time.Time, error)
 	// RefusedTechnicians declined the job or let its offer expire.
 	RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, error)
 	// JobsToOffer are planned, not yet offered jobs starting before horizon.

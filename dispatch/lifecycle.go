@@ -193,6 +193,14 @@ func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *
 		return err
 	}
 	s.metrics().Offer("sent")
+	st.AfterTx(func(committed bool) {
+		if committed {
+			select { // wake this replica's lifecycle loop to time the new expiry
+			case s.offered <- struct{}{}:
+			default:
+			}
+		}
+	})
 	from := j.Status
 	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
 	saved, err := st.UpdateJob(ctx, *j)

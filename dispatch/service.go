@@ -32,6 +32,7 @@ type Service struct {
 	FollowUp FollowUpConfig
 
 	pending *reservations // this process's picks not yet seen committed
+	offered chan struct{} // wakes RunLifecycle when this process makes an offer
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -45,7 +46,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations()}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), offered: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }

@@ -159,6 +159,11 @@ func (s *Store) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]
 	return out, nil
 }
 
+func (s *Store) NextOfferExpiry(ctx context.Context) (time.Time, error) {
+	t, err := s.q.NextOfferExpiry(ctx)
+	return t.UTC(), mapErr(err)
+}
+
 func (s *Store) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, error) {
 	ids, err := s.q.RefusedTechnicians(ctx, jobID)
 	return ids, mapErr(err)

@@ -129,3 +129,6 @@ WHERE j.status IN ('unassigned', 'offered') AND NOT j.pinned
   AND (sqlc.arg(region)::text = '' OR b.region = sqlc.arg(region))
 ORDER BY b.sla_due_at, j.id
 LIMIT 2000;
+
+-- name: NextOfferExpiry :one
+SELECT COALESCE(min(expires_at), '9999-12-31T00:00:00Z')::timestamptz AS next FROM offers WHERE status = 'open';

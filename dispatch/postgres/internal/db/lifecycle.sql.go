@@ -469,6 +469,17 @@ func (q *Queries) MovableJobs(ctx context.Context, frozenUntil time.Time, region
 	return items, nil
 }
 
+const nextOfferExpiry = `-- name: NextOfferExpiry :one
+SELECT COALESCE(min(expires_at), '9999-12-31T00:00:00Z')::timestamptz AS next FROM offers WHERE status = 'open'
+`
+
+func (q *Queries) NextOfferExpiry(ctx context.Context) (time.Time, error) {
+	row := q.db.QueryRow(ctx, nextOfferExpiry)
+	var next time.Time
+	err := row.Scan(&next)
+	return next, err
+}
+
 const notificationInsert = `-- name: NotificationInsert :one
 INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
