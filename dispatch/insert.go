@@ -181,7 +181,8 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	s.pending.mu.Lock()
 	wall := time.Now()
 	s.pending.merge(rd, j.ID, wall)
-	p, _ := s.best(b, b.PreferredWindows, rd)
+	p, c := s.best(b, b.PreferredWindows, rd)
+	s.metrics().SolverRun("insert", time.Since(wall), c[0]*1e9+c[1]+c[2])
 	var pick *reservation
 	if p != nil {
 		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
