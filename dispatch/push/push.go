@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -113,19 +114,34 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// One person's notifications go out in the order they were made (a customer must not hear
+	// "arrived" before "on the way"); different people's go out concurrently.
+	slices.Sort(ids)
+	var people []string
+	byPerson := map[string][]int64{}
+	for _, id := range ids {
+		n := notes[id]
+		who := n.RecipientKind + ":" + n.RecipientSubject
+		if _, ok := byPerson[who]; !ok {
+			people = append(people, who)
+		}
+		byPerson[who] = append(byPerson[who], id)
+	}
 	sem := make(chan struct{}, w.Concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	for _, id := range ids {
+	for _, who := range people {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := w.deliver(ctx, notes[id], byNote[id]); err != nil {
-				mu.Lock()
-				firstErr = errors.Join(firstErr, err)
-				mu.Unlock()
+			for _, id := range byPerson[who] {
+				if err := w.deliver(ctx, notes[id], byNote[id]); err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					mu.Unlock()
+				}
 			}
 		}()
 	}

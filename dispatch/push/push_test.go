@@ -246,3 +246,44 @@ func TestNoPushForARolledBackChange(t *testing.T) {
 		t.Fatal("a rolled-back change pushed")
 	}
 }
+
+// TestCustomerNotificationsThroughFCM: the customer's phone receives, in order, confirmed (with
+// the technician's first name), on the way (ETA), arrived and completed, through the real SDK.
+func TestCustomerNotificationsThroughFCM(t *testing.T) {
+	b := setup(t)
+	b.technicianWithDevices("tech-a", "tok-tech")
+	cust := dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}
+	if _, err := b.svc.RegisterDevice(context.Background(), cust, "tok-customer", "ios", "3.1"); err != nil {
+		t.Fatal(err)
+	}
+	bk := b.book()
+	tech := dispatch.Actor{Subject: "tech-a", Role: dispatch.RoleTechnician}
+	id := bk.CurrentJob().ID
+	if _, err := b.svc.AcceptJob(context.Background(), tech, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []dispatch.JobStatus{dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted} {
+		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One drain takes them all at once: the worker keeps one person's pushes in order.
+	if _, err := b.worker.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, m := range b.fake.Messages() {
+		if m.Token == "tok-customer" {
+			kinds = append(kinds, m.Message.Data["kind"])
+			if m.Message.Data["kind"] == "confirmed" && !strings.Contains(m.Message.Notification.Body, "tech-a") {
+				t.Errorf("confirmed without the technician's first name: %q", m.Message.Notification.Body)
+			}
+			if m.Message.Data["kind"] == "on_the_way" && !strings.Contains(m.Message.Notification.Body, "Expected at") {
+				t.Errorf("on the way without an ETA: %q", m.Message.Notification.Body)
+			}
+		}
+	}
+	if fmt.Sprint(kinds) != "[confirmed on_the_way arrived completed]" {
+		t.Fatalf("the customer's phone got %v", kinds)
+	}
+}
