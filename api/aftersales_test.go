@@ -268,3 +268,29 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatcherRegistersAProductForACustomer: the customer then sees it with its warranty status,
+// and a booking on it gets the warranty tier.
+func TestDispatcherRegistersAProductForACustomer(t *testing.T) {
+	b := setup(t)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	r := b.do("POST", "/v1/purchases", disp, map[string]any{"customer_sub": "gina", "category": "fridge", "brand": "Liebherr",
+		"purchased_at": "2026-03-01", "warranty_months": 24})
+	if r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, b.do("POST", "/v1/purchases", disp, map[string]any{"category": "fridge", "purchased_at": "2026-03-01", "warranty_months": 24}), 400, "missing_field")
+	cust := b.token(dispatch.RoleCustomer, "gina")
+	items := b.do("GET", "/v1/purchases", cust, nil).json(t)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["in_warranty"] != true || items[0].(map[string]any)["warranty_until"] != "2028-02-29" {
+		t.Fatalf("customer's purchases %v", items)
+	}
+	m := washerBooking(items[0].(map[string]any)["id"])
+	m["appliance"] = "fridge"
+	if got := b.do("POST", "/v1/bookings", cust, m).json(t); got["tier"] != "warranty" {
+		t.Fatalf("tier %v", got["tier"])
+	}
+	if others := b.do("GET", "/v1/purchases", b.token(dispatch.RoleCustomer, "hal"), nil).json(t)["items"].([]any); len(others) != 0 {
+		t.Fatalf("another customer sees %v", others)
+	}
+}
