@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/fieldfix/fieldfix/scheduling/vrptw"
+)
+
+// runSolveFiles is `fieldfix solve --format solomon [--time-limit D] FILE...`: one CSV row per
+// file (instance,vehicles,distance,compute_ms), files solved in parallel on the machine's cores.
+func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "solomon", "input format: solomon")
+	limit := fs.Duration("time-limit", time.Second, "search time per instance")
+	seed := fs.Uint64("seed", 1, "random seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *format != "solomon" {
+		return fmt.Errorf("--format %q is not supported yet; solomon is", *format)
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return errors.New("usage: fieldfix solve --format solomon [--time-limit D] FILE...")
+	}
+	rows := make([]string, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range files {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f, err := os.Open(name)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			in, err := vrptw.Parse(f)
+			f.Close()
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			start := time.Now()
+			s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: *limit, Seed: *seed})
+			ms := time.Since(start).Milliseconds()
+			d, err := vrptw.Check(in, s)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: no feasible solution found: %w", in.Name, err)
+				return
+			}
+			rows[i] = fmt.Sprintf("%s,%d,%.2f,%d", in.Name, len(s.Routes), d, ms)
+		}()
+	}
+	wg.Wait()
+	fmt.Fprintln(stdout, "instance,vehicles,distance,compute_ms")
+	for i, r := range rows {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		fmt.Fprintln(stdout, r)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package vrptw solves the vehicle routing problem with time windows and capacities in
+// Solomon's setting (travel time = Euclidean distance, service start inside [ready, due],
+// minimise total distance with at most the instance's vehicles). The search is slack induction by
+// string removals (Christiaens & Vanden Berghe, 2020): ruin adjacent strings of customers, recreate
+// by greedy insertion with blinks, accept by simulated annealing. An independent checker
+// recomputes every route from scratch. Pure Go: no clock but the caller's budget.
+package vrptw
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Node is the depot (index 0) or a customer.
+type Node struct {
+	X, Y                float64
+	Demand              int
+	Ready, Due, Service float64
+}
+
+// Instance is a Solomon problem.
+type Instance struct {
+	Name     string
+	Vehicles int
+	Capacity int
+	Nodes    []Node
+	dist     []float64 // n×n
+}
+
+// N is the number of nodes, depot included.
+func (in *Instance) N() int { return len(in.Nodes) }
+
+// D is the travel time (distance) between two nodes.
+func (in *Instance) D(i, j int) float64 { return in.dist[i*len(in.Nodes)+j] }
+
+func (in *Instance) prepare() {
+	n := len(in.Nodes)
+	in.dist = make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			in.dist[i*n+j] = math.Hypot(in.Nodes[i].X-in.Nodes[j].X, in.Nodes[i].Y-in.Nodes[j].Y)
+		}
+	}
+}
+
+// Parse reads Solomon's text format.
+func Parse(r io.Reader) (*Instance, error) {
+	sc := bufio.NewScanner(r)
+	var lines [][]string
+	name := ""
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if name == "" {
+			name = f[0]
+			continue
+		}
+		lines = append(lines, f)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	in := &Instance{Name: name}
+	numbers := func(f []string) ([]float64, bool) {
+		out := make([]float64, len(f))
+		for i, s := range f {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, false
+			}
+			out[i] = v
+		}
+		return out, true
+	}
+	for _, f := range lines {
+		v, ok := numbers(f)
+		switch {
+		case !ok:
+			continue // headings
+		case len(v) == 2 && in.Vehicles == 0:
+			in.Vehicles, in.Capacity = int(v[0]), int(v[1])
+		case len(v) == 7:
+			if int(v[0]) != len(in.Nodes) {
+				return nil, fmt.Errorf("vrptw: customer %v out of order (want %d)", v[0], len(in.Nodes))
+			}
+			in.Nodes = append(in.Nodes, Node{X: v[1], Y: v[2], Demand: int(v[3]), Ready: v[4], Due: v[5], Service: v[6]})
+		}
+	}
+	if in.Vehicles <= 0 || in.Capacity <= 0 || len(in.Nodes) < 2 {
+		return nil, errors.New("vrptw: not a Solomon instance (vehicles, capacity and customers expected)")
+	}
+	in.prepare()
+	return in, nil
+}
+
+// Solution is a set of routes, each a list of customers (the depot is implied at both ends).
+type Solution struct {
+	Routes   [][]int
+	Distance float64
+}
+
+// Check recomputes every route from scratch: each customer visited exactly once, capacity
+// respected, service starting inside its window (waiting allowed), back at the depot before it
+// closes, at most the instance's vehicles; it returns the total distance.
+func Check(in *Instance, s Solution) (float64, error) {
+	seen := make([]bool, in.N())
+	used, total := 0, 0.0
+	for ri, r := range s.Routes {
+		if len(r) == 0 {
+			continue
+		}
+		used++
+		load, t, prev := 0, 0.0, 0
+		for _, c := range r {
+			if c <= 0 || c >= in.N() {
+				return 0, fmt.Errorf("route %d: no customer %d", ri, c)
+			}
+			if seen[c] {
+				return 0, fmt.Errorf("customer %d visited twice", c)
+			}
+			seen[c] = true
+			nd := in.Nodes[c]
+			load += nd.Demand
+			t = math.Max(t+in.Nodes[prev].Service+math.Hypot(nd.X-in.Nodes[prev].X, nd.Y-in.Nodes[prev].Y), nd.Ready)
+			if t > nd.Due+1e-9 {
+				return 0, fmt.Errorf("route %d: customer %d served at %.2f after its window closes at %.2f", ri, c, t, nd.Due)
+			}
+			total += math.Hypot(nd.X-in.Nodes[prev].X, nd.Y-in.Nodes[prev].Y)
+			prev = c
+		}
+		back := math.Hypot(in.Nodes[0].X-in.Nodes[prev].X, in.Nodes[0].Y-in.Nodes[prev].Y)
+		total += back
+		if t+in.Nodes[prev].Service+back > in.Nodes[0].Due+1e-9 {
+			return 0, fmt.Errorf("route %d: back at the depot after it closes", ri)
+		}
+		if load > in.Capacity {
+			return 0, fmt.Errorf("route %d: load %d over capacity %d", ri, load, in.Capacity)
+		}
+	}
+	for c := 1; c < in.N(); c++ {
+		if !seen[c] {
+			return 0, fmt.Errorf("customer %d not served", c)
+		}
+	}
+	if used > in.Vehicles {
+		return 0, fmt.Errorf("%d routes for %d vehicles", used, in.Vehicles)
+	}
+	return total, nil
+}
