@@ -42,7 +42,7 @@ check-generated: $(SQLC)
 
 # Solomon's 56 VRPTW instances: gap to the distance-only best known, per class.
 bench-solver:
-	$(GO) run ./internal/benchmarks/solver -dir $(CURDIR)/../shared/benchmarks/vrptw
+	$(GO) run ./internal/benchmarks/solver -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 990ms
 
 bench-geo:
 	scripts/bench-geo.sh

@@ -15,7 +15,7 @@ import (
 )
 
 // runSolveFiles is `fieldfix solve --format solomon [--time-limit D] FILE...`: one CSV row per
-// file (instance,vehicles,distance,compute_ms), files solved in parallel on the machine's cores.
+// file (instance,vehicles,distance,compute_ms); each file gets an independent search per core.
 func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,7 +34,7 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	rows := make([]string, len(files))
 	errs := make([]error, len(files))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	sem := make(chan struct{}, 1) // one file at a time: its searches use every core
 	var wg sync.WaitGroup
 	for i, name := range files {
 		sem <- struct{}{}
@@ -53,7 +53,7 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 				return
 			}
 			start := time.Now()
-			s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: *limit, Seed: *seed})
+			s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: *limit, Seed: *seed, Workers: runtime.GOMAXPROCS(0)})
 			ms := time.Since(start).Milliseconds()
 			d, err := vrptw.Check(in, s)
 			if err != nil {

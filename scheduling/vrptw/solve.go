@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -13,6 +14,10 @@ type Options struct {
 	TimeLimit  time.Duration // wall-clock budget (0: 1 s); ignored when Iterations > 0
 	Iterations int           // a fixed number of ruin-and-recreate rounds: deterministic for a seed
 	Seed       uint64
+	// Workers runs that many independent searches (seeds Seed, Seed+1, ...) at once and keeps the
+	// best: both cores of a 2-core machine for one instance. The result is deterministic for a seed
+	// with Iterations (ties go to the lowest seed).
+	Workers int
 	// T0 and Tf are the annealing temperatures at the start and the end (defaults 3 and 0.03,
 	// in distance units).
 	T0, Tf float64
@@ -256,6 +261,31 @@ func (s *solver) ruin(st *state, cbar float64, lmax int) {
 // Solve searches until the budget is spent or ctx ends, and returns the best complete solution
 // found (or the best partial one, with fewer routes than customers need, if none is complete).
 func Solve(ctx context.Context, in *Instance, o Options) Solution {
+	if o.Workers <= 1 {
+		return solveOne(ctx, in, o)
+	}
+	out := make([]Solution, o.Workers)
+	var wg sync.WaitGroup
+	for w := range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ow := o
+			ow.Workers, ow.Seed = 1, o.Seed+uint64(w)
+			out[w] = solveOne(ctx, in, ow)
+		}()
+	}
+	wg.Wait()
+	best := out[0]
+	for _, s := range out[1:] {
+		if len(s.Routes) > 0 && (s.Distance < best.Distance) {
+			best = s
+		}
+	}
+	return best
+}
+
+func solveOne(ctx context.Context, in *Instance, o Options) Solution {
 	s := &solver{in: in, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))}
 	n := in.N()
 	s.neighbors = make([][]int, n)
