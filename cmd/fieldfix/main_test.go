@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -123,5 +126,42 @@ func TestTokenRefusesUnknownRole(t *testing.T) {
 	err := run(context.Background(), []string{"token", "--role", "root", "--sub", "x"}, env(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "unknown role") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSolveCommands(t *testing.T) {
+	solomon := "../../../shared/benchmarks/vrptw/solomon/C101.txt"
+	if _, err := os.Stat(solomon); err != nil {
+		t.Skip("Solomon instances not beside the repository")
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"solve", "--format", "solomon", "--time-limit", "300ms", solomon}, env(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || lines[0] != "instance,vehicles,distance,compute_ms" || !strings.HasPrefix(lines[1], "C101,") {
+		t.Fatalf("csv %q", out.String())
+	}
+	var d float64
+	if _, err := fmt.Sscanf(strings.Split(lines[1], ",")[2], "%f", &d); err != nil || d < 828.93 || d > 900 {
+		t.Fatalf("C101 distance %v (%v)", d, err)
+	}
+	problem := filepath.Join(t.TempDir(), "p.json")
+	_ = os.WriteFile(problem, []byte(`{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [2]}],
+		"jobs": [{"id": 5, "location_index": 1, "delivery": [1]}, {"id": 6, "location_index": 2, "delivery": [1]}],
+		"matrix": [[0, 10, 20], [10, 0, 15], [20, 15, 0]]}`), 0o644)
+	out.Reset()
+	if err := run(context.Background(), []string{"solve", "--format", "vroom", "--time-limit", "50ms", problem}, env(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var sol struct {
+		Code    int `json:"code"`
+		Summary struct {
+			Cost       float64 `json:"cost"`
+			Unassigned int     `json:"unassigned"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sol); err != nil || sol.Code != 0 || sol.Summary.Unassigned != 0 || sol.Summary.Cost != 45 {
+		t.Fatalf("vroom answer %s (%v)", out.String(), err)
 	}
 }

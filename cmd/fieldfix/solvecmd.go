@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldfix/fieldfix/scheduling/vroom"
 	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
@@ -19,16 +21,37 @@ import (
 func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "solomon", "input format: solomon")
+	format := fs.String("format", "solomon", "input format: solomon (files) or vroom (one problem JSON)")
 	limit := fs.Duration("time-limit", time.Second, "search time per instance")
 	seed := fs.Uint64("seed", 1, "random seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *format != "solomon" {
-		return fmt.Errorf("--format %q is not supported yet; solomon is", *format)
-	}
 	files := fs.Args()
+	if *format == "vroom" {
+		if len(files) != 1 {
+			return errors.New("usage: fieldfix solve --format vroom [--time-limit D] FILE")
+		}
+		f, err := os.Open(files[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		p, err := vroom.Read(f)
+		if err != nil {
+			return err
+		}
+		s, err := vroom.Solve(ctx, p, *limit, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	if *format != "solomon" {
+		return fmt.Errorf("--format %q: solomon or vroom", *format)
+	}
 	if len(files) == 0 {
 		return errors.New("usage: fieldfix solve --format solomon [--time-limit D] FILE...")
 	}

@@ -106,7 +106,8 @@ type Solution struct {
 	Distance float64
 }
 
-// Check recomputes every route from scratch: each customer visited exactly once, capacity
+// Check recomputes every route from scratch from the travel matrix, independently of the
+// search's incremental schedules: each customer visited exactly once, capacity
 // respected, service starting inside its window (waiting allowed), back at the depot before it
 // closes, at most the instance's vehicles; it returns the total distance.
 func Check(in *Instance, s Solution) (float64, error) {
@@ -128,14 +129,14 @@ func Check(in *Instance, s Solution) (float64, error) {
 			seen[c] = true
 			nd := in.Nodes[c]
 			load += nd.Demand
-			t = math.Max(t+in.Nodes[prev].Service+math.Hypot(nd.X-in.Nodes[prev].X, nd.Y-in.Nodes[prev].Y), nd.Ready)
+			t = math.Max(t+in.Nodes[prev].Service+in.D(prev, c), nd.Ready)
 			if t > nd.Due+1e-9 {
 				return 0, fmt.Errorf("route %d: customer %d served at %.2f after its window closes at %.2f", ri, c, t, nd.Due)
 			}
-			total += math.Hypot(nd.X-in.Nodes[prev].X, nd.Y-in.Nodes[prev].Y)
+			total += in.D(prev, c)
 			prev = c
 		}
-		back := math.Hypot(in.Nodes[0].X-in.Nodes[prev].X, in.Nodes[0].Y-in.Nodes[prev].Y)
+		back := in.D(prev, 0)
 		total += back
 		if t+in.Nodes[prev].Service+back > in.Nodes[0].Due+1e-9 {
 			return 0, fmt.Errorf("route %d: back at the depot after it closes", ri)
@@ -153,4 +154,29 @@ func Check(in *Instance, s Solution) (float64, error) {
 		return 0, fmt.Errorf("%d routes for %d vehicles", used, in.Vehicles)
 	}
 	return total, nil
+}
+
+// NewInstance builds an instance from nodes (the depot first) and a travel-time matrix
+// (durations[i][j] from node i to node j), for inputs that are not Euclidean.
+func NewInstance(name string, vehicles, capacity int, nodes []Node, durations [][]float64) (*Instance, error) {
+	n := len(nodes)
+	if n < 2 || vehicles <= 0 || capacity <= 0 {
+		return nil, errors.New("vrptw: an instance needs a depot, a customer, a vehicle and a capacity")
+	}
+	if len(durations) != n {
+		return nil, fmt.Errorf("vrptw: a %d×%d matrix for %d nodes", len(durations), len(durations), n)
+	}
+	in := &Instance{Name: name, Vehicles: vehicles, Capacity: capacity, Nodes: nodes, dist: make([]float64, n*n)}
+	for i, row := range durations {
+		if len(row) != n {
+			return nil, fmt.Errorf("vrptw: matrix row %d has %d entries for %d nodes", i, len(row), n)
+		}
+		for j, d := range row {
+			if d < 0 || math.IsNaN(d) || math.IsInf(d, 0) {
+				return nil, fmt.Errorf("vrptw: matrix entry (%d,%d) = %v", i, j, d)
+			}
+			in.dist[i*n+j] = d
+		}
+	}
+	return in, nil
 }
