@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test vet generate check-generated bench-solver bench-geo bench-slots bench-load bench-push clean
+.PHONY: run build test fuzz vet generate check-generated bench-solver bench-geo bench-slots bench-load bench-push clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -18,10 +18,20 @@ run: build
 	echo "console: http://localhost:$${FIELDFIX_PORT:-8080}/console   API: http://localhost:$${FIELDFIX_PORT:-8080}/openapi.json" && \
 	exec $(BIN)/fieldfix serve --addr "$${FIELDFIX_ADDR:-:$${FIELDFIX_PORT:-8080}}"
 
-# Every test against a real PostgreSQL (TEST_DATABASE_URL; scripts/dev-db.sh brings one up).
+# Every test against a real PostgreSQL (TEST_DATABASE_URL; scripts/dev-db.sh brings one up),
+# then a few seconds of each fuzzer.
 test: check-generated vet
 	@url=$$(DATABASE_URL=$(TEST_DATABASE_URL) scripts/dev-db.sh) || exit 1; \
-	TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./...
+	TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./... && \
+	TEST_DATABASE_URL=$$url $(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Each fuzzer for FUZZTIME (a crasher fails the run and is written to the package's testdata/fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzBookingDecoder$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzSolveKeepsRoutesFeasible$$' -fuzztime $(FUZZTIME) ./scheduling/vrptw
+	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
 
 vet:
 	$(GO) vet ./...
