@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -54,32 +55,42 @@ type Schema struct {
 // New creates a fresh schema, migrates it and drops it when the test ends.
 func New(t testing.TB) *Schema {
 	t.Helper()
-	if err := prepare(); err != nil {
-		t.Fatalf("dbtest: prepare %s: %v (is PostgreSQL running? set TEST_DATABASE_URL)", URL(), err)
+	s, drop, err := Scratch(context.Background(), "t_", 8)
+	if err != nil {
+		t.Fatalf("dbtest: %v (is PostgreSQL running? set TEST_DATABASE_URL)", err)
 	}
-	ctx := context.Background()
+	t.Cleanup(drop)
+	return s
+}
+
+// Scratch creates a migrated schema with a random name starting with prefix, for tests and for
+// benchmark programs; drop closes the pool and removes the schema.
+func Scratch(ctx context.Context, prefix string, maxConns int32) (*Schema, func(), error) {
+	if err := prepare(); err != nil {
+		return nil, nil, fmt.Errorf("prepare %s: %w", URL(), err)
+	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	name := "t_" + hex.EncodeToString(b)
+	name := prefix + hex.EncodeToString(b)
 	admin, err := pgx.Connect(ctx, URL())
 	if err != nil {
-		t.Fatalf("dbtest: connect: %v", err)
+		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatalf("dbtest: create schema: %v", err)
+		return nil, nil, fmt.Errorf("create schema: %w", err)
 	}
 	url := WithSearchPath(URL(), name)
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		t.Fatalf("dbtest: %v", err)
+		return nil, nil, err
 	}
-	cfg.MaxConns = 8
+	cfg.MaxConns = maxConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		t.Fatalf("dbtest: pool: %v", err)
+		return nil, nil, fmt.Errorf("pool: %w", err)
 	}
-	t.Cleanup(func() {
+	drop := func() {
 		pool.Close()
 		c, err := pgx.Connect(context.Background(), URL())
 		if err != nil {
@@ -87,11 +98,12 @@ func New(t testing.TB) *Schema {
 		}
 		defer c.Close(context.Background())
 		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-	})
-	if err := pgsetup.Migrate(ctx, pool); err != nil {
-		t.Fatalf("dbtest: migrate: %v", err)
 	}
-	return &Schema{Name: name, URL: url, Pool: pool}
+	if err := pgsetup.Migrate(ctx, pool); err != nil {
+		drop()
+		return nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	return &Schema{Name: name, URL: url, Pool: pool}, drop, nil
 }
 
 // WithSearchPath adds search_path=schema,public to a URL (keyword/value or URL form).

@@ -13,15 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/fieldfix/fieldfix/dispatch/fcm"
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/push"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
-	"github.com/fieldfix/fieldfix/internal/pgsetup"
 )
 
 func main() {
@@ -35,28 +31,12 @@ func main() {
 
 func run(n int) error {
 	ctx := context.Background()
-	url := dbtest.URL()
-	if err := pgsetup.EnsureDatabase(ctx, url); err != nil {
-		return err
-	}
-	admin, err := pgx.Connect(ctx, url)
+	db, drop, err := dbtest.Scratch(ctx, "bench_push_", 16)
 	if err != nil {
 		return err
 	}
-	defer admin.Close(ctx)
-	schema := fmt.Sprintf("bench_push_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public; CREATE SCHEMA "+schema); err != nil {
-		return err
-	}
-	defer admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	pool, err := pgxpool.New(ctx, dbtest.WithSearchPath(url, schema))
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := pgsetup.Migrate(ctx, pool); err != nil {
-		return err
-	}
+	defer drop()
+	pool := db.Pool
 	// n offers to 500 phones, queued as the outbox would queue them.
 	now := time.Now()
 	if _, err := pool.Exec(ctx, `

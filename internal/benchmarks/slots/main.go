@@ -15,14 +15,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
-	"github.com/fieldfix/fieldfix/internal/pgsetup"
 )
 
 func main() {
@@ -40,28 +36,12 @@ func run() error {
 	ctx := context.Background()
 
 	// A scratch schema on the test database, dropped at the end.
-	url := dbtest.URL()
-	if err := pgsetup.EnsureDatabase(ctx, url); err != nil {
-		return err
-	}
-	admin, err := pgx.Connect(ctx, url)
+	db, drop, err := dbtest.Scratch(ctx, "bench_slots_", 16)
 	if err != nil {
 		return err
 	}
-	defer admin.Close(ctx)
-	schema := fmt.Sprintf("bench_slots_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public; CREATE SCHEMA "+schema); err != nil {
-		return err
-	}
-	defer admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	pool, err := pgxpool.New(ctx, dbtest.WithSearchPath(url, schema))
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := pgsetup.Migrate(ctx, pool); err != nil {
-		return err
-	}
+	defer drop()
+	pool := db.Pool
 
 	// Monday 07:00 UTC, so the day's shifts lie ahead.
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
