@@ -60,11 +60,7 @@ func (s *Store) ListComplaints(ctx context.Context, customerID *int64, status st
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Complaint, len(rows))
-	for i, r := range rows {
-		out[i] = complaintFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, complaintFrom), nil
 }
 
 func (s *Store) UnacknowledgedComplaints(ctx context.Context, olderThan time.Time) ([]dispatch.Complaint, error) {
@@ -72,11 +68,7 @@ func (s *Store) UnacknowledgedComplaints(ctx context.Context, olderThan time.Tim
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Complaint, len(rows))
-	for i, r := range rows {
-		out[i] = complaintFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, complaintFrom), nil
 }
 
 func (s *Store) SetExtendedWarranty(ctx context.Context, purchaseID int64, from, until dispatch.Date) (dispatch.Purchase, error) {

@@ -108,11 +108,7 @@ func (s *Store) CandidateTechnicians(ctx context.Context, skills []string) ([]di
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Technician, len(rows))
-	for i, r := range rows {
-		out[i] = technicianFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, technicianFrom), nil
 }
 
 // ---- offers ----
@@ -152,11 +148,7 @@ func (s *Store) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Offer, len(rows))
-	for i, r := range rows {
-		out[i] = offerFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, offerFrom), nil
 }
 
 func (s *Store) NextOfferExpiry(ctx context.Context) (time.Time, error) {
@@ -206,11 +198,7 @@ func (s *Store) ActiveDevices(ctx context.Context, kind, subject string) ([]disp
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Device, len(rows))
-	for i, r := range rows {
-		out[i] = deviceFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, deviceFrom), nil
 }
 
 func (s *Store) AddNotification(ctx context.Context, n dispatch.Notification) (dispatch.Notification, error) {
@@ -311,11 +299,7 @@ func (s *Store) TechniciansByIDs(ctx context.Context, ids []int64) ([]dispatch.T
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Technician, len(rows))
-	for i, r := range rows {
-		out[i] = technicianFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, technicianFrom), nil
 }
 
 func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, error) {

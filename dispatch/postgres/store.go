@@ -160,11 +160,7 @@ func (s *Store) ListPurchases(ctx context.Context, customerID *int64, page dispa
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Purchase, len(rows))
-	for i, r := range rows {
-		out[i] = purchaseFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, purchaseFrom), nil
 }
 
 func purchaseFrom(r db.Purchase) dispatch.Purchase {
@@ -398,11 +394,7 @@ func (s *Store) ListTechnicians(ctx context.Context, page dispatch.Page) ([]disp
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Technician, len(rows))
-	for i, r := range rows {
-		out[i] = technicianFrom(r)
-	}
-	return out, nil
+	return mapAll(rows, technicianFrom), nil
 }
 
 func (s *Store) UpdateTechnician(ctx context.Context, t dispatch.Technician) (dispatch.Technician, error) {
@@ -468,3 +460,12 @@ func position(lat, lng *float64) *dispatch.Location {
 // PgxTx is the transaction this store is bound to (nil outside Tx): adapters that must write in
 // the same transaction, such as the push outbox, reach it through this.
 func (s *Store) PgxTx() pgx.Tx { return s.tx }
+
+// mapAll converts every row with f.
+func mapAll[R, T any](rows []R, f func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
