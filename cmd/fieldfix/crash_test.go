@@ -101,7 +101,7 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 		}
 		return ""
 	}
-	if err := run(context.Background(), []string{"seed", "--technicians", "20"}, vars, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"seed", "--technicians", "20", "--bookings", "0"}, vars, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	// Every technician has a phone, so every offer is a push.
@@ -323,7 +323,7 @@ func TestSimRunsADay(t *testing.T) {
 	vars := func(k string) string {
 		return map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_JWT_SECRET": "sim-secret"}[k]
 	}
-	if err := run(context.Background(), []string{"seed", "--technicians", "12"}, vars, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"seed", "--technicians", "12", "--bookings", "0"}, vars, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	c := startChild(t, []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=sim-secret", "FIELDFIX_LOG_LEVEL=error"})

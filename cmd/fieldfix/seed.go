@@ -58,6 +58,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	commonFlags(fs, getenv, &c)
 	technicians := fs.Int("technicians", 40, "how many demo technicians")
+	bookings := fs.Int("bookings", 15, "how many open demo bookings")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,12 +72,12 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer pool.Close()
 	svc := dispatch.NewService(postgres.New(pool), rules, dispatch.SystemClock, nil)
-	seeded, err := seedDemo(ctx, svc, *technicians, time.Now())
+	seeded, err := seedDemo(ctx, svc, *technicians, *bookings, time.Now())
 	if err != nil {
 		return err
 	}
 	if seeded {
-		fmt.Fprintf(stdout, "fieldfix: seeded the demo city of %s (%d technicians, 5 customers with purchases)\n", demoCity.Name, *technicians)
+		fmt.Fprintf(stdout, "fieldfix: seeded the demo city of %s (%d technicians, 5 customers with purchases, %d open bookings)\n", demoCity.Name, *technicians, *bookings)
 	} else {
 		fmt.Fprintln(stdout, "fieldfix: the database already has technicians; demo seed skipped")
 	}
@@ -84,7 +85,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // seedDemo loads the demo city when there is no technician yet.
-func seedDemo(ctx context.Context, svc *dispatch.Service, n int, now time.Time) (bool, error) {
+func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now time.Time) (bool, error) {
 	admin := dispatch.Actor{Subject: "seed", Role: dispatch.RoleAdmin}
 	existing, err := svc.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
 	if err != nil {
@@ -128,6 +129,16 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n int, now time.Time) 
 			if _, err := svc.RegisterPurchase(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, p); err != nil {
 				return false, fmt.Errorf("seed purchase: %w", err)
 			}
+		}
+	}
+	// A morning's worth of open bookings, so the console's board and map have something to show.
+	apps := []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher"}
+	for i := range bookings {
+		sub := fmt.Sprintf("demo-customer-%d", i%5+1)
+		if _, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+			ServiceType: dispatch.ServiceRepair, Appliance: apps[i%len(apps)], Problem: "demo: not working as it should",
+			Address: fmt.Sprintf("%d rue de la Demo, Lyon", i+1), Location: demoPoint(rng, 9), Channel: "app"}, "", ""); err != nil {
+			return false, fmt.Errorf("seed booking: %w", err)
 		}
 	}
 	return true, nil
