@@ -106,7 +106,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 		}
 		_, err := svc.CreateTechnician(ctx, admin, dispatch.TechnicianRequest{
 			Subject:      fmt.Sprintf("tech-%02d", i+1),
-			Name:         demoFirstNames[i%len(demoFirstNames)] + " " + demoLastNames[(i*7)%len(demoLastNames)],
+			Name:         demoFirstNames[i%len(demoFirstNames)] + " " + demoLastNames[(i*7+i/len(demoFirstNames))%len(demoLastNames)],
 			Skills:       skills,
 			Home:         demoPoint(rng, 12),
 			TimeZone:     demoCity.TimeZone,

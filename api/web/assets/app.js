@@ -154,7 +154,15 @@ function select(job) {
 async function renderMap() {
   const svg = $("#map");
   const b = state.board;
-  const region = (b.unassigned[0] || b.at_risk[0] || {}).region || (state.techs[0] || {}).region;
+  let region = (b.unassigned[0] || b.at_risk[0] || {}).region;
+  if (!region) {
+    // Otherwise the region of the newest booking still to serve, else of a technician.
+    try {
+      const open = await api("GET", "/v1/bookings?status=scheduled&limit=1");
+      region = (open.items[0] || {}).region;
+    } catch (e) { /* fall back below */ }
+  }
+  region = region || (state.techs[0] || {}).region;
   if (!region) return;
   let fc;
   try { fc = await api("GET", "/v1/geo/cells?region=" + region); } catch (e) { fail(e); return; }
