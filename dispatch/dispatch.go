@@ -323,10 +323,12 @@ type Store interface {
 	GetPurchase(ctx context.Context, id int64) (Purchase, error)
 	ListPurchases(ctx context.Context, customerID *int64, page Page) ([]Purchase, error)
 
-	// CreateBooking writes the booking, its first job, the idempotency key and the audit event
-	// atomically. When the key already exists it writes nothing and returns the booking the key
-	// points to with replay=true and the stored request hash, so the caller can compare.
-	CreateBooking(ctx context.Context, nb NewBooking) (b Booking, replay bool, storedHash string, err error)
+	// ClaimIdempotency claims a key before its booking is written; when the key is taken it returns
+	// the booking it made (replay=true) and the stored request hash, so the caller can compare.
+	ClaimIdempotency(ctx context.Context, k IdempotencyKey) (b Booking, replay bool, storedHash string, err error)
+	// CreateBooking writes the booking and its jobs as given, points the claimed key (if any) at it
+	// and writes the audit event.
+	CreateBooking(ctx context.Context, nb NewBooking) (Booking, error)
 	GetBooking(ctx context.Context, id int64) (Booking, error)
 	ListBookings(ctx context.Context, f BookingFilter) ([]Booking, error)
 	// SetBookingStatus changes the status (and version) unless it is already that.

@@ -189,6 +189,20 @@ func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *
 		return refuseMove(*j, JobOffered)
 	}
 	exp := now.Add(s.Lifecycle.OfferTTL)
+	from := j.Status
+	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
+	saved, err := st.UpdateJob(ctx, *j)
+	if err != nil {
+		return err
+	}
+	j.Version = saved.Version
+	return s.announceOffer(ctx, st, a, b, *j, from, tech)
+}
+
+// announceOffer records the open offer of job j (already written as offered, with its expiry),
+// audits it and tells the technician.
+func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Booking, j Job, from JobStatus, tech *Technician) error {
+	now, exp := s.now(), *j.OfferExpiresAt
 	if _, err := st.CreateOffer(ctx, Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
@@ -201,13 +215,6 @@ func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *
 			}
 		}
 	})
-	from := j.Status
-	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
-	saved, err := st.UpdateJob(ctx, *j)
-	if err != nil {
-		return err
-	}
-	j.Version = saved.Version
 	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
 		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
 		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": exp, "booking_id": b.ID}}); err != nil {

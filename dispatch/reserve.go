@@ -3,6 +3,7 @@ package dispatch
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,11 @@ type reservations struct {
 	mu     sync.Mutex
 	byTech map[int64][]*reservation
 	ttl    time.Duration // a safety net for a pick whose outcome never arrives
+	temp   atomic.Int64  // ids for jobs not yet written (negative)
 }
+
+// tempID is a placeholder id, never a real job's, for a pick made before its job is written.
+func (r *reservations) tempID() int64 { return -r.temp.Add(1) }
 
 type reservation struct {
 	stop      Stop

@@ -270,35 +270,22 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 				ToStatus: string(BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
 			}}
 			if idemKey != "" {
-				nb.Idempotency = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
-			}
-			got, rep, storedHash, err := st.CreateBooking(ctx, nb)
-			if err != nil {
-				return err
-			}
-			if rep && storedHash != requestHash {
-				return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
-			}
-			out, replay = got, rep
-			if rep {
-				return nil
-			}
-			j := got.Jobs[0]
-			if err := s.dispatchJob(ctx, st, a, got, &j, nil); err != nil {
-				return err
-			}
-			if j.TechnicianID == nil && len(got.PreferredWindows) > 0 {
-				return errWindowTaken // a chosen window is held or the booking is refused
-			}
-			if j.TechnicianID != nil {
-				if err := s.setBookingStatus(ctx, st, got.ID, BookingScheduled); err != nil {
+				k := IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+				prev, rep, storedHash, err := st.ClaimIdempotency(ctx, k)
+				if err != nil {
 					return err
 				}
-				got.Status, got.Version = BookingScheduled, got.Version+1
+				if rep {
+					if storedHash != requestHash {
+						return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
+					}
+					out, replay = prev, true
+					return nil
+				}
+				nb.Idempotency = &k
 			}
-			got.Jobs[0] = j
-			out = got // as written in this transaction: no need to read it back
-			return nil
+			out, err = s.placeNewBooking(ctx, st, a, nb)
+			return err
 		})
 		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
 		// assignment): PostgreSQL let one win. Plan the loser again.
@@ -742,4 +729,54 @@ func deferredByCustomer(ws []Window, due time.Time) bool {
 		}
 	}
 	return true
+}
+
+// placeNewBooking plans the booking's first visit before anything is written, then writes the
+// booking and its job once, in their final state (planned, offered when inside the horizon),
+// with the audit trail, the offer and the technician's notification.
+func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking) (Booking, error) {
+	now := s.now()
+	b := nb.Booking
+	j := b.Jobs[0]
+	j.ID = s.pending.tempID() // the plan's reservation needs an id before the job has one
+	p, reason, err := s.plan(ctx, st, b, j, nil)
+	if err != nil {
+		return Booking{}, err
+	}
+	if p == nil && len(b.PreferredWindows) > 0 {
+		return Booking{}, errWindowTaken // a chosen window is held or the booking is refused
+	}
+	j.ID = 0
+	offerNow := false
+	if p != nil {
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &p.TechnicianID, &p.Start, &p.End, p.Technician.Name
+		b.Status = BookingScheduled
+		if offerNow = p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)); offerNow {
+			exp := now.Add(s.Lifecycle.OfferTTL)
+			j.Status, j.OfferExpiresAt = JobOffered, &exp
+		}
+	}
+	b.Jobs = []Job{j}
+	nb.Booking = b
+	got, err := st.CreateBooking(ctx, nb)
+	if err != nil {
+		return Booking{}, err
+	}
+	job := got.Jobs[0]
+	if p == nil {
+		return got, st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: job.ID,
+			Action: "unassigned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned), Reason: reason.Message,
+			Data: map[string]any{"reason_code": reason.Code, "booking_id": got.ID}})
+	}
+	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: job.ID,
+		Action: "planned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned),
+		Data: map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": got.ID}}); err != nil {
+		return Booking{}, err
+	}
+	if offerNow {
+		if err := s.announceOffer(ctx, st, a, got, job, JobUnassigned, &p.Technician); err != nil {
+			return Booking{}, err
+		}
+	}
+	return got, nil
 }

@@ -31,7 +31,8 @@ func (s *Store) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
 
 func (s *Store) InsertJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
 	r, err := s.q.JobInsert(ctx, db.JobInsertParams{BookingID: j.BookingID, Visit: int32(j.Visit), Status: string(j.Status),
-		TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt})
+		TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt})
 	if err != nil {
 		return dispatch.Job{}, mapErr(err)
 	}

@@ -189,34 +189,32 @@ func datePtr(t *time.Time) *dispatch.Date {
 
 // ---- bookings ----
 
-func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, bool, string, error) {
-	var (
-		out    dispatch.Booking
-		replay bool
-		hash   string
-	)
+// ClaimIdempotency claims the key for this request. A concurrent request with the same key waits on
+// the primary key until the first commits, then finds the key taken: it gets the booking the key
+// made (replay) and the hash of the request that made it.
+func (s *Store) ClaimIdempotency(ctx context.Context, k dispatch.IdempotencyKey) (dispatch.Booking, bool, string, error) {
+	_, err := s.q.IdempotencyClaim(ctx, k.Subject, k.Key, k.RequestHash)
+	if err == nil {
+		return dispatch.Booking{}, false, k.RequestHash, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Booking{}, false, "", mapErr(err)
+	}
+	prev, err := s.q.IdempotencyGet(ctx, k.Subject, k.Key)
+	if err != nil {
+		return dispatch.Booking{}, false, "", mapErr(err)
+	}
+	if prev.BookingID == nil {
+		return dispatch.Booking{}, false, "", dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+	}
+	b, err := s.GetBooking(ctx, *prev.BookingID)
+	return b, true, prev.RequestHash, err
+}
+
+func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, error) {
+	var out dispatch.Booking
 	err := s.Tx(ctx, func(ds dispatch.Store) error {
 		st := ds.(*Store)
-		if k := nb.Idempotency; k != nil {
-			// Claim the key first: a concurrent request with the same key waits here on the unique
-			// index until the first commits, then finds the key taken.
-			_, err := st.q.IdempotencyClaim(ctx, k.Subject, k.Key, k.RequestHash)
-			if errors.Is(err, pgx.ErrNoRows) {
-				prev, err := st.q.IdempotencyGet(ctx, k.Subject, k.Key)
-				if err != nil {
-					return mapErr(err)
-				}
-				if prev.BookingID == nil {
-					return dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
-				}
-				out, err = st.GetBooking(ctx, *prev.BookingID)
-				replay, hash = true, prev.RequestHash
-				return err
-			} else if err != nil {
-				return mapErr(err)
-			}
-			hash = k.RequestHash
-		}
 		b := nb.Booking
 		windows, _ := json.Marshal(b.PreferredWindows)
 		id, err := st.q.BookingInsert(ctx, db.BookingInsertParams{
@@ -249,7 +247,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 		out = b // as written: no need to read it back
 		return nil
 	})
-	return out, replay, hash, err
+	return out, err
 }
 
 func (s *Store) SetBookingStatus(ctx context.Context, id int64, status dispatch.BookingStatus, at time.Time) error {

@@ -44,8 +44,8 @@ WHERE id = $1
 RETURNING version;
 
 -- name: JobInsert :one
-INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING *;
 
 -- name: JobsByBookings :many

@@ -319,21 +319,22 @@ func (q *Queries) IdempotencySetBooking(ctx context.Context, subject string, key
 }
 
 const jobInsert = `-- name: JobInsert :one
-INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start
 `
 
 type JobInsertParams struct {
-	BookingID    int64
-	Visit        int32
-	Status       string
-	TechnicianID *int64
-	PlannedStart *time.Time
-	PlannedEnd   *time.Time
-	Pinned       bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	BookingID      int64
+	Visit          int32
+	Status         string
+	TechnicianID   *int64
+	PlannedStart   *time.Time
+	PlannedEnd     *time.Time
+	Pinned         bool
+	OfferExpiresAt *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, error) {
@@ -345,6 +346,7 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 		arg.PlannedStart,
 		arg.PlannedEnd,
 		arg.Pinned,
+		arg.OfferExpiresAt,
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
