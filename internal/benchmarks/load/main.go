@@ -351,7 +351,17 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	n := 0
 	for _, st := range rec.stmts {
 		sql := st.sql
-		isJobSave := strings.Contains(sql, "UPDATE jobs")
+		// The job's technician and planned times vary per transaction, so replays do not collide
+		// on the no-overlap constraint: parameters 3 (technician), 4 and 5 (times) of the job
+		// update, 4, 5 and 6 of the job insert.
+		techArg := 0
+		switch {
+		case strings.Contains(sql, "UPDATE jobs"):
+			techArg = 3
+		case strings.Contains(sql, "INSERT INTO jobs"):
+			techArg = 4
+		}
+		isJobSave := techArg > 0
 		for i := len(st.args); i >= 1; i-- {
 			lit := literal(st.args[i-1])
 			switch v := deref(st.args[i-1]).(type) {
@@ -359,7 +369,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 				if e, ok := ids[v]; ok {
 					lit = e
 				}
-				if isJobSave && i == 3 {
+				if isJobSave && i == techArg {
 					lit = ":t"
 				}
 			case string:
@@ -367,7 +377,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 					lit = "('k' || :r)"
 				}
 			case time.Time:
-				if isJobSave && (i == 4 || i == 5) {
+				if isJobSave && (i == techArg+1 || i == techArg+2) {
 					lit = "(" + lit + " + :o * interval '2 hours')"
 				}
 			}
