@@ -64,7 +64,11 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			se := &search{c: sc, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began}
+			mine := *sc // the same problem with this search's own memory of travel times
+			pr := *sc.pr
+			pr.Travel = memoize(pr.Travel, sc.locations())
+			mine.pr = &pr
+			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began}
 			results[i], stats[i] = se.run(ctx, p.s.clone())
 		}()
 	}
@@ -102,6 +106,18 @@ func (c *compiled) fixedFor(s *state) *compiled {
 		}
 	}
 	return &sc
+}
+
+// locations is one more than the highest location index the problem uses.
+func (c *compiled) locations() int {
+	n := 0
+	for _, t := range c.pr.Technicians {
+		n = max(n, t.Start+1, t.End+1)
+	}
+	for _, j := range c.pr.Jobs {
+		n = max(n, j.Loc+1)
+	}
+	return n
 }
 
 // hood is what the search precomputes: each job's nearest technicians' routes and nearest jobs.
@@ -144,10 +160,16 @@ func (c *compiled) neighbours(s *state) *hood {
 				if r := s.where[j]; r >= 0 && !slices.Contains(techs, c.routes[r].tech) {
 					techs = append(techs, c.routes[r].tech)
 				}
-				h.routes[j] = c.routesFor(j, techs, nil)
+				h.routes[j] = c.untilDue(j, c.routesFor(j, techs, nil))
 				cand = cand[:0]
+				places, cheap := tr.(*Places)
 				for k := range n {
-					if k != j && !c.jobs[k].removed {
+					if k == j || c.jobs[k].removed {
+						continue
+					}
+					if cheap {
+						cand = append(cand, near{k, int64(places.near(loc, c.job(k).Loc) * 1e12)})
+					} else {
 						cand = append(cand, near{k, tr.Seconds(loc, c.job(k).Loc)})
 					}
 				}
@@ -163,6 +185,28 @@ func (c *compiled) neighbours(s *state) *hood {
 	}
 	wg.Wait()
 	return h
+}
+
+// untilDue keeps, of routes rs (by technician, shift order), the shifts that start before job
+// j's deadline and the first one after it: later ones only add lateness, and the search should
+// not spend its time there.
+func (c *compiled) untilDue(j int, rs []int) []int {
+	due := c.job(j).Due
+	if due == 0 {
+		return rs
+	}
+	out := rs[:0]
+	after := map[int]bool{}
+	for _, r := range rs {
+		cr := c.routes[r]
+		if c.pr.Technicians[cr.tech].Shifts[cr.shift].Start <= due {
+			out = append(out, r)
+		} else if !after[cr.tech] {
+			after[cr.tech] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 type search struct {
@@ -484,10 +528,16 @@ func (se *search) relocate(s *state, j int32) bool {
 	}
 	var best option
 	found := false
-	for _, r2 := range se.nb.routes[j] {
-		if r2 == r {
-			continue
+	// Granular: only the routes that hold one of j's nearest jobs, where j may go.
+	var rs [nearJobs]int
+	nr := 0
+	for _, k := range se.nb.jobs[j] {
+		if r2 := int(s.where[k]); r2 >= 0 && r2 != r && !slices.Contains(rs[:nr], r2) && slices.Contains(se.nb.routes[j], r2) {
+			rs[nr] = r2
+			nr++
 		}
+	}
+	for _, r2 := range rs[:nr] {
 		if o, ok := s.bestIn(c, r2, int(j), se.buf, nil); ok && (!found || o.d.Less(best.d)) {
 			best, found = o, true
 		}

@@ -260,3 +260,18 @@ func TestOptimizeStopsPromptlyOnCancel(t *testing.T) {
 		t.Fatalf("the best so far should beat nothing placed: %v", out.Cost())
 	}
 }
+
+func TestNearestAvailableIsFeasibleAndBeatenByOptimize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	p, _ := generate(rng, genOpts{techs: 8, jobs: 120, days: 3, breaks: true, windows: true})
+	base, err := NearestAvailable(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, base)
+	out, _ := Optimize(context.Background(), base, Budget{Iterations: 500})
+	mustCheck(t, out)
+	if !out.Cost().Less(base.Cost()) {
+		t.Fatalf("optimise did not improve on the baseline: %v vs %v", out.Cost(), base.Cost())
+	}
+}

@@ -33,3 +33,44 @@ func (pl *Places) Seconds(from, to int) int64 {
 	}
 	return int64(math.Round(pl.Model.Duration(pl.Points[from], pl.Points[to], pl.Depart).Seconds()))
 }
+
+// near ranks b by closeness to a cheaply (the equirectangular approximation): good enough to
+// choose neighbours, never used for times.
+func (pl *Places) near(a, b int) float64 {
+	pa, pb := pl.Points[a], pl.Points[b]
+	x := (pb.Lng - pa.Lng) * math.Cos((pa.Lat+pb.Lat)*math.Pi/360)
+	y := pb.Lat - pa.Lat
+	return x*x + y*y
+}
+
+// memo remembers the travel times a search asks for. Each search has its own: it is not safe for
+// concurrent use.
+type memo struct {
+	tr Travel
+	n  int
+	m  []int32 // -1: not asked yet
+}
+
+// memoize wraps tr for the locations below n, when the table stays reasonable (n ≤ 6,000).
+func memoize(tr Travel, n int) Travel {
+	if _, dense := tr.(Matrix); dense || n > 6000 {
+		return tr
+	}
+	m := make([]int32, n*n)
+	for i := range m {
+		m[i] = -1
+	}
+	return &memo{tr: tr, n: n, m: m}
+}
+
+func (m *memo) Seconds(a, b int) int64 {
+	if a >= m.n || b >= m.n {
+		return m.tr.Seconds(a, b)
+	}
+	v := m.m[a*m.n+b]
+	if v < 0 {
+		v = int32(min(m.tr.Seconds(a, b), math.MaxInt32))
+		m.m[a*m.n+b] = v
+	}
+	return int64(v)
+}
