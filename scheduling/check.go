@@ -68,6 +68,13 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			}
 		}
 		free, loc, load, bi := sh.Start, t.Start, 0, 0
+		home := t.End
+		if sh.From != nil {
+			loc = *sh.From
+		}
+		if sh.To != nil {
+			home = *sh.To
+		}
 		// idle takes the breaks that start before 'until', each after the previous event and
 		// over by 'until', and returns the time they leave free in [free, until] for driving.
 		idle := func(until int64) (int64, error) {
@@ -99,6 +106,9 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 				if !slices.Contains(t.Skills, s) {
 					return cost, fmt.Errorf("job %d needs %q, technician %d lacks it", j.ID, s, t.ID)
 				}
+			}
+			if slices.Contains(j.Exclude, t.ID) {
+				return cost, fmt.Errorf("job %d went to technician %d, who is excluded", j.ID, t.ID)
 			}
 			if j.PinnedTech != 0 && j.PinnedTech != t.ID {
 				return cost, fmt.Errorf("job %d is pinned to technician %d, planned with %d", j.ID, j.PinnedTech, t.ID)
@@ -145,7 +155,7 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			work[t.ID] += d + j.Duration
 			free, loc = v.End, j.Loc
 		}
-		d := pr.Travel.Seconds(loc, t.End)
+		d := pr.Travel.Seconds(loc, home)
 		left, err := idle(sh.End)
 		if err != nil {
 			return cost, err

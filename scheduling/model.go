@@ -55,6 +55,9 @@ type Break struct {
 type Shift struct {
 	Window
 	Breaks []Break
+	// From and To, when set, are where this shift starts and ends instead of the technician's
+	// Start and End: a shift cut short by a visit the planner must not move ends at its door.
+	From, To *int
 }
 
 // Technician is a resource. MaxJobs and Capacity (van load, matched against Job.Load) apply to
@@ -90,6 +93,8 @@ type Job struct {
 	// AcceptedBy is the technician who accepted the job (0: none); giving it to another costs
 	// Problem.Disruption.
 	AcceptedBy int64
+	// Exclude are technicians who must not get the job (they declined it).
+	Exclude []int64
 }
 
 // Travel gives driving times in seconds between locations.

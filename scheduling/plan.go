@@ -31,8 +31,9 @@ type croute struct {
 type cjob struct {
 	skills  uint64
 	ws      []Window
-	pinTech int  // technician index, -1: none
-	fixed   bool // Optimize leaves it where it is (pinned or under way)
+	pinTech int   // technician index, -1: none
+	exclude []int // technician indices
+	fixed   bool  // Optimize leaves it where it is (pinned or under way)
 	removed bool
 }
 
@@ -103,6 +104,11 @@ func (c *compiled) addJob(j Job) error {
 		return err
 	}
 	cj.skills = m
+	for _, id := range j.Exclude {
+		if ti, ok := c.techIdx[id]; ok {
+			cj.exclude = append(cj.exclude, ti)
+		}
+	}
 	c.jobIndex[j.ID] = len(c.jobs)
 	c.jobs = append(c.jobs, cj)
 	if len(c.pr.Jobs) < len(c.jobs) {
@@ -116,7 +122,7 @@ func (c *compiled) job(j int) *Job { return &c.pr.Jobs[j] }
 // canDo says whether technician ti may do job j (skills and pins).
 func (c *compiled) canDo(ti, j int) bool {
 	cj := &c.jobs[j]
-	return !cj.removed && cj.skills&^c.techs[ti].skills == 0 && (cj.pinTech < 0 || cj.pinTech == ti)
+	return !cj.removed && cj.skills&^c.techs[ti].skills == 0 && (cj.pinTech < 0 || cj.pinTech == ti) && !slices.Contains(cj.exclude, ti)
 }
 
 // rcost is one route's share of the objective.
@@ -181,6 +187,9 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		return rcost{}
 	}
 	at, loc, bi := sh.Start, t.Start, 0
+	if sh.From != nil {
+		loc = *sh.From
+	}
 	for k, j := range seq {
 		job := &c.pr.Jobs[j]
 		out.load += job.Load
@@ -247,7 +256,11 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		}
 		at = bs + b.Duration
 	}
-	d := tr.Seconds(loc, t.End)
+	home := t.End
+	if sh.To != nil {
+		home = *sh.To
+	}
+	d := tr.Seconds(loc, home)
 	if at+d > sh.End {
 		return rcost{}
 	}

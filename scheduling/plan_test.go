@@ -275,3 +275,26 @@ func TestNearestAvailableIsFeasibleAndBeatenByOptimize(t *testing.T) {
 		t.Fatalf("optimise did not improve on the baseline: %v vs %v", out.Cost(), base.Cost())
 	}
 }
+
+func TestExcludedTechniciansAndShiftEnds(t *testing.T) {
+	g := grid{{0, 0}, {100, 0}, {3000, 0}, {50, 0}, {2000, 0}}
+	door := 4
+	p := &Problem{Travel: g, Technicians: []Technician{
+		{ID: 1, Start: 1, End: 1, Shifts: []Shift{{Window: Window{0, 20000}}}},
+		{ID: 2, Start: 2, End: 2, Shifts: []Shift{{Window: Window{0, 5000}, To: &door}, {Window: Window{9000, 20000}, From: &door}}},
+	}}
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := plan.Insert(Job{ID: 10, Loc: 3, Duration: 600, Exclude: []int64{1}}, nil)
+	if pl.Technician != 2 {
+		t.Fatalf("technician 1 declined the job: %+v", pl)
+	}
+	// Technician 2's first shift ends at a fixed visit's door (2000): from 3000 to 50 and back
+	// to 2000 is 2950 + 600 + 1950 = 5500 > 5000, so the job waits for the second shift.
+	if pl.Shift != 1 || pl.Start != 9000+1950 {
+		t.Fatalf("want the second shift, leaving the door at 9000: %+v", pl)
+	}
+	mustCheck(t, plan)
+}
