@@ -107,8 +107,8 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 					return cost, fmt.Errorf("job %d needs %q, technician %d lacks it", j.ID, s, t.ID)
 				}
 			}
-			if slices.Contains(j.Exclude, t.ID) {
-				return cost, fmt.Errorf("job %d went to technician %d, who is excluded", j.ID, t.ID)
+			if slices.Contains(j.Exclude, t.ID) || (len(j.Technicians) > 0 && !slices.Contains(j.Technicians, t.ID)) {
+				return cost, fmt.Errorf("job %d went to technician %d, who is excluded or not among its technicians", j.ID, t.ID)
 			}
 			if j.PinnedTech != 0 && j.PinnedTech != t.ID {
 				return cost, fmt.Errorf("job %d is pinned to technician %d, planned with %d", j.ID, j.PinnedTech, t.ID)

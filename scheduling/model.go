@@ -95,6 +95,8 @@ type Job struct {
 	AcceptedBy int64
 	// Exclude are technicians who must not get the job (they declined it).
 	Exclude []int64
+	// Technicians, when set, are the only ones who may get the job (those whose area holds it).
+	Technicians []int64
 }
 
 // Travel gives driving times in seconds between locations.

@@ -31,9 +31,10 @@ type croute struct {
 type cjob struct {
 	skills  uint64
 	ws      []Window
-	pinTech int   // technician index, -1: none
-	exclude []int // technician indices
-	fixed   bool  // Optimize leaves it where it is (pinned or under way)
+	pinTech int    // technician index, -1: none
+	exclude []int  // technician indices
+	allow   []bool // by technician index; nil: everyone
+	fixed   bool   // Optimize leaves it where it is (pinned or under way)
 	removed bool
 }
 
@@ -109,6 +110,14 @@ func (c *compiled) addJob(j Job) error {
 			cj.exclude = append(cj.exclude, ti)
 		}
 	}
+	if len(j.Technicians) > 0 {
+		cj.allow = make([]bool, len(c.techs))
+		for _, id := range j.Technicians {
+			if ti, ok := c.techIdx[id]; ok {
+				cj.allow[ti] = true
+			}
+		}
+	}
 	c.jobIndex[j.ID] = len(c.jobs)
 	c.jobs = append(c.jobs, cj)
 	if len(c.pr.Jobs) < len(c.jobs) {
@@ -122,7 +131,8 @@ func (c *compiled) job(j int) *Job { return &c.pr.Jobs[j] }
 // canDo says whether technician ti may do job j (skills and pins).
 func (c *compiled) canDo(ti, j int) bool {
 	cj := &c.jobs[j]
-	return !cj.removed && cj.skills&^c.techs[ti].skills == 0 && (cj.pinTech < 0 || cj.pinTech == ti) && !slices.Contains(cj.exclude, ti)
+	return !cj.removed && cj.skills&^c.techs[ti].skills == 0 && (cj.pinTech < 0 || cj.pinTech == ti) &&
+		(cj.allow == nil || cj.allow[ti]) && !slices.Contains(cj.exclude, ti)
 }
 
 // rcost is one route's share of the objective.
@@ -521,45 +531,57 @@ func NewPlan(p *Problem, routes []Assignment) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newState(c)
+	plan := &Plan{c: c, s: newState(c)}
 	for _, a := range routes {
-		ti, ok := c.techIdx[a.Technician]
-		if !ok || a.Shift < 0 || a.Shift >= len(c.techs[ti].routes) {
-			return nil, invalid("route of technician %d shift %d: no such shift", a.Technician, a.Shift)
+		if err := plan.Assign(a); err != nil {
+			return nil, err
 		}
-		r := c.techs[ti].routes[a.Shift]
-		if len(s.seqs[r]) > 0 {
-			return nil, invalid("technician %d shift %d given twice", a.Technician, a.Shift)
-		}
-		seq := make([]int32, 0, len(a.Jobs))
-		for _, id := range a.Jobs {
-			j, ok := c.jobIndex[id]
-			if !ok {
-				return nil, invalid("route of technician %d: unknown job %d", a.Technician, id)
-			}
-			if s.where[j] >= 0 || slices.Contains(seq, int32(j)) {
-				return nil, invalid("job %d in two places", id)
-			}
-			if !c.canDo(ti, j) {
-				return nil, invalid("job %d: technician %d lacks its skills or is not its pin", id, a.Technician)
-			}
-			seq = append(seq, int32(j))
-		}
-		rc := c.eval(r, seq, nil)
-		if !rc.ok {
-			return nil, invalid("route of technician %d shift %d is infeasible", a.Technician, a.Shift)
-		}
-		for _, j := range seq {
-			s.sum = s.sum.sub(unassignedCost(*c.job(int(j)), c.horizon, c.disrupt))
-		}
-		s.set(c, r, seq, rc)
 	}
+	s := plan.s
 	for j := range c.jobs {
 		if c.job(j).Started && s.where[j] < 0 {
 			return nil, invalid("job %d is under way but in no route", c.job(j).ID)
 		}
 	}
-	return &Plan{c: c, s: s}, nil
+	return plan, nil
+}
+
+// Assign puts an existing route into the plan: technician a.Technician's shift a.Shift (empty
+// until now) with a.Jobs (unassigned until now) in that order. An infeasible route is refused
+// with ErrInvalid and the plan is unchanged.
+func (p *Plan) Assign(a Assignment) error {
+	c, s := p.c, p.s
+	ti, ok := c.techIdx[a.Technician]
+	if !ok || a.Shift < 0 || a.Shift >= len(c.techs[ti].routes) {
+		return invalid("route of technician %d shift %d: no such shift", a.Technician, a.Shift)
+	}
+	r := c.techs[ti].routes[a.Shift]
+	if len(s.seqs[r]) > 0 {
+		return invalid("technician %d shift %d given twice", a.Technician, a.Shift)
+	}
+	seq := make([]int32, 0, len(a.Jobs))
+	for _, id := range a.Jobs {
+		j, ok := c.jobIndex[id]
+		if !ok {
+			return invalid("route of technician %d: unknown job %d", a.Technician, id)
+		}
+		if s.where[j] >= 0 || slices.Contains(seq, int32(j)) {
+			return invalid("job %d in two places", id)
+		}
+		if !c.canDo(ti, j) {
+			return invalid("job %d: technician %d lacks its skills, is not its pin or is excluded", id, a.Technician)
+		}
+		seq = append(seq, int32(j))
+	}
+	rc := c.eval(r, seq, nil)
+	if !rc.ok {
+		return invalid("route of technician %d shift %d is infeasible", a.Technician, a.Shift)
+	}
+	for _, j := range seq {
+		s.sum = s.sum.sub(unassignedCost(*c.job(int(j)), c.horizon, c.disrupt))
+	}
+	s.set(c, r, seq, rc)
+	return nil
 }
 
 // Placement is where Insert put a job, or why it could not.

@@ -296,5 +296,9 @@ func TestExcludedTechniciansAndShiftEnds(t *testing.T) {
 	if pl.Shift != 1 || pl.Start != 9000+1950 {
 		t.Fatalf("want the second shift, leaving the door at 9000: %+v", pl)
 	}
+	// Only technician 1's area holds this address, though 2 is nearer.
+	if pl, _ := plan.Insert(Job{ID: 11, Loc: 2, Duration: 600, Technicians: []int64{1}}, nil); pl.Technician != 1 {
+		t.Fatalf("only technician 1 may go: %+v", pl)
+	}
 	mustCheck(t, plan)
 }

@@ -2,11 +2,241 @@ package vroom
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldfix/fieldfix/geo"
 )
+
+// solve reads doc, solves it and verifies the answer with verify.
+func solve(t *testing.T, doc string, limit time.Duration) (*Problem, *Solution) {
+	t.Helper()
+	p, err := Read(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Solve(context.Background(), p, limit, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, p, s)
+	return p, s
+}
+
+// verify re-reads the answer against the problem alone, in VROOM's terms: every job once, skills,
+// windows, the vehicle's time window, breaks inside their first window, loads within capacity at
+// every step, max_tasks, and each step's arrival no earlier than the previous step's end, with
+// the travel from the previous location fitting in the time not spent on breaks in between.
+func verify(t *testing.T, p *Problem, s *Solution) {
+	t.Helper()
+	var mat [][]int64
+	for _, m := range p.Matrices {
+		mat = m.Durations
+	}
+	if mat == nil {
+		mat = p.Matrix
+	}
+	model := geo.DefaultTravelModel()
+	depart := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	type place struct {
+		idx    *int
+		coords []float64
+	}
+	travel := func(a, b place) int64 {
+		switch {
+		case a.idx == nil && a.coords == nil, b.idx == nil && b.coords == nil:
+			return 0 // the open end of a route
+		case mat != nil:
+			return mat[*a.idx][*b.idx]
+		case slices.Equal(a.coords, b.coords):
+			return 0
+		}
+		return int64(math.Round(model.Duration(geo.Point{Lng: a.coords[0], Lat: a.coords[1]}, geo.Point{Lng: b.coords[0], Lat: b.coords[1]}, depart).Seconds()))
+	}
+	jobs := map[int64]*Job{}
+	for i := range p.Jobs {
+		jobs[p.Jobs[i].ID] = &p.Jobs[i]
+	}
+	vehicles := map[int64]*Vehicle{}
+	for i := range p.Vehicles {
+		vehicles[p.Vehicles[i].ID] = &p.Vehicles[i]
+	}
+	seen := map[int64]bool{}
+	var total int64
+	if s.Code != 0 || s.Summary.Routes != len(s.Routes) || s.Summary.Unassigned != len(s.Unassigned) {
+		t.Fatalf("summary %+v for %d routes, %d unassigned", s.Summary, len(s.Routes), len(s.Unassigned))
+	}
+	for _, r := range s.Routes {
+		v := vehicles[r.Vehicle]
+		if v == nil {
+			t.Fatalf("route of unknown vehicle %d", r.Vehicle)
+		}
+		if seen[-r.Vehicle-1] {
+			t.Fatalf("vehicle %d has two routes", v.ID)
+		}
+		seen[-r.Vehicle-1] = true
+		tw := []int64{0, math.MaxInt64}
+		if v.TimeWindow != nil {
+			tw = v.TimeWindow
+		}
+		hasStart, hasEnd := v.Start != nil || v.StartIndex != nil, v.End != nil || v.EndIndex != nil
+		steps := r.Steps
+		if hasStart != (steps[0].Type == "start") || hasEnd != (steps[len(steps)-1].Type == "end") {
+			t.Fatalf("vehicle %d: start %v, end %v, steps %+v", v.ID, hasStart, hasEnd, steps)
+		}
+		var delivery int64s
+		for _, st := range steps {
+			if st.Type == "job" {
+				delivery = delivery.add(jobs[*st.ID].Delivery, 1)
+			}
+		}
+		load := delivery
+		prev := place{}
+		lastEnd, free, breakTime := int64(math.MinInt64), int64(math.MinInt64), int64(0)
+		var cum int64
+		tasks, breaks := 0, 0
+		capOK := func(l int64s, what string) {
+			if v.Capacity == nil {
+				return
+			}
+			for i, x := range l {
+				c := int64(0)
+				if i < len(v.Capacity) {
+					c = v.Capacity[i]
+				}
+				if x > c {
+					t.Fatalf("vehicle %d: load %v over capacity %v at %s", v.ID, l, v.Capacity, what)
+				}
+			}
+		}
+		capOK(load, "start")
+		for k, st := range steps {
+			if st.Arrival < free {
+				t.Fatalf("vehicle %d step %d (%s) arrives at %d before the previous step ends at %d", v.ID, k, st.Type, st.Arrival, free)
+			}
+			begin := st.Arrival + st.WaitingTime
+			here := place{st.LocationIndex, st.Location}
+			if st.Type != "break" && st.Type != "start" {
+				d := travel(prev, here)
+				if prev.idx != nil || prev.coords != nil {
+					if st.Arrival-lastEnd-breakTime < d {
+						t.Fatalf("vehicle %d step %d: %ds to drive from %d, arrival %d, %ds of breaks", v.ID, k, d, lastEnd, st.Arrival, breakTime)
+					}
+				}
+				cum += d
+				if st.Duration != cum {
+					t.Fatalf("vehicle %d step %d: duration %d, travel so far %d", v.ID, k, st.Duration, cum)
+				}
+			}
+			switch st.Type {
+			case "start":
+				if k != 0 || st.Arrival < tw[0] {
+					t.Fatalf("vehicle %d: start %+v", v.ID, st)
+				}
+				prev, lastEnd, free = here, st.Arrival, st.Arrival
+				continue
+			case "end":
+				if k != len(steps)-1 || st.Arrival > tw[1] {
+					t.Fatalf("vehicle %d: end %+v after %d", v.ID, st, tw[1])
+				}
+			case "break":
+				if breaks >= len(v.Breaks) {
+					t.Fatalf("vehicle %d: more breaks than it has", v.ID)
+				}
+				b := v.Breaks[slices.IndexFunc(v.Breaks, func(b VehicleBreak) bool { return b.ID == *st.ID })]
+				w := tw
+				if len(b.TimeWindows) > 0 {
+					w = b.TimeWindows[0]
+				}
+				if begin < w[0] || begin > w[1] || st.Service != b.Service {
+					t.Fatalf("vehicle %d: break %+v outside its window %v", v.ID, st, w)
+				}
+				breaks++
+				breakTime += st.Service
+				free = begin + st.Service
+				continue
+			case "job":
+				j := jobs[*st.ID]
+				if j == nil || seen[j.ID] {
+					t.Fatalf("job %+v unknown or served twice", st)
+				}
+				seen[j.ID] = true
+				tasks++
+				for _, sk := range j.Skills {
+					if !slices.Contains(v.Skills, sk) {
+						t.Fatalf("job %d needs skill %d, vehicle %d lacks it", j.ID, sk, v.ID)
+					}
+				}
+				if len(j.TimeWindows) > 0 && !slices.ContainsFunc(j.TimeWindows, func(w []int64) bool { return w[0] <= begin && begin <= w[1] }) {
+					t.Fatalf("job %d starts at %d outside %v", j.ID, begin, j.TimeWindows)
+				}
+				if begin < tw[0] || begin+j.Service > tw[1] || st.Service != j.Service || st.WaitingTime < 0 {
+					t.Fatalf("job %d: %+v outside vehicle %d's window %v", j.ID, st, v.ID, tw)
+				}
+				load = load.add(j.Delivery, -1).add(j.Pickup, 1)
+				capOK(load, fmt.Sprintf("job %d", j.ID))
+				if !slices.Equal(st.Load, []int64(load.pad(len(st.Load)))) {
+					t.Fatalf("job %d: load %v, expected %v", j.ID, st.Load, load)
+				}
+			default:
+				t.Fatalf("step type %q", st.Type)
+			}
+			prev, lastEnd, free, breakTime = here, begin+st.Service, begin+st.Service, 0
+		}
+		if !hasEnd && lastEnd > tw[1] {
+			t.Fatalf("vehicle %d works until %d, after %d", v.ID, lastEnd, tw[1])
+		}
+		if breaks != len(v.Breaks) {
+			t.Fatalf("vehicle %d took %d of its %d breaks", v.ID, breaks, len(v.Breaks))
+		}
+		if v.MaxTasks != nil && tasks > *v.MaxTasks {
+			t.Fatalf("vehicle %d: %d tasks over max_tasks %d", v.ID, tasks, *v.MaxTasks)
+		}
+		if r.Cost != cum || r.Duration != cum {
+			t.Fatalf("vehicle %d: cost %d, travel %d", v.ID, r.Cost, cum)
+		}
+		total += cum
+	}
+	for _, u := range s.Unassigned {
+		if jobs[u.ID] == nil || seen[u.ID] || u.Type != "job" {
+			t.Fatalf("unassigned %+v", u)
+		}
+		seen[u.ID] = true
+	}
+	for id := range jobs {
+		if !seen[id] {
+			t.Fatalf("job %d neither served nor unassigned", id)
+		}
+	}
+	if s.Summary.Cost != total {
+		t.Fatalf("summary cost %d, routes %d", s.Summary.Cost, total)
+	}
+}
+
+// int64s is an amount vector for the checks.
+type int64s []int64
+
+func (a int64s) add(b []int64, sign int64) int64s {
+	out := a.pad(len(b))
+	for i, x := range b {
+		out[i] += sign * x
+	}
+	return out
+}
+
+func (a int64s) pad(n int) int64s {
+	out := slices.Clone(a)
+	for len(out) < n {
+		out = append(out, 0)
+	}
+	return out
+}
 
 const withMatrix = `{
   "vehicles": [{"id": 7, "start_index": 0, "end_index": 0, "capacity": [4], "time_window": [0, 10000]},
@@ -26,74 +256,246 @@ const withMatrix = `{
 }`
 
 func TestMatrixProblem(t *testing.T) {
-	p, err := Read(strings.NewReader(withMatrix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Solve(context.Background(), p, 200*time.Millisecond, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Code != 0 || s.Summary.Unassigned != 0 || len(s.Unassigned) != 0 {
+	_, s := solve(t, withMatrix, 200*time.Millisecond)
+	if s.Summary.Unassigned != 0 {
 		t.Fatalf("unassigned %+v", s.Unassigned)
-	}
-	jobs, cost := 0, 0.0
-	for _, r := range s.Routes {
-		if r.Steps[0].Type != "start" || r.Steps[len(r.Steps)-1].Type != "end" || (r.Vehicle != 7 && r.Vehicle != 8) {
-			t.Fatalf("route shape %+v", r)
-		}
-		last := 0.0
-		for _, st := range r.Steps {
-			if st.Arrival < last {
-				t.Fatalf("arrivals go back in time: %+v", r.Steps)
-			}
-			last = st.Arrival
-			if st.Type == "job" {
-				jobs++
-				if st.ID == 102 && st.Arrival+st.WaitingTime > 2000 {
-					t.Fatalf("job 102 served after its window: %+v", st)
-				}
-			}
-		}
-		cost += r.Cost
-	}
-	if jobs != 4 || math.Abs(cost-s.Summary.Cost) > 1e-9 {
-		t.Fatalf("%d jobs, cost %v vs summary %v", jobs, cost, s.Summary.Cost)
 	}
 	// Capacity 4 with loads 1+1+2+3 = 7: two routes at least.
 	if s.Summary.Routes != 2 {
 		t.Fatalf("%d routes", s.Summary.Routes)
 	}
+	// A plain VRPTW: both searches ran and the answer names the one kept.
+	if s.Solver != "vrptw" && s.Solver != "scheduling" {
+		t.Fatalf("solver %q", s.Solver)
+	}
+}
+
+func TestLegacyMatrix(t *testing.T) {
+	_, s := solve(t, `{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0}],
+		"jobs": [{"id": 5, "location_index": 1}, {"id": 6, "location_index": 2}],
+		"matrix": [[0, 10, 20], [10, 0, 15], [20, 15, 0]]}`, 50*time.Millisecond)
+	if s.Summary.Cost != 45 || s.Summary.Unassigned != 0 {
+		t.Fatalf("%+v", s.Summary)
+	}
 }
 
 func TestLocationsUseTheTravelModel(t *testing.T) {
-	p, err := Read(strings.NewReader(`{
-	  "vehicles": [{"id": 1, "start": [4.8357, 45.764], "end": [4.8357, 45.764], "capacity": [10]}],
-	  "jobs": [{"id": 1, "location": [4.85, 45.77], "service": 600}, {"id": 2, "location": [4.80, 45.75], "service": 600}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Solve(context.Background(), p, 100*time.Millisecond, 1)
-	if err != nil || s.Summary.Unassigned != 0 || s.Summary.Cost <= 0 {
-		t.Fatalf("%+v %v", s, err)
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start": [4.8357, 45.764], "end": [4.8357, 45.764], "capacity": [10]},
+	               {"id": 2, "start": [4.87, 45.75], "skills": [3], "breaks": [{"id": 9, "service": 900, "time_windows": [[3600, 7200]]}]}],
+	  "jobs": [{"id": 1, "location": [4.85, 45.77], "service": 600}, {"id": 2, "location": [4.80, 45.75], "service": 600},
+	           {"id": 3, "location": [4.83, 45.74], "service": 600, "skills": [3]}]}`, 100*time.Millisecond)
+	if s.Summary.Unassigned != 0 || s.Summary.Cost <= 0 || s.Solver != "scheduling" {
+		t.Fatalf("%+v", s.Summary)
 	}
 }
 
+func TestSkillsSendAJobToTheOnlyVehicleThatCan(t *testing.T) {
+	// Vehicle 2 is far from everything, but only it has skill 5.
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [10], "skills": [1]},
+	               {"id": 2, "start_index": 3, "end_index": 3, "capacity": [3], "skills": [1, 5]}],
+	  "jobs": [{"id": 10, "location_index": 1, "skills": [1]}, {"id": 11, "location_index": 2, "skills": [5]},
+	           {"id": 12, "location_index": 1, "skills": [1, 5, 9]}],
+	  "matrix": [[0, 10, 10, 900], [10, 0, 5, 900], [10, 5, 0, 900], [900, 900, 900, 0]]}`, 100*time.Millisecond)
+	for _, r := range s.Routes {
+		for _, st := range r.Steps {
+			if st.Type == "job" && *st.ID == 11 && r.Vehicle != 2 {
+				t.Fatalf("job 11 with vehicle %d", r.Vehicle)
+			}
+		}
+	}
+	// Job 12 needs a skill no vehicle has: unassigned, not refused.
+	if len(s.Unassigned) != 1 || s.Unassigned[0].ID != 12 {
+		t.Fatalf("unassigned %+v", s.Unassigned)
+	}
+}
+
+func TestSeveralTimeWindows(t *testing.T) {
+	// The first window of job 1 closes before anyone can get there, so its second one is used;
+	// job 2's second window is after the vehicle's day, so its first one is.
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "time_window": [0, 8000]}],
+	  "jobs": [{"id": 1, "location_index": 1, "service": 60, "time_windows": [[0, 100], [5000, 6000]]},
+	           {"id": 2, "location_index": 2, "service": 60, "time_windows": [[0, 1000], [9000, 9500]]}],
+	  "matrix": [[0, 600, 300], [600, 0, 400], [300, 400, 0]]}`, 100*time.Millisecond)
+	if s.Summary.Unassigned != 0 {
+		t.Fatalf("unassigned %+v", s.Unassigned)
+	}
+	for _, st := range s.Routes[0].Steps {
+		begin := st.Arrival + st.WaitingTime
+		if st.Type == "job" && *st.ID == 1 && (begin < 5000 || begin > 6000) {
+			t.Fatalf("job 1 at %d", begin)
+		}
+		if st.Type == "job" && *st.ID == 2 && begin > 1000 {
+			t.Fatalf("job 2 at %d", begin)
+		}
+	}
+}
+
+func TestBreaksAreStepsInsideTheirWindows(t *testing.T) {
+	// Ten 30-minute jobs: the breaks must fall between them, at 2 h–2 h 30 and 4 h–5 h.
+	var jobs []string
+	for i := range 10 {
+		jobs = append(jobs, fmt.Sprintf(`{"id": %d, "location_index": %d, "service": 1800}`, i+1, i%3+1))
+	}
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "time_window": [0, 36000],
+	    "breaks": [{"id": 71, "service": 1200, "time_windows": [[14400, 18000], [30000, 31000]]},
+	               {"id": 70, "service": 600, "time_windows": [[7200, 9000]]}]}],
+	  "jobs": [`+strings.Join(jobs, ",")+`],
+	  "matrix": [[0, 300, 400, 500], [300, 0, 200, 300], [400, 200, 0, 250], [500, 300, 250, 0]]}`, 100*time.Millisecond)
+	var ids []int64
+	for k, st := range s.Routes[0].Steps {
+		if st.Type == "break" {
+			ids = append(ids, *st.ID)
+			if k == 1 || k == len(s.Routes[0].Steps)-2 {
+				t.Fatalf("break %d not between jobs: %+v", *st.ID, s.Routes[0].Steps)
+			}
+		}
+	}
+	if !slices.Equal(ids, []int64{70, 71}) || s.Summary.Unassigned != 0 {
+		t.Fatalf("breaks %v, unassigned %d", ids, s.Summary.Unassigned)
+	}
+}
+
+func TestMaxTasks(t *testing.T) {
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "max_tasks": 2}, {"id": 2, "start_index": 0, "end_index": 0, "max_tasks": 2},
+	               {"id": 3, "start_index": 0, "end_index": 0, "max_tasks": 0}],
+	  "jobs": [{"id": 1, "location_index": 1}, {"id": 2, "location_index": 1}, {"id": 3, "location_index": 1},
+	           {"id": 4, "location_index": 1}, {"id": 5, "location_index": 1}],
+	  "matrix": [[0, 10], [10, 0]]}`, 100*time.Millisecond)
+	if s.Summary.Unassigned != 1 || s.Summary.Routes != 2 {
+		t.Fatalf("%+v", s.Summary)
+	}
+}
+
+func TestPriorityWinsWhenCapacityIsShort(t *testing.T) {
+	// Room for two of three jobs: the far one has priority, so a near one is left.
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [2]}],
+	  "jobs": [{"id": 1, "location_index": 1, "delivery": [1]}, {"id": 2, "location_index": 1, "pickup": [1]},
+	           {"id": 3, "location_index": 2, "delivery": [1], "priority": 80}],
+	  "matrix": [[0, 10, 5000], [10, 0, 5000], [5000, 5000, 0]]}`, 100*time.Millisecond)
+	if len(s.Unassigned) != 1 || s.Unassigned[0].ID == 3 || s.Summary.Priority != 80 {
+		t.Fatalf("unassigned %+v, summary %+v", s.Unassigned, s.Summary)
+	}
+}
+
+func TestZeroCapacityTakesOnlyUnloadedJobs(t *testing.T) {
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [0, 0]}],
+	  "jobs": [{"id": 1, "location_index": 1, "delivery": [0, 1]}, {"id": 2, "location_index": 1}],
+	  "matrix": [[0, 10], [10, 0]]}`, 50*time.Millisecond)
+	if len(s.Unassigned) != 1 || s.Unassigned[0].ID != 1 || len(s.Summary.Delivery) != 2 {
+		t.Fatalf("%+v", s)
+	}
+}
+
+func TestOpenRoutes(t *testing.T) {
+	// Vehicle 1 has no end (no way back is paid), vehicle 2 no start (it begins at its first job).
+	_, s := solve(t, `{
+	  "vehicles": [{"id": 1, "start_index": 0, "skills": [1]}, {"id": 2, "end_index": 0, "skills": [2], "time_window": [1000, 9000]}],
+	  "jobs": [{"id": 1, "location_index": 1, "skills": [1], "service": 10}, {"id": 2, "location_index": 2, "skills": [2], "service": 10}],
+	  "matrix": [[0, 100, 200], [100, 0, 150], [200, 150, 0]]}`, 50*time.Millisecond)
+	if s.Summary.Cost != 100+200 || s.Summary.Unassigned != 0 {
+		t.Fatalf("%+v", s.Summary)
+	}
+}
+
+// TestRandomProblems solves small heterogeneous problems with every feature at once; Solve
+// re-checks each plan with scheduling.Check and verify re-reads each answer.
+func TestRandomProblems(t *testing.T) {
+	for seed := range uint64(25) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		n := 4 + rng.IntN(6)
+		pts := make([][2]int, n)
+		for i := range pts {
+			pts[i] = [2]int{rng.IntN(60), rng.IntN(60)}
+		}
+		mat := make([][]int64, n)
+		for a := range n {
+			mat[a] = make([]int64, n)
+			for b := range n {
+				mat[a][b] = int64(10 * (abs(pts[a][0]-pts[b][0]) + abs(pts[a][1]-pts[b][1])))
+			}
+		}
+		p := Problem{Matrix: mat}
+		for v := range 1 + rng.IntN(3) {
+			veh := Vehicle{ID: int64(v + 1), TimeWindow: []int64{int64(rng.IntN(500)), 4000 + int64(rng.IntN(4000))}, Skills: []int64{int64(rng.IntN(2))}}
+			if rng.IntN(4) > 0 {
+				i := rng.IntN(n)
+				veh.StartIndex = &i
+			}
+			if rng.IntN(4) > 0 {
+				i := rng.IntN(n)
+				veh.EndIndex = &i
+			}
+			if rng.IntN(2) == 0 {
+				veh.Capacity = []int64{int64(rng.IntN(6))}
+			}
+			if rng.IntN(3) == 0 {
+				k := 1 + rng.IntN(5)
+				veh.MaxTasks = &k
+			}
+			for b := range rng.IntN(3) {
+				s := int64(1000 + 2000*b + rng.IntN(500))
+				veh.Breaks = append(veh.Breaks, VehicleBreak{ID: int64(10*v + b), Service: int64(rng.IntN(400)), TimeWindows: [][]int64{{s, s + int64(rng.IntN(1500))}}})
+			}
+			p.Vehicles = append(p.Vehicles, veh)
+		}
+		for j := range 6 + rng.IntN(14) {
+			i := rng.IntN(n)
+			job := Job{ID: int64(100 + j), LocationIndex: &i, Service: int64(rng.IntN(300)), Priority: rng.IntN(3) * rng.IntN(50)}
+			if rng.IntN(3) == 0 {
+				job.Skills = []int64{int64(rng.IntN(2))}
+			}
+			if rng.IntN(2) == 0 {
+				job.Delivery = []int64{int64(rng.IntN(3))}
+			}
+			if rng.IntN(3) == 0 {
+				job.Pickup = []int64{int64(rng.IntN(3))}
+			}
+			for w := range rng.IntN(3) {
+				s := int64(w*3000 + rng.IntN(2000))
+				job.TimeWindows = append(job.TimeWindows, []int64{s, s + int64(rng.IntN(1500))})
+			}
+			p.Jobs = append(p.Jobs, job)
+		}
+		doc, _ := json.Marshal(p)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { solve(t, string(doc), 30*time.Millisecond) })
+	}
+}
+
+func abs(x int) int { return max(x, -x) }
+
 func TestRefusals(t *testing.T) {
-	for name, doc := range map[string]string{
-		"vehicles differ": `{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [4]}, {"id": 2, "start_index": 0, "end_index": 0, "capacity": [5]}],
-			"jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1, 0]]}`,
-		"two windows":   `{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0}], "jobs": [{"id": 1, "location_index": 1, "time_windows": [[0, 5], [9, 12]]}], "matrix": [[0, 1], [1, 0]]}`,
-		"missing skill": `{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "skills": [1]}], "jobs": [{"id": 1, "location_index": 1, "skills": [2]}], "matrix": [[0, 1], [1, 0]]}`,
-		"index outside": `{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0}], "jobs": [{"id": 1, "location_index": 5}], "matrix": [[0, 1], [1, 0]]}`,
-		"bad location":  `{"vehicles": [{"id": 1, "start": [400, 95], "end": [400, 95]}], "jobs": [{"id": 1, "location": [4, 45]}]}`,
+	for name, c := range map[string]struct{ doc, want string }{
+		"shipments": {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}], "shipments": [{"amount": [1]}], "matrix": [[0, 1], [1, 0]]}`, "shipments"},
+		"setup":     {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "setup": 5}], "matrix": [[0, 1], [1, 0]]}`, "setup"},
+		"two dimensions": {`{"vehicles": [{"id": 1, "start_index": 0, "capacity": [4, 4]}], "jobs": [{"id": 1, "location_index": 1, "delivery": [1, 0]},
+			{"id": 2, "location_index": 1, "delivery": [0, 1]}], "matrix": [[0, 1], [1, 0]]}`, "one capacity dimension"},
+		"costs":        {`{"vehicles": [{"id": 1, "start_index": 0, "costs": {"fixed": 100}}], "jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1, 0]]}`, "costs"},
+		"speed factor": {`{"vehicles": [{"id": 1, "start_index": 0, "speed_factor": 1.5}], "jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1, 0]]}`, "speed_factor"},
+		"max load":     {`{"vehicles": [{"id": 1, "start_index": 0, "breaks": [{"id": 1, "max_load": [0]}]}], "jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1, 0]]}`, "max_load"},
+		"profiles": {`{"vehicles": [{"id": 1, "start_index": 0}, {"id": 2, "start_index": 0, "profile": "bike"}], "jobs": [{"id": 1, "location_index": 1}],
+			"matrix": [[0, 1], [1, 0]]}`, "profiles"},
+		"priority":      {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "priority": 101}], "matrix": [[0, 1], [1, 0]]}`, "priority"},
+		"window":        {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "time_windows": [[9, 5]]}], "matrix": [[0, 1], [1, 0]]}`, "time window"},
+		"index outside": {`{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0}], "jobs": [{"id": 1, "location_index": 5}], "matrix": [[0, 1], [1, 0]]}`, "outside"},
+		"no index":      {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location": [4, 45]}], "matrix": [[0, 1], [1, 0]]}`, "location_index"},
+		"not square":    {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1]]}`, "square"},
+		"fractional":    {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "service": 1.5}], "matrix": [[0, 1], [1, 0]]}`, "service"},
+		"bad location":  {`{"vehicles": [{"id": 1, "start": [400, 95], "end": [400, 95]}], "jobs": [{"id": 1, "location": [4, 45]}]}`, "vehicle 1 start"},
+		"job twice":     {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}, {"id": 1, "location_index": 0}], "matrix": [[0, 1], [1, 0]]}`, "twice"},
 	} {
-		p, err := Read(strings.NewReader(doc))
+		p, err := Read(strings.NewReader(c.doc))
 		if err == nil {
 			_, err = Solve(context.Background(), p, 10*time.Millisecond, 1)
 		}
-		if err == nil {
-			t.Errorf("%s: accepted", name)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %q", name, err, c.want)
 		}
 	}
 }
