@@ -386,6 +386,63 @@ func TestReoptimizeMovesToACloserTechnician(t *testing.T) {
 	wantProblem(t, b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"region": "nope"}), 400, "invalid_region")
 }
 
+// TestReoptimizeUncrossesRoutes: a dispatcher crossed two jobs (each given to the technician on
+// the other side of town, unpinned); the solver gives each back to its neighbour in one
+// transaction, tells the technicians, and a declined technician never gets the job back.
+func TestReoptimizeUncrossesRoutes(t *testing.T) {
+	b := setup(t)
+	west := b.technician("west", []string{"washer"}, 45.764, 4.78)
+	east := b.technician("east", []string{"washer"}, 45.764, 4.92)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	at := func(lng float64) map[string]any {
+		m := washerBooking(nil)
+		m["location"] = map[string]any{"lat": 45.764, "lng": lng}
+		return m
+	}
+	jw := jobOf(t, b.do("POST", "/v1/bookings", cust, at(4.775)).json(t))
+	je := jobOf(t, b.do("POST", "/v1/bookings", cust, at(4.925)).json(t))
+	if jw["technician_id"] != float64(west) || je["technician_id"] != float64(east) {
+		t.Fatalf("booked to %v and %v", jw["technician_id"], je["technician_id"])
+	}
+	for _, x := range []struct {
+		job  map[string]any
+		tech int64
+	}{{jw, east}, {je, west}} {
+		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/assign", x.job["id"]), disp, map[string]any{"technician_id": x.tech, "pin": false}); r.Status != 200 {
+			t.Fatalf("assign: %d %s", r.Status, r.Body)
+		}
+	}
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000})
+	if r.Status != 200 {
+		t.Fatalf("optimize: %d %s", r.Status, r.Body)
+	}
+	if moved := r.json(t)["moved"].([]any); len(moved) != 2 {
+		t.Fatalf("want both jobs moved back: %v", moved)
+	}
+	for _, x := range []struct {
+		job  map[string]any
+		tech int64
+	}{{jw, west}, {je, east}} {
+		var tech int64
+		if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id FROM jobs WHERE id = $1", x.job["id"]).Scan(&tech); err != nil || tech != x.tech {
+			t.Fatalf("job %v with %d, want %d (%v)", x.job["id"], tech, x.tech, err)
+		}
+		if n := b.auditCount("job", x.job["id"], "reoptimized"); n != 1 {
+			t.Fatalf("job %v: %d reoptimized events", x.job["id"], n)
+		}
+	}
+	// East declines the east job; a re-optimisation must not give it back to east.
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/decline", je["id"]), b.token(dispatch.RoleTechnician, "east"), map[string]any{"reason": "van broken"}); r.Status != 200 {
+		t.Fatalf("decline: %d %s", r.Status, r.Body)
+	}
+	b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000})
+	var tech *int64
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id FROM jobs WHERE id = $1", je["id"]).Scan(&tech); err != nil || (tech != nil && *tech == east) {
+		t.Fatalf("declined job went back to east: %v %v", tech, err)
+	}
+}
+
 // TestOfferExpiresAtItsTime: the lifecycle loop wakes when the earliest offer lapses, not on its
 // (here one-minute) tick, and the job goes to the next technician.
 func TestOfferExpiresAtItsTime(t *testing.T) {

@@ -1,0 +1,379 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/scheduling"
+)
+
+// OptimizeResult says what a re-optimisation did.
+type OptimizeResult struct {
+	Considered int     `json:"considered"`
+	Moved      []Moved `json:"moved"`
+	Assigned   int     `json:"newly_assigned"`
+	// Saved is the objective gained: SLA breaches avoided, lateness and travel+wait (seconds).
+	BreachesAvoided int     `json:"breaches_avoided"`
+	SecondsSaved    float64 `json:"seconds_saved"`
+	Elapsed         string  `json:"elapsed"`
+	StoppedEarly    bool    `json:"stopped_early"`
+}
+
+// FreezeAhead keeps jobs starting this soon where they are: the technician is preparing them.
+const FreezeAhead = 30 * time.Minute
+
+// Reoptimize improves the plan of a region ("" for all) within budget with the solver
+// (scheduling.Optimize). The movable jobs (not pinned, accepted or started, starting after
+// FreezeAhead, or unassigned) of the region are planned again on the technicians geo proposes
+// for them; every other job stays where it is and cuts its technician's shift (the technician
+// must be at its door at its start and leaves from there). When the solver's plan is better —
+// fewer SLA breaches, less lateness, fewer unassigned jobs, then less travel — the changed routes
+// are written in one transaction: moved offers are withdrawn, technicians who lose a job are
+// told, and jobs starting within the offer horizon are offered anew. A concurrent change to one
+// of those jobs (a booking, an accept, an override) wins: the run reads again and retries once.
+func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget time.Duration) (OptimizeResult, error) {
+	if !a.Staff() && a.Role != system.Role {
+		return OptimizeResult{}, Forbidden("only dispatchers re-optimise")
+	}
+	if region != "" {
+		if _, err := geo.ParseCellAt(region, geo.ResRegion); err != nil {
+			return OptimizeResult{}, Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		}
+	}
+	if budget <= 0 || budget > 2*time.Minute {
+		budget = 10 * time.Second
+	}
+	began := time.Now()
+	deadline := began.Add(budget)
+	res := OptimizeResult{Moved: []Moved{}}
+	for attempt := 0; ; attempt++ {
+		rp, err := s.readPlan(ctx, region)
+		if err != nil {
+			return res, err
+		}
+		res.Considered = len(rp.movable)
+		if len(rp.movable) == 0 {
+			break
+		}
+		left := time.Until(deadline)
+		octx, cancel := context.WithDeadline(ctx, deadline)
+		out, st := scheduling.Optimize(octx, rp.plan, scheduling.Budget{Time: left, Iterations: 200 * len(rp.movable), Seed: 1})
+		cancel()
+		res.StoppedEarly = ctx.Err() != nil
+		if !out.Cost().Less(rp.plan.Cost()) {
+			break
+		}
+		moved, err := s.applyPlan(ctx, a, rp, out)
+		if (isDoubleBooked(err) || isDeadlock(err) || errors.Is(err, errMovedMeanwhile)) && attempt == 0 && time.Now().Before(deadline) {
+			continue // the plan changed under the solver: read it again
+		}
+		if err != nil {
+			return res, fmt.Errorf("re-optimise: %w", err)
+		}
+		res.Moved = moved
+		for _, m := range moved {
+			if m.FromTechnician == nil {
+				res.Assigned++
+			}
+		}
+		res.BreachesAvoided = int(st.Before.Breaches - st.After.Breaches)
+		res.SecondsSaved = float64(st.Before.Lateness-st.After.Lateness) + float64(st.Before.Travel-st.After.Travel)
+		break
+	}
+	res.Elapsed = time.Since(began).Round(time.Millisecond).String()
+	s.metrics().SolverRun("reoptimize", time.Since(began), res.SecondsSaved)
+	return res, nil
+}
+
+var errMovedMeanwhile = errors.New("job changed meanwhile")
+
+// readPlanned is the solver's view of the region's plan.
+type readPlanned struct {
+	plan    *scheduling.Plan
+	movable map[int64]Job // by id, as read
+	booking map[int64]Booking
+	techs   map[int64]Technician
+}
+
+// readPlan builds the scheduling problem: movable jobs with their skills, windows, SLA due
+// time, tier, declined technicians and area's candidates; the candidates' shifts (time off cut
+// out) split around the jobs that must stay; the current routes of the movable jobs.
+func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, error) {
+	now := s.now()
+	ids, err := s.Store.MovableJobs(ctx, now.Add(FreezeAhead), region)
+	if err != nil {
+		return nil, err
+	}
+	rp := &readPlanned{movable: map[int64]Job{}, booking: map[int64]Booking{}, techs: map[int64]Technician{}}
+	places := scheduling.NewPlaces(now)
+	places.Model = s.Travel
+	var jobs []scheduling.Job
+	until := now
+	for _, id := range ids {
+		j, err := s.Store.GetJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.Store.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		refused, err := s.Store.RefusedTechnicians(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		cands, _, err := s.candidates(ctx, s.Store, b, refused)
+		if err != nil {
+			return nil, err
+		}
+		if j.TechnicianID != nil && !containsTech(cands, *j.TechnicianID) {
+			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+			if err != nil {
+				return nil, err
+			}
+			cands = append(cands, t)
+		}
+		sj := scheduling.Job{ID: id, Loc: places.Add(point(b.Location)), Duration: int64(b.Duration / time.Second),
+			Skills: b.RequiredSkills, Due: b.SLADueAt.Unix(), Tier: tierOf(b.Tier), Exclude: refused}
+		for _, t := range cands {
+			sj.Technicians = append(sj.Technicians, t.ID)
+			rp.techs[t.ID] = t
+		}
+		for _, w := range b.PreferredWindows {
+			// The visit starts inside the window [Start, End), as the online insertion has it.
+			sj.Windows = append(sj.Windows, scheduling.Window{Start: w.Start.Unix(), End: w.End.Unix() - 1})
+			until = maxTime(until, w.End)
+		}
+		until = maxTime(until, b.SLADueAt.Add(s.Planning.Horizon))
+		jobs = append(jobs, sj)
+		rp.movable[id], rp.booking[id] = j, b
+	}
+	if len(jobs) == 0 {
+		return rp, nil
+	}
+	until = minTime(until, now.Add(7*24*time.Hour))
+	techs := make([]Technician, 0, len(rp.techs))
+	for _, t := range rp.techs {
+		techs = append(techs, t)
+	}
+	slices.SortFunc(techs, func(a, b Technician) int { return int(a.ID - b.ID) })
+	rd, err := s.loadRoutes(ctx, s.Store, techs, 0, until)
+	if err != nil {
+		return nil, err
+	}
+	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
+	var routes []scheduling.Assignment
+	for _, t := range techs {
+		home := places.Add(point(t.Home))
+		st := scheduling.Technician{ID: t.ID, Skills: t.Skills, Start: home, End: home}
+		here := places.Add(point(s.positionAt(t, now, rd.stops[t.ID])))
+		var fixed, mine []Stop
+		for _, sp := range rd.stops[t.ID] {
+			if _, ok := rp.movable[sp.JobID]; ok {
+				mine = append(mine, sp)
+			} else {
+				fixed = append(fixed, sp)
+			}
+		}
+		for _, w := range rd.shifts[t.ID] {
+			for _, part := range cutShift(w, fixed, now) {
+				sh := scheduling.Shift{Window: scheduling.Window{Start: part.w.Start.Unix(), End: part.w.End.Unix()}}
+				switch {
+				case part.from != nil:
+					l := places.Add(point(*part.from))
+					sh.From = &l
+				case !w.Start.After(now):
+					sh.From = &here // under way: from where the technician is
+				}
+				if part.to != nil {
+					l := places.Add(point(*part.to))
+					sh.To = &l
+				}
+				a := scheduling.Assignment{Technician: t.ID, Shift: len(st.Shifts)}
+				for _, sp := range mine {
+					if !sp.Start.Before(part.w.Start) && !sp.End.After(part.w.End) {
+						a.Jobs = append(a.Jobs, sp.JobID)
+					}
+				}
+				st.Shifts = append(st.Shifts, sh)
+				if len(a.Jobs) > 0 {
+					routes = append(routes, a)
+				}
+			}
+		}
+		pr.Technicians = append(pr.Technicians, st)
+	}
+	plan, err := scheduling.NewPlan(pr, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range routes {
+		if err := plan.Assign(a); err != nil {
+			// Planned under other travel times than the solver's: the solver starts those jobs
+			// unassigned and places them again.
+			s.Log.Debug("re-optimise: a route does not hold under the solver's travel times", "technician_id", a.Technician, "err", err)
+		}
+	}
+	rp.plan = plan
+	return rp, nil
+}
+
+// shiftPart is a piece of a shift between visits that stay: from the door of one to the next's.
+type shiftPart struct {
+	w        Window
+	from, to *Location
+}
+
+// cutShift splits shift w around the fixed stops, dropping what lies before now.
+func cutShift(w Window, fixed []Stop, now time.Time) []shiftPart {
+	cur := shiftPart{w: Window{Start: maxTime(w.Start, now), End: w.End}}
+	var out []shiftPart
+	for _, sp := range fixed {
+		if !sp.End.After(cur.w.Start) || !sp.Start.Before(cur.w.End) {
+			continue
+		}
+		if sp.Start.After(cur.w.Start) {
+			loc := sp.Location
+			out = append(out, shiftPart{w: Window{Start: cur.w.Start, End: sp.Start}, from: cur.from, to: &loc})
+		}
+		loc := sp.Location
+		cur = shiftPart{w: Window{Start: sp.End, End: cur.w.End}, from: &loc}
+	}
+	if cur.w.End.After(cur.w.Start) {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func tierOf(t Tier) scheduling.Tier {
+	if t == TierPaid {
+		return scheduling.Paid
+	}
+	return scheduling.Warranty
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func containsTech(ts []Technician, id int64) bool {
+	return slices.ContainsFunc(ts, func(t Technician) bool { return t.ID == id })
+}
+
+// applyPlan writes the routes the solver changed, in one transaction.
+func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan) ([]Moved, error) {
+	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
+	// times. Jobs of unchanged routes keep theirs.
+	type key [2]int64
+	before, after := map[key][]int64{}, map[key][]int64{}
+	for _, r := range rp.plan.Routes() {
+		for _, v := range r.Visits {
+			before[key{r.Technician, int64(r.Shift)}] = append(before[key{r.Technician, int64(r.Shift)}], v.Job)
+		}
+	}
+	type place struct {
+		tech  int64
+		start time.Time
+	}
+	changes := map[int64]place{}
+	for _, r := range out.Routes() {
+		k := key{r.Technician, int64(r.Shift)}
+		for _, v := range r.Visits {
+			after[k] = append(after[k], v.Job)
+		}
+		if slices.Equal(before[k], after[k]) {
+			continue
+		}
+		for _, v := range r.Visits {
+			j := rp.movable[v.Job]
+			start := time.Unix(v.Start, 0).UTC()
+			if j.TechnicianID == nil || *j.TechnicianID != r.Technician || j.PlannedStart == nil || !j.PlannedStart.Equal(start) {
+				changes[v.Job] = place{r.Technician, start}
+			}
+		}
+	}
+	if len(changes) == 0 {
+		return []Moved{}, nil
+	}
+	ids := make([]int64, 0, len(changes))
+	for id := range changes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // lock in one order: two runs cannot deadlock on each other
+	var moved []Moved
+	err := s.Store.Tx(ctx, func(st Store) error {
+		moved = moved[:0]
+		locked := map[int64]Job{}
+		for _, id := range ids {
+			j, err := st.LockJob(ctx, id)
+			if err != nil {
+				return err
+			}
+			was := rp.movable[id]
+			if j.Version != was.Version || j.Pinned || (j.Status != JobUnassigned && j.Status != JobOffered) {
+				return errMovedMeanwhile
+			}
+			locked[id] = j
+		}
+		// Clear the old places first, so jobs trading slots do not collide on the way.
+		for _, id := range ids {
+			j := locked[id]
+			if j.TechnicianID == nil {
+				continue
+			}
+			if err := s.withdrawOffer(ctx, st, j, "re-optimised"); err != nil {
+				return err
+			}
+			j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, JobUnassigned, nil
+			saved, err := st.UpdateJob(ctx, j)
+			if err != nil {
+				return err
+			}
+			locked[id] = saved
+		}
+		now := s.now()
+		for _, id := range ids {
+			j, b, to := locked[id], rp.booking[id], changes[id]
+			prev, from := rp.movable[id].TechnicianID, rp.movable[id].Status
+			tech := rp.techs[to.tech]
+			end := to.start.Add(b.Duration)
+			j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
+			j.UpdatedAt = now
+			if prev != nil && *prev != to.tech {
+				if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
+					return err
+				}
+			}
+			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+				Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
+				Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart,
+					"technician_id": to.tech, "planned_start": to.start}}); err != nil {
+				return err
+			}
+			if to.start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
+				if err := s.offerTo(ctx, st, a, b, &j, &tech); err != nil {
+					return err
+				}
+			} else if _, err := st.UpdateJob(ctx, j); err != nil {
+				return err
+			}
+			if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+				return err
+			}
+			moved = append(moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
+				PlannedStartNew: j.PlannedStart})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}
