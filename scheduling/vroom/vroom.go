@@ -230,7 +230,7 @@ func (p *Problem) refusals() error {
 			return fmt.Errorf("vroom: vehicle %d: max_distance is not supported", v.ID)
 		case len(v.Steps) > 0 && string(v.Steps) != "null":
 			return fmt.Errorf("vroom: vehicle %d: steps (plan mode) are not supported", v.ID)
-		case v.Profile != p.Vehicles[0].Profile:
+		case cmp.Or(v.Profile, "car") != cmp.Or(p.Vehicles[0].Profile, "car"):
 			return fmt.Errorf("vroom: vehicles %d and %d have different profiles; one travel matrix is supported", p.Vehicles[0].ID, v.ID)
 		}
 		for _, b := range v.Breaks {
@@ -386,7 +386,7 @@ func (m *model) travel() error {
 			return -1, nil
 		}
 		if len(l) != 2 {
-			return 0, fmt.Errorf("vroom: %s: a location is [lon, lat], got %v", what, l)
+			return 0, fmt.Errorf("vroom: %s: without a matrix, a location is [lon, lat], got %v", what, l)
 		}
 		pt := geo.Point{Lng: l[0], Lat: l[1]}
 		if err := pt.Validate(); err != nil {
@@ -590,7 +590,16 @@ func (m *model) vrptwPlan(ctx context.Context, limit time.Duration, workers int)
 	if err != nil {
 		return nil, fmt.Errorf("vroom: %w", err)
 	}
-	s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: limit, Seed: 1, Workers: workers})
+	// The search's temperatures are tuned in Solomon's units (3 to 0.03 for arcs of about 40 on
+	// average): scale them to this matrix.
+	var sum float64
+	for a := range n {
+		for b := range n {
+			sum += d[a][b]
+		}
+	}
+	temp := max(1e-3, 3*sum/float64(n*n)/40)
+	s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: limit, Seed: 1, Workers: workers, T0: temp, Tf: temp / 100})
 	var routes []scheduling.Assignment
 	for ri, r := range s.Routes {
 		a := scheduling.Assignment{Technician: m.pr.Technicians[ri].ID}
