@@ -164,4 +164,44 @@ func TestSolveCommands(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &sol); err != nil || sol.Code != 0 || sol.Summary.Unassigned != 0 || sol.Summary.Cost != 45 {
 		t.Fatalf("vroom answer %s (%v)", out.String(), err)
 	}
+
+	// Vehicles that differ: skills, an open end, a break; each job only one vehicle can do.
+	_ = os.WriteFile(problem, []byte(`{"vehicles": [
+		  {"id": 1, "start_index": 0, "end_index": 0, "capacity": [2], "skills": [1], "time_window": [0, 5000]},
+		  {"id": 2, "start_index": 0, "skills": [4], "breaks": [{"id": 3, "service": 60, "time_windows": [[100, 200]]}]}],
+		"jobs": [{"id": 5, "location_index": 1, "delivery": [1], "skills": [1], "service": 120}, {"id": 6, "location_index": 2, "skills": [4], "service": 120}],
+		"matrix": [[0, 10, 20], [10, 0, 15], [20, 15, 0]]}`), 0o644)
+	out.Reset()
+	if err := run(context.Background(), []string{"solve", "--format", "vroom", "--time-limit", "50ms", problem}, env(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var het struct {
+		Summary struct{ Unassigned int } `json:"summary"`
+		Routes  []struct {
+			Vehicle int64 `json:"vehicle"`
+			Steps   []struct {
+				Type string `json:"type"`
+				ID   int64  `json:"id"`
+			} `json:"steps"`
+		} `json:"routes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &het); err != nil || het.Summary.Unassigned != 0 || len(het.Routes) != 2 {
+		t.Fatalf("vroom answer %s (%v)", out.String(), err)
+	}
+	for _, r := range het.Routes {
+		var types []string
+		for _, st := range r.Steps {
+			types = append(types, st.Type)
+		}
+		if r.Vehicle == 2 && strings.Join(types, ",") != "start,job,break" && strings.Join(types, ",") != "start,break,job" {
+			t.Fatalf("vehicle 2 steps %v", types)
+		}
+	}
+	// A refusal reaches the user as an error.
+	_ = os.WriteFile(problem, []byte(`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}],
+		"shipments": [{"amount": [1]}], "matrix": [[0, 1], [1, 0]]}`), 0o644)
+	err := run(context.Background(), []string{"solve", "--format", "vroom", problem}, env(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "shipments") {
+		t.Fatalf("shipments: %v", err)
+	}
 }

@@ -18,6 +18,8 @@ import (
 
 // runSolveFiles is `fieldfix solve --format solomon [--time-limit D] FILE...`: one CSV row per
 // file (instance,vehicles,distance,compute_ms); each file gets an independent search per core.
+// `fieldfix solve --format vroom [--time-limit D] FILE` reads one VROOM problem JSON and writes
+// VROOM's solution JSON on stdout (see docs/vroom.md for what is honoured).
 func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
