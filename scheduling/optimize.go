@@ -90,7 +90,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 		}
 	}
 	st.Before, st.After, st.Elapsed = p.s.sum, results[best].sum, time.Since(began)
-	return &Plan{c: p.c, s: results[best]}, st
+	return &Plan{c: p.c.clone(), s: results[best]}, st
 }
 
 // fixedFor is the problem as Optimize sees it: pinned and started jobs held at their place.

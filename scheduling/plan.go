@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -66,6 +67,18 @@ func compile(p *Problem) (*compiled, error) {
 		}
 	}
 	return c, nil
+}
+
+// clone copies what Insert and Remove change, so two plans never share it.
+func (c *compiled) clone() *compiled {
+	cc := *c
+	pr := *c.pr
+	pr.Jobs = slices.Clone(c.pr.Jobs)
+	cc.pr = &pr
+	cc.jobs = slices.Clone(c.jobs)
+	cc.jobIndex = maps.Clone(c.jobIndex)
+	cc.skillBit = maps.Clone(c.skillBit)
+	return &cc
 }
 
 // mask maps skill names to bits; a job's skill no technician has gets a bit no one holds.

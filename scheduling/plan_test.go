@@ -302,3 +302,31 @@ func TestExcludedTechniciansAndShiftEnds(t *testing.T) {
 	}
 	mustCheck(t, plan)
 }
+
+func TestPlansDoNotShareTheirJobs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	p, g := generate(rng, genOpts{techs: 3, jobs: 10, days: 2})
+	for range 4 {
+		g = append(g, [2]float64{100, 100})
+	}
+	p.Travel = g
+	before, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := Optimize(context.Background(), before, Budget{Iterations: 20})
+	if _, err := after.Insert(Job{ID: 100, Loc: len(g) - 1, Duration: 600}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := before.Insert(Job{ID: 101, Loc: len(g) - 2, Duration: 600}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := after.Remove(3); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, before)
+	mustCheck(t, after)
+	if len(before.Problem().Jobs) != 11 || len(after.Problem().Jobs) != 10 {
+		t.Fatalf("jobs: before %d, after %d", len(before.Problem().Jobs), len(after.Problem().Jobs))
+	}
+}
