@@ -14,9 +14,9 @@
 // vrptw's search, side by side, and the better answer is kept. Every answer is re-checked by
 // scheduling.Check before it is written.
 //
-// Refused with a clear error: shipments, setup times, more than one amount dimension, costs
-// matrices and vehicle costs, speed_factor, max_travel_time, max_distance, vehicle steps, break
-// max_load, vehicles of different profiles. See docs/vroom.md.
+// Refused with a clear error: shipments, setup times, service_per_type, more than one amount
+// dimension, costs matrices and vehicle costs, speed_factor, max_travel_time, max_distance,
+// vehicle steps, break max_load, vehicles of different profiles. See docs/vroom.md.
 package vroom
 
 import (
@@ -96,6 +96,9 @@ type Job struct {
 	Skills        []int64   `json:"skills"`
 	Priority      int       `json:"priority"`
 	TimeWindows   [][]int64 `json:"time_windows"`
+
+	SetupPerType   map[string]int64 `json:"setup_per_type"`
+	ServicePerType map[string]int64 `json:"service_per_type"`
 }
 
 // Step, Route, Summary and Solution follow VROOM's output.
@@ -241,8 +244,10 @@ func (p *Problem) refusals() error {
 	}
 	for _, j := range p.Jobs {
 		switch {
-		case j.Setup != 0:
+		case j.Setup != 0 || len(j.SetupPerType) > 0:
 			return fmt.Errorf("vroom: job %d: setup is not supported", j.ID)
+		case len(j.ServicePerType) > 0:
+			return fmt.Errorf("vroom: job %d: service_per_type is not supported (one service time a job)", j.ID)
 		case len(j.Amount) > 0:
 			return fmt.Errorf("vroom: job %d: amount is deprecated in VROOM; use delivery or pickup", j.ID)
 		case j.Priority < 0 || j.Priority > 100:

@@ -472,8 +472,9 @@ func abs(x int) int { return max(x, -x) }
 
 func TestRefusals(t *testing.T) {
 	for name, c := range map[string]struct{ doc, want string }{
-		"shipments": {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}], "shipments": [{"amount": [1]}], "matrix": [[0, 1], [1, 0]]}`, "shipments"},
-		"setup":     {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "setup": 5}], "matrix": [[0, 1], [1, 0]]}`, "setup"},
+		"shipments":        {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1}], "shipments": [{"amount": [1]}], "matrix": [[0, 1], [1, 0]]}`, "shipments"},
+		"setup":            {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "setup": 5}], "matrix": [[0, 1], [1, 0]]}`, "setup"},
+		"service per type": {`{"vehicles": [{"id": 1, "start_index": 0}], "jobs": [{"id": 1, "location_index": 1, "service_per_type": {"van": 5}}], "matrix": [[0, 1], [1, 0]]}`, "service_per_type"},
 		"two dimensions": {`{"vehicles": [{"id": 1, "start_index": 0, "capacity": [4, 4]}], "jobs": [{"id": 1, "location_index": 1, "delivery": [1, 0]},
 			{"id": 2, "location_index": 1, "delivery": [0, 1]}], "matrix": [[0, 1], [1, 0]]}`, "one capacity dimension"},
 		"costs":        {`{"vehicles": [{"id": 1, "start_index": 0, "costs": {"fixed": 100}}], "jobs": [{"id": 1, "location_index": 1}], "matrix": [[0, 1], [1, 0]]}`, "costs"},
