@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
 // solve reads doc, solves it and verifies the answer with verify.
@@ -469,6 +471,47 @@ func TestRandomProblems(t *testing.T) {
 }
 
 func abs(x int) int { return max(x, -x) }
+
+// TestSolomonThroughVROOM hands Solomon instances to Solve as VROOM JSON (distances and times
+// ×100, rounded): plain VRPTWs, so both searches run; every customer must be served within 3% of
+// the best known distance (any distance under the race detector, which slows the searches).
+func TestSolomonThroughVROOM(t *testing.T) {
+	for name, best := range map[string]float64{"RC101": 1643.41, "R201": 1149.68} {
+		f, err := os.Open("../../../shared/benchmarks/vrptw/solomon/" + name + ".txt")
+		if err != nil {
+			t.Skip("Solomon instances not beside the repository")
+		}
+		in, err := vrptw.Parse(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := in.N()
+		p := Problem{Matrix: make([][]int64, n)}
+		for a := range n {
+			p.Matrix[a] = make([]int64, n)
+			for b := range n {
+				p.Matrix[a][b] = int64(math.Round(100 * in.D(a, b)))
+			}
+		}
+		depot := in.Nodes[0]
+		for v := range in.Vehicles {
+			zero := 0
+			p.Vehicles = append(p.Vehicles, Vehicle{ID: int64(v + 1), StartIndex: &zero, EndIndex: &zero, Capacity: []int64{int64(in.Capacity)},
+				TimeWindow: []int64{int64(100 * depot.Ready), int64(100 * depot.Due)}})
+		}
+		for c := 1; c < n; c++ {
+			nd := in.Nodes[c]
+			p.Jobs = append(p.Jobs, Job{ID: int64(c), LocationIndex: &c, Service: int64(100 * nd.Service), Delivery: []int64{int64(nd.Demand)},
+				TimeWindows: [][]int64{{int64(100 * nd.Ready), int64(100 * nd.Due)}}})
+		}
+		doc, _ := json.Marshal(p)
+		_, s := solve(t, string(doc), time.Second)
+		if gap := float64(s.Summary.Cost)/100/best - 1; s.Summary.Unassigned != 0 || (gap > 0.03 && !raceEnabled) {
+			t.Errorf("%s: %d unassigned, cost %d (gap %.2f%%) by %s", name, s.Summary.Unassigned, s.Summary.Cost, 100*gap, s.Solver)
+		}
+	}
+}
 
 func TestRefusals(t *testing.T) {
 	for name, c := range map[string]struct{ doc, want string }{

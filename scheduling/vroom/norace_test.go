@@ -1,0 +1,5 @@
+//go:build !race
+
+package vroom
+
+const raceEnabled = false
