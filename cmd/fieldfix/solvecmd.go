@@ -43,7 +43,7 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		s, err := vroom.Solve(ctx, p, *limit, runtime.GOMAXPROCS(0))
+		s, err := vroom.Solve(ctx, p, vroom.Options{TimeLimit: *limit, Workers: runtime.GOMAXPROCS(0), Seed: *seed})
 		if err != nil {
 			return err
 		}

@@ -562,7 +562,7 @@ func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s
 
 // vrptwPlan solves the plain problem with package vrptw and returns its answer as a scheduling
 // plan (NewPlan re-checks every route).
-func (m *model) vrptwPlan(ctx context.Context, limit time.Duration, workers int) (*scheduling.Plan, error) {
+func (m *model) vrptwPlan(ctx context.Context, o Options) (*scheduling.Plan, error) {
 	t0 := m.pr.Technicians[0]
 	sh := t0.Shifts[0].Window
 	nodes := []vrptw.Node{{Ready: float64(sh.Start), Due: float64(sh.End)}}
@@ -604,7 +604,7 @@ func (m *model) vrptwPlan(ctx context.Context, limit time.Duration, workers int)
 		}
 	}
 	temp := max(1e-3, 3*sum/float64(n*n)/40)
-	s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: limit, Seed: 1, Workers: workers, T0: temp, Tf: temp / 100})
+	s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: o.TimeLimit, Seed: o.Seed, Workers: o.Workers, T0: temp, Tf: temp / 100})
 	var routes []scheduling.Assignment
 	for ri, r := range s.Routes {
 		a := scheduling.Assignment{Technician: m.pr.Technicians[ri].ID}
@@ -631,9 +631,16 @@ func better(a, b scheduling.Cost) bool {
 	return a.Travel < b.Travel
 }
 
-// Solve solves p within limit on up to workers cores and answers in VROOM's shape. The plan is
-// re-checked by scheduling.Check: an answer that fails it is an error, never written.
-func Solve(ctx context.Context, p *Problem, limit time.Duration, workers int) (*Solution, error) {
+// Options bound a solve.
+type Options struct {
+	TimeLimit time.Duration // wall-clock budget (0: 1000 iterations a scheduling search, 1 s of vrptw)
+	Workers   int           // parallel searches, one a core (0: 1)
+	Seed      uint64        // the searches use Seed, Seed+1, ...
+}
+
+// Solve solves p within o and answers in VROOM's shape. The plan is re-checked by
+// scheduling.Check: an answer that fails it is an error, never written.
+func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 	began := time.Now()
 	m, err := p.build()
 	if err != nil {
@@ -645,7 +652,8 @@ func Solve(ctx context.Context, p *Problem, limit time.Duration, workers int) (*
 	}
 	loading := p.loading + time.Since(began)
 	solving := time.Now()
-	workers = max(1, workers)
+	workers := max(1, o.Workers)
+	limit, seed := o.TimeLimit, o.Seed
 	var plan *scheduling.Plan
 	solver := "scheduling"
 	if m.plain() {
@@ -656,9 +664,9 @@ func Solve(ctx context.Context, p *Problem, limit time.Duration, workers int) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			other, otherErr = m.vrptwPlan(ctx, limit, max(1, workers/2))
+			other, otherErr = m.vrptwPlan(ctx, Options{TimeLimit: cmp.Or(limit, time.Second), Workers: max(1, workers/2), Seed: seed})
 		}()
-		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: 1, Searches: max(1, workers-workers/2)})
+		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: seed, Searches: max(1, workers-workers/2)})
 		wg.Wait()
 		if otherErr != nil {
 			return nil, otherErr
@@ -667,7 +675,7 @@ func Solve(ctx context.Context, p *Problem, limit time.Duration, workers int) (*
 			plan, solver = other, "vrptw"
 		}
 	} else {
-		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: 1, Searches: workers})
+		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: seed, Searches: workers})
 	}
 	if _, err := scheduling.Check(plan); err != nil {
 		return nil, fmt.Errorf("vroom: the plan fails its check, not answering: %w", err)

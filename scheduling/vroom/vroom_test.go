@@ -23,7 +23,7 @@ func solve(t *testing.T, doc string, limit time.Duration) (*Problem, *Solution) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Solve(context.Background(), p, limit, 2)
+	s, err := Solve(context.Background(), p, Options{TimeLimit: limit, Workers: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +536,7 @@ func TestRefusals(t *testing.T) {
 	} {
 		p, err := Read(strings.NewReader(c.doc))
 		if err == nil {
-			_, err = Solve(context.Background(), p, 10*time.Millisecond, 1)
+			_, err = Solve(context.Background(), p, Options{TimeLimit: 10 * time.Millisecond, Workers: 1})
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error about %q", name, err, c.want)
