@@ -1,5 +1,0 @@
-//go:build !race
-
-package vroom
-
-const raceEnabled = false
