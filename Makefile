@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test fuzz vet generate check-generated bench-solver bench-schedule bench-geo bench-slots bench-load bench-push clean
+.PHONY: run build test fuzz vet generate check-generated bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-push clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -54,6 +54,9 @@ check-generated: $(SQLC)
 # Solomon's 56 VRPTW instances: gap to the distance-only best known, per class.
 bench-solver:
 	$(GO) run ./internal/benchmarks/solver -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 990ms
+
+bench-vroom:
+	$(GO) run ./internal/benchmarks/vroom -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 1s
 
 bench-schedule:
 	$(GO) run ./internal/benchmarks/schedule -optimize 20s

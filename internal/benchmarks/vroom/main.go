@@ -1,0 +1,157 @@
+// Command vroom hands Solomon's 56 instances to `fieldfix solve --format vroom`'s code path as
+// VROOM JSON (distances and times ×100, rounded: VROOM's integer units) and prints the gap of
+// each answer's travel to the distance-only best known solutions, per family and overall, with
+// the search that was kept.
+//
+//	go run ./internal/benchmarks/vroom [-dir ../shared/benchmarks/vrptw] [-time-limit 1s]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fieldfix/fieldfix/scheduling/vroom"
+	"github.com/fieldfix/fieldfix/scheduling/vrptw"
+)
+
+func main() {
+	dir := flag.String("dir", "../shared/benchmarks/vrptw", "folder with solomon/ and solomon_bks.csv")
+	limit := flag.Duration("time-limit", time.Second, "search time per instance")
+	flag.Parse()
+	if err := run(*dir, *limit); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-vroom:", err)
+		os.Exit(1)
+	}
+}
+
+// asVROOM writes a Solomon instance as VROOM's problem JSON, in VROOM's integer units (×100).
+func asVROOM(in *vrptw.Instance) ([]byte, error) {
+	n := in.N()
+	p := vroom.Problem{Matrix: make([][]int64, n)}
+	for a := range n {
+		p.Matrix[a] = make([]int64, n)
+		for b := range n {
+			p.Matrix[a][b] = int64(math.Round(100 * in.D(a, b)))
+		}
+	}
+	depot := in.Nodes[0]
+	for v := range in.Vehicles {
+		zero := 0
+		p.Vehicles = append(p.Vehicles, vroom.Vehicle{ID: int64(v + 1), StartIndex: &zero, EndIndex: &zero, Capacity: []int64{int64(in.Capacity)},
+			TimeWindow: []int64{int64(100 * depot.Ready), int64(100 * depot.Due)}})
+	}
+	for c := 1; c < n; c++ {
+		nd := in.Nodes[c]
+		p.Jobs = append(p.Jobs, vroom.Job{ID: int64(c), LocationIndex: &c, Service: int64(100 * nd.Service), Delivery: []int64{int64(nd.Demand)},
+			TimeWindows: [][]int64{{int64(100 * nd.Ready), int64(100 * nd.Due)}}})
+	}
+	return json.Marshal(p)
+}
+
+func run(dir string, limit time.Duration) error {
+	bks, err := readBKS(filepath.Join(dir, "solomon_bks.csv"))
+	if err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "solomon", "*.txt"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no instances under %s/solomon", dir)
+	}
+	slices.Sort(files)
+	fmt.Printf("# Solomon through the VROOM path\n\nMeasured %s, GOMAXPROCS %d, %s per instance.\n\n", time.Now().UTC().Format("2006-01-02"), runtime.GOMAXPROCS(0), limit)
+	fmt.Println("| family | instances | mean gap | served all | vrptw kept |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	type agg struct {
+		n, all, vrptwKept int
+		gap               float64
+	}
+	fams := map[string]*agg{}
+	var order []string
+	total := &agg{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		best, ok := bks[strings.ToUpper(name)]
+		if !ok {
+			continue
+		}
+		r, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		in, err := vrptw.Parse(r)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		doc, err := asVROOM(in)
+		if err != nil {
+			return err
+		}
+		p, err := vroom.Read(bytes.NewReader(doc))
+		if err != nil {
+			return err
+		}
+		s, err := vroom.Solve(context.Background(), p, vroom.Options{TimeLimit: limit, Workers: runtime.GOMAXPROCS(0), Seed: 1})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fam := strings.TrimRight(strings.ToUpper(name), "0123456789")
+		if fams[fam] == nil {
+			fams[fam] = &agg{}
+			order = append(order, fam)
+		}
+		for _, a := range []*agg{fams[fam], total} {
+			a.n++
+			a.gap += float64(s.Summary.Cost)/100/best - 1
+			if s.Summary.Unassigned == 0 {
+				a.all++
+			}
+			if s.Solver == "vrptw" {
+				a.vrptwKept++
+			}
+		}
+	}
+	order = append(order, "all")
+	fams["all"] = total
+	for _, f := range order {
+		a := fams[f]
+		fmt.Printf("| %s | %d | %+.2f%% | %d | %d |\n", f, a.n, 100*a.gap/float64(a.n), a.all, a.vrptwKept)
+	}
+	return nil
+}
+
+func readBKS(path string) (map[string]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	col := slices.Index(rows[0], "dist_distance")
+	name := slices.Index(rows[0], "instance")
+	if col < 0 || name < 0 {
+		return nil, fmt.Errorf("%s: no instance or dist_distance column", path)
+	}
+	out := map[string]float64{}
+	for _, r := range rows[1:] {
+		if v, err := strconv.ParseFloat(r[col], 64); err == nil {
+			out[strings.ToUpper(r[name])] = v
+		}
+	}
+	return out, nil
+}
