@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,6 +25,7 @@ type Store struct {
 	tx    pgx.Tx // set inside Tx
 	q     *db.Queries
 	after *[]func(committed bool) // hooks of the transaction, run when it ends
+	audit *[]dispatch.AuditEvent  // the transaction's audit events, written just before it commits
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -39,9 +41,16 @@ func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	var after []func(bool)
+	var (
+		after []func(bool)
+		audit []dispatch.AuditEvent
+	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{pool: s.pool, tx: tx, q: db.New(tx), after: &after})
+		st := &Store{pool: s.pool, tx: tx, q: db.New(tx), after: &after, audit: &audit}
+		if err := fn(st); err != nil {
+			return err
+		}
+		return st.writeAudit(ctx, audit)
 	})
 	for _, f := range after {
 		f(err == nil)
@@ -434,16 +443,61 @@ func deref(s *string) string {
 
 // ---- audit ----
 
+// AddAudit records an audited change. Inside a transaction the event is written with the
+// others just before the commit (one statement, one NOTIFY); outside one, at once.
 func (s *Store) AddAudit(ctx context.Context, e dispatch.AuditEvent) error {
-	data, err := json.Marshal(e.Data)
-	if err != nil || e.Data == nil {
-		data = []byte("{}")
+	if s.audit != nil {
+		*s.audit = append(*s.audit, e)
+		return nil
 	}
-	err = s.q.AuditInsert(ctx, db.AuditInsertParams{At: e.At, ActorSub: e.ActorSub, ActorRole: string(e.ActorRole),
-		Entity: e.Entity, EntityID: e.EntityID, Action: e.Action, FromStatus: e.FromStatus, ToStatus: e.ToStatus,
-		Reason: e.Reason, Data: data})
+	return s.writeAudit(ctx, []dispatch.AuditEvent{e})
+}
+
+// auditRow is one event as AuditInsertAll reads it.
+type auditRow struct {
+	At         string          `json:"at"`
+	ActorSub   string          `json:"actor_sub"`
+	ActorRole  string          `json:"actor_role"`
+	Entity     string          `json:"entity"`
+	EntityID   int64           `json:"entity_id"`
+	Action     string          `json:"action"`
+	FromStatus string          `json:"from_status"`
+	ToStatus   string          `json:"to_status"`
+	Reason     string          `json:"reason"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// writeAudit inserts the events in order and announces them on EventChannel.
+func (s *Store) writeAudit(ctx context.Context, evs []dispatch.AuditEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([]auditRow, len(evs))
+	for i, e := range evs {
+		data, err := json.Marshal(e.Data)
+		if err != nil || e.Data == nil {
+			data = []byte("{}")
+		}
+		r := auditRow{At: e.At.UTC().Format("2006-01-02T15:04:05.999999Z07:00"), ActorSub: e.ActorSub, ActorRole: string(e.ActorRole),
+			Entity: e.Entity, EntityID: e.EntityID, Action: e.Action, FromStatus: e.FromStatus, ToStatus: e.ToStatus,
+			Reason: e.Reason, Data: data}
+		// JSON would quietly turn bytes that are not UTF-8 into U+FFFD: refuse them as the
+		// column would (a NUL is refused by jsonb itself).
+		for _, f := range []string{r.ActorSub, r.ActorRole, r.Entity, r.Action, r.FromStatus, r.ToStatus, r.Reason} {
+			if !utf8.ValidString(f) {
+				return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "invalid_character",
+					Message: "text may not contain the NUL character or bytes that are not UTF-8"}
+			}
+		}
+		rows[i] = r
+	}
+	payload, err := json.Marshal(rows)
 	if err != nil {
-		return fmt.Errorf("audit %s %d %s: %w", e.Entity, e.EntityID, e.Action, mapErr(err))
+		return err
+	}
+	if err := s.q.AuditInsertAll(ctx, payload); err != nil {
+		e := evs[0]
+		return fmt.Errorf("audit %s %d %s (+%d): %w", e.Entity, e.EntityID, e.Action, len(evs)-1, mapErr(err))
 	}
 	return nil
 }

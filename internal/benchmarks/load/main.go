@@ -138,7 +138,7 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return fmt.Errorf("pgbench: %w", err)
 	}
-	quiet := regexp.MustCompile(`SELECT pg_notify\([^;]*FROM ins;`).ReplaceAllString(script, "SELECT 1 FROM ins;")
+	quiet := regexp.MustCompile(`SELECT pg_notify\([^;]*;`).ReplaceAllString(script, "SELECT 1 FROM ins;")
 	tpsQuiet, err := runPgbench(ctx, dbURL, quiet, c)
 	if err != nil {
 		return fmt.Errorf("pgbench without NOTIFY: %w", err)
