@@ -46,6 +46,7 @@ type config struct {
 	concurrency int
 	technicians int
 	secret      string
+	ceiling     bool
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.DurationVar(&c.step, "duration", 10*time.Second, "time per measurement")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "clients for the throughput run and pgbench")
 	flag.IntVar(&c.technicians, "technicians", 300, "demo technicians")
+	flag.BoolVar(&c.ceiling, "ceiling", true, "also measure pgbench's ceiling (false: the server alone, for quick comparisons)")
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(r))
@@ -134,6 +136,9 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
 
+	if !c.ceiling {
+		return nil
+	}
 	tps, err := runPgbench(ctx, dbURL, script, c)
 	if err != nil {
 		return fmt.Errorf("pgbench: %w", err)
