@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -417,11 +420,7 @@ func (s *Store) UpdateTechnician(ctx context.Context, t dispatch.Technician) (di
 }
 
 func technicianFrom(r db.Technician) dispatch.Technician {
-	var shifts []dispatch.Shift
-	_ = json.Unmarshal(r.WeeklyShifts, &shifts)
-	if shifts == nil {
-		shifts = []dispatch.Shift{}
-	}
+	shifts := weeklyShifts(r.WeeklyShifts)
 	area := r.ServiceArea
 	if area == nil {
 		area = []string{}
@@ -432,6 +431,34 @@ func technicianFrom(r db.Technician) dispatch.Technician {
 		LastPosition: position(r.LastLat, r.LastLng), LastSeenAt: utcPtr(r.LastSeenAt),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+}
+
+// shiftPatterns caches decoded weekly shifts by their JSON: planning reads some 30 technicians
+// per booking, and decoding their shifts was a tenth of the server's CPU under load, while
+// technicians share a handful of patterns.
+var (
+	shiftPatterns     sync.Map // string(JSON) → []dispatch.Shift, never handed out itself
+	shiftPatternCount atomic.Int64
+)
+
+const maxShiftPatterns = 4096
+
+// weeklyShifts decodes a technician's weekly_shifts (unreadable: none); the caller owns the slice.
+func weeklyShifts(raw []byte) []dispatch.Shift {
+	if v, ok := shiftPatterns.Load(string(raw)); ok {
+		return slices.Clone(v.([]dispatch.Shift))
+	}
+	var shifts []dispatch.Shift
+	_ = json.Unmarshal(raw, &shifts)
+	if shifts == nil {
+		shifts = []dispatch.Shift{}
+	}
+	if shiftPatternCount.Load() < maxShiftPatterns {
+		if _, loaded := shiftPatterns.LoadOrStore(string(raw), slices.Clone(shifts)); !loaded {
+			shiftPatternCount.Add(1)
+		}
+	}
+	return shifts
 }
 
 func deref(s *string) string {
