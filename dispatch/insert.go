@@ -64,20 +64,51 @@ func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
 	}
 }
 
-// loadRoutes reads the technicians' planned jobs and shifts from now until 'until'.
-func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time) (*routes, error) {
-	now, readAt := s.now(), time.Now()
-	ids := make([]int64, len(techs))
-	for i, t := range techs {
-		ids[i] = t.ID
+// routeRead is what candidates read of their routes with them, for loadRoutes.
+type routeRead struct {
+	ids         map[int64]int // the technicians read
+	until       time.Time
+	now, readAt time.Time
+	stops       []Stop
+	offs        map[int64][]Window
+}
+
+// covers reports whether the read holds the routes of techs until 'until'.
+func (r *routeRead) covers(techs []Technician, until time.Time) bool {
+	if r == nil || !r.until.Equal(until) {
+		return false
 	}
-	stops, err := st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour))
-	if err != nil {
-		return nil, err
+	for _, t := range techs {
+		if _, ok := r.ids[t.ID]; !ok {
+			return false
+		}
 	}
-	offs, err := st.TimeOffOf(ctx, ids, now, until)
-	if err != nil {
-		return nil, err
+	return true
+}
+
+// loadRoutes reads the technicians' planned jobs and shifts from now until 'until' (or takes
+// them from pre, when candidates read them already).
+func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
+	var (
+		now, readAt time.Time
+		stops       []Stop
+		offs        map[int64][]Window
+	)
+	if pre.covers(techs, until) {
+		now, readAt, stops, offs = pre.now, pre.readAt, pre.stops, pre.offs
+	} else {
+		now, readAt = s.now(), time.Now()
+		ids := make([]int64, len(techs))
+		for i, t := range techs {
+			ids[i] = t.ID
+		}
+		var err error
+		if stops, err = st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour)); err != nil {
+			return nil, err
+		}
+		if offs, err = st.TimeOffOf(ctx, ids, now, until); err != nil {
+			return nil, err
+		}
 	}
 	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now, readAt: readAt}
 	for _, sp := range stops {
@@ -166,14 +197,9 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
-func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician) (*Placement, Reason, error) {
-	until := b.SLADueAt.Add(s.Planning.Horizon)
-	for _, w := range b.PreferredWindows {
-		if w.End.After(until) {
-			until = w.End
-		}
-	}
-	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until)
+func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician, pre *routeRead) (*Placement, Reason, error) {
+	until := s.planUntil(b)
+	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {
 		return nil, Reason{}, err
 	}
@@ -204,6 +230,18 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	default:
 		return nil, Reason{"no_room", "every technician with the skills is fully booked until " + until.Format(time.RFC3339)}, nil
 	}
+}
+
+// planUntil is how far ahead insert looks for booking b: the horizon past its due time, or the
+// end of its last preferred window when later.
+func (s *Service) planUntil(b Booking) time.Time {
+	until := b.SLADueAt.Add(s.Planning.Horizon)
+	for _, w := range b.PreferredWindows {
+		if w.End.After(until) {
+			until = w.End
+		}
+	}
+	return until
 }
 
 // fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).

@@ -102,7 +102,7 @@ func (s *Service) improveJob(ctx context.Context, st Store, a Actor, id int64) (
 	if err != nil {
 		return nil, cost{}, err
 	}
-	techs, _, err := s.candidates(ctx, st, b, refused)
+	techs, _, _, err := s.candidates(ctx, st, b, refused, time.Time{})
 	if err != nil || len(techs) == 0 {
 		return nil, cost{}, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) improveJob(ctx context.Context, st Store, a Actor, id int64) (
 		techs = append(techs, t)
 	}
 	until := b.SLADueAt.Add(s.Planning.Horizon)
-	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until)
+	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until, nil)
 	if err != nil {
 		return nil, cost{}, err
 	}

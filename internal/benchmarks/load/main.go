@@ -316,6 +316,21 @@ func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Trace
 
 func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+// Statements sent together in a batch (one round trip) are replayed one by one.
+func (r *recorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.mu.Lock()
+	if r.on {
+		r.stmts = append(r.stmts, recorded{d.SQL, d.Args})
+	}
+	r.mu.Unlock()
+}
+
+func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 // pgbenchScript records the statements of one booking through the real service and writes them
 // as a pgbench script; it returns the script and its statement count.
 func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, error) {
