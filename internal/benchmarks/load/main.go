@@ -373,9 +373,11 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 		sql := st.sql
 		// The job's technician and planned times vary per transaction, so replays do not collide
 		// on the no-overlap constraint: parameters 3 (technician), 4 and 5 (times) of the job
-		// update, 4, 5 and 6 of the job insert.
+		// update, 4, 5 and 6 of the job insert, 23, 24 and 25 of the booking-with-job insert.
 		techArg := 0
 		switch {
+		case strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs"):
+			techArg = 23
 		case strings.Contains(sql, "UPDATE jobs"):
 			techArg = 3
 		case strings.Contains(sql, "INSERT INTO jobs"):
