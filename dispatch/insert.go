@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/geo"
@@ -110,11 +111,23 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 			return nil, err
 		}
 	}
-	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now, readAt: readAt}
-	for _, sp := range stops {
-		if sp.JobID != jobID {
-			rd.stops[sp.TechnicianID] = append(rd.stops[sp.TechnicianID], sp)
+	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs)), now: now, readAt: readAt}
+	if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
+		stops = slices.DeleteFunc(slices.Clone(stops), func(sp Stop) bool { return sp.JobID == jobID })
+	}
+	// Stops come by technician, then start: each technician's run is a sub-slice of them
+	// (capped, so that an append copies) rather than a slice grown stop by stop.
+	for i := 0; i < len(stops); {
+		j, tid := i+1, stops[i].TechnicianID
+		for j < len(stops) && stops[j].TechnicianID == tid {
+			j++
 		}
+		if prev, ok := rd.stops[tid]; ok {
+			rd.stops[tid] = append(prev, stops[i:j]...)
+		} else {
+			rd.stops[tid] = stops[i:j:j]
+		}
+		i = j
 	}
 	for _, t := range techs {
 		rd.shifts[t.ID] = ShiftWindows(t, now, until, offs[t.ID])
@@ -144,6 +157,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 		bestCost cost
 	)
 	now := rd.now
+	var inShift []Stop // reused: the stops of the shift at hand
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
 		found := false // an option without breach in an earlier shift of t
@@ -156,7 +170,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 			if !w.Start.After(now) {
 				prevLoc = s.positionAt(t, now, route)
 			}
-			var inShift []Stop
+			inShift = inShift[:0]
 			for _, sp := range route {
 				if sp.End.After(w.Start) && sp.Start.Before(w.End) {
 					inShift = append(inShift, sp)
