@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,4 +64,70 @@ func TestEventStream(t *testing.T) {
 		t.Fatalf("then %v, %v", got[1], got[2])
 	}
 	wantProblem(t, b.do("GET", "/v1/events", b.token(dispatch.RoleCustomer, "c"), nil), 403, "forbidden_role")
+}
+
+// TestEventStreamLargeTransaction: a transaction's audit events reach the stream in order, all of
+// them, though they are announced 20 to a notification; a rolled-back transaction's never do.
+func TestEventStreamLargeTransaction(t *testing.T) {
+	b := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.srv.URL+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+b.token(dispatch.RoleDispatcher, "disp"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); b.hub.Subscribers() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("stream never subscribed")
+		}
+	}
+	audit := func(st dispatch.Store, id int64) error {
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: b.clock.Now(), ActorSub: "disp", ActorRole: dispatch.RoleDispatcher,
+			Entity: "job", EntityID: id, Action: "tested", Data: map[string]any{"booking_id": id}})
+	}
+	store := b.svc.Store
+	rollback := errors.New("roll back")
+	if err := store.Tx(ctx, func(st dispatch.Store) error { _ = audit(st, 999); return rollback }); !errors.Is(err, rollback) {
+		t.Fatalf("rolled back: %v", err)
+	}
+	const n = 45
+	if err := store.Tx(ctx, func(st dispatch.Store) error {
+		for i := int64(1); i <= n; i++ {
+			if err := audit(st, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(res.Body)
+	var got []map[string]any
+	for len(got) < n && sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && data != "{}" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(data), &m); err != nil {
+				t.Fatalf("event data %q: %v", data, err)
+			}
+			got = append(got, m)
+		}
+	}
+	if len(got) < n {
+		t.Fatalf("%d events of %d (%v)", len(got), n, sc.Err())
+	}
+	for i, m := range got {
+		if m["entity_id"] != float64(i+1) || m["action"] != "tested" || m["booking_id"] != float64(i+1) {
+			t.Fatalf("event %d: %v", i, m)
+		}
+		if i > 0 && m["id"].(float64) <= got[i-1]["id"].(float64) {
+			t.Fatalf("event %d out of order: %v after %v", i, m, got[i-1])
+		}
+	}
+	evs, err := b.svc.ListAudit(ctx, dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, dispatch.AuditFilter{Entity: "job", Page: dispatch.Page{Limit: 200}})
+	if err != nil || len(evs) != n {
+		t.Fatalf("audit trail: %d events, %v", len(evs), err)
+	}
 }

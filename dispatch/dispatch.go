@@ -362,6 +362,9 @@ type Store interface {
 	// CandidateTechnicians are the active technicians with every skill.
 	CandidateTechnicians(ctx context.Context, skills []string) ([]Technician, error)
 	TechniciansByIDs(ctx context.Context, ids []int64) ([]Technician, error)
+	// PlanningData is TechniciansByIDs, RouteStops over [stopsFrom, stopsTo) and TimeOffOf over
+	// [offFrom, offTo) for the same technicians, read in one round trip.
+	PlanningData(ctx context.Context, ids []int64, stopsFrom, stopsTo, offFrom, offTo time.Time) ([]Technician, []Stop, map[int64][]Window, error)
 	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
 	OpenBookingPoints(ctx context.Context) ([]Location, error)
 

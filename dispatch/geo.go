@@ -137,7 +137,7 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 
 // nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
 // covers the address, leaving out the excluded ones.
-func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time) ([]Technician, *routeRead, Reason, error) {
 	cands, err := s.Index.Nearby(point(b.Location), func(e geo.Entry) bool {
 		if !e.Active || slices.Contains(exclude, e.ID) {
 			return false
@@ -150,10 +150,11 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		return true
 	}, s.Planning.Candidates, s.Planning.MaxRadiusKm)
 	if err != nil {
-		return nil, Reason{}, Invalid("location", "invalid_location", "%v", err)
+		return nil, nil, Reason{}, Invalid("location", "invalid_location", "%v", err)
 	}
 	if len(cands) == 0 {
-		return s.storeCandidates(ctx, st, b, exclude) // for the precise reason
+		ts, reason, err := s.storeCandidates(ctx, st, b, exclude) // for the precise reason
+		return ts, nil, reason, err
 	}
 	ids := make([]int64, len(cands))
 	rank := map[int64]int{}
@@ -161,15 +162,26 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		ids[i] = c.Entry.ID
 		rank[c.Entry.ID] = i
 	}
-	ts, err := st.TechniciansByIDs(ctx, ids)
+	// With the horizon known, the candidates' routes and time off come in the same round trip.
+	var (
+		ts  []Technician
+		pre *routeRead
+	)
+	if until.IsZero() {
+		ts, err = st.TechniciansByIDs(ctx, ids)
+	} else {
+		pre = &routeRead{ids: rank, until: until, now: s.now(), readAt: time.Now()}
+		ts, pre.stops, pre.offs, err = st.PlanningData(ctx, ids, pre.now.Add(-12*time.Hour), until.Add(12*time.Hour), pre.now, until)
+	}
 	if err != nil {
-		return nil, Reason{}, err
+		return nil, nil, Reason{}, err
 	}
 	// The index may lag a change by a notification; the database has the last word.
 	ts = slices.DeleteFunc(ts, func(t Technician) bool { return !t.Active || !t.HasSkills(b.RequiredSkills) })
 	slices.SortFunc(ts, func(x, y Technician) int { return rank[x.ID] - rank[y.ID] })
 	if len(ts) == 0 {
-		return s.storeCandidates(ctx, st, b, exclude)
+		ts, reason, err := s.storeCandidates(ctx, st, b, exclude)
+		return ts, nil, reason, err
 	}
-	return ts, Reason{}, nil
+	return ts, pre, Reason{}, nil
 }

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/geo"
@@ -64,26 +65,69 @@ func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
 	}
 }
 
-// loadRoutes reads the technicians' planned jobs and shifts from now until 'until'.
-func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time) (*routes, error) {
-	now, readAt := s.now(), time.Now()
-	ids := make([]int64, len(techs))
-	for i, t := range techs {
-		ids[i] = t.ID
+// routeRead is what candidates read of their routes with them, for loadRoutes.
+type routeRead struct {
+	ids         map[int64]int // the technicians read
+	until       time.Time
+	now, readAt time.Time
+	stops       []Stop
+	offs        map[int64][]Window
+}
+
+// covers reports whether the read holds the routes of techs until 'until'.
+func (r *routeRead) covers(techs []Technician, until time.Time) bool {
+	if r == nil || !r.until.Equal(until) {
+		return false
 	}
-	stops, err := st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	offs, err := st.TimeOffOf(ctx, ids, now, until)
-	if err != nil {
-		return nil, err
-	}
-	rd := &routes{techs: techs, stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now, readAt: readAt}
-	for _, sp := range stops {
-		if sp.JobID != jobID {
-			rd.stops[sp.TechnicianID] = append(rd.stops[sp.TechnicianID], sp)
+	for _, t := range techs {
+		if _, ok := r.ids[t.ID]; !ok {
+			return false
 		}
+	}
+	return true
+}
+
+// loadRoutes reads the technicians' planned jobs and shifts from now until 'until' (or takes
+// them from pre, when candidates read them already).
+func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
+	var (
+		now, readAt time.Time
+		stops       []Stop
+		offs        map[int64][]Window
+	)
+	if pre.covers(techs, until) {
+		now, readAt, stops, offs = pre.now, pre.readAt, pre.stops, pre.offs
+	} else {
+		now, readAt = s.now(), time.Now()
+		ids := make([]int64, len(techs))
+		for i, t := range techs {
+			ids[i] = t.ID
+		}
+		var err error
+		if stops, err = st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour)); err != nil {
+			return nil, err
+		}
+		if offs, err = st.TimeOffOf(ctx, ids, now, until); err != nil {
+			return nil, err
+		}
+	}
+	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs)), now: now, readAt: readAt}
+	if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
+		stops = slices.DeleteFunc(slices.Clone(stops), func(sp Stop) bool { return sp.JobID == jobID })
+	}
+	// Stops come by technician, then start: each technician's run is a sub-slice of them
+	// (capped, so that an append copies) rather than a slice grown stop by stop.
+	for i := 0; i < len(stops); {
+		j, tid := i+1, stops[i].TechnicianID
+		for j < len(stops) && stops[j].TechnicianID == tid {
+			j++
+		}
+		if prev, ok := rd.stops[tid]; ok {
+			rd.stops[tid] = append(prev, stops[i:j]...)
+		} else {
+			rd.stops[tid] = stops[i:j:j]
+		}
+		i = j
 	}
 	for _, t := range techs {
 		rd.shifts[t.ID] = ShiftWindows(t, now, until, offs[t.ID])
@@ -113,6 +157,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 		bestCost cost
 	)
 	now := rd.now
+	var inShift []Stop // reused: the stops of the shift at hand
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
 		found := false // an option without breach in an earlier shift of t
@@ -125,7 +170,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 			if !w.Start.After(now) {
 				prevLoc = s.positionAt(t, now, route)
 			}
-			var inShift []Stop
+			inShift = inShift[:0]
 			for _, sp := range route {
 				if sp.End.After(w.Start) && sp.Start.Before(w.End) {
 					inShift = append(inShift, sp)
@@ -166,14 +211,9 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
-func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician) (*Placement, Reason, error) {
-	until := b.SLADueAt.Add(s.Planning.Horizon)
-	for _, w := range b.PreferredWindows {
-		if w.End.After(until) {
-			until = w.End
-		}
-	}
-	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until)
+func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician, pre *routeRead) (*Placement, Reason, error) {
+	until := s.planUntil(b)
+	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {
 		return nil, Reason{}, err
 	}
@@ -204,6 +244,18 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	default:
 		return nil, Reason{"no_room", "every technician with the skills is fully booked until " + until.Format(time.RFC3339)}, nil
 	}
+}
+
+// planUntil is how far ahead insert looks for booking b: the horizon past its due time, or the
+// end of its last preferred window when later.
+func (s *Service) planUntil(b Booking) time.Time {
+	until := b.SLADueAt.Add(s.Planning.Horizon)
+	for _, w := range b.PreferredWindows {
+		if w.End.After(until) {
+			until = w.End
+		}
+	}
+	return until
 }
 
 // fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).

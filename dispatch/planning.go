@@ -140,12 +140,14 @@ func onShift(t Technician, start time.Time, d time.Duration) bool {
 }
 
 // candidates are the technicians who may take the job: active, skilled, inside their area,
-// not excluded, nearest first: from the geo index when there is one.
-func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+// not excluded, nearest first: from the geo index when there is one. Given the horizon a route
+// will be planned until (else zero), they may come with their routes read (for loadRoutes).
+func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time) ([]Technician, *routeRead, Reason, error) {
 	if s.Index != nil {
-		return s.nearbyCandidates(ctx, st, b, exclude)
+		return s.nearbyCandidates(ctx, st, b, exclude, until)
 	}
-	return s.storeCandidates(ctx, st, b, exclude)
+	ts, reason, err := s.storeCandidates(ctx, st, b, exclude)
+	return ts, nil, reason, err
 }
 
 // storeCandidates scans the skilled technicians in the database; it also names the reason
@@ -196,16 +198,16 @@ func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, excl
 
 // plan finds the best placement of job j among the candidates.
 func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude []int64) (*Placement, Reason, error) {
-	techs, reason, err := s.candidates(ctx, st, b, exclude)
+	techs, pre, reason, err := s.candidates(ctx, st, b, exclude, s.planUntil(b))
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
-	return s.insert(ctx, st, b, j, techs)
+	return s.insert(ctx, st, b, j, techs, pre)
 }
 
 // planFor finds the best time for job j in one technician's route.
 func (s *Service) planFor(ctx context.Context, st Store, b Booking, j Job, t Technician) (*Placement, Reason, error) {
-	return s.insert(ctx, st, b, j, []Technician{t})
+	return s.insert(ctx, st, b, j, []Technician{t}, nil)
 }
 
 // zones caches time zones: loading one reads and parses the tz database every time.

@@ -126,7 +126,7 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 		if err != nil {
 			return nil, err
 		}
-		cands, _, err := s.candidates(ctx, s.Store, b, refused)
+		cands, _, _, err := s.candidates(ctx, s.Store, b, refused, time.Time{})
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +161,7 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 		techs = append(techs, t)
 	}
 	slices.SortFunc(techs, func(a, b Technician) int { return int(a.ID - b.ID) })
-	rd, err := s.loadRoutes(ctx, s.Store, techs, 0, until)
+	rd, err := s.loadRoutes(ctx, s.Store, techs, 0, until, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -64,11 +64,11 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 			return err
 		}
 		due = b.SLADueAt
-		techs, _, err := s.candidates(ctx, st, b, nil)
+		techs, pre, _, err := s.candidates(ctx, st, b, nil, to)
 		if err != nil || len(techs) == 0 {
 			return err
 		}
-		rd, err := s.loadRoutes(ctx, st, techs, 0, to)
+		rd, err := s.loadRoutes(ctx, st, techs, 0, to, pre)
 		if err != nil {
 			return err
 		}

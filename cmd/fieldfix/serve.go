@@ -104,7 +104,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	go func() {
 		defer wg.Done()
-		store.Listen(bg, postgres.EventChannel, func(p string) { hub.Publish([]byte(p)) }, hub.Resync)
+		store.ListenEvents(bg, hub.Publish, hub.Resync)
 	}()
 	go func() {
 		defer wg.Done()

@@ -72,13 +72,13 @@ func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.T
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Stop, len(rows))
-	for i, r := range rows {
-		out[i] = dispatch.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
-			Start: r.PlannedStart.UTC(), End: r.PlannedEnd.UTC(), Pinned: r.Pinned, PinnedStart: r.PinnedStart,
-			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute}
-	}
-	return out, nil
+	return mapAll(rows, stopFrom), nil
+}
+
+func stopFrom(r db.LiveJobsOfRow) dispatch.Stop {
+	return dispatch.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
+		Start: r.PlannedStart.UTC(), End: r.PlannedEnd.UTC(), Pinned: r.Pinned, PinnedStart: r.PinnedStart,
+		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute}
 }
 
 func (s *Store) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
@@ -247,11 +247,15 @@ func (s *Store) TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Ti
 	if err != nil {
 		return nil, mapErr(err)
 	}
+	return timeOffByTechnician(rows), nil
+}
+
+func timeOffByTechnician(rows []db.TechnicianTimeOff) map[int64][]dispatch.Window {
 	out := map[int64][]dispatch.Window{}
 	for _, r := range rows {
 		out[r.TechnicianID] = append(out[r.TechnicianID], dispatch.Window{Start: r.StartsAt.UTC(), End: r.EndsAt.UTC()})
 	}
-	return out, nil
+	return out
 }
 
 // ---- audit and board ----
@@ -315,9 +319,25 @@ func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, err
 	return out, nil
 }
 
-// EventChannel (suffixed ":<schema>") carries every audited change (JSON), announced by AddAudit
-// in its transaction.
+// EventChannel (suffixed ":<schema>") carries every audited change, announced when its
+// transaction commits: each payload is a JSON array of up to 20 events in order (a single JSON
+// object from replicas that predate the arrays). ListenEvents splits them.
 const EventChannel = "fieldfix_events"
+
+// ListenEvents calls fn with each audited change (one JSON object) any replica commits, and
+// resync() after each (re)connection, since notifications sent while disconnected are lost.
+func (s *Store) ListenEvents(ctx context.Context, fn func(event []byte), resync func()) {
+	s.Listen(ctx, EventChannel, func(payload string) {
+		var evs []json.RawMessage
+		if err := json.Unmarshal([]byte(payload), &evs); err != nil {
+			fn([]byte(payload)) // one event
+			return
+		}
+		for _, e := range evs {
+			fn(e)
+		}
+	}, resync)
+}
 
 // ListenTechnicians calls changed(id) for every technician change any replica commits, and
 // resync() after each (re)connection, since notifications sent while disconnected are lost.

@@ -57,3 +57,30 @@ ORDER BY j.booking_id, j.visit;
 
 -- name: BookingSetStatus :exec
 UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2;
+
+-- A new booking with its one job, and the idempotency key (if any) pointed at it: one statement
+-- instead of three round trips. The job's insert may fail on jobs_no_overlap like JobInsert.
+-- name: BookingInsertWithJob :one
+WITH b AS (
+    INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
+                          channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
+                          preferred_windows, created_at, updated_at, region, customer_deferred)
+    VALUES (@customer_id, @purchase_id, @service_type, @appliance, @problem, @address, @lat, @lng,
+            @channel, @return_kind, @tier, @status, @sla_due_at, @required_skills, @duration_minutes,
+            @preferred_windows, @created_at, @updated_at, @region, @customer_deferred)
+    RETURNING id
+), j AS (
+    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+    SELECT b.id, @visit::int, @job_status::text, sqlc.narg(technician_id)::bigint, sqlc.narg(planned_start)::timestamptz,
+           sqlc.narg(planned_end)::timestamptz, @pinned::boolean, sqlc.narg(offer_expires_at)::timestamptz,
+           @job_created_at::timestamptz, @job_updated_at::timestamptz
+    FROM b
+    RETURNING *
+), k AS (
+    UPDATE idempotency_keys SET booking_id = (SELECT id FROM b)
+    WHERE subject = sqlc.narg(idempotency_subject)::text AND key = sqlc.narg(idempotency_key)::text
+)
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
+       j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
+       j.created_at, j.updated_at, j.pinned_start
+FROM j;

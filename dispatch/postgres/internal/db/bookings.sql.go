@@ -162,6 +162,151 @@ func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (i
 	return id, err
 }
 
+const bookingInsertWithJob = `-- name: BookingInsertWithJob :one
+WITH b AS (
+    INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
+                          channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
+                          preferred_windows, created_at, updated_at, region, customer_deferred)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+            $9, $10, $11, $12, $13, $14, $15,
+            $16, $17, $18, $19, $20)
+    RETURNING id
+), j AS (
+    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+    SELECT b.id, $21::int, $22::text, $23::bigint, $24::timestamptz,
+           $25::timestamptz, $26::boolean, $27::timestamptz,
+           $28::timestamptz, $29::timestamptz
+    FROM b
+    RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start
+), k AS (
+    UPDATE idempotency_keys SET booking_id = (SELECT id FROM b)
+    WHERE subject = $30::text AND key = $31::text
+)
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
+       j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
+       j.created_at, j.updated_at, j.pinned_start
+FROM j
+`
+
+type BookingInsertWithJobParams struct {
+	CustomerID         int64
+	PurchaseID         *int64
+	ServiceType        string
+	Appliance          string
+	Problem            string
+	Address            string
+	Lat                float64
+	Lng                float64
+	Channel            string
+	ReturnKind         string
+	Tier               string
+	Status             string
+	SlaDueAt           time.Time
+	RequiredSkills     []string
+	DurationMinutes    int32
+	PreferredWindows   []byte
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Region             string
+	CustomerDeferred   bool
+	Visit              int32
+	JobStatus          string
+	TechnicianID       *int64
+	PlannedStart       *time.Time
+	PlannedEnd         *time.Time
+	Pinned             bool
+	OfferExpiresAt     *time.Time
+	JobCreatedAt       time.Time
+	JobUpdatedAt       time.Time
+	IdempotencySubject *string
+	IdempotencyKey     *string
+}
+
+type BookingInsertWithJobRow struct {
+	ID             int64
+	BookingID      int64
+	Visit          int32
+	Status         string
+	TechnicianID   *int64
+	PlannedStart   *time.Time
+	PlannedEnd     *time.Time
+	Pinned         bool
+	OfferExpiresAt *time.Time
+	AcceptedAt     *time.Time
+	EnRouteAt      *time.Time
+	OnSiteAt       *time.Time
+	FinishedAt     *time.Time
+	Outcome        string
+	Notes          string
+	PartsUsed      []byte
+	Version        int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PinnedStart    bool
+}
+
+// A new booking with its one job, and the idempotency key (if any) pointed at it: one statement
+// instead of three round trips. The job's insert may fail on jobs_no_overlap like JobInsert.
+func (q *Queries) BookingInsertWithJob(ctx context.Context, arg BookingInsertWithJobParams) (BookingInsertWithJobRow, error) {
+	row := q.db.QueryRow(ctx, bookingInsertWithJob,
+		arg.CustomerID,
+		arg.PurchaseID,
+		arg.ServiceType,
+		arg.Appliance,
+		arg.Problem,
+		arg.Address,
+		arg.Lat,
+		arg.Lng,
+		arg.Channel,
+		arg.ReturnKind,
+		arg.Tier,
+		arg.Status,
+		arg.SlaDueAt,
+		arg.RequiredSkills,
+		arg.DurationMinutes,
+		arg.PreferredWindows,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+		arg.Region,
+		arg.CustomerDeferred,
+		arg.Visit,
+		arg.JobStatus,
+		arg.TechnicianID,
+		arg.PlannedStart,
+		arg.PlannedEnd,
+		arg.Pinned,
+		arg.OfferExpiresAt,
+		arg.JobCreatedAt,
+		arg.JobUpdatedAt,
+		arg.IdempotencySubject,
+		arg.IdempotencyKey,
+	)
+	var i BookingInsertWithJobRow
+	err := row.Scan(
+		&i.ID,
+		&i.BookingID,
+		&i.Visit,
+		&i.Status,
+		&i.TechnicianID,
+		&i.PlannedStart,
+		&i.PlannedEnd,
+		&i.Pinned,
+		&i.OfferExpiresAt,
+		&i.AcceptedAt,
+		&i.EnRouteAt,
+		&i.OnSiteAt,
+		&i.FinishedAt,
+		&i.Outcome,
+		&i.Notes,
+		&i.PartsUsed,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PinnedStart,
+	)
+	return i, err
+}
+
 const bookingList = `-- name: BookingList :many
 SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
