@@ -66,6 +66,11 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	defer cancelT()
 
 	token := b.token(dispatch.RoleDispatcher, "disp")
+	start, err := time.Parse(time.RFC3339, job["planned_start"].(string))
+	if err != nil {
+		t.Fatalf("planned_start %v: %v", job["planned_start"], err)
+	}
+	plannedDay := start.UTC().Format("2006-01-02")
 	jobSel := fmt.Sprintf(`.route[data-tech="%d"] .job[data-job="%v"]`, first, job["id"])
 	var unassignedRows int
 	if err := chromedp.Run(ctx,
@@ -73,6 +78,9 @@ func TestConsoleReassignsAJob(t *testing.T) {
 		chromedp.WaitVisible("#token", chromedp.ByQuery),
 		chromedp.SendKeys("#token", token, chromedp.ByQuery),
 		chromedp.Click("#signin button", chromedp.ByQuery),
+		// Late in the day the job is planned for tomorrow: show the day it is planned on.
+		chromedp.SetValue("#day", plannedDay, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("day").dispatchEvent(new Event("change"))`, nil),
 		chromedp.WaitVisible(jobSel, chromedp.ByQuery),
 		chromedp.WaitVisible("#map polygon", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#unassigned tbody tr").length`, &unassignedRows),
