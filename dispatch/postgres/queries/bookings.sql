@@ -70,10 +70,13 @@ WITH b AS (
             @preferred_windows, @created_at, @updated_at, @region, @customer_deferred)
     RETURNING id
 ), j AS (
-    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+    -- The job's place and length are given here: the fill trigger cannot see the booking this
+    -- same statement inserts.
+    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at,
+                      lat, lng, duration_minutes)
     SELECT b.id, @visit::int, @job_status::text, sqlc.narg(technician_id)::bigint, sqlc.narg(planned_start)::timestamptz,
            sqlc.narg(planned_end)::timestamptz, @pinned::boolean, sqlc.narg(offer_expires_at)::timestamptz,
-           @job_created_at::timestamptz, @job_updated_at::timestamptz
+           @job_created_at::timestamptz, @job_updated_at::timestamptz, @lat, @lng, @duration_minutes
     FROM b
     RETURNING *
 ), k AS (
@@ -82,5 +85,5 @@ WITH b AS (
 )
 SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
        j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
-       j.created_at, j.updated_at, j.pinned_start
+       j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes
 FROM j;

@@ -24,8 +24,8 @@ ORDER BY j.planned_start;
 
 -- name: LiveJobsOf :many
 SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
-       b.lat, b.lng, b.duration_minutes
-FROM jobs j JOIN bookings b ON b.id = j.booking_id
+       j.lat, j.lng, j.duration_minutes
+FROM jobs j
 WHERE j.technician_id = ANY(sqlc.arg(technician_ids)::bigint[])
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
   AND j.planned_end > sqlc.arg(from_time)::timestamptz AND j.planned_start < sqlc.arg(to_time)::timestamptz

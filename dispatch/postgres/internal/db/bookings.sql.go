@@ -172,19 +172,22 @@ WITH b AS (
             $16, $17, $18, $19, $20)
     RETURNING id
 ), j AS (
-    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
+    -- The job's place and length are given here: the fill trigger cannot see the booking this
+    -- same statement inserts.
+    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at,
+                      lat, lng, duration_minutes)
     SELECT b.id, $21::int, $22::text, $23::bigint, $24::timestamptz,
            $25::timestamptz, $26::boolean, $27::timestamptz,
-           $28::timestamptz, $29::timestamptz
+           $28::timestamptz, $29::timestamptz, $7, $8, $15
     FROM b
-    RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start
+    RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes
 ), k AS (
     UPDATE idempotency_keys SET booking_id = (SELECT id FROM b)
     WHERE subject = $30::text AND key = $31::text
 )
 SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
        j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
-       j.created_at, j.updated_at, j.pinned_start
+       j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes
 FROM j
 `
 
@@ -223,26 +226,29 @@ type BookingInsertWithJobParams struct {
 }
 
 type BookingInsertWithJobRow struct {
-	ID             int64
-	BookingID      int64
-	Visit          int32
-	Status         string
-	TechnicianID   *int64
-	PlannedStart   *time.Time
-	PlannedEnd     *time.Time
-	Pinned         bool
-	OfferExpiresAt *time.Time
-	AcceptedAt     *time.Time
-	EnRouteAt      *time.Time
-	OnSiteAt       *time.Time
-	FinishedAt     *time.Time
-	Outcome        string
-	Notes          string
-	PartsUsed      []byte
-	Version        int32
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	PinnedStart    bool
+	ID              int64
+	BookingID       int64
+	Visit           int32
+	Status          string
+	TechnicianID    *int64
+	PlannedStart    *time.Time
+	PlannedEnd      *time.Time
+	Pinned          bool
+	OfferExpiresAt  *time.Time
+	AcceptedAt      *time.Time
+	EnRouteAt       *time.Time
+	OnSiteAt        *time.Time
+	FinishedAt      *time.Time
+	Outcome         string
+	Notes           string
+	PartsUsed       []byte
+	Version         int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PinnedStart     bool
+	Lat             float64
+	Lng             float64
+	DurationMinutes int32
 }
 
 // A new booking with its one job, and the idempotency key (if any) pointed at it: one statement
@@ -303,6 +309,9 @@ func (q *Queries) BookingInsertWithJob(ctx context.Context, arg BookingInsertWit
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.PinnedStart,
+		&i.Lat,
+		&i.Lng,
+		&i.DurationMinutes,
 	)
 	return i, err
 }
@@ -466,7 +475,7 @@ func (q *Queries) IdempotencySetBooking(ctx context.Context, subject string, key
 const jobInsert = `-- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start
+RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes
 `
 
 type JobInsertParams struct {
@@ -517,12 +526,15 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.PinnedStart,
+		&i.Lat,
+		&i.Lng,
+		&i.DurationMinutes,
 	)
 	return i, err
 }
 
 const jobsByBookings = `-- name: JobsByBookings :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY($1::bigint[])
 ORDER BY j.booking_id, j.visit
@@ -563,6 +575,9 @@ func (q *Queries) JobsByBookings(ctx context.Context, bookingIds []int64) ([]Job
 			&i.Job.CreatedAt,
 			&i.Job.UpdatedAt,
 			&i.Job.PinnedStart,
+			&i.Job.Lat,
+			&i.Job.Lng,
+			&i.Job.DurationMinutes,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

@@ -104,26 +104,29 @@ type IdempotencyKey struct {
 }
 
 type Job struct {
-	ID             int64
-	BookingID      int64
-	Visit          int32
-	Status         string
-	TechnicianID   *int64
-	PlannedStart   *time.Time
-	PlannedEnd     *time.Time
-	Pinned         bool
-	OfferExpiresAt *time.Time
-	AcceptedAt     *time.Time
-	EnRouteAt      *time.Time
-	OnSiteAt       *time.Time
-	FinishedAt     *time.Time
-	Outcome        string
-	Notes          string
-	PartsUsed      []byte
-	Version        int32
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	PinnedStart    bool
+	ID              int64
+	BookingID       int64
+	Visit           int32
+	Status          string
+	TechnicianID    *int64
+	PlannedStart    *time.Time
+	PlannedEnd      *time.Time
+	Pinned          bool
+	OfferExpiresAt  *time.Time
+	AcceptedAt      *time.Time
+	EnRouteAt       *time.Time
+	OnSiteAt        *time.Time
+	FinishedAt      *time.Time
+	Outcome         string
+	Notes           string
+	PartsUsed       []byte
+	Version         int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PinnedStart     bool
+	Lat             float64
+	Lng             float64
+	DurationMinutes int32
 }
 
 type KpiDaily struct {
