@@ -149,7 +149,8 @@ func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
 }
 
-// validate checks the problem's own consistency (not feasibility).
+// validate checks the travel and the technicians (not feasibility); compile checks each job as
+// it adds it (validateJob, duplicates, pins).
 func (p *Problem) validate() error {
 	if p.Travel == nil {
 		return invalid("no travel")
@@ -174,20 +175,11 @@ func (p *Problem) validate() error {
 			}
 		}
 	}
-	jobs := map[int64]bool{}
-	for _, j := range p.Jobs {
-		if err := p.validateJob(j, techs); err != nil {
-			return err
-		}
-		if jobs[j.ID] {
-			return invalid("job %d twice", j.ID)
-		}
-		jobs[j.ID] = true
-	}
 	return nil
 }
 
-func (p *Problem) validateJob(j Job, techs map[int64]bool) error {
+// validateJob checks a job on its own; addJob checks its id and its pin against the others.
+func validateJob(j Job) error {
 	if j.Duration < 0 || j.Load < 0 {
 		return invalid("job %d: negative duration or load", j.ID)
 	}
@@ -198,9 +190,6 @@ func (p *Problem) validateJob(j Job, techs map[int64]bool) error {
 	}
 	if j.Started && (j.PinnedTech == 0 || j.PinnedStart == 0) {
 		return invalid("job %d: a started job needs its technician and start", j.ID)
-	}
-	if j.PinnedTech != 0 && techs != nil && !techs[j.PinnedTech] {
-		return invalid("job %d: pinned to unknown technician %d", j.ID, j.PinnedTech)
 	}
 	return nil
 }

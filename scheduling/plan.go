@@ -102,7 +102,7 @@ func (c *compiled) addJob(j Job) error {
 	if _, dup := c.jobIndex[j.ID]; dup {
 		return invalid("job %d twice", j.ID)
 	}
-	if err := c.pr.validateJob(j, nil); err != nil {
+	if err := validateJob(j); err != nil {
 		return err
 	}
 	cj := cjob{ws: windowsOf(j), pinTech: -1}
@@ -372,7 +372,6 @@ type option struct {
 func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (option, bool) {
 	seq := s.seqs[r]
 	cj := &c.jobs[j]
-	job := c.job(j)
 	best, found := option{}, false
 	var lastEnd int64 = -1 << 62
 	if len(cj.ws) > 0 {
@@ -404,7 +403,6 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 			best, found = option{r: r, pos: pos, rc: rc, d: d}, true
 		}
 	}
-	_ = job
 	return best, found
 }
 
