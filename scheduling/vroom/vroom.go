@@ -162,6 +162,32 @@ type Solution struct {
 	Solver string `json:"solver"`
 }
 
+// FromSolomon is a Solomon instance as a VROOM problem in VROOM's integer units (distances and
+// times ×100, rounded; the distances as the duration matrix), so Solomon's files can be handed to
+// this path and its answers compared with the best known.
+func FromSolomon(in *vrptw.Instance) *Problem {
+	n := in.N()
+	p := &Problem{Matrix: make([][]int64, n)}
+	for a := range n {
+		p.Matrix[a] = make([]int64, n)
+		for b := range n {
+			p.Matrix[a][b] = int64(math.Round(100 * in.D(a, b)))
+		}
+	}
+	depot := in.Nodes[0]
+	for v := range in.Vehicles {
+		zero := 0
+		p.Vehicles = append(p.Vehicles, Vehicle{ID: int64(v + 1), StartIndex: &zero, EndIndex: &zero, Capacity: []int64{int64(in.Capacity)},
+			TimeWindow: []int64{int64(100 * depot.Ready), int64(100 * depot.Due)}})
+	}
+	for c := 1; c < n; c++ {
+		nd := in.Nodes[c]
+		p.Jobs = append(p.Jobs, Job{ID: int64(c), LocationIndex: &c, Service: int64(100 * nd.Service), Delivery: []int64{int64(nd.Demand)},
+			TimeWindows: [][]int64{{int64(100 * nd.Ready), int64(100 * nd.Due)}}})
+	}
+	return p
+}
+
 // Read decodes a problem.
 func Read(r io.Reader) (*Problem, error) {
 	began := time.Now()

@@ -487,25 +487,7 @@ func TestSolomonThroughVROOM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := in.N()
-		p := Problem{Matrix: make([][]int64, n)}
-		for a := range n {
-			p.Matrix[a] = make([]int64, n)
-			for b := range n {
-				p.Matrix[a][b] = int64(math.Round(100 * in.D(a, b)))
-			}
-		}
-		depot := in.Nodes[0]
-		for v := range in.Vehicles {
-			zero := 0
-			p.Vehicles = append(p.Vehicles, Vehicle{ID: int64(v + 1), StartIndex: &zero, EndIndex: &zero, Capacity: []int64{int64(in.Capacity)},
-				TimeWindow: []int64{int64(100 * depot.Ready), int64(100 * depot.Due)}})
-		}
-		for c := 1; c < n; c++ {
-			nd := in.Nodes[c]
-			p.Jobs = append(p.Jobs, Job{ID: int64(c), LocationIndex: &c, Service: int64(100 * nd.Service), Delivery: []int64{int64(nd.Demand)},
-				TimeWindows: [][]int64{{int64(100 * nd.Ready), int64(100 * nd.Due)}}})
-		}
+		p := FromSolomon(in)
 		doc, _ := json.Marshal(p)
 		_, s := solve(t, string(doc), time.Second)
 		if gap := float64(s.Summary.Cost)/100/best - 1; s.Summary.Unassigned != 0 || gap > 0.25 {

@@ -8,10 +8,12 @@ package vrptw
 
 import (
 	"bufio"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,6 +48,31 @@ func (in *Instance) prepare() {
 			in.dist[i*n+j] = math.Hypot(in.Nodes[i].X-in.Nodes[j].X, in.Nodes[i].Y-in.Nodes[j].Y)
 		}
 	}
+}
+
+// ReadBKS reads the best-known solutions file (a CSV with instance and dist_distance columns,
+// as solomon_bks.csv) into the distance-minimising best known per instance name.
+func ReadBKS(r io.Reader) (map[string]float64, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("best known: %w", err)
+	}
+	if len(rows) < 2 {
+		return nil, errors.New("best known: no rows")
+	}
+	name, col := slices.Index(rows[0], "instance"), slices.Index(rows[0], "dist_distance")
+	if name < 0 || col < 0 {
+		return nil, errors.New("best known: no instance or dist_distance column")
+	}
+	out := map[string]float64{}
+	for _, row := range rows[1:] {
+		v, err := strconv.ParseFloat(row[col], 64)
+		if err != nil {
+			return nil, fmt.Errorf("best known %v: %w", row, err)
+		}
+		out[row[name]] = v
+	}
+	return out, nil
 }
 
 // Parse reads Solomon's text format.

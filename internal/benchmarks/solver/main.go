@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"math"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,18 +44,10 @@ func run(dir string, limit time.Duration, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	rows, err := csv.NewReader(f).ReadAll()
+	bks, err := vrptw.ReadBKS(f)
 	f.Close()
 	if err != nil {
 		return err
-	}
-	bks := map[string]float64{}
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[4], 64) // dist_distance
-		if err != nil {
-			return fmt.Errorf("bks %v: %w", r, err)
-		}
-		bks[r[0]] = v
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "solomon", "*.txt"))
 	slices.Sort(files)

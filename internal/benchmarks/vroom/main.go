@@ -9,16 +9,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,32 +33,13 @@ func main() {
 	}
 }
 
-// asVROOM writes a Solomon instance as VROOM's problem JSON, in VROOM's integer units (×100).
-func asVROOM(in *vrptw.Instance) ([]byte, error) {
-	n := in.N()
-	p := vroom.Problem{Matrix: make([][]int64, n)}
-	for a := range n {
-		p.Matrix[a] = make([]int64, n)
-		for b := range n {
-			p.Matrix[a][b] = int64(math.Round(100 * in.D(a, b)))
-		}
-	}
-	depot := in.Nodes[0]
-	for v := range in.Vehicles {
-		zero := 0
-		p.Vehicles = append(p.Vehicles, vroom.Vehicle{ID: int64(v + 1), StartIndex: &zero, EndIndex: &zero, Capacity: []int64{int64(in.Capacity)},
-			TimeWindow: []int64{int64(100 * depot.Ready), int64(100 * depot.Due)}})
-	}
-	for c := 1; c < n; c++ {
-		nd := in.Nodes[c]
-		p.Jobs = append(p.Jobs, vroom.Job{ID: int64(c), LocationIndex: &c, Service: int64(100 * nd.Service), Delivery: []int64{int64(nd.Demand)},
-			TimeWindows: [][]int64{{int64(100 * nd.Ready), int64(100 * nd.Due)}}})
-	}
-	return json.Marshal(p)
-}
-
 func run(dir string, limit time.Duration) error {
-	bks, err := readBKS(filepath.Join(dir, "solomon_bks.csv"))
+	f, err := os.Open(filepath.Join(dir, "solomon_bks.csv"))
+	if err != nil {
+		return err
+	}
+	bks, err := vrptw.ReadBKS(f)
+	f.Close()
 	if err != nil {
 		return err
 	}
@@ -82,7 +60,7 @@ func run(dir string, limit time.Duration) error {
 	total := &agg{}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txt")
-		best, ok := bks[strings.ToUpper(name)]
+		best, ok := bks[name]
 		if !ok {
 			continue
 		}
@@ -95,7 +73,7 @@ func run(dir string, limit time.Duration) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		doc, err := asVROOM(in)
+		doc, err := json.Marshal(vroom.FromSolomon(in))
 		if err != nil {
 			return err
 		}
@@ -130,28 +108,4 @@ func run(dir string, limit time.Duration) error {
 		fmt.Printf("| %s | %d | %+.2f%% | %d | %d |\n", f, a.n, 100*a.gap/float64(a.n), a.all, a.vrptwKept)
 	}
 	return nil
-}
-
-func readBKS(path string) (map[string]float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(rows) < 2 {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	col := slices.Index(rows[0], "dist_distance")
-	name := slices.Index(rows[0], "instance")
-	if col < 0 || name < 0 {
-		return nil, fmt.Errorf("%s: no instance or dist_distance column", path)
-	}
-	out := map[string]float64{}
-	for _, r := range rows[1:] {
-		if v, err := strconv.ParseFloat(r[col], 64); err == nil {
-			out[strings.ToUpper(r[name])] = v
-		}
-	}
-	return out, nil
 }
