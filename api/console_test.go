@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -29,6 +31,72 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless Chromium for one test and returns its allocator's context (for more
+// tabs) and a tab's context that times out after 60 s; both end with the test.
+func browser(t *testing.T, bin string) (actx, ctx context.Context) {
+	t.Helper()
+	// Chromium may still be writing its profile as it exits: remove it after the browser is gone
+	// (cleanups run last in, first out), and do not fail on leftovers (t.TempDir would).
+	profile, err := os.MkdirTemp("", "fieldfix-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	return actx, ctx
+}
+
+// TestConsoleDefaultDayIsLocal opens the console in Paris at 00:30 on 21 November 2026, when it
+// is still 20 November in UTC: the day the board opens on is the dispatcher's own, the 21st.
+func TestConsoleDefaultDayIsLocal(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	now := time.Date(2026, 11, 20, 23, 30, 0, 0, time.UTC) // 00:30 CET on the 21st
+	b.clock.Set(now)
+	_, ctx := browser(t, bin)
+
+	// The page's clock starts at now and runs on from there; the time zone is the browser's own.
+	clock := fmt.Sprintf(`(() => {
+  const Real = Date, shift = %d - Real.now();
+  class Shifted extends Real {
+    constructor(...a) { if (a.length === 0) super(Real.now() + shift); else super(...a); }
+    static now() { return Real.now() + shift; }
+  }
+  globalThis.Date = Shifted;
+})();`, now.UnixMilli())
+	var zone, utcDay, day string
+	if err := chromedp.Run(ctx,
+		emulation.SetTimezoneOverride("Europe/Paris"),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := page.AddScriptToEvaluateOnNewDocument(clock).Do(ctx)
+			return err
+		}),
+		chromedp.Navigate(b.srv.URL+"/console"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.Evaluate(`Intl.DateTimeFormat().resolvedOptions().timeZone`, &zone),
+		chromedp.Evaluate(`new Date().toISOString().slice(0, 10)`, &utcDay),
+		chromedp.Value("#day", &day, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("loading the console: %v", err)
+	}
+	// The page really is just past midnight east of UTC, or the test proves nothing.
+	if zone != "Europe/Paris" || utcDay != "2026-11-20" {
+		t.Fatalf("the page runs in %q on UTC day %s, want Europe/Paris on 2026-11-20", zone, utcDay)
+	}
+	if day != "2026-11-21" {
+		t.Fatalf("the console opens on %s, want the local day 2026-11-21 (not the UTC day %s)", day, utcDay)
+	}
+}
+
 // TestConsoleReassignsAJob drives the console in headless Chromium: it loads the seeded board,
 // a dispatcher re-assigns a job by hand, and the change shows through the API and in the page
 // (via the live event stream). A screenshot is kept under artifacts/.
@@ -47,23 +115,7 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	fridge["appliance"] = "tv" // nobody repairs TVs: it stays unassigned on the board
 	b.do("POST", "/v1/bookings", cust, fridge)
 
-	// Chromium may still be writing its profile as it exits: remove it after the browser is gone,
-	// and do not fail on leftovers (t.TempDir would).
-	profile, err := os.MkdirTemp("", "fieldfix-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelT()
+	actx, ctx := browser(t, bin)
 
 	token := b.token(dispatch.RoleDispatcher, "disp")
 	start, err := time.Parse(time.RFC3339, job["planned_start"].(string))

@@ -273,7 +273,13 @@ function start() {
   listen();
 }
 
-$("#day").value = new Date().toISOString().slice(0, 10);
+// The board's default day is the dispatcher's own calendar day: toISOString is the UTC date, which
+// east of UTC is still yesterday just after local midnight (and west of UTC already tomorrow at night).
+function localDay(d) {
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+}
+
+$("#day").value = localDay(new Date());
 $("#day").onchange = load;
 $("#signin").onsubmit = (ev) => {
   ev.preventDefault();
