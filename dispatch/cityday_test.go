@@ -56,7 +56,7 @@ func cityDay(policy string) dayResult {
 	var solve time.Duration
 	for n := range 2000 {
 		now := start.Add(time.Duration(float64(10*time.Hour) * float64(n) / 2000))
-		rd.now, rd.readAt = now, now
+		rd.now = now
 		appl := []string{"washer", "fridge", "ac", "tv", "water_heater"}[rng.IntN(5)]
 		need := []string{appl}
 		if rng.Float64() < 0.1 {
@@ -79,10 +79,10 @@ func cityDay(policy string) dayResult {
 		var p *Placement
 		switch policy {
 		case "fieldfix insertion":
-			p, _ = s.best(b, nil, &routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now, readAt: now})
+			p, _ = s.best(b, nil, &routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now})
 		default:
 			for _, t := range cands {
-				if p, _ = s.bestEarliest(b, &routes{techs: []Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now, readAt: now}); p != nil {
+				if p, _ = s.bestEarliest(b, &routes{techs: []Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
 					break
 				}
 			}

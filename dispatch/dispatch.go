@@ -362,9 +362,10 @@ type Store interface {
 	// CandidateTechnicians are the active technicians with every skill.
 	CandidateTechnicians(ctx context.Context, skills []string) ([]Technician, error)
 	TechniciansByIDs(ctx context.Context, ids []int64) ([]Technician, error)
-	// PlanningData is TechniciansByIDs, RouteStops over [stopsFrom, stopsTo) and TimeOffOf over
-	// [offFrom, offTo) for the same technicians, read in one round trip.
-	PlanningData(ctx context.Context, ids []int64, stopsFrom, stopsTo, offFrom, offTo time.Time) ([]Technician, []Stop, map[int64][]Window, error)
+	// ChangedPlans reads, in one round trip, the plans of those technicians among ids whose plan
+	// version differs from known (same order; -1: none held): each with its live jobs ending after
+	// stopsFrom and its time off ending after offFrom.
+	ChangedPlans(ctx context.Context, ids, known []int64, stopsFrom, offFrom time.Time) ([]PlanRead, error)
 	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
 	OpenBookingPoints(ctx context.Context) ([]Location, error)
 

@@ -162,7 +162,8 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		ids[i] = c.Entry.ID
 		rank[c.Entry.ID] = i
 	}
-	// With the horizon known, the candidates' routes and time off come in the same round trip.
+	// With the horizon known, the candidates come with their plans, of which only those that
+	// changed since this replica last read them are read.
 	var (
 		ts  []Technician
 		pre *routeRead
@@ -170,11 +171,26 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 	if until.IsZero() {
 		ts, err = st.TechniciansByIDs(ctx, ids)
 	} else {
-		pre = &routeRead{ids: rank, until: until, now: s.now(), readAt: time.Now()}
-		ts, pre.stops, pre.offs, err = st.PlanningData(ctx, ids, pre.now.Add(-12*time.Hour), until.Add(12*time.Hour), pre.now, until)
-	}
-	if err != nil {
-		return nil, nil, Reason{}, err
+		now := s.now()
+		var plans []*planEntry
+		if plans, err = s.plans(ctx, st, ids, now); err == nil {
+			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)), offs: map[int64][]Window{}}
+			for _, p := range plans {
+				ts = append(ts, p.Technician)
+				pre.readAt[p.Technician.ID] = p.readAt
+				from := now.Add(-12 * time.Hour)
+				for _, sp := range p.Stops {
+					if sp.End.After(from) && sp.Start.Before(until.Add(12*time.Hour)) {
+						pre.stops = append(pre.stops, sp)
+					}
+				}
+				for _, o := range p.TimeOff {
+					if o.End.After(now) && o.Start.Before(until) {
+						pre.offs[p.Technician.ID] = append(pre.offs[p.Technician.ID], o)
+					}
+				}
+			}
+		}
 	}
 	// The index may lag a change by a notification; the database has the last word.
 	ts = slices.DeleteFunc(ts, func(t Technician) bool { return !t.Active || !t.HasSkills(b.RequiredSkills) })

@@ -15,7 +15,7 @@ type routes struct {
 	stops  map[int64][]Stop   // by technician, in start order, without the job being placed
 	shifts map[int64][]Window // by technician, time off cut out
 	now    time.Time
-	readAt time.Time // wall clock before the read: picks committed earlier are in it
+	readAt map[int64]time.Time // by technician, wall clock before the read: picks committed earlier are in it
 	table  map[[2]Location]time.Duration
 }
 
@@ -67,11 +67,12 @@ func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
 
 // routeRead is what candidates read of their routes with them, for loadRoutes.
 type routeRead struct {
-	ids         map[int64]int // the technicians read
-	until       time.Time
-	now, readAt time.Time
-	stops       []Stop
-	offs        map[int64][]Window
+	ids    map[int64]int // the technicians read
+	until  time.Time
+	now    time.Time
+	readAt map[int64]time.Time // by technician
+	stops  []Stop
+	offs   map[int64][]Window
 }
 
 // covers reports whether the read holds the routes of techs until 'until'.
@@ -91,17 +92,20 @@ func (r *routeRead) covers(techs []Technician, until time.Time) bool {
 // them from pre, when candidates read them already).
 func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
 	var (
-		now, readAt time.Time
-		stops       []Stop
-		offs        map[int64][]Window
+		now    time.Time
+		readAt map[int64]time.Time
+		stops  []Stop
+		offs   map[int64][]Window
 	)
 	if pre.covers(techs, until) {
 		now, readAt, stops, offs = pre.now, pre.readAt, pre.stops, pre.offs
 	} else {
-		now, readAt = s.now(), time.Now()
+		now, readAt = s.now(), make(map[int64]time.Time, len(techs))
+		wall := time.Now()
 		ids := make([]int64, len(techs))
 		for i, t := range techs {
 			ids[i] = t.ID
+			readAt[t.ID] = wall
 		}
 		var err error
 		if stops, err = st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour)); err != nil {

@@ -23,7 +23,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &routes{stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now, readAt: now}
+	rd := &routes{stops: map[int64][]Stop{}, shifts: map[int64][]Window{}, now: now}
 	for i := range 300 {
 		t := Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true}
 		rd.techs = append(rd.techs, t)
@@ -43,7 +43,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 		slices.SortFunc(cands, func(x, y Technician) int {
 			return cmpDist(x.Home, bk.Location) - cmpDist(y.Home, bk.Location)
 		})
-		sub := &routes{techs: cands[:30], stops: rd.stops, shifts: rd.shifts, now: now, readAt: now}
+		sub := &routes{techs: cands[:30], stops: rd.stops, shifts: rd.shifts, now: now}
 		t0 := time.Now()
 		p, _ := s.best(bk, nil, sub)
 		lat = append(lat, time.Since(t0))

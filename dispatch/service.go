@@ -31,8 +31,9 @@ type Service struct {
 	Watchdog WatchdogConfig
 	FollowUp FollowUpConfig
 
-	pending *reservations // this process's picks not yet seen committed
-	offered chan struct{} // wakes RunLifecycle when this process makes an offer
+	pending   *reservations // this process's picks not yet seen committed
+	planCache *planCache    // the candidates' plans as last read
+	offered   chan struct{} // wakes RunLifecycle when this process makes an offer
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -46,7 +47,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), offered: make(chan struct{}, 1)}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }

@@ -82,21 +82,42 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// PlanningData reads in one round trip the technicians with these ids, their live jobs
-// overlapping [stopsFrom, stopsTo) and their time off overlapping [offFrom, offTo).
-func (s *Store) PlanningData(ctx context.Context, ids []int64, stopsFrom, stopsTo, offFrom, offTo time.Time) ([]dispatch.Technician, []dispatch.Stop, map[int64][]dispatch.Window, error) {
+// ChangedPlans reads in one round trip, of the technicians ids, those whose plan_version differs
+// from known (same order; -1 for none held): their rows and versions, their live jobs ending after
+// stopsFrom and their time off ending after offFrom. The three reads are separate statements: a
+// plan that moves between them comes back newer than its version says, and is read again next time.
+func (s *Store) ChangedPlans(ctx context.Context, ids, known []int64, stopsFrom, offFrom time.Time) ([]dispatch.PlanRead, error) {
 	var (
 		techs []db.Technician
-		jobs  []db.LiveJobsOfRow
+		jobs  []db.ChangedPlanJobsRow
 		offs  []db.TechnicianTimeOff
 	)
 	err := s.pipeline(ctx,
-		func(q *db.Queries) (err error) { techs, err = q.TechniciansByIDs(ctx, ids); return err },
-		func(q *db.Queries) (err error) { jobs, err = q.LiveJobsOf(ctx, ids, stopsFrom, stopsTo); return err },
-		func(q *db.Queries) (err error) { offs, err = q.TimeOffBetween(ctx, ids, offFrom, offTo); return err },
+		func(q *db.Queries) (err error) { techs, err = q.ChangedPlanTechnicians(ctx, ids, known); return err },
+		func(q *db.Queries) (err error) { jobs, err = q.ChangedPlanJobs(ctx, stopsFrom, ids, known); return err },
+		func(q *db.Queries) (err error) {
+			offs, err = q.ChangedPlanTimeOff(ctx, offFrom, ids, known)
+			return err
+		},
 	)
 	if err != nil {
-		return nil, nil, nil, mapErr(err)
+		return nil, mapErr(err)
 	}
-	return mapAll(techs, technicianFrom), mapAll(jobs, stopFrom), timeOffByTechnician(offs), nil
+	out := make([]dispatch.PlanRead, len(techs))
+	at := make(map[int64]*dispatch.PlanRead, len(techs))
+	for i, t := range techs {
+		out[i] = dispatch.PlanRead{Technician: technicianFrom(t), Version: t.PlanVersion, Stops: []dispatch.Stop{}}
+		at[t.ID] = &out[i]
+	}
+	for _, j := range jobs {
+		if p := at[*j.TechnicianID]; p != nil { // else it changed after the first read: next time
+			p.Stops = append(p.Stops, stopFrom(db.LiveJobsOfRow(j)))
+		}
+	}
+	for _, o := range offs {
+		if p := at[o.TechnicianID]; p != nil {
+			p.TimeOff = append(p.TimeOff, dispatch.Window{Start: o.StartsAt.UTC(), End: o.EndsAt.UTC()})
+		}
+	}
+	return out, nil
 }

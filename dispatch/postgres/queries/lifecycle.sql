@@ -132,3 +132,39 @@ LIMIT 2000;
 
 -- name: NextOfferExpiry :one
 SELECT COALESCE(min(expires_at), '9999-12-31T00:00:00Z')::timestamptz AS next FROM offers WHERE status = 'open';
+
+-- The planning cache's refresh: of the technicians ids, those whose plan_version differs from the
+-- version the replica holds (known, -1 when it holds none), with their live jobs ending after
+-- from_time (however far ahead) and their time off ending after off_from.
+-- name: ChangedPlanTechnicians :many
+SELECT t.* FROM technicians t
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
+ORDER BY t.id;
+
+-- name: ChangedPlanJobs :many
+-- Per technician (LATERAL), so each is one scan of the live-jobs index: joined plainly, the
+-- planner hashes the whole jobs table for a technician or two.
+SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
+       j.lat, j.lng, j.duration_minutes
+FROM technicians t
+CROSS JOIN LATERAL (
+    SELECT * FROM jobs
+    WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+      AND jobs.planned_end > sqlc.arg(from_time)::timestamptz
+    OFFSET 0 -- kept a subquery: pulled up, it is hashed again
+) j
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
+ORDER BY j.technician_id, j.planned_start;
+
+-- name: ChangedPlanTimeOff :many
+SELECT o.* FROM technicians t
+CROSS JOIN LATERAL (
+    SELECT * FROM technician_time_off
+    WHERE technician_time_off.technician_id = t.id AND technician_time_off.ends_at > sqlc.arg(off_from)::timestamptz
+    OFFSET 0
+) o
+WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
+  AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
+ORDER BY o.technician_id, o.starts_at;

@@ -48,7 +48,7 @@ func (q *Queries) TechnicianNotifyChanged(ctx context.Context, id int64) error {
 }
 
 const techniciansByIDs = `-- name: TechniciansByIDs :many
-SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at FROM technicians WHERE id = ANY($1::bigint[]) ORDER BY id
+SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE id = ANY($1::bigint[]) ORDER BY id
 `
 
 func (q *Queries) TechniciansByIDs(ctx context.Context, ids []int64) ([]Technician, error) {
@@ -77,6 +77,7 @@ func (q *Queries) TechniciansByIDs(ctx context.Context, ids []int64) ([]Technici
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanVersion,
 		); err != nil {
 			return nil, err
 		}

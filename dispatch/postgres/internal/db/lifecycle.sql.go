@@ -143,6 +143,156 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 	return items, nil
 }
 
+const changedPlanJobs = `-- name: ChangedPlanJobs :many
+SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
+       j.lat, j.lng, j.duration_minutes
+FROM technicians t
+CROSS JOIN LATERAL (
+    SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes FROM jobs
+    WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+      AND jobs.planned_end > $1::timestamptz
+    OFFSET 0 -- kept a subquery: pulled up, it is hashed again
+) j
+WHERE t.id = ANY($2::bigint[])
+  AND t.plan_version <> ($3::bigint[])[array_position($2::bigint[], t.id)]
+ORDER BY j.technician_id, j.planned_start
+`
+
+type ChangedPlanJobsRow struct {
+	ID              int64
+	BookingID       int64
+	TechnicianID    *int64
+	Status          string
+	PlannedStart    *time.Time
+	PlannedEnd      *time.Time
+	Pinned          bool
+	PinnedStart     bool
+	Lat             float64
+	Lng             float64
+	DurationMinutes int32
+}
+
+// Per technician (LATERAL), so each is one scan of the live-jobs index: joined plainly, the
+// planner hashes the whole jobs table for a technician or two.
+func (q *Queries) ChangedPlanJobs(ctx context.Context, fromTime time.Time, ids []int64, known []int64) ([]ChangedPlanJobsRow, error) {
+	rows, err := q.db.Query(ctx, changedPlanJobs, fromTime, ids, known)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ChangedPlanJobsRow
+	for rows.Next() {
+		var i ChangedPlanJobsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.BookingID,
+			&i.TechnicianID,
+			&i.Status,
+			&i.PlannedStart,
+			&i.PlannedEnd,
+			&i.Pinned,
+			&i.PinnedStart,
+			&i.Lat,
+			&i.Lng,
+			&i.DurationMinutes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const changedPlanTechnicians = `-- name: ChangedPlanTechnicians :many
+SELECT t.id, t.subject, t.name, t.skills, t.home_lat, t.home_lng, t.time_zone, t.weekly_shifts, t.service_area, t.active, t.last_lat, t.last_lng, t.last_seen_at, t.version, t.created_at, t.updated_at, t.plan_version FROM technicians t
+WHERE t.id = ANY($1::bigint[])
+  AND t.plan_version <> ($2::bigint[])[array_position($1::bigint[], t.id)]
+ORDER BY t.id
+`
+
+// The planning cache's refresh: of the technicians ids, those whose plan_version differs from the
+// version the replica holds (known, -1 when it holds none), with their live jobs ending after
+// from_time (however far ahead) and their time off ending after off_from.
+func (q *Queries) ChangedPlanTechnicians(ctx context.Context, ids []int64, known []int64) ([]Technician, error) {
+	rows, err := q.db.Query(ctx, changedPlanTechnicians, ids, known)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Technician
+	for rows.Next() {
+		var i Technician
+		if err := rows.Scan(
+			&i.ID,
+			&i.Subject,
+			&i.Name,
+			&i.Skills,
+			&i.HomeLat,
+			&i.HomeLng,
+			&i.TimeZone,
+			&i.WeeklyShifts,
+			&i.ServiceArea,
+			&i.Active,
+			&i.LastLat,
+			&i.LastLng,
+			&i.LastSeenAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.PlanVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const changedPlanTimeOff = `-- name: ChangedPlanTimeOff :many
+SELECT o.id, o.technician_id, o.starts_at, o.ends_at, o.reason, o.created_at FROM technicians t
+CROSS JOIN LATERAL (
+    SELECT id, technician_id, starts_at, ends_at, reason, created_at FROM technician_time_off
+    WHERE technician_time_off.technician_id = t.id AND technician_time_off.ends_at > $1::timestamptz
+    OFFSET 0
+) o
+WHERE t.id = ANY($2::bigint[])
+  AND t.plan_version <> ($3::bigint[])[array_position($2::bigint[], t.id)]
+ORDER BY o.technician_id, o.starts_at
+`
+
+func (q *Queries) ChangedPlanTimeOff(ctx context.Context, offFrom time.Time, ids []int64, known []int64) ([]TechnicianTimeOff, error) {
+	rows, err := q.db.Query(ctx, changedPlanTimeOff, offFrom, ids, known)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TechnicianTimeOff
+	for rows.Next() {
+		var i TechnicianTimeOff
+		if err := rows.Scan(
+			&i.ID,
+			&i.TechnicianID,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.Reason,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deviceDelete = `-- name: DeviceDelete :execrows
 DELETE FROM devices WHERE owner_kind = $1 AND owner_subject = $2 AND token = $3
 `
@@ -699,7 +849,7 @@ func (q *Queries) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64,
 }
 
 const technicianBySubject = `-- name: TechnicianBySubject :one
-SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at FROM technicians WHERE subject = $1
+SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE subject = $1
 `
 
 func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Technician, error) {
@@ -722,6 +872,7 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanVersion,
 	)
 	return i, err
 }
@@ -800,7 +951,7 @@ func (q *Queries) TechnicianSetPosition(ctx context.Context, iD int64, lastLat *
 }
 
 const techniciansWithSkills = `-- name: TechniciansWithSkills :many
-SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at FROM technicians WHERE active AND skills @> $1::text[] ORDER BY id
+SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE active AND skills @> $1::text[] ORDER BY id
 `
 
 func (q *Queries) TechniciansWithSkills(ctx context.Context, skills []string) ([]Technician, error) {
@@ -829,6 +980,7 @@ func (q *Queries) TechniciansWithSkills(ctx context.Context, skills []string) ([
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanVersion,
 		); err != nil {
 			return nil, err
 		}

@@ -228,6 +228,7 @@ type Technician struct {
 	Version      int32
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	PlanVersion  int64
 }
 
 type TechnicianTimeOff struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const technicianGet = `-- name: TechnicianGet :one
-SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at FROM technicians WHERE id = $1
+SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE id = $1
 `
 
 func (q *Queries) TechnicianGet(ctx context.Context, id int64) (Technician, error) {
@@ -34,6 +34,7 @@ func (q *Queries) TechnicianGet(ctx context.Context, id int64) (Technician, erro
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanVersion,
 	)
 	return i, err
 }
@@ -41,7 +42,7 @@ func (q *Queries) TechnicianGet(ctx context.Context, id int64) (Technician, erro
 const technicianInsert = `-- name: TechnicianInsert :one
 INSERT INTO technicians (subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at
+RETURNING id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version
 `
 
 type TechnicianInsertParams struct {
@@ -86,12 +87,13 @@ func (q *Queries) TechnicianInsert(ctx context.Context, arg TechnicianInsertPara
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanVersion,
 	)
 	return i, err
 }
 
 const technicianList = `-- name: TechnicianList :many
-SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at FROM technicians
+SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians
 WHERE ($1::bigint = 0 OR id < $1)
 ORDER BY id DESC
 LIMIT $2
@@ -123,6 +125,7 @@ func (q *Queries) TechnicianList(ctx context.Context, before int64, maxRows int3
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -139,7 +142,7 @@ UPDATE technicians
 SET name = $2, skills = $3, home_lat = $4, home_lng = $5, time_zone = $6, weekly_shifts = $7,
     service_area = $8, active = $9, updated_at = $10, version = version + 1
 WHERE id = $1
-RETURNING id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at
+RETURNING id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version
 `
 
 type TechnicianUpdateParams struct {
@@ -186,6 +189,7 @@ func (q *Queries) TechnicianUpdate(ctx context.Context, arg TechnicianUpdatePara
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanVersion,
 	)
 	return i, err
 }
