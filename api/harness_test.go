@@ -54,7 +54,7 @@ func setup(t *testing.T) *testBundle {
 	t.Cleanup(stop)
 	listening := make(chan struct{})
 	var once sync.Once
-	go postgres.New(s.Pool).ListenEvents(ctx, hub.Publish, func() { once.Do(func() { close(listening) }) })
+	go postgres.New(s.Pool).FollowEvents(ctx, 10*time.Millisecond, hub.Publish, func() { once.Do(func() { close(listening) }) })
 	<-listening
 	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
 		BookingsPerMinute: 1_000_000}) // TestBookingRateLimit checks the limit on a server of its own

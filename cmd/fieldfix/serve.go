@@ -104,7 +104,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	go func() {
 		defer wg.Done()
-		store.ListenEvents(bg, hub.Publish, hub.Resync)
+		store.FollowEvents(bg, 100*time.Millisecond, hub.Publish, hub.Resync)
 	}()
 	go func() {
 		defer wg.Done()

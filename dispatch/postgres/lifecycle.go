@@ -319,26 +319,6 @@ func (s *Store) OpenBookingPoints(ctx context.Context) ([]dispatch.Location, err
 	return out, nil
 }
 
-// EventChannel (suffixed ":<schema>") carries every audited change, announced when its
-// transaction commits: each payload is a JSON array of up to 20 events in order (a single JSON
-// object from replicas that predate the arrays). ListenEvents splits them.
-const EventChannel = "fieldfix_events"
-
-// ListenEvents calls fn with each audited change (one JSON object) any replica commits, and
-// resync() after each (re)connection, since notifications sent while disconnected are lost.
-func (s *Store) ListenEvents(ctx context.Context, fn func(event []byte), resync func()) {
-	s.Listen(ctx, EventChannel, func(payload string) {
-		var evs []json.RawMessage
-		if err := json.Unmarshal([]byte(payload), &evs); err != nil {
-			fn([]byte(payload)) // one event
-			return
-		}
-		for _, e := range evs {
-			fn(e)
-		}
-	}, resync)
-}
-
 // ListenTechnicians calls changed(id) for every technician change any replica commits, and
 // resync() after each (re)connection, since notifications sent while disconnected are lost.
 func (s *Store) ListenTechnicians(ctx context.Context, changed func(id int64), resync func()) {

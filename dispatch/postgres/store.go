@@ -522,7 +522,7 @@ type auditRow struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-// writeAudit inserts the events in order and announces them on EventChannel.
+// writeAudit inserts the events in order (the live feed polls them: FollowEvents).
 func (s *Store) writeAudit(ctx context.Context, evs []dispatch.AuditEvent) error {
 	if len(evs) == 0 {
 		return nil
