@@ -50,31 +50,42 @@ func (s *Store) FollowEvents(ctx context.Context, interval time.Duration, fn fun
 }
 
 func (s *Store) pollEvents(ctx context.Context, cursor *int64, holes map[int64]time.Time, fn func([]byte)) error {
-	for {
+	now := time.Now()
+	if len(holes) > 0 {
 		ids := make([]int64, 0, len(holes))
-		for id := range holes {
+		for id, until := range holes {
+			if now.After(until) {
+				delete(holes, id) // rolled back, most likely
+				continue
+			}
 			ids = append(ids, id)
 		}
-		rows, err := s.q.AuditFeed(ctx, *cursor, ids, feedPage)
+		late, err := s.q.AuditFeedIDs(ctx, ids)
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		for _, r := range rows {
-			if r.ID <= *cursor {
-				delete(holes, r.ID) // a late commit
-			} else {
-				for id := max(*cursor+1, r.ID-maxHoles); id < r.ID; id++ {
-					holes[id] = now.Add(holeTTL)
-				}
-				*cursor = r.ID
-			}
+		for _, r := range late {
+			delete(holes, r.ID)
 			fn([]byte(r.Event))
 		}
-		for id, until := range holes {
-			if now.After(until) || len(holes) > maxHoles && id < *cursor-maxHoles {
-				delete(holes, id)
+	}
+	for {
+		rows, err := s.q.AuditFeed(ctx, *cursor, feedPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			for id := max(*cursor+1, r.ID-maxHoles); id < r.ID; id++ {
+				holes[id] = now.Add(holeTTL)
 			}
+			*cursor = r.ID
+			fn([]byte(r.Event))
+		}
+		for id := range holes {
+			if len(holes) <= maxHoles {
+				break
+			}
+			delete(holes, id) // bounded memory after a mass rollback
 		}
 		if len(rows) < feedPage {
 			return nil

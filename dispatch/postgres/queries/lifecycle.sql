@@ -143,8 +143,9 @@ WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
 ORDER BY t.id;
 
 -- name: ChangedPlanJobs :many
--- Per technician (LATERAL), so each is one scan of the live-jobs index: joined plainly, the
--- planner hashes the whole jobs table for a technician or two.
+-- Per technician (LATERAL, kept a subquery by OFFSET 0), so each is one scan of the live-jobs
+-- index: joined plainly, or pulled up, the planner hashes the whole jobs table for a technician
+-- or two.
 SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
        j.lat, j.lng, j.duration_minutes
 FROM technicians t
@@ -152,7 +153,7 @@ CROSS JOIN LATERAL (
     SELECT * FROM jobs
     WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
       AND jobs.planned_end > sqlc.arg(from_time)::timestamptz
-    OFFSET 0 -- kept a subquery: pulled up, it is hashed again
+    OFFSET 0
 ) j
 WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
   AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]

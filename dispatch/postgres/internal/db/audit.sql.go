@@ -15,9 +15,9 @@ SELECT id, json_build_object(
         'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
         'technician_id', data->'technician_id')::text AS event
 FROM audit_events
-WHERE id > $1::bigint OR id = ANY($2::bigint[])
+WHERE id > $1::bigint
 ORDER BY id
-LIMIT $3
+LIMIT $2
 `
 
 type AuditFeedRow struct {
@@ -25,10 +25,9 @@ type AuditFeedRow struct {
 	Event string
 }
 
-// The live feed's poll: events after the cursor, and those of the ids it skipped (holes: a
-// transaction that took an id earlier may commit later), as the feed's JSON objects.
-func (q *Queries) AuditFeed(ctx context.Context, after int64, holes []int64, maxRows int32) ([]AuditFeedRow, error) {
-	rows, err := q.db.Query(ctx, auditFeed, after, holes, maxRows)
+// The live feed's poll: events after the cursor, as the feed's JSON objects.
+func (q *Queries) AuditFeed(ctx context.Context, after int64, maxRows int32) ([]AuditFeedRow, error) {
+	rows, err := q.db.Query(ctx, auditFeed, after, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +35,42 @@ func (q *Queries) AuditFeed(ctx context.Context, after int64, holes []int64, max
 	var items []AuditFeedRow
 	for rows.Next() {
 		var i AuditFeedRow
+		if err := rows.Scan(&i.ID, &i.Event); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditFeedIDs = `-- name: AuditFeedIDs :many
+SELECT id, json_build_object(
+        'id', id, 'at', at, 'entity', entity, 'entity_id', entity_id, 'action', action,
+        'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
+        'technician_id', data->'technician_id')::text AS event
+FROM audit_events
+WHERE id = ANY($1::bigint[])
+ORDER BY id
+`
+
+type AuditFeedIDsRow struct {
+	ID    int64
+	Event string
+}
+
+// The ids the feed skipped (holes: a transaction that took an id earlier may commit later).
+func (q *Queries) AuditFeedIDs(ctx context.Context, ids []int64) ([]AuditFeedIDsRow, error) {
+	rows, err := q.db.Query(ctx, auditFeedIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditFeedIDsRow
+	for rows.Next() {
+		var i AuditFeedIDsRow
 		if err := rows.Scan(&i.ID, &i.Event); err != nil {
 			return nil, err
 		}

@@ -151,7 +151,7 @@ CROSS JOIN LATERAL (
     SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes FROM jobs
     WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
       AND jobs.planned_end > $1::timestamptz
-    OFFSET 0 -- kept a subquery: pulled up, it is hashed again
+    OFFSET 0
 ) j
 WHERE t.id = ANY($2::bigint[])
   AND t.plan_version <> ($3::bigint[])[array_position($2::bigint[], t.id)]
@@ -172,8 +172,9 @@ type ChangedPlanJobsRow struct {
 	DurationMinutes int32
 }
 
-// Per technician (LATERAL), so each is one scan of the live-jobs index: joined plainly, the
-// planner hashes the whole jobs table for a technician or two.
+// Per technician (LATERAL, kept a subquery by OFFSET 0), so each is one scan of the live-jobs
+// index: joined plainly, or pulled up, the planner hashes the whole jobs table for a technician
+// or two.
 func (q *Queries) ChangedPlanJobs(ctx context.Context, fromTime time.Time, ids []int64, known []int64) ([]ChangedPlanJobsRow, error) {
 	rows, err := q.db.Query(ctx, changedPlanJobs, fromTime, ids, known)
 	if err != nil {
