@@ -157,16 +157,12 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 		if _, err := st.UpdateJob(ctx, *j); err != nil {
 			return err
 		}
-		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-			Action: "unassigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: reason.Message,
-			Data: map[string]any{"reason_code": reason.Code, "booking_id": b.ID}})
+		return st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, nil, reason))
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
 	j.UpdatedAt, j.TechnicianName = now, p.Technician.Name
 	j.Status = JobUnassigned
-	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-		Action: "planned", FromStatus: string(from), ToStatus: string(JobUnassigned),
-		Data: map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": b.ID}}); err != nil {
+	if err := st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, p, reason)); err != nil {
 		return err
 	}
 	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
@@ -175,6 +171,21 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 	saved, err := st.UpdateJob(ctx, *j)
 	j.Version = saved.Version
 	return err
+}
+
+// planAudit is the audit event of planning job jobID of booking bookingID: "planned" with the
+// technician and start, or, with no placement (p nil), "unassigned" with the reason.
+func planAudit(a Actor, now time.Time, bookingID, jobID int64, from JobStatus, p *Placement, reason Reason) AuditEvent {
+	e := AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
+		FromStatus: string(from), ToStatus: string(JobUnassigned)}
+	if p == nil {
+		e.Action, e.Reason = "unassigned", reason.Message
+		e.Data = map[string]any{"reason_code": reason.Code, "booking_id": bookingID}
+		return e
+	}
+	e.Action = "planned"
+	e.Data = map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": bookingID}
+	return e
 }
 
 // offer proposes the planned job to its technician and pushes it.

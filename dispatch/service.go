@@ -764,15 +764,11 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 		return Booking{}, err
 	}
 	job := got.Jobs[0]
-	if p == nil {
-		return got, st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: job.ID,
-			Action: "unassigned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned), Reason: reason.Message,
-			Data: map[string]any{"reason_code": reason.Code, "booking_id": got.ID}})
-	}
-	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: job.ID,
-		Action: "planned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned),
-		Data: map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": got.ID}}); err != nil {
+	if err := st.AddAudit(ctx, planAudit(a, now, got.ID, job.ID, JobUnassigned, p, reason)); err != nil {
 		return Booking{}, err
+	}
+	if p == nil {
+		return got, nil
 	}
 	if offerNow {
 		if err := s.announceOffer(ctx, st, a, got, job, JobUnassigned, &p.Technician); err != nil {
