@@ -326,8 +326,8 @@ type Store interface {
 	// ClaimIdempotency claims a key before its booking is written; when the key is taken it returns
 	// the booking it made (replay=true) and the stored request hash, so the caller can compare.
 	ClaimIdempotency(ctx context.Context, k IdempotencyKey) (b Booking, replay bool, storedHash string, err error)
-	// CreateBooking writes the booking and its jobs as given, points the claimed key (if any) at it
-	// and writes the audit event.
+	// CreateBooking writes the booking and its one job as given, points the claimed key (if any)
+	// at it and writes the audit event.
 	CreateBooking(ctx context.Context, nb NewBooking) (Booking, error)
 	GetBooking(ctx context.Context, id int64) (Booking, error)
 	ListBookings(ctx context.Context, f BookingFilter) ([]Booking, error)

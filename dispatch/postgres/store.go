@@ -228,30 +228,29 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 	err := s.Tx(ctx, func(ds dispatch.Store) error {
 		st := ds.(*Store)
 		b := nb.Booking
-		windows, _ := json.Marshal(b.PreferredWindows)
-		if len(b.Jobs) == 1 { // the usual case: one statement
-			j := b.Jobs[0]
-			p := db.BookingInsertWithJobParams{
-				CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
-				Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
-				ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
-				RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
-				CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
-				Visit: int32(j.Visit), JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart,
-				PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, JobCreatedAt: j.CreatedAt, JobUpdatedAt: j.UpdatedAt,
-			}
-			if k := nb.Idempotency; k != nil {
-				p.IdempotencySubject, p.IdempotencyKey = &k.Subject, &k.Key
-			}
-			r, err := st.q.BookingInsertWithJob(ctx, p)
-			if err != nil {
-				return mapErr(err)
-			}
-			b.ID = r.BookingID
-			b.Jobs = []dispatch.Job{jobFrom(db.Job(r), "")}
-		} else if err := st.insertBooking(ctx, &b, windows, nb.Idempotency); err != nil {
-			return err
+		if len(b.Jobs) != 1 {
+			return fmt.Errorf("create booking: a new booking has one job, not %d", len(b.Jobs))
 		}
+		windows, _ := json.Marshal(b.PreferredWindows)
+		j := b.Jobs[0]
+		p := db.BookingInsertWithJobParams{
+			CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
+			Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
+			ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
+			RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
+			Visit: int32(j.Visit), JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart,
+			PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, JobCreatedAt: j.CreatedAt, JobUpdatedAt: j.UpdatedAt,
+		}
+		if k := nb.Idempotency; k != nil {
+			p.IdempotencySubject, p.IdempotencyKey = &k.Subject, &k.Key
+		}
+		r, err := st.q.BookingInsertWithJob(ctx, p)
+		if err != nil {
+			return mapErr(err)
+		}
+		b.ID = r.BookingID
+		b.Jobs = []dispatch.Job{jobFrom(db.Job(r), "")}
 		a := nb.Audit
 		a.EntityID = b.ID
 		if err := st.AddAudit(ctx, a); err != nil {
@@ -261,33 +260,6 @@ func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (disp
 		return nil
 	})
 	return out, err
-}
-
-// insertBooking writes booking b (setting its id) and its jobs, and points the key at it.
-func (s *Store) insertBooking(ctx context.Context, b *dispatch.Booking, windows []byte, k *dispatch.IdempotencyKey) error {
-	id, err := s.q.BookingInsert(ctx, db.BookingInsertParams{
-		CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
-		Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
-		ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
-		RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
-		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
-	})
-	if err != nil {
-		return mapErr(err)
-	}
-	b.ID = id
-	for i, j := range b.Jobs {
-		j.BookingID = id
-		if b.Jobs[i], err = s.InsertJob(ctx, j); err != nil {
-			return err
-		}
-	}
-	if k != nil {
-		if err := s.q.IdempotencySetBooking(ctx, k.Subject, k.Key, &id); err != nil {
-			return mapErr(err)
-		}
-	}
-	return nil
 }
 
 func (s *Store) SetBookingStatus(ctx context.Context, id int64, status dispatch.BookingStatus, at time.Time) error {

@@ -6,16 +6,6 @@ RETURNING true AS claimed;
 -- name: IdempotencyGet :one
 SELECT * FROM idempotency_keys WHERE subject = $1 AND key = $2;
 
--- name: IdempotencySetBooking :exec
-UPDATE idempotency_keys SET booking_id = $3 WHERE subject = $1 AND key = $2;
-
--- name: BookingInsert :one
-INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
-                      channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                      preferred_windows, created_at, updated_at, region, customer_deferred)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-RETURNING id;
-
 -- name: BookingGet :one
 SELECT sqlc.embed(b), c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id

@@ -103,65 +103,6 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 	return i, err
 }
 
-const bookingInsert = `-- name: BookingInsert :one
-INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
-                      channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                      preferred_windows, created_at, updated_at, region, customer_deferred)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-RETURNING id
-`
-
-type BookingInsertParams struct {
-	CustomerID       int64
-	PurchaseID       *int64
-	ServiceType      string
-	Appliance        string
-	Problem          string
-	Address          string
-	Lat              float64
-	Lng              float64
-	Channel          string
-	ReturnKind       string
-	Tier             string
-	Status           string
-	SlaDueAt         time.Time
-	RequiredSkills   []string
-	DurationMinutes  int32
-	PreferredWindows []byte
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	Region           string
-	CustomerDeferred bool
-}
-
-func (q *Queries) BookingInsert(ctx context.Context, arg BookingInsertParams) (int64, error) {
-	row := q.db.QueryRow(ctx, bookingInsert,
-		arg.CustomerID,
-		arg.PurchaseID,
-		arg.ServiceType,
-		arg.Appliance,
-		arg.Problem,
-		arg.Address,
-		arg.Lat,
-		arg.Lng,
-		arg.Channel,
-		arg.ReturnKind,
-		arg.Tier,
-		arg.Status,
-		arg.SlaDueAt,
-		arg.RequiredSkills,
-		arg.DurationMinutes,
-		arg.PreferredWindows,
-		arg.CreatedAt,
-		arg.UpdatedAt,
-		arg.Region,
-		arg.CustomerDeferred,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
 const bookingInsertWithJob = `-- name: BookingInsertWithJob :one
 WITH b AS (
     INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
@@ -461,15 +402,6 @@ func (q *Queries) IdempotencyGet(ctx context.Context, subject string, key string
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const idempotencySetBooking = `-- name: IdempotencySetBooking :exec
-UPDATE idempotency_keys SET booking_id = $3 WHERE subject = $1 AND key = $2
-`
-
-func (q *Queries) IdempotencySetBooking(ctx context.Context, subject string, key string, bookingID *int64) error {
-	_, err := q.db.Exec(ctx, idempotencySetBooking, subject, key, bookingID)
-	return err
 }
 
 const jobInsert = `-- name: JobInsert :one
