@@ -60,13 +60,15 @@ func (s *Store) pollEvents(ctx context.Context, cursor *int64, holes map[int64]t
 			}
 			ids = append(ids, id)
 		}
-		late, err := s.q.AuditFeedIDs(ctx, ids)
-		if err != nil {
-			return err
-		}
-		for _, r := range late {
-			delete(holes, r.ID)
-			fn([]byte(r.Event))
+		if len(ids) > 0 {
+			late, err := s.q.AuditFeedIDs(ctx, ids)
+			if err != nil {
+				return err
+			}
+			for _, r := range late {
+				delete(holes, r.ID)
+				fn([]byte(r.Event))
+			}
 		}
 	}
 	for {

@@ -433,9 +433,9 @@ func technicianFrom(r db.Technician) dispatch.Technician {
 	}
 }
 
-// shiftPatterns caches decoded weekly shifts by their JSON: planning reads some 30 technicians
-// per booking, and decoding their shifts was a tenth of the server's CPU under load, while
-// technicians share a handful of patterns.
+// shiftPatterns caches decoded weekly shifts by their JSON: planning once read some 30
+// technicians per booking (and a candidate scan still reads every skilled one), decoding their
+// shifts was a tenth of the server's CPU under load, and technicians share a handful of patterns.
 var (
 	shiftPatterns     sync.Map // string(JSON) → []dispatch.Shift, never handed out itself
 	shiftPatternCount atomic.Int64
@@ -471,7 +471,7 @@ func deref(s *string) string {
 // ---- audit ----
 
 // AddAudit records an audited change. Inside a transaction the event is written with the
-// others just before the commit (one statement, one NOTIFY); outside one, at once.
+// others just before the commit (one statement); outside one, at once.
 func (s *Store) AddAudit(ctx context.Context, e dispatch.AuditEvent) error {
 	if s.audit != nil {
 		*s.audit = append(*s.audit, e)

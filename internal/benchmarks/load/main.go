@@ -140,7 +140,11 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
 
-	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
+	{
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return err
+		}
 		var planned, jobs, overlaps int
 		err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE technician_id IS NOT NULL), count(*) FROM jobs`).Scan(&planned, &jobs)
 		if err == nil {
@@ -396,18 +400,10 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	for _, st := range rec.stmts {
 		sql := st.sql
 		// The job's technician and planned times vary per transaction, so replays do not collide
-		// on the no-overlap constraint: parameters 3 (technician), 4 and 5 (times) of the job
-		// update, 4, 5 and 6 of the job insert, 23, 24 and 25 of the booking-with-job insert.
-		techArg := 0
-		switch {
-		case strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs"):
-			techArg = 23
-		case strings.Contains(sql, "UPDATE jobs"):
-			techArg = 3
-		case strings.Contains(sql, "INSERT INTO jobs"):
-			techArg = 4
-		}
-		isJobSave := techArg > 0
+		// on the no-overlap constraint: parameters 23 (technician), 24 and 25 (times) of the
+		// booking-with-job insert, the one statement that writes a new booking's job.
+		const techArg = 23
+		isJobSave := strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs")
 		// The plan reads name the versions the replica held: replayed, they read the plan of one
 		// technician (the one whose version had moved when recorded), whatever the replays change.
 		knownArg, knownAt := "", 0 // the ids are the first array argument, the versions held the second
