@@ -202,9 +202,14 @@ async function renderMap() {
   }
 }
 
+// Loads overlap (sign-in, a change of day, live changes): only the latest one is drawn, or a slow
+// answer for the day before could replace the board of the day just chosen.
+let loadSeq = 0;
 async function load() {
+  const seq = ++loadSeq;
   try {
     const [board, techs] = await Promise.all([api("GET", "/v1/board?day=" + $("#day").value), api("GET", "/v1/technicians?limit=200")]);
+    if (seq !== loadSeq) return;
     state.board = board;
     state.techs = techs.items;
     renderTables();
