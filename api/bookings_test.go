@@ -134,6 +134,36 @@ func TestIdempotentBooking(t *testing.T) {
 	if n != 2 { // abc-1 and burst-7
 		t.Fatalf("%d bookings in the database, want 2", n)
 	}
+	// A retry of a booking that was written (its answer lost) is planned again before its key is
+	// seen. When its chosen window has filled since, with itself among others, the key still
+	// answers with the booking rather than a refusal.
+	b.technician("tech-w", []string{"washer"}, 45.76, 4.84)
+	window := washerBooking(nil)
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	window["preferred_windows"] = []any{map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}}
+	kept := b.do("POST", "/v1/bookings", cust, window, "Idempotency-Key", "window-1")
+	if kept.Status != 201 {
+		t.Fatalf("booking in a window: %d %s", kept.Status, kept.Body)
+	}
+	full := false
+	for range 200 {
+		r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "filler"), window)
+		if r.Status == 409 {
+			full = true
+			break
+		}
+		if r.Status != 201 {
+			t.Fatalf("filling the window: %d %s", r.Status, r.Body)
+		}
+	}
+	if !full {
+		t.Fatal("the window never filled")
+	}
+	retry := b.do("POST", "/v1/bookings", cust, window, "Idempotency-Key", "window-1")
+	if retry.Status != 201 || retry.json(t)["id"] != kept.json(t)["id"] || retry.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry into a full window: %d %s", retry.Status, retry.Body)
+	}
+
 	// The same key from another customer is theirs alone.
 	if r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "dave"), body, "Idempotency-Key", "abc-1"); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("other customer's key: %d replayed=%q", r.Status, r.Header.Get("Idempotent-Replayed"))

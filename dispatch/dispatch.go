@@ -282,11 +282,21 @@ type BookingFilter struct {
 	Page
 }
 
-// NewBooking is what the store writes for a booking: the booking, its first job and the audit event.
+// NewBooking is everything a new booking writes, planned before anything is written, for
+// Store.WriteNewBooking to write at once. The ids the rows share are drawn by the write.
 type NewBooking struct {
-	Booking     Booking
+	Booking     Booking // with its one job, in its final state
 	Idempotency *IdempotencyKey
-	Audit       AuditEvent
+	// Audit are the booking's events (entity "booking") and its job's (any other entity): the
+	// write sets their entity ids, and the booking id in the job's events' data.
+	Audit []AuditEvent
+	// Offered: the job is offered to its technician now (an open offer until its OfferExpiresAt).
+	Offered bool
+	// Notification tells the technician of the offer (nil: none); the write sets its job and
+	// booking ids and adds the deep link to the job to its data.
+	Notification *Notification
+	// Push enqueues the notification's pushes to the technician's devices (the outbox).
+	Push bool
 }
 
 // IdempotencyKey binds a client's key to the request it came with.
@@ -323,12 +333,17 @@ type Store interface {
 	GetPurchase(ctx context.Context, id int64) (Purchase, error)
 	ListPurchases(ctx context.Context, customerID *int64, page Page) ([]Purchase, error)
 
-	// ClaimIdempotency claims a key before its booking is written; when the key is taken it returns
-	// the booking it made (replay=true) and the stored request hash, so the caller can compare.
-	ClaimIdempotency(ctx context.Context, k IdempotencyKey) (b Booking, replay bool, storedHash string, err error)
-	// CreateBooking writes the booking and its one job as given, points the claimed key (if any)
-	// at it and writes the audit event.
-	CreateBooking(ctx context.Context, nb NewBooking) (Booking, error)
+	// Autocommit runs fn with a store outside any transaction: each statement commits on its own.
+	// Hooks given to its AfterTx run when fn returns, told committed when fn reports that it wrote
+	// its change and returned no error. Inside a transaction, fn joins it.
+	Autocommit(ctx context.Context, fn func(Store) (wrote bool, err error)) error
+	// WriteNewBooking writes nb whole and atomically: the idempotency key (if any), the booking
+	// and its job, the offer, the notification and its pushes, the audit events. It returns the
+	// booking and the notification with their ids. written is false, and nothing is written, when
+	// the key was taken already (a concurrent request with the key waits for the first to end).
+	WriteNewBooking(ctx context.Context, nb NewBooking) (b Booking, n *Notification, written bool, err error)
+	// IdempotentBooking is the booking a taken key made and the hash of the request that made it.
+	IdempotentBooking(ctx context.Context, k IdempotencyKey) (b Booking, storedHash string, err error)
 	GetBooking(ctx context.Context, id int64) (Booking, error)
 	ListBookings(ctx context.Context, f BookingFilter) ([]Booking, error)
 	// SetBookingStatus changes the status (and version) unless it is already that.

@@ -217,18 +217,12 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 	if _, err := st.CreateOffer(ctx, Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
-	s.metrics().Offer("sent")
 	st.AfterTx(func(committed bool) {
 		if committed {
-			select { // wake this replica's lifecycle loop to time the new expiry
-			case s.offered <- struct{}{}:
-			default:
-			}
+			s.offerSent()
 		}
 	})
-	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
-		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": exp, "booking_id": b.ID}}); err != nil {
+	if err := st.AddAudit(ctx, offerAudit(a, now, b.ID, j, from)); err != nil {
 		return err
 	}
 	if tech == nil {
@@ -238,14 +232,42 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 		}
 		tech = &t
 	}
-	t := *tech
-	if t.Subject == nil {
-		return nil // a technician without a login has no app to push to
+	n := offerNotification(*tech, b, j)
+	if n == nil {
+		return nil
 	}
-	return s.notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
-		JobID: &j.ID, BookingID: &b.ID, Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
+	n.Data["deep_link"] = fmt.Sprintf("fieldfix://jobs/%d", j.ID)
+	return s.notify(ctx, st, *n)
+}
+
+// offerSent counts an offer that committed and wakes this replica's lifecycle loop to time its
+// expiry.
+func (s *Service) offerSent() {
+	s.metrics().Offer("sent")
+	select {
+	case s.offered <- struct{}{}:
+	default:
+	}
+}
+
+// offerAudit is the audit event of offering job j (of booking bookingID) to its technician.
+func offerAudit(a Actor, now time.Time, bookingID int64, j Job, from JobStatus) AuditEvent {
+	return AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
+		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": *j.OfferExpiresAt, "booking_id": bookingID}}
+}
+
+// offerNotification tells technician t of the offer of job j, without the deep link to the job
+// (it needs the job's id); nil when t has no login, so no app to push to.
+func offerNotification(t Technician, b Booking, j Job) *Notification {
+	if t.Subject == nil {
+		return nil
+	}
+	exp := *j.OfferExpiresAt
+	return &Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
+		JobID: ptr(j.ID), BookingID: ptr(b.ID), Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
 		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.Format("Mon 15:04"), b.Address, exp.Format("15:04")),
-		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339), "deep_link": fmt.Sprintf("fieldfix://jobs/%d", j.ID)}})
+		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339)}}
 }
 
 // ---- the technician app ----

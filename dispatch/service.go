@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,33 @@ type Service struct {
 	pending   *reservations // this process's picks not yet seen committed
 	planCache *planCache    // the candidates' plans as last read
 	offered   chan struct{} // wakes RunLifecycle when this process makes an offer
+	customers *customerIDs  // ids of customers seen, by subject
+}
+
+// customerIDs remembers customers' ids by subject, so a returning customer's booking does not
+// read the customer again: customer records are never deleted and their ids never change. It
+// holds at most customerIDsMax subjects and starts over when full.
+type customerIDs struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+const customerIDsMax = 100_000
+
+func (c *customerIDs) get(subject string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.m[subject]
+	return id, ok
+}
+
+func (c *customerIDs) put(subject string, id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= customerIDsMax {
+		c.m = make(map[string]int64)
+	}
+	c.m[subject] = id
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -47,7 +75,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1)}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -259,34 +287,29 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 	var (
 		out    Booking
 		replay bool
+		key    *IdempotencyKey
 	)
+	if idemKey != "" {
+		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+	}
+	// No transaction: the reads (customer, purchase, plans) commit on their own, and everything
+	// the booking writes is one statement (Store.WriteNewBooking), its own transaction.
 	for attempt := 0; ; attempt++ {
-		err = s.Store.Tx(ctx, func(st Store) error {
+		err = s.Store.Autocommit(ctx, func(st Store) (bool, error) {
 			draft, err := s.draftBooking(ctx, st, a, subject, r, now)
 			if err != nil {
-				return err
+				return false, err
 			}
-			nb := NewBooking{Booking: draft, Audit: AuditEvent{
+			nb := NewBooking{Booking: draft, Idempotency: key, Audit: []AuditEvent{{
 				At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
 				ToStatus: string(BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
-			}}
-			if idemKey != "" {
-				k := IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
-				prev, rep, storedHash, err := st.ClaimIdempotency(ctx, k)
-				if err != nil {
-					return err
-				}
-				if rep {
-					if storedHash != requestHash {
-						return Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", idemKey)
-					}
-					out, replay = prev, true
-					return nil
-				}
-				nb.Idempotency = &k
+			}}}
+			var written bool
+			out, written, err = s.placeNewBooking(ctx, st, a, nb)
+			if err == nil && !written {
+				out, replay, err = s.replay(ctx, st, *key)
 			}
-			out, err = s.placeNewBooking(ctx, st, a, nb)
-			return err
+			return written, err
 		})
 		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
 		// assignment): PostgreSQL let one win. Plan the loser again.
@@ -294,6 +317,16 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 			continue
 		}
 		break
+	}
+	if err != nil && key != nil {
+		// A retry of a request that was written already (its answer lost) is planned again
+		// before its key is seen; planning may fail now (its window is full, with itself): the
+		// key answers.
+		if prev, _, kerr := s.replay(ctx, s.Store, *key); kerr == nil {
+			out, replay, err = prev, true, nil
+		} else if e := (*Error)(nil); errors.As(kerr, &e) && e.Code == "idempotency_key_reused" {
+			err = kerr
+		}
 	}
 	if errors.Is(err, errWindowTaken) || (isDoubleBooked(err) && len(r.PreferredWindows) > 0) {
 		return Booking{}, false, s.windowTaken(ctx, a, r)
@@ -306,6 +339,19 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		s.Log.Info("booking created", "booking_id", out.ID, "tier", out.Tier, "sla_due_at", out.SLADueAt)
 	}
 	return out, replay, nil
+}
+
+// replay answers a request whose idempotency key was taken with the booking the key made, unless
+// the key came with another request.
+func (s *Service) replay(ctx context.Context, st Store, k IdempotencyKey) (Booking, bool, error) {
+	prev, storedHash, err := st.IdempotentBooking(ctx, k)
+	if err != nil {
+		return Booking{}, false, err
+	}
+	if storedHash != k.RequestHash {
+		return Booking{}, false, Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", k.Key)
+	}
+	return prev, true, nil
 }
 
 var errWindowTaken = errors.New("no room in the chosen windows")
@@ -339,14 +385,19 @@ func (s *Service) windowTaken(ctx context.Context, a Actor, r BookingRequest) er
 // draftBooking applies the after-sales rules to a request: the customer record, the purchase
 // (ownership, appliance, return windows), the tier and its due time, skills and duration.
 func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject string, r BookingRequest, now time.Time) (Booking, error) {
-	c, err := st.EnsureCustomer(ctx, subject)
-	if err != nil {
-		return Booking{}, err
+	customerID, known := s.customers.get(subject)
+	if !known {
+		c, err := st.EnsureCustomer(ctx, subject)
+		if err != nil {
+			return Booking{}, err
+		}
+		customerID = c.ID
+		s.customers.put(subject, customerID)
 	}
 	var purchase *Purchase
 	if r.PurchaseID != nil {
 		p, err := st.GetPurchase(ctx, *r.PurchaseID)
-		if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != c.ID) {
+		if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != customerID) {
 			return Booking{}, Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
 		} else if err != nil {
 			return Booking{}, err
@@ -375,7 +426,7 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 		windows = []Window{}
 	}
 	return Booking{
-		CustomerID: c.ID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
+		CustomerID: customerID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
 		ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
 		Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
 		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
@@ -734,46 +785,47 @@ func deferredByCustomer(ws []Window, due time.Time) bool {
 
 // placeNewBooking plans the booking's first visit before anything is written, then writes the
 // booking and its job once, in their final state (planned, offered when inside the horizon),
-// with the audit trail, the offer and the technician's notification.
-func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking) (Booking, error) {
+// with the audit trail, the offer and the technician's notification, in one statement.
+// written is false when the booking's idempotency key was taken already: nothing was written.
+func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking) (Booking, bool, error) {
 	now := s.now()
 	b := nb.Booking
 	j := b.Jobs[0]
 	j.ID = s.pending.tempID() // the plan's reservation needs an id before the job has one
 	p, reason, err := s.plan(ctx, st, b, j, nil)
 	if err != nil {
-		return Booking{}, err
+		return Booking{}, false, err
 	}
 	if p == nil && len(b.PreferredWindows) > 0 {
-		return Booking{}, errWindowTaken // a chosen window is held or the booking is refused
+		return Booking{}, false, errWindowTaken // a chosen window is held or the booking is refused
 	}
 	j.ID = 0
-	offerNow := false
+	nb.Audit = append(nb.Audit, planAudit(a, now, 0, 0, JobUnassigned, p, reason))
 	if p != nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &p.TechnicianID, &p.Start, &p.End, p.Technician.Name
 		b.Status = BookingScheduled
-		if offerNow = p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)); offerNow {
+		if nb.Offered = p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)); nb.Offered {
 			exp := now.Add(s.Lifecycle.OfferTTL)
 			j.Status, j.OfferExpiresAt = JobOffered, &exp
+			nb.Audit = append(nb.Audit, offerAudit(a, now, 0, j, JobUnassigned))
+			nb.Notification = offerNotification(p.Technician, b, j)
+			_, nb.Push = s.Notifier.(Outbox)
 		}
 	}
 	b.Jobs = []Job{j}
 	nb.Booking = b
-	got, err := st.CreateBooking(ctx, nb)
-	if err != nil {
-		return Booking{}, err
+	got, n, written, err := st.WriteNewBooking(ctx, nb)
+	if err != nil || !written {
+		return Booking{}, written, err
 	}
-	job := got.Jobs[0]
-	if err := st.AddAudit(ctx, planAudit(a, now, got.ID, job.ID, JobUnassigned, p, reason)); err != nil {
-		return Booking{}, err
-	}
-	if p == nil {
-		return got, nil
-	}
-	if offerNow {
-		if err := s.announceOffer(ctx, st, a, got, job, JobUnassigned, &p.Technician); err != nil {
-			return Booking{}, err
+	if nb.Offered {
+		s.offerSent()
+		if n != nil && s.Notifier != nil && !nb.Push {
+			// A notifier that is not the outbox acts after the write (the outbox's rows were in it).
+			if err := s.Notifier.Notify(ctx, st, *n); err != nil {
+				s.Log.Warn("notifier failed after a booking was written", "booking_id", got.ID, "err", err)
+			}
 		}
 	}
-	return got, nil
+	return got, true, nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"slices"
 	"sync"
@@ -61,6 +63,20 @@ func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
 	return mapErr(err)
 }
 
+// Autocommit runs fn on the pool, outside a transaction, and its AfterTx hooks when fn returns.
+func (s *Store) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
+	if s.tx != nil {
+		_, err := fn(s)
+		return err
+	}
+	var after []func(bool)
+	wrote, err := fn(&Store{pool: s.pool, q: s.q, after: &after})
+	for _, f := range after {
+		f(wrote && err == nil)
+	}
+	return mapErr(err)
+}
+
 // AfterTx runs fn when the transaction ends (outside one: now, as committed).
 func (s *Store) AfterTx(fn func(committed bool)) {
 	if s.after == nil {
@@ -107,7 +123,10 @@ func mapErr(err error) error {
 	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) {
+	// A connection cut mid-statement (the server went away) is an outage too; whether a write in
+	// flight committed is then unknown, which an idempotent retry resolves.
+	if errors.As(err, &ne) || errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, pgx.ErrTxClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return &dispatch.Error{Kind: dispatch.KindUnavailable, Code: "database_unavailable", Message: "the database is unavailable", Err: err}
 	}
 	return err
@@ -201,65 +220,73 @@ func datePtr(t *time.Time) *dispatch.Date {
 
 // ---- bookings ----
 
-// ClaimIdempotency claims the key for this request. A concurrent request with the same key waits on
-// the primary key until the first commits, then finds the key taken: it gets the booking the key
-// made (replay) and the hash of the request that made it.
-func (s *Store) ClaimIdempotency(ctx context.Context, k dispatch.IdempotencyKey) (dispatch.Booking, bool, string, error) {
-	_, err := s.q.IdempotencyClaim(ctx, k.Subject, k.Key, k.RequestHash)
-	if err == nil {
-		return dispatch.Booking{}, false, k.RequestHash, nil
+// WriteNewBooking writes a new booking whole in one statement (BookingPlace).
+func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+	b := nb.Booking
+	if len(b.Jobs) != 1 {
+		return dispatch.Booking{}, nil, false, fmt.Errorf("write booking: a new booking has one job, not %d", len(b.Jobs))
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return dispatch.Booking{}, false, "", mapErr(err)
-	}
-	prev, err := s.q.IdempotencyGet(ctx, k.Subject, k.Key)
+	j := b.Jobs[0]
+	windows, _ := json.Marshal(b.PreferredWindows)
+	events, err := auditPayload(nb.Audit)
 	if err != nil {
-		return dispatch.Booking{}, false, "", mapErr(err)
+		return dispatch.Booking{}, nil, false, err
 	}
-	if prev.BookingID == nil {
-		return dispatch.Booking{}, false, "", dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+	p := db.BookingPlaceParams{
+		CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
+		Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
+		ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
+		RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
+		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
+		JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd,
+		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
 	}
-	b, err := s.GetBooking(ctx, *prev.BookingID)
-	return b, true, prev.RequestHash, err
+	if k := nb.Idempotency; k != nil {
+		p.IdempotencySubject, p.IdempotencyKey, p.RequestHash = &k.Subject, &k.Key, k.RequestHash
+	}
+	n := nb.Notification
+	if n != nil {
+		if n.RecipientKind != "technician" || n.Kind != "offer" {
+			return dispatch.Booking{}, nil, false, fmt.Errorf("write booking: only the technician's offer is written with a booking, not a %s %s", n.RecipientKind, n.Kind)
+		}
+		if p.NotifyData, err = json.Marshal(n.Data); err != nil || n.Data == nil {
+			p.NotifyData = []byte("{}")
+		}
+		p.NotifySubject, p.NotifyTitle, p.NotifyBody = &n.RecipientSubject, n.Title, n.Body
+	}
+	r, err := s.q.BookingPlace(ctx, p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Booking{}, nil, false, nil // the key is taken
+	}
+	if err != nil {
+		return dispatch.Booking{}, nil, false, mapErr(err)
+	}
+	b.ID, j.ID, j.BookingID, j.Version = r.BookingID, r.JobID, r.BookingID, 1
+	b.Jobs = []dispatch.Job{j}
+	if n != nil {
+		saved := *n
+		saved.ID, saved.JobID, saved.BookingID, saved.CreatedAt = r.NotificationID, &j.ID, &b.ID, b.CreatedAt
+		saved.Data = maps.Clone(n.Data)
+		if saved.Data == nil {
+			saved.Data = map[string]any{}
+		}
+		saved.Data["deep_link"] = fmt.Sprintf("fieldfix://jobs/%d", j.ID)
+		n = &saved
+	}
+	return b, n, true, nil // as written: no need to read it back
 }
 
-func (s *Store) CreateBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, error) {
-	var out dispatch.Booking
-	err := s.Tx(ctx, func(ds dispatch.Store) error {
-		st := ds.(*Store)
-		b := nb.Booking
-		if len(b.Jobs) != 1 {
-			return fmt.Errorf("create booking: a new booking has one job, not %d", len(b.Jobs))
-		}
-		windows, _ := json.Marshal(b.PreferredWindows)
-		j := b.Jobs[0]
-		p := db.BookingInsertWithJobParams{
-			CustomerID: b.CustomerID, PurchaseID: b.PurchaseID, ServiceType: string(b.ServiceType), Appliance: b.Appliance,
-			Problem: b.Problem, Address: b.Address, Lat: b.Location.Lat, Lng: b.Location.Lng, Channel: string(b.Channel),
-			ReturnKind: string(b.ReturnKind), Tier: string(b.Tier), Status: string(b.Status), SlaDueAt: b.SLADueAt,
-			RequiredSkills: b.RequiredSkills, DurationMinutes: int32(b.Duration / time.Minute), PreferredWindows: windows,
-			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
-			Visit: int32(j.Visit), JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart,
-			PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, JobCreatedAt: j.CreatedAt, JobUpdatedAt: j.UpdatedAt,
-		}
-		if k := nb.Idempotency; k != nil {
-			p.IdempotencySubject, p.IdempotencyKey = &k.Subject, &k.Key
-		}
-		r, err := st.q.BookingInsertWithJob(ctx, p)
-		if err != nil {
-			return mapErr(err)
-		}
-		b.ID = r.BookingID
-		b.Jobs = []dispatch.Job{jobFrom(db.Job(r), "")}
-		a := nb.Audit
-		a.EntityID = b.ID
-		if err := st.AddAudit(ctx, a); err != nil {
-			return err
-		}
-		out = b // as written: no need to read it back
-		return nil
-	})
-	return out, err
+// IdempotentBooking reads the booking a taken key points at.
+func (s *Store) IdempotentBooking(ctx context.Context, k dispatch.IdempotencyKey) (dispatch.Booking, string, error) {
+	prev, err := s.q.IdempotencyGet(ctx, k.Subject, k.Key)
+	if err != nil {
+		return dispatch.Booking{}, "", notFound(err, "idempotency key", k.Key)
+	}
+	if prev.BookingID == nil { // written by an earlier version, which claimed the key first
+		return dispatch.Booking{}, "", dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+	}
+	b, err := s.GetBooking(ctx, *prev.BookingID)
+	return b, prev.RequestHash, err
 }
 
 func (s *Store) SetBookingStatus(ctx context.Context, id int64, status dispatch.BookingStatus, at time.Time) error {
@@ -499,6 +526,19 @@ func (s *Store) writeAudit(ctx context.Context, evs []dispatch.AuditEvent) error
 	if len(evs) == 0 {
 		return nil
 	}
+	payload, err := auditPayload(evs)
+	if err != nil {
+		return err
+	}
+	if err := s.q.AuditInsertAll(ctx, payload); err != nil {
+		e := evs[0]
+		return fmt.Errorf("audit %s %d %s (+%d): %w", e.Entity, e.EntityID, e.Action, len(evs)-1, mapErr(err))
+	}
+	return nil
+}
+
+// auditPayload is the events as the JSON array the audit inserts read.
+func auditPayload(evs []dispatch.AuditEvent) ([]byte, error) {
 	rows := make([]auditRow, len(evs))
 	for i, e := range evs {
 		data, err := json.Marshal(e.Data)
@@ -512,21 +552,13 @@ func (s *Store) writeAudit(ctx context.Context, evs []dispatch.AuditEvent) error
 		// column would (a NUL is refused by jsonb itself).
 		for _, f := range []string{r.ActorSub, r.ActorRole, r.Entity, r.Action, r.FromStatus, r.ToStatus, r.Reason} {
 			if !utf8.ValidString(f) {
-				return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "invalid_character",
+				return nil, &dispatch.Error{Kind: dispatch.KindInvalid, Code: "invalid_character",
 					Message: "text may not contain the NUL character or bytes that are not UTF-8"}
 			}
 		}
 		rows[i] = r
 	}
-	payload, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
-	if err := s.q.AuditInsertAll(ctx, payload); err != nil {
-		e := evs[0]
-		return fmt.Errorf("audit %s %d %s (+%d): %w", e.Entity, e.EntityID, e.Action, len(evs)-1, mapErr(err))
-	}
-	return nil
+	return json.Marshal(rows)
 }
 
 func position(lat, lng *float64) *dispatch.Location {

@@ -1,8 +1,3 @@
--- name: IdempotencyClaim :one
-INSERT INTO idempotency_keys (subject, key, request_hash) VALUES ($1, $2, $3)
-ON CONFLICT (subject, key) DO NOTHING
-RETURNING true AS claimed;
-
 -- name: IdempotencyGet :one
 SELECT * FROM idempotency_keys WHERE subject = $1 AND key = $2;
 
@@ -48,32 +43,70 @@ ORDER BY j.booking_id, j.visit;
 -- name: BookingSetStatus :exec
 UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2;
 
--- A new booking with its one job, and the idempotency key (if any) pointed at it: one statement
--- instead of three round trips. The job's insert may fail on jobs_no_overlap like JobInsert.
--- name: BookingInsertWithJob :one
-WITH b AS (
-    INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
+-- A new booking written whole by one statement, which is its own transaction: the idempotency
+-- key (when there is one), the booking, its one job (planned or not), the technician's open offer,
+-- their notification and its pushes (the outbox), and the audit events. The ids are drawn here, so
+-- the key is written pointing at its booking; when the key is taken already (a concurrent request
+-- with it waits for the first to end), nothing is written and no row comes back. The job's insert
+-- may fail on jobs_no_overlap, which undoes the whole statement.
+-- The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
+-- "booking" is this booking's, any other this job's, whose data also gets the booking id. The
+-- notification's data gets the deep link to the job.
+-- name: BookingPlace :one
+WITH ids AS MATERIALIZED (
+    SELECT nextval('bookings_id_seq') AS booking_id, nextval('jobs_id_seq') AS job_id
+), claim AS (
+    INSERT INTO idempotency_keys (subject, key, request_hash, booking_id)
+    SELECT sqlc.narg(idempotency_subject)::text, sqlc.narg(idempotency_key)::text, @request_hash::text, ids.booking_id
+    FROM ids
+    WHERE sqlc.narg(idempotency_key)::text IS NOT NULL
+    ON CONFLICT (subject, key) DO NOTHING
+    RETURNING booking_id
+), ok AS MATERIALIZED (
+    SELECT ids.booking_id, ids.job_id FROM ids
+    WHERE sqlc.narg(idempotency_key)::text IS NULL OR EXISTS (SELECT FROM claim)
+), b AS (
+    INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
                           preferred_windows, created_at, updated_at, region, customer_deferred)
-    VALUES (@customer_id, @purchase_id, @service_type, @appliance, @problem, @address, @lat, @lng,
-            @channel, @return_kind, @tier, @status, @sla_due_at, @required_skills, @duration_minutes,
-            @preferred_windows, @created_at, @updated_at, @region, @customer_deferred)
-    RETURNING id
+    SELECT ok.booking_id, @customer_id, @purchase_id, @service_type, @appliance, @problem, @address, @lat, @lng,
+           @channel, @return_kind, @tier, @status, @sla_due_at, @required_skills, @duration_minutes,
+           @preferred_windows, @created_at, @updated_at, @region, @customer_deferred
+    FROM ok
 ), j AS (
     -- The job's place and length are given here: the fill trigger cannot see the booking this
     -- same statement inserts.
-    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at,
-                      lat, lng, duration_minutes)
-    SELECT b.id, @visit::int, @job_status::text, sqlc.narg(technician_id)::bigint, sqlc.narg(planned_start)::timestamptz,
-           sqlc.narg(planned_end)::timestamptz, @pinned::boolean, sqlc.narg(offer_expires_at)::timestamptz,
-           @job_created_at::timestamptz, @job_updated_at::timestamptz, @lat, @lng, @duration_minutes
-    FROM b
-    RETURNING *
-), k AS (
-    UPDATE idempotency_keys SET booking_id = (SELECT id FROM b)
-    WHERE subject = sqlc.narg(idempotency_subject)::text AND key = sqlc.narg(idempotency_key)::text
+    INSERT INTO jobs (id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at,
+                      created_at, updated_at, lat, lng, duration_minutes)
+    SELECT ok.job_id, ok.booking_id, 1, @job_status::text, sqlc.narg(technician_id)::bigint, sqlc.narg(planned_start)::timestamptz,
+           sqlc.narg(planned_end)::timestamptz, false, sqlc.narg(offer_expires_at)::timestamptz,
+           @created_at, @updated_at, @lat, @lng, @duration_minutes
+    FROM ok
+), o AS (
+    INSERT INTO offers (job_id, technician_id, status, created_at, expires_at)
+    SELECT ok.job_id, sqlc.narg(technician_id)::bigint, 'open', @created_at, sqlc.narg(offer_expires_at)::timestamptz
+    FROM ok
+    WHERE @offered::boolean
+), n AS (
+    INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+    SELECT 'technician', sqlc.narg(notify_subject)::text, 'offer', ok.job_id, ok.booking_id, @notify_title::text, @notify_body::text,
+           @notify_data::jsonb || jsonb_build_object('deep_link', 'fieldfix://jobs/' || ok.job_id), @created_at
+    FROM ok
+    WHERE sqlc.narg(notify_subject)::text IS NOT NULL
+    RETURNING id, recipient_kind, recipient_subject
+), p AS (
+    INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
+    SELECT n.id, d.id, d.token, 'pending', @created_at, @created_at, @created_at
+    FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
+    WHERE @push::boolean
+), a AS (
+    INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
+    SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
+           CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
+           e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
+           CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
+    FROM ok, jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS e(v, n)
+    ORDER BY e.n
 )
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
-       j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
-       j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes
-FROM j;
+SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id -- 0: none
+FROM ok;

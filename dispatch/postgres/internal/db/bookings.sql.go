@@ -103,160 +103,6 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 	return i, err
 }
 
-const bookingInsertWithJob = `-- name: BookingInsertWithJob :one
-WITH b AS (
-    INSERT INTO bookings (customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
-                          channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                          preferred_windows, created_at, updated_at, region, customer_deferred)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-            $9, $10, $11, $12, $13, $14, $15,
-            $16, $17, $18, $19, $20)
-    RETURNING id
-), j AS (
-    -- The job's place and length are given here: the fill trigger cannot see the booking this
-    -- same statement inserts.
-    INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at,
-                      lat, lng, duration_minutes)
-    SELECT b.id, $21::int, $22::text, $23::bigint, $24::timestamptz,
-           $25::timestamptz, $26::boolean, $27::timestamptz,
-           $28::timestamptz, $29::timestamptz, $7, $8, $15
-    FROM b
-    RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes
-), k AS (
-    UPDATE idempotency_keys SET booking_id = (SELECT id FROM b)
-    WHERE subject = $30::text AND key = $31::text
-)
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at,
-       j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version,
-       j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes
-FROM j
-`
-
-type BookingInsertWithJobParams struct {
-	CustomerID         int64
-	PurchaseID         *int64
-	ServiceType        string
-	Appliance          string
-	Problem            string
-	Address            string
-	Lat                float64
-	Lng                float64
-	Channel            string
-	ReturnKind         string
-	Tier               string
-	Status             string
-	SlaDueAt           time.Time
-	RequiredSkills     []string
-	DurationMinutes    int32
-	PreferredWindows   []byte
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	Region             string
-	CustomerDeferred   bool
-	Visit              int32
-	JobStatus          string
-	TechnicianID       *int64
-	PlannedStart       *time.Time
-	PlannedEnd         *time.Time
-	Pinned             bool
-	OfferExpiresAt     *time.Time
-	JobCreatedAt       time.Time
-	JobUpdatedAt       time.Time
-	IdempotencySubject *string
-	IdempotencyKey     *string
-}
-
-type BookingInsertWithJobRow struct {
-	ID              int64
-	BookingID       int64
-	Visit           int32
-	Status          string
-	TechnicianID    *int64
-	PlannedStart    *time.Time
-	PlannedEnd      *time.Time
-	Pinned          bool
-	OfferExpiresAt  *time.Time
-	AcceptedAt      *time.Time
-	EnRouteAt       *time.Time
-	OnSiteAt        *time.Time
-	FinishedAt      *time.Time
-	Outcome         string
-	Notes           string
-	PartsUsed       []byte
-	Version         int32
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	PinnedStart     bool
-	Lat             float64
-	Lng             float64
-	DurationMinutes int32
-}
-
-// A new booking with its one job, and the idempotency key (if any) pointed at it: one statement
-// instead of three round trips. The job's insert may fail on jobs_no_overlap like JobInsert.
-func (q *Queries) BookingInsertWithJob(ctx context.Context, arg BookingInsertWithJobParams) (BookingInsertWithJobRow, error) {
-	row := q.db.QueryRow(ctx, bookingInsertWithJob,
-		arg.CustomerID,
-		arg.PurchaseID,
-		arg.ServiceType,
-		arg.Appliance,
-		arg.Problem,
-		arg.Address,
-		arg.Lat,
-		arg.Lng,
-		arg.Channel,
-		arg.ReturnKind,
-		arg.Tier,
-		arg.Status,
-		arg.SlaDueAt,
-		arg.RequiredSkills,
-		arg.DurationMinutes,
-		arg.PreferredWindows,
-		arg.CreatedAt,
-		arg.UpdatedAt,
-		arg.Region,
-		arg.CustomerDeferred,
-		arg.Visit,
-		arg.JobStatus,
-		arg.TechnicianID,
-		arg.PlannedStart,
-		arg.PlannedEnd,
-		arg.Pinned,
-		arg.OfferExpiresAt,
-		arg.JobCreatedAt,
-		arg.JobUpdatedAt,
-		arg.IdempotencySubject,
-		arg.IdempotencyKey,
-	)
-	var i BookingInsertWithJobRow
-	err := row.Scan(
-		&i.ID,
-		&i.BookingID,
-		&i.Visit,
-		&i.Status,
-		&i.TechnicianID,
-		&i.PlannedStart,
-		&i.PlannedEnd,
-		&i.Pinned,
-		&i.OfferExpiresAt,
-		&i.AcceptedAt,
-		&i.EnRouteAt,
-		&i.OnSiteAt,
-		&i.FinishedAt,
-		&i.Outcome,
-		&i.Notes,
-		&i.PartsUsed,
-		&i.Version,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.PinnedStart,
-		&i.Lat,
-		&i.Lng,
-		&i.DurationMinutes,
-	)
-	return i, err
-}
-
 const bookingList = `-- name: BookingList :many
 SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
@@ -335,6 +181,162 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 	return items, nil
 }
 
+const bookingPlace = `-- name: BookingPlace :one
+WITH ids AS MATERIALIZED (
+    SELECT nextval('bookings_id_seq') AS booking_id, nextval('jobs_id_seq') AS job_id
+), claim AS (
+    INSERT INTO idempotency_keys (subject, key, request_hash, booking_id)
+    SELECT $1::text, $2::text, $3::text, ids.booking_id
+    FROM ids
+    WHERE $2::text IS NOT NULL
+    ON CONFLICT (subject, key) DO NOTHING
+    RETURNING booking_id
+), ok AS MATERIALIZED (
+    SELECT ids.booking_id, ids.job_id FROM ids
+    WHERE $2::text IS NULL OR EXISTS (SELECT FROM claim)
+), b AS (
+    INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
+                          channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
+                          preferred_windows, created_at, updated_at, region, customer_deferred)
+    SELECT ok.booking_id, $4, $5, $6, $7, $8, $9, $10, $11,
+           $12, $13, $14, $15, $16, $17, $18,
+           $19, $20, $21, $22, $23
+    FROM ok
+), j AS (
+    -- The job's place and length are given here: the fill trigger cannot see the booking this
+    -- same statement inserts.
+    INSERT INTO jobs (id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at,
+                      created_at, updated_at, lat, lng, duration_minutes)
+    SELECT ok.job_id, ok.booking_id, 1, $24::text, $25::bigint, $26::timestamptz,
+           $27::timestamptz, false, $28::timestamptz,
+           $20, $21, $10, $11, $18
+    FROM ok
+), o AS (
+    INSERT INTO offers (job_id, technician_id, status, created_at, expires_at)
+    SELECT ok.job_id, $25::bigint, 'open', $20, $28::timestamptz
+    FROM ok
+    WHERE $29::boolean
+), n AS (
+    INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+    SELECT 'technician', $30::text, 'offer', ok.job_id, ok.booking_id, $31::text, $32::text,
+           $33::jsonb || jsonb_build_object('deep_link', 'fieldfix://jobs/' || ok.job_id), $20
+    FROM ok
+    WHERE $30::text IS NOT NULL
+    RETURNING id, recipient_kind, recipient_subject
+), p AS (
+    INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
+    SELECT n.id, d.id, d.token, 'pending', $20, $20, $20
+    FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
+    WHERE $34::boolean
+), a AS (
+    INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
+    SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
+           CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
+           e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
+           CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
+    FROM ok, jsonb_array_elements($35::jsonb) WITH ORDINALITY AS e(v, n)
+    ORDER BY e.n
+)
+SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id -- 0: none
+FROM ok
+`
+
+type BookingPlaceParams struct {
+	IdempotencySubject *string
+	IdempotencyKey     *string
+	RequestHash        string
+	CustomerID         int64
+	PurchaseID         *int64
+	ServiceType        string
+	Appliance          string
+	Problem            string
+	Address            string
+	Lat                float64
+	Lng                float64
+	Channel            string
+	ReturnKind         string
+	Tier               string
+	Status             string
+	SlaDueAt           time.Time
+	RequiredSkills     []string
+	DurationMinutes    int32
+	PreferredWindows   []byte
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Region             string
+	CustomerDeferred   bool
+	JobStatus          string
+	TechnicianID       *int64
+	PlannedStart       *time.Time
+	PlannedEnd         *time.Time
+	OfferExpiresAt     *time.Time
+	Offered            bool
+	NotifySubject      *string
+	NotifyTitle        string
+	NotifyBody         string
+	NotifyData         []byte
+	Push               bool
+	Events             []byte
+}
+
+type BookingPlaceRow struct {
+	BookingID      int64
+	JobID          int64
+	NotificationID int64
+}
+
+// A new booking written whole by one statement, which is its own transaction: the idempotency
+// key (when there is one), the booking, its one job (planned or not), the technician's open offer,
+// their notification and its pushes (the outbox), and the audit events. The ids are drawn here, so
+// the key is written pointing at its booking; when the key is taken already (a concurrent request
+// with it waits for the first to end), nothing is written and no row comes back. The job's insert
+// may fail on jobs_no_overlap, which undoes the whole statement.
+// The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
+// "booking" is this booking's, any other this job's, whose data also gets the booking id. The
+// notification's data gets the deep link to the job.
+func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (BookingPlaceRow, error) {
+	row := q.db.QueryRow(ctx, bookingPlace,
+		arg.IdempotencySubject,
+		arg.IdempotencyKey,
+		arg.RequestHash,
+		arg.CustomerID,
+		arg.PurchaseID,
+		arg.ServiceType,
+		arg.Appliance,
+		arg.Problem,
+		arg.Address,
+		arg.Lat,
+		arg.Lng,
+		arg.Channel,
+		arg.ReturnKind,
+		arg.Tier,
+		arg.Status,
+		arg.SlaDueAt,
+		arg.RequiredSkills,
+		arg.DurationMinutes,
+		arg.PreferredWindows,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+		arg.Region,
+		arg.CustomerDeferred,
+		arg.JobStatus,
+		arg.TechnicianID,
+		arg.PlannedStart,
+		arg.PlannedEnd,
+		arg.OfferExpiresAt,
+		arg.Offered,
+		arg.NotifySubject,
+		arg.NotifyTitle,
+		arg.NotifyBody,
+		arg.NotifyData,
+		arg.Push,
+		arg.Events,
+	)
+	var i BookingPlaceRow
+	err := row.Scan(&i.BookingID, &i.JobID, &i.NotificationID)
+	return i, err
+}
+
 const bookingSetStatus = `-- name: BookingSetStatus :exec
 UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2
 `
@@ -372,19 +374,6 @@ func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (i
 	var version int32
 	err := row.Scan(&version)
 	return version, err
-}
-
-const idempotencyClaim = `-- name: IdempotencyClaim :one
-INSERT INTO idempotency_keys (subject, key, request_hash) VALUES ($1, $2, $3)
-ON CONFLICT (subject, key) DO NOTHING
-RETURNING true AS claimed
-`
-
-func (q *Queries) IdempotencyClaim(ctx context.Context, subject string, key string, requestHash string) (bool, error) {
-	row := q.db.QueryRow(ctx, idempotencyClaim, subject, key, requestHash)
-	var claimed bool
-	err := row.Scan(&claimed)
-	return claimed, err
 }
 
 const idempotencyGet = `-- name: IdempotencyGet :one
