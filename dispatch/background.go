@@ -95,6 +95,7 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 // from any replica, are seen within it). Row locks with SKIP LOCKED make it safe on every replica.
 func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 	for {
+		s.lifecycleDue.Store(0) // running: an offer made meanwhile wakes it again
 		if _, err := s.ExpireOffers(ctx, 100); err != nil && ctx.Err() == nil {
 			s.Log.Error("expire offers", "err", err)
 		}
@@ -107,6 +108,7 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
+		s.lifecycleDue.Store(s.now().Add(wait).UnixNano())
 		select {
 		case <-ctx.Done():
 			return

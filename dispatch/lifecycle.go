@@ -219,7 +219,7 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 	}
 	st.AfterTx(func(committed bool) {
 		if committed {
-			s.offerSent()
+			s.offerSent(exp)
 		}
 	})
 	if err := st.AddAudit(ctx, offerAudit(a, now, b.ID, j, from)); err != nil {
@@ -240,10 +240,14 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 	return s.notify(ctx, st, *n)
 }
 
-// offerSent counts an offer that committed and wakes this replica's lifecycle loop to time its
-// expiry.
-func (s *Service) offerSent() {
+// offerSent counts an offer that committed and, when it lapses (at exp) before this replica's
+// lifecycle loop would run anyway, wakes the loop to time its expiry. Offers share one time to
+// live, so under load a new offer lapses after those the loop already waits for and it sleeps on.
+func (s *Service) offerSent(exp time.Time) {
 	s.metrics().Offer("sent")
+	if due := s.lifecycleDue.Load(); due != 0 && exp.UnixNano() >= due {
+		return
+	}
 	select {
 	case s.offered <- struct{}{}:
 	default:

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -34,8 +35,11 @@ type Service struct {
 
 	pending   *reservations // this process's picks not yet seen committed
 	planCache *planCache    // the candidates' plans as last read
-	offered   chan struct{} // wakes RunLifecycle when this process makes an offer
-	customers *customerIDs  // ids of customers seen, by subject
+	offered   chan struct{} // wakes RunLifecycle when this process makes an offer that lapses before it runs
+	// lifecycleDue is when RunLifecycle runs next by itself (service clock, Unix ns; 0 while it
+	// runs, and before it first sleeps).
+	lifecycleDue *atomic.Int64
+	customers    *customerIDs // ids of customers seen, by subject
 }
 
 // customerIDs remembers customers' ids by subject, so a returning customer's booking does not
@@ -75,7 +79,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64)}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -819,7 +823,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 		return Booking{}, written, err
 	}
 	if nb.Offered {
-		s.offerSent()
+		s.offerSent(*j.OfferExpiresAt)
 		if n != nil && s.Notifier != nil && !nb.Push {
 			// A notifier that is not the outbox acts after the write (the outbox's rows were in it).
 			if err := s.Notifier.Notify(ctx, st, *n); err != nil {

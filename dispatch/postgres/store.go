@@ -142,13 +142,10 @@ func notFound(err error, what string, id any) error {
 // ---- customers ----
 
 func (s *Store) EnsureCustomer(ctx context.Context, subject string) (dispatch.Customer, error) {
-	c, err := s.q.CustomerBySubject(ctx, subject)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Insert; a concurrent first call may win, then read theirs.
-		c, err = s.q.CustomerInsert(ctx, subject)
-		if errors.Is(err, pgx.ErrNoRows) {
-			c, err = s.q.CustomerBySubject(ctx, subject)
-		}
+	r, err := s.q.CustomerEnsure(ctx, subject)
+	c := db.Customer(r)
+	if errors.Is(err, pgx.ErrNoRows) { // a concurrent first call made it: read theirs
+		c, err = s.q.CustomerBySubject(ctx, subject)
 	}
 	if err != nil {
 		return dispatch.Customer{}, mapErr(err)

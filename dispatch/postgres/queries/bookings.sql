@@ -108,5 +108,6 @@ WITH ids AS MATERIALIZED (
     FROM ok, jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
-SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id -- 0: none
+-- notification_id 0: none.
+SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id
 FROM ok;

@@ -134,38 +134,40 @@ LIMIT 2000;
 SELECT COALESCE(min(expires_at), '9999-12-31T00:00:00Z')::timestamptz AS next FROM offers WHERE status = 'open';
 
 -- The planning cache's refresh: of the technicians ids, those whose plan_version differs from the
--- version the replica holds (known, -1 when it holds none), with their live jobs ending after
--- from_time (however far ahead) and their time off ending after off_from.
--- name: ChangedPlanTechnicians :many
-SELECT t.* FROM technicians t
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
-  AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
-ORDER BY t.id;
-
--- name: ChangedPlanJobs :many
--- Per technician (LATERAL, kept a subquery by OFFSET 0), so each is one scan of the live-jobs
--- index: joined plainly, or pulled up, the planner hashes the whole jobs table for a technician
--- or two.
-SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
-       j.lat, j.lng, j.duration_minutes
+-- version the replica holds (known, same order, -1 when it holds none), each with its live jobs
+-- ending after from_time (however far ahead) and its time off ending after off_from, as arrays in
+-- start order, one element per job (or time off). One statement, so one snapshot: the plan is as
+-- of the version it comes with.
+-- Each LATERAL aggregate is one scan of an index for one technician: joined plainly, the planner
+-- may hash the whole jobs table for a technician or two.
+-- name: ChangedPlans :many
+SELECT sqlc.embed(t),
+       s.job_ids::bigint[] AS job_ids, s.booking_ids::bigint[] AS booking_ids, s.statuses::text[] AS statuses,
+       s.starts::timestamptz[] AS starts, s.ends::timestamptz[] AS ends, s.pinned::boolean[] AS pinned,
+       s.pinned_start::boolean[] AS pinned_start, s.lats::float8[] AS lats, s.lngs::float8[] AS lngs,
+       s.minutes::integer[] AS minutes, o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
 FROM technicians t
 CROSS JOIN LATERAL (
-    SELECT * FROM jobs
-    WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
-      AND jobs.planned_end > sqlc.arg(from_time)::timestamptz
-    OFFSET 0
-) j
-WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
-  AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
-ORDER BY j.technician_id, j.planned_start;
-
--- name: ChangedPlanTimeOff :many
-SELECT o.* FROM technicians t
+    SELECT COALESCE(array_agg(j.id ORDER BY j.planned_start, j.id), '{}') AS job_ids,
+           COALESCE(array_agg(j.booking_id ORDER BY j.planned_start, j.id), '{}') AS booking_ids,
+           COALESCE(array_agg(j.status ORDER BY j.planned_start, j.id), '{}') AS statuses,
+           COALESCE(array_agg(j.planned_start ORDER BY j.planned_start, j.id), '{}') AS starts,
+           COALESCE(array_agg(j.planned_end ORDER BY j.planned_start, j.id), '{}') AS ends,
+           COALESCE(array_agg(j.pinned ORDER BY j.planned_start, j.id), '{}') AS pinned,
+           COALESCE(array_agg(j.pinned_start ORDER BY j.planned_start, j.id), '{}') AS pinned_start,
+           COALESCE(array_agg(j.lat ORDER BY j.planned_start, j.id), '{}') AS lats,
+           COALESCE(array_agg(j.lng ORDER BY j.planned_start, j.id), '{}') AS lngs,
+           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes
+    FROM jobs j
+    WHERE j.technician_id = t.id AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+      AND j.planned_end > sqlc.arg(from_time)::timestamptz
+) s
 CROSS JOIN LATERAL (
-    SELECT * FROM technician_time_off
-    WHERE technician_time_off.technician_id = t.id AND technician_time_off.ends_at > sqlc.arg(off_from)::timestamptz
-    OFFSET 0
+    SELECT COALESCE(array_agg(x.starts_at ORDER BY x.starts_at), '{}') AS off_starts,
+           COALESCE(array_agg(x.ends_at ORDER BY x.starts_at), '{}') AS off_ends
+    FROM technician_time_off x
+    WHERE x.technician_id = t.id AND x.ends_at > sqlc.arg(off_from)::timestamptz
 ) o
 WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
   AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
-ORDER BY o.technician_id, o.starts_at;
+ORDER BY t.id;

@@ -95,7 +95,9 @@ func run(ctx context.Context, c config) error {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+c.db); err != nil {
 		return err
 	}
-	defer drop()
+	if os.Getenv("LOADBENCH_KEEP_DB") == "" { // kept: for replaying the script by hand
+		defer drop()
+	}
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "FIELDFIX_JWT_SECRET="+c.secret, "FIELDFIX_LOG_LEVEL=error",
 		"FIELDFIX_BOOKINGS_PER_MINUTE=100000000")
 	seed := exec.Command(c.bin, "seed", "--technicians", strconv.Itoa(c.technicians))

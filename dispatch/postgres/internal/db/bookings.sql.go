@@ -237,7 +237,7 @@ WITH ids AS MATERIALIZED (
     FROM ok, jsonb_array_elements($35::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
-SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id -- 0: none
+SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id
 FROM ok
 `
 
@@ -294,6 +294,7 @@ type BookingPlaceRow struct {
 // The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
 // "booking" is this booking's, any other this job's, whose data also gets the booking id. The
 // notification's data gets the deep link to the job.
+// notification_id 0: none.
 func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (BookingPlaceRow, error) {
 	row := q.db.QueryRow(ctx, bookingPlace,
 		arg.IdempotencySubject,

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const customerBySubject = `-- name: CustomerBySubject :one
@@ -25,15 +26,30 @@ func (q *Queries) CustomerBySubject(ctx context.Context, subject string) (Custom
 	return i, err
 }
 
-const customerInsert = `-- name: CustomerInsert :one
-INSERT INTO customers (subject) VALUES ($1)
-ON CONFLICT (subject) DO NOTHING
-RETURNING id, subject, name, created_at
+const customerEnsure = `-- name: CustomerEnsure :one
+WITH ins AS (
+    INSERT INTO customers (subject) VALUES ($1)
+    ON CONFLICT (subject) DO NOTHING
+    RETURNING id, subject, name, created_at
+)
+SELECT id, subject, name, created_at FROM ins
+UNION ALL
+SELECT id, subject, name, created_at FROM customers WHERE subject = $1
+LIMIT 1
 `
 
-func (q *Queries) CustomerInsert(ctx context.Context, subject string) (Customer, error) {
-	row := q.db.QueryRow(ctx, customerInsert, subject)
-	var i Customer
+type CustomerEnsureRow struct {
+	ID        int64
+	Subject   string
+	Name      string
+	CreatedAt time.Time
+}
+
+// The customer, created if new, in one round trip. No row when another transaction created it
+// after this statement began (its insert waited for that one, its read cannot see it): read again.
+func (q *Queries) CustomerEnsure(ctx context.Context, subject string) (CustomerEnsureRow, error) {
+	row := q.db.QueryRow(ctx, customerEnsure, subject)
+	var i CustomerEnsureRow
 	err := row.Scan(
 		&i.ID,
 		&i.Subject,

@@ -143,146 +143,106 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 	return items, nil
 }
 
-const changedPlanJobs = `-- name: ChangedPlanJobs :many
-SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
-       j.lat, j.lng, j.duration_minutes
+const changedPlans = `-- name: ChangedPlans :many
+SELECT t.id, t.subject, t.name, t.skills, t.home_lat, t.home_lng, t.time_zone, t.weekly_shifts, t.service_area, t.active, t.last_lat, t.last_lng, t.last_seen_at, t.version, t.created_at, t.updated_at, t.plan_version,
+       s.job_ids::bigint[] AS job_ids, s.booking_ids::bigint[] AS booking_ids, s.statuses::text[] AS statuses,
+       s.starts::timestamptz[] AS starts, s.ends::timestamptz[] AS ends, s.pinned::boolean[] AS pinned,
+       s.pinned_start::boolean[] AS pinned_start, s.lats::float8[] AS lats, s.lngs::float8[] AS lngs,
+       s.minutes::integer[] AS minutes, o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
 FROM technicians t
 CROSS JOIN LATERAL (
-    SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes FROM jobs
-    WHERE jobs.technician_id = t.id AND jobs.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
-      AND jobs.planned_end > $1::timestamptz
-    OFFSET 0
-) j
-WHERE t.id = ANY($2::bigint[])
-  AND t.plan_version <> ($3::bigint[])[array_position($2::bigint[], t.id)]
-ORDER BY j.technician_id, j.planned_start
-`
-
-type ChangedPlanJobsRow struct {
-	ID              int64
-	BookingID       int64
-	TechnicianID    *int64
-	Status          string
-	PlannedStart    *time.Time
-	PlannedEnd      *time.Time
-	Pinned          bool
-	PinnedStart     bool
-	Lat             float64
-	Lng             float64
-	DurationMinutes int32
-}
-
-// Per technician (LATERAL, kept a subquery by OFFSET 0), so each is one scan of the live-jobs
-// index: joined plainly, or pulled up, the planner hashes the whole jobs table for a technician
-// or two.
-func (q *Queries) ChangedPlanJobs(ctx context.Context, fromTime time.Time, ids []int64, known []int64) ([]ChangedPlanJobsRow, error) {
-	rows, err := q.db.Query(ctx, changedPlanJobs, fromTime, ids, known)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ChangedPlanJobsRow
-	for rows.Next() {
-		var i ChangedPlanJobsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.BookingID,
-			&i.TechnicianID,
-			&i.Status,
-			&i.PlannedStart,
-			&i.PlannedEnd,
-			&i.Pinned,
-			&i.PinnedStart,
-			&i.Lat,
-			&i.Lng,
-			&i.DurationMinutes,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const changedPlanTechnicians = `-- name: ChangedPlanTechnicians :many
-SELECT t.id, t.subject, t.name, t.skills, t.home_lat, t.home_lng, t.time_zone, t.weekly_shifts, t.service_area, t.active, t.last_lat, t.last_lng, t.last_seen_at, t.version, t.created_at, t.updated_at, t.plan_version FROM technicians t
-WHERE t.id = ANY($1::bigint[])
-  AND t.plan_version <> ($2::bigint[])[array_position($1::bigint[], t.id)]
+    SELECT COALESCE(array_agg(j.id ORDER BY j.planned_start, j.id), '{}') AS job_ids,
+           COALESCE(array_agg(j.booking_id ORDER BY j.planned_start, j.id), '{}') AS booking_ids,
+           COALESCE(array_agg(j.status ORDER BY j.planned_start, j.id), '{}') AS statuses,
+           COALESCE(array_agg(j.planned_start ORDER BY j.planned_start, j.id), '{}') AS starts,
+           COALESCE(array_agg(j.planned_end ORDER BY j.planned_start, j.id), '{}') AS ends,
+           COALESCE(array_agg(j.pinned ORDER BY j.planned_start, j.id), '{}') AS pinned,
+           COALESCE(array_agg(j.pinned_start ORDER BY j.planned_start, j.id), '{}') AS pinned_start,
+           COALESCE(array_agg(j.lat ORDER BY j.planned_start, j.id), '{}') AS lats,
+           COALESCE(array_agg(j.lng ORDER BY j.planned_start, j.id), '{}') AS lngs,
+           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes
+    FROM jobs j
+    WHERE j.technician_id = t.id AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+      AND j.planned_end > $1::timestamptz
+) s
+CROSS JOIN LATERAL (
+    SELECT COALESCE(array_agg(x.starts_at ORDER BY x.starts_at), '{}') AS off_starts,
+           COALESCE(array_agg(x.ends_at ORDER BY x.starts_at), '{}') AS off_ends
+    FROM technician_time_off x
+    WHERE x.technician_id = t.id AND x.ends_at > $2::timestamptz
+) o
+WHERE t.id = ANY($3::bigint[])
+  AND t.plan_version <> ($4::bigint[])[array_position($3::bigint[], t.id)]
 ORDER BY t.id
 `
 
-// The planning cache's refresh: of the technicians ids, those whose plan_version differs from the
-// version the replica holds (known, -1 when it holds none), with their live jobs ending after
-// from_time (however far ahead) and their time off ending after off_from.
-func (q *Queries) ChangedPlanTechnicians(ctx context.Context, ids []int64, known []int64) ([]Technician, error) {
-	rows, err := q.db.Query(ctx, changedPlanTechnicians, ids, known)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Technician
-	for rows.Next() {
-		var i Technician
-		if err := rows.Scan(
-			&i.ID,
-			&i.Subject,
-			&i.Name,
-			&i.Skills,
-			&i.HomeLat,
-			&i.HomeLng,
-			&i.TimeZone,
-			&i.WeeklyShifts,
-			&i.ServiceArea,
-			&i.Active,
-			&i.LastLat,
-			&i.LastLng,
-			&i.LastSeenAt,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.PlanVersion,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+type ChangedPlansRow struct {
+	Technician  Technician
+	JobIds      []int64
+	BookingIds  []int64
+	Statuses    []string
+	Starts      []time.Time
+	Ends        []time.Time
+	Pinned      []bool
+	PinnedStart []bool
+	Lats        []float64
+	Lngs        []float64
+	Minutes     []int32
+	OffStarts   []time.Time
+	OffEnds     []time.Time
 }
 
-const changedPlanTimeOff = `-- name: ChangedPlanTimeOff :many
-SELECT o.id, o.technician_id, o.starts_at, o.ends_at, o.reason, o.created_at FROM technicians t
-CROSS JOIN LATERAL (
-    SELECT id, technician_id, starts_at, ends_at, reason, created_at FROM technician_time_off
-    WHERE technician_time_off.technician_id = t.id AND technician_time_off.ends_at > $1::timestamptz
-    OFFSET 0
-) o
-WHERE t.id = ANY($2::bigint[])
-  AND t.plan_version <> ($3::bigint[])[array_position($2::bigint[], t.id)]
-ORDER BY o.technician_id, o.starts_at
-`
-
-func (q *Queries) ChangedPlanTimeOff(ctx context.Context, offFrom time.Time, ids []int64, known []int64) ([]TechnicianTimeOff, error) {
-	rows, err := q.db.Query(ctx, changedPlanTimeOff, offFrom, ids, known)
+// The planning cache's refresh: of the technicians ids, those whose plan_version differs from the
+// version the replica holds (known, same order, -1 when it holds none), each with its live jobs
+// ending after from_time (however far ahead) and its time off ending after off_from, as arrays in
+// start order, one element per job (or time off). One statement, so one snapshot: the plan is as
+// of the version it comes with.
+// Each LATERAL aggregate is one scan of an index for one technician: joined plainly, the planner
+// may hash the whole jobs table for a technician or two.
+func (q *Queries) ChangedPlans(ctx context.Context, fromTime time.Time, offFrom time.Time, ids []int64, known []int64) ([]ChangedPlansRow, error) {
+	rows, err := q.db.Query(ctx, changedPlans,
+		fromTime,
+		offFrom,
+		ids,
+		known,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []TechnicianTimeOff
+	var items []ChangedPlansRow
 	for rows.Next() {
-		var i TechnicianTimeOff
+		var i ChangedPlansRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.TechnicianID,
-			&i.StartsAt,
-			&i.EndsAt,
-			&i.Reason,
-			&i.CreatedAt,
+			&i.Technician.ID,
+			&i.Technician.Subject,
+			&i.Technician.Name,
+			&i.Technician.Skills,
+			&i.Technician.HomeLat,
+			&i.Technician.HomeLng,
+			&i.Technician.TimeZone,
+			&i.Technician.WeeklyShifts,
+			&i.Technician.ServiceArea,
+			&i.Technician.Active,
+			&i.Technician.LastLat,
+			&i.Technician.LastLng,
+			&i.Technician.LastSeenAt,
+			&i.Technician.Version,
+			&i.Technician.CreatedAt,
+			&i.Technician.UpdatedAt,
+			&i.Technician.PlanVersion,
+			&i.JobIds,
+			&i.BookingIds,
+			&i.Statuses,
+			&i.Starts,
+			&i.Ends,
+			&i.Pinned,
+			&i.PinnedStart,
+			&i.Lats,
+			&i.Lngs,
+			&i.Minutes,
+			&i.OffStarts,
+			&i.OffEnds,
 		); err != nil {
 			return nil, err
 		}
