@@ -76,28 +76,33 @@ func covers(t Technician, l Location) bool {
 	return a.Contains(point(l))
 }
 
-var weekdayNames = map[time.Weekday]string{time.Monday: "mon", time.Tuesday: "tue", time.Wednesday: "wed",
-	time.Thursday: "thu", time.Friday: "fri", time.Saturday: "sat", time.Sunday: "sun"}
+// weekdayNames are the shift days' names, by time.Weekday.
+var weekdayNames = [7]string{time.Sunday: "sun", time.Monday: "mon", time.Tuesday: "tue", time.Wednesday: "wed",
+	time.Thursday: "thu", time.Friday: "fri", time.Saturday: "sat"}
 
 // ShiftWindows expands the weekly shifts into absolute windows overlapping [from, to), in order,
-// with time off cut out.
+// with time off cut out. It runs for every candidate of every booking, so it reads the shifts'
+// times with clockOf rather than time.Parse.
 func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
 	loc := location(t.TimeZone)
 	var out []Window
-	day := time.Date(from.In(loc).Year(), from.In(loc).Month(), from.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+	local := from.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
 	for ; day.Before(to); day = day.AddDate(0, 0, 1) {
+		name := weekdayNames[day.Weekday()]
+		y, m, d := day.Date()
 		for _, sh := range t.WeeklyShifts {
-			if sh.Day != weekdayNames[day.Weekday()] {
+			if sh.Day != name {
 				continue
 			}
-			st, err1 := time.Parse("15:04", sh.Start)
-			en, err2 := time.Parse("15:04", sh.End)
-			if err1 != nil || err2 != nil {
+			sh1, sm1, ok1 := clockOf(sh.Start)
+			sh2, sm2, ok2 := clockOf(sh.End)
+			if !ok1 || !ok2 {
 				continue
 			}
 			w := Window{
-				Start: time.Date(day.Year(), day.Month(), day.Day(), st.Hour(), st.Minute(), 0, 0, loc).UTC(),
-				End:   time.Date(day.Year(), day.Month(), day.Day(), en.Hour(), en.Minute(), 0, 0, loc).UTC(),
+				Start: time.Date(y, m, d, sh1, sm1, 0, 0, loc).UTC(),
+				End:   time.Date(y, m, d, sh2, sm2, 0, 0, loc).UTC(),
 			}
 			if w.End.After(from) && w.Start.Before(to) {
 				out = append(out, w)
@@ -109,6 +114,26 @@ func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
 		out = cut(out, o)
 	}
 	return out
+}
+
+// clockOf reads a time of day as time.Parse("15:04", s) does: an hour of one or two digits up
+// to 23, a colon, two digits of minutes up to 59.
+func clockOf(s string) (hour, minute int, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i < 1 || i > 2 || len(s) != i+3 {
+		return 0, 0, false
+	}
+	for k := range len(s) {
+		if k != i && (s[k] < '0' || s[k] > '9') {
+			return 0, 0, false
+		}
+	}
+	hour = int(s[0] - '0')
+	if i == 2 {
+		hour = hour*10 + int(s[1]-'0')
+	}
+	minute = int(s[i+1]-'0')*10 + int(s[i+2]-'0')
+	return hour, minute, hour <= 23 && minute <= 59
 }
 
 // cut removes o from every window.

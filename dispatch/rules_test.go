@@ -179,3 +179,15 @@ func TestPositionFallsBackToVisitThenHome(t *testing.T) {
 		}
 	}
 }
+
+// TestClockOfReadsLikeTimeParse: the shifts' fast reader agrees with time.Parse("15:04").
+func TestClockOfReadsLikeTimeParse(t *testing.T) {
+	for _, s := range []string{"08:00", "8:00", "23:59", "24:00", "00:00", "0:00", "12:60", "12:5", "12:055", "1200",
+		":30", "123:00", "ab:cd", "08:0a", "-1:00", "+8:00", " 8:00", "08:00 ", "", "08", "08:", "9:30", "19:07", "07:7"} {
+		want, err := time.Parse("15:04", s)
+		h, m, ok := clockOf(s)
+		if ok != (err == nil) || ok && (h != want.Hour() || m != want.Minute()) {
+			t.Errorf("clockOf(%q) = %d, %d, %v; time.Parse gives %v, %v", s, h, m, ok, want.Format("15:04"), err)
+		}
+	}
+}
