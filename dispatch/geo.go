@@ -139,16 +139,8 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 // covers the address, leaving out the excluded ones.
 func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time) ([]Technician, *routeRead, Reason, error) {
 	cands, err := s.Index.Nearby(point(b.Location), func(e geo.Entry) bool {
-		if !e.Active || slices.Contains(exclude, e.ID) {
-			return false
-		}
-		for _, sk := range b.RequiredSkills {
-			if !e.HasSkill(sk) {
-				return false
-			}
-		}
-		return true
-	}, s.Planning.Candidates, s.Planning.MaxRadiusKm)
+		return e.Active && !slices.Contains(exclude, e.ID)
+	}, s.Planning.Candidates, s.Planning.MaxRadiusKm, geo.RequireSkills(b.RequiredSkills...))
 	if err != nil {
 		return nil, nil, Reason{}, Invalid("location", "invalid_location", "%v", err)
 	}
