@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -124,6 +123,9 @@ func run(ctx context.Context, c config) error {
 		return fmt.Errorf("recording a booking's statements: %w", err)
 	}
 	l := &loader{base: base, secret: []byte(c.secret), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 4096}, Timeout: 30 * time.Second}}
+	if err := l.signTokens(); err != nil {
+		return err
+	}
 	fmt.Printf("# Load: bookings with online assignment\n\nMeasured %s, %s, GOMAXPROCS %s; server `%s serve` and PostgreSQL 15 on this machine; %d demo technicians around Lyon; each request books a repair at a random address for one of 10,000 customers, planned and offered at once.\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuName(), envOr("GOMAXPROCS", "2 cores"), c.bin, c.technicians)
 	l.fixedRate(ctx, 100, 2*time.Second) // warm-up
@@ -196,6 +198,23 @@ type loader struct {
 	secret []byte
 	client *http.Client
 	seq    atomic.Int64
+	tokens []string // one per customer, signed up front: the generator shares the server's two cores
+}
+
+// customers is how many customers the load books for.
+const customers = 10000
+
+// signTokens issues every customer's token (valid for the benchmark's length).
+func (l *loader) signTokens() error {
+	l.tokens = make([]string, customers)
+	for i := range l.tokens {
+		tok, err := api.IssueToken(l.secret, dispatch.RoleCustomer, fmt.Sprintf("load-customer-%d", i), time.Now(), 3*time.Hour)
+		if err != nil {
+			return err
+		}
+		l.tokens[i] = tok
+	}
+	return nil
 }
 
 type result struct {
@@ -241,16 +260,16 @@ var appliances = []string{"washer", "fridge", "ac", "tv", "water_heater", "dishw
 // book sends one booking and returns the status.
 func (l *loader) book(ctx context.Context, rng *rand.Rand) int {
 	n := l.seq.Add(1)
-	sub := fmt.Sprintf("load-customer-%d", n%10000)
-	tok, _ := api.IssueToken(l.secret, dispatch.RoleCustomer, sub, time.Now(), time.Hour)
+	tok := l.tokens[n%customers]
 	r, a := 9*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
-	body, _ := json.Marshal(map[string]any{"service_type": "repair", "appliance": appliances[rng.IntN(len(appliances))],
-		"problem": "does not work", "address": "Lyon", "channel": "app",
-		"location": map[string]float64{"lat": 45.764 + r/111.32*math.Sin(a), "lng": 4.8357 + r/77.8*math.Cos(a)}})
-	req, _ := http.NewRequestWithContext(ctx, "POST", l.base+"/v1/bookings", bytes.NewReader(body))
+	lat, lng := 45.764+r/111.32*math.Sin(a), 4.8357+r/77.8*math.Cos(a)
+	body := `{"service_type":"repair","appliance":"` + appliances[rng.IntN(len(appliances))] +
+		`","problem":"does not work","address":"Lyon","channel":"app","location":{"lat":` +
+		strconv.FormatFloat(lat, 'f', 6, 64) + `,"lng":` + strconv.FormatFloat(lng, 'f', 6, 64) + `}}`
+	req, _ := http.NewRequestWithContext(ctx, "POST", l.base+"/v1/bookings", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("load-%d", n))
+	req.Header.Set("Idempotency-Key", "load-"+strconv.FormatInt(n, 10))
 	res, err := l.client.Do(req)
 	if err != nil {
 		return 0
