@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -236,9 +237,15 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 	if n == nil {
 		return nil
 	}
-	n.Data["deep_link"] = fmt.Sprintf("fieldfix://jobs/%d", j.ID)
+	n.Data["deep_link"] = JobLink(j.ID)
 	return s.notify(ctx, st, *n)
 }
+
+// JobLinkPrefix starts the deep link to a job in the technician app; the job's id follows.
+const JobLinkPrefix = "fieldfix://jobs/"
+
+// JobLink is the deep link to job id in the technician app.
+func JobLink(id int64) string { return JobLinkPrefix + strconv.FormatInt(id, 10) }
 
 // offerSent counts an offer that committed and, when it lapses (at exp) before this replica's
 // lifecycle loop would run anyway, wakes the loop to time its expiry. Offers share one time to

@@ -62,7 +62,7 @@ func (s *Service) tellTechnician(ctx context.Context, st Store, techID *int64, j
 		return err
 	}
 	return s.notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
-		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://jobs/%d", j.ID)}})
+		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": JobLink(j.ID)}})
 }
 
 // AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs

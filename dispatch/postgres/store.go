@@ -237,6 +237,7 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
 		JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd,
 		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
+		JobLinkPrefix: dispatch.JobLinkPrefix,
 	}
 	if k := nb.Idempotency; k != nil {
 		p.IdempotencySubject, p.IdempotencyKey, p.RequestHash = &k.Subject, &k.Key, k.RequestHash
@@ -267,7 +268,7 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 		if saved.Data == nil {
 			saved.Data = map[string]any{}
 		}
-		saved.Data["deep_link"] = fmt.Sprintf("fieldfix://jobs/%d", j.ID)
+		saved.Data["deep_link"] = dispatch.JobLink(j.ID)
 		n = &saved
 	}
 	return b, n, true, nil // as written: no need to read it back
@@ -279,7 +280,7 @@ func (s *Store) IdempotentBooking(ctx context.Context, k dispatch.IdempotencyKey
 	if err != nil {
 		return dispatch.Booking{}, "", notFound(err, "idempotency key", k.Key)
 	}
-	if prev.BookingID == nil { // written by an earlier version, which claimed the key first
+	if prev.BookingID == nil { // the column allows it, though no write leaves a key without its booking
 		return dispatch.Booking{}, "", dispatch.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
 	}
 	b, err := s.GetBooking(ctx, *prev.BookingID)

@@ -51,7 +51,7 @@ UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id
 -- may fail on jobs_no_overlap, which undoes the whole statement.
 -- The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
 -- "booking" is this booking's, any other this job's, whose data also gets the booking id. The
--- notification's data gets the deep link to the job.
+-- notification's data gets the deep link to the job: job_link_prefix and the job's id.
 -- name: BookingPlace :one
 WITH ids AS MATERIALIZED (
     SELECT nextval('bookings_id_seq') AS booking_id, nextval('jobs_id_seq') AS job_id
@@ -90,7 +90,7 @@ WITH ids AS MATERIALIZED (
 ), n AS (
     INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
     SELECT 'technician', sqlc.narg(notify_subject)::text, 'offer', ok.job_id, ok.booking_id, @notify_title::text, @notify_body::text,
-           @notify_data::jsonb || jsonb_build_object('deep_link', 'fieldfix://jobs/' || ok.job_id), @created_at
+           @notify_data::jsonb || jsonb_build_object('deep_link', @job_link_prefix::text || ok.job_id), @created_at
     FROM ok
     WHERE sqlc.narg(notify_subject)::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject

@@ -219,7 +219,7 @@ WITH ids AS MATERIALIZED (
 ), n AS (
     INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
     SELECT 'technician', $30::text, 'offer', ok.job_id, ok.booking_id, $31::text, $32::text,
-           $33::jsonb || jsonb_build_object('deep_link', 'fieldfix://jobs/' || ok.job_id), $20
+           $33::jsonb || jsonb_build_object('deep_link', $34::text || ok.job_id), $20
     FROM ok
     WHERE $30::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
@@ -227,14 +227,14 @@ WITH ids AS MATERIALIZED (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
     SELECT n.id, d.id, d.token, 'pending', $20, $20, $20
     FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
-    WHERE $34::boolean
+    WHERE $35::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
     SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
            CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
            e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
            CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
-    FROM ok, jsonb_array_elements($35::jsonb) WITH ORDINALITY AS e(v, n)
+    FROM ok, jsonb_array_elements($36::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
 SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id
@@ -275,6 +275,7 @@ type BookingPlaceParams struct {
 	NotifyTitle        string
 	NotifyBody         string
 	NotifyData         []byte
+	JobLinkPrefix      string
 	Push               bool
 	Events             []byte
 }
@@ -293,7 +294,7 @@ type BookingPlaceRow struct {
 // may fail on jobs_no_overlap, which undoes the whole statement.
 // The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
 // "booking" is this booking's, any other this job's, whose data also gets the booking id. The
-// notification's data gets the deep link to the job.
+// notification's data gets the deep link to the job: job_link_prefix and the job's id.
 // notification_id 0: none.
 func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (BookingPlaceRow, error) {
 	row := q.db.QueryRow(ctx, bookingPlace,
@@ -330,6 +331,7 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.NotifyTitle,
 		arg.NotifyBody,
 		arg.NotifyData,
+		arg.JobLinkPrefix,
 		arg.Push,
 		arg.Events,
 	)
