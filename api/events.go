@@ -10,7 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Hub fans the change feed (fed from PostgreSQL LISTEN by the caller) out to SSE subscribers.
+// Hub fans the change feed (fed by the caller, from postgres.Store.FollowEvents polling the audit
+// trail) out to SSE subscribers.
 // A subscriber too slow to keep up loses events and is told to resync.
 type Hub struct {
 	mu   sync.Mutex
