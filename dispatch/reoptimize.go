@@ -68,7 +68,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 			break
 		}
 		moved, err := s.applyPlan(ctx, a, rp, out)
-		if (isDoubleBooked(err) || isDeadlock(err) || errors.Is(err, errMovedMeanwhile)) && attempt == 0 && time.Now().Before(deadline) {
+		if (lostRace(err) || errors.Is(err, errMovedMeanwhile)) && attempt == 0 && time.Now().Before(deadline) {
 			continue // the plan changed under the solver: read it again
 		}
 		if err != nil {

@@ -289,9 +289,10 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		return Booking{}, false, Invalid("Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
 	}
 	var (
-		out    Booking
-		replay bool
-		key    *IdempotencyKey
+		out     Booking
+		replay  bool
+		key     *IdempotencyKey
+		keyRead bool // the key was found taken and its booking read
 	)
 	if idemKey != "" {
 		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
@@ -311,28 +312,30 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 			var written bool
 			out, written, err = s.placeNewBooking(ctx, st, a, nb)
 			if err == nil && !written {
-				out, replay, err = s.replay(ctx, st, *key)
+				keyRead = true
+				out, err = s.replay(ctx, st, *key)
+				replay = err == nil
 			}
 			return written, err
 		})
 		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
 		// assignment): PostgreSQL let one win. Plan the loser again.
-		if (isDoubleBooked(err) || isDeadlock(err)) && attempt < 3 && len(r.PreferredWindows) == 0 {
+		if lostRace(err) && attempt < 3 && len(r.PreferredWindows) == 0 {
 			continue
 		}
 		break
 	}
-	if err != nil && key != nil {
+	if err != nil && key != nil && !keyRead {
 		// A retry of a request that was written already (its answer lost) is planned again
 		// before its key is seen; planning may fail now (its window is full, with itself): the
 		// key answers.
-		if prev, _, kerr := s.replay(ctx, s.Store, *key); kerr == nil {
+		if prev, kerr := s.replay(ctx, s.Store, *key); kerr == nil {
 			out, replay, err = prev, true, nil
-		} else if e := (*Error)(nil); errors.As(kerr, &e) && e.Code == "idempotency_key_reused" {
+		} else if hasCode(kerr, "idempotency_key_reused") {
 			err = kerr
 		}
 	}
-	if errors.Is(err, errWindowTaken) || (isDoubleBooked(err) && len(r.PreferredWindows) > 0) {
+	if errors.Is(err, errWindowTaken) || (hasCode(err, "technician_double_booked") && len(r.PreferredWindows) > 0) {
 		return Booking{}, false, s.windowTaken(ctx, a, r)
 	}
 	if err != nil {
@@ -347,27 +350,29 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 
 // replay answers a request whose idempotency key was taken with the booking the key made, unless
 // the key came with another request.
-func (s *Service) replay(ctx context.Context, st Store, k IdempotencyKey) (Booking, bool, error) {
+func (s *Service) replay(ctx context.Context, st Store, k IdempotencyKey) (Booking, error) {
 	prev, storedHash, err := st.IdempotentBooking(ctx, k)
 	if err != nil {
-		return Booking{}, false, err
+		return Booking{}, err
 	}
 	if storedHash != k.RequestHash {
-		return Booking{}, false, Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", k.Key)
+		return Booking{}, Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", k.Key)
 	}
-	return prev, true, nil
+	return prev, nil
 }
 
 var errWindowTaken = errors.New("no room in the chosen windows")
 
-func isDeadlock(err error) bool {
+// hasCode reports whether err is a dispatch *Error with that code.
+func hasCode(err error, code string) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Code == "concurrent_update"
+	return errors.As(err, &e) && e.Code == code
 }
 
-func isDoubleBooked(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == "technician_double_booked"
+// lostRace reports whether a concurrent change won over err's (another pick took the gap, or
+// PostgreSQL chose this transaction as a deadlock's victim): planning again may succeed.
+func lostRace(err error) bool {
+	return hasCode(err, "technician_double_booked") || hasCode(err, "concurrent_update")
 }
 
 // windowTaken refuses a booking whose chosen windows cannot be kept, with fresh alternatives.
