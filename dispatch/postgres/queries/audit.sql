@@ -8,24 +8,16 @@ SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'
 FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS e(v, n)
 ORDER BY e.n;
 
--- The live feed's poll: events after the cursor, as the feed's JSON objects.
+-- The live feed's poll: events after the cursor, as the feed's JSON objects (the view).
 -- name: AuditFeed :many
-SELECT id, json_build_object(
-        'id', id, 'at', at, 'entity', entity, 'entity_id', entity_id, 'action', action,
-        'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
-        'technician_id', data->'technician_id')::text AS event
-FROM audit_events
+SELECT id, event FROM audit_feed
 WHERE id > sqlc.arg(after)::bigint
 ORDER BY id
 LIMIT sqlc.arg(max_rows);
 
 -- The ids the feed skipped (holes: a transaction that took an id earlier may commit later).
 -- name: AuditFeedIDs :many
-SELECT id, json_build_object(
-        'id', id, 'at', at, 'entity', entity, 'entity_id', entity_id, 'action', action,
-        'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
-        'technician_id', data->'technician_id')::text AS event
-FROM audit_events
+SELECT id, event FROM audit_feed
 WHERE id = ANY(sqlc.arg(ids)::bigint[])
 ORDER BY id;
 

@@ -10,31 +10,22 @@ import (
 )
 
 const auditFeed = `-- name: AuditFeed :many
-SELECT id, json_build_object(
-        'id', id, 'at', at, 'entity', entity, 'entity_id', entity_id, 'action', action,
-        'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
-        'technician_id', data->'technician_id')::text AS event
-FROM audit_events
+SELECT id, event FROM audit_feed
 WHERE id > $1::bigint
 ORDER BY id
 LIMIT $2
 `
 
-type AuditFeedRow struct {
-	ID    int64
-	Event string
-}
-
-// The live feed's poll: events after the cursor, as the feed's JSON objects.
-func (q *Queries) AuditFeed(ctx context.Context, after int64, maxRows int32) ([]AuditFeedRow, error) {
+// The live feed's poll: events after the cursor, as the feed's JSON objects (the view).
+func (q *Queries) AuditFeed(ctx context.Context, after int64, maxRows int32) ([]AuditFeed, error) {
 	rows, err := q.db.Query(ctx, auditFeed, after, maxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditFeedRow
+	var items []AuditFeed
 	for rows.Next() {
-		var i AuditFeedRow
+		var i AuditFeed
 		if err := rows.Scan(&i.ID, &i.Event); err != nil {
 			return nil, err
 		}
@@ -47,30 +38,21 @@ func (q *Queries) AuditFeed(ctx context.Context, after int64, maxRows int32) ([]
 }
 
 const auditFeedIDs = `-- name: AuditFeedIDs :many
-SELECT id, json_build_object(
-        'id', id, 'at', at, 'entity', entity, 'entity_id', entity_id, 'action', action,
-        'from', from_status, 'to', to_status, 'booking_id', data->'booking_id',
-        'technician_id', data->'technician_id')::text AS event
-FROM audit_events
+SELECT id, event FROM audit_feed
 WHERE id = ANY($1::bigint[])
 ORDER BY id
 `
 
-type AuditFeedIDsRow struct {
-	ID    int64
-	Event string
-}
-
 // The ids the feed skipped (holes: a transaction that took an id earlier may commit later).
-func (q *Queries) AuditFeedIDs(ctx context.Context, ids []int64) ([]AuditFeedIDsRow, error) {
+func (q *Queries) AuditFeedIDs(ctx context.Context, ids []int64) ([]AuditFeed, error) {
 	rows, err := q.db.Query(ctx, auditFeedIDs, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditFeedIDsRow
+	var items []AuditFeed
 	for rows.Next() {
-		var i AuditFeedIDsRow
+		var i AuditFeed
 		if err := rows.Scan(&i.ID, &i.Event); err != nil {
 			return nil, err
 		}

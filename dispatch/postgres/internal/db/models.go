@@ -22,6 +22,11 @@ type AuditEvent struct {
 	Data       []byte
 }
 
+type AuditFeed struct {
+	ID    int64
+	Event string
+}
+
 type Booking struct {
 	ID               int64
 	CustomerID       int64
