@@ -1,6 +1,11 @@
 package api_test
 
 import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,21 +15,36 @@ import (
 )
 
 // TestPlansFollowChangesMadeElsewhere: a replica keeps its candidates' plans in memory between
-// bookings. A change it did not make — another replica's booking, time off or a deactivation
-// written straight into the database (no notification, so its geo index still lags) — is seen by
-// its very next booking.
+// bookings, and plans a new booking on them without reading while they are younger than
+// PlanCacheMaxAge. A change it did not make that takes room — another replica's booking, time off
+// or a deactivation written straight into the database (no notification, so its geo index still
+// lags) — is still never planned around wrongly: the write, guarded by the chosen technician's
+// plan version, finds it moved and the booking is planned again on a fresh read. A change that
+// frees room (jobs cancelled elsewhere) is seen once the cached plans are PlanCacheMaxAge old.
 func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	b := setup(t)
+	b.svc.Planning.PlanCacheMaxAge = 2 * time.Second // shorter than the default, for the last step
 	ctx := t.Context()
+	cacheCount := func(outcome string) int {
+		t.Helper()
+		body := string(b.do("GET", "/metrics", "", nil).Body)
+		var n int
+		for line := range strings.Lines(body) {
+			if rest, ok := strings.CutPrefix(line, `fieldfix_plan_cache_total{outcome="`+outcome+`"} `); ok {
+				n, _ = strconv.Atoi(strings.TrimSpace(rest))
+			}
+		}
+		return n
+	}
 	near := b.technician("tech-near", []string{"washer"}, 45.764, 4.8357)
 	far := b.technician("tech-far", []string{"washer"}, 45.70, 4.90)
 	if err := b.svc.LoadIndex(ctx); err != nil { // the harness runs no LISTEN to fill it
 		t.Fatal(err)
 	}
-	book := func(sub string) map[string]any {
+	book := func(sub string) map[string]any { // each with an idempotency key
 		t.Helper()
-		r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, sub), washerBooking(nil))
-		if r.Status != 201 {
+		r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, sub), washerBooking(nil), "Idempotency-Key", "key-"+sub)
+		if r.Status != 201 && r.Status != 200 {
 			t.Fatalf("booking: %d %s", r.Status, r.Body)
 		}
 		return jobOf(t, r.json(t))
@@ -63,9 +83,29 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	}
 	// The API's next booking comes after both (a plan that missed the other replica's job would
 	// collide with it on every retry and be refused).
+	hits := cacheCount("hit")
 	t3, st3, _ := span(book("c3"))
 	if t3 != near || st3.Before(*j2.PlannedEnd) {
 		t.Fatalf("third booking on %d at %s, overlapping the other replica's job (%s–%s)", t3, st3, j2.PlannedStart, j2.PlannedEnd)
+	}
+	// It was planned on the cache first, and its guarded write found tech-near's plan moved.
+	if got := cacheCount("hit"); got != hits+1 {
+		t.Errorf("plan cache hits %d → %d, want one more", hits, got)
+	}
+	if got := cacheCount("changed"); got != 1 {
+		t.Errorf("guarded writes that found the plan changed: %d, want 1", got)
+	}
+	// The refused write claimed no idempotency key: the retry with the key is the same booking.
+	if tr, str, _ := span(book("c3")); tr != t3 || !str.Equal(st3) {
+		t.Fatalf("the retry of the third booking answered a job on %d at %s, want %d at %s", tr, str, t3, st3)
+	}
+	// The replica's own write keeps its cache current: the next booking goes after it, from the
+	// cache, and its guarded write finds the plan as cached.
+	if tb, sb, _ := span(book("c3b")); tb != near || sb.Before(st3) {
+		t.Fatalf("booking after the replica's own on %d at %s, want %d after %s", tb, sb, near, st3)
+	}
+	if got, changed := cacheCount("hit"), cacheCount("changed"); got != hits+3 || changed != 1 {
+		t.Errorf("after the replica's own booking: hits %d (want %d), changed %d (want 1)", got, hits+3, changed)
 	}
 
 	// Time off written in the database: tech-near is away for the next four days.
@@ -104,8 +144,106 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	if _, err := b.db.Pool.Exec(ctx, `UPDATE bookings SET status = 'cancelled' WHERE id IN (SELECT booking_id FROM jobs WHERE technician_id = $1)`, near); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(b.svc.Planning.PlanCacheMaxAge)
 	t7, st7, _ := span(book("c7"))
 	if t7 != near || st7.After(st1.Add(time.Minute)) {
 		t.Fatalf("after every job of tech-near was cancelled the booking went to %d at %s, want the first gap (%s)", t7, st7, st1)
 	}
+}
+
+// TestConcurrentPicksOnOneCachedPlan: two bookings of one replica plan on the same cached plan at
+// once, the second around the first's pick (a reservation). The first commits before the second
+// writes: the second's guarded write finds the technician's plan moved, and the second is planned
+// again on a fresh read, after the first, without an error.
+func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
+	b := setup(t)
+	ctx := t.Context()
+	near := b.technician("tech-near", []string{"washer"}, 45.764, 4.8357)
+	planned, proceed := make(chan struct{}), [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	var calls atomic.Int32
+	st := pausingStore{Store: postgres.New(b.db.Pool), before: func() {
+		if n := calls.Add(1); n <= 2 { // the first two writes wait, once planned, for their turn
+			planned <- struct{}{}
+			<-proceed[n-1]
+		}
+	}}
+	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	counts := &planCacheCounts{}
+	svc.Metrics = counts
+	if err := svc.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
+	book := func(sub string) (dispatch.Booking, error) {
+		bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, req, "", "")
+		return bk, err
+	}
+	type result struct {
+		bk  dispatch.Booking
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	go func() { bk, err := book("c1"); first <- result{bk, err} }()
+	<-planned // the first has its pick reserved, and waits to write
+	go func() { bk, err := book("c2"); second <- result{bk, err} }()
+	<-planned         // the second planned around the first's pick
+	close(proceed[0]) // the first writes and commits
+	r1 := <-first     // (its pick settled as committed when it returned)
+	close(proceed[1]) // then the second writes
+	r2 := <-second
+	if r1.err != nil || r2.err != nil {
+		t.Fatalf("bookings: %v, %v", r1.err, r2.err)
+	}
+	j1, j2 := r1.bk.Jobs[0], r2.bk.Jobs[0]
+	if j1.TechnicianID == nil || j2.TechnicianID == nil || *j1.TechnicianID != near || *j2.TechnicianID != near ||
+		j1.PlannedStart.Before(*j2.PlannedEnd) && j2.PlannedStart.Before(*j1.PlannedEnd) {
+		t.Fatalf("jobs %+v and %+v: want both on %d, apart", j1, j2, near)
+	}
+	// The first read the plan (the cache was empty); the second planned on what that read left,
+	// its write found the plan moved, and it read the plan again.
+	if counts.get("read") != 2 || counts.get("hit") != 1 || counts.get("changed") != 1 {
+		t.Errorf("plan cache: read %d, hit %d, changed %d; want 2, 1, 1", counts.get("read"), counts.get("hit"), counts.get("changed"))
+	}
+}
+
+// pausingStore calls before ahead of each new booking's write.
+type pausingStore struct {
+	dispatch.Store
+	before func()
+}
+
+func (p pausingStore) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
+	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) { return fn(pausingStore{Store: st, before: p.before}) })
+}
+
+func (p pausingStore) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+	p.before()
+	return p.Store.WriteNewBooking(ctx, nb)
+}
+
+// planCacheCounts counts the plan cache's outcomes (and nothing else).
+type planCacheCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *planCacheCounts) BookingCreated(dispatch.Tier)             {}
+func (c *planCacheCounts) Offer(string)                             {}
+func (c *planCacheCounts) Push(string)                              {}
+func (c *planCacheCounts) SolverRun(string, time.Duration, float64) {}
+func (c *planCacheCounts) PlanCache(outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[outcome]++
+}
+
+func (c *planCacheCounts) get(outcome string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[outcome]
 }

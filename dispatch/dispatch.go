@@ -297,6 +297,9 @@ type NewBooking struct {
 	Notification *Notification
 	// Push enqueues the notification's pushes to the technician's devices (the outbox).
 	Push bool
+	// PlanVersion, when set, is the plan_version of the job's technician that the job was placed
+	// on: if it moved, nothing is written and the error has code plan_changed.
+	PlanVersion *int64
 }
 
 // IdempotencyKey binds a client's key to the request it came with.

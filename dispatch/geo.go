@@ -137,7 +137,7 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 
 // nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
 // covers the address, leaving out the excluded ones.
-func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time) ([]Technician, *routeRead, Reason, error) {
+func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time, onCache bool) ([]Technician, *routeRead, Reason, error) {
 	cands, err := s.Index.Nearby(point(b.Location), func(e geo.Entry) bool {
 		return e.Active && !slices.Contains(exclude, e.ID)
 	}, s.Planning.Candidates, s.Planning.MaxRadiusKm, geo.RequireSkills(b.RequiredSkills...))
@@ -165,11 +165,17 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 	} else {
 		now := s.now()
 		var plans []*planEntry
-		if plans, err = s.plans(ctx, st, ids, now); err == nil {
+		if plans, err = s.plans(ctx, st, ids, now, onCache); err == nil {
 			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)), offs: map[int64][]Window{}}
+			if onCache {
+				pre.versions = make(map[int64]int64, len(plans))
+			}
 			for _, p := range plans {
 				ts = append(ts, p.Technician)
 				pre.readAt[p.Technician.ID] = p.readAt
+				if onCache {
+					pre.versions[p.Technician.ID] = p.Version
+				}
 				from := now.Add(-12 * time.Hour)
 				for _, sp := range p.Stops {
 					if sp.End.After(from) && sp.Start.Before(until.Add(12*time.Hour)) {

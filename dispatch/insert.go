@@ -16,7 +16,10 @@ type routes struct {
 	shifts map[int64][]Window // by technician, time off cut out
 	now    time.Time
 	readAt map[int64]time.Time // by technician, wall clock before the read: picks committed earlier are in it
-	table  map[[2]Location]time.Duration
+	// versions are the plan versions read, by technician, when the placement's write is guarded
+	// by them (nil: not guarded).
+	versions map[int64]int64
+	table    map[[2]Location]time.Duration
 }
 
 // travel is the routing engine's time when the matrix has the pair, else the travel model's.
@@ -73,6 +76,8 @@ type routeRead struct {
 	readAt map[int64]time.Time // by technician
 	stops  []Stop
 	offs   map[int64][]Window
+	// versions are the plans' versions, by technician, when planned on the plan cache.
+	versions map[int64]int64
 }
 
 // covers reports whether the read holds the routes of techs until 'until'.
@@ -92,13 +97,14 @@ func (r *routeRead) covers(techs []Technician, until time.Time) bool {
 // them from pre, when candidates read them already).
 func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
 	var (
-		now    time.Time
-		readAt map[int64]time.Time
-		stops  []Stop
-		offs   map[int64][]Window
+		now      time.Time
+		readAt   map[int64]time.Time
+		stops    []Stop
+		offs     map[int64][]Window
+		versions map[int64]int64
 	)
 	if pre.covers(techs, until) {
-		now, readAt, stops, offs = pre.now, pre.readAt, pre.stops, pre.offs
+		now, readAt, stops, offs, versions = pre.now, pre.readAt, pre.stops, pre.offs, pre.versions
 	} else {
 		now, readAt = s.now(), make(map[int64]time.Time, len(techs))
 		wall := time.Now()
@@ -115,7 +121,8 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 			return nil, err
 		}
 	}
-	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs)), now: now, readAt: readAt}
+	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs)), now: now,
+		readAt: readAt, versions: versions}
 	if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
 		stops = slices.DeleteFunc(slices.Clone(stops), func(sp Stop) bool { return sp.JobID == jobID })
 	}
@@ -230,6 +237,9 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	var pick *reservation
 	if p != nil {
 		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
+		if v, ok := rd.versions[p.TechnicianID]; ok {
+			p.PlanVersion = &v
+		}
 	}
 	s.pending.mu.Unlock()
 	if p != nil {

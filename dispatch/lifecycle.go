@@ -147,7 +147,7 @@ func ptr[T any](v T) *T { return &v }
 // feasible placement the job stays unassigned and the reason is audited.
 func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking, j *Job, exclude []int64) error {
 	now := s.now()
-	p, reason, err := s.plan(ctx, st, b, *j, exclude)
+	p, reason, err := s.plan(ctx, st, b, *j, exclude, false)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,9 @@ type Metrics interface {
 	Offer(outcome string) // sent, accepted, declined, expired, withdrawn
 	Push(outcome string)  // delivered, retryable, token_invalid, failed
 	SolverRun(kind string, d time.Duration, objective float64)
+	// PlanCache counts how a new booking got its candidates' plans: hit (from memory, no read),
+	// read (the changed ones read), changed (the guarded write found the chosen plan had moved).
+	PlanCache(outcome string)
 }
 
 // noMetrics counts nothing.
@@ -20,6 +23,7 @@ func (noMetrics) BookingCreated(Tier)                      {}
 func (noMetrics) Offer(string)                             {}
 func (noMetrics) Push(string)                              {}
 func (noMetrics) SolverRun(string, time.Duration, float64) {}
+func (noMetrics) PlanCache(string)                         {}
 
 func (s *Service) metrics() Metrics {
 	if s.Metrics == nil {

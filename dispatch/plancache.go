@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,11 +20,19 @@ type PlanRead struct {
 // the plans that changed since this replica last read them (the technicians' plan_version moves,
 // in the changing transaction, with every job, time off or technician change, whoever makes it):
 // usually the one or two technicians the previous bookings went to, instead of some 30 routes.
-// An entry is only ever replaced by one read later; it is as fresh as a read made when the
-// booking starts, which is what planning had before the cache.
+//
+// A new booking may skip even that read when every candidate's plan was confirmed current less
+// than PlanningConfig.PlanCacheMaxAge ago: its write is guarded by the chosen technician's
+// plan_version (BookingPlace), so it is never written on a plan that changed; a plan it did not
+// choose is at most that old. This replica's own bookings keep the cache exact: a guarded write
+// moves the version by one, with the new stop, and the cache follows. Every other use (slots,
+// re-planning after a decline, overrides) reads the changed plans first, as before.
+//
+// Entries are never changed once stored, only replaced by a later read or write.
 type planCache struct {
-	mu sync.Mutex
-	m  map[int64]*planEntry
+	mu      sync.Mutex
+	m       map[int64]*planEntry
+	checked map[int64]time.Time // wall clock of the last read that found the entry current
 }
 
 type planEntry struct {
@@ -32,22 +41,40 @@ type planEntry struct {
 	now    time.Time // the service's clock at the read: stops ending 12 h before it may be missing
 }
 
-func newPlanCache() *planCache { return &planCache{m: map[int64]*planEntry{}} }
+func newPlanCache() *planCache {
+	return &planCache{m: map[int64]*planEntry{}, checked: map[int64]time.Time{}}
+}
 
 // plans returns the current plans of the technicians ids (those that exist), reading the changed
-// ones. now is the service clock.
-func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Time) ([]*planEntry, error) {
+// ones. now is the service clock. With onCache, the read is skipped when every plan was
+// confirmed current within PlanCacheMaxAge (the caller guards its write on the version).
+func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Time, onCache bool) ([]*planEntry, error) {
 	c := s.planCache
 	known := make([]int64, len(ids))
+	out := make([]*planEntry, 0, len(ids))
+	wall := time.Now()
+	current := onCache && s.Planning.PlanCacheMaxAge > 0
 	c.mu.Lock()
 	for i, id := range ids {
 		known[i] = -1
 		// An entry read at a later clock may lack jobs that matter now (tests move the clock back).
 		if e := c.m[id]; e != nil && !now.Before(e.now) {
 			known[i] = e.Version
+			if current && wall.Sub(c.checked[id]) < s.Planning.PlanCacheMaxAge {
+				out = append(out, e)
+				continue
+			}
 		}
+		current = false
 	}
 	c.mu.Unlock()
+	if current {
+		s.metrics().PlanCache("hit")
+		return out, nil
+	}
+	if onCache {
+		s.metrics().PlanCache("read")
+	}
 	readAt := time.Now()
 	changed, err := st.ChangedPlans(ctx, ids, known, now.Add(-12*time.Hour), now)
 	if err != nil {
@@ -57,20 +84,59 @@ func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Tim
 	for _, p := range changed {
 		fresh[p.Technician.ID] = &planEntry{PlanRead: p, readAt: readAt, now: now}
 	}
-	out := make([]*planEntry, 0, len(ids))
+	out = out[:0]
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, id := range ids {
+	for i, id := range ids {
 		e := c.m[id]
 		if f := fresh[id]; f != nil {
 			if e == nil || e.readAt.Before(f.readAt) { // a slower, older read does not undo a newer one
-				c.m[id] = f
+				c.m[id], c.checked[id] = f, readAt
 			}
 			e = f
+		} else if e != nil && e.Version == known[i] && c.checked[id].Before(readAt) {
+			c.checked[id] = readAt // read unchanged
 		}
 		if e != nil {
 			out = append(out, e)
 		}
 	}
 	return out, nil
+}
+
+// wrote records this replica's write of stop on a plan it guarded at version (the write moved it
+// by one). at is the wall clock after the write's commit was settled in the reservations.
+func (c *planCache) wrote(version int64, stop Stop, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[stop.TechnicianID]
+	switch {
+	case e == nil || e.Version > version:
+		return // gone, or read again since the write
+	case e.Version < version:
+		// Older than the plan the write was guarded on (a slower read stored it since): the
+		// next booking reads the plan.
+		delete(c.m, stop.TechnicianID)
+		delete(c.checked, stop.TechnicianID)
+		return
+	}
+	n := *e
+	n.Version = version + 1
+	n.Stops = append(slices.Clip(e.Stops), stop)
+	slices.SortStableFunc(n.Stops, func(a, b Stop) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return int(a.JobID - b.JobID)
+	})
+	n.readAt = at
+	c.m[stop.TechnicianID], c.checked[stop.TechnicianID] = &n, at
+}
+
+// forget drops a technician's plan, found changed: the next booking reads it.
+func (c *planCache) forget(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+	delete(c.checked, id)
 }

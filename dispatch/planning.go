@@ -15,6 +15,9 @@ type Placement struct {
 	TechnicianID int64
 	Technician   Technician
 	Start, End   time.Time
+	// PlanVersion is the technician's plan_version the placement was made on, when it was made
+	// on the plan cache; a new booking's write is then guarded by it (nil: not guarded).
+	PlanVersion *int64
 }
 
 // Reason says why a job could not be placed, for the dispatcher.
@@ -29,13 +32,19 @@ type PlanningConfig struct {
 	MaxRadiusKm    float64       // how far geo looks
 	Horizon        time.Duration // how far past its SLA due time a job may be planned
 	PositionMaxAge time.Duration // an older position falls back to the next visit or home base
+	// PlanCacheMaxAge is how long a candidate's cached plan is trusted without a read for a new
+	// booking, whose write is guarded by the chosen plan's version (0: read every time).
+	PlanCacheMaxAge time.Duration
 }
 
 // DefaultPlanning are the defaults.
 func DefaultPlanning() PlanningConfig {
 	// Two days past the due time is far enough to rank late options; a booking that fits nowhere
 	// by then waits on the board for a dispatcher.
-	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 48 * time.Hour, PositionMaxAge: 30 * time.Minute}
+	// A plan not chosen is at most PlanCacheMaxAge old: a technician freed by another replica's
+	// (or psql's) change is seen by new bookings within seconds.
+	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 48 * time.Hour, PositionMaxAge: 30 * time.Minute,
+		PlanCacheMaxAge: 5 * time.Second}
 }
 
 func point(l Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
@@ -166,10 +175,11 @@ func onShift(t Technician, start time.Time, d time.Duration) bool {
 
 // candidates are the technicians who may take the job: active, skilled, inside their area,
 // not excluded, nearest first: from the geo index when there is one. Given the horizon a route
-// will be planned until (else zero), they may come with their routes read (for loadRoutes).
-func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time) ([]Technician, *routeRead, Reason, error) {
+// will be planned until (else zero), they may come with their routes read (for loadRoutes), from
+// the plan cache when onCache (see planCache).
+func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time, onCache bool) ([]Technician, *routeRead, Reason, error) {
 	if s.Index != nil {
-		return s.nearbyCandidates(ctx, st, b, exclude, until)
+		return s.nearbyCandidates(ctx, st, b, exclude, until, onCache)
 	}
 	ts, reason, err := s.storeCandidates(ctx, st, b, exclude)
 	return ts, nil, reason, err
@@ -221,9 +231,10 @@ func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, excl
 	return out, Reason{}, nil
 }
 
-// plan finds the best placement of job j among the candidates.
-func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude []int64) (*Placement, Reason, error) {
-	techs, pre, reason, err := s.candidates(ctx, st, b, exclude, s.planUntil(b))
+// plan finds the best placement of job j among the candidates; onCache: on the plan cache, for a
+// write guarded by the placement's PlanVersion.
+func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
+	techs, pre, reason, err := s.candidates(ctx, st, b, exclude, s.planUntil(b), onCache)
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}

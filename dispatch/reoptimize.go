@@ -126,7 +126,7 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 		if err != nil {
 			return nil, err
 		}
-		cands, _, _, err := s.candidates(ctx, s.Store, b, refused, time.Time{})
+		cands, _, _, err := s.candidates(ctx, s.Store, b, refused, time.Time{}, false)
 		if err != nil {
 			return nil, err
 		}

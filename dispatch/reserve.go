@@ -38,7 +38,7 @@ func newReservations() *reservations {
 func (r *reservations) merge(rd *routes, placing int64, wall time.Time) {
 	for _, t := range rd.techs {
 		live := slices.DeleteFunc(r.byTech[t.ID], func(x *reservation) bool {
-			return !wall.Before(x.expires) || (!x.committed.IsZero() && x.committed.Before(rd.readAt[t.ID]))
+			return !wall.Before(x.expires) || (!x.committed.IsZero() && !x.committed.After(rd.readAt[t.ID]))
 		})
 		if len(live) == 0 {
 			delete(r.byTech, t.ID)

@@ -145,7 +145,7 @@ func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now t
 	if err != nil {
 		return false, err
 	}
-	p, _, err := wide.plan(ctx, st, b, *j, append(exclude, refused...))
+	p, _, err := wide.plan(ctx, st, b, *j, append(exclude, refused...), false)
 	if err != nil || p == nil || p.Start.After(b.SLADueAt) {
 		return false, err
 	}

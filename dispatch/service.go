@@ -299,6 +299,9 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 	}
 	// No transaction: the reads (customer, purchase, plans) commit on their own, and everything
 	// the booking writes is one statement (Store.WriteNewBooking), its own transaction.
+	// Every attempt but the last plans on the plan cache with a guarded write; the last reads the
+	// plans and writes unguarded, as a booking without the cache would.
+	const maxAttempts = 4
 	for attempt := 0; ; attempt++ {
 		err = s.Store.Autocommit(ctx, func(st Store) (bool, error) {
 			draft, err := s.draftBooking(ctx, st, a, subject, r, now)
@@ -310,7 +313,7 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 				ToStatus: string(BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
 			}}}
 			var written bool
-			out, written, err = s.placeNewBooking(ctx, st, a, nb)
+			out, written, err = s.placeNewBooking(ctx, st, a, nb, attempt < maxAttempts-1)
 			if err == nil && !written {
 				keyRead = true
 				out, err = s.replay(ctx, st, *key)
@@ -319,8 +322,9 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 			return written, err
 		})
 		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
-		// assignment): PostgreSQL let one win. Plan the loser again.
-		if lostRace(err) && attempt < 3 && len(r.PreferredWindows) == 0 {
+		// assignment): PostgreSQL let one win. Plan the loser again. So too a booking whose
+		// chosen technician's plan moved since it was cached (read again now).
+		if attempt < maxAttempts-1 && (hasCode(err, "plan_changed") || (lostRace(err) && len(r.PreferredWindows) == 0)) {
 			continue
 		}
 		break
@@ -796,12 +800,15 @@ func deferredByCustomer(ws []Window, due time.Time) bool {
 // booking and its job once, in their final state (planned, offered when inside the horizon),
 // with the audit trail, the offer and the technician's notification, in one statement.
 // written is false when the booking's idempotency key was taken already: nothing was written.
-func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking) (Booking, bool, error) {
+// onCache: planned on the plan cache, the write guarded by the chosen plan's version; when that
+// moved, the error has code plan_changed, nothing is written and the plan is dropped from the
+// cache, for the next attempt to read.
+func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking, onCache bool) (Booking, bool, error) {
 	now := s.now()
 	b := nb.Booking
 	j := b.Jobs[0]
 	j.ID = s.pending.tempID() // the plan's reservation needs an id before the job has one
-	p, reason, err := s.plan(ctx, st, b, j, nil)
+	p, reason, err := s.plan(ctx, st, b, j, nil, onCache)
 	if err != nil {
 		return Booking{}, false, err
 	}
@@ -823,9 +830,28 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 	}
 	b.Jobs = []Job{j}
 	nb.Booking = b
+	if p != nil {
+		nb.PlanVersion = p.PlanVersion
+	}
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
+	if hasCode(err, "plan_changed") {
+		s.metrics().PlanCache("changed")
+		s.planCache.forget(p.TechnicianID)
+	}
 	if err != nil || !written {
 		return Booking{}, written, err
+	}
+	if nb.PlanVersion != nil {
+		// The write moved the plan by one, with this job: the cache follows (after the pick's
+		// reservation is settled, so that the stop is not counted twice).
+		v, wj := *nb.PlanVersion, got.Jobs[0]
+		stop := Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID, Status: wj.Status, Start: p.Start, End: p.End,
+			Location: got.Location, Duration: got.Duration}
+		st.AfterTx(func(committed bool) {
+			if committed {
+				s.planCache.wrote(v, stop, time.Now())
+			}
+		})
 	}
 	if nb.Offered {
 		s.offerSent(*j.OfferExpiresAt)

@@ -64,7 +64,7 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 			return err
 		}
 		due = b.SLADueAt
-		techs, pre, _, err := s.candidates(ctx, st, b, nil, to)
+		techs, pre, _, err := s.candidates(ctx, st, b, nil, to, false)
 		if err != nil || len(techs) == 0 {
 			return err
 		}

@@ -24,6 +24,7 @@ type Registry struct {
 	pushes     *prometheus.CounterVec
 	solverTime *prometheus.HistogramVec
 	solverObj  *prometheus.GaugeVec
+	planCache  *prometheus.CounterVec
 }
 
 var _ dispatch.Metrics = (*Registry)(nil)
@@ -47,6 +48,8 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 	}, []string{"kind"})
 	r.solverObj = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "fieldfix_solver_objective", Help: "Objective of the last solver run by kind (lower is better)."}, []string{"kind"})
+	r.planCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fieldfix_plan_cache_total", Help: "New bookings' plan reads: hit (no read), read, changed (guarded write found the plan moved)."}, []string{"outcome"})
 	atRiskGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fieldfix_bookings_at_risk", Help: "Bookings at risk of missing their SLA now."}, func() float64 {
 		if atRisk == nil {
@@ -60,7 +63,7 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 		}
 		return float64(n)
 	})
-	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, atRiskGauge,
+	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, r.planCache, atRiskGauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -89,3 +92,6 @@ func (r *Registry) SolverRun(kind string, d time.Duration, objective float64) {
 	r.solverTime.WithLabelValues(kind).Observe(d.Seconds())
 	r.solverObj.WithLabelValues(kind).Set(objective)
 }
+
+// PlanCache counts a new booking's plan read by outcome.
+func (r *Registry) PlanCache(outcome string) { r.planCache.WithLabelValues(outcome).Inc() }

@@ -34,6 +34,7 @@ type config struct {
 	OfferHorizon   time.Duration
 	OfferTTL       time.Duration
 	PositionMaxAge time.Duration
+	PlanCacheAge   time.Duration
 	LifecycleTick  time.Duration
 
 	BookingsPerMinute int

@@ -237,7 +237,7 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
 		JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd,
 		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
-		JobLinkPrefix: dispatch.JobLinkPrefix,
+		JobLinkPrefix: dispatch.JobLinkPrefix, PlanVersion: nb.PlanVersion,
 	}
 	if k := nb.Idempotency; k != nil {
 		p.IdempotencySubject, p.IdempotencyKey, p.RequestHash = &k.Subject, &k.Key, k.RequestHash
@@ -253,11 +253,13 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 		p.NotifySubject, p.NotifyTitle, p.NotifyBody = &n.RecipientSubject, n.Title, n.Body
 	}
 	r, err := s.q.BookingPlace(ctx, p)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return dispatch.Booking{}, nil, false, nil // the key is taken
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return dispatch.Booking{}, nil, false, mapErr(err)
+	case !r.PlanFresh:
+		return dispatch.Booking{}, nil, false, dispatch.Conflict("plan_changed", "technician %d's plan changed while the booking was planned", *j.TechnicianID)
+	case r.BookingID == 0:
+		return dispatch.Booking{}, nil, false, nil // the key is taken
 	}
 	b.ID, j.ID, j.BookingID, j.Version = r.BookingID, r.JobID, r.BookingID, 1
 	b.Jobs = []dispatch.Job{j}

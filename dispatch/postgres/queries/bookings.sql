@@ -47,24 +47,34 @@ UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id
 -- key (when there is one), the booking, its one job (planned or not), the technician's open offer,
 -- their notification and its pushes (the outbox), and the audit events. The ids are drawn here, so
 -- the key is written pointing at its booking; when the key is taken already (a concurrent request
--- with it waits for the first to end), nothing is written and no row comes back. The job's insert
--- may fail on jobs_no_overlap, which undoes the whole statement.
+-- with it waits for the first to end), nothing is written and booking_id comes back 0. The job's
+-- insert may fail on jobs_no_overlap, which undoes the whole statement.
+-- Given plan_version, the job was placed on the technician's plan at that version: the
+-- technician's row is locked (as the plan-version trigger would lock it at the end) and, when the
+-- version has moved, nothing is written and plan_fresh comes back false, so the booking is planned
+-- again. The lock is taken before the key is claimed, so a stale plan claims no key.
 -- The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
 -- "booking" is this booking's, any other this job's, whose data also gets the booking id. The
 -- notification's data gets the deep link to the job: job_link_prefix and the job's id.
 -- name: BookingPlace :one
 WITH ids AS MATERIALIZED (
     SELECT nextval('bookings_id_seq') AS booking_id, nextval('jobs_id_seq') AS job_id
+), fresh AS MATERIALIZED (
+    SELECT sqlc.narg(plan_version)::bigint IS NULL OR EXISTS (
+        SELECT FROM technicians
+        WHERE id = sqlc.narg(technician_id)::bigint AND plan_version = sqlc.narg(plan_version)::bigint
+        FOR NO KEY UPDATE
+    ) AS ok
 ), claim AS (
     INSERT INTO idempotency_keys (subject, key, request_hash, booking_id)
     SELECT sqlc.narg(idempotency_subject)::text, sqlc.narg(idempotency_key)::text, @request_hash::text, ids.booking_id
-    FROM ids
-    WHERE sqlc.narg(idempotency_key)::text IS NOT NULL
+    FROM ids, fresh
+    WHERE sqlc.narg(idempotency_key)::text IS NOT NULL AND fresh.ok
     ON CONFLICT (subject, key) DO NOTHING
     RETURNING booking_id
 ), ok AS MATERIALIZED (
-    SELECT ids.booking_id, ids.job_id FROM ids
-    WHERE sqlc.narg(idempotency_key)::text IS NULL OR EXISTS (SELECT FROM claim)
+    SELECT ids.booking_id, ids.job_id FROM ids, fresh
+    WHERE fresh.ok AND (sqlc.narg(idempotency_key)::text IS NULL OR EXISTS (SELECT FROM claim))
 ), b AS (
     INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
@@ -108,6 +118,7 @@ WITH ids AS MATERIALIZED (
     FROM ok, jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
--- notification_id 0: none.
-SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id
-FROM ok;
+-- booking_id 0: nothing written; notification_id 0: none.
+SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
+       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE(fresh.ok, false)::boolean AS plan_fresh
+FROM fresh LEFT JOIN ok ON true;

@@ -143,6 +143,12 @@ func run(ctx context.Context, c config) error {
 	rate := float64(thr.codes[201]) / c.step.Seconds()
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
+	if pc, err := l.planCache(ctx); err == nil {
+		fmt.Printf("\nPlan cache over the whole run (the server's `fieldfix_plan_cache_total`): %d bookings planned without a read, %d read the changed plans first (%.0f%% without a read); %d guarded writes found the chosen plan moved and were planned again.\n",
+			pc["hit"], pc["read"], 100*float64(pc["hit"])/float64(max(1, pc["hit"]+pc["read"])), pc["changed"])
+	} else {
+		return fmt.Errorf("reading the server's metrics: %w", err)
+	}
 
 	{
 		conn, err := pgx.Connect(ctx, dbURL)
@@ -327,6 +333,40 @@ func (l *loader) closedLoop(ctx context.Context, n int, d time.Duration) *result
 	return res
 }
 
+// planCache reads the server's plan-cache counters by outcome from /metrics.
+func (l *loader) planCache(ctx context.Context) (map[string]int, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", l.base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for line := range strings.Lines(string(body)) {
+		rest, ok := strings.CutPrefix(line, `fieldfix_plan_cache_total{outcome="`)
+		if !ok {
+			continue
+		}
+		name, n, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = int(v)
+	}
+	return out, nil
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // ---- the pgbench ceiling ----
@@ -403,11 +443,15 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	// The same customer, as most of a busy replica's bookings are from customers it has seen (their
 	// id is remembered, not read).
 	rec.on = true
-	_, _, err = svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-warm-up", Role: dispatch.RoleCustomer}, req,
+	recorded, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-warm-up", Role: dispatch.RoleCustomer}, req,
 		"pgbench-recording-key", "hash")
 	rec.on = false
 	if err != nil {
 		return "", 0, err
+	}
+	job := recorded.CurrentJob()
+	if job == nil || job.TechnicianID == nil {
+		return "", 0, fmt.Errorf("the recorded booking was not planned")
 	}
 	var script strings.Builder
 	script.WriteString("\\set r random(1, 2000000000)\n\\set t random(1, " + strconv.Itoa(c.technicians) + ")\n\\set o random(1, 10000000)\n")
@@ -415,10 +459,18 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	for _, st := range rec.stmts {
 		sql := st.sql
 		// The job's technician and planned times vary per transaction, so replays do not collide
-		// on the no-overlap constraint: parameters 25 (technician), 26 and 27 (times) of the
-		// statement that writes the whole booking (BookingPlace), the only one that writes.
-		const techArg = 25
+		// on the no-overlap constraint: parameters techArg, startArg and endArg of the statement
+		// that writes the whole booking (BookingPlace), the only one that writes. Its guard names
+		// the plan version the booking was planned on: replayed, the chosen technician's current
+		// one (one more index probe than the server's statement).
+		const planVersionArg, techArg, startArg, endArg = 1, 2, 27, 28
 		isJobSave := strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs")
+		at := func(i int, want time.Time) bool { t, ok := deref(st.args[i-1]).(time.Time); return ok && t.Equal(want) }
+		if isJobSave && (len(st.args) < endArg || deref(st.args[techArg-1]) != *job.TechnicianID ||
+			!at(startArg, *job.PlannedStart) || !at(endArg, *job.PlannedEnd) || !isInt64(deref(st.args[planVersionArg-1]))) {
+			return "", 0, fmt.Errorf("BookingPlace's parameters are not where the recording expects them (plan version %d, technician %d, times %d and %d): update the positions",
+				planVersionArg, techArg, startArg, endArg)
+		}
 		// The plan reads name the versions the replica held: replayed, they read the plan of one
 		// technician (the one whose version had moved when recorded), whatever the replays change.
 		knownArg, knownAt := "", 0 // the ids are the first array argument, the versions held the second
@@ -445,12 +497,15 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 				if isJobSave && i == techArg {
 					lit = ":t"
 				}
+				if isJobSave && i == planVersionArg {
+					lit = "(SELECT plan_version FROM technicians WHERE id = :t)"
+				}
 			case string:
 				if v == "pgbench-recording-key" {
 					lit = "('k' || :r)"
 				}
 			case time.Time:
-				if isJobSave && (i == techArg+1 || i == techArg+2) {
+				if isJobSave && (i == startArg || i == endArg) {
 					lit = "(" + lit + " - :o * interval '2 hours')" // into the past: out of every later plan read
 				}
 			}
@@ -499,6 +554,8 @@ func runPgbench(ctx context.Context, dbURL, script string, c config) (float64, e
 	}
 	return tps, nil
 }
+
+func isInt64(v any) bool { _, ok := v.(int64); return ok }
 
 func deref(v any) any {
 	switch p := v.(type) {

@@ -184,64 +184,73 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 const bookingPlace = `-- name: BookingPlace :one
 WITH ids AS MATERIALIZED (
     SELECT nextval('bookings_id_seq') AS booking_id, nextval('jobs_id_seq') AS job_id
+), fresh AS MATERIALIZED (
+    SELECT $1::bigint IS NULL OR EXISTS (
+        SELECT FROM technicians
+        WHERE id = $2::bigint AND plan_version = $1::bigint
+        FOR NO KEY UPDATE
+    ) AS ok
 ), claim AS (
     INSERT INTO idempotency_keys (subject, key, request_hash, booking_id)
-    SELECT $1::text, $2::text, $3::text, ids.booking_id
-    FROM ids
-    WHERE $2::text IS NOT NULL
+    SELECT $3::text, $4::text, $5::text, ids.booking_id
+    FROM ids, fresh
+    WHERE $4::text IS NOT NULL AND fresh.ok
     ON CONFLICT (subject, key) DO NOTHING
     RETURNING booking_id
 ), ok AS MATERIALIZED (
-    SELECT ids.booking_id, ids.job_id FROM ids
-    WHERE $2::text IS NULL OR EXISTS (SELECT FROM claim)
+    SELECT ids.booking_id, ids.job_id FROM ids, fresh
+    WHERE fresh.ok AND ($4::text IS NULL OR EXISTS (SELECT FROM claim))
 ), b AS (
     INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
                           preferred_windows, created_at, updated_at, region, customer_deferred)
-    SELECT ok.booking_id, $4, $5, $6, $7, $8, $9, $10, $11,
-           $12, $13, $14, $15, $16, $17, $18,
-           $19, $20, $21, $22, $23
+    SELECT ok.booking_id, $6, $7, $8, $9, $10, $11, $12, $13,
+           $14, $15, $16, $17, $18, $19, $20,
+           $21, $22, $23, $24, $25
     FROM ok
 ), j AS (
     -- The job's place and length are given here: the fill trigger cannot see the booking this
     -- same statement inserts.
     INSERT INTO jobs (id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at,
                       created_at, updated_at, lat, lng, duration_minutes)
-    SELECT ok.job_id, ok.booking_id, 1, $24::text, $25::bigint, $26::timestamptz,
-           $27::timestamptz, false, $28::timestamptz,
-           $20, $21, $10, $11, $18
+    SELECT ok.job_id, ok.booking_id, 1, $26::text, $2::bigint, $27::timestamptz,
+           $28::timestamptz, false, $29::timestamptz,
+           $22, $23, $12, $13, $20
     FROM ok
 ), o AS (
     INSERT INTO offers (job_id, technician_id, status, created_at, expires_at)
-    SELECT ok.job_id, $25::bigint, 'open', $20, $28::timestamptz
+    SELECT ok.job_id, $2::bigint, 'open', $22, $29::timestamptz
     FROM ok
-    WHERE $29::boolean
+    WHERE $30::boolean
 ), n AS (
     INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
-    SELECT 'technician', $30::text, 'offer', ok.job_id, ok.booking_id, $31::text, $32::text,
-           $33::jsonb || jsonb_build_object('deep_link', $34::text || ok.job_id), $20
+    SELECT 'technician', $31::text, 'offer', ok.job_id, ok.booking_id, $32::text, $33::text,
+           $34::jsonb || jsonb_build_object('deep_link', $35::text || ok.job_id), $22
     FROM ok
-    WHERE $30::text IS NOT NULL
+    WHERE $31::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
 ), p AS (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
-    SELECT n.id, d.id, d.token, 'pending', $20, $20, $20
+    SELECT n.id, d.id, d.token, 'pending', $22, $22, $22
     FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
-    WHERE $35::boolean
+    WHERE $36::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
     SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
            CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
            e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
            CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
-    FROM ok, jsonb_array_elements($36::jsonb) WITH ORDINALITY AS e(v, n)
+    FROM ok, jsonb_array_elements($37::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
-SELECT ok.booking_id, ok.job_id, COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id
-FROM ok
+SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
+       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE(fresh.ok, false)::boolean AS plan_fresh
+FROM fresh LEFT JOIN ok ON true
 `
 
 type BookingPlaceParams struct {
+	PlanVersion        *int64
+	TechnicianID       *int64
 	IdempotencySubject *string
 	IdempotencyKey     *string
 	RequestHash        string
@@ -266,7 +275,6 @@ type BookingPlaceParams struct {
 	Region             string
 	CustomerDeferred   bool
 	JobStatus          string
-	TechnicianID       *int64
 	PlannedStart       *time.Time
 	PlannedEnd         *time.Time
 	OfferExpiresAt     *time.Time
@@ -284,20 +292,27 @@ type BookingPlaceRow struct {
 	BookingID      int64
 	JobID          int64
 	NotificationID int64
+	PlanFresh      bool
 }
 
 // A new booking written whole by one statement, which is its own transaction: the idempotency
 // key (when there is one), the booking, its one job (planned or not), the technician's open offer,
 // their notification and its pushes (the outbox), and the audit events. The ids are drawn here, so
 // the key is written pointing at its booking; when the key is taken already (a concurrent request
-// with it waits for the first to end), nothing is written and no row comes back. The job's insert
-// may fail on jobs_no_overlap, which undoes the whole statement.
+// with it waits for the first to end), nothing is written and booking_id comes back 0. The job's
+// insert may fail on jobs_no_overlap, which undoes the whole statement.
+// Given plan_version, the job was placed on the technician's plan at that version: the
+// technician's row is locked (as the plan-version trigger would lock it at the end) and, when the
+// version has moved, nothing is written and plan_fresh comes back false, so the booking is planned
+// again. The lock is taken before the key is claimed, so a stale plan claims no key.
 // The audit events come as a JSON array like AuditInsertAll's, without ids: an event on the
 // "booking" is this booking's, any other this job's, whose data also gets the booking id. The
 // notification's data gets the deep link to the job: job_link_prefix and the job's id.
-// notification_id 0: none.
+// booking_id 0: nothing written; notification_id 0: none.
 func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (BookingPlaceRow, error) {
 	row := q.db.QueryRow(ctx, bookingPlace,
+		arg.PlanVersion,
+		arg.TechnicianID,
 		arg.IdempotencySubject,
 		arg.IdempotencyKey,
 		arg.RequestHash,
@@ -322,7 +337,6 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.Region,
 		arg.CustomerDeferred,
 		arg.JobStatus,
-		arg.TechnicianID,
 		arg.PlannedStart,
 		arg.PlannedEnd,
 		arg.OfferExpiresAt,
@@ -336,7 +350,12 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.Events,
 	)
 	var i BookingPlaceRow
-	err := row.Scan(&i.BookingID, &i.JobID, &i.NotificationID)
+	err := row.Scan(
+		&i.BookingID,
+		&i.JobID,
+		&i.NotificationID,
+		&i.PlanFresh,
+	)
 	return i, err
 }
 
