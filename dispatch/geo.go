@@ -166,25 +166,24 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		now := s.now()
 		var plans []*planEntry
 		if plans, err = s.plans(ctx, st, ids, now, onCache); err == nil {
-			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)), offs: map[int64][]Window{}}
+			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)),
+				stops: make(map[int64][]Stop, len(plans)), offs: map[int64][]Window{}, entries: make(map[int64]*planEntry, len(plans))}
 			if onCache {
 				pre.versions = make(map[int64]int64, len(plans))
 			}
+			ts = make([]Technician, 0, len(plans))
+			from, to := now.Add(-12*time.Hour), until.Add(12*time.Hour)
 			for _, p := range plans {
+				id := p.Technician.ID
 				ts = append(ts, p.Technician)
-				pre.readAt[p.Technician.ID] = p.readAt
+				pre.readAt[id], pre.entries[id] = p.readAt, p
 				if onCache {
-					pre.versions[p.Technician.ID] = p.Version
+					pre.versions[id] = p.Version
 				}
-				from := now.Add(-12 * time.Hour)
-				for _, sp := range p.Stops {
-					if sp.End.After(from) && sp.Start.Before(until.Add(12*time.Hour)) {
-						pre.stops = append(pre.stops, sp)
-					}
-				}
+				pre.stops[id] = stopsBetween(p.Stops, from, to)
 				for _, o := range p.TimeOff {
 					if o.End.After(now) && o.Start.Before(until) {
-						pre.offs[p.Technician.ID] = append(pre.offs[p.Technician.ID], o)
+						pre.offs[id] = append(pre.offs[id], o)
 					}
 				}
 			}
@@ -198,4 +197,35 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		return ts, nil, reason, err
 	}
 	return ts, pre, Reason{}, nil
+}
+
+// stopsBetween are the stops (in start order) that end after from and start before to: a capped
+// sub-slice of stops when they are one run of it (the usual case: a technician's stops do not
+// overlap), else a copy.
+func stopsBetween(stops []Stop, from, to time.Time) []Stop {
+	lo, hi := -1, -1
+	contiguous := true
+	for i, sp := range stops {
+		if sp.End.After(from) && sp.Start.Before(to) {
+			if lo < 0 {
+				lo = i
+			} else if hi != i {
+				contiguous = false
+			}
+			hi = i + 1
+		}
+	}
+	switch {
+	case lo < 0:
+		return nil
+	case contiguous:
+		return stops[lo:hi:hi]
+	}
+	var out []Stop
+	for _, sp := range stops {
+		if sp.End.After(from) && sp.Start.Before(to) {
+			out = append(out, sp)
+		}
+	}
+	return slices.Clip(out)
 }

@@ -74,10 +74,11 @@ type routeRead struct {
 	until  time.Time
 	now    time.Time
 	readAt map[int64]time.Time // by technician
-	stops  []Stop
+	stops  map[int64][]Stop    // by technician, in start order; capped slices shared with the plan cache
 	offs   map[int64][]Window
 	// versions are the plans' versions, by technician, when planned on the plan cache.
 	versions map[int64]int64
+	entries  map[int64]*planEntry // the plans read, by technician (for their shifts)
 }
 
 // covers reports whether the read holds the routes of techs until 'until'.
@@ -99,12 +100,19 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 	var (
 		now      time.Time
 		readAt   map[int64]time.Time
-		stops    []Stop
 		offs     map[int64][]Window
 		versions map[int64]int64
+		entries  map[int64]*planEntry
 	)
+	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs))}
 	if pre.covers(techs, until) {
-		now, readAt, stops, offs, versions = pre.now, pre.readAt, pre.stops, pre.offs, pre.versions
+		now, readAt, offs, versions, entries = pre.now, pre.readAt, pre.offs, pre.versions, pre.entries
+		for tid, ss := range pre.stops { // shared with the plan cache: capped, never written
+			if slices.ContainsFunc(ss, func(sp Stop) bool { return sp.JobID == jobID }) {
+				ss = slices.DeleteFunc(slices.Clone(ss), func(sp Stop) bool { return sp.JobID == jobID })
+			}
+			rd.stops[tid] = ss
+		}
 	} else {
 		now, readAt = s.now(), make(map[int64]time.Time, len(techs))
 		wall := time.Now()
@@ -113,35 +121,38 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 			ids[i] = t.ID
 			readAt[t.ID] = wall
 		}
-		var err error
-		if stops, err = st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour)); err != nil {
+		stops, err := st.RouteStops(ctx, ids, now.Add(-12*time.Hour), until.Add(12*time.Hour))
+		if err != nil {
 			return nil, err
 		}
 		if offs, err = st.TimeOffOf(ctx, ids, now, until); err != nil {
 			return nil, err
 		}
-	}
-	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs)), now: now,
-		readAt: readAt, versions: versions}
-	if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
-		stops = slices.DeleteFunc(slices.Clone(stops), func(sp Stop) bool { return sp.JobID == jobID })
-	}
-	// Stops come by technician, then start: each technician's run is a sub-slice of them
-	// (capped, so that an append copies) rather than a slice grown stop by stop.
-	for i := 0; i < len(stops); {
-		j, tid := i+1, stops[i].TechnicianID
-		for j < len(stops) && stops[j].TechnicianID == tid {
-			j++
+		if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
+			stops = slices.DeleteFunc(stops, func(sp Stop) bool { return sp.JobID == jobID })
 		}
-		if prev, ok := rd.stops[tid]; ok {
-			rd.stops[tid] = append(prev, stops[i:j]...)
-		} else {
-			rd.stops[tid] = stops[i:j:j]
+		// Stops come by technician, then start: each technician's run is a sub-slice of them
+		// (capped, so that an append copies) rather than a slice grown stop by stop.
+		for i := 0; i < len(stops); {
+			j, tid := i+1, stops[i].TechnicianID
+			for j < len(stops) && stops[j].TechnicianID == tid {
+				j++
+			}
+			if prev, ok := rd.stops[tid]; ok {
+				rd.stops[tid] = append(prev, stops[i:j]...)
+			} else {
+				rd.stops[tid] = stops[i:j:j]
+			}
+			i = j
 		}
-		i = j
 	}
+	rd.now, rd.readAt, rd.versions = now, readAt, versions
 	for _, t := range techs {
-		rd.shifts[t.ID] = ShiftWindows(t, now, until, offs[t.ID])
+		if e := entries[t.ID]; e != nil {
+			rd.shifts[t.ID] = e.shiftWindows(now, until, offs[t.ID])
+		} else {
+			rd.shifts[t.ID] = ShiftWindows(t, now, until, offs[t.ID])
+		}
 	}
 	return rd, nil
 }

@@ -37,8 +37,49 @@ type planCache struct {
 
 type planEntry struct {
 	PlanRead
-	readAt time.Time // wall clock before the read: picks committed earlier are in it
-	now    time.Time // the service's clock at the read: stops ending 12 h before it may be missing
+	readAt time.Time  // wall clock before the read: picks committed earlier are in it
+	now    time.Time  // the service's clock at the read: stops ending 12 h before it may be missing
+	shifts *shiftMemo // the technician's shifts around now, computed once (kept by wrote's copies)
+}
+
+// shiftMemo holds a technician's shift windows (before time off) from a day before an entry's
+// read to eight days after: the span any booking planned on the entry asks for, but for a
+// preferred window further out.
+type shiftMemo struct {
+	once     sync.Once
+	from, to time.Time
+	ws       []Window
+}
+
+// shiftWindows is ShiftWindows(e.Technician, from, to, off), from the entry's memo when it spans
+// [from, to].
+func (e *planEntry) shiftWindows(from, to time.Time, off []Window) []Window {
+	m := e.shifts
+	if m == nil {
+		return ShiftWindows(e.Technician, from, to, off)
+	}
+	m.once.Do(func() {
+		m.from, m.to = e.now.Add(-24*time.Hour), e.now.Add(8*24*time.Hour)
+		m.ws = ShiftWindows(e.Technician, m.from, m.to, nil)
+	})
+	if from.Before(m.from) || to.After(m.to) {
+		return ShiftWindows(e.Technician, from, to, off)
+	}
+	// ShiftWindows keeps whole the windows that overlap [from, to]: in start order, they are one
+	// run of the memo's.
+	lo := 0
+	for lo < len(m.ws) && !m.ws[lo].End.After(from) {
+		lo++
+	}
+	hi := lo
+	for hi < len(m.ws) && m.ws[hi].Start.Before(to) {
+		hi++
+	}
+	out := m.ws[lo:hi:hi]
+	for _, o := range off {
+		out = cut(out, o)
+	}
+	return out
 }
 
 func newPlanCache() *planCache {
@@ -82,7 +123,7 @@ func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Tim
 	}
 	fresh := make(map[int64]*planEntry, len(changed))
 	for _, p := range changed {
-		fresh[p.Technician.ID] = &planEntry{PlanRead: p, readAt: readAt, now: now}
+		fresh[p.Technician.ID] = &planEntry{PlanRead: p, readAt: readAt, now: now, shifts: &shiftMemo{}}
 	}
 	out = out[:0]
 	c.mu.Lock()

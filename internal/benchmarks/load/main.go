@@ -139,10 +139,16 @@ func run(ctx context.Context, c config) error {
 		fmt.Printf("| %d/s | %d | %d | %s | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms |\n", r, res.sent, res.codes[201], res.other(),
 			ms(res.pct(.5)), ms(res.pct(.99)), ms(res.pct(1)), ms(ramp.pct(.99)), ms(ramp.pct(1)))
 	}
+	cpu0 := cpuSeconds(srv.Process.Pid)
 	thr := l.closedLoop(ctx, c.concurrency, c.step)
+	cpu1 := cpuSeconds(srv.Process.Pid)
 	rate := float64(thr.codes[201]) / c.step.Seconds()
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
+	if n := float64(max(1, thr.sent)); cpu0 != nil && cpu1 != nil {
+		fmt.Printf("\nCPU per booking in that run (user + system, from /proc): server %.2f ms, PostgreSQL %.2f ms, this load generator %.2f ms.\n",
+			1000*(cpu1["server"]-cpu0["server"])/n, 1000*(cpu1["postgres"]-cpu0["postgres"])/n, 1000*(cpu1["self"]-cpu0["self"])/n)
+	}
 	if pc, err := l.planCache(ctx); err == nil {
 		fmt.Printf("\nPlan cache over the whole run (the server's `fieldfix_plan_cache_total`): %d bookings planned without a read, %d read the changed plans first (%.0f%% without a read); %d guarded writes found the chosen plan moved and were planned again.\n",
 			pc["hit"], pc["read"], 100*float64(pc["hit"])/float64(max(1, pc["hit"]+pc["read"])), pc["changed"])
@@ -331,6 +337,48 @@ func (l *loader) closedLoop(ctx context.Context, n int, d time.Duration) *result
 	}
 	wg.Wait()
 	return res
+}
+
+// cpuSeconds sums the CPU time (user + system) of the server process, of every PostgreSQL
+// process and of this one, from /proc (nil when /proc cannot be read).
+func cpuSeconds(server int) map[string]float64 {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	const tick = 100.0 // USER_HZ on Linux
+	out := map[string]float64{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		comm := string(b[bytes.IndexByte(b, '(')+1 : i])
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		switch {
+		case pid == server:
+			out["server"] += (ut + st) / tick
+		case pid == os.Getpid():
+			out["self"] += (ut + st) / tick
+		case comm == "postgres" || strings.HasPrefix(comm, "postgres"):
+			out["postgres"] += (ut + st) / tick
+		}
+	}
+	return out
 }
 
 // planCache reads the server's plan-cache counters by outcome from /metrics.
