@@ -19,6 +19,7 @@ type routes struct {
 	// versions are the plan versions read, by technician, when the placement's write is guarded
 	// by them (nil: not guarded).
 	versions map[int64]int64
+	seen     map[int64][]*reservation // by technician, this process's picks merged into the route
 	table    map[[2]Location]time.Duration
 }
 
@@ -249,7 +250,7 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	if p != nil {
 		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
 		if v, ok := rd.versions[p.TechnicianID]; ok {
-			p.PlanVersion = &v
+			p.PlanVersion, p.seen = &v, rd.seen[p.TechnicianID]
 		}
 	}
 	s.pending.mu.Unlock()

@@ -155,8 +155,8 @@ func (c *planCache) wrote(version int64, stop Stop, at time.Time) {
 	case e == nil || e.Version > version:
 		return // gone, or read again since the write
 	case e.Version < version:
-		// Older than the plan the write was guarded on (a slower read stored it since): the
-		// next booking reads the plan.
+		// Older than the plan the write was guarded on (picks it was planned around are not in
+		// it yet, or a slower read stored it since): the next booking reads the plan.
 		delete(c.m, stop.TechnicianID)
 		delete(c.checked, stop.TechnicianID)
 		return

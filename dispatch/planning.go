@@ -16,8 +16,10 @@ type Placement struct {
 	Technician   Technician
 	Start, End   time.Time
 	// PlanVersion is the technician's plan_version the placement was made on, when it was made
-	// on the plan cache; a new booking's write is then guarded by it (nil: not guarded).
+	// on the plan cache; a new booking's write is then guarded by it (nil: not guarded), plus
+	// one for each pick of this process it was planned around (seen) that committed.
 	PlanVersion *int64
+	seen        []*reservation
 }
 
 // Reason says why a job could not be placed, for the dispatcher.

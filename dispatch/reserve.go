@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,9 @@ func (r *reservations) tempID() int64 { return -r.temp.Add(1) }
 
 type reservation struct {
 	stop      Stop
-	expires   time.Time // wall clock
-	committed time.Time // zero while pending
+	expires   time.Time     // wall clock
+	committed time.Time     // zero while pending
+	settled   chan struct{} // closed when the outcome is known
 }
 
 func newReservations() *reservations {
@@ -53,6 +55,10 @@ func (r *reservations) merge(rd *routes, placing int64, wall time.Time) {
 		for _, x := range live {
 			if !have[x.stop.JobID] {
 				route = append(route, x.stop)
+				if rd.seen == nil {
+					rd.seen = map[int64][]*reservation{}
+				}
+				rd.seen[t.ID] = append(rd.seen[t.ID], x)
 			}
 		}
 		slices.SortFunc(route, func(a, b Stop) int { return a.Start.Compare(b.Start) })
@@ -65,6 +71,7 @@ func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc Location
 	x := &reservation{
 		stop:    Stop{JobID: jobID, BookingID: bookingID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: loc},
 		expires: wall.Add(r.ttl),
+		settled: make(chan struct{}),
 	}
 	r.byTech[p.TechnicianID] = append(r.byTech[p.TechnicianID], x)
 	return x
@@ -74,10 +81,43 @@ func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc Location
 func (r *reservations) settle(x *reservation, committed bool, wall time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	select {
+	case <-x.settled:
+		return // once
+	default:
+		close(x.settled)
+	}
 	if committed {
 		x.committed = wall
 		return
 	}
 	tech := x.stop.TechnicianID
 	r.byTech[tech] = slices.DeleteFunc(r.byTech[tech], func(y *reservation) bool { return y == x })
+}
+
+// planVersion is the plan version a pick made on a plan read at version read expects to find when
+// it is written, once the picks of this process it was planned around (seen, on the same
+// technician) are settled: one more for each that committed, as each moved the version by one.
+// Any other change makes the version differ, and the guarded write refuses it. It waits for
+// the seen picks for up to wait (they are ahead of it: a pick never sees a later one).
+func (r *reservations) planVersion(ctx context.Context, read int64, seen []*reservation, wait time.Duration) int64 {
+	if len(seen) > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		for _, x := range seen {
+			select {
+			case <-x.settled:
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range seen {
+		if !x.committed.IsZero() {
+			read++
+		}
+	}
+	return read
 }

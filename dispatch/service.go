@@ -830,8 +830,11 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 	}
 	b.Jobs = []Job{j}
 	nb.Booking = b
-	if p != nil {
-		nb.PlanVersion = p.PlanVersion
+	if p != nil && p.PlanVersion != nil {
+		// Picks of this process on the same technician planned just ahead of this one are
+		// settled first (a write's time at most): their commits are then expected, not a change.
+		v := s.pending.planVersion(ctx, *p.PlanVersion, p.seen, time.Second)
+		nb.PlanVersion = &v
 	}
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
 	if hasCode(err, "plan_changed") {
