@@ -249,8 +249,9 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 	var pick *reservation
 	if p != nil {
 		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
+		p.pick = pick
 		if v, ok := rd.versions[p.TechnicianID]; ok {
-			p.PlanVersion, p.seen = &v, rd.seen[p.TechnicianID]
+			p.PlanVersion, p.seen, p.route = &v, rd.seen[p.TechnicianID], rd.stops[p.TechnicianID]
 		}
 	}
 	s.pending.mu.Unlock()

@@ -66,3 +66,32 @@ func TestShiftMemoIsShiftWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanVersionCountsCommittedPicksOnce: a booking's guarded write expects one version more for
+// each pick it planned around that committed, unless the plan it read already held that pick's
+// job (read between the pick's commit and its settling); rolled-back picks count for nothing.
+func TestPlanVersionCountsCommittedPicksOnce(t *testing.T) {
+	r := newReservations()
+	now := time.Now()
+	pick := func() *reservation {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.reserve(Placement{TechnicianID: 7}, r.tempID(), 1, Location{}, now)
+	}
+	committed, inRead, rolledBack := pick(), pick(), pick()
+	r.written(committed, 101)
+	r.written(inRead, 102)
+	r.settle(committed, true, now)
+	r.settle(inRead, true, now)
+	r.settle(rolledBack, false, now)
+	route := []Stop{{JobID: 50}, {JobID: 102}, {JobID: committed.stop.JobID}, {JobID: inRead.stop.JobID}}
+	if got := r.planVersion(t.Context(), 10, []*reservation{committed, inRead, rolledBack}, route, time.Second); got != 11 {
+		t.Fatalf("plan version %d, want 11 (the read at 10 held job 102; job 101 committed since)", got)
+	}
+	// A pick not settled yet is waited for, up to the limit, and then not counted.
+	pending := pick()
+	start := time.Now()
+	if got := r.planVersion(t.Context(), 10, []*reservation{pending}, nil, 50*time.Millisecond); got != 10 || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("plan version %d after %s, want 10 after the 50 ms wait", got, time.Since(start))
+	}
+}

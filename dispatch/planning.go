@@ -20,6 +20,8 @@ type Placement struct {
 	// one for each pick of this process it was planned around (seen) that committed.
 	PlanVersion *int64
 	seen        []*reservation
+	route       []Stop       // the technician's stops it was planned among (picks included)
+	pick        *reservation // its own reservation
 }
 
 // Reason says why a job could not be placed, for the dispatcher.

@@ -30,6 +30,15 @@ type reservation struct {
 	expires   time.Time     // wall clock
 	committed time.Time     // zero while pending
 	settled   chan struct{} // closed when the outcome is known
+	jobID     int64         // the job's id once written, for a pick made before its job had one
+}
+
+// id is the id of the pick's job, once it has one (0: not yet).
+func (x *reservation) id() int64 {
+	if x.jobID != 0 {
+		return x.jobID
+	}
+	return max(x.stop.JobID, 0)
 }
 
 func newReservations() *reservations {
@@ -53,7 +62,7 @@ func (r *reservations) merge(rd *routes, placing int64, wall time.Time) {
 		}
 		route := slices.Clone(rd.stops[t.ID])
 		for _, x := range live {
-			if !have[x.stop.JobID] {
+			if id := x.id(); !have[x.stop.JobID] && (id == 0 || !have[id]) { // a read may hold it already
 				route = append(route, x.stop)
 				if rd.seen == nil {
 					rd.seen = map[int64][]*reservation{}
@@ -77,6 +86,13 @@ func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc Location
 	return x
 }
 
+// written records the id of a pick's job, written (not yet committed when in a transaction).
+func (r *reservations) written(x *reservation, jobID int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	x.jobID = jobID
+}
+
 // settle records the outcome of a pick's transaction.
 func (r *reservations) settle(x *reservation, committed bool, wall time.Time) {
 	r.mu.Lock()
@@ -97,10 +113,12 @@ func (r *reservations) settle(x *reservation, committed bool, wall time.Time) {
 
 // planVersion is the plan version a pick made on a plan read at version read expects to find when
 // it is written, once the picks of this process it was planned around (seen, on the same
-// technician) are settled: one more for each that committed, as each moved the version by one.
-// Any other change makes the version differ, and the guarded write refuses it. It waits for
-// the seen picks for up to wait (they are ahead of it: a pick never sees a later one).
-func (r *reservations) planVersion(ctx context.Context, read int64, seen []*reservation, wait time.Duration) int64 {
+// technician) are settled: one more for each that committed, as each moved the version by one,
+// unless the read already held its job (route: the stops planned on, picks included), having
+// been made between its commit and its settling. Any other change makes the version differ, and
+// the guarded write refuses it. It waits for the seen picks for up to wait (they are ahead of
+// it: a pick never sees a later one).
+func (r *reservations) planVersion(ctx context.Context, read int64, seen []*reservation, route []Stop, wait time.Duration) int64 {
 	if len(seen) > 0 {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
@@ -115,7 +133,8 @@ func (r *reservations) planVersion(ctx context.Context, read int64, seen []*rese
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, x := range seen {
-		if !x.committed.IsZero() {
+		id := x.id()
+		if !x.committed.IsZero() && (id == 0 || !slices.ContainsFunc(route, func(sp Stop) bool { return sp.JobID == id })) {
 			read++
 		}
 	}

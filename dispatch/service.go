@@ -832,8 +832,9 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 	nb.Booking = b
 	if p != nil && p.PlanVersion != nil {
 		// Picks of this process on the same technician planned just ahead of this one are
-		// settled first (a write's time at most): their commits are then expected, not a change.
-		v := s.pending.planVersion(ctx, *p.PlanVersion, p.seen, time.Second)
+		// settled first: their commits are then expected, not a change. (Their writes come
+		// first anyway; under overload that may take seconds.)
+		v := s.pending.planVersion(ctx, *p.PlanVersion, p.seen, p.route, 10*time.Second)
 		nb.PlanVersion = &v
 	}
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
@@ -843,6 +844,9 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 	}
 	if err != nil || !written {
 		return Booking{}, written, err
+	}
+	if p != nil {
+		s.pending.written(p.pick, got.Jobs[0].ID)
 	}
 	if nb.PlanVersion != nil {
 		// The write moved the plan by one, with this job: the cache follows (after the pick's
