@@ -137,7 +137,17 @@ func TestTokensThatMustFail(t *testing.T) {
 			t.Errorf("%s token: %d, want 401", name, r.Status)
 		}
 	}
-	if r := b.do("GET", "/v1/bookings", b.token(dispatch.RoleDispatcher, "d"), nil); r.Status != 200 {
+	good := b.token(dispatch.RoleDispatcher, "d") // valid for an hour
+	if r := b.do("GET", "/v1/bookings", good, nil); r.Status != 200 {
 		t.Fatalf("a good token: %d", r.Status)
+	}
+	// Verified once, the token is remembered; it still expires (after the 30 s leeway).
+	b.clock.Set(now.Add(time.Hour + 20*time.Second))
+	if r := b.do("GET", "/v1/bookings", good, nil); r.Status != 200 {
+		t.Fatalf("the good token within the leeway: %d", r.Status)
+	}
+	b.clock.Set(now.Add(time.Hour + 31*time.Second))
+	if r := b.do("GET", "/v1/bookings", good, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the good token past its expiry: %d, want 401", r.Status)
 	}
 }
