@@ -624,7 +624,7 @@ func (ix *Index) Nearby(p Point, filter func(Entry) bool, want int, maxRadiusKm 
 				if a > limitA {
 					continue
 				}
-				d := 2 * earthRadiusKm * math.Asin(math.Sqrt(a))
+				d := 2 * earthRadiusKm * asin(math.Sqrt(a))
 				if d > limit {
 					continue
 				}
