@@ -176,16 +176,17 @@ func (a cost) less(b cost) bool {
 // online insertion scans the gaps between them inside shifts.
 func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cost) {
 	var (
-		best     *Placement
+		best     Placement // kept by value: a better option is found many times per call
+		found    bool
 		bestCost cost
 	)
 	now := rd.now
 	var inShift []Stop // reused: the stops of the shift at hand
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
-		found := false // an option without breach in an earlier shift of t
+		onTime := false // an option without breach in an earlier shift of t
 		for _, w := range rd.shifts[t.ID] {
-			if found {
+			if onTime {
 				break // a later shift of the same technician adds hours of waiting: never cheaper
 			}
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
@@ -207,6 +208,11 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 				if i > 0 {
 					prevLoc, prevEnd = inShift[i-1].Location, maxTime(inShift[i-1].End, now)
 				}
+				// The visit starts after prevEnd (travel is never negative): a gap shorter than
+				// the visit cannot take it, whatever the travel, which need not be asked for.
+				if !prevEnd.Add(b.Duration).Before(gapEnd) {
+					continue
+				}
 				in := s.travelIn(rd, prevLoc, b.Location, prevEnd)
 				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
 				start, ok := fitWindows(earliest, windows)
@@ -222,14 +228,17 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 					continue
 				}
 				c := s.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
-				found = found || c[0] == 0
-				if best == nil || c.less(bestCost) {
-					best, bestCost = &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, c
+				onTime = onTime || c[0] == 0
+				if !found || c.less(bestCost) {
+					best, found, bestCost = Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, true, c
 				}
 			}
 		}
 	}
-	return best, bestCost
+	if !found {
+		return nil, bestCost
+	}
+	return &best, bestCost
 }
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
