@@ -40,6 +40,8 @@ type Service struct {
 	// runs, and before it first sleeps).
 	lifecycleDue *atomic.Int64
 	customers    *customerIDs // ids of customers seen, by subject
+	// booking counts the CreateBooking calls in flight: background solves yield to them.
+	booking *atomic.Int64
 }
 
 // customerIDs remembers customers' ids by subject, so a returning customer's booking does not
@@ -79,7 +81,7 @@ func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Servic
 	}
 	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64)}
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64), booking: new(atomic.Int64)}
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -274,6 +276,8 @@ func (s *Service) validateWindows(ws []Window, now time.Time) error {
 // CreateBooking books a visit. With an idempotency key, a retry of the same request returns the
 // booking the first call made (replay=true); the same key with another request is refused.
 func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, idemKey, requestHash string) (Booking, bool, error) {
+	s.booking.Add(1)
+	defer s.booking.Add(-1)
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
 		if a.Role == RoleTechnician {

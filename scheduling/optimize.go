@@ -19,6 +19,9 @@ type Budget struct {
 	// Searches run in parallel from seeds Seed, Seed+1, ...; the best plan wins (ties: the
 	// lowest seed). 0 means 2, one per core of the machine FieldFix is sized for.
 	Searches int
+	// Yield, when set, is called by each search between iterations: a run in the background
+	// passes one that waits while the foreground needs the machine. Its waits count in Time.
+	Yield func()
 }
 
 // Stats says what Optimize did.
@@ -252,6 +255,9 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
 	t0, tf := max(1, 0.2*arc), max(0.01, 0.002*arc)
 	for it := 0; ; it++ {
+		if se.budget.Yield != nil {
+			se.budget.Yield()
+		}
 		prog := se.progress(it)
 		if prog >= 1 || ctx.Err() != nil {
 			break

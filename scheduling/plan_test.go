@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -238,6 +239,27 @@ func TestOptimizeIsDeterministicForASeed(t *testing.T) {
 	mustCheck(t, a)
 	if !a.Cost().Less(plan.Cost()) {
 		t.Fatalf("optimising from nothing placed should improve: %v", a.Cost())
+	}
+}
+
+// Yield is called by every search before each iteration, and the plan found is the one found
+// without it: it may only wait.
+func TestOptimizeYieldsBetweenIterations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	p, _ := generate(rng, genOpts{techs: 6, jobs: 60, days: 2, breaks: true, windows: true})
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	a, st := Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: 4, Searches: 2, Yield: func() { calls.Add(1) }})
+	b, _ := Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: 4, Searches: 2})
+	// each search: one call per iteration and one when the budget ends it
+	if n := calls.Load(); n != int64(st.Iterations)+2 {
+		t.Fatalf("Yield called %d times for %d iterations of 2 searches", n, st.Iterations)
+	}
+	if a.Cost() != b.Cost() {
+		t.Fatalf("yielding changed the plan: %v vs %v", a.Cost(), b.Cost())
 	}
 }
 

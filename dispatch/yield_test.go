@@ -1,0 +1,26 @@
+package dispatch
+
+import (
+	"testing"
+	"time"
+)
+
+// The scheduled re-optimisation waits between iterations while a booking is being placed, and
+// only then: idle, its Yield returns at once; busy, it waits backgroundPause.
+func TestBackgroundSolveYieldsToBookings(t *testing.T) {
+	s := NewService(nil, DefaultRules(), nil, nil)
+	began := time.Now()
+	for range 1000 {
+		s.yieldToBookings()
+	}
+	if idle := time.Since(began); idle >= backgroundPause { // a thousand atomic loads, not a pause
+		t.Fatalf("1,000 idle yields took %s", idle)
+	}
+	s.booking.Add(1)
+	began = time.Now()
+	s.yieldToBookings()
+	if busy := time.Since(began); busy < backgroundPause {
+		t.Fatalf("with a booking in flight the yield returned after %s", busy)
+	}
+	s.booking.Add(-1)
+}
