@@ -61,7 +61,11 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		}
 		left := time.Until(deadline)
 		octx, cancel := context.WithDeadline(ctx, deadline)
-		out, st := scheduling.Optimize(octx, rp.plan, scheduling.Budget{Time: left, Iterations: 200 * len(rp.movable), Seed: 1})
+		bud := scheduling.Budget{Time: left, Iterations: 200 * len(rp.movable), Seed: 1}
+		if a.Role == system.Role {
+			bud.Searches, bud.Yield = 1, s.yieldToBookings
+		}
+		out, st := scheduling.Optimize(octx, rp.plan, bud)
 		cancel()
 		res.StoppedEarly = ctx.Err() != nil
 		if !out.Cost().Less(rp.plan.Cost()) {
@@ -90,6 +94,19 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 }
 
 var errMovedMeanwhile = errors.New("job changed meanwhile")
+
+// yieldToBookings is the scheduled re-optimisation's Yield: while bookings are being placed it
+// waits, up to backgroundPause per iteration, so that a solve in the background does not take
+// the cores a customer's booking is waiting for; with none in flight it returns at once.
+func (s *Service) yieldToBookings() {
+	for waited := time.Duration(0); waited < backgroundPause && s.booking.Load() > 0; waited += backgroundPoll {
+		time.Sleep(backgroundPoll)
+	}
+}
+
+// backgroundPause bounds the wait of one solver iteration for bookings in flight: under a
+// steady stream the solve still moves, at up to 200 iterations a second.
+const backgroundPause, backgroundPoll = 5 * time.Millisecond, 250 * time.Microsecond
 
 // readPlanned is the solver's view of the region's plan.
 type readPlanned struct {
@@ -165,6 +182,30 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 	if err != nil {
 		return nil, err
 	}
+	// A route that does not hold under the solver's travel times (planned on others, or by hand)
+	// stays as it is: its jobs are no longer movable but cut their technician's shift like any
+	// fixed visit. Left free, the solver would count their slots free while the database still
+	// holds them there.
+	for {
+		plan, stuck, err := s.buildPlan(places, now, jobs, techs, rd, rp)
+		if err != nil {
+			return nil, err
+		}
+		if len(stuck) == 0 {
+			rp.plan = plan
+			return rp, nil
+		}
+		for _, id := range stuck {
+			delete(rp.movable, id)
+			delete(rp.booking, id)
+		}
+		jobs = slices.DeleteFunc(jobs, func(j scheduling.Job) bool { return slices.Contains(stuck, j.ID) })
+	}
+}
+
+// buildPlan is the scheduling problem of readPlan with the current routes assigned, and the jobs
+// of the routes that do not hold under the solver's travel times.
+func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, error) {
 	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
 	var routes []scheduling.Assignment
 	for _, t := range techs {
@@ -209,17 +250,16 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 	}
 	plan, err := scheduling.NewPlan(pr, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var stuck []int64
 	for _, a := range routes {
 		if err := plan.Assign(a); err != nil {
-			// Planned under other travel times than the solver's: the solver starts those jobs
-			// unassigned and places them again.
-			s.Log.Debug("re-optimise: a route does not hold under the solver's travel times", "technician_id", a.Technician, "err", err)
+			s.Log.Debug("re-optimise: a route does not hold under the solver's travel times; it stays", "technician_id", a.Technician, "err", err)
+			stuck = append(stuck, a.Jobs...)
 		}
 	}
-	rp.plan = plan
-	return rp, nil
+	return plan, stuck, nil
 }
 
 // shiftPart is a piece of a shift between visits that stay: from the door of one to the next's.
@@ -299,13 +339,28 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 			}
 		}
 	}
-	if len(changes) == 0 {
+	// A job the solver leaves unassigned (it may give a warranty job's slot to a paid one due
+	// sooner) leaves its technician too: kept, it would hold a slot the solver gave away.
+	placed := map[int64]bool{}
+	for _, r := range out.Routes() {
+		for _, v := range r.Visits {
+			placed[v.Job] = true
+		}
+	}
+	var dropped []int64
+	for id, j := range rp.movable {
+		if !placed[id] && j.TechnicianID != nil {
+			dropped = append(dropped, id)
+		}
+	}
+	if len(changes) == 0 && len(dropped) == 0 {
 		return []Moved{}, nil
 	}
-	ids := make([]int64, 0, len(changes))
+	ids := make([]int64, 0, len(changes)+len(dropped))
 	for id := range changes {
 		ids = append(ids, id)
 	}
+	ids = append(ids, dropped...)
 	slices.Sort(ids) // lock in one order: two runs cannot deadlock on each other
 	var moved []Moved
 	err := s.Store.Tx(ctx, func(st Store) error {
@@ -342,6 +397,21 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 		for _, id := range ids {
 			j, b, to := locked[id], rp.booking[id], changes[id]
 			prev, from := rp.movable[id].TechnicianID, rp.movable[id].Status
+			if to.tech == 0 { // dropped: back to the queue, the technician told
+				if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
+					return err
+				}
+				if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+					Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
+					Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}}); err != nil {
+					return err
+				}
+				if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
+					return err
+				}
+				moved = append(moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
+				continue
+			}
 			tech := rp.techs[to.tech]
 			end := to.start.Add(b.Duration)
 			j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
