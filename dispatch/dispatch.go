@@ -367,6 +367,9 @@ type Store interface {
 	GetJob(ctx context.Context, id int64) (Job, error)
 	// LockJob reads the job with its row locked until the transaction ends.
 	LockJob(ctx context.Context, id int64) (Job, error)
+	// PlanVersions are the technicians' plan_version, by id; lock holds their rows (in id
+	// order) until the transaction ends, so that their plans cannot move meanwhile.
+	PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error)
 	InsertJob(ctx context.Context, j Job) (Job, error)
 	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
 	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]Job, error)

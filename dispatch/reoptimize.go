@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,11 @@ type OptimizeResult struct {
 	SecondsSaved    float64 `json:"seconds_saved"`
 	Elapsed         string  `json:"elapsed"`
 	StoppedEarly    bool    `json:"stopped_early"`
+	// Skipped counts the jobs the solver changed that were left as they are because a
+	// technician of theirs had a new booking (or any change of plan) while it solved; the next
+	// run takes them up. BreachesAvoided and SecondsSaved are the solver's figures for the
+	// whole plan, skipped changes included.
+	Skipped int `json:"skipped_changed_meanwhile"`
 }
 
 // FreezeAhead keeps jobs starting this soon where they are: the technician is preparing them.
@@ -32,9 +38,10 @@ const FreezeAhead = 30 * time.Minute
 // for them; every other job stays where it is and cuts its technician's shift (the technician
 // must be at its door at its start and leaves from there). When the solver's plan is better —
 // fewer SLA breaches, less lateness, fewer unassigned jobs, then less travel — the changed routes
-// are written in one transaction: moved offers are withdrawn, technicians who lose a job are
+// are written, each group of technicians a change links in one transaction: moved offers are withdrawn, technicians who lose a job are
 // told, and jobs starting within the offer horizon are offered anew. A concurrent change to one
-// of those jobs (a booking, an accept, an override) wins: the run reads again and retries once.
+// of those technicians' plans (a booking, an accept, an override) wins: the changes that touch
+// them are left for the next run, the others written (applyPlan).
 func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget time.Duration) (OptimizeResult, error) {
 	if !a.Staff() && a.Role != system.Role {
 		return OptimizeResult{}, Forbidden("only dispatchers re-optimise")
@@ -50,7 +57,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 	began := time.Now()
 	deadline := began.Add(budget)
 	res := OptimizeResult{Moved: []Moved{}}
-	for attempt := 0; ; attempt++ {
+	for {
 		rp, err := s.readPlan(ctx, region)
 		if err != nil {
 			return res, err
@@ -71,14 +78,11 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		if !out.Cost().Less(rp.plan.Cost()) {
 			break
 		}
-		moved, err := s.applyPlan(ctx, a, rp, out)
-		if (lostRace(err) || errors.Is(err, errMovedMeanwhile)) && attempt == 0 && time.Now().Before(deadline) {
-			continue // the plan changed under the solver: read it again
-		}
+		moved, skipped, err := s.applyPlan(ctx, a, rp, out)
+		res.Moved, res.Skipped = append(res.Moved, moved...), skipped
 		if err != nil {
 			return res, fmt.Errorf("re-optimise: %w", err)
 		}
-		res.Moved = moved
 		for _, m := range moved {
 			if m.FromTechnician == nil {
 				res.Assigned++
@@ -114,6 +118,9 @@ type readPlanned struct {
 	movable map[int64]Job // by id, as read
 	booking map[int64]Booking
 	techs   map[int64]Technician
+	// versions are the technicians' plan_version, read before their routes: a route written
+	// back must not have moved since.
+	versions map[int64]int64
 }
 
 // readPlan builds the scheduling problem: movable jobs with their skills, windows, SLA due
@@ -178,6 +185,13 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 		techs = append(techs, t)
 	}
 	slices.SortFunc(techs, func(a, b Technician) int { return int(a.ID - b.ID) })
+	techIDs := make([]int64, len(techs))
+	for i, t := range techs {
+		techIDs[i] = t.ID
+	}
+	if rp.versions, err = s.Store.PlanVersions(ctx, techIDs, false); err != nil {
+		return nil, err
+	}
 	rd, err := s.loadRoutes(ctx, s.Store, techs, 0, until, nil)
 	if err != nil {
 		return nil, err
@@ -307,8 +321,15 @@ func containsTech(ts []Technician, id int64) bool {
 	return slices.ContainsFunc(ts, func(t Technician) bool { return t.ID == id })
 }
 
-// applyPlan writes the routes the solver changed, in one transaction.
-func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan) ([]Moved, error) {
+// place is where the solver puts a job.
+type place struct {
+	tech  int64
+	start time.Time
+}
+
+// applyPlan writes the routes the solver changed, and says how many changed jobs it left
+// because their technicians' plans moved since the read.
+func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan) ([]Moved, int, error) {
 	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
 	// times. Jobs of unchanged routes keep theirs.
 	type key [2]int64
@@ -317,10 +338,6 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 		for _, v := range r.Visits {
 			before[key{r.Technician, int64(r.Shift)}] = append(before[key{r.Technician, int64(r.Shift)}], v.Job)
 		}
-	}
-	type place struct {
-		tech  int64
-		start time.Time
 	}
 	changes := map[int64]place{}
 	for _, r := range out.Routes() {
@@ -354,17 +371,108 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 		}
 	}
 	if len(changes) == 0 && len(dropped) == 0 {
-		return []Moved{}, nil
+		return []Moved{}, 0, nil
 	}
 	ids := make([]int64, 0, len(changes)+len(dropped))
 	for id := range changes {
 		ids = append(ids, id)
 	}
 	ids = append(ids, dropped...)
-	slices.Sort(ids) // lock in one order: two runs cannot deadlock on each other
+	slices.Sort(ids)
+	// The changes fall into groups that share no technician (a job links the technician it
+	// leaves and the one it goes to); each is written in a transaction of its own, holding its
+	// technicians' plans, and only when none of them moved since the read: a booking that landed
+	// meanwhile leaves its technician's group for the next run, not the whole run undone.
 	var moved []Moved
-	err := s.Store.Tx(ctx, func(st Store) error {
-		moved = moved[:0]
+	skipped := 0
+	for _, g := range changeGroups(ids, rp, func(id int64) (int64, bool) { c, ok := changes[id]; return c.tech, ok }) {
+		n := len(moved)
+		err := s.Store.Tx(ctx, func(st Store) error {
+			moved = moved[:n]
+			vs, err := st.PlanVersions(ctx, g.techs, true)
+			if err != nil {
+				return err
+			}
+			for _, t := range g.techs {
+				if vs[t] != rp.versions[t] {
+					return errMovedMeanwhile
+				}
+			}
+			return s.applyGroup(ctx, st, a, rp, g.jobs, changes, &moved)
+		})
+		switch {
+		case lostRace(err) || errors.Is(err, errMovedMeanwhile):
+			moved = moved[:n]
+			skipped += len(g.jobs)
+		case err != nil:
+			return moved, skipped, err
+		}
+	}
+	return moved, skipped, nil
+}
+
+// changeGroup is a set of technicians and the changed jobs that touch only them, sorted.
+type changeGroup struct{ techs, jobs []int64 }
+
+// changeGroups splits the changed jobs (sorted ids) into groups that share no technician, in the
+// order of their lowest technician id; to says where a job goes (false: off its route).
+func changeGroups(ids []int64, rp *readPlanned, to func(int64) (int64, bool)) []changeGroup {
+	parent := map[int64]int64{}
+	var find func(int64) int64
+	find = func(x int64) int64 {
+		p, ok := parent[x]
+		if !ok {
+			parent[x] = x
+			return x
+		}
+		if p != x {
+			p = find(p)
+			parent[x] = p
+		}
+		return p
+	}
+	touched := func(id int64) []int64 {
+		var ts []int64
+		if p := rp.movable[id].TechnicianID; p != nil {
+			ts = append(ts, *p)
+		}
+		if t, ok := to(id); ok {
+			ts = append(ts, t)
+		}
+		return ts
+	}
+	for _, id := range ids {
+		ts := touched(id)
+		for _, t := range ts {
+			if a, b := find(ts[0]), find(t); a != b {
+				parent[max(a, b)] = min(a, b)
+			}
+		}
+	}
+	byRoot := map[int64]*changeGroup{}
+	for t := range parent {
+		r := find(t)
+		if byRoot[r] == nil {
+			byRoot[r] = &changeGroup{}
+		}
+		byRoot[r].techs = append(byRoot[r].techs, t)
+	}
+	for _, id := range ids {
+		g := byRoot[find(touched(id)[0])]
+		g.jobs = append(g.jobs, id)
+	}
+	out := make([]changeGroup, 0, len(byRoot))
+	for _, g := range byRoot {
+		slices.Sort(g.techs)
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b changeGroup) int { return cmp.Compare(a.techs[0], b.techs[0]) })
+	return out
+}
+
+// applyGroup writes one group's changes (ids sorted: locks are taken in one order) in st.
+func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPlanned, ids []int64, changes map[int64]place, moved *[]Moved) error {
+	{
 		locked := map[int64]Job{}
 		for _, id := range ids {
 			j, err := st.LockJob(ctx, id)
@@ -409,7 +517,7 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 				if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
 					return err
 				}
-				moved = append(moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
+				*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
 				continue
 			}
 			tech := rp.techs[to.tech]
@@ -437,13 +545,9 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 			if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
 				return err
 			}
-			moved = append(moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
+			*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
 				PlannedStartNew: j.PlannedStart})
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return moved, nil
 }

@@ -29,6 +29,22 @@ func (s *Store) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
 	return jobFrom(r, ""), nil
 }
 
+func (s *Store) PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(ids))
+	if lock {
+		rows, err := s.q.PlanVersionsLock(ctx, ids)
+		for _, r := range rows {
+			out[r.ID] = r.PlanVersion
+		}
+		return out, mapErr(err)
+	}
+	rows, err := s.q.PlanVersions(ctx, ids)
+	for _, r := range rows {
+		out[r.ID] = r.PlanVersion
+	}
+	return out, mapErr(err)
+}
+
 func (s *Store) InsertJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
 	r, err := s.q.JobInsert(ctx, db.JobInsertParams{BookingID: j.BookingID, Visit: int32(j.Visit), Status: string(j.Status),
 		TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,

@@ -171,3 +171,11 @@ CROSS JOIN LATERAL (
 WHERE t.id = ANY(sqlc.arg(ids)::bigint[])
   AND t.plan_version <> (sqlc.arg(known)::bigint[])[array_position(sqlc.arg(ids)::bigint[], t.id)]
 ORDER BY t.id;
+
+-- name: PlanVersions :many
+SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id;
+
+-- Locked in id order, as every writer that takes two technicians takes them: the plans of a
+-- re-optimisation's technicians cannot move until its transaction ends.
+-- name: PlanVersionsLock :many
+SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id FOR NO KEY UPDATE;

@@ -784,6 +784,66 @@ func (q *Queries) OffersExpired(ctx context.Context, expiresAt time.Time, limit 
 	return items, nil
 }
 
+const planVersions = `-- name: PlanVersions :many
+SELECT id, plan_version FROM technicians WHERE id = ANY($1::bigint[]) ORDER BY id
+`
+
+type PlanVersionsRow struct {
+	ID          int64
+	PlanVersion int64
+}
+
+func (q *Queries) PlanVersions(ctx context.Context, ids []int64) ([]PlanVersionsRow, error) {
+	rows, err := q.db.Query(ctx, planVersions, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PlanVersionsRow
+	for rows.Next() {
+		var i PlanVersionsRow
+		if err := rows.Scan(&i.ID, &i.PlanVersion); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const planVersionsLock = `-- name: PlanVersionsLock :many
+SELECT id, plan_version FROM technicians WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
+`
+
+type PlanVersionsLockRow struct {
+	ID          int64
+	PlanVersion int64
+}
+
+// Locked in id order, as every writer that takes two technicians takes them: the plans of a
+// re-optimisation's technicians cannot move until its transaction ends.
+func (q *Queries) PlanVersionsLock(ctx context.Context, ids []int64) ([]PlanVersionsLockRow, error) {
+	rows, err := q.db.Query(ctx, planVersionsLock, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PlanVersionsLockRow
+	for rows.Next() {
+		var i PlanVersionsLockRow
+		if err := rows.Scan(&i.ID, &i.PlanVersion); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const refusedTechnicians = `-- name: RefusedTechnicians :many
 SELECT DISTINCT technician_id FROM offers
 WHERE job_id = $1 AND status IN ('declined', 'expired')
