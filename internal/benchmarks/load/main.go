@@ -47,6 +47,7 @@ type config struct {
 	technicians int
 	secret      string
 	ceiling     bool
+	history     int
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.DurationVar(&c.step, "duration", 10*time.Second, "time per measurement")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "clients for the throughput run and pgbench")
 	flag.IntVar(&c.technicians, "technicians", 3000, "demo technicians (enough that the run does not fill every route: then most bookings would go unassigned, which is cheaper)")
+	flag.IntVar(&c.history, "history", 20000, "past bookings (cancelled) and 10,000 other customers in the database before measuring; 0: start empty")
 	flag.BoolVar(&c.ceiling, "ceiling", true, "also measure pgbench's ceiling (false: the server alone, for quick comparisons)")
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
@@ -122,8 +124,13 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return fmt.Errorf("recording a booking's statements: %w", err)
 	}
-	// What loaded the database (the seed, the recording) leaves vacuum, analyze and a checkpoint
-	// due: done now, they do not fall inside a measurement.
+	if c.history > 0 {
+		if err := history(ctx, dbURL, script, c); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+	}
+	// What loaded the database (the seed, the recording, the history) leaves vacuum, analyze and
+	// a checkpoint due: done now, they do not fall inside a measurement.
 	if err := settle(ctx, dbURL); err != nil {
 		return err
 	}
@@ -212,8 +219,11 @@ func run(ctx context.Context, c config) error {
 			FROM jobs j JOIN bookings b ON b.id = j.booking_id JOIN customers c ON c.id = b.customer_id
 			WHERE c.subject <> 'pgbench-warm-up'`).Scan(&planned, &jobs)
 		if err == nil {
+			// live visits, as the no-overlap constraint has them (the history's are cancelled)
 			err = conn.QueryRow(ctx, `SELECT count(*) FROM jobs a JOIN jobs b ON a.technician_id = b.technician_id AND a.id < b.id
-				AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)`).Scan(&overlaps)
+				AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)
+				WHERE a.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
+				  AND b.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')`).Scan(&overlaps)
 		}
 		conn.Close(ctx)
 		if err != nil {
@@ -282,7 +292,8 @@ const customers = 10000
 var traceSlow, _ = time.ParseDuration(os.Getenv("LOADBENCH_TRACE_SLOW"))
 
 // maxReplaysPerRun bounds one pgbench run's transactions (500,000/s for 10 s), so runs replay at
-// times of their own: the second run's go 2 h × this further into the past (1,141 years).
+// times of their own: each run's go 2 h × this further into the past (1,141 years) than the one
+// numbered before it; the history's, numbered 2, some 2,300 years back.
 const maxReplaysPerRun = 5_000_000
 
 // signTokens issues every customer's token (valid for the benchmark's length).
@@ -429,6 +440,45 @@ func settle(ctx context.Context, dbURL string) error {
 	}
 	return nil
 }
+
+// history gives the database the past a running deployment has before the measurements: 10,000
+// other customers and c.history bookings (the recorded booking replayed by pgbench, visits long
+// past), cancelled so that no planning, watchdog or lifecycle query has them to do. A database
+// measured empty is not one a deployment runs on: PostgreSQL plans a lookup in a nearly empty
+// table (the foreign-key checks among them, which a connection plans once and keeps) as a
+// sequential scan, and without an analyze as the tables grow (this machine's PostgreSQL runs
+// without autovacuum; a deployment's analyzes only after a minute) those scans grow with the
+// tables: 0.42 to 0.77 ms of the database's CPU per booking between runs, 5,000 full scans of
+// each of bookings, jobs and customers in a run.
+func history(ctx context.Context, dbURL, script string, c config) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO customers (subject, name)
+		SELECT 'history-' || g, 'History ' || g FROM generate_series(1, 10000) g`); err != nil {
+		return err
+	}
+	if err := runPgbenchTx(ctx, dbURL, script, c, historyRun, max(1, c.history/c.concurrency)); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`UPDATE offers SET status = 'withdrawn' WHERE status = 'open' AND job_id IN (SELECT j.id FROM jobs j
+			JOIN bookings b ON b.id = j.booking_id JOIN customers c ON c.id = b.customer_id WHERE c.subject = 'pgbench-warm-up')`,
+		`UPDATE jobs SET status = 'cancelled', offer_expires_at = NULL WHERE booking_id IN (SELECT b.id FROM bookings b
+			JOIN customers c ON c.id = b.customer_id WHERE c.subject = 'pgbench-warm-up')`,
+		`UPDATE bookings SET status = 'cancelled' WHERE customer_id IN (SELECT id FROM customers WHERE subject = 'pgbench-warm-up')`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyRun numbers the history's pgbench run after the ceiling's two, for times of its own.
+const historyRun = 2
 
 // cpuSeconds sums the CPU time (user + system) of the server process, of every PostgreSQL
 // process and of this one, from /proc (nil when /proc cannot be read).
@@ -669,10 +719,21 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	return script.String(), n, nil
 }
 
-// runPgbench replays the script with the benchmark's clients and returns transactions per second.
+// runPgbench replays the script with the benchmark's clients for c.step and returns
+// transactions per second.
 //
 // run numbers the runs: each replays its transactions at times of its own.
 func runPgbench(ctx context.Context, dbURL, script string, c config, run int) (float64, error) {
+	return pgbench(ctx, dbURL, script, c, run, "-T", strconv.Itoa(int(c.step.Seconds())))
+}
+
+// runPgbenchTx replays the script with the benchmark's clients, each for n transactions.
+func runPgbenchTx(ctx context.Context, dbURL, script string, c config, run, n int) error {
+	_, err := pgbench(ctx, dbURL, script, c, run, "-t", strconv.Itoa(n))
+	return err
+}
+
+func pgbench(ctx context.Context, dbURL, script string, c config, run int, limit ...string) (float64, error) {
 	f, err := os.CreateTemp("", "fieldfix-booking-*.sql")
 	if err != nil {
 		return 0, err
@@ -685,8 +746,9 @@ func runPgbench(ctx context.Context, dbURL, script string, c config, run int) (f
 	if os.Getenv("LOADBENCH_KEEP_SCRIPT") != "" {
 		fmt.Fprintln(os.Stderr, script)
 	}
-	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-M", "prepared", "-c", strconv.Itoa(c.concurrency), "-j", "2",
-		"-D", "n=0", "-D", "base="+strconv.Itoa(run*maxReplaysPerRun), "-T", strconv.Itoa(int(c.step.Seconds())), "-f", f.Name(), dbURL)
+	args := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(c.concurrency), "-j", "2",
+		"-D", "n=0", "-D", "base=" + strconv.Itoa(run*maxReplaysPerRun)}
+	cmd := exec.CommandContext(ctx, "pgbench", append(append(args, limit...), "-f", f.Name(), dbURL)...)
 	var outb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outb, &outb
 	if err := cmd.Run(); err != nil {
