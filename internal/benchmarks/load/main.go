@@ -178,8 +178,8 @@ func run(ctx context.Context, c config) error {
 	if strings.Contains(c.pg, "%2F") {
 		transport = "its Unix socket"
 	}
-	fmt.Printf("# Load: bookings with online assignment\n\nMeasured %s, %s, GOMAXPROCS %s; server `%s serve` and PostgreSQL 15 on this machine, connected through %s; %d demo technicians around Lyon; each request books a repair at a random address for one of 10,000 customers, planned and offered at once.\n\n",
-		time.Now().UTC().Format("2006-01-02"), cpuName(), envOr("GOMAXPROCS", "2 cores"), c.bin, transport, c.technicians)
+	fmt.Printf("# Load: bookings with online assignment\n\nMeasured %s, %s, GOMAXPROCS %s; server `%s serve` and PostgreSQL 15 on this machine, connected through %s; %d demo technicians around Lyon and a past of %d cancelled bookings; each request books a repair at a random address for one of 10,000 customers, planned and offered at once.\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuName(), envOr("GOMAXPROCS", "2 cores"), c.bin, transport, c.technicians, c.history)
 	l.fixedRate(ctx, 100, 2*time.Second) // warm-up
 	// Each rate first runs for a second unmeasured: the step from the previous rate grows the
 	// connection pools (HTTP and PostgreSQL), and that ramp is reported apart, not hidden.
