@@ -479,82 +479,80 @@ func changeGroups(ids []int64, rp *readPlanned, to func(int64) (int64, bool)) []
 
 // applyGroup writes one group's changes (ids sorted: locks are taken in one order) in st.
 func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPlanned, ids []int64, changes map[int64]place, moved *[]Moved) error {
-	{
-		locked := map[int64]Job{}
-		for _, id := range ids {
-			j, err := st.LockJob(ctx, id)
-			if err != nil {
-				return err
-			}
-			was := rp.movable[id]
-			if j.Version != was.Version || j.Pinned || (j.Status != JobUnassigned && j.Status != JobOffered) {
-				return errMovedMeanwhile
-			}
-			locked[id] = j
+	locked := map[int64]Job{}
+	for _, id := range ids {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
 		}
-		// Clear the old places first, so jobs trading slots do not collide on the way.
-		for _, id := range ids {
-			j := locked[id]
-			if j.TechnicianID == nil {
-				continue
-			}
-			if err := s.withdrawOffer(ctx, st, j, "re-optimised"); err != nil {
-				return err
-			}
-			j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, JobUnassigned, nil
-			saved, err := st.UpdateJob(ctx, j)
-			if err != nil {
-				return err
-			}
-			locked[id] = saved
+		was := rp.movable[id]
+		if j.Version != was.Version || j.Pinned || (j.Status != JobUnassigned && j.Status != JobOffered) {
+			return errMovedMeanwhile
 		}
-		now := s.now()
-		for _, id := range ids {
-			j, b, to := locked[id], rp.booking[id], changes[id]
-			prev, from := rp.movable[id].TechnicianID, rp.movable[id].Status
-			if to.tech == 0 { // dropped: back to the queue, the technician told
-				if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
-					return err
-				}
-				if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-					Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
-					Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}}); err != nil {
-					return err
-				}
-				if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
-					return err
-				}
-				*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
-				continue
-			}
-			tech := rp.techs[to.tech]
-			end := to.start.Add(b.Duration)
-			j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
-			j.UpdatedAt = now
-			if prev != nil && *prev != to.tech {
-				if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
-					return err
-				}
+		locked[id] = j
+	}
+	// Clear the old places first, so jobs trading slots do not collide on the way.
+	for _, id := range ids {
+		j := locked[id]
+		if j.TechnicianID == nil {
+			continue
+		}
+		if err := s.withdrawOffer(ctx, st, j, "re-optimised"); err != nil {
+			return err
+		}
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, JobUnassigned, nil
+		saved, err := st.UpdateJob(ctx, j)
+		if err != nil {
+			return err
+		}
+		locked[id] = saved
+	}
+	now := s.now()
+	for _, id := range ids {
+		j, b, to := locked[id], rp.booking[id], changes[id]
+		prev, from := rp.movable[id].TechnicianID, rp.movable[id].Status
+		if to.tech == 0 { // dropped: back to the queue, the technician told
+			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
+				return err
 			}
 			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
 				Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
-				Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart,
-					"technician_id": to.tech, "planned_start": to.start}}); err != nil {
+				Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}}); err != nil {
 				return err
 			}
-			if to.start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-				if err := s.offerTo(ctx, st, a, b, &j, &tech); err != nil {
-					return err
-				}
-			} else if _, err := st.UpdateJob(ctx, j); err != nil {
+			if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
 				return err
 			}
-			if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
-				return err
-			}
-			*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
-				PlannedStartNew: j.PlannedStart})
+			*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
+			continue
 		}
-		return nil
+		tech := rp.techs[to.tech]
+		end := to.start.Add(b.Duration)
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
+		j.UpdatedAt = now
+		if prev != nil && *prev != to.tech {
+			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
+				return err
+			}
+		}
+		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+			Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
+			Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart,
+				"technician_id": to.tech, "planned_start": to.start}}); err != nil {
+			return err
+		}
+		if to.start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
+			if err := s.offerTo(ctx, st, a, b, &j, &tech); err != nil {
+				return err
+			}
+		} else if _, err := st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+			return err
+		}
+		*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
+			PlannedStartNew: j.PlannedStart})
 	}
+	return nil
 }
