@@ -396,16 +396,7 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 		n := len(moved)
 		err := s.Store.Tx(ctx, func(st Store) error {
 			moved = moved[:n]
-			vs, err := st.PlanVersions(ctx, g.techs, true)
-			if err != nil {
-				return err
-			}
-			for _, t := range g.techs {
-				if vs[t] != rp.versions[t] {
-					return errMovedMeanwhile
-				}
-			}
-			return s.applyGroup(ctx, st, a, rp, g.jobs, changes, &moved)
+			return s.applyGroup(ctx, st, a, rp, g, changes, &moved)
 		})
 		switch {
 		case lostRace(err) || errors.Is(err, errMovedMeanwhile):
@@ -477,8 +468,12 @@ func changeGroups(ids []int64, rp *readPlanned, to func(int64) (int64, bool)) []
 	return out
 }
 
-// applyGroup writes one group's changes (ids sorted: locks are taken in one order) in st.
-func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPlanned, ids []int64, changes map[int64]place, moved *[]Moved) error {
+// applyGroup writes one group's changes in st. It locks the jobs (in id order) before the
+// technicians, as the job transitions do (a job's row, then through its trigger its technician's),
+// so that it cannot deadlock with one; then it holds the technicians' plans and writes only if
+// none moved since the read.
+func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]Moved) error {
+	ids := g.jobs
 	locked := map[int64]Job{}
 	for _, id := range ids {
 		j, err := st.LockJob(ctx, id)
@@ -490,6 +485,15 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 			return errMovedMeanwhile
 		}
 		locked[id] = j
+	}
+	vs, err := st.PlanVersions(ctx, g.techs, true)
+	if err != nil {
+		return err
+	}
+	for _, t := range g.techs {
+		if vs[t] != rp.versions[t] {
+			return errMovedMeanwhile
+		}
 	}
 	// Clear the old places first, so jobs trading slots do not collide on the way.
 	for _, id := range ids {
