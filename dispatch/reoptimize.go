@@ -38,8 +38,9 @@ const FreezeAhead = 30 * time.Minute
 // for them; every other job stays where it is and cuts its technician's shift (the technician
 // must be at its door at its start and leaves from there). When the solver's plan is better —
 // fewer SLA breaches, less lateness, fewer unassigned jobs, then less travel — the changed routes
-// are written, each group of technicians a change links in one transaction: moved offers are withdrawn, technicians who lose a job are
-// told, and jobs starting within the offer horizon are offered anew. A concurrent change to one
+// are written, each group of technicians a change links in one transaction: moved offers are
+// withdrawn, technicians who lose a job are told, and jobs starting within the offer horizon are
+// offered anew. A concurrent change to one
 // of those technicians' plans (a booking, an accept, an override) wins: the changes that touch
 // them are left for the next run, the others written (applyPlan).
 func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget time.Duration) (OptimizeResult, error) {
@@ -55,50 +56,54 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		budget = 10 * time.Second
 	}
 	began := time.Now()
-	deadline := began.Add(budget)
 	res := OptimizeResult{Moved: []Moved{}}
-	yield := func() {} // a dispatcher waits for the answer
-	if a.Role == system.Role {
-		yield = s.yieldToBookings // in the background: bookings first, in the reads and writes too
-	}
-	for {
-		rp, err := s.readPlan(ctx, region, yield)
-		if err != nil {
-			return res, err
-		}
-		res.Considered = len(rp.movable)
-		if len(rp.movable) == 0 {
-			break
-		}
-		left := time.Until(deadline)
-		octx, cancel := context.WithDeadline(ctx, deadline)
-		bud := scheduling.Budget{Time: left, Iterations: 200 * len(rp.movable), Seed: 1}
-		if a.Role == system.Role {
-			bud.Searches, bud.Yield = 1, yield
-		}
-		out, st := scheduling.Optimize(octx, rp.plan, bud)
-		cancel()
-		res.StoppedEarly = ctx.Err() != nil
-		if !out.Cost().Less(rp.plan.Cost()) {
-			break
-		}
-		moved, skipped, err := s.applyPlan(ctx, a, rp, out, yield)
-		res.Moved, res.Skipped = append(res.Moved, moved...), skipped
-		if err != nil {
-			return res, fmt.Errorf("re-optimise: %w", err)
-		}
-		for _, m := range moved {
-			if m.FromTechnician == nil {
-				res.Assigned++
-			}
-		}
-		res.BreachesAvoided = int(st.Before.Breaches - st.After.Breaches)
-		res.SecondsSaved = float64(st.Before.Lateness-st.After.Lateness) + float64(st.Before.Travel-st.After.Travel)
-		break
+	if err := s.reoptimize(ctx, a, region, began.Add(budget), &res); err != nil {
+		return res, err
 	}
 	res.Elapsed = time.Since(began).Round(time.Millisecond).String()
 	s.metrics().SolverRun("reoptimize", time.Since(began), res.SecondsSaved)
 	return res, nil
+}
+
+// reoptimize reads the region's plan, solves it until deadline and writes what improved, into res.
+func (s *Service) reoptimize(ctx context.Context, a Actor, region string, deadline time.Time, res *OptimizeResult) error {
+	background := a.Role == system.Role
+	yield := func() {} // a dispatcher waits for the answer
+	if background {
+		yield = s.yieldToBookings // bookings first, in the reads and writes too
+	}
+	rp, err := s.readPlan(ctx, region, yield)
+	if err != nil {
+		return err
+	}
+	res.Considered = len(rp.movable)
+	if len(rp.movable) == 0 {
+		return nil
+	}
+	octx, cancel := context.WithDeadline(ctx, deadline)
+	bud := scheduling.Budget{Time: time.Until(deadline), Iterations: 200 * len(rp.movable), Seed: 1}
+	if background {
+		bud.Searches, bud.Yield = 1, yield
+	}
+	out, st := scheduling.Optimize(octx, rp.plan, bud)
+	cancel()
+	res.StoppedEarly = ctx.Err() != nil
+	if !out.Cost().Less(rp.plan.Cost()) {
+		return nil
+	}
+	moved, skipped, err := s.applyPlan(ctx, a, rp, out, yield)
+	res.Moved, res.Skipped = append(res.Moved, moved...), skipped
+	if err != nil {
+		return fmt.Errorf("re-optimise: %w", err)
+	}
+	for _, m := range moved {
+		if m.FromTechnician == nil {
+			res.Assigned++
+		}
+	}
+	res.BreachesAvoided = int(st.Before.Breaches - st.After.Breaches)
+	res.SecondsSaved = float64(st.Before.Lateness-st.After.Lateness) + float64(st.Before.Travel-st.After.Travel)
+	return nil
 }
 
 var errMovedMeanwhile = errors.New("job changed meanwhile")
@@ -346,10 +351,12 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 		}
 	}
 	changes := map[int64]place{}
+	placed := map[int64]bool{}
 	for _, r := range out.Routes() {
 		k := key{r.Technician, int64(r.Shift)}
 		for _, v := range r.Visits {
 			after[k] = append(after[k], v.Job)
+			placed[v.Job] = true
 		}
 		if slices.Equal(before[k], after[k]) {
 			continue
@@ -364,12 +371,6 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 	}
 	// A job the solver leaves unassigned (it may give a warranty job's slot to a paid one due
 	// sooner) leaves its technician too: kept, it would hold a slot the solver gave away.
-	placed := map[int64]bool{}
-	for _, r := range out.Routes() {
-		for _, v := range r.Visits {
-			placed[v.Job] = true
-		}
-	}
 	var dropped []int64
 	for id, j := range rp.movable {
 		if !placed[id] && j.TechnicianID != nil {
@@ -391,7 +392,7 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 	// meanwhile leaves its technician's group for the next run, not the whole run undone.
 	var moved []Moved
 	skipped := 0
-	for _, g := range changeGroups(ids, rp, func(id int64) (int64, bool) { c, ok := changes[id]; return c.tech, ok }) {
+	for _, g := range changeGroups(ids, rp, changes) {
 		yield()
 		n := len(moved)
 		err := s.Store.Tx(ctx, func(st Store) error {
@@ -413,8 +414,8 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 type changeGroup struct{ techs, jobs []int64 }
 
 // changeGroups splits the changed jobs (sorted ids) into groups that share no technician, in the
-// order of their lowest technician id; to says where a job goes (false: off its route).
-func changeGroups(ids []int64, rp *readPlanned, to func(int64) (int64, bool)) []changeGroup {
+// order of their lowest technician id; changes says where a job goes (none: off its route).
+func changeGroups(ids []int64, rp *readPlanned, changes map[int64]place) []changeGroup {
 	parent := map[int64]int64{}
 	var find func(int64) int64
 	find = func(x int64) int64 {
@@ -434,8 +435,8 @@ func changeGroups(ids []int64, rp *readPlanned, to func(int64) (int64, bool)) []
 		if p := rp.movable[id].TechnicianID; p != nil {
 			ts = append(ts, *p)
 		}
-		if t, ok := to(id); ok {
-			ts = append(ts, t)
+		if c, ok := changes[id]; ok {
+			ts = append(ts, c.tech)
 		}
 		return ts
 	}
@@ -514,14 +515,17 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 	now := s.now()
 	for _, id := range ids {
 		j, b, to := locked[id], rp.booking[id], changes[id]
-		prev, from := rp.movable[id].TechnicianID, rp.movable[id].Status
+		prev := rp.movable[id].TechnicianID
+		data := map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}
+		audit := func() error {
+			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+				Action: "reoptimized", FromStatus: string(rp.movable[id].Status), ToStatus: string(JobUnassigned), Data: data})
+		}
 		if to.tech == 0 { // dropped: back to the queue, the technician told
 			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
 				return err
 			}
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-				Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
-				Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}}); err != nil {
+			if err := audit(); err != nil {
 				return err
 			}
 			if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
@@ -539,10 +543,8 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 				return err
 			}
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-			Action: "reoptimized", FromStatus: string(from), ToStatus: string(JobUnassigned),
-			Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart,
-				"technician_id": to.tech, "planned_start": to.start}}); err != nil {
+		data["technician_id"], data["planned_start"] = to.tech, to.start
+		if err := audit(); err != nil {
 			return err
 		}
 		if to.start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
