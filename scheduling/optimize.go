@@ -60,6 +60,9 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	if b.Time <= 0 && b.Iterations <= 0 {
 		b.Iterations = 1000
 	}
+	if b.Yield == nil {
+		b.Yield = func() {}
+	}
 	sc := p.c.fixedFor(p.s)
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
@@ -149,9 +152,7 @@ func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 				if c.jobs[j].removed {
 					continue
 				}
-				if yield != nil {
-					yield()
-				}
+				yield()
 				loc := c.job(j).Loc
 				cand = cand[:0]
 				for ti := range c.techs {
@@ -259,9 +260,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
 	t0, tf := max(1, 0.2*arc), max(0.01, 0.002*arc)
 	for it := 0; ; it++ {
-		if se.budget.Yield != nil {
-			se.budget.Yield()
-		}
+		se.budget.Yield()
 		prog := se.progress(it)
 		if prog >= 1 || ctx.Err() != nil {
 			break
@@ -460,9 +459,7 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 	}
 	blink := func() bool { return se.rng.IntN(100) == 0 }
 	for _, j := range pending {
-		if se.budget.Yield != nil {
-			se.budget.Yield()
-		}
+		se.budget.Yield()
 		if o, ok := s.bestOption(c, int(j), se.nb.routes[j], se.buf, blink); ok {
 			s.place(c, int(j), o)
 		}
@@ -491,10 +488,10 @@ func (se *search) localSearch(ctx context.Context, s *state, focus []int32) {
 	for pass := 0; pass < 10; pass++ {
 		improved := false
 		for n, j := range jobs {
-			if n%64 == 0 && (ctx.Err() != nil || (se.budget.Time > 0 && time.Since(se.began) >= se.budget.Time)) {
-				return
-			}
-			if n%64 == 0 && se.budget.Yield != nil {
+			if n%64 == 0 {
+				if ctx.Err() != nil || (se.budget.Time > 0 && time.Since(se.began) >= se.budget.Time) {
+					return
+				}
 				se.budget.Yield()
 			}
 			if s.where[j] < 0 || !se.movable(s, int(j)) {
