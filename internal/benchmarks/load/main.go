@@ -217,7 +217,7 @@ func run(ctx context.Context, c config) error {
 		// The server's bookings, not the recording's nor pgbench's (booked for the warm-up customer).
 		err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE j.technician_id IS NOT NULL), count(*)
 			FROM jobs j JOIN bookings b ON b.id = j.booking_id JOIN customers c ON c.id = b.customer_id
-			WHERE c.subject <> 'pgbench-warm-up'`).Scan(&planned, &jobs)
+			WHERE c.subject <> $1`, replayCustomer).Scan(&planned, &jobs)
 		if err == nil {
 			// live visits, as the no-overlap constraint has them (the history's are cancelled)
 			err = conn.QueryRow(ctx, `SELECT count(*) FROM jobs a JOIN jobs b ON a.technician_id = b.technician_id AND a.id < b.id
@@ -463,19 +463,26 @@ func history(ctx context.Context, dbURL, script string, c config) error {
 	if err := runPgbenchTx(ctx, dbURL, script, c, historyRun, max(1, c.history/c.concurrency)); err != nil {
 		return err
 	}
+	var customer int64
+	if err := conn.QueryRow(ctx, "SELECT id FROM customers WHERE subject = $1", replayCustomer).Scan(&customer); err != nil {
+		return err
+	}
 	for _, q := range []string{
-		`UPDATE offers SET status = 'withdrawn' WHERE status = 'open' AND job_id IN (SELECT j.id FROM jobs j
-			JOIN bookings b ON b.id = j.booking_id JOIN customers c ON c.id = b.customer_id WHERE c.subject = 'pgbench-warm-up')`,
-		`UPDATE jobs SET status = 'cancelled', offer_expires_at = NULL WHERE booking_id IN (SELECT b.id FROM bookings b
-			JOIN customers c ON c.id = b.customer_id WHERE c.subject = 'pgbench-warm-up')`,
-		`UPDATE bookings SET status = 'cancelled' WHERE customer_id IN (SELECT id FROM customers WHERE subject = 'pgbench-warm-up')`,
+		`UPDATE offers SET status = 'withdrawn' WHERE status = 'open'
+			AND job_id IN (SELECT j.id FROM jobs j JOIN bookings b ON b.id = j.booking_id WHERE b.customer_id = $1)`,
+		`UPDATE jobs SET status = 'cancelled', offer_expires_at = NULL WHERE booking_id IN (SELECT id FROM bookings WHERE customer_id = $1)`,
+		`UPDATE bookings SET status = 'cancelled' WHERE customer_id = $1`,
 	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
+		if _, err := conn.Exec(ctx, q, customer); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// replayCustomer books the recorded booking and every pgbench replay: the server's bookings are
+// the other customers'.
+const replayCustomer = "pgbench-warm-up"
 
 // historyRun numbers the history's pgbench run after the ceiling's two, for times of its own.
 const historyRun = 2
@@ -515,7 +522,7 @@ func cpuSeconds(server int) map[string]float64 {
 			out["server"] += (ut + st) / tick
 		case pid == os.Getpid():
 			out["self"] += (ut + st) / tick
-		case comm == "postgres" || strings.HasPrefix(comm, "postgres"):
+		case strings.HasPrefix(comm, "postgres"):
 			out["postgres"] += (ut + st) / tick
 		}
 	}
@@ -621,7 +628,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	// plan of the technician the previous booking went to), not every candidate's.
 	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "does not work", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.76, Lng: 4.84}}
-	warm, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-warm-up", Role: dispatch.RoleCustomer}, req, "", "")
+	warm, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req, "", "")
 	if err != nil {
 		return "", 0, err
 	}
@@ -632,7 +639,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	// The same customer, as most of a busy replica's bookings are from customers it has seen (their
 	// id is remembered, not read).
 	rec.on = true
-	recorded, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "pgbench-warm-up", Role: dispatch.RoleCustomer}, req,
+	recorded, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req,
 		"pgbench-recording-key", "hash")
 	rec.on = false
 	if err != nil {
