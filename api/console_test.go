@@ -107,7 +107,8 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	second := b.technician("bruno", []string{"washer", "fridge"}, 45.75, 4.85)
 	b.clock.Set(time.Now().UTC()) // the page counts down against the browser's clock
 	cust := b.token(dispatch.RoleCustomer, "cust")
-	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	booking := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	job := jobOf(t, booking)
 	if job["technician_id"] != float64(first) {
 		t.Fatalf("planned to %v", job["technician_id"])
 	}
@@ -143,9 +144,11 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	if unassignedRows != 1 {
 		t.Fatalf("%d unassigned rows on the page, want 1", unassignedRows)
 	}
-	// Re-assign the job to Bruno by hand.
+	// Re-assign the job to Bruno by hand. The board redraws its routes on every live change, so
+	// the job's element can be replaced between finding it and clicking it (chromedp.Click then
+	// fails with "Could not find node"): the click is made in the page, on the element there now.
 	if err := chromedp.Run(ctx,
-		chromedp.Click(jobSel, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).click()`, jobSel), nil),
 		chromedp.WaitVisible("#selected", chromedp.ByQuery),
 		chromedp.SetValue("#sel-tech", fmt.Sprint(second), chromedp.ByQuery),
 		chromedp.Click("#sel-assign", chromedp.ByQuery),
@@ -153,12 +156,14 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	); err != nil {
 		t.Fatalf("re-assigning in the page: %v", err)
 	}
-	got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", job["booking_id"]), b.token(dispatch.RoleDispatcher, "disp"), nil)
-	_ = got
+	got := jobOf(t, b.do("GET", fmt.Sprintf("/v1/bookings/%v", booking["id"]), token, nil).json(t))
+	if got["technician_id"] != float64(second) || got["pinned"] != true {
+		t.Fatalf("the booking shows technician %v pinned %v, want %d pinned", got["technician_id"], got["pinned"], second)
+	}
 	var tech int64
 	var pinned bool
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, pinned FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &pinned); err != nil || tech != second || !pinned {
-		t.Fatalf("through the API: technician %d pinned %v (%v), want %d pinned", tech, pinned, err, second)
+		t.Fatalf("in the database: technician %d pinned %v (%v), want %d pinned", tech, pinned, err, second)
 	}
 	var message string
 	if err := chromedp.Run(ctx, chromedp.Text("#messages", &message, chromedp.ByQuery)); err != nil || !strings.Contains(message, "bruno") {
