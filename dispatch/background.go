@@ -16,7 +16,7 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for n < limit {
 		done := false
-		err := s.Store.Tx(ctx, func(st Store) error {
+		err := s.planTx(ctx, func(st Store) error {
 			os, err := st.ExpiredOffers(ctx, s.now(), 1)
 			if err != nil {
 				return err

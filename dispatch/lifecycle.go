@@ -359,7 +359,7 @@ func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason stri
 		return Job{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
 	}
 	var out Job
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
@@ -459,7 +459,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		}
 	}
 	var out Job
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err

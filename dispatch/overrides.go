@@ -48,7 +48,11 @@ func (s *Service) withdrawOffer(ctx context.Context, st Store, j Job, why string
 	}
 	now := s.now()
 	o.Status, o.RespondedAt, o.Reason = "withdrawn", &now, why
-	s.metrics().Offer("withdrawn")
+	st.AfterTx(func(committed bool) {
+		if committed { // a transaction planTx runs again would count it twice
+			s.metrics().Offer("withdrawn")
+		}
+	})
 	return st.UpdateOffer(ctx, o)
 }
 
@@ -79,7 +83,8 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 		out      Job
 		warnings []Warning
 	)
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st Store) error {
+		warnings = nil
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
@@ -305,7 +310,8 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 		return nil, Invalid("until", "window_too_long", "an unavailability is at most a year")
 	}
 	var moved []Moved
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st Store) error {
+		moved = nil
 		t, err := st.GetTechnician(ctx, techID)
 		if err != nil {
 			return err

@@ -54,7 +54,8 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	for _, r := range risky {
 		sum.AtRisk++
 		var fixed, flagged bool
-		err := s.Store.Tx(ctx, func(st Store) error {
+		err := s.planTx(ctx, func(st Store) error {
+			fixed, flagged = false, false
 			j, err := st.LockJob(ctx, r.Job.ID)
 			if err != nil {
 				return err

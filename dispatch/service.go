@@ -383,6 +383,21 @@ func lostRace(err error) bool {
 	return hasCode(err, "technician_double_booked") || hasCode(err, "concurrent_update")
 }
 
+// planTx runs fn in a transaction that plans a job on the routes it reads (re-dispatch, the
+// watchdog's rescue, a rescheduled or next visit, a manual assignment). Those reads take no lock:
+// a booking (or another replica) may take the chosen gap between the read and the write, and
+// PostgreSQL's no-overlap constraint then refuses the write. The transaction is rolled back and
+// run again, on routes read afresh, up to three more times. fn must start from scratch each time.
+func (s *Service) planTx(ctx context.Context, fn func(st Store) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.Store.Tx(ctx, fn)
+		if attempt < 3 && lostRace(err) {
+			continue
+		}
+		return err
+	}
+}
+
 // windowTaken refuses a booking whose chosen windows cannot be kept, with fresh alternatives.
 func (s *Service) windowTaken(ctx context.Context, a Actor, r BookingRequest) error {
 	now := s.now()
@@ -519,7 +534,7 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 		return Booking{}, Forbidden("a %s cannot %s bookings", a.Role, action)
 	}
 	var out Booking
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st Store) error {
 		b, err := st.LockBooking(ctx, id)
 		if err != nil {
 			return err

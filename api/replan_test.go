@@ -1,0 +1,94 @@
+package api_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+// TestExpiryPlansAgainWhenABookingTakesTheGap: an offer lapses and its job is planned again on
+// routes read without a lock; before the write, another job takes the chosen gap (a booking on
+// another connection). PostgreSQL's no-overlap constraint refuses the write: the expiry plans
+// again on fresh routes instead of failing (it failed every such offer under load, and the
+// watchdog its whole run).
+func TestExpiryPlansAgainWhenABookingTakesTheGap(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	c := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	jobID := int64(job["id"].(float64))
+	tv := washerBooking(nil)
+	tv["appliance"] = "tv" // nobody repairs TVs: its job has no technician until the race gives it one
+	other := jobOf(t, b.do("POST", "/v1/bookings", cust, tv).json(t))
+	if other["technician_id"] != nil {
+		t.Fatalf("the tv job was planned: %v", other)
+	}
+
+	b.clock.Set(b.clock.Now().Add(11 * time.Minute)) // tech-a lets the offer lapse
+	var (
+		once  sync.Once
+		taken [2]time.Time
+	)
+	st := gapTaker{Store: postgres.New(b.db.Pool), before: func(j dispatch.Job) {
+		if j.ID != jobID || j.TechnicianID == nil || *j.TechnicianID != c {
+			return
+		}
+		once.Do(func() {
+			taken = [2]time.Time{*j.PlannedStart, *j.PlannedEnd}
+			if _, err := b.db.Pool.Exec(context.Background(), "UPDATE jobs SET technician_id = $1, planned_start = $2, planned_end = $3 WHERE id = $4",
+				c, taken[0], taken[1], other["id"]); err != nil {
+				t.Error(err)
+			}
+		})
+	}}
+	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.ExpireOffers(t.Context(), 10)
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d offers: %v", n, err)
+	}
+	if taken[0].IsZero() {
+		t.Fatal("the race did not happen: the job was not planned on tech-b")
+	}
+	var (
+		tech       int64
+		status     string
+		start, end time.Time
+	)
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, status, planned_start, planned_end FROM jobs WHERE id = $1", jobID).
+		Scan(&tech, &status, &start, &end); err != nil {
+		t.Fatal(err)
+	}
+	if tech != c || status != "offered" || (start.Before(taken[1]) && taken[0].Before(end)) {
+		t.Fatalf("after the expiry: technician %d, %s, %s–%s; want tech-b (%d) offered outside the taken %s–%s",
+			tech, status, start, end, c, taken[0], taken[1])
+	}
+	if n := b.auditCount("job", jobID, "expired"); n != 1 {
+		t.Fatalf("%d expiry audit events, want 1", n)
+	}
+}
+
+// gapTaker calls before with each job a transaction is about to write, inside the transaction:
+// a change made there lands between the planner's read and its write.
+type gapTaker struct {
+	dispatch.Store
+	before func(dispatch.Job)
+}
+
+func (g gapTaker) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	return g.Store.Tx(ctx, func(st dispatch.Store) error { return fn(gapTaker{Store: st, before: g.before}) })
+}
+
+func (g gapTaker) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	g.before(j)
+	return g.Store.UpdateJob(ctx, j)
+}
