@@ -125,9 +125,6 @@ func TestOfferExpiryAndDecline(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d, %v", n, err)
 	}
-	disp := b.token(dispatch.RoleDispatcher, "disp")
-	j := b.do("GET", fmt.Sprintf("/v1/bookings/%v", job["id"]), disp, nil)
-	_ = j
 	var techID int64
 	var status string
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, status FROM jobs WHERE id=$1", jobID).Scan(&techID, &status); err != nil {
@@ -150,7 +147,7 @@ func TestOfferExpiryAndDecline(t *testing.T) {
 	if b.auditCount("job", jobID, "expired") != 1 || b.auditCount("job", jobID, "declined") != 1 {
 		t.Fatal("expiry and decline not audited once each")
 	}
-	board := b.do("GET", "/v1/board", disp, nil).json(t)
+	board := b.do("GET", "/v1/board", b.token(dispatch.RoleDispatcher, "disp"), nil).json(t)
 	if len(board["unassigned"].([]any)) != 1 {
 		t.Fatalf("board unassigned: %v", board["unassigned"])
 	}
