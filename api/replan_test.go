@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -91,4 +92,78 @@ func (g gapTaker) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
 func (g gapTaker) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
 	g.before(j)
 	return g.Store.UpdateJob(ctx, j)
+}
+
+// TestExpiryGoesOnPastAJobThatCannotBePlanned: planning one expired offer's job again fails every
+// time (here reading who refused it fails). Its offer still expires and the job goes back to the
+// queue, the failure audited; the offers behind it expire and are planned again as usual. Before,
+// the lifecycle loop failed on that offer every tick and no other offer ever expired.
+func TestExpiryGoesOnPastAJobThatCannotBePlanned(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	first := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	b.clock.Set(b.clock.Now().Add(time.Second)) // the first offer lapses first
+	second := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	bad, good := jobOf(t, first), jobOf(t, second)
+	if bad["status"] != "offered" || good["status"] != "offered" {
+		t.Fatalf("not both offered: %v %v", bad, good)
+	}
+
+	b.clock.Set(b.clock.Now().Add(11 * time.Minute))
+	svc := dispatch.NewService(refusedFails{Store: postgres.New(b.db.Pool), job: int64(bad["id"].(float64))}, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.ExpireOffers(t.Context(), 10)
+	if err != nil || n != 2 {
+		t.Fatalf("expired %d offers: %v", n, err)
+	}
+	var (
+		tech    *int64
+		status  string
+		booking string
+	)
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT j.technician_id, j.status, b.status FROM jobs j JOIN bookings b ON b.id = j.booking_id WHERE j.id = $1",
+		bad["id"]).Scan(&tech, &status, &booking); err != nil {
+		t.Fatal(err)
+	}
+	if tech != nil || status != "unassigned" || booking != "open" {
+		t.Fatalf("the failing job: technician %v, %s, booking %s; want no technician, unassigned, open", tech, status, booking)
+	}
+	var code string
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT data->>'reason_code' FROM audit_events WHERE entity = 'job' AND entity_id = $1 AND action = 'unassigned'",
+		bad["id"]).Scan(&code); err != nil || code != "redispatch_failed" {
+		t.Fatalf("the failure was not audited: %q %v", code, err)
+	}
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, status FROM jobs WHERE id = $1", good["id"]).Scan(&tech, &status); err != nil {
+		t.Fatal(err)
+	}
+	if tech == nil || float64(*tech) == good["technician_id"] || status != "offered" {
+		t.Fatalf("the other job: technician %v, %s; want offered to the other technician", tech, status)
+	}
+	for _, j := range []map[string]any{bad, good} {
+		if n := b.auditCount("job", j["id"], "expired"); n != 1 {
+			t.Fatalf("job %v: %d expiry events, want 1", j["id"], n)
+		}
+	}
+}
+
+// refusedFails fails every read of who refused one job, inside transactions too.
+type refusedFails struct {
+	dispatch.Store
+	job int64
+}
+
+func (r refusedFails) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	return r.Store.Tx(ctx, func(st dispatch.Store) error { return fn(refusedFails{Store: st, job: r.job}) })
+}
+
+func (r refusedFails) RefusedTechnicians(ctx context.Context, id int64) ([]int64, error) {
+	if id == r.job {
+		return nil, errors.New("injected: the refusals cannot be read")
+	}
+	return r.Store.RefusedTechnicians(ctx, id)
 }

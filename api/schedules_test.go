@@ -2,14 +2,18 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // TestWatchdogRedispatchesALateTechnician: a technician 30+ minutes late for an accepted visit
@@ -174,4 +178,57 @@ func TestKPIRollupAndStaleDevices(t *testing.T) {
 	if active {
 		t.Fatal("stale device still active")
 	}
+}
+
+// TestWatchdogGoesOnPastAJobItCannotHandle: one at-risk job whose handling fails every time (here
+// its row cannot be locked) is reported, but the other at-risk bookings are still flagged and
+// every breach is still recorded: one bad row must not switch the watchdog off.
+func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
+	b := setup(t)
+	b.technician("fridge-only", []string{"fridge"}, 45.76, 4.84) // nobody can take a washer
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	first := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	b.clock.Set(b.clock.Now().Add(time.Minute))
+	second := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	poisoned := jobOf(t, first)["id"].(float64)
+
+	svc := dispatch.NewService(lockFails{Store: postgres.New(b.db.Pool), job: int64(poisoned)}, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := time.Parse(time.RFC3339Nano, second["sla_due_at"].(string))
+	b.clock.Set(due.Add(time.Minute)) // both are past their due time
+	sum, err := svc.SLAWatchdog(t.Context())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("watchdog job %v", poisoned)) {
+		t.Fatalf("the failing job was not reported: %v", err)
+	}
+	if sum.Flagged != 1 || len(sum.Breaches) != 2 {
+		t.Fatalf("watchdog %+v: want the other booking flagged and both breaches recorded", sum)
+	}
+	for _, bk := range []map[string]any{first, second} {
+		if n := b.auditCount("booking", bk["id"], "sla_breached"); n != 1 {
+			t.Fatalf("booking %v: breach recorded %d times", bk["id"], n)
+		}
+	}
+	if n := b.auditCount("booking", second["id"], "at_risk"); n != 1 {
+		t.Fatalf("the other booking was flagged %d times", n)
+	}
+}
+
+// lockFails fails every lock of one job, inside transactions too.
+type lockFails struct {
+	dispatch.Store
+	job int64
+}
+
+func (l lockFails) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	return l.Store.Tx(ctx, func(st dispatch.Store) error { return fn(lockFails{Store: st, job: l.job}) })
+}
+
+func (l lockFails) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	if id == l.job {
+		return dispatch.Job{}, errors.New("injected: the row cannot be read")
+	}
+	return l.Store.LockJob(ctx, id)
 }

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -11,43 +12,71 @@ var system = Actor{Subject: "fieldfix", Role: "system"}
 
 // ExpireOffers expires open offers whose time is up and dispatches their jobs again without
 // the technician who let them lapse. Each offer is its own transaction; rows another replica
-// is expiring are skipped. It returns how many offers it expired.
+// is expiring are skipped. An offer whose job cannot be planned again (the planning fails, not
+// "nobody can take it") still expires: its job goes back to the queue unassigned, with the
+// failure audited, so that one bad job cannot hold up every expiry behind it. It returns how
+// many offers it expired.
 func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for n < limit {
-		done := false
-		err := s.planTx(ctx, func(st Store) error {
-			os, err := st.ExpiredOffers(ctx, s.now(), 1)
-			if err != nil {
-				return err
+		var (
+			current int64 // the offer being expired
+			done    bool
+		)
+		expire := func(cause error) func(st Store) error {
+			return func(st Store) error {
+				os, err := st.ExpiredOffers(ctx, s.now(), 1)
+				if err != nil {
+					return err
+				}
+				if len(os) == 0 {
+					done = true
+					return nil
+				}
+				o := os[0]
+				if cause != nil && o.ID != current {
+					return errOtherOffer
+				}
+				current = o.ID
+				j, err := st.LockJob(ctx, o.JobID)
+				if err != nil {
+					return err
+				}
+				now := s.now()
+				o.Status, o.RespondedAt = "expired", &now
+				if err := st.UpdateOffer(ctx, o); err != nil {
+					return err
+				}
+				if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+					Action: "expired", FromStatus: string(j.Status), ToStatus: string(JobUnassigned),
+					Reason: fmt.Sprintf("offer to technician %d expired at %s", o.TechnicianID, o.ExpiresAt.Format(time.RFC3339)),
+					Data:   map[string]any{"technician_id": o.TechnicianID, "booking_id": j.BookingID}}); err != nil {
+					return err
+				}
+				if err := s.tellTechnician(ctx, st, &o.TechnicianID, j, "cancellation", "Offer expired",
+					fmt.Sprintf("The offer for job %d expired.", j.ID)); err != nil {
+					return err
+				}
+				if cause == nil {
+					_, err = s.redispatch(ctx, st, system, j)
+					return err
+				}
+				if err := s.unassign(ctx, st, &j); err != nil {
+					return err
+				}
+				return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+					Action: "unassigned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned), Reason: "planning it again failed: " + cause.Error(),
+					Data: map[string]any{"reason_code": "redispatch_failed", "booking_id": j.BookingID}})
 			}
-			if len(os) == 0 {
-				done = true
-				return nil
+		}
+		err := s.planTx(ctx, expire(nil))
+		if err != nil && current != 0 && ctx.Err() == nil && KindOf(err) != KindUnavailable {
+			s.Log.Error("expired offer: planning its job again failed; the job goes back to the queue", "offer_id", current, "err", err)
+			err = s.Store.Tx(ctx, expire(err))
+			if errors.Is(err, errOtherOffer) {
+				continue // another replica took it meanwhile
 			}
-			o := os[0]
-			j, err := st.LockJob(ctx, o.JobID)
-			if err != nil {
-				return err
-			}
-			now := s.now()
-			o.Status, o.RespondedAt = "expired", &now
-			if err := st.UpdateOffer(ctx, o); err != nil {
-				return err
-			}
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
-				Action: "expired", FromStatus: string(j.Status), ToStatus: string(JobUnassigned),
-				Reason: fmt.Sprintf("offer to technician %d expired at %s", o.TechnicianID, o.ExpiresAt.Format(time.RFC3339)),
-				Data:   map[string]any{"technician_id": o.TechnicianID, "booking_id": j.BookingID}}); err != nil {
-				return err
-			}
-			if err := s.tellTechnician(ctx, st, &o.TechnicianID, j, "cancellation", "Offer expired",
-				fmt.Sprintf("The offer for job %d expired and went to a colleague.", j.ID)); err != nil {
-				return err
-			}
-			_, err = s.redispatch(ctx, st, system, j)
-			return err
-		})
+		}
 		if err != nil {
 			return n, err
 		}
@@ -59,6 +88,9 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// errOtherOffer: the offer whose re-dispatch failed is not the next one to expire any more.
+var errOtherOffer = errors.New("another offer came first")
 
 // OfferDue offers the planned jobs that have entered the offer horizon.
 func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {

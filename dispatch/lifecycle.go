@@ -397,13 +397,7 @@ func (s *Service) redispatch(ctx context.Context, st Store, a Actor, j Job) (Job
 	if err != nil {
 		return Job{}, err
 	}
-	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = JobUnassigned, nil, nil, nil, nil
-	j.Pinned, j.PinnedStart = false, false
-	j.UpdatedAt = s.now()
-	if _, err := st.UpdateJob(ctx, j); err != nil {
-		return Job{}, err
-	}
-	if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
+	if err := s.unassign(ctx, st, &j); err != nil {
 		return Job{}, err
 	}
 	if err := s.dispatchJob(ctx, st, a, b, &j, exclude); err != nil {
@@ -416,6 +410,19 @@ func (s *Service) redispatch(ctx context.Context, st Store, a Actor, j Job) (Job
 		}
 	}
 	return st.GetJob(ctx, j.ID)
+}
+
+// unassign takes job j off its technician and route, unpinned, and opens its booking again.
+func (s *Service) unassign(ctx context.Context, st Store, j *Job) error {
+	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = JobUnassigned, nil, nil, nil, nil
+	j.Pinned, j.PinnedStart = false, false
+	j.UpdatedAt = s.now()
+	saved, err := st.UpdateJob(ctx, *j)
+	if err != nil {
+		return err
+	}
+	j.Version = saved.Version
+	return s.setBookingStatus(ctx, st, j.BookingID, BookingOpen)
 }
 
 func (s *Service) setBookingStatus(ctx context.Context, st Store, id int64, status BookingStatus) error {

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -50,7 +51,10 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	if err != nil {
 		return sum, err
 	}
-	var still []int64
+	var (
+		still  []int64
+		failed error
+	)
 	for _, r := range risky {
 		sum.AtRisk++
 		var fixed, flagged bool
@@ -86,7 +90,14 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 			return s.tellDispatchers(ctx, st, b, j, "SLA at risk: booking "+fmt.Sprint(b.ID), reason)
 		})
 		if err != nil {
-			return sum, fmt.Errorf("watchdog job %d: %w", r.Job.ID, err)
+			// One job that cannot be handled (its booking stays flagged as it was) must not stop
+			// the others, nor the breaches below: it is reported, and the next run tries again.
+			failed = errors.Join(failed, fmt.Errorf("watchdog job %d: %w", r.Job.ID, err))
+			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+				return sum, failed // the database is gone or we are stopping: the rest would fail too
+			}
+			still = append(still, r.Job.BookingID)
+			continue
 		}
 		if fixed {
 			sum.Redispatched++
@@ -99,7 +110,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	}
 	cleared, err := s.Store.ClearAtRisk(ctx, still)
 	if err != nil {
-		return sum, err
+		return sum, errors.Join(failed, err)
 	}
 	sum.Cleared = len(cleared)
 	err = s.Store.Tx(ctx, func(st Store) error {
@@ -117,7 +128,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 		}
 		return nil
 	})
-	return sum, err
+	return sum, errors.Join(failed, err)
 }
 
 func atRiskReason(j Job, b Booking, now time.Time, w WatchdogConfig) string {
