@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -567,5 +568,37 @@ func TestOfferExpiresAtItsTime(t *testing.T) {
 			t.Fatalf("the offer did not expire at its time (technician %d)", tech)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOfferDueGoesOnPastAJobItCannotOffer: two jobs planned beyond the offer horizon enter it;
+// the first cannot be offered (its row cannot be locked, every time). It is reported, and the
+// second is offered all the same: before, the lifecycle loop stopped at the first every tick
+// and no later job was ever offered.
+func TestOfferDueGoesOnPastAJobItCannotOffer(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	var jobs []map[string]any
+	for _, hour := range []int{9, 13} { // two days ahead, past the 24 h offer horizon
+		w := washerBooking(nil)
+		start := time.Date(2026, 11, 22, hour, 0, 0, 0, time.UTC)
+		w["preferred_windows"] = []any{map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}}
+		j := jobOf(t, b.do("POST", "/v1/bookings", cust, w).json(t))
+		if j["status"] != "unassigned" || j["technician_id"] == nil {
+			t.Fatalf("not planned for later: %v", j)
+		}
+		jobs = append(jobs, j)
+	}
+	b.clock.Set(time.Date(2026, 11, 21, 16, 0, 0, 0, time.UTC)) // both inside the horizon now
+	poisoned := jobs[0]["id"].(float64)
+	svc := dispatch.NewService(lockFails{Store: postgres.New(b.db.Pool), job: int64(poisoned)}, dispatch.DefaultRules(), b.clock, nil)
+	n, err := svc.OfferDue(t.Context(), 10)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offer job %v", poisoned)) || n != 1 {
+		t.Fatalf("offered %d, %v: want the second offered and the first reported", n, err)
+	}
+	var status string
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT status FROM jobs WHERE id = $1", jobs[1]["id"]).Scan(&status); err != nil || status != "offered" {
+		t.Fatalf("the second job is %q (%v), want offered", status, err)
 	}
 }

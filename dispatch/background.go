@@ -92,14 +92,17 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 // errOtherOffer: the offer whose re-dispatch failed is not the next one to expire any more.
 var errOtherOffer = errors.New("another offer came first")
 
-// OfferDue offers the planned jobs that have entered the offer horizon.
+// OfferDue offers the planned jobs that have entered the offer horizon. A job it cannot offer is
+// reported and left for the next run; the jobs after it are offered all the same.
 func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 	ids, err := s.Store.JobsToOffer(ctx, s.now().Add(s.Lifecycle.OfferHorizon), limit)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var failed error
 	for _, id := range ids {
+		offered := false
 		err := s.Store.Tx(ctx, func(st Store) error {
 			j, err := st.LockJob(ctx, id)
 			if err != nil {
@@ -112,14 +115,24 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 			if err != nil {
 				return err
 			}
-			n++
-			return s.offer(ctx, st, system, b, &j)
+			if err := s.offer(ctx, st, system, b, &j); err != nil {
+				return err
+			}
+			offered = true
+			return nil
 		})
 		if err != nil {
-			return n, err
+			failed = errors.Join(failed, fmt.Errorf("offer job %d: %w", id, err))
+			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+				return n, failed
+			}
+			continue
+		}
+		if offered {
+			n++
 		}
 	}
-	return n, nil
+	return n, failed
 }
 
 // RunLifecycle expires each offer at its expiry time and offers jobs as they enter the horizon,
