@@ -232,3 +232,89 @@ func (l lockFails) LockJob(ctx context.Context, id int64) (dispatch.Job, error) 
 	}
 	return l.Store.LockJob(ctx, id)
 }
+
+// TestFollowUpsGoOnPastAFailingOne: the follow-up webhook refuses one booking every time. That
+// booking is reported and asked again next run; the other customer is asked all the same (the
+// run used to stop at the first failure, so one refused booking held up every one after it).
+func TestFollowUpsGoOnPastAFailingOne(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	var ids []any
+	for _, sub := range []string{"gil", "hana"} {
+		bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, sub), washerBooking(nil)).json(t)
+		jid := jobOf(t, bk)["id"]
+		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {
+			t.Fatalf("accept: %d %s", r.Status, r.Body)
+		}
+		for _, st := range []string{"en_route", "on_site", "completed"} {
+			if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st}); r.Status != 200 {
+				t.Fatalf("%s: %d %s", st, r.Status, r.Body)
+			}
+		}
+		ids = append(ids, bk["id"])
+	}
+	refused := int64(ids[0].(float64))
+	b.svc.FollowUp.Webhook = func(_ context.Context, id int64, _ string) error {
+		if id == refused {
+			return errors.New("the webhook answered 400")
+		}
+		return nil
+	}
+	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
+	for run := range 2 {
+		n, err := b.svc.FollowUps(t.Context())
+		if want := 1 - run; n != want || err == nil || !strings.Contains(err.Error(), fmt.Sprintf("follow-up booking %d", refused)) {
+			t.Fatalf("run %d: %d asked (%v), want %d and the refused booking reported", run, n, err, want)
+		}
+	}
+	if b.auditCount("booking", ids[0], "followup_sent") != 0 || b.auditCount("booking", ids[1], "followup_sent") != 1 {
+		t.Fatal("want the other customer asked once and the refused booking not marked asked")
+	}
+}
+
+// TestReoptimizeRegionsGoesOnPastAFailingRegion: re-optimising one region fails every time (its
+// movable jobs cannot be read). It is reported, and the other region is re-optimised all the
+// same: the scheduled run used to stop at the first failing region, in the same order each time.
+func TestReoptimizeRegionsGoesOnPastAFailingRegion(t *testing.T) {
+	b := setup(t)
+	b.technician("lyon", []string{"washer"}, 45.76, 4.84)
+	b.technician("paris", []string{"washer"}, 48.86, 2.35)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	lyon := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	w := washerBooking(nil)
+	w["address"], w["location"] = "1 rue de Rivoli, Paris", map[string]any{"lat": 48.856, "lng": 2.352}
+	paris := b.do("POST", "/v1/bookings", cust, w).json(t)
+	if lyon["region"] == paris["region"] {
+		t.Fatalf("one region for both: %v", lyon["region"])
+	}
+	broken, fine := lyon["region"].(string), paris["region"].(string)
+	if fine < broken { // the region that fails comes first
+		broken, fine = fine, broken
+	}
+	svc := dispatch.NewService(movableFails{Store: postgres.New(b.db.Pool), region: broken}, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := svc.ReoptimizeRegions(t.Context(), 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "region "+broken) {
+		t.Fatalf("the failing region was not reported: %v", err)
+	}
+	if _, ok := out[fine]; !ok || len(out) != 1 {
+		t.Fatalf("re-optimised %v, want region %s", out, fine)
+	}
+}
+
+// movableFails fails every read of one region's movable jobs.
+type movableFails struct {
+	dispatch.Store
+	region string
+}
+
+func (m movableFails) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
+	if region == m.region {
+		return nil, errors.New("injected: the region cannot be read")
+	}
+	return m.Store.MovableJobs(ctx, frozenUntil, region)
+}

@@ -223,7 +223,9 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sent := 0
+	var failed error
 	for _, id := range ids {
+		asked := false
 		err := s.Store.Tx(ctx, func(st Store) error {
 			ok, err := st.ClaimFollowUp(ctx, id, now)
 			if err != nil || !ok {
@@ -243,15 +245,22 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 					return fmt.Errorf("follow-up webhook: %w", err)
 				}
 			}
-			sent++
+			asked = true
 			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
 				Action: "followup_sent", Data: map[string]any{"booking_id": b.ID}})
 		})
+		if err == nil && asked {
+			sent++
+		}
 		if err != nil {
-			return sent, fmt.Errorf("follow-up booking %d: %w", id, err)
+			// Reported, and asked again next run; the other customers are asked all the same.
+			failed = errors.Join(failed, fmt.Errorf("follow-up booking %d: %w", id, err))
+			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+				return sent, failed
+			}
 		}
 	}
-	return sent, nil
+	return sent, failed
 }
 
 // RollUpKPIs stores the day's figures per tier, region and technician (and overall).
@@ -291,15 +300,21 @@ func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (
 		return nil, err
 	}
 	out := map[string]OptimizeResult{}
+	var failed error
 	for _, r := range regions {
 		if r == "" {
 			continue
 		}
 		res, err := s.Reoptimize(ctx, system, r, budget/time.Duration(max(1, len(regions))))
 		if err != nil {
-			return out, err
+			// Reported; the regions after it are re-optimised all the same.
+			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
+			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+				return out, failed
+			}
+			continue
 		}
 		out[r] = res
 	}
-	return out, nil
+	return out, failed
 }
