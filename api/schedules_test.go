@@ -238,22 +238,7 @@ func (l lockFails) LockJob(ctx context.Context, id int64) (dispatch.Job, error) 
 // run used to stop at the first failure, so one refused booking held up every one after it).
 func TestFollowUpsGoOnPastAFailingOne(t *testing.T) {
 	b := setup(t)
-	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	tech := b.token(dispatch.RoleTechnician, "tech-a")
-	var ids []any
-	for _, sub := range []string{"gil", "hana"} {
-		bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, sub), washerBooking(nil)).json(t)
-		jid := jobOf(t, bk)["id"]
-		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {
-			t.Fatalf("accept: %d %s", r.Status, r.Body)
-		}
-		for _, st := range []string{"en_route", "on_site", "completed"} {
-			if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st}); r.Status != 200 {
-				t.Fatalf("%s: %d %s", st, r.Status, r.Body)
-			}
-		}
-		ids = append(ids, bk["id"])
-	}
+	ids := b.completedVisits("gil", "hana")
 	refused := int64(ids[0].(float64))
 	b.svc.FollowUp.Webhook = func(_ context.Context, id int64, _ string) error {
 		if id == refused {
@@ -317,4 +302,43 @@ func (m movableFails) MovableJobs(ctx context.Context, frozenUntil time.Time, re
 		return nil, errors.New("injected: the region cannot be read")
 	}
 	return m.Store.MovableJobs(ctx, frozenUntil, region)
+}
+
+// TestFollowUpsStopWhenTheWebhookIsDown: three failures in a row end the run (each try holds a
+// transaction for the webhook's timeout); the next run tries again.
+func TestFollowUpsStopWhenTheWebhookIsDown(t *testing.T) {
+	b := setup(t)
+	b.completedVisits("ida", "jo", "kim", "lou")
+	var calls atomic.Int32
+	b.svc.FollowUp.Webhook = func(context.Context, int64, string) error {
+		calls.Add(1)
+		return errors.New("connection refused")
+	}
+	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
+	if n, err := b.svc.FollowUps(t.Context()); n != 0 || err == nil || calls.Load() != 3 {
+		t.Fatalf("%d asked (%v) after %d webhook calls, want none after 3", n, err, calls.Load())
+	}
+}
+
+// completedVisits books a washer repair for each customer, done by one technician (created
+// here), and returns the bookings' ids in that order.
+func (b *testBundle) completedVisits(customers ...string) []any {
+	b.t.Helper()
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	var ids []any
+	for _, sub := range customers {
+		bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, sub), washerBooking(nil)).json(b.t)
+		jid := jobOf(b.t, bk)["id"]
+		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {
+			b.t.Fatalf("accept: %d %s", r.Status, r.Body)
+		}
+		for _, st := range []string{"en_route", "on_site", "completed"} {
+			if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st}); r.Status != 200 {
+				b.t.Fatalf("%s: %d %s", st, r.Status, r.Body)
+			}
+		}
+		ids = append(ids, bk["id"])
+	}
+	return ids
 }

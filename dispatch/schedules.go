@@ -222,7 +222,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
+	sent, inARow := 0, 0
 	var failed error
 	for _, id := range ids {
 		asked := false
@@ -249,15 +249,19 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
 				Action: "followup_sent", Data: map[string]any{"booking_id": b.ID}})
 		})
-		if err == nil && asked {
-			sent++
-		}
 		if err != nil {
-			// Reported, and asked again next run; the other customers are asked all the same.
+			// Reported, and asked again next run; the other customers are asked all the same,
+			// unless the failures come in a row: the webhook is down, and each try would hold a
+			// transaction for its timeout.
 			failed = errors.Join(failed, fmt.Errorf("follow-up booking %d: %w", id, err))
-			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+			if inARow++; ctx.Err() != nil || KindOf(err) == KindUnavailable || inARow == 3 {
 				return sent, failed
 			}
+			continue
+		}
+		inARow = 0
+		if asked {
+			sent++
 		}
 	}
 	return sent, failed
