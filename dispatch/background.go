@@ -70,7 +70,7 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 			}
 		}
 		err := s.planTx(ctx, expire(nil))
-		if err != nil && current != 0 && ctx.Err() == nil && KindOf(err) != KindUnavailable {
+		if err != nil && current != 0 && !haltsBackground(ctx, err) {
 			s.Log.Error("expired offer: planning its job again failed; the job goes back to the queue", "offer_id", current, "err", err)
 			err = s.Store.Tx(ctx, expire(err))
 			if errors.Is(err, errOtherOffer) {
@@ -87,6 +87,13 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 		s.metrics().Offer("expired")
 	}
 	return n, nil
+}
+
+// haltsBackground reports whether err, met on one item of a background run, ends the run: the
+// database is gone or the server is stopping, so the items after it would fail too. Any other
+// failure is the item's own: it is reported and the run goes on.
+func haltsBackground(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || KindOf(err) == KindUnavailable
 }
 
 // errOtherOffer: the offer whose re-dispatch failed is not the next one to expire any more.
@@ -123,7 +130,7 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 		})
 		if err != nil {
 			failed = errors.Join(failed, fmt.Errorf("offer job %d: %w", id, err))
-			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+			if haltsBackground(ctx, err) {
 				return n, failed
 			}
 			continue

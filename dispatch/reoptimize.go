@@ -40,9 +40,9 @@ const FreezeAhead = 30 * time.Minute
 // fewer SLA breaches, less lateness, fewer unassigned jobs, then less travel — the changed routes
 // are written, each group of technicians a change links in one transaction: moved offers are
 // withdrawn, technicians who lose a job are told, and jobs starting within the offer horizon are
-// offered anew. A concurrent change to one
-// of those technicians' plans (a booking, an accept, an override) wins: the changes that touch
-// them are left for the next run, the others written (applyPlan).
+// offered anew. A concurrent change to one of those technicians' plans (a booking, an accept, an
+// override) wins: the changes that touch them are left for the next run, the others written
+// (applyPlan).
 func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget time.Duration) (OptimizeResult, error) {
 	if !a.Staff() && a.Role != system.Role {
 		return OptimizeResult{}, Forbidden("only dispatchers re-optimise")

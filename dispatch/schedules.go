@@ -93,8 +93,8 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 			// One job that cannot be handled (its booking stays flagged as it was) must not stop
 			// the others, nor the breaches below: it is reported, and the next run tries again.
 			failed = errors.Join(failed, fmt.Errorf("watchdog job %d: %w", r.Job.ID, err))
-			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
-				return sum, failed // the database is gone or we are stopping: the rest would fail too
+			if haltsBackground(ctx, err) {
+				return sum, failed
 			}
 			still = append(still, r.Job.BookingID)
 			continue
@@ -254,7 +254,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 			// unless the failures come in a row: the webhook is down, and each try would hold a
 			// transaction for its timeout.
 			failed = errors.Join(failed, fmt.Errorf("follow-up booking %d: %w", id, err))
-			if inARow++; ctx.Err() != nil || KindOf(err) == KindUnavailable || inARow == 3 {
+			if inARow++; haltsBackground(ctx, err) || inARow == 3 {
 				return sent, failed
 			}
 			continue
@@ -313,7 +313,7 @@ func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (
 		if err != nil {
 			// Reported; the regions after it are re-optimised all the same.
 			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
-			if ctx.Err() != nil || KindOf(err) == KindUnavailable {
+			if haltsBackground(ctx, err) {
 				return out, failed
 			}
 			continue
