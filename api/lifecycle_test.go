@@ -592,7 +592,7 @@ func TestOfferDueGoesOnPastAJobItCannotOffer(t *testing.T) {
 	}
 	b.clock.Set(time.Date(2026, 11, 21, 16, 0, 0, 0, time.UTC)) // both inside the horizon now
 	poisoned := jobs[0]["id"].(float64)
-	svc := dispatch.NewService(lockFails{Store: postgres.New(b.db.Pool), job: int64(poisoned)}, dispatch.DefaultRules(), b.clock, nil)
+	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
 	n, err := svc.OfferDue(t.Context(), 10)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offer job %v", poisoned)) || n != 1 {
 		t.Fatalf("offered %d, %v: want the second offered and the first reported", n, err)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/postgres"
-	"github.com/fieldfix/fieldfix/geo"
 )
 
 // TestReoptimizeLeavesTheGroupABookingChanged: two pairs of technicians, each with its two jobs
@@ -60,7 +58,9 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 
 	var once sync.Once
 	changed := pairs[0].west
-	st := racingStore{Store: postgres.New(b.db.Pool), beforeLock: func(techs []int64) {
+	// Inside the transaction of the group that holds it, as it is about to lock its technicians:
+	// the change lands between the solver's read and the write.
+	svc := b.hookedService(hookedStore{beforeLockPlans: func(techs []int64) {
 		if slices.Contains(techs, changed) {
 			once.Do(func() {
 				if _, err := b.db.Pool.Exec(context.Background(), "UPDATE technicians SET plan_version = plan_version + 1 WHERE id = $1", changed); err != nil {
@@ -68,12 +68,7 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 				}
 			})
 		}
-	}}
-	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	}})
 	res, err := svc.Reoptimize(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, "", 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -95,23 +90,4 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 	if techOf(pairs[0].jw) != pairs[0].west || techOf(pairs[0].je) != pairs[0].east {
 		t.Fatal("the first pair is still crossed")
 	}
-}
-
-// racingStore calls beforeLock with the technicians of each group of changes a re-optimisation
-// is about to lock, inside the group's transaction: a change made there lands between the
-// solver's read and the write.
-type racingStore struct {
-	dispatch.Store
-	beforeLock func(techs []int64)
-}
-
-func (r racingStore) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return r.Store.Tx(ctx, func(st dispatch.Store) error { return fn(racingStore{Store: st, beforeLock: r.beforeLock}) })
-}
-
-func (r racingStore) PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error) {
-	if lock {
-		r.beforeLock(ids)
-	}
-	return r.Store.PlanVersions(ctx, ids, lock)
 }

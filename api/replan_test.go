@@ -2,14 +2,11 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/postgres"
-	"github.com/fieldfix/fieldfix/geo"
 )
 
 // TestExpiryPlansAgainWhenABookingTakesTheGap: an offer lapses and its job is planned again on
@@ -36,7 +33,8 @@ func TestExpiryPlansAgainWhenABookingTakesTheGap(t *testing.T) {
 		once  sync.Once
 		taken [2]time.Time
 	)
-	st := gapTaker{Store: postgres.New(b.db.Pool), before: func(j dispatch.Job) {
+	// Inside the expiry's transaction, as it is about to write the job's new place.
+	svc := b.hookedService(hookedStore{beforeUpdateJob: func(j dispatch.Job) {
 		if j.ID != jobID || j.TechnicianID == nil || *j.TechnicianID != c {
 			return
 		}
@@ -47,12 +45,7 @@ func TestExpiryPlansAgainWhenABookingTakesTheGap(t *testing.T) {
 				t.Error(err)
 			}
 		})
-	}}
-	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	}})
 	n, err := svc.ExpireOffers(t.Context(), 10)
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d offers: %v", n, err)
@@ -78,22 +71,6 @@ func TestExpiryPlansAgainWhenABookingTakesTheGap(t *testing.T) {
 	}
 }
 
-// gapTaker calls before with each job a transaction is about to write, inside the transaction:
-// a change made there lands between the planner's read and its write.
-type gapTaker struct {
-	dispatch.Store
-	before func(dispatch.Job)
-}
-
-func (g gapTaker) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return g.Store.Tx(ctx, func(st dispatch.Store) error { return fn(gapTaker{Store: st, before: g.before}) })
-}
-
-func (g gapTaker) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
-	g.before(j)
-	return g.Store.UpdateJob(ctx, j)
-}
-
 // TestExpiryGoesOnPastAJobThatCannotBePlanned: planning one expired offer's job again fails every
 // time (here reading who refused it fails). Its offer still expires and the job goes back to the
 // queue, the failure audited; the offers behind it expire and are planned again as usual. Before,
@@ -112,11 +89,7 @@ func TestExpiryGoesOnPastAJobThatCannotBePlanned(t *testing.T) {
 	}
 
 	b.clock.Set(b.clock.Now().Add(11 * time.Minute))
-	svc := dispatch.NewService(refusedFails{Store: postgres.New(b.db.Pool), job: int64(bad["id"].(float64))}, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	svc := b.hookedService(hookedStore{failRefused: int64(bad["id"].(float64))})
 	n, err := svc.ExpireOffers(t.Context(), 10)
 	if err != nil || n != 2 {
 		t.Fatalf("expired %d offers: %v", n, err)
@@ -149,21 +122,4 @@ func TestExpiryGoesOnPastAJobThatCannotBePlanned(t *testing.T) {
 			t.Fatalf("job %v: %d expiry events, want 1", j["id"], n)
 		}
 	}
-}
-
-// refusedFails fails every read of who refused one job, inside transactions too.
-type refusedFails struct {
-	dispatch.Store
-	job int64
-}
-
-func (r refusedFails) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return r.Store.Tx(ctx, func(st dispatch.Store) error { return fn(refusedFails{Store: st, job: r.job}) })
-}
-
-func (r refusedFails) RefusedTechnicians(ctx context.Context, id int64) ([]int64, error) {
-	if id == r.job {
-		return nil, errors.New("injected: the refusals cannot be read")
-	}
-	return r.Store.RefusedTechnicians(ctx, id)
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/postgres"
-	"github.com/fieldfix/fieldfix/geo"
 )
 
 // TestWatchdogRedispatchesALateTechnician: a technician 30+ minutes late for an accepted visit
@@ -192,11 +190,7 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	second := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	poisoned := jobOf(t, first)["id"].(float64)
 
-	svc := dispatch.NewService(lockFails{Store: postgres.New(b.db.Pool), job: int64(poisoned)}, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
 	due, _ := time.Parse(time.RFC3339Nano, second["sla_due_at"].(string))
 	b.clock.Set(due.Add(time.Minute)) // both are past their due time
 	sum, err := svc.SLAWatchdog(t.Context())
@@ -214,23 +208,6 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	if n := b.auditCount("booking", second["id"], "at_risk"); n != 1 {
 		t.Fatalf("the other booking was flagged %d times", n)
 	}
-}
-
-// lockFails fails every lock of one job, inside transactions too.
-type lockFails struct {
-	dispatch.Store
-	job int64
-}
-
-func (l lockFails) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return l.Store.Tx(ctx, func(st dispatch.Store) error { return fn(lockFails{Store: st, job: l.job}) })
-}
-
-func (l lockFails) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
-	if id == l.job {
-		return dispatch.Job{}, errors.New("injected: the row cannot be read")
-	}
-	return l.Store.LockJob(ctx, id)
 }
 
 // TestFollowUpsGoOnPastAFailingOne: the follow-up webhook refuses one booking every time. That
@@ -277,11 +254,7 @@ func TestReoptimizeRegionsGoesOnPastAFailingRegion(t *testing.T) {
 	if fine < broken { // the region that fails comes first
 		broken, fine = fine, broken
 	}
-	svc := dispatch.NewService(movableFails{Store: postgres.New(b.db.Pool), region: broken}, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	svc := b.hookedService(hookedStore{failMovable: broken})
 	out, err := svc.ReoptimizeRegions(t.Context(), 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "region "+broken) {
 		t.Fatalf("the failing region was not reported: %v", err)
@@ -289,19 +262,6 @@ func TestReoptimizeRegionsGoesOnPastAFailingRegion(t *testing.T) {
 	if _, ok := out[fine]; !ok || len(out) != 1 {
 		t.Fatalf("re-optimised %v, want region %s", out, fine)
 	}
-}
-
-// movableFails fails every read of one region's movable jobs.
-type movableFails struct {
-	dispatch.Store
-	region string
-}
-
-func (m movableFails) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
-	if region == m.region {
-		return nil, errors.New("injected: the region cannot be read")
-	}
-	return m.Store.MovableJobs(ctx, frozenUntil, region)
 }
 
 // TestFollowUpsStopWhenTheWebhookIsDown: three failures in a row end the run (each try holds a

@@ -1,0 +1,81 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+// hookedStore is the test's real store with hooks on a few calls, inside transactions too: a
+// test makes a change land between a read and a write, or makes one row fail every time. A
+// zero hook does nothing.
+type hookedStore struct {
+	dispatch.Store
+	beforeLockPlans func(techs []int64) // PlanVersions that locks, before it runs
+	beforeUpdateJob func(dispatch.Job)  // UpdateJob, before it runs
+	failLockJob     int64               // LockJob of this job fails
+	failRefused     int64               // RefusedTechnicians of this job fails
+	failMovable     string              // MovableJobs of this region fails
+}
+
+var errInjected = errors.New("injected: the rows cannot be read")
+
+// hookedService is a service like the server's (geo index loaded) on the test's database,
+// through h's hooks.
+func (b *testBundle) hookedService(h hookedStore) *dispatch.Service {
+	b.t.Helper()
+	h.Store = postgres.New(b.db.Pool)
+	svc := dispatch.NewService(h, dispatch.DefaultRules(), b.clock, nil)
+	svc.Index = geo.NewIndex()
+	if err := svc.LoadIndex(b.t.Context()); err != nil {
+		b.t.Fatal(err)
+	}
+	return svc
+}
+
+func (h hookedStore) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	return h.Store.Tx(ctx, func(st dispatch.Store) error {
+		in := h
+		in.Store = st
+		return fn(in)
+	})
+}
+
+func (h hookedStore) PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error) {
+	if lock && h.beforeLockPlans != nil {
+		h.beforeLockPlans(ids)
+	}
+	return h.Store.PlanVersions(ctx, ids, lock)
+}
+
+func (h hookedStore) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	if h.beforeUpdateJob != nil {
+		h.beforeUpdateJob(j)
+	}
+	return h.Store.UpdateJob(ctx, j)
+}
+
+func (h hookedStore) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	if id == h.failLockJob {
+		return dispatch.Job{}, errInjected
+	}
+	return h.Store.LockJob(ctx, id)
+}
+
+func (h hookedStore) RefusedTechnicians(ctx context.Context, id int64) ([]int64, error) {
+	if id == h.failRefused {
+		return nil, errInjected
+	}
+	return h.Store.RefusedTechnicians(ctx, id)
+}
+
+func (h hookedStore) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
+	if region == h.failMovable && region != "" {
+		return nil, errInjected
+	}
+	return h.Store.MovableJobs(ctx, frozenUntil, region)
+}
