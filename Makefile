@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build test fuzz vet generate check-generated bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-push clean
+.PHONY: run build test fuzz vet generate check-generated check-tidy bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-push clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -22,7 +22,7 @@ run: build
 # then a short run of each fuzzer: 4,000 inputs each (a second or two), counted rather than timed
 # because Go 1.26's fuzzer can fail a timed run at its deadline on a busy machine without any
 # failing input (golang/go#75804, fixed in Go 1.27).
-test: check-generated vet
+test: check-generated check-tidy vet
 	@url=$$(DATABASE_URL=$(TEST_DATABASE_URL) scripts/dev-db.sh) || exit 1; \
 	TEST_DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 20m ./... && \
 	TEST_DATABASE_URL=$$url $(MAKE) --no-print-directory fuzz FUZZTIME=4000x
@@ -36,6 +36,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanOperations$$' -fuzztime $(FUZZTIME) ./scheduling
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
+
+# Fails when `go mod tidy` would change go.mod or go.sum.
+check-tidy:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; $(GO) mod tidy -diff; exit 1; }
 
 vet:
 	$(GO) vet ./...
