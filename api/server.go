@@ -55,15 +55,27 @@ func NewServer(d Deps) *echo.Echo {
 		d.Log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
-	if d.Metrics != nil {
-		e.Use(observe(d.Metrics))
-	}
 	addRoutes(e, d)
+	if d.Metrics != nil {
+		e.Use(observe(d.Metrics, e.Routes())) // Echo applies e.Use middleware to routes added before it too
+	}
 	return e
 }
 
-// observe times each request under its route pattern, so ids do not explode the label set.
-func observe(m HTTPMetrics) echo.MiddlewareFunc {
+// observe times each request under its route pattern, so ids do not explode the label set, and
+// folds what no route serves into fixed values: a method the API does not use is "other", a
+// request no route matched (unknown path, or a method the path does not take) is "unmatched".
+// Whatever the traffic, the series are bounded by the route table.
+func observe(m HTTPMetrics, routes []*echo.Route) echo.MiddlewareFunc {
+	served := map[string]bool{} // "METHOD pattern"
+	methods := map[string]bool{}
+	for _, r := range routes {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		served[r.Method+" "+r.Path] = true
+		methods[r.Method] = true
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -71,11 +83,14 @@ func observe(m HTTPMetrics) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err) // write the problem now so the status is known
 			}
-			route := c.Path()
-			if route == "" {
+			method, route := c.Request().Method, c.Path()
+			if !served[method+" "+route] {
 				route = "unmatched"
 			}
-			m.ObserveHTTP(c.Request().Method, route, c.Response().Status, time.Since(start))
+			if !methods[method] {
+				method = "other"
+			}
+			m.ObserveHTTP(method, route, c.Response().Status, time.Since(start))
 			return nil
 		}
 	}
