@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -111,5 +112,47 @@ func TestMetricsSeriesBoundedUnderRandomMethods(t *testing.T) {
 	}
 	if !after[`fieldfix_http_request_duration_seconds_count{method="other",route="unmatched",status="404"}`] {
 		t.Fatalf("no series for unmatched requests: %v", after)
+	}
+}
+
+// TestSecurityHeadersOnConsoleAndAPI: every answer, page or API, success or problem, forbids
+// content sniffing, sends no referrer and may not be framed (issue 19 found none of these).
+func TestSecurityHeadersOnConsoleAndAPI(t *testing.T) {
+	b := setup(t)
+	cust := b.token(dispatch.RoleCustomer, "c")
+	for _, c := range []struct {
+		method, path, token string
+		status              int
+	}{
+		{"GET", "/console", "", 200},
+		{"GET", "/console/app.js", "", 200},
+		{"GET", "/console/nothing.js", "", 404},
+		{"GET", "/healthz", "", 200},
+		{"GET", "/openapi.json", "", 200},
+		{"GET", "/metrics", "", 200},
+		{"GET", "/v1/bookings", cust, 200},
+		{"GET", "/v1/bookings", "", 401},
+		{"GET", "/v1/board", cust, 403},
+		{"GET", "/nowhere", "", 404},
+		{"ZZZ", "/healthz", "", 405},
+	} {
+		t.Run(c.method+" "+c.path+fmt.Sprint(c.status), func(t *testing.T) {
+			r := b.do(c.method, c.path, c.token, nil)
+			if r.Status != c.status {
+				t.Fatalf("status %d, want %d", r.Status, c.status)
+			}
+			for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+				if got := r.Header.Get(h); got != want {
+					t.Errorf("%s: %q, want %q", h, got, want)
+				}
+			}
+			if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("Content-Security-Policy %q does not forbid framing", csp)
+			}
+		})
+	}
+	// The console's page keeps its own policy, which lets it load its script and style.
+	if csp := b.do("GET", "/console", "", nil).Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("console policy %q", csp)
 	}
 }
