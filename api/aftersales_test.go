@@ -193,7 +193,7 @@ func TestComplaintTransitions(t *testing.T) {
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	wantProblem(t, b.do("POST", "/v1/complaints", cust, map[string]any{"booking_id": bk["id"], "category": "mood", "description": "x"}), 400, "invalid_category")
-	wantProblem(t, b.do("POST", "/v1/complaints", b.token(dispatch.RoleCustomer, "other"), map[string]any{"booking_id": bk["id"], "category": "quality", "description": "x"}), 422, "unknown_booking")
+	wantProblem(t, b.do("POST", "/v1/complaints", b.token(dispatch.RoleCustomer, "other"), map[string]any{"booking_id": bk["id"], "category": "quality", "description": "x"}), 404, "booking_not_found")
 	r := b.do("POST", "/v1/complaints", cust, map[string]any{"booking_id": bk["id"], "category": "quality", "description": "still leaks"})
 	if r.Status != 201 {
 		t.Fatalf("file: %d %s", r.Status, r.Body)
@@ -225,6 +225,29 @@ func TestComplaintTransitions(t *testing.T) {
 	}
 	if items := b.do("GET", "/v1/complaints", b.token(dispatch.RoleCustomer, "other"), nil).json(t)["items"].([]any); len(items) != 0 {
 		t.Fatalf("another customer sees %d complaints", len(items))
+	}
+}
+
+// TestComplaintAboutAnotherCustomersBookingIs404: a customer filing about a booking that is not
+// theirs gets the answer a missing booking gets, word for word, as on every other route (issue 19:
+// "booking 1 is not one of yours" told them booking 1 exists); nothing is filed.
+func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
+	b := setup(t)
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "owner"), washerBooking(nil)).json(t)
+	id := int64(bk["id"].(float64))
+	snoop := b.token(dispatch.RoleCustomer, "snoop")
+	file := func(id int64) response {
+		return b.do("POST", "/v1/complaints", snoop, map[string]any{"booking_id": id, "category": "quality", "description": "x"})
+	}
+	theirs, missing := file(id), file(id+1000)
+	wantProblem(t, theirs, 404, "booking_not_found")
+	wantProblem(t, missing, 404, "booking_not_found")
+	if want := strings.ReplaceAll(string(missing.Body), fmt.Sprint(id+1000), fmt.Sprint(id)); string(theirs.Body) != want {
+		t.Fatalf("another's booking answers\n  %s\nbut a missing one\n  %s", theirs.Body, missing.Body)
+	}
+	var n int
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM complaints").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d complaints filed (%v)", n, err)
 	}
 }
 

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -114,14 +113,13 @@ func (s *Service) FileComplaint(ctx context.Context, a Actor, bookingID int64, c
 	}
 	var out Complaint
 	err := s.Store.Tx(ctx, func(st Store) error {
+		// Another customer's booking answers as a missing one does: which ids exist is not told.
 		b, err := st.GetBooking(ctx, bookingID)
-		if errors.Is(err, ErrNotFound) {
-			return Unprocessable("unknown_booking", "booking %d does not exist", bookingID)
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		if a.Role == RoleCustomer && b.CustomerSubject != a.Subject {
-			return Unprocessable("unknown_booking", "booking %d is not one of yours", bookingID)
+			return NotFound("booking", bookingID)
 		}
 		var tech *int64
 		for _, j := range b.Jobs {
