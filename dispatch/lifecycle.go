@@ -80,11 +80,20 @@ type LogNotifier struct {
 	Log interface{ Info(string, ...any) }
 }
 
-// Notify logs n.
+// Notify logs n with its ids (values, not the pointers that hold them): without FCM this line is
+// the push channel an operator reads.
 func (l LogNotifier) Notify(_ context.Context, _ Store, n Notification) error {
-	if l.Log != nil {
-		l.Log.Info("notification", "to", n.RecipientKind+":"+n.RecipientSubject, "kind", n.Kind, "job_id", n.JobID, "title", n.Title)
+	if l.Log == nil {
+		return nil
 	}
+	args := []any{"notification_id", n.ID, "to", n.RecipientKind + ":" + n.RecipientSubject, "kind", n.Kind}
+	if n.JobID != nil {
+		args = append(args, "job_id", *n.JobID)
+	}
+	if n.BookingID != nil {
+		args = append(args, "booking_id", *n.BookingID)
+	}
+	l.Log.Info("notification", append(args, "title", n.Title)...)
 	return nil
 }
 
