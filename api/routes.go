@@ -32,7 +32,7 @@ func Routes() []Route {
 func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	var v1 *echo.Group
 	if e != nil {
-		v1 = e.Group("/v1", authenticate(d.JWTSecret, d.Now))
+		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
 	h := &handlers{Deps: d}
 	public := func(method, path string, fn echo.HandlerFunc) {

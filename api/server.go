@@ -23,6 +23,9 @@ type Deps struct {
 	Service   *dispatch.Service
 	Log       *slog.Logger
 	JWTSecret []byte
+	// JWTIssuer is the iss every token must carry (DefaultIssuer when empty); JWTAudience, when
+	// set, must be in its aud.
+	JWTIssuer, JWTAudience string
 	// Ready reports whether the server can serve (the database answers).
 	Ready func(ctx context.Context) error
 	Now   func() time.Time

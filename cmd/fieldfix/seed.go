@@ -81,7 +81,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		fmt.Fprintln(stdout, "fieldfix: the database already has technicians; demo seed skipped")
 	}
-	return printDemoTokens(ctx, svc, []byte(c.JWTSecret), stdout)
+	return printDemoTokens(ctx, svc, c.jwt(), stdout)
 }
 
 // seedDemo loads the demo city when there is no technician yet.
@@ -159,7 +159,7 @@ func demoPurchases(today dispatch.Date) []dispatch.PurchaseRequest {
 }
 
 // printDemoTokens prints one token per role and the first customer's purchases, ready to paste.
-func printDemoTokens(ctx context.Context, svc *dispatch.Service, secret []byte, w io.Writer) error {
+func printDemoTokens(ctx context.Context, svc *dispatch.Service, tokens api.JWT, w io.Writer) error {
 	now := time.Now()
 	fmt.Fprintln(w, "\ndemo tokens (valid 30 days):")
 	for _, r := range []struct {
@@ -167,7 +167,7 @@ func printDemoTokens(ctx context.Context, svc *dispatch.Service, secret []byte, 
 		sub  string
 	}{{dispatch.RoleCustomer, "demo-customer-1"}, {dispatch.RoleCustomer, "demo-customer-2"}, {dispatch.RoleTechnician, "tech-01"},
 		{dispatch.RoleDispatcher, "demo-dispatcher"}, {dispatch.RoleAdmin, "demo-admin"}} {
-		tok, err := api.IssueToken(secret, r.role, r.sub, now, 30*24*time.Hour)
+		tok, err := tokens.Issue(r.role, r.sub, now, 30*24*time.Hour)
 		if err != nil {
 			return err
 		}

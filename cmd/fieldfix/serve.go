@@ -116,7 +116,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 	}()
 	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
-	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), Ready: pool.Ping,
+	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -177,7 +177,7 @@ func runToken(_ context.Context, args []string, getenv func(string) string, stdo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	tok, err := api.IssueToken([]byte(c.JWTSecret), dispatch.Role(*role), *sub, time.Now(), *ttl)
+	tok, err := c.jwt().Issue(dispatch.Role(*role), *sub, time.Now(), *ttl)
 	if err != nil {
 		return err
 	}
