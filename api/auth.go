@@ -113,7 +113,10 @@ func checkSubject(sub string) error {
 	return nil
 }
 
-const actorKey = "fieldfix.actor"
+const (
+	actorKey  = "fieldfix.actor"
+	expiryKey = "fieldfix.token_expiry"
+)
 
 // tokenLeeway is the clock skew allowed on a token's exp and nbf.
 const tokenLeeway = 30 * time.Second
@@ -152,7 +155,7 @@ func (cl *Claims) current(now time.Time) bool {
 
 // authenticate verifies the bearer token (HS256 only; exp required; iss, and aud when configured;
 // iat not in the future; a subject of at most MaxSubject characters and a known role) and stores
-// the Actor. A refusal says only whether the token was missing, expired or
+// the Actor and the token's expiry. A refusal says only whether the token was missing, expired or
 // not valid: why it was not valid is logged at debug level, not told to the caller.
 func authenticate(j JWT, now func() time.Time, log *slog.Logger) echo.MiddlewareFunc {
 	seen := &verifiedTokens{m: map[string]*Claims{}, max: 100_000}
@@ -180,6 +183,7 @@ func authenticate(j JWT, now func() time.Time, log *slog.Logger) echo.Middleware
 				seen.put(auth, cl)
 			}
 			c.Set(actorKey, dispatch.Actor{Subject: cl.Subject, Role: dispatch.Role(cl.Role)})
+			c.Set(expiryKey, cl.ExpiresAt.Time)
 			return cl, nil
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
@@ -195,6 +199,12 @@ func authenticate(j JWT, now func() time.Time, log *slog.Logger) echo.Middleware
 			return problem(http.StatusUnauthorized, "unauthorized", "the bearer token is not valid")
 		},
 	})
+}
+
+// tokenExpiry is when the request's token expires (zero on public routes).
+func tokenExpiry(c echo.Context) time.Time {
+	t, _ := c.Get(expiryKey).(time.Time)
+	return t
 }
 
 // allow refuses roles not in the route's list with 403.
