@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -112,12 +113,9 @@ func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error
 	if err := pgsetup.EnsureDatabase(ctx, c.DatabaseURL); err != nil {
 		return nil, fmt.Errorf("%w\n  is PostgreSQL running? `make run` starts one; or set DATABASE_URL", err)
 	}
-	pc, err := pgxpool.ParseConfig(c.DatabaseURL)
+	pc, err := poolConfig(c.DatabaseURL, maxConns)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	if maxConns > 0 {
-		pc.MaxConns = maxConns
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -128,4 +126,18 @@ func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error
 		return nil, err
 	}
 	return pool, nil
+}
+
+// poolConfig parses the database URL; the pool holds up to maxConns connections unless the URL
+// says otherwise (pool_max_conns=N): N replicas need N times that within PostgreSQL's
+// max_connections.
+func poolConfig(databaseURL string, maxConns int32) (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 && !strings.Contains(databaseURL, "pool_max_conns") {
+		pc.MaxConns = maxConns
+	}
+	return pc, nil
 }

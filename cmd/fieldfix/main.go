@@ -1,4 +1,5 @@
-// Command fieldfix runs the FieldFix service and its tools: serve, migrate, seed, token, solve.
+// Command fieldfix runs the FieldFix service and its tools: serve, migrate, seed, token, sim, solve,
+// healthcheck, version.
 // It is the only package that knows every other one.
 package main
 
@@ -33,6 +34,8 @@ commands:
   token     print a JWT: fieldfix token --role R --sub ID
   sim       simulate a day in the demo city against a running server (also a load generator)
   solve     solve VRPTW files: fieldfix solve --format solomon|vroom [--time-limit D] FILE...
+  healthcheck  exit 0 when the server on this host is ready (GET /readyz): the container's HEALTHCHECK
+  version   print the build's version
 `
 
 // run is the whole program, with its environment passed in so tests can run it in-process.
@@ -55,6 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSolveFiles(ctx, rest, stdout, stderr)
 	case "sim":
 		return runSim(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		return runVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -123,6 +125,27 @@ func TestServeEndToEnd(t *testing.T) {
 		res.Body.Close()
 	}
 
+	var health bytes.Buffer // the container's HEALTHCHECK
+	if err := run(ctx, []string{"healthcheck", "--url", base + "/readyz"}, vars, &health, io.Discard); err != nil || !strings.Contains(health.String(), "ready") {
+		t.Fatalf("healthcheck of a ready server: %v %q", err, health.String())
+	}
+
+	// A dispatcher's console keeps the live feed open: shutdown must end it, not wait for it (it
+	// used to hold Shutdown for its whole grace and serve failed with "context deadline exceeded").
+	var dtok bytes.Buffer
+	if err := run(ctx, []string{"token", "--role", "dispatcher", "--sub", "d-1"}, vars, &dtok, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("GET", base+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(dtok.String()))
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("events: %v %v", stream, err)
+	}
+	defer stream.Body.Close()
+	streamEnded := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, stream.Body); streamEnded <- err }()
+
 	cancel() // SIGTERM's path: graceful shutdown
 	select {
 	case err := <-done:
@@ -131,6 +154,43 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not shut down")
+	}
+	select {
+	case err := <-streamEnded:
+		if err != nil {
+			t.Fatalf("the stream ended with %v, not its end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event stream outlived the server")
+	}
+}
+
+// TestHealthcheck: the container's probe fails on anything but a 200 from /readyz, and finds the
+// server at FIELDFIX_ADDR's port on loopback when it listens on every address.
+func TestHealthcheck(t *testing.T) {
+	status := http.StatusServiceUnavailable
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, `{"code":"not_ready"}`)
+	}))
+	defer ts.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ts.URL, "http://"))
+	vars := env(map[string]string{"FIELDFIX_ADDR": ":" + port})
+	err := run(context.Background(), []string{"healthcheck"}, vars, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "http://127.0.0.1:"+port+"/readyz") {
+		t.Fatalf("not ready: %v", err)
+	}
+	status = http.StatusOK
+	if err := run(context.Background(), []string{"healthcheck"}, vars, io.Discard, io.Discard); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	ts.Close()
+	if err := run(context.Background(), []string{"healthcheck"}, vars, io.Discard, io.Discard); err == nil {
+		t.Fatal("nothing listening, and the probe passed")
 	}
 }
 
@@ -215,5 +275,25 @@ func TestSolveCommands(t *testing.T) {
 	err := run(context.Background(), []string{"solve", "--format", "vroom", problem}, env(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "shipments") {
 		t.Fatalf("shipments: %v", err)
+	}
+}
+
+// TestPoolSizeFromURL: an operator running several replicas sizes each pool in DATABASE_URL.
+func TestPoolSizeFromURL(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want int32
+	}{
+		{"postgres://u@db/fieldfix", 32},
+		{"postgres://u@db/fieldfix?sslmode=disable&pool_max_conns=12", 12},
+		{"host=db dbname=fieldfix pool_max_conns=7", 7},
+	} {
+		pc, err := poolConfig(tc.url, 32)
+		if err != nil || pc.MaxConns != tc.want {
+			t.Errorf("%s: %v connections (%v), want %d", tc.url, pc.MaxConns, err, tc.want)
+		}
+	}
+	if _, err := poolConfig("postgres://u@db/fieldfix?pool_max_conns=lots", 32); err == nil {
+		t.Error("pool_max_conns=lots accepted")
 	}
 }

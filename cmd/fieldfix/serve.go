@@ -122,13 +122,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	// A live feed (GET /v1/events) would hold Shutdown for its whole grace period, and a
+	// container stopped with it open would be killed: streams end as shutdown begins (the client
+	// reconnects after its retry: 2000 ms, through the load balancer to another replica), while
+	// ordinary requests in flight finish.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
 	srv := &http.Server{
-		Handler:           e,
+		Handler:           endStreamsOnShutdown(streams, e),
 		ReadHeaderTimeout: durationEnv(getenv, "FIELDFIX_READ_HEADER_TIMEOUT", 5*time.Second), // slow clients are cut off
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 	}
+	srv.RegisterOnShutdown(endStreams)
+	log.Info("serving", "version", version, "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "fieldfix: listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -137,8 +145,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	log.Info("shutting down", "grace", shutdownGrace)
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -147,6 +155,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return nil
+}
+
+// shutdownGrace is how long requests in flight may take to finish after SIGTERM; a container
+// runtime's stop timeout (Docker's default 10 s, Kubernetes' 30 s) must be longer than it plus
+// the background work's stop (under a second: docs/deploy.md).
+const shutdownGrace = 8 * time.Second
+
+// endStreamsOnShutdown ends the event stream's requests when streams is done; other requests
+// keep their own context, so Shutdown lets them finish.
+func endStreamsOnShutdown(streams context.Context, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/events" {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(streams, cancel)()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
