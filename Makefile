@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-push clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -98,6 +98,11 @@ bench-push:
 # Bookings/s and latency of a real server at fixed rates, and pgbench's ceiling for the same work.
 bench-load: build
 	$(GO) run ./internal/benchmarks/load -bin $(BIN)/fieldfix
+
+# The same load spread over 1, 2 and 3 `fieldfix serve` replicas on the one PostgreSQL (round-robin,
+# then each replica given a sector of the city), with each replica's plan-cache counters.
+bench-replicas: build
+	$(GO) run ./internal/benchmarks/load -bin $(BIN)/fieldfix -replicas 1,2,3
 
 clean:
 	rm -rf $(BIN)

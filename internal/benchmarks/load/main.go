@@ -48,6 +48,7 @@ type config struct {
 	secret      string
 	ceiling     bool
 	history     int
+	replicas    []int // when set: the replica comparison (replicas.go) instead of the one-server report
 }
 
 func main() {
@@ -62,17 +63,18 @@ func main() {
 	flag.IntVar(&c.technicians, "technicians", 3000, "demo technicians (enough that the run does not fill every route: then most bookings would go unassigned, which is cheaper)")
 	flag.IntVar(&c.history, "history", 20000, "past bookings (cancelled) and 10,000 other customers in the database before measuring; 0: start empty")
 	flag.BoolVar(&c.ceiling, "ceiling", true, "also measure pgbench's ceiling (false: the server alone, for quick comparisons)")
+	replicas := flag.String("replicas", "", "compare this many `fieldfix serve` replicas on the one database, e.g. 1,2,3 (make bench-replicas): 300/s and the closed loop for each, requests spread round-robin and by sector")
 	flag.Parse()
-	for _, r := range strings.Split(rates, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(r))
-		if err != nil || n <= 0 {
-			fmt.Fprintln(os.Stderr, "bad -rates")
-			os.Exit(2)
-		}
-		c.rates = append(c.rates, n)
+	c.rates = positiveInts(rates, "-rates")
+	if *replicas != "" {
+		c.replicas = positiveInts(*replicas, "-replicas")
 	}
 	c.secret = "loadbench-secret"
-	if err := run(context.Background(), c); err != nil {
+	do := run
+	if len(c.replicas) > 0 {
+		do = runReplicas
+	}
+	if err := do(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-load:", err)
 		os.Exit(1)
 	}
@@ -90,6 +92,19 @@ func defaultPG() string {
 	return "postgres://postgres@127.0.0.1:5432"
 }
 
+func positiveInts(list, name string) []int {
+	var out []int
+	for _, r := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "bad "+name)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 func envOr(k, d string) string {
 	if v := os.Getenv(k); v != "" {
 		return v
@@ -97,43 +112,88 @@ func envOr(k, d string) string {
 	return d
 }
 
-func run(ctx context.Context, c config) error {
-	dbURL := c.pg + "/" + c.db + "?sslmode=disable"
+// prepared is the benchmark's database, seeded and given its past, and the recorded booking.
+type prepared struct {
+	admin  *pgx.Conn // to the server's "postgres" database
+	dbURL  string
+	script string // the booking's statements as a pgbench script
+	stmts  int
+	drop   func() // drops the database unless LOADBENCH_KEEP_DB is set
+}
+
+// prepare creates the scratch database, seeds it, records one booking's statements and replays
+// the past; cleanup (never nil) drops the database and closes admin.
+func prepare(ctx context.Context, c config) (*prepared, func(), error) {
 	admin, err := pgx.Connect(ctx, c.pg+"/postgres?sslmode=disable")
 	if err != nil {
-		return err
+		return nil, func() {}, err
 	}
-	defer admin.Close(ctx)
-	drop := func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+c.db+" WITH (FORCE)") }
+	p := &prepared{admin: admin, dbURL: c.pg + "/" + c.db + "?sslmode=disable", drop: func() {}}
+	cleanup := func() { p.drop(); admin.Close(context.Background()) }
+	return p, cleanup, p.load(ctx, c)
+}
+
+func (p *prepared) load(ctx context.Context, c config) (err error) {
+	drop := func() { _, _ = p.admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+c.db+" WITH (FORCE)") }
 	drop()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+c.db); err != nil {
+	if _, err := p.admin.Exec(ctx, "CREATE DATABASE "+c.db); err != nil {
 		return err
 	}
 	if os.Getenv("LOADBENCH_KEEP_DB") == "" { // kept: for replaying the script by hand
-		defer drop()
+		p.drop = drop
 	}
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "FIELDFIX_JWT_SECRET="+c.secret, "FIELDFIX_LOG_LEVEL=error",
-		"FIELDFIX_BOOKINGS_PER_MINUTE=100000000")
 	seed := exec.Command(c.bin, "seed", "--technicians", strconv.Itoa(c.technicians))
-	seed.Env, seed.Stderr = env, os.Stderr
+	seed.Env, seed.Stderr = serverEnv(c, p.dbURL), os.Stderr
 	if err := seed.Run(); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	// Record one booking's statements first, while the plan is as fresh as a new day's.
-	script, stmts, err := pgbenchScript(ctx, dbURL, c)
-	if err != nil {
+	if p.script, p.stmts, err = pgbenchScript(ctx, p.dbURL, c); err != nil {
 		return fmt.Errorf("recording a booking's statements: %w", err)
 	}
 	if c.history > 0 {
-		if err := history(ctx, dbURL, script, c); err != nil {
+		if err := history(ctx, p.dbURL, p.script, c); err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
 	}
 	// What loaded the database (the seed, the recording, the history) leaves vacuum, analyze and
 	// a checkpoint due: done now, they do not fall inside a measurement.
-	if err := settle(ctx, dbURL); err != nil {
+	return settle(ctx, p.dbURL)
+}
+
+// serverEnv is the environment of the seed and of every server: the scratch database, no rate
+// limit (the load's customers book hundreds of times a minute), errors only in the log.
+func serverEnv(c config, dbURL string, extra ...string) []string {
+	return append(append(os.Environ(), "DATABASE_URL="+dbURL, "FIELDFIX_JWT_SECRET="+c.secret, "FIELDFIX_LOG_LEVEL=error",
+		"FIELDFIX_BOOKINGS_PER_MINUTE=100000000"), extra...)
+}
+
+// startServer starts `fieldfix serve` on a free port and returns its base URL and a stop that
+// interrupts it and waits (safe to call twice).
+func startServer(c config, env []string) (*exec.Cmd, string, func(), error) {
+	srv := exec.Command(c.bin, "serve", "--addr", "127.0.0.1:0")
+	srv.Env, srv.Stderr = env, os.Stderr
+	out, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		return nil, "", nil, err
+	}
+	stop := sync.OnceFunc(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() })
+	base, err := listenAddr(out)
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	go io.Copy(io.Discard, out)
+	return srv, base, stop, nil
+}
+
+func run(ctx context.Context, c config) error {
+	p, cleanup, err := prepare(ctx, c)
+	defer cleanup()
+	if err != nil {
 		return err
 	}
+	admin, dbURL, script, stmts := p.admin, p.dbURL, p.script, p.stmts
 	// The ceiling is measured before the server's runs and again after them, and the ratio taken
 	// to their mean: this machine's speed drifts within minutes (it is shared), and one
 	// measurement on either side of the server's would make the ratio that drift's. The first
@@ -154,26 +214,17 @@ func run(ctx context.Context, c config) error {
 			return fmt.Errorf("pgbench: %w", err)
 		}
 	}
-	srv := exec.Command(c.bin, "serve", "--addr", "127.0.0.1:0")
-	srv.Env, srv.Stderr = env, os.Stderr
-	out, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	stopServer := sync.OnceFunc(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() })
-	defer stopServer()
-	base, err := listenAddr(out)
+	srv, base, stopServer, err := startServer(c, serverEnv(c, dbURL))
 	if err != nil {
 		return err
 	}
-	go io.Copy(io.Discard, out)
+	defer stopServer()
 
-	l := &loader{base: base, secret: []byte(c.secret), client: &http.Client{Timeout: 30 * time.Second},
-		raw: newRawClient(strings.TrimPrefix(base, "http://"), 30*time.Second)}
-	defer l.raw.close()
-	if err := l.signTokens(); err != nil {
+	l, err := newLoader(c, []string{base}, false)
+	if err != nil {
 		return err
 	}
+	defer l.close()
 	transport := "loopback TCP"
 	if strings.Contains(c.pg, "%2F") {
 		transport = "its Unix socket"
@@ -201,7 +252,7 @@ func run(ctx context.Context, c config) error {
 		fmt.Printf("\nCPU per booking in that run (user + system, from /proc): server %.2f ms, PostgreSQL %.2f ms, this load generator %.2f ms.\n",
 			1000*(cpu1["server"]-cpu0["server"])/n, 1000*(cpu1["postgres"]-cpu0["postgres"])/n, 1000*(cpu1["self"]-cpu0["self"])/n)
 	}
-	if pc, err := l.planCache(ctx); err == nil {
+	if pc, err := l.planCache(ctx, base); err == nil {
 		fmt.Printf("\nPlan cache over the whole run (the server's `fieldfix_plan_cache_total`): %d bookings planned without a read, %d read the changed plans first (%.0f%% without a read); %d guarded writes found the chosen plan moved and were planned again.\n",
 			pc["hit"], pc["read"], 100*float64(pc["hit"])/float64(max(1, pc["hit"]+pc["read"])), pc["changed"])
 	} else {
@@ -219,11 +270,7 @@ func run(ctx context.Context, c config) error {
 			FROM jobs j JOIN bookings b ON b.id = j.booking_id JOIN customers c ON c.id = b.customer_id
 			WHERE c.subject <> $1`, replayCustomer).Scan(&planned, &jobs)
 		if err == nil {
-			// live visits, as the no-overlap constraint has them (the history's are cancelled)
-			err = conn.QueryRow(ctx, `SELECT count(*) FROM jobs a JOIN jobs b ON a.technician_id = b.technician_id AND a.id < b.id
-				AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)
-				WHERE a.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
-				  AND b.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')`).Scan(&overlaps)
+			err = conn.QueryRow(ctx, overlapsSQL).Scan(&overlaps)
 		}
 		conn.Close(ctx)
 		if err != nil {
@@ -276,12 +323,38 @@ func cpuName() string {
 }
 
 type loader struct {
-	base   string
-	secret []byte
-	client *http.Client // for /metrics
-	raw    *rawClient   // for the bookings
-	seq    atomic.Int64
-	tokens []string // one per customer, signed up front: the generator shares the server's two cores
+	secret  []byte
+	client  *http.Client // for /metrics
+	targets []*rawClient // for the bookings: one per server
+	// sectors: each server takes the bookings of one sector of the city (a region's stand-in),
+	// instead of each server in turn.
+	sectors bool
+	seq     atomic.Int64
+	tokens  []string // one per customer, signed up front: the generator shares the server's two cores
+}
+
+// newLoader signs the customers' tokens and opens a client per server base URL.
+func newLoader(c config, bases []string, sectors bool) (*loader, error) {
+	l := &loader{secret: []byte(c.secret), client: &http.Client{Timeout: 30 * time.Second}, sectors: sectors}
+	for _, b := range bases {
+		l.targets = append(l.targets, newRawClient(strings.TrimPrefix(b, "http://"), 30*time.Second))
+	}
+	return l, l.signTokens()
+}
+
+func (l *loader) close() {
+	for _, t := range l.targets {
+		t.close()
+	}
+}
+
+// target is the server a booking at angle a (radians around the centre) goes to.
+func (l *loader) target(n int64, a float64) *rawClient {
+	k := len(l.targets)
+	if l.sectors {
+		return l.targets[min(k-1, int(a/(2*math.Pi)*float64(k)))]
+	}
+	return l.targets[n%int64(k)]
 }
 
 // customers is how many customers the load books for.
@@ -367,7 +440,7 @@ func (l *loader) book(ctx context.Context, rng *rand.Rand) int {
 	req = strconv.AppendInt(req, int64(len(body)), 10)
 	req = append(req, "\r\n\r\n"...)
 	req = append(req, body...)
-	code, err := l.raw.do(req)
+	code, err := l.target(n, a).do(req)
 	if err != nil {
 		return 0
 	}
@@ -487,9 +560,9 @@ const replayCustomer = "pgbench-warm-up"
 // historyRun numbers the history's pgbench run after the ceiling's two, for times of its own.
 const historyRun = 2
 
-// cpuSeconds sums the CPU time (user + system) of the server process, of every PostgreSQL
+// cpuSeconds sums the CPU time (user + system) of the server processes, of every PostgreSQL
 // process and of this one, from /proc (nil when /proc cannot be read).
-func cpuSeconds(server int) map[string]float64 {
+func cpuSeconds(servers ...int) map[string]float64 {
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -518,7 +591,7 @@ func cpuSeconds(server int) map[string]float64 {
 		ut, _ := strconv.ParseFloat(f[11], 64)
 		st, _ := strconv.ParseFloat(f[12], 64)
 		switch {
-		case pid == server:
+		case slices.Contains(servers, pid):
 			out["server"] += (ut + st) / tick
 		case pid == os.Getpid():
 			out["self"] += (ut + st) / tick
@@ -529,9 +602,9 @@ func cpuSeconds(server int) map[string]float64 {
 	return out
 }
 
-// planCache reads the server's plan-cache counters by outcome from /metrics.
-func (l *loader) planCache(ctx context.Context) (map[string]int, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", l.base+"/metrics", nil)
+// planCache reads a server's plan-cache counters by outcome from /metrics.
+func (l *loader) planCache(ctx context.Context, base string) (map[string]int, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
