@@ -21,7 +21,7 @@ EXPOSE 8080
 # serve migrates first (under an advisory lock) and loads the geo index before it listens: give
 # a large database time before failures count.
 HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["/usr/local/bin/fieldfix", "healthcheck"]
-# SIGTERM: requests in flight get 8 s, event streams end at once; Docker's default 10 s stop timeout covers it.
-STOPSIGNAL SIGTERM
+# On SIGTERM (docker stop) requests in flight get 8 s and event streams end at once: Docker's
+# default 10 s stop timeout covers it.
 ENTRYPOINT ["/usr/local/bin/fieldfix"]
 CMD ["serve"]

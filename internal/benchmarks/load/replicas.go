@@ -88,6 +88,8 @@ type replicaResult struct {
 	caches  []map[string]int   // per replica: hit, read, changed
 	waits   map[string]int     // active backends by wait event, sampled in the closed loop
 	samples int
+	// connections is the most the database had open at once in the closed loop (all replicas)
+	connections int
 
 	jobs, planned, overlaps   int
 	offers, offersPushedOnce  int
@@ -155,7 +157,7 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	cpu0, t0 := cpuSeconds(pids...), time.Now()
 	res.closed = l.closedLoop(ctx, c.concurrency, c.step)
 	cpu1, t1 := cpuSeconds(pids...), time.Now()
-	res.waits, res.samples = sampler()
+	res.waits, res.samples, res.connections = sampler()
 	res.rate = float64(res.closed.codes[201]) / c.step.Seconds()
 	res.wall = t1.Sub(t0)
 	if cpu0 != nil && cpu1 != nil {
@@ -287,7 +289,8 @@ func printReplicaResults(c config, rs []*replicaResult) {
 		for _, k := range keys[:min(5, len(keys))] {
 			parts = append(parts, fmt.Sprintf("%s %.0f%%", k, 100*float64(r.waits[k])/float64(max(1, total))))
 		}
-		fmt.Printf("- %d %s: %.1f active backends on average; %s\n", r.n, r.routing(), float64(total)/float64(max(1, r.samples)), strings.Join(parts, ", "))
+		fmt.Printf("- %d %s: %.1f active backends on average, %d connections open at most; %s\n", r.n, r.routing(),
+			float64(total)/float64(max(1, r.samples)), r.connections, strings.Join(parts, ", "))
 	}
 	fmt.Println("\nPushes: delivered rows / attempts / messages the FCM fake accepted, and each run's load average (1 min) before → after:")
 	fmt.Println()
@@ -297,13 +300,14 @@ func printReplicaResults(c config, rs []*replicaResult) {
 }
 
 // startWaitSampler samples the wait events of the database's active client backends every 20 ms
-// until the returned function is called; it returns the counts and the number of samples.
-func startWaitSampler(ctx context.Context, dbURL, db string) (func() (map[string]int, int), error) {
+// until the returned function is called; it returns the counts, the number of samples and the
+// most connections the database had open at once.
+func startWaitSampler(ctx context.Context, dbURL, db string) (func() (map[string]int, int, int), error) {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	counts, samples := map[string]int{}, 0
+	counts, samples, connections := map[string]int{}, 0, 0
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -316,24 +320,30 @@ func startWaitSampler(ctx context.Context, dbURL, db string) (func() (map[string
 				return
 			case <-tick.C:
 			}
-			rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*)
-				FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND backend_type = 'client backend'
-				AND pid <> pg_backend_pid() GROUP BY 1`, db)
+			rows, err := conn.Query(ctx, `SELECT state = 'active', coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*)
+				FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'
+				AND pid <> pg_backend_pid() GROUP BY 1, 2`, db)
 			if err != nil {
 				continue
 			}
+			open := 0
 			for rows.Next() {
+				var active bool
 				var k string
 				var v int
-				if rows.Scan(&k, &v) == nil {
-					counts[k] += v
+				if rows.Scan(&active, &k, &v) == nil {
+					open += v
+					if active {
+						counts[k] += v
+					}
 				}
 			}
 			rows.Close()
 			samples++
+			connections = max(connections, open)
 		}
 	}()
-	return func() (map[string]int, int) { close(done); <-stopped; return counts, samples }, nil
+	return func() (map[string]int, int, int) { close(done); <-stopped; return counts, samples, connections }, nil
 }
 
 // copyDatabase makes dst a copy of src (CREATE DATABASE … TEMPLATE: a file copy).
