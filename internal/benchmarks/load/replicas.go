@@ -57,6 +57,9 @@ func runReplicas(ctx context.Context, c config) error {
 	fmt.Printf("PostgreSQL alone, %d clients, %s: the booking's %s replayed by pgbench **%.0f/s**; a bare commit (one row, no index but the key) **%.0f/s**.\n\n",
 		c.concurrency, c.step, statements(p.stmts), booking, commits)
 
+	fmt.Printf("Connections: each replica's pool is capped at %d / N (at most 32, the default), `pool_max_conns` in its `DATABASE_URL`, as an operator must within `max_connections` (%s here, shared with other work).\n\n",
+		poolBudget, maxConnections(ctx, p.admin))
+	printReplicaHeader(c)
 	var results []*replicaResult
 	for _, n := range c.replicas {
 		routes := []bool{false}
@@ -69,9 +72,10 @@ func runReplicas(ctx context.Context, c config) error {
 				return fmt.Errorf("%d replicas: %w", n, err)
 			}
 			results = append(results, r)
+			printReplicaRow(r)
 		}
 	}
-	printReplicaResults(c, results)
+	printReplicaDetails(results)
 	fmt.Printf("\nLoad average at the end: %s.\n", loadAvg())
 	return nil
 }
@@ -117,10 +121,11 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	}
 	defer p.admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 	dbURL := c.pg + "/" + db + "?sslmode=disable"
+	serverURL := fmt.Sprintf("%s&pool_max_conns=%d", dbURL, min(32, poolBudget/n))
 	fake := fcmtest.NewServer("loadbench")
 	defer fake.Close()
 	fake.SetRecording(false) // counts only: memory must not grow with the run
-	env := serverEnv(c, dbURL, "FIREBASE_PROJECT_ID=loadbench", "FIELDFIX_FCM_ENDPOINT="+fake.Endpoint())
+	env := serverEnv(c, serverURL, "FIREBASE_PROJECT_ID=loadbench", "FIELDFIX_FCM_ENDPOINT="+fake.Endpoint())
 
 	var pids []int
 	var bases []string
@@ -245,29 +250,46 @@ const overlapsSQL = `SELECT count(*) FROM jobs a JOIN jobs b ON a.technician_id 
 	WHERE a.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
 	  AND b.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')`
 
-func printReplicaResults(c config, rs []*replicaResult) {
+// poolBudget is the connections the replicas may hold together: this machine's PostgreSQL allows
+// 100, and other work shares it (three replicas at the default 32 each ran out: "too many
+// clients already").
+const poolBudget = 60
+
+func maxConnections(ctx context.Context, admin *pgx.Conn) string {
+	var v string
+	if err := admin.QueryRow(ctx, "SHOW max_connections").Scan(&v); err != nil {
+		return "unknown"
+	}
+	return v
+}
+
+func printReplicaHeader(c config) {
 	fmt.Printf("| replicas | routing | sustained (closed loop, %d clients) | its p99 | 300/s: p50 / p99 / max | CPU per booking: servers + PostgreSQL (+ generator and FCM fake) | cores busy | plan reads avoided | guarded writes retried | planned at once | offers pushed once | overlaps |\n", c.concurrency)
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, r := range rs {
-		hit, read, changed := 0, 0, 0
-		for _, pc := range r.caches {
-			hit, read, changed = hit+pc["hit"], read+pc["read"], changed+pc["changed"]
-		}
-		cpu, busy := "n/a", "n/a"
-		if r.cpu != nil {
-			b := float64(max(1, r.closed.sent))
-			cpu = fmt.Sprintf("%.2f + %.2f (+ %.2f) ms", 1000*r.cpu["server"]/b, 1000*r.cpu["postgres"]/b, 1000*r.cpu["self"]/b)
-			busy = fmt.Sprintf("%.2f", (r.cpu["server"]+r.cpu["postgres"]+r.cpu["self"])/r.wall.Seconds())
-		}
-		pushed := fmt.Sprintf("%d of %d", r.offersPushedOnce, r.offers)
-		if r.pending > 0 {
-			pushed += fmt.Sprintf(" (%d still queued)", r.pending)
-		}
-		fmt.Printf("| %d | %s | **%.0f/s** | %.1f ms | %.1f / %.1f / %.1f ms | %s | %s | %.1f%% | %d | %.1f%% | %s | %d |\n",
-			r.n, r.routing(), r.rate, ms(r.closed.pct(.99)), ms(r.fixed.pct(.5)), ms(r.fixed.pct(.99)), ms(r.fixed.pct(1)),
-			cpu, busy, 100*float64(hit)/float64(max(1, hit+read)), changed,
-			100*float64(r.planned)/float64(max(1, r.jobs)), pushed, r.overlaps)
+}
+
+func printReplicaRow(r *replicaResult) {
+	hit, read, changed := 0, 0, 0
+	for _, pc := range r.caches {
+		hit, read, changed = hit+pc["hit"], read+pc["read"], changed+pc["changed"]
 	}
+	cpu, busy := "n/a", "n/a"
+	if r.cpu != nil {
+		b := float64(max(1, r.closed.sent))
+		cpu = fmt.Sprintf("%.2f + %.2f (+ %.2f) ms", 1000*r.cpu["server"]/b, 1000*r.cpu["postgres"]/b, 1000*r.cpu["self"]/b)
+		busy = fmt.Sprintf("%.2f", (r.cpu["server"]+r.cpu["postgres"]+r.cpu["self"])/r.wall.Seconds())
+	}
+	pushed := fmt.Sprintf("%d of %d", r.offersPushedOnce, r.offers)
+	if r.pending > 0 {
+		pushed += fmt.Sprintf(" (%d still queued)", r.pending)
+	}
+	fmt.Printf("| %d | %s | **%.0f/s** | %.1f ms | %.1f / %.1f / %.1f ms | %s | %s | %.1f%% | %d | %.1f%% | %s | %d |\n",
+		r.n, r.routing(), r.rate, ms(r.closed.pct(.99)), ms(r.fixed.pct(.5)), ms(r.fixed.pct(.99)), ms(r.fixed.pct(1)),
+		cpu, busy, 100*float64(hit)/float64(max(1, hit+read)), changed,
+		100*float64(r.planned)/float64(max(1, r.jobs)), pushed, r.overlaps)
+}
+
+func printReplicaDetails(rs []*replicaResult) {
 	fmt.Println("\nEach replica's plan cache over its run (`fieldfix_plan_cache_total`: planned without a read / read the changed plans first / guarded write found the plan moved):")
 	fmt.Println()
 	for _, r := range rs {
