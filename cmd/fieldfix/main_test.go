@@ -297,3 +297,17 @@ func TestPoolSizeFromURL(t *testing.T) {
 		t.Error("pool_max_conns=lots accepted")
 	}
 }
+
+// TestPoolMaxConnsInDatabaseURL: the pool's setting in DATABASE_URL reaches the pool and not
+// PostgreSQL, which refused the connection ("unrecognized configuration parameter").
+func TestPoolMaxConnsInDatabaseURL(t *testing.T) {
+	s := dbtest.New(t)
+	u := s.URL + "&pool_max_conns=3"
+	if !strings.Contains(s.URL, "?") {
+		u = s.URL + "?pool_max_conns=3"
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate"}, env(map[string]string{"DATABASE_URL": u}), &out, io.Discard); err != nil {
+		t.Fatalf("migrate with pool_max_conns: %v", err)
+	}
+}

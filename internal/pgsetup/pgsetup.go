@@ -19,10 +19,13 @@ import (
 // EnsureDatabase creates the database named in dsn when it does not exist, connecting to the
 // server's "postgres" database to do so.
 func EnsureDatabase(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	// Parsed as the pool parses it: the pool's own settings (pool_max_conns...) are not
+	// PostgreSQL's, and sent as such the server refuses the connection.
+	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("parse database url: %w", err)
 	}
+	cfg := pc.ConnConfig
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
 		return conn.Close(ctx)
