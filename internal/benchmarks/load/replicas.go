@@ -95,6 +95,8 @@ type replicaResult struct {
 	// connections is the most the database had open at once in the closed loop (all replicas)
 	connections int
 
+	wal walStats // in the closed loop: the database's commits, the server's WAL bytes and flushes
+
 	jobs, planned, overlaps   int
 	offers, offersPushedOnce  int
 	delivered, attempts, fake int
@@ -155,7 +157,16 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	res.ramp = l.fixedRate(ctx, 300, time.Second)
 	res.fixed = l.fixedRate(ctx, 300, c.step)
 
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
 	sampler, err := startWaitSampler(ctx, dbURL, db)
+	if err != nil {
+		return nil, err
+	}
+	wal0, err := readWAL(ctx, conn, db)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +174,11 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	res.closed = l.closedLoop(ctx, c.concurrency, c.step)
 	cpu1, t1 := cpuSeconds(pids...), time.Now()
 	res.waits, res.samples, res.connections = sampler()
+	wal1, err := readWAL(ctx, conn, db)
+	if err != nil {
+		return nil, err
+	}
+	res.wal = walStats{commits: wal1.commits - wal0.commits, bytes: wal1.bytes - wal0.bytes, syncs: wal1.syncs - wal0.syncs}
 	res.rate = float64(res.closed.codes[201]) / c.step.Seconds()
 	res.wall = t1.Sub(t0)
 	if cpu0 != nil && cpu1 != nil {
@@ -180,11 +196,6 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	}
 	// The outbox drains on its own (every replica runs a worker); give it a minute, then stop the
 	// servers and read the invariants.
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(context.Background())
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM push_deliveries WHERE status = 'pending'").Scan(&res.pending); err != nil {
 			return nil, err
@@ -242,6 +253,19 @@ func (r *replicaResult) invariants(ctx context.Context, conn *pgx.Conn) error {
 // loadCustomers matches the subjects the load books for (not the seed's demo customers, whose
 // bookings came before the phones, nor the recording's).
 const loadCustomers = "load-customer-%"
+
+type walStats struct {
+	commits, bytes, syncs int64
+}
+
+// readWAL reads the database's commits so far and the server's WAL bytes and flushes (the
+// latter for the whole server: other work on the machine adds a little).
+func readWAL(ctx context.Context, conn *pgx.Conn, db string) (walStats, error) {
+	var w walStats
+	err := conn.QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1),
+		wal_bytes::bigint, wal_sync FROM pg_stat_wal`, db).Scan(&w.commits, &w.bytes, &w.syncs)
+	return w, err
+}
 
 // overlapsSQL counts pairs of live visits of one technician that overlap (the no-overlap
 // constraint's business; the history's are cancelled).
@@ -313,6 +337,15 @@ func printReplicaDetails(rs []*replicaResult) {
 		}
 		fmt.Printf("- %d %s: %.1f active backends on average, %d connections open at most; %s\n", r.n, r.routing(),
 			float64(total)/float64(max(1, r.samples)), r.connections, strings.Join(parts, ", "))
+	}
+	fmt.Println("\nPostgreSQL's writes in the closed loop, per booking answered 201: commits (the booking's own, the plan reads', the push worker's lease and settle, the feed's and the lifecycle's reads), WAL bytes and WAL flushes; and per second:")
+	fmt.Println()
+	for _, r := range rs {
+		b := float64(max(1, r.closed.codes[201]))
+		secs := r.wall.Seconds()
+		fmt.Printf("- %d %s: %.1f commits, %.1f kB of WAL, %.2f flushes a booking; %.0f commits/s, %.1f MB/s of WAL, %.0f flushes/s\n", r.n, r.routing(),
+			float64(r.wal.commits)/b, float64(r.wal.bytes)/b/1000, float64(r.wal.syncs)/b,
+			float64(r.wal.commits)/secs, float64(r.wal.bytes)/secs/1e6, float64(r.wal.syncs)/secs)
 	}
 	fmt.Println("\nPushes: delivered rows / attempts / messages the FCM fake accepted, and each run's load average (1 min) before → after:")
 	fmt.Println()
