@@ -307,9 +307,11 @@ func printReplicaRow(r *replicaResult) {
 	if r.pending > 0 {
 		pushed += fmt.Sprintf(" (%d still queued)", r.pending)
 	}
-	fmt.Printf("| %d | %s | **%.0f/s** | %.1f ms | %.1f / %.1f / %.1f ms | %s | %s | %.1f%% | %d | %.1f%% | %s | %d |\n",
+	// A booking planned again after its guarded write found the plan moved counts a read more.
+	bookings := max(1, hit+read-changed)
+	fmt.Printf("| %d | %s | **%.0f/s** | %.1f ms | %.1f / %.1f / %.1f ms | %s | %s | %.1f%% | %d (%.1f%% of bookings) | %.1f%% | %s | %d |\n",
 		r.n, r.routing(), r.rate, ms(r.closed.pct(.99)), ms(r.fixed.pct(.5)), ms(r.fixed.pct(.99)), ms(r.fixed.pct(1)),
-		cpu, busy, 100*float64(hit)/float64(max(1, hit+read)), changed,
+		cpu, busy, 100*float64(hit)/float64(max(1, hit+read)), changed, 100*float64(changed)/float64(bookings),
 		100*float64(r.planned)/float64(max(1, r.jobs)), pushed, r.overlaps)
 }
 
