@@ -190,6 +190,8 @@ type PushAttempt struct {
 	HttpStatus   int32
 	RetryAfterMs int64
 	At           time.Time
+	Error        string
+	StartedAt    *time.Time
 }
 
 type PushDelivery struct {
@@ -204,6 +206,16 @@ type PushDelivery struct {
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	LeasedBy       *int64
+	Unreachable    int32
+}
+
+type PushWorker struct {
+	ID          int64
+	Name        string
+	LockKey     int64
+	StartedAt   time.Time
+	HeartbeatAt time.Time
 }
 
 type ScheduleRun struct {
