@@ -95,7 +95,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log}
+	for _, j := range jobs {
+		reg.Schedules(j.Name)
+	}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log, Metrics: reg}
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()

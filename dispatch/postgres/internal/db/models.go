@@ -219,13 +219,16 @@ type PushWorker struct {
 }
 
 type ScheduleRun struct {
-	Name       string
-	Tick       time.Time
-	Replica    string
-	StartedAt  time.Time
-	FinishedAt *time.Time
-	Outcome    string
-	Summary    []byte
+	Name         string
+	Tick         time.Time
+	Replica      string
+	StartedAt    time.Time
+	FinishedAt   *time.Time
+	Outcome      string
+	Summary      []byte
+	Status       string
+	Attempts     int32
+	ClaimedUntil *time.Time
 }
 
 type Technician struct {
