@@ -12,6 +12,7 @@ import (
 	"time"
 
 	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/errorutils"
 	"firebase.google.com/go/v4/messaging"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
@@ -218,10 +219,11 @@ func (t abortUnreachable) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, err
 }
 
-// unreachableCause is err, or the UnreachableError that aborted ctx when err is that abort.
+// unreachableCause is err, or the UnreachableError that aborted ctx when err is that abort: an
+// error without an answer from FCM (a device FCM did answer for keeps its answer).
 func unreachableCause(ctx context.Context, err error) error {
 	var ue *UnreachableError
-	if err != nil && errors.As(context.Cause(ctx), &ue) {
+	if err != nil && errorutils.HTTPResponse(err) == nil && errors.As(context.Cause(ctx), &ue) {
 		return ue
 	}
 	return err

@@ -220,7 +220,10 @@ func (w *Worker) Run(ctx context.Context) {
 	alive.Go(func() { w.keepAlive(ctx) })
 	defer func() {
 		alive.Wait()
-		if err := w.Leave(context.WithoutCancel(ctx)); err != nil {
+		// Bounded: with the database away, the closed session frees the leases anyway.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.Leave(lctx); err != nil {
 			w.Log.Warn("push worker leave", "err", err)
 		}
 	}()
