@@ -354,6 +354,8 @@ type Store interface {
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (Booking, error)
 	UpdateBooking(ctx context.Context, b Booking) (Booking, error)
+	// UpdateJob writes j if the job is still at j.Version (else a conflict with code
+	// concurrent_update, and nothing written) and returns it with its new version.
 	UpdateJob(ctx context.Context, j Job) (Job, error)
 
 	CreateTechnician(ctx context.Context, t Technician) (Technician, error)

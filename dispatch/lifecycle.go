@@ -164,9 +164,11 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 	if p == nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
 		j.Status, j.UpdatedAt = JobUnassigned, now
-		if _, err := st.UpdateJob(ctx, *j); err != nil {
+		saved, err := st.UpdateJob(ctx, *j)
+		if err != nil {
 			return err
 		}
+		j.Version = saved.Version
 		return st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, nil, reason))
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End

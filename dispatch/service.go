@@ -535,7 +535,7 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 	}
 	var out Booking
 	err := s.planTx(ctx, func(st Store) error {
-		b, err := st.LockBooking(ctx, id)
+		b, err := s.lockBookingAndVisit(ctx, st, id)
 		if err != nil {
 			return err
 		}
@@ -568,9 +568,11 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 		}
 		if j != nil {
 			j.UpdatedAt = now
-			if _, err := st.UpdateJob(ctx, *j); err != nil {
+			saved, err := st.UpdateJob(ctx, *j)
+			if err != nil {
 				return err
 			}
+			j.Version = saved.Version
 		}
 		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking",
 			EntityID: id, Action: action, FromStatus: string(from), ToStatus: string(b.Status), Reason: reason}); err != nil {
@@ -585,6 +587,33 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 		return err
 	})
 	return out, err
+}
+
+// lockBookingAndVisit reads booking id with its row and its current visit's row locked, in the
+// order every job transition takes them (the job's row, then its booking's through the status it
+// sets), so that a customer's change and the technician's report wait for each other instead of
+// one writing over the other from a copy read before the other committed. A visit added meanwhile
+// (an incomplete visit's revisit) is a lost race: the transaction runs again.
+func (s *Service) lockBookingAndVisit(ctx context.Context, st Store, id int64) (Booking, error) {
+	peek, err := st.GetBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	var visit int64
+	if j := peek.CurrentJob(); j != nil {
+		if _, err := st.LockJob(ctx, j.ID); err != nil {
+			return Booking{}, err
+		}
+		visit = j.ID
+	}
+	b, err := st.LockBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	if j := b.CurrentJob(); j != nil && j.ID != visit {
+		return Booking{}, Conflict("concurrent_update", "booking %d got another visit meanwhile; retry", id)
+	}
+	return b, nil
 }
 
 // CancelBooking cancels a booking before the technician is on site.

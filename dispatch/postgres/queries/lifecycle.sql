@@ -6,12 +6,14 @@ WHERE j.id = $1;
 -- name: JobLock :one
 SELECT * FROM jobs WHERE id = $1 FOR UPDATE;
 
+-- A job is written from the version it was read at: a copy that another transaction changed
+-- meanwhile writes nothing (no row), and the writer is told it lost the race.
 -- name: JobSave :one
 UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
     outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
-WHERE id = $1
+WHERE id = $1 AND version = sqlc.arg(read_version)::integer
 RETURNING version;
 
 -- name: TechnicianJobs :many

@@ -427,7 +427,7 @@ UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
     outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
-WHERE id = $1
+WHERE id = $1 AND version = $17::integer
 RETURNING version
 `
 
@@ -448,8 +448,11 @@ type JobSaveParams struct {
 	Notes          string
 	PartsUsed      []byte
 	UpdatedAt      time.Time
+	ReadVersion    int32
 }
 
+// A job is written from the version it was read at: a copy that another transaction changed
+// meanwhile writes nothing (no row), and the writer is told it lost the race.
 func (q *Queries) JobSave(ctx context.Context, arg JobSaveParams) (int32, error) {
 	row := q.db.QueryRow(ctx, jobSave,
 		arg.ID,
@@ -468,6 +471,7 @@ func (q *Queries) JobSave(ctx context.Context, arg JobSaveParams) (int32, error)
 		arg.Notes,
 		arg.PartsUsed,
 		arg.UpdatedAt,
+		arg.ReadVersion,
 	)
 	var version int32
 	err := row.Scan(&version)
