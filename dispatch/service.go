@@ -264,6 +264,10 @@ func (s *Service) validateWindows(ws []Window, now time.Time) error {
 			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] needs start and end", i)
 		case !w.End.After(w.Start):
 			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] ends before it starts (%s)", i, describeWindow(w))
+		case !w.Start.Equal(w.Start.Truncate(time.Second)) || !w.End.Equal(w.End.Truncate(time.Second)):
+			return Invalid("preferred_windows", "window_not_whole_seconds", "preferred_windows[%d] must start and end on whole seconds (%s)", i, describeWindow(w))
+		case w.End.Sub(w.Start) < s.Rules.MinWindowLength:
+			return Invalid("preferred_windows", "window_too_short", "preferred_windows[%d] is shorter than %d minutes (%s)", i, int(s.Rules.MinWindowLength.Minutes()), describeWindow(w))
 		case !w.End.After(now):
 			return Invalid("preferred_windows", "window_in_past", "preferred_windows[%d] lies in the past (%s)", i, describeWindow(w))
 		case w.Start.After(now.Add(s.Rules.MaxWindowsAhead)):
