@@ -150,10 +150,22 @@ func washerBooking(purchaseID any) map[string]any {
 	return b
 }
 
-// purchase registers a product for a customer and returns its id.
+// purchase registers a product for a customer, as the customer (unverified), and returns its id.
 func (b *testBundle) purchase(sub string, body map[string]any) float64 {
 	b.t.Helper()
-	r := b.do("POST", "/v1/purchases", b.token(dispatch.RoleCustomer, sub), body)
+	return b.registerPurchase(b.token(dispatch.RoleCustomer, sub), body)
+}
+
+// salesRecord registers a product for a customer as the shop (a dispatcher): verified.
+func (b *testBundle) salesRecord(sub string, body map[string]any) float64 {
+	b.t.Helper()
+	body["customer_sub"] = sub
+	return b.registerPurchase(b.token(dispatch.RoleDispatcher, "shop"), body)
+}
+
+func (b *testBundle) registerPurchase(token string, body map[string]any) float64 {
+	b.t.Helper()
+	r := b.do("POST", "/v1/purchases", token, body)
 	if r.Status != http.StatusCreated {
 		b.t.Fatalf("purchase: %d %s", r.Status, r.Body)
 	}

@@ -69,7 +69,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 
 	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
-	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, customer, dispatcher)
+	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, dispatcher, admin)
 
 	private("GET", "/slots", h.slots, customer, dispatcher)
 	private("POST", "/bookings", h.createBooking, customer, dispatcher)

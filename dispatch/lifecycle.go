@@ -42,7 +42,7 @@ type Notification struct {
 	ID               int64
 	RecipientKind    string
 	RecipientSubject string
-	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request
+	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
 	JobID            *int64
 	BookingID        *int64
 	Title, Body      string
@@ -447,6 +447,9 @@ type StatusUpdate struct {
 	Notes     string
 	PartsUsed []Part
 	Location  *Location
+	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
+	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
+	ProofOfPurchase *bool
 }
 
 // Outcomes of an incomplete visit that plan a revisit.
@@ -467,6 +470,9 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		if err := ValidateLocation("location", *u.Location); err != nil {
 			return Job{}, err
 		}
+	}
+	if u.ProofOfPurchase != nil && u.Status == JobEnRoute {
+		return Job{}, Invalid("proof_of_purchase", "not_on_site", "proof of purchase is confirmed on site: with on_site, completed or incomplete")
 	}
 	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
 		return Job{}, Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
@@ -504,6 +510,9 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		}
 		b, err := st.GetBooking(ctx, j.BookingID)
 		if err != nil {
+			return err
+		}
+		if err := s.settleWarranty(ctx, st, a, &b, j, u, now); err != nil {
 			return err
 		}
 		bookingStatus := BookingInProgress
@@ -550,6 +559,48 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		return nil
 	})
 	return out, err
+}
+
+// settleWarranty takes the technician's word on booking b's unverified warranty, when it has one
+// and the update carries the word or ends the visit: the proof shown, the warranty stands and the
+// purchase is verified; not shown, or the visit over without it, the booking becomes paid, with
+// the paid due time (its SLA and KPIs are the paid ones), and the customer is told.
+func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Booking, j Job, u StatusUpdate, now time.Time) error {
+	if b.Tier != TierWarranty || b.WarrantyVerified == nil || *b.WarrantyVerified {
+		return nil
+	}
+	shown := u.ProofOfPurchase != nil && *u.ProofOfPurchase
+	if !shown && u.ProofOfPurchase == nil && u.Status != JobCompleted && u.Status != JobIncomplete {
+		return nil // on site, not yet said
+	}
+	e := AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
+		FromStatus: string(TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
+	if shown {
+		b.WarrantyVerified = ptr(true)
+		if b.PurchaseID != nil {
+			if err := st.VerifyPurchase(ctx, *b.PurchaseID); err != nil {
+				return err
+			}
+		}
+		e.Action, e.ToStatus, e.Reason = "warranty_confirmed", string(TierWarranty), "proof of purchase shown on site"
+	} else {
+		b.Tier, b.SLADueAt = TierPaid, s.Rules.SLADueAt(TierPaid, b.CreatedAt)
+		b.CustomerDeferred = deferredByCustomer(b.PreferredWindows, b.SLADueAt)
+		e.Action, e.ToStatus, e.Reason = "tier_changed", string(TierPaid), "proof of purchase not shown on site"
+		e.Data["sla_due_at"] = b.SLADueAt
+	}
+	if err := st.SetBookingTier(ctx, *b, now); err != nil {
+		return err
+	}
+	if err := st.AddAudit(ctx, e); err != nil {
+		return err
+	}
+	if shown {
+		return nil
+	}
+	return s.tellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
+		fmt.Sprintf("No proof of purchase was shown for your %s, so the visit is charged as a paid repair.", b.Appliance),
+		map[string]any{"tier": TierPaid})
 }
 
 // ---- devices and inbox ----

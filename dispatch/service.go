@@ -99,11 +99,17 @@ type PurchaseRequest struct {
 	ExtendedWarrantyUntil *Date
 }
 
-// RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff).
+// RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff). What
+// a customer registers is their word: unverified, and without an extended warranty, which only
+// the shop's records (staff) can give. Dates that have not happened yet are refused.
 func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseRequest) (Purchase, error) {
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
 		return Purchase{}, err
+	}
+	if r.ExtendedWarrantyUntil != nil && !a.Staff() {
+		return Purchase{}, &Error{Kind: KindForbidden, Code: "forbidden", Field: "extended_warranty_until",
+			Message: "an extended warranty is registered by the shop (a dispatcher or an admin), not by the customer"}
 	}
 	if _, ok := appliances[r.Category]; !ok {
 		return Purchase{}, Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(Appliances(), ", "))
@@ -115,10 +121,18 @@ func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseReque
 	if today.Before(r.PurchasedAt) {
 		return Purchase{}, Invalid("purchased_at", "date_in_future", "purchased_at %s is in the future", r.PurchasedAt)
 	}
+	if r.DeliveredAt != nil && today.Before(*r.DeliveredAt) {
+		return Purchase{}, Invalid("delivered_at", "date_in_future", "delivered_at %s is in the future", r.DeliveredAt)
+	}
 	if r.DeliveredAt != nil && r.DeliveredAt.Before(r.PurchasedAt) {
 		return Purchase{}, Invalid("delivered_at", "invalid_date", "delivered_at %s is before purchased_at %s", r.DeliveredAt, r.PurchasedAt)
 	}
-	if r.WarrantyMonths < 0 || r.WarrantyMonths > 240 {
+	if u := r.ExtendedWarrantyUntil; u != nil {
+		if err := checkExtendedUntil("extended_warranty_until", r.PurchasedAt, *u); err != nil {
+			return Purchase{}, err
+		}
+	}
+	if r.WarrantyMonths < 0 || r.WarrantyMonths > maxWarrantyMonths {
 		return Purchase{}, Invalid("warranty_months", "out_of_range", "warranty_months must be between 0 and 240")
 	}
 	for _, f := range []struct{ name, v string }{{"brand", r.Brand}, {"model", r.Model}, {"serial", r.Serial}} {
@@ -135,7 +149,7 @@ func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseReque
 		out, err = st.CreatePurchase(ctx, Purchase{
 			CustomerID: c.ID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
 			PurchasedAt: r.PurchasedAt, DeliveredAt: r.DeliveredAt, WarrantyMonths: r.WarrantyMonths,
-			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil,
+			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil, Verified: a.Staff(),
 		})
 		return err
 	})
@@ -453,6 +467,10 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 	if r.ServiceType == ServiceReturnPickup {
 		tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
 	}
+	var verified *bool // no warranty claimed
+	if tier == TierWarranty && purchase != nil {
+		verified = ptr(purchase.Verified) // the customer's own record: provisional until the proof is seen
+	}
 	region := ""
 	if cell, err := geo.RegionOf(point(r.Location)); err == nil {
 		region = cell.String()
@@ -468,8 +486,8 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
 		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
 		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
-		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)),
-		Jobs:             []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)), WarrantyVerified: verified,
+		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 	}, nil
 }
 

@@ -400,7 +400,7 @@ func (q *Queries) KPIs(ctx context.Context, fromTime time.Time, toTime time.Time
 
 const purchaseSetExtendedWarranty = `-- name: PurchaseSetExtendedWarranty :one
 UPDATE purchases SET extended_warranty_from = $2, extended_warranty_until = $3 WHERE id = $1
-RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from
+RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from, verified
 `
 
 func (q *Queries) PurchaseSetExtendedWarranty(ctx context.Context, iD int64, extendedWarrantyFrom *time.Time, extendedWarrantyUntil *time.Time) (Purchase, error) {
@@ -419,6 +419,7 @@ func (q *Queries) PurchaseSetExtendedWarranty(ctx context.Context, iD int64, ext
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
 		&i.ExtendedWarrantyFrom,
+		&i.Verified,
 	)
 	return i, err
 }
