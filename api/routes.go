@@ -94,8 +94,10 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians/me/inbox", h.inbox, technician)
 	private("PUT", "/technicians/me/location", h.putLocation, technician)
 	private("PUT", "/customers/me/devices", h.putDevice, customer)
+	private("DELETE", "/customers/me/devices/:token", h.deleteDevice, customer)
 	private("GET", "/customers/me/inbox", h.inbox, customer)
 	private("PUT", "/dispatchers/me/devices", h.putDevice, dispatcher)
+	private("DELETE", "/dispatchers/me/devices/:token", h.deleteDevice, dispatcher)
 	private("GET", "/dispatchers/me/inbox", h.inbox, dispatcher)
 	private("GET", "/geo/cells", h.geoCells, dispatcher)
 

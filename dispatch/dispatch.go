@@ -416,6 +416,8 @@ type Store interface {
 	// JobsToOffer are planned, not yet offered jobs starting before horizon.
 	JobsToOffer(ctx context.Context, horizon time.Time, limit int) ([]int64, error)
 
+	// UpsertDevice registers d's token for d's owner, or refreshes it; a token active for another
+	// owner is a conflict with code device_token_taken, and nothing is written.
 	UpsertDevice(ctx context.Context, d Device) (Device, error)
 	DeleteDevice(ctx context.Context, kind, subject, token string) error
 	ActiveDevices(ctx context.Context, kind, subject string) ([]Device, error)

@@ -605,7 +605,10 @@ func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Book
 
 // ---- devices and inbox ----
 
-// RegisterDevice records the caller's FCM token; a token seen before moves to this owner.
+// RegisterDevice records the caller's FCM token. A token registered before is refreshed for its
+// owner; a token active for another person is refused (conflict device_token_taken), since an FCM
+// token is one app install: pushes for its owner must not silently go to someone else (nor
+// theirs stop). It moves only once its owner removed it or FCM disabled it.
 func (s *Service) RegisterDevice(ctx context.Context, a Actor, token, platform, appVersion string) (Device, error) {
 	kind := string(a.Role)
 	if a.Role != RoleTechnician && a.Role != RoleCustomer && a.Role != RoleDispatcher {

@@ -198,6 +198,10 @@ func deviceFrom(r db.Device) dispatch.Device {
 func (s *Store) UpsertDevice(ctx context.Context, d dispatch.Device) (dispatch.Device, error) {
 	r, err := s.q.DeviceUpsert(ctx, db.DeviceUpsertParams{OwnerKind: d.OwnerKind, OwnerSubject: d.OwnerSubject, Token: d.Token,
 		Platform: d.Platform, AppVersion: d.AppVersion, CreatedAt: d.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Device{}, dispatch.Conflict("device_token_taken",
+			"this device token is registered to someone else; the app removes its registration at sign-out (or requests a new token) before another person signs in")
+	}
 	if err != nil {
 		return dispatch.Device{}, mapErr(err)
 	}

@@ -69,12 +69,16 @@ WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sq
 ORDER BY planned_start
 LIMIT sqlc.arg(max_rows);
 
+-- A token seen before is refreshed for its owner, and moves to another only when it is no longer
+-- active (FCM disabled it, or it went stale): an active token of someone else writes nothing and
+-- returns no row.
 -- name: DeviceUpsert :one
 INSERT INTO devices (owner_kind, owner_subject, token, platform, app_version, active, created_at, last_seen_at)
 VALUES ($1, $2, $3, $4, $5, true, $6, $6)
 ON CONFLICT (token) DO UPDATE
 SET owner_kind = EXCLUDED.owner_kind, owner_subject = EXCLUDED.owner_subject, platform = EXCLUDED.platform,
     app_version = EXCLUDED.app_version, active = true, disabled_reason = '', last_seen_at = EXCLUDED.last_seen_at
+WHERE NOT devices.active OR (devices.owner_kind = EXCLUDED.owner_kind AND devices.owner_subject = EXCLUDED.owner_subject)
 RETURNING *;
 
 -- name: DeviceDelete :execrows

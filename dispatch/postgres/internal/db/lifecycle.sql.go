@@ -272,6 +272,7 @@ VALUES ($1, $2, $3, $4, $5, true, $6, $6)
 ON CONFLICT (token) DO UPDATE
 SET owner_kind = EXCLUDED.owner_kind, owner_subject = EXCLUDED.owner_subject, platform = EXCLUDED.platform,
     app_version = EXCLUDED.app_version, active = true, disabled_reason = '', last_seen_at = EXCLUDED.last_seen_at
+WHERE NOT devices.active OR (devices.owner_kind = EXCLUDED.owner_kind AND devices.owner_subject = EXCLUDED.owner_subject)
 RETURNING id, owner_kind, owner_subject, token, platform, app_version, active, disabled_reason, created_at, last_seen_at
 `
 
@@ -284,6 +285,9 @@ type DeviceUpsertParams struct {
 	CreatedAt    time.Time
 }
 
+// A token seen before is refreshed for its owner, and moves to another only when it is no longer
+// active (FCM disabled it, or it went stale): an active token of someone else writes nothing and
+// returns no row.
 func (q *Queries) DeviceUpsert(ctx context.Context, arg DeviceUpsertParams) (Device, error) {
 	row := q.db.QueryRow(ctx, deviceUpsert,
 		arg.OwnerKind,
