@@ -254,22 +254,29 @@ func TestBookingRateLimit(t *testing.T) {
 	defer limited.Close()
 	b.srv = limited
 	cust := b.token(dispatch.RoleCustomer, "spammer")
-	codes := map[int]int{}
-	var last response
-	for range 14 {
-		last = b.do("POST", "/v1/bookings", cust, washerBooking(nil))
-		codes[last.Status]++
-	}
-	if codes[201] != 10 || codes[429] != 4 {
-		t.Fatalf("statuses %v, want the burst of 10 then 429s", codes)
-	}
-	wantProblem(t, last, 429, "rate_limited")
-	if last.Header.Get("Retry-After") != "10" {
-		t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
-	}
+	b.wantBurstThen429(10, 4, func(int) response { return b.do("POST", "/v1/bookings", cust, washerBooking(nil)) })
 	// Another customer is not held back by the first.
 	if r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "patient"), washerBooking(nil)); r.Status != 201 {
 		t.Fatalf("other subject: %d", r.Status)
+	}
+}
+
+// wantBurstThen429 sends burst+over requests one after the other: the burst gets 201, the rest
+// 429 rate_limited with Retry-After 10 (a limit of 6 a minute).
+func (b *testBundle) wantBurstThen429(burst, over int, send func(i int) response) {
+	b.t.Helper()
+	codes := map[int]int{}
+	var last response
+	for i := range burst + over {
+		last = send(i)
+		codes[last.Status]++
+	}
+	if codes[201] != burst || codes[429] != over {
+		b.t.Fatalf("statuses %v, want the burst of %d then 429s", codes, burst)
+	}
+	wantProblem(b.t, last, 429, "rate_limited")
+	if last.Header.Get("Retry-After") != "10" {
+		b.t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
 	}
 }
 

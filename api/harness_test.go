@@ -57,7 +57,7 @@ func setup(t *testing.T) *testBundle {
 	go postgres.New(s.Pool).FollowEvents(ctx, 10*time.Millisecond, hub.Publish, func() { once.Do(func() { close(listening) }) })
 	<-listening
 	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
-		BookingsPerMinute: 1_000_000}) // TestBookingRateLimit checks the limit on a server of its own
+		BookingsPerMinute: 1_000_000, ComplaintsPerMinute: 1_000_000}) // the rate-limit tests check the limits on servers of their own
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s, hub: hub}

@@ -45,7 +45,10 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	}
 	var extra map[string]echo.MiddlewareFunc // per "METHOD path", after the role check
 	if e != nil {
-		extra = map[string]echo.MiddlewareFunc{"POST /bookings": bookingLimit(d.BookingsPerMinute)}
+		extra = map[string]echo.MiddlewareFunc{
+			"POST /bookings":   subjectLimit(d.BookingsPerMinute, 30, 10, "bookings"),
+			"POST /complaints": subjectLimit(d.ComplaintsPerMinute, 6, 5, "complaints"),
+		}
 	}
 	private := func(method, path string, fn echo.HandlerFunc, roles ...dispatch.Role) {
 		for _, f := range visit {

@@ -121,9 +121,11 @@ func (s *Service) FileComplaint(ctx context.Context, a Actor, bookingID int64, c
 		if a.Role == RoleCustomer && b.CustomerSubject != a.Subject {
 			return NotFound("booking", bookingID)
 		}
+		// The technician who made the last visit that happened; none when nobody came (a
+		// technician only planned is not answerable for it).
 		var tech *int64
 		for _, j := range b.Jobs {
-			if j.TechnicianID != nil {
+			if j.OnSiteAt != nil && j.TechnicianID != nil {
 				tech = j.TechnicianID
 			}
 		}

@@ -430,6 +430,8 @@ type Store interface {
 	TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]Window, error)
 	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]Window, error)
 	AddFeedback(ctx context.Context, f Feedback) (Feedback, bool, error)
+	// CreateComplaint files c; when the booking has an open (or acknowledged) complaint of the
+	// category already, it is a conflict with code complaint_exists and nothing is written.
 	CreateComplaint(ctx context.Context, c Complaint) (Complaint, error)
 	LockComplaint(ctx context.Context, id int64) (Complaint, error)
 	SaveComplaint(ctx context.Context, c Complaint) (Complaint, error)
