@@ -145,6 +145,7 @@ func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 
 func TestKPIsWithNothingToMeasure(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "lee")
 	id := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)["id"]
 	b.do("POST", fmt.Sprintf("/v1/bookings/%v/cancel", id), cust, nil)
@@ -189,6 +190,7 @@ func TestFeedbackRules(t *testing.T) {
 
 func TestComplaintTransitions(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "ann")
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
@@ -253,6 +255,7 @@ func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
 
 func TestExtendedWarrantyChangesTier(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "eve")
 	id := b.purchase("eve", map[string]any{"category": "washer", "purchased_at": "2022-01-10", "warranty_months": 24})
 	if m := b.do("POST", "/v1/bookings", cust, washerBooking(id)).json(t); m["tier"] != "paid" {
@@ -297,6 +300,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 // and a booking on it gets the warranty tier.
 func TestDispatcherRegistersAProductForACustomer(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	r := b.do("POST", "/v1/purchases", disp, map[string]any{"customer_sub": "gina", "category": "fridge", "brand": "Liebherr",
 		"purchased_at": "2026-03-01", "warranty_months": 24})

@@ -43,6 +43,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 // TestBookingAuthorization is the table of who may do what to a booking.
 func TestBookingAuthorization(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	owner := b.token(dispatch.RoleCustomer, "owner")
 	other := b.token(dispatch.RoleCustomer, "other")
 	tech := b.token(dispatch.RoleTechnician, "tech-9")

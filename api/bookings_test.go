@@ -15,6 +15,7 @@ import (
 
 func TestBookingTierFromPurchase(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "alice")
 	washer := b.purchase("alice", map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2025-06-01", "warranty_months": 24})
 	fridge := b.purchase("alice", map[string]any{"category": "fridge", "purchased_at": "2021-01-15", "warranty_months": 24})
@@ -60,6 +61,7 @@ func TestBookingTierFromPurchase(t *testing.T) {
 
 func TestReturnPickupWindows(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "bob")
 	// The clock is 2026-11-20; delivered 2026-11-15 (5 days) and 2026-11-01 (19 days).
 	recent := b.purchase("bob", map[string]any{"category": "tv", "purchased_at": "2026-11-10", "delivered_at": "2026-11-15", "warranty_months": 24})
@@ -91,6 +93,7 @@ func TestReturnPickupWindows(t *testing.T) {
 
 func TestIdempotentBooking(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "carol")
 	body := washerBooking(nil)
 
@@ -172,6 +175,7 @@ func TestIdempotentBooking(t *testing.T) {
 
 func TestBadBookingInput(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "erin")
 	with := func(k string, v any) map[string]any { m := washerBooking(nil); m[k] = v; return m }
 	without := func(k string) map[string]any { m := washerBooking(nil); delete(m, k); return m }
@@ -223,6 +227,7 @@ func TestBadBookingInput(t *testing.T) {
 
 func TestCancelAndReschedule(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "frank")
 	m := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	path := fmt.Sprintf("/v1/bookings/%v", m["id"])
@@ -250,6 +255,7 @@ func TestCancelAndReschedule(t *testing.T) {
 
 func TestBookingRateLimit(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	limited := httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, Now: b.clock.Now, BookingsPerMinute: 6})) // a token every 10 s: none comes back during the test
 	defer limited.Close()
 	b.srv = limited
@@ -284,6 +290,7 @@ func (b *testBundle) wantBurstThen429(burst, over int, send func(i int) response
 // byte; the one character PostgreSQL text cannot hold (NUL) is a clear 400.
 func TestHostileTextIsStoredVerbatim(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "robert'); DROP TABLE customers;--")
 	nasty := "'; DROP TABLE bookings; -- \" \\ \t\x01\x1b[31m \u202e <script>alert(1)</script> 😀 %s %00"
 	m := washerBooking(nil)
@@ -303,6 +310,7 @@ func TestHostileTextIsStoredVerbatim(t *testing.T) {
 
 func TestListPaging(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "pat")
 	for range 3 {
 		b.do("POST", "/v1/bookings", cust, washerBooking(nil))

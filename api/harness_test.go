@@ -63,6 +63,18 @@ func setup(t *testing.T) *testBundle {
 	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s, hub: hub}
 }
 
+// lyonServed makes Lyon a served address for tests of booking rules that plan nothing: an
+// installer (no repair trade) works there, so bookings are accepted, not refused as outside every
+// service area, and wait unassigned, no technician having the trade.
+func (b *testBundle) lyonServed() {
+	b.t.Helper()
+	r := b.do("POST", "/v1/technicians", b.token(dispatch.RoleAdmin, "admin"), map[string]any{"name": "Ines Installer",
+		"skills": []string{"install"}, "home": map[string]any{"lat": 45.76, "lng": 4.84}, "time_zone": "Europe/Paris"})
+	if r.Status != http.StatusCreated {
+		b.t.Fatalf("installer: %d %s", r.Status, r.Body)
+	}
+}
+
 func (b *testBundle) token(role dispatch.Role, sub string) string {
 	tok, err := api.IssueToken(secret, role, sub, b.clock.Now(), time.Hour)
 	if err != nil {

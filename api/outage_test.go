@@ -89,6 +89,7 @@ func (p *pgProxy) up(t *testing.T) {
 // Retry-After (never a 500), /readyz says not ready, and service resumes by itself afterwards.
 func TestDatabaseOutageAnswers503(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	proxy := newPGProxy(t, "127.0.0.1:5432")
 	url := strings.Replace(b.db.URL, "127.0.0.1:5432", proxy.addr, 1)
 	if url == b.db.URL {

@@ -452,6 +452,9 @@ type StatusUpdate struct {
 	ProofOfPurchase *bool
 }
 
+// MaxPartsUsed bounds the parts a visit lists.
+const MaxPartsUsed = 100
+
 // Outcomes of an incomplete visit that plan a revisit.
 var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
 
@@ -477,9 +480,12 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
 		return Job{}, Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
 	}
+	if len(u.PartsUsed) > MaxPartsUsed {
+		return Job{}, Invalid("parts_used", "too_many_parts", "a visit lists at most %d parts (one entry per sku, with its quantity)", MaxPartsUsed)
+	}
 	for i, p := range u.PartsUsed {
-		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 {
-			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku and a quantity between 1 and 1000", i)
+		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 || utf8.RuneCountInString(p.Name) > 200 {
+			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200 and a quantity between 1 and 1000", i)
 		}
 	}
 	var out Job

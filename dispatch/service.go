@@ -319,6 +319,16 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 	if idemKey != "" {
 		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 	}
+	if served, err := s.Served(ctx, s.Store, r.Location); err != nil {
+		return Booking{}, false, err
+	} else if !served {
+		if key != nil { // a retry of a booking made while the address was served is that booking
+			if prev, err := s.replay(ctx, s.Store, *key); err == nil {
+				return prev, true, nil
+			}
+		}
+		return Booking{}, false, refuseUnserved(r.Location)
+	}
 	// No transaction: the reads (customer, purchase, plans) commit on their own, and everything
 	// the booking writes is one statement (Store.WriteNewBooking), its own transaction.
 	// Every attempt but the last plans on the plan cache with a guarded write; the last reads the
@@ -751,7 +761,11 @@ func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianReq
 	if !a.Staff() {
 		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
 	}
-	t := Technician{Name: strings.TrimSpace(r.Name), Skills: dedupe(r.Skills), Home: r.Home, TimeZone: r.TimeZone,
+	skills, err := skillsOf(r.Skills)
+	if err != nil {
+		return Technician{}, err
+	}
+	t := Technician{Name: strings.TrimSpace(r.Name), Skills: skills, Home: r.Home, TimeZone: r.TimeZone,
 		WeeklyShifts: r.WeeklyShifts, ServiceArea: r.ServiceArea, Active: r.Active == nil || *r.Active}
 	if r.Subject != "" {
 		if len(r.Subject) > 200 {
@@ -769,7 +783,7 @@ func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianReq
 		return Technician{}, err
 	}
 	var out Technician
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err = s.Store.Tx(ctx, func(st Store) error {
 		var err error
 		if out, err = st.CreateTechnician(ctx, t); err != nil {
 			return err
@@ -806,7 +820,9 @@ func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVer
 			t.Name = strings.TrimSpace(*p.Name)
 		}
 		if p.Skills != nil {
-			t.Skills = dedupe(*p.Skills)
+			if t.Skills, err = skillsOf(*p.Skills); err != nil {
+				return err
+			}
 		}
 		if p.Home != nil {
 			t.Home = *p.Home
@@ -834,6 +850,18 @@ func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVer
 			EntityID: id, Action: "updated"})
 	})
 	return out, err
+}
+
+// maxSkills bounds the skills list a request may send (there are fewer skills than this).
+const maxSkills = 50
+
+// skillsOf is a request's skills, sorted, each once; a list longer than any technician needs is
+// refused before it is read.
+func skillsOf(xs []string) ([]string, error) {
+	if len(xs) > maxSkills {
+		return nil, Invalid("skills", "too_many_skills", "at most %d skills", maxSkills)
+	}
+	return dedupe(xs), nil
 }
 
 func dedupe(xs []string) []string {
