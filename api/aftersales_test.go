@@ -235,6 +235,7 @@ func TestComplaintTransitions(t *testing.T) {
 // "booking 1 is not one of yours" told them booking 1 exists); nothing is filed.
 func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "owner"), washerBooking(nil)).json(t)
 	id := int64(bk["id"].(float64))
 	snoop := b.token(dispatch.RoleCustomer, "snoop")
