@@ -258,5 +258,5 @@ func normClock(s string) string {
 }
 
 func describeWindow(w Window) string {
-	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339Nano), w.End.Format(time.RFC3339Nano))
 }
