@@ -36,7 +36,7 @@ func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84) // shifts 08:00–20:00 Paris = 12 h a day
 	t0 := b.clock.Now()                                     // 2026-11-20 09:00 UTC
 	cust := b.token(dispatch.RoleCustomer, "kim")
-	washer := b.purchase("kim", map[string]any{"category": "washer", "purchased_at": "2026-01-10", "warranty_months": 24})
+	washer := b.salesRecord("kim", map[string]any{"category": "washer", "purchased_at": "2026-01-10", "warranty_months": 24})
 	book := func(purchase any) (id, job any) {
 		m := b.do("POST", "/v1/bookings", cust, washerBooking(purchase)).json(t)
 		j := jobOf(t, m)
@@ -145,6 +145,7 @@ func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 
 func TestKPIsWithNothingToMeasure(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "lee")
 	id := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)["id"]
 	b.do("POST", fmt.Sprintf("/v1/bookings/%v/cancel", id), cust, nil)
@@ -189,11 +190,12 @@ func TestFeedbackRules(t *testing.T) {
 
 func TestComplaintTransitions(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "ann")
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	wantProblem(t, b.do("POST", "/v1/complaints", cust, map[string]any{"booking_id": bk["id"], "category": "mood", "description": "x"}), 400, "invalid_category")
-	wantProblem(t, b.do("POST", "/v1/complaints", b.token(dispatch.RoleCustomer, "other"), map[string]any{"booking_id": bk["id"], "category": "quality", "description": "x"}), 422, "unknown_booking")
+	wantProblem(t, b.do("POST", "/v1/complaints", b.token(dispatch.RoleCustomer, "other"), map[string]any{"booking_id": bk["id"], "category": "quality", "description": "x"}), 404, "booking_not_found")
 	r := b.do("POST", "/v1/complaints", cust, map[string]any{"booking_id": bk["id"], "category": "quality", "description": "still leaks"})
 	if r.Status != 201 {
 		t.Fatalf("file: %d %s", r.Status, r.Body)
@@ -228,22 +230,48 @@ func TestComplaintTransitions(t *testing.T) {
 	}
 }
 
+// TestComplaintAboutAnotherCustomersBookingIs404: a customer filing about a booking that is not
+// theirs gets the answer a missing booking gets, word for word, as on every other route (issue 19:
+// "booking 1 is not one of yours" told them booking 1 exists); nothing is filed.
+func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
+	b := setup(t)
+	b.lyonServed()
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "owner"), washerBooking(nil)).json(t)
+	id := int64(bk["id"].(float64))
+	snoop := b.token(dispatch.RoleCustomer, "snoop")
+	file := func(id int64) response {
+		return b.do("POST", "/v1/complaints", snoop, map[string]any{"booking_id": id, "category": "quality", "description": "x"})
+	}
+	theirs, missing := file(id), file(id+1000)
+	wantProblem(t, theirs, 404, "booking_not_found")
+	wantProblem(t, missing, 404, "booking_not_found")
+	if want := strings.ReplaceAll(string(missing.Body), fmt.Sprint(id+1000), fmt.Sprint(id)); string(theirs.Body) != want {
+		t.Fatalf("another's booking answers\n  %s\nbut a missing one\n  %s", theirs.Body, missing.Body)
+	}
+	var n int
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM complaints").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d complaints filed (%v)", n, err)
+	}
+}
+
 func TestExtendedWarrantyChangesTier(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "eve")
 	id := b.purchase("eve", map[string]any{"category": "washer", "purchased_at": "2022-01-10", "warranty_months": 24})
 	if m := b.do("POST", "/v1/bookings", cust, washerBooking(id)).json(t); m["tier"] != "paid" {
 		t.Fatalf("before: %v", m["tier"])
 	}
-	r := b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), cust, map[string]any{"until": "2027-01-09"})
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	r := b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), disp, map[string]any{"until": "2027-01-09"})
 	if r.Status != 200 || r.json(t)["in_warranty"] != true {
 		t.Fatalf("extend: %d %s", r.Status, r.Body)
 	}
 	if m := b.do("POST", "/v1/bookings", cust, washerBooking(id)).json(t); m["tier"] != "warranty" {
 		t.Fatalf("after: %v", m["tier"])
 	}
-	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), b.token(dispatch.RoleCustomer, "mallory"), map[string]any{"until": "2030-01-01"}), 404, "purchase_not_found")
-	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), cust, map[string]any{"from": "2027-01-01", "until": "2026-01-01"}), 400, "invalid_window")
+	wantProblem(t, b.do("POST", "/v1/purchases/424242/extended-warranty", disp, map[string]any{"until": "2030-01-01"}), 404, "purchase_not_found")
+	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), disp, map[string]any{"from": "2027-01-01", "until": "2026-01-01"}), 400, "invalid_window")
 }
 
 func TestMetricsAfterTraffic(t *testing.T) {
@@ -273,6 +301,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 // and a booking on it gets the warranty tier.
 func TestDispatcherRegistersAProductForACustomer(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	r := b.do("POST", "/v1/purchases", disp, map[string]any{"customer_sub": "gina", "category": "fridge", "brand": "Liebherr",
 		"purchased_at": "2026-03-01", "warranty_months": 24})

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -32,7 +33,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}{{"seen before", 1}, {"first time", len(tokens)}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := echo.New()
-			e.Use(authenticate(secret, func() time.Time { return now }))
+			e.Use(authenticate(JWT{Secret: secret}, func() time.Time { return now }, slog.New(slog.DiscardHandler)))
 			e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 			reqs := make([]*http.Request, bc.tokens)
 			for i := range reqs {
@@ -45,7 +46,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 				if bc.tokens > 1 && i == bc.tokens { // every token new again
 					b.StopTimer()
 					e = echo.New()
-					e.Use(authenticate(secret, func() time.Time { return now }))
+					e.Use(authenticate(JWT{Secret: secret}, func() time.Time { return now }, slog.New(slog.DiscardHandler)))
 					e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 					i = 0
 					b.StartTimer()

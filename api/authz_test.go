@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +43,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 // TestBookingAuthorization is the table of who may do what to a booking.
 func TestBookingAuthorization(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	owner := b.token(dispatch.RoleCustomer, "owner")
 	other := b.token(dispatch.RoleCustomer, "other")
 	tech := b.token(dispatch.RoleTechnician, "tech-9")
@@ -150,4 +154,135 @@ func TestTokensThatMustFail(t *testing.T) {
 	if r := b.do("GET", "/v1/bookings", good, nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("the good token past its expiry: %d, want 401", r.Status)
 	}
+}
+
+// signed is an HS256 token with exactly these claims (times as given: numbers or not).
+func signed(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestTokenSubjectCappedAt200Characters: a subject is stored and indexed; one of 3,000 characters
+// gave a 500 (index row size exceeds btree maximum) on the first call that wrote the customer.
+// Over 200 characters the token is refused like any bad token.
+func TestTokenSubjectCappedAt200Characters(t *testing.T) {
+	b := setup(t)
+	b.lyonServed()
+	exp := b.clock.Now().Add(time.Hour).Unix()
+	rnd := rand.New(rand.NewPCG(3000, 19))
+	long := make([]byte, 3000)
+	for i := range long {
+		long[i] = byte(33 + rnd.IntN(94)) // printable and random: PostgreSQL cannot compress it under the index limit
+	}
+	for _, c := range []struct {
+		name, sub string
+		status    int
+	}{
+		{"3,000 characters", string(long), 401},
+		{"201 characters", strings.Repeat("s", 201), 401},
+		{"200 characters", strings.Repeat("s", 200), 200},
+		{"200 two-byte characters", strings.Repeat("é", 200), 200},
+	} {
+		tok := signed(t, jwt.MapClaims{"role": "customer", "sub": c.sub, "iss": "fieldfix", "exp": exp})
+		for _, req := range []struct{ method, path string }{{"GET", "/v1/bookings"}, {"POST", "/v1/bookings"}} {
+			r := b.do(req.method, req.path, tok, washerBooking(nil))
+			if req.method == "POST" && c.status == 200 {
+				c.status = 201
+			}
+			if r.Status != c.status {
+				t.Errorf("%s: %s %s → %d, want %d: %s", c.name, req.method, req.path, r.Status, c.status, r.Body)
+			}
+		}
+	}
+	if _, err := api.IssueToken(secret, dispatch.RoleCustomer, strings.Repeat("s", 201), b.clock.Now(), time.Hour); err == nil {
+		t.Fatal("fieldfix token issues a token for a 201-character subject, which the server refuses")
+	}
+}
+
+// TestTokenClaimsAreChecked: iss must be the configured issuer ("fieldfix" by default), aud must
+// hold the audience when one is configured, iat may not be in the future, sub may not be blank,
+// and times must be numbers; a refusal's detail says missing, expired or not valid, and nothing of
+// the parser's internals (issue 19 saw "Go struct field Claims.role").
+func TestTokenClaimsAreChecked(t *testing.T) {
+	b := setup(t)
+	now := b.clock.Now()
+	exp := now.Add(time.Hour).Unix()
+	claims := func(kv ...any) jwt.MapClaims {
+		c := jwt.MapClaims{"role": "dispatcher", "sub": "d", "iss": "fieldfix", "exp": exp}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(c, kv[i].(string))
+			} else {
+				c[kv[i].(string)] = kv[i+1]
+			}
+		}
+		return c
+	}
+	const invalid, expired, missing = "the bearer token is not valid", "the bearer token has expired", "a bearer token is required"
+	check := func(b *testBundle, name, tok string, status int, detail string) {
+		t.Helper()
+		r := b.do("GET", "/v1/bookings", tok, nil)
+		if r.Status != status {
+			t.Errorf("%s: %d, want %d: %s", name, r.Status, status, r.Body)
+			return
+		}
+		if status == 401 {
+			if got := r.json(t)["detail"]; got != detail {
+				t.Errorf("%s: detail %q, want %q", name, got, detail)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		claims jwt.MapClaims
+		status int
+		detail string
+	}{
+		{"good", claims(), 200, ""},
+		{"no iss", claims("iss", nil), 401, invalid},
+		{"another iss", claims("iss", "evil"), 401, invalid},
+		{"iat an hour ahead", claims("iat", now.Add(time.Hour).Unix()), 401, invalid},
+		{"iat within the clock skew allowed", claims("iat", now.Add(10*time.Second).Unix()), 200, ""},
+		{"blank sub", claims("sub", "   "), 401, invalid},
+		{"no sub", claims("sub", nil), 401, invalid},
+		{"exp a string", claims("exp", strconv.FormatInt(exp, 10)), 401, invalid},
+		{"iat a string", claims("iat", strconv.FormatInt(now.Unix(), 10)), 401, invalid},
+		{"nbf a string", claims("nbf", strconv.FormatInt(now.Unix(), 10)), 401, invalid},
+		{"role a number", claims("role", 7), 401, invalid},
+		{"expired", claims("exp", now.Add(-time.Hour).Unix()), 401, expired},
+		{"an audience the server does not ask for", claims("aud", "elsewhere"), 200, ""},
+	} {
+		check(b, c.name, signed(t, c.claims), c.status, c.detail)
+	}
+	check(b, "no token", "", 401, missing)
+	check(b, "not a JWT", "not.a.jwt", 401, invalid)
+
+	// A server configured with another issuer and an audience.
+	conf := *b
+	conf.srv = httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, JWTIssuer: "acme-login", JWTAudience: "fieldfix-api",
+		Now: b.clock.Now, BookingsPerMinute: 1000}))
+	defer conf.srv.Close()
+	for _, c := range []struct {
+		name   string
+		claims jwt.MapClaims
+		status int
+	}{
+		{"its issuer and audience", claims("iss", "acme-login", "aud", "fieldfix-api"), 200},
+		{"its audience among others", claims("iss", "acme-login", "aud", []string{"other", "fieldfix-api"}), 200},
+		{"the default issuer", claims("aud", "fieldfix-api"), 401},
+		{"no audience", claims("iss", "acme-login"), 401},
+		{"another audience", claims("iss", "acme-login", "aud", "other"), 401},
+	} {
+		check(&conf, "configured server, "+c.name, signed(t, c.claims), c.status, invalid)
+	}
+	tok, err := api.JWT{Secret: secret, Issuer: "acme-login", Audience: "fieldfix-api"}.Issue(dispatch.RoleDispatcher, "d", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(&conf, "a token issued with the same settings", tok, 200, "")
+	check(b, "that token on the default server", tok, 401, invalid)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 )
 
@@ -187,6 +188,40 @@ func TestConsoleReassignsAJob(t *testing.T) {
 	_ = os.MkdirAll(dir, 0o755)
 	if err := os.WriteFile(filepath.Join(dir, "console.png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConsoleAsksForAFreshTokenWhenItExpires: the server ends the live stream when the token
+// expires (issue 19); the console then signs out and says why, rather than retrying a dead token.
+func TestConsoleAsksForAFreshTokenWhenItExpires(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	_, ctx := browser(t, bin)
+	token, err := api.IssueToken(secret, dispatch.RoleDispatcher, "disp", b.clock.Now(), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/console"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", token, chromedp.ByQuery),
+		chromedp.Click("#signin button", chromedp.ByQuery),
+		chromedp.WaitVisible("#live.on", chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var message, stored string
+	if err := chromedp.Run(wait,
+		chromedp.WaitVisible("#signin", chromedp.ByQuery),
+		chromedp.Text("#messages", &message, chromedp.ByQuery),
+		chromedp.Evaluate(`sessionStorage.getItem("fieldfix.token") || ""`, &stored),
+	); err != nil {
+		t.Fatalf("the console stayed signed in past the token's expiry: %v", err)
+	}
+	if !strings.Contains(message, "expired") || stored != "" {
+		t.Fatalf("after expiry the page says %q and keeps the token %q", message, stored)
 	}
 }
 

@@ -2,14 +2,18 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -20,6 +24,12 @@ const MaxBody = 1 << 20
 
 // decodeJSON reads one JSON object into v, refusing unknown fields, trailing data and bodies over
 // MaxBody, each with its own code. It returns the raw body for request hashing.
+//
+// Names are matched as written ("Problem" is not "problem"), and a body that says two things at
+// once is refused rather than read one way: a name given twice (duplicate_field), invalid UTF-8 or
+// half a UTF-16 surrogate pair (invalid_unicode), which encoding/json would let through, the last
+// value winning and the bad text turned into U+FFFD. The decoder is encoding/json/v2's prototype,
+// which checks all three.
 func decodeJSON(c echo.Context, v any) ([]byte, error) {
 	r := c.Request()
 	// The body is read as JSON whatever the Content-Type says: curl -d sends form-urlencoded.
@@ -34,47 +44,110 @@ func decodeJSON(c echo.Context, v any) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, problem(http.StatusBadRequest, "empty_body", "the request needs a JSON body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return nil, jsonProblem(err)
-	}
-	if dec.More() {
-		return nil, problem(http.StatusBadRequest, "malformed_json", "the body holds more than one JSON value")
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+		return nil, jsonProblem(body, err)
 	}
 	return body, nil
 }
 
-func jsonProblem(err error) error {
+func jsonProblem(body []byte, err error) error {
 	var (
-		se *json.SyntaxError
-		te *json.UnmarshalTypeError
+		syn *jsontext.SyntacticError
+		sem *json.SemanticError
 	)
 	switch {
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return problem(http.StatusBadRequest, "malformed_json", "the body is not valid JSON")
-	case errors.As(err, &te):
-		return problem(http.StatusBadRequest, "invalid_type", fmt.Sprintf("field %q must be %s", te.Field, kindName(te.Type.String())))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return problem(http.StatusBadRequest, "unknown_field", "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return problem(http.StatusBadRequest, "duplicate_field", fmt.Sprintf("field %q is given more than once", fieldName(pointerOf(err))))
+	case (errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF)) && (!utf8.Valid(body) || loneSurrogate(body)):
+		return problem(http.StatusBadRequest, "invalid_unicode", "the body holds invalid UTF-8 or half of a UTF-16 surrogate pair (such as \\ud800 alone)")
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return problem(http.StatusBadRequest, "malformed_json", "the body is not valid JSON (one JSON value)")
+	case errors.Is(err, json.ErrUnknownName):
+		return problem(http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", pointerOf(err).LastToken()))
+	case errors.As(err, &sem) && sem.GoType != nil && (sem.Err == nil || isInteger(sem.GoType.Kind())):
+		return problem(http.StatusBadRequest, "invalid_type", fmt.Sprintf("field %q must be %s", fieldName(sem.JSONPointer), kindName(sem.GoType.Kind())))
+	case errors.As(err, &sem) && sem.Err != nil:
+		// Values that fail their own parsing (dates, times, cells) land here.
+		return problem(http.StatusBadRequest, "invalid_value", fmt.Sprintf("field %q: %v", fieldName(sem.JSONPointer), sem.Err))
 	default:
-		// Values that fail their own UnmarshalJSON (dates, times) land here.
-		return problem(http.StatusBadRequest, "invalid_value", strings.TrimPrefix(err.Error(), "json: "))
+		return problem(http.StatusBadRequest, "invalid_value", "the body does not have the documented shape")
 	}
 }
 
-func kindName(t string) string {
+// pointerOf is where in the body the decoder failed.
+func pointerOf(err error) jsontext.Pointer {
+	var (
+		syn *jsontext.SyntacticError
+		sem *json.SemanticError
+	)
 	switch {
-	case strings.HasPrefix(t, "float"), strings.HasPrefix(t, "int"):
+	case errors.As(err, &syn):
+		return syn.JSONPointer
+	case errors.As(err, &sem):
+		return sem.JSONPointer
+	}
+	return ""
+}
+
+// fieldName is a JSON pointer as a reader writes it: "/preferred_windows/0/start" is
+// "preferred_windows.0.start"; the whole body is "body".
+func fieldName(p jsontext.Pointer) string {
+	if p == "" {
+		return "body"
+	}
+	return strings.ReplaceAll(strings.TrimPrefix(string(p), "/"), "/", ".")
+}
+
+func isInteger(k reflect.Kind) bool {
+	return (k >= reflect.Int && k <= reflect.Int64) || (k >= reflect.Uint && k <= reflect.Uintptr)
+}
+
+func kindName(k reflect.Kind) string {
+	switch {
+	case isInteger(k):
+		return "a whole number"
+	case k == reflect.Float32, k == reflect.Float64:
 		return "a number"
-	case t == "string":
+	case k == reflect.String:
 		return "a string"
-	case t == "bool":
+	case k == reflect.Bool:
 		return "true or false"
-	case strings.HasPrefix(t, "[]"):
+	case k == reflect.Slice, k == reflect.Array:
 		return "an array"
 	}
 	return "an object of the documented shape"
+}
+
+// loneSurrogate reports whether a \u escape in body is half of a UTF-16 surrogate pair without
+// the other half (the decoder's own error says so only in words).
+func loneSurrogate(body []byte) bool {
+	unit := func(i int) (rune, bool) { // the code unit of a \uXXXX escape at body[i:]
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		r, ok := unit(i)
+		if !ok {
+			i++ // an escaped character: \\ must not start another escape
+			continue
+		}
+		i += 5
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		lo, ok := unit(i + 1)
+		if !ok || utf16.DecodeRune(r, lo) == utf8.RuneError {
+			return true
+		}
+		i += 6
+	}
+	return false
 }
 
 // pathID reads a positive integer path parameter.

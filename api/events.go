@@ -70,7 +70,9 @@ func (h *Hub) Subscribers() int {
 
 // events streams job and booking changes as Server-Sent Events: "change" events carry the
 // audit event's JSON (id, entity, entity_id, action, from, to, booking_id, technician_id);
-// "resync" means some were missed and the client should reload its view.
+// "resync" means some were missed and the client should reload its view. The stream ends with
+// "token_expired" when the caller's token expires: a token is checked once per request, and a
+// stream must not outlive it (the client reconnects with a fresh one).
 func (h *handlers) events(c echo.Context) error {
 	if h.Events == nil {
 		return problem(http.StatusServiceUnavailable, "events_disabled", "the event feed is not running on this server")
@@ -88,10 +90,16 @@ func (h *handlers) events(c echo.Context) error {
 	w.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
+	expired := time.NewTimer(tokenExpiry(c).Sub(h.Now()))
+	defer expired.Stop()
 	ctx := c.Request().Context()
 	for {
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-expired.C:
+			fmt.Fprint(w, "event: token_expired\ndata: {}\n\n")
+			w.Flush()
 			return nil
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 )
 
@@ -130,4 +132,42 @@ func TestEventStreamLargeTransaction(t *testing.T) {
 	if err != nil || len(evs) != n {
 		t.Fatalf("audit trail: %d events, %v", len(evs), err)
 	}
+}
+
+// TestEventStreamClosesAtTokenExpiry: a token is checked when the stream opens; issue 19 saw the
+// stream go on after the token's exp. It ends at exp with a token_expired event, and the same token
+// cannot open it again.
+func TestEventStreamClosesAtTokenExpiry(t *testing.T) {
+	b := setup(t)
+	tok, err := api.IssueToken(secret, dispatch.RoleDispatcher, "disp", b.clock.Now(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.srv.URL+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	opened := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("stream: %d", res.StatusCode)
+	}
+	body, err := io.ReadAll(res.Body) // to the end of the stream
+	took := time.Since(opened)
+	if err != nil {
+		t.Fatalf("the stream did not end at the token's expiry: after %s, %v; read %q", took.Round(time.Millisecond), err, body)
+	}
+	if !strings.HasSuffix(string(body), "event: token_expired\ndata: {}\n\n") {
+		t.Fatalf("the stream ended without saying why: %q", body)
+	}
+	if took < 1500*time.Millisecond {
+		t.Fatalf("the stream ended after %s, before the token expired", took)
+	}
+	// The server's clock reaches the expiry and its leeway: the token opens nothing more.
+	b.clock.Set(b.clock.Now().Add(2*time.Second + 31*time.Second))
+	wantProblem(t, b.do("GET", "/v1/events", tok, nil), 401, "unauthorized")
 }

@@ -3,7 +3,10 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -338,6 +341,43 @@ func TestCustomerNotificationSequence(t *testing.T) {
 	// Another customer's inbox stays empty.
 	if items := b.do("GET", "/v1/customers/me/inbox", b.token(dispatch.RoleCustomer, "other"), nil).json(t)["items"].([]any); len(items) != 0 {
 		t.Fatalf("other customer's inbox %v", items)
+	}
+}
+
+// TestNotificationLogPrintsIDs: without FCM the log is the push channel, and issue 19 found it
+// printing pointers (job_id=0x270b93cb13c0). The technician's offer (written with the booking) and
+// the customer's confirmation (written on accept) each log the notification, job and booking ids.
+func TestNotificationLogPrintsIDs(t *testing.T) {
+	b := setup(t)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "fieldfix.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	b.svc.Notifier = dispatch.LogNotifier{Log: slog.New(slog.NewTextHandler(logFile, nil))}
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "zoe"), washerBooking(nil)).json(t)
+	job := jobOf(t, bk)
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", job["id"]), b.token(dispatch.RoleTechnician, "tech-a"), nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	var ids []int64
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT array_agg(id ORDER BY id) FROM notifications").Scan(&ids); err != nil || len(ids) != 2 {
+		t.Fatalf("notifications %v (%v), want the offer and the confirmation", ids, err)
+	}
+	out, err := os.ReadFile(logFile.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log:\n%s", out)
+	}
+	for i, kind := range []string{"technician:tech-a kind=offer", "customer:zoe kind=confirmed"} {
+		want := fmt.Sprintf("msg=notification notification_id=%d to=%s job_id=%v booking_id=%v ", ids[i], kind, job["id"], bk["id"])
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("log line %q\ndoes not hold %q", lines[i], want)
+		}
 	}
 }
 

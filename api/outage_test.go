@@ -15,6 +15,7 @@ import (
 // Retry-After (never a 500), /readyz says not ready, and service resumes by itself afterwards.
 func TestDatabaseOutageAnswers503(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	pool, proxy := dbtest.PoolBehindProxy(t, b.db)
 	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), b.clock, nil)
 	srv := httptest.NewServer(api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: pool.Ping, Now: b.clock.Now, BookingsPerMinute: 1000}))

@@ -23,6 +23,9 @@ type Deps struct {
 	Service   *dispatch.Service
 	Log       *slog.Logger
 	JWTSecret []byte
+	// JWTIssuer is the iss every token must carry (DefaultIssuer when empty); JWTAudience, when
+	// set, must be in its aud.
+	JWTIssuer, JWTAudience string
 	// Ready reports whether the server can serve (the database answers).
 	Ready func(ctx context.Context) error
 	Now   func() time.Time
@@ -33,6 +36,8 @@ type Deps struct {
 	Events *Hub
 	// BookingsPerMinute limits POST /v1/bookings per subject (0: 30 a minute, burst 10).
 	BookingsPerMinute int
+	// ComplaintsPerMinute limits POST /v1/complaints per subject (0: 6 a minute, burst 5).
+	ComplaintsPerMinute int
 }
 
 // HTTPMetrics records request latency by route pattern and status.
@@ -55,15 +60,41 @@ func NewServer(d Deps) *echo.Echo {
 		d.Log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
-	if d.Metrics != nil {
-		e.Use(observe(d.Metrics))
-	}
+	e.Use(securityHeaders)
 	addRoutes(e, d)
+	if d.Metrics != nil {
+		e.Use(observe(d.Metrics, e.Routes())) // Echo applies e.Use middleware to routes added before it too
+	}
 	return e
 }
 
-// observe times each request under its route pattern, so ids do not explode the label set.
-func observe(m HTTPMetrics) echo.MiddlewareFunc {
+// securityHeaders are set on every answer, API and console alike: no content sniffing, no
+// referrer leaving the server, and no framing (clickjacking the console). The console widens
+// Content-Security-Policy for its own page.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		return next(c)
+	}
+}
+
+// observe times each request under its route pattern, so ids do not explode the label set, and
+// folds what no route serves into fixed values: a method the API does not use is "other", a
+// request no route matched (unknown path, or a method the path does not take) is "unmatched".
+// Whatever the traffic, the series are bounded by the route table.
+func observe(m HTTPMetrics, routes []*echo.Route) echo.MiddlewareFunc {
+	served := map[string]bool{} // "METHOD pattern"
+	methods := map[string]bool{}
+	for _, r := range routes {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		served[r.Method+" "+r.Path] = true
+		methods[r.Method] = true
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -71,11 +102,14 @@ func observe(m HTTPMetrics) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err) // write the problem now so the status is known
 			}
-			route := c.Path()
-			if route == "" {
+			method, route := c.Request().Method, c.Path()
+			if !served[method+" "+route] {
 				route = "unmatched"
 			}
-			m.ObserveHTTP(c.Request().Method, route, c.Response().Status, time.Since(start))
+			if !methods[method] {
+				method = "other"
+			}
+			m.ObserveHTTP(method, route, c.Response().Status, time.Since(start))
 			return nil
 		}
 	}
@@ -91,21 +125,22 @@ func serveMetrics(d Deps) echo.HandlerFunc {
 	}
 }
 
-// bookingLimit is a per-subject token bucket for booking creation (per replica, in memory; idle
-// subjects expire after 10 minutes). A refusal is 429 with Retry-After.
-func bookingLimit(perMinute int) echo.MiddlewareFunc {
+// subjectLimit is a per-subject token bucket for one route (per replica, in memory; idle
+// subjects expire after 10 minutes): perMinute (0: def) after a burst of a tenth of a minute's
+// worth, at least minBurst. A refusal is 429 with Retry-After.
+func subjectLimit(perMinute, def, minBurst int, what string) echo.MiddlewareFunc {
 	if perMinute <= 0 {
-		perMinute = 30
+		perMinute = def
 	}
 	r := rate.Limit(float64(perMinute) / 60)
 	retry := strconv.Itoa(int(math.Ceil(60 / float64(perMinute))))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: r, Burst: max(10, perMinute/6), ExpiresIn: 10 * time.Minute}),
+			Rate: r, Burst: max(minBurst, perMinute/6), ExpiresIn: 10 * time.Minute}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return actor(c).Subject, nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", retry)
-			return problem(http.StatusTooManyRequests, "rate_limited", "too many bookings from this account; retry later")
+			return problem(http.StatusTooManyRequests, "rate_limited", "too many "+what+" from this account; retry later")
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
 			return problem(http.StatusUnauthorized, "unauthorized", "no subject to rate-limit on")

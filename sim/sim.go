@@ -27,7 +27,7 @@ import (
 // Config drives a simulation.
 type Config struct {
 	BaseURL     string
-	Secret      []byte        // the server's JWT secret, to mint the simulated people's tokens
+	Tokens      api.JWT       // the server's token settings, to mint the simulated people's tokens
 	Duration    time.Duration // wall-clock length of the run
 	Rate        float64       // bookings per wall-clock second
 	Speed       float64       // simulated seconds per wall-clock second (60: an hour a minute)
@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 func (r *runner) token(role dispatch.Role, sub string) string {
-	t, _ := api.IssueToken(r.cfg.Secret, role, sub, time.Now(), 24*time.Hour)
+	t, _ := r.cfg.Tokens.Issue(role, sub, time.Now(), 24*time.Hour)
 	return t
 }
 

@@ -34,6 +34,6 @@ func Console(c echo.Context) error {
 		ct = "text/css; charset=utf-8"
 	}
 	c.Response().Header().Set("Cache-Control", "no-cache")
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
 	return c.Blob(http.StatusOK, ct, data)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/internal/pgsetup"
 )
@@ -26,6 +27,8 @@ type config struct {
 	DatabaseURL string
 	Addr        string
 	JWTSecret   string
+	JWTIssuer   string
+	JWTAudience string
 	WarrantySLA time.Duration
 	PaidSLA     time.Duration
 	TimeZone    string
@@ -37,7 +40,8 @@ type config struct {
 	PlanCacheAge   time.Duration
 	LifecycleTick  time.Duration
 
-	BookingsPerMinute int
+	BookingsPerMinute   int
+	ComplaintsPerMinute int
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -68,11 +72,23 @@ func intEnv(getenv func(string) string, key string, def int) int {
 // commonFlags registers the settings every database command shares.
 func commonFlags(fs *flag.FlagSet, getenv func(string) string, c *config) {
 	fs.StringVar(&c.DatabaseURL, "database-url", envOr(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL (env DATABASE_URL)")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", envOr(getenv, "FIELDFIX_JWT_SECRET", devSecret), "HS256 secret for bearer tokens (env FIELDFIX_JWT_SECRET)")
+	jwtFlags(fs, getenv, c)
 	fs.DurationVar(&c.WarrantySLA, "warranty-sla", durationEnv(getenv, "FIELDFIX_WARRANTY_SLA", 48*time.Hour), "on-site deadline for warranty bookings (env FIELDFIX_WARRANTY_SLA)")
 	fs.DurationVar(&c.PaidSLA, "paid-sla", durationEnv(getenv, "FIELDFIX_PAID_SLA", 24*time.Hour), "on-site deadline for paid bookings (env FIELDFIX_PAID_SLA)")
 	fs.StringVar(&c.TimeZone, "time-zone", envOr(getenv, "FIELDFIX_TIME_ZONE", "UTC"), "business time zone for calendar-day rules such as warranty end (env FIELDFIX_TIME_ZONE)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "FIELDFIX_LOG_LEVEL", "info"), "debug, info, warn or error (env FIELDFIX_LOG_LEVEL)")
+}
+
+// jwtFlags registers how bearer tokens are signed and checked: the server, and every command
+// that mints tokens for it, must agree.
+func jwtFlags(fs *flag.FlagSet, getenv func(string) string, c *config) {
+	fs.StringVar(&c.JWTSecret, "jwt-secret", envOr(getenv, "FIELDFIX_JWT_SECRET", devSecret), "HS256 secret for bearer tokens (env FIELDFIX_JWT_SECRET)")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", envOr(getenv, "FIELDFIX_JWT_ISSUER", api.DefaultIssuer), "the iss every token must carry (env FIELDFIX_JWT_ISSUER)")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", envOr(getenv, "FIELDFIX_JWT_AUDIENCE", ""), "when set, the aud every token must hold (env FIELDFIX_JWT_AUDIENCE)")
+}
+
+func (c config) jwt() api.JWT {
+	return api.JWT{Secret: []byte(c.JWTSecret), Issuer: c.JWTIssuer, Audience: c.JWTAudience}
 }
 
 func (c config) rules() (dispatch.Rules, error) {

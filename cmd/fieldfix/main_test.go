@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldfix/fieldfix/api"
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -34,10 +36,12 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // TestServeEndToEnd starts the real server through run, seeds the demo city, and books over HTTP
-// with tokens printed by `fieldfix token`, as a new user would.
+// with tokens printed by `fieldfix token`, as a new user would. Server and command read the same
+// token settings (an issuer and an audience here); a token without them is refused.
 func TestServeEndToEnd(t *testing.T) {
 	s := dbtest.New(t)
-	vars := env(map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_JWT_SECRET": "e2e-secret"})
+	vars := env(map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_JWT_SECRET": "e2e-secret",
+		"FIELDFIX_JWT_ISSUER": "e2e-login", "FIELDFIX_JWT_AUDIENCE": "fieldfix-e2e"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -102,6 +106,14 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if m := book("fridge", purchase("fridge")); m["tier"] != "paid" || hours(m) != 24 {
 		t.Fatalf("fridge: %v %vh", m["tier"], hours(m))
+	}
+	plain, _ := api.IssueToken([]byte("e2e-secret"), dispatch.RoleCustomer, "demo-customer-1", time.Now(), time.Hour)
+	req, _ := http.NewRequest("GET", base+"/v1/bookings", nil)
+	req.Header.Set("Authorization", "Bearer "+plain)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a token of the right key without the configured issuer and audience: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
 		res, err := http.Get(base + p)

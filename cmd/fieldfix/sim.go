@@ -16,7 +16,8 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "http://127.0.0.1:8080", "the server")
-	secret := fs.String("jwt-secret", envOr(getenv, "FIELDFIX_JWT_SECRET", devSecret), "the server's JWT secret (env FIELDFIX_JWT_SECRET)")
+	var c config
+	jwtFlags(fs, getenv, &c) // the server's: the simulated people's tokens must pass its check
 	dur := fs.Duration("duration", 2*time.Minute, "how long to run (wall clock)")
 	rate := fs.Float64("rate", 2, "bookings per second")
 	speed := fs.Float64("speed", 60, "simulated seconds per second: 60 runs an hour a minute")
@@ -31,7 +32,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	if u, err := url.Parse(*base); err != nil || u.Host == "" {
 		return fmt.Errorf("--url %q is not a server URL", *base)
 	}
-	s, err := sim.Run(ctx, sim.Config{BaseURL: *base, Secret: []byte(*secret), Duration: *dur, Rate: *rate, Speed: *speed,
+	s, err := sim.Run(ctx, sim.Config{BaseURL: *base, Tokens: c.jwt(), Duration: *dur, Rate: *rate, Speed: *speed,
 		Technicians: *techs, Decline: *decline, Incomplete: *incomplete, Seed: *seed, Report: *report, Out: stdout})
 	if err != nil {
 		return err

@@ -63,9 +63,14 @@ func (s *Store) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, er
 	v, err := s.q.JobSave(ctx, db.JobSaveParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
 		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, PinnedStart: j.PinnedStart,
 		OfferExpiresAt: j.OfferExpiresAt, AcceptedAt: j.AcceptedAt, EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt,
-		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt})
+		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt, ReadVersion: int32(j.Version)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Callers hold a job they read (most with its row locked): no row means another
+		// transaction changed it since, and writing this copy would undo that change.
+		return dispatch.Job{}, dispatch.Conflict("concurrent_update", "job %d changed since it was read (version %d); retry", j.ID, j.Version)
+	}
 	if err != nil {
-		return dispatch.Job{}, notFound(err, "job", j.ID)
+		return dispatch.Job{}, mapErr(err)
 	}
 	j.Version = int(v)
 	return j, nil
@@ -193,6 +198,10 @@ func deviceFrom(r db.Device) dispatch.Device {
 func (s *Store) UpsertDevice(ctx context.Context, d dispatch.Device) (dispatch.Device, error) {
 	r, err := s.q.DeviceUpsert(ctx, db.DeviceUpsertParams{OwnerKind: d.OwnerKind, OwnerSubject: d.OwnerSubject, Token: d.Token,
 		Platform: d.Platform, AppVersion: d.AppVersion, CreatedAt: d.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Device{}, dispatch.Conflict("device_token_taken",
+			"this device token is registered to someone else; the app removes its registration at sign-out (or requests a new token) before another person signs in")
+	}
 	if err != nil {
 		return dispatch.Device{}, mapErr(err)
 	}

@@ -228,6 +228,12 @@ function reloadSoon() {
   reloadTimer = setTimeout(load, 300);
 }
 
+// The server ends the stream when the token expires: ask for a fresh one rather than retry.
+function expired() {
+  signout();
+  say("Your token has expired: sign in with a fresh one", "err");
+}
+
 // Live updates: GET /v1/events as a stream (fetch, so the token travels in the header).
 async function listen() {
   const ctl = new AbortController();
@@ -235,6 +241,7 @@ async function listen() {
   while (!ctl.signal.aborted) {
     try {
       const res = await fetch("/v1/events", { headers: { "Authorization": "Bearer " + state.token }, signal: ctl.signal });
+      if (res.status === 401) return expired();
       if (!res.ok) throw new Error("events: " + res.status);
       $("#live").textContent = "live";
       $("#live").classList.add("on");
@@ -249,6 +256,7 @@ async function listen() {
         while ((i = buf.indexOf("\n\n")) >= 0) {
           const msg = buf.slice(0, i);
           buf = buf.slice(i + 2);
+          if (/^event: token_expired/m.test(msg)) return expired();
           if (/^event: (change|resync)/m.test(msg)) reloadSoon();
         }
       }

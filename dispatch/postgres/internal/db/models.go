@@ -54,6 +54,7 @@ type Booking struct {
 	BreachedAt       *time.Time
 	FollowupSentAt   *time.Time
 	CustomerDeferred bool
+	WarrantyVerified *bool
 }
 
 type Complaint struct {
@@ -179,6 +180,7 @@ type Purchase struct {
 	ExtendedWarrantyUntil *time.Time
 	CreatedAt             time.Time
 	ExtendedWarrantyFrom  *time.Time
+	Verified              bool
 }
 
 type PushAttempt struct {
