@@ -21,7 +21,8 @@ EXPOSE 8080
 # serve migrates first (under an advisory lock) and loads the geo index before it listens: give
 # a large database time before failures count.
 HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["/usr/local/bin/fieldfix", "healthcheck"]
-# On SIGTERM (docker stop) requests in flight get 8 s and event streams end at once: Docker's
-# default 10 s stop timeout covers it.
+# On SIGTERM (docker stop) event streams end at once and requests in flight get 8 s; the push
+# worker then gives its leases back (at most 5 s more if the database does not answer): stop
+# with -t 15 (compose.yaml's stop_grace_period) to cover the worst case.
 ENTRYPOINT ["/usr/local/bin/fieldfix"]
 CMD ["serve"]

@@ -36,7 +36,7 @@ func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84) // shifts 08:00–20:00 Paris = 12 h a day
 	t0 := b.clock.Now()                                     // 2026-11-20 09:00 UTC
 	cust := b.token(dispatch.RoleCustomer, "kim")
-	washer := b.purchase("kim", map[string]any{"category": "washer", "purchased_at": "2026-01-10", "warranty_months": 24})
+	washer := b.salesRecord("kim", map[string]any{"category": "washer", "purchased_at": "2026-01-10", "warranty_months": 24})
 	book := func(purchase any) (id, job any) {
 		m := b.do("POST", "/v1/bookings", cust, washerBooking(purchase)).json(t)
 		j := jobOf(t, m)
@@ -145,6 +145,7 @@ func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 
 func TestKPIsWithNothingToMeasure(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "lee")
 	id := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)["id"]
 	b.do("POST", fmt.Sprintf("/v1/bookings/%v/cancel", id), cust, nil)
@@ -189,6 +190,7 @@ func TestFeedbackRules(t *testing.T) {
 
 func TestComplaintTransitions(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "ann")
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
@@ -233,6 +235,7 @@ func TestComplaintTransitions(t *testing.T) {
 // "booking 1 is not one of yours" told them booking 1 exists); nothing is filed.
 func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "owner"), washerBooking(nil)).json(t)
 	id := int64(bk["id"].(float64))
 	snoop := b.token(dispatch.RoleCustomer, "snoop")
@@ -253,20 +256,22 @@ func TestComplaintAboutAnotherCustomersBookingIs404(t *testing.T) {
 
 func TestExtendedWarrantyChangesTier(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "eve")
 	id := b.purchase("eve", map[string]any{"category": "washer", "purchased_at": "2022-01-10", "warranty_months": 24})
 	if m := b.do("POST", "/v1/bookings", cust, washerBooking(id)).json(t); m["tier"] != "paid" {
 		t.Fatalf("before: %v", m["tier"])
 	}
-	r := b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), cust, map[string]any{"until": "2027-01-09"})
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	r := b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), disp, map[string]any{"until": "2027-01-09"})
 	if r.Status != 200 || r.json(t)["in_warranty"] != true {
 		t.Fatalf("extend: %d %s", r.Status, r.Body)
 	}
 	if m := b.do("POST", "/v1/bookings", cust, washerBooking(id)).json(t); m["tier"] != "warranty" {
 		t.Fatalf("after: %v", m["tier"])
 	}
-	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), b.token(dispatch.RoleCustomer, "mallory"), map[string]any{"until": "2030-01-01"}), 404, "purchase_not_found")
-	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), cust, map[string]any{"from": "2027-01-01", "until": "2026-01-01"}), 400, "invalid_window")
+	wantProblem(t, b.do("POST", "/v1/purchases/424242/extended-warranty", disp, map[string]any{"until": "2030-01-01"}), 404, "purchase_not_found")
+	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/purchases/%v/extended-warranty", id), disp, map[string]any{"from": "2027-01-01", "until": "2026-01-01"}), 400, "invalid_window")
 }
 
 func TestMetricsAfterTraffic(t *testing.T) {
@@ -296,6 +301,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 // and a booking on it gets the warranty tier.
 func TestDispatcherRegistersAProductForACustomer(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	r := b.do("POST", "/v1/purchases", disp, map[string]any{"customer_sub": "gina", "category": "fridge", "brand": "Liebherr",
 		"purchased_at": "2026-03-01", "warranty_months": 24})

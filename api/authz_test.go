@@ -43,6 +43,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 // TestBookingAuthorization is the table of who may do what to a booking.
 func TestBookingAuthorization(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	owner := b.token(dispatch.RoleCustomer, "owner")
 	other := b.token(dispatch.RoleCustomer, "other")
 	tech := b.token(dispatch.RoleTechnician, "tech-9")
@@ -170,6 +171,7 @@ func signed(t *testing.T, claims jwt.MapClaims) string {
 // Over 200 characters the token is refused like any bad token.
 func TestTokenSubjectCappedAt200Characters(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	exp := b.clock.Now().Add(time.Hour).Unix()
 	rnd := rand.New(rand.NewPCG(3000, 19))
 	long := make([]byte, 3000)

@@ -79,6 +79,7 @@ type bookingDTO struct {
 	CustomerSub      string            `json:"customer_sub,omitempty"`
 	CancelReason     string            `json:"cancel_reason,omitempty"`
 	CustomerDeferred bool              `json:"customer_deferred"`
+	WarrantyVerified *bool             `json:"warranty_verified"`
 	Version          int               `json:"version"`
 	Job              *jobDTO           `json:"job"`
 	Jobs             []jobDTO          `json:"jobs"`
@@ -100,7 +101,8 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 		UpdatedAt: b.UpdatedAt, RequiredSkills: b.RequiredSkills, DurationMinutes: int(b.Duration / time.Minute),
 		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location, Region: b.Region,
 		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason, CustomerDeferred: b.CustomerDeferred,
-		Version: b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
+		WarrantyVerified: b.WarrantyVerified,
+		Version:          b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
 	if a.Role != dispatch.RoleCustomer {
 		out.CustomerSub = b.CustomerSubject
 	}

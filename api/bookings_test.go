@@ -15,6 +15,7 @@ import (
 
 func TestBookingTierFromPurchase(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "alice")
 	washer := b.purchase("alice", map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2025-06-01", "warranty_months": 24})
 	fridge := b.purchase("alice", map[string]any{"category": "fridge", "purchased_at": "2021-01-15", "warranty_months": 24})
@@ -60,6 +61,7 @@ func TestBookingTierFromPurchase(t *testing.T) {
 
 func TestReturnPickupWindows(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "bob")
 	// The clock is 2026-11-20; delivered 2026-11-15 (5 days) and 2026-11-01 (19 days).
 	recent := b.purchase("bob", map[string]any{"category": "tv", "purchased_at": "2026-11-10", "delivered_at": "2026-11-15", "warranty_months": 24})
@@ -91,6 +93,7 @@ func TestReturnPickupWindows(t *testing.T) {
 
 func TestIdempotentBooking(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "carol")
 	body := washerBooking(nil)
 
@@ -172,6 +175,7 @@ func TestIdempotentBooking(t *testing.T) {
 
 func TestBadBookingInput(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "erin")
 	with := func(k string, v any) map[string]any { m := washerBooking(nil); m[k] = v; return m }
 	without := func(k string) map[string]any { m := washerBooking(nil); delete(m, k); return m }
@@ -223,6 +227,7 @@ func TestBadBookingInput(t *testing.T) {
 
 func TestCancelAndReschedule(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "frank")
 	m := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	path := fmt.Sprintf("/v1/bookings/%v", m["id"])
@@ -250,26 +255,34 @@ func TestCancelAndReschedule(t *testing.T) {
 
 func TestBookingRateLimit(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	limited := httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, Now: b.clock.Now, BookingsPerMinute: 6})) // a token every 10 s: none comes back during the test
 	defer limited.Close()
 	b.srv = limited
 	cust := b.token(dispatch.RoleCustomer, "spammer")
-	codes := map[int]int{}
-	var last response
-	for range 14 {
-		last = b.do("POST", "/v1/bookings", cust, washerBooking(nil))
-		codes[last.Status]++
-	}
-	if codes[201] != 10 || codes[429] != 4 {
-		t.Fatalf("statuses %v, want the burst of 10 then 429s", codes)
-	}
-	wantProblem(t, last, 429, "rate_limited")
-	if last.Header.Get("Retry-After") != "10" {
-		t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
-	}
+	b.wantBurstThen429(10, 4, func(int) response { return b.do("POST", "/v1/bookings", cust, washerBooking(nil)) })
 	// Another customer is not held back by the first.
 	if r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "patient"), washerBooking(nil)); r.Status != 201 {
 		t.Fatalf("other subject: %d", r.Status)
+	}
+}
+
+// wantBurstThen429 sends burst+over requests one after the other: the burst gets 201, the rest
+// 429 rate_limited with Retry-After 10 (a limit of 6 a minute).
+func (b *testBundle) wantBurstThen429(burst, over int, send func(i int) response) {
+	b.t.Helper()
+	codes := map[int]int{}
+	var last response
+	for i := range burst + over {
+		last = send(i)
+		codes[last.Status]++
+	}
+	if codes[201] != burst || codes[429] != over {
+		b.t.Fatalf("statuses %v, want the burst of %d then 429s", codes, burst)
+	}
+	wantProblem(b.t, last, 429, "rate_limited")
+	if last.Header.Get("Retry-After") != "10" {
+		b.t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
 	}
 }
 
@@ -277,6 +290,7 @@ func TestBookingRateLimit(t *testing.T) {
 // byte; the one character PostgreSQL text cannot hold (NUL) is a clear 400.
 func TestHostileTextIsStoredVerbatim(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "robert'); DROP TABLE customers;--")
 	nasty := "'; DROP TABLE bookings; -- \" \\ \t\x01\x1b[31m \u202e <script>alert(1)</script> 😀 %s %00"
 	m := washerBooking(nil)
@@ -296,6 +310,7 @@ func TestHostileTextIsStoredVerbatim(t *testing.T) {
 
 func TestListPaging(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "pat")
 	for range 3 {
 		b.do("POST", "/v1/bookings", cust, washerBooking(nil))

@@ -14,6 +14,7 @@ import (
 // things at once or holds broken text is refused with its own code; nothing is written.
 func TestJSONNamesCaseSensitiveDuplicatesAndBadUnicodeRefused(t *testing.T) {
 	b := setup(t)
+	b.lyonServed()
 	cust := b.token(dispatch.RoleCustomer, "c")
 	const rest = `"service_type":"repair","appliance":"washer","address":"1 rue X, Lyon","location":{"lat":45.76,"lng":4.84}`
 	for _, c := range []struct {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uber/h3-go/v4"
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -38,6 +41,20 @@ func FuzzBookingDecoder(f *testing.F) {
 	s := dbtest.New(f)
 	clock := dispatch.ClockFunc(func() time.Time { return time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC) })
 	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	// An installer whose area is the whole Earth (the 122 cells of H3's resolution 0): every valid
+	// location is served, so bodies reach the booking rules and the database, and none is planned.
+	world, err := h3.Res0Cells()
+	if err != nil {
+		f.Fatal(err)
+	}
+	area := make([]string, len(world))
+	for i, c := range world {
+		area[i] = c.String()
+	}
+	if _, err := svc.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, dispatch.TechnicianRequest{
+		Name: "World Installer", Skills: []string{"install"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", ServiceArea: area}); err != nil {
+		f.Fatal(err)
+	}
 	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Now: clock.Now, BookingsPerMinute: 1 << 30})
 	tok, _ := api.IssueToken(secret, dispatch.RoleCustomer, "fuzzer", clock.Now(), time.Hour)
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -57,10 +57,22 @@ func setup(t *testing.T) *testBundle {
 	go postgres.New(s.Pool).FollowEvents(ctx, 10*time.Millisecond, hub.Publish, func() { once.Do(func() { close(listening) }) })
 	<-listening
 	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
-		BookingsPerMinute: 1_000_000}) // TestBookingRateLimit checks the limit on a server of its own
+		BookingsPerMinute: 1_000_000, ComplaintsPerMinute: 1_000_000}) // the rate-limit tests check the limits on servers of their own
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testBundle{t: t, srv: srv, svc: svc, clock: clock, db: s, hub: hub}
+}
+
+// lyonServed makes Lyon a served address for tests of booking rules that plan nothing: an
+// installer (no repair trade) works there, so bookings are accepted, not refused as outside every
+// service area, and wait unassigned, no technician having the trade.
+func (b *testBundle) lyonServed() {
+	b.t.Helper()
+	r := b.do("POST", "/v1/technicians", b.token(dispatch.RoleAdmin, "admin"), map[string]any{"name": "Ines Installer",
+		"skills": []string{"install"}, "home": map[string]any{"lat": 45.76, "lng": 4.84}, "time_zone": "Europe/Paris"})
+	if r.Status != http.StatusCreated {
+		b.t.Fatalf("installer: %d %s", r.Status, r.Body)
+	}
 }
 
 func (b *testBundle) token(role dispatch.Role, sub string) string {
@@ -150,10 +162,22 @@ func washerBooking(purchaseID any) map[string]any {
 	return b
 }
 
-// purchase registers a product for a customer and returns its id.
+// purchase registers a product for a customer, as the customer (unverified), and returns its id.
 func (b *testBundle) purchase(sub string, body map[string]any) float64 {
 	b.t.Helper()
-	r := b.do("POST", "/v1/purchases", b.token(dispatch.RoleCustomer, sub), body)
+	return b.registerPurchase(b.token(dispatch.RoleCustomer, sub), body)
+}
+
+// salesRecord registers a product for a customer as the shop (a dispatcher): verified.
+func (b *testBundle) salesRecord(sub string, body map[string]any) float64 {
+	b.t.Helper()
+	body["customer_sub"] = sub
+	return b.registerPurchase(b.token(dispatch.RoleDispatcher, "shop"), body)
+}
+
+func (b *testBundle) registerPurchase(token string, body map[string]any) float64 {
+	b.t.Helper()
+	r := b.do("POST", "/v1/purchases", token, body)
 	if r.Status != http.StatusCreated {
 		b.t.Fatalf("purchase: %d %s", r.Status, r.Body)
 	}

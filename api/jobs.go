@@ -86,7 +86,9 @@ type agendaItemDTO struct {
 	DurationMinutes int               `json:"duration_minutes"`
 	SLADueAt        time.Time         `json:"sla_due_at"`
 	Tier            string            `json:"tier"`
-	ETA             *time.Time        `json:"eta"`
+	// WarrantyVerified false: ask for the proof of purchase on site (proof_of_purchase).
+	WarrantyVerified *bool      `json:"warranty_verified"`
+	ETA              *time.Time `json:"eta"`
 }
 
 func (h *handlers) agenda(c echo.Context) error {
@@ -100,7 +102,7 @@ func (h *handlers) agenda(c echo.Context) error {
 		b := it.Booking
 		out.Items = append(out.Items, agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
 			Problem: b.Problem, Address: b.Address, Location: b.Location, DurationMinutes: int(b.Duration / time.Minute),
-			SLADueAt: b.SLADueAt, Tier: string(b.Tier), ETA: it.ETA})
+			SLADueAt: b.SLADueAt, Tier: string(b.Tier), WarrantyVerified: b.WarrantyVerified, ETA: it.ETA})
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -147,11 +149,12 @@ func (h *handlers) declineJob(c echo.Context) error {
 }
 
 type statusRequest struct {
-	Status    string          `json:"status"`
-	Outcome   string          `json:"outcome,omitempty"`
-	Notes     string          `json:"notes,omitempty"`
-	PartsUsed []dispatch.Part `json:"parts_used,omitempty"`
-	Location  *locationDTO    `json:"location,omitempty"`
+	Status          string          `json:"status"`
+	Outcome         string          `json:"outcome,omitempty"`
+	Notes           string          `json:"notes,omitempty"`
+	PartsUsed       []dispatch.Part `json:"parts_used,omitempty"`
+	Location        *locationDTO    `json:"location,omitempty"`
+	ProofOfPurchase *bool           `json:"proof_of_purchase,omitempty"`
 }
 
 func (h *handlers) jobStatus(c echo.Context) error {
@@ -163,7 +166,8 @@ func (h *handlers) jobStatus(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed}
+	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
+		ProofOfPurchase: req.ProofOfPurchase}
 	if req.Location != nil {
 		l, err := req.Location.toLocation("location")
 		if err != nil {

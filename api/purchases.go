@@ -33,6 +33,7 @@ type purchaseDTO struct {
 	ExtendedWarrantyUntil *dispatch.Date `json:"extended_warranty_until"`
 	InWarranty            bool           `json:"in_warranty"`
 	WarrantyUntil         dispatch.Date  `json:"warranty_until"`
+	Verified              bool           `json:"verified"`
 	CreatedAt             time.Time      `json:"created_at"`
 }
 
@@ -40,7 +41,7 @@ func (h *handlers) purchaseOut(p dispatch.Purchase) purchaseDTO {
 	in, until := h.Service.WarrantyStatus(p)
 	return purchaseDTO{ID: p.ID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial, PurchasedAt: p.PurchasedAt,
 		DeliveredAt: p.DeliveredAt, WarrantyMonths: p.WarrantyMonths, ExtendedWarrantyUntil: p.ExtendedWarrantyUntil,
-		InWarranty: in, WarrantyUntil: until, CreatedAt: p.CreatedAt}
+		InWarranty: in, WarrantyUntil: until, Verified: p.Verified, CreatedAt: p.CreatedAt}
 }
 
 func (h *handlers) createPurchase(c echo.Context) error {

@@ -45,7 +45,10 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	}
 	var extra map[string]echo.MiddlewareFunc // per "METHOD path", after the role check
 	if e != nil {
-		extra = map[string]echo.MiddlewareFunc{"POST /bookings": bookingLimit(d.BookingsPerMinute)}
+		extra = map[string]echo.MiddlewareFunc{
+			"POST /bookings":   subjectLimit(d.BookingsPerMinute, 30, 10, "bookings"),
+			"POST /complaints": subjectLimit(d.ComplaintsPerMinute, 6, 5, "complaints"),
+		}
 	}
 	private := func(method, path string, fn echo.HandlerFunc, roles ...dispatch.Role) {
 		for _, f := range visit {
@@ -69,7 +72,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 
 	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
-	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, customer, dispatcher)
+	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, dispatcher, admin)
 
 	private("GET", "/slots", h.slots, customer, dispatcher)
 	private("POST", "/bookings", h.createBooking, customer, dispatcher)
@@ -94,8 +97,10 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians/me/inbox", h.inbox, technician)
 	private("PUT", "/technicians/me/location", h.putLocation, technician)
 	private("PUT", "/customers/me/devices", h.putDevice, customer)
+	private("DELETE", "/customers/me/devices/:token", h.deleteDevice, customer)
 	private("GET", "/customers/me/inbox", h.inbox, customer)
 	private("PUT", "/dispatchers/me/devices", h.putDevice, dispatcher)
+	private("DELETE", "/dispatchers/me/devices/:token", h.deleteDevice, dispatcher)
 	private("GET", "/dispatchers/me/inbox", h.inbox, dispatcher)
 	private("GET", "/geo/cells", h.geoCells, dispatcher)
 

@@ -36,6 +36,8 @@ type Deps struct {
 	Events *Hub
 	// BookingsPerMinute limits POST /v1/bookings per subject (0: 30 a minute, burst 10).
 	BookingsPerMinute int
+	// ComplaintsPerMinute limits POST /v1/complaints per subject (0: 6 a minute, burst 5).
+	ComplaintsPerMinute int
 }
 
 // HTTPMetrics records request latency by route pattern and status.
@@ -123,21 +125,22 @@ func serveMetrics(d Deps) echo.HandlerFunc {
 	}
 }
 
-// bookingLimit is a per-subject token bucket for booking creation (per replica, in memory; idle
-// subjects expire after 10 minutes). A refusal is 429 with Retry-After.
-func bookingLimit(perMinute int) echo.MiddlewareFunc {
+// subjectLimit is a per-subject token bucket for one route (per replica, in memory; idle
+// subjects expire after 10 minutes): perMinute (0: def) after a burst of a tenth of a minute's
+// worth, at least minBurst. A refusal is 429 with Retry-After.
+func subjectLimit(perMinute, def, minBurst int, what string) echo.MiddlewareFunc {
 	if perMinute <= 0 {
-		perMinute = 30
+		perMinute = def
 	}
 	r := rate.Limit(float64(perMinute) / 60)
 	retry := strconv.Itoa(int(math.Ceil(60 / float64(perMinute))))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: r, Burst: max(10, perMinute/6), ExpiresIn: 10 * time.Minute}),
+			Rate: r, Burst: max(minBurst, perMinute/6), ExpiresIn: 10 * time.Minute}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return actor(c).Subject, nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", retry)
-			return problem(http.StatusTooManyRequests, "rate_limited", "too many bookings from this account; retry later")
+			return problem(http.StatusTooManyRequests, "rate_limited", "too many "+what+" from this account; retry later")
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
 			return problem(http.StatusUnauthorized, "unauthorized", "no subject to rate-limit on")

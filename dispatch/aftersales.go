@@ -121,9 +121,11 @@ func (s *Service) FileComplaint(ctx context.Context, a Actor, bookingID int64, c
 		if a.Role == RoleCustomer && b.CustomerSubject != a.Subject {
 			return NotFound("booking", bookingID)
 		}
+		// The technician who made the last visit that happened; none when nobody came (a
+		// technician only planned is not answerable for it).
 		var tech *int64
 		for _, j := range b.Jobs {
-			if j.TechnicianID != nil {
+			if j.OnSiteAt != nil && j.TechnicianID != nil {
 				tech = j.TechnicianID
 			}
 		}
@@ -198,10 +200,11 @@ func (s *Service) UpdateComplaint(ctx context.Context, a Actor, id int64, ifVers
 	return out, err
 }
 
-// SetExtendedWarranty records an extended warranty bought for a product (its customer or staff).
+// SetExtendedWarranty records an extended warranty bought for a product, from the shop's records:
+// staff only. A customer's word alone does not decide a tier.
 func (s *Service) SetExtendedWarranty(ctx context.Context, a Actor, purchaseID int64, from, until Date) (Purchase, error) {
-	if a.Role != RoleCustomer && !a.Staff() {
-		return Purchase{}, Forbidden("a %s cannot change purchases", a.Role)
+	if !a.Staff() {
+		return Purchase{}, Forbidden("an extended warranty is registered by the shop (a dispatcher or an admin), not by a %s", a.Role)
 	}
 	if until.IsZero() || until.Before(from) {
 		return Purchase{}, Invalid("until", "invalid_window", "until must be on or after from")
@@ -212,14 +215,8 @@ func (s *Service) SetExtendedWarranty(ctx context.Context, a Actor, purchaseID i
 		if err != nil {
 			return err
 		}
-		if a.Role == RoleCustomer {
-			c, err := st.EnsureCustomer(ctx, a.Subject)
-			if err != nil {
-				return err
-			}
-			if c.ID != p.CustomerID {
-				return NotFound("purchase", purchaseID)
-			}
+		if err := checkExtendedUntil("until", p.PurchasedAt, until); err != nil {
+			return err
 		}
 		if from.IsZero() {
 			from = WarrantyEnd(p).AddDays(1)
@@ -234,6 +231,21 @@ func (s *Service) SetExtendedWarranty(ctx context.Context, a Actor, purchaseID i
 			Action: "extended_warranty", Data: map[string]any{"from": from.String(), "until": until.String()}})
 	})
 	return out, err
+}
+
+// maxWarrantyMonths bounds a warranty, extended or not, from the purchase date (20 years).
+const maxWarrantyMonths = 240
+
+// checkExtendedUntil refuses an extended warranty that ends before the purchase or more than 20
+// years after it.
+func checkExtendedUntil(field string, purchased, until Date) error {
+	if until.Before(purchased) {
+		return Invalid(field, "invalid_date", "an extended warranty cannot end before the purchase (%s)", purchased)
+	}
+	if purchased.AddMonths(maxWarrantyMonths).Before(until) {
+		return Invalid(field, "out_of_range", "an extended warranty ends at most %d years after the purchase (%s)", maxWarrantyMonths/12, purchased)
+	}
+	return nil
 }
 
 // KPIs computes the §2 figures for bookings created in [from, to), grouped by tier, region or

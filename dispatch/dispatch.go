@@ -121,7 +121,10 @@ type Purchase struct {
 	WarrantyMonths        int
 	ExtendedWarrantyUntil *Date
 	ExtendedWarrantyFrom  *Date
-	CreatedAt             time.Time
+	// Verified: registered by the shop (staff, sales records) or its proof of purchase seen on
+	// site; a purchase the customer registers is not, and its warranty is provisional.
+	Verified  bool
+	CreatedAt time.Time
 }
 
 // Booking is a customer's request for a visit (a work order).
@@ -148,6 +151,10 @@ type Booking struct {
 	Region           string // H3 res-5 cell of the address, for reporting and the board
 	// CustomerDeferred: the customer chose windows that all start after the due time.
 	CustomerDeferred bool
+	// WarrantyVerified says whether the warranty the tier stands on is verified: nil when none is
+	// claimed (paid); false on a purchase the customer registered, until the technician confirms
+	// the proof of purchase on site (true) or the visit ends without it (the booking is then paid).
+	WarrantyVerified *bool
 	Version          int
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
@@ -334,6 +341,8 @@ type Store interface {
 
 	CreatePurchase(ctx context.Context, p Purchase) (Purchase, error)
 	GetPurchase(ctx context.Context, id int64) (Purchase, error)
+	// VerifyPurchase marks a purchase verified (its proof was seen).
+	VerifyPurchase(ctx context.Context, id int64) error
 	ListPurchases(ctx context.Context, customerID *int64, page Page) ([]Purchase, error)
 
 	// Autocommit runs fn with a store outside any transaction: each statement commits on its own.
@@ -354,6 +363,11 @@ type Store interface {
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (Booking, error)
 	UpdateBooking(ctx context.Context, b Booking) (Booking, error)
+	// SetBookingTier records the technician's word on an unverified warranty: the booking's
+	// tier, due time, customer-deferred flag and warranty_verified.
+	SetBookingTier(ctx context.Context, b Booking, at time.Time) error
+	// UpdateJob writes j if the job is still at j.Version (else a conflict with code
+	// concurrent_update, and nothing written) and returns it with its new version.
 	UpdateJob(ctx context.Context, j Job) (Job, error)
 
 	CreateTechnician(ctx context.Context, t Technician) (Technician, error)
@@ -402,6 +416,8 @@ type Store interface {
 	// JobsToOffer are planned, not yet offered jobs starting before horizon.
 	JobsToOffer(ctx context.Context, horizon time.Time, limit int) ([]int64, error)
 
+	// UpsertDevice registers d's token for d's owner, or refreshes it; a token active for another
+	// owner is a conflict with code device_token_taken, and nothing is written.
 	UpsertDevice(ctx context.Context, d Device) (Device, error)
 	DeleteDevice(ctx context.Context, kind, subject, token string) error
 	ActiveDevices(ctx context.Context, kind, subject string) ([]Device, error)
@@ -414,6 +430,8 @@ type Store interface {
 	TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]Window, error)
 	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]Window, error)
 	AddFeedback(ctx context.Context, f Feedback) (Feedback, bool, error)
+	// CreateComplaint files c; when the booking has an open (or acknowledged) complaint of the
+	// category already, it is a conflict with code complaint_exists and nothing is written.
 	CreateComplaint(ctx context.Context, c Complaint) (Complaint, error)
 	LockComplaint(ctx context.Context, id int64) (Complaint, error)
 	SaveComplaint(ctx context.Context, c Complaint) (Complaint, error)

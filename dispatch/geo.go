@@ -135,6 +135,43 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 	return fc, nil
 }
 
+// Served reports whether an active technician covers l, whatever their trade: l lies inside their
+// service area, or, for one without an area, within Planning.MaxRadiusKm of where they are (the
+// latest fresh ping, else home), the reach of the candidate search. Elsewhere (a pole, the open
+// sea, a city nobody serves) no technician is ever proposed, and a booking would wait forever.
+func (s *Service) Served(ctx context.Context, st Store, l Location) (bool, error) {
+	if s.Index != nil {
+		found, err := s.Index.Nearby(point(l), func(e geo.Entry) bool { return e.Active }, 1, s.Planning.MaxRadiusKm)
+		if err == nil && len(found) > 0 {
+			return true, nil
+		}
+	}
+	// The index may lag a notification, and proposes a technician with an area only near them:
+	// the database has the last word.
+	ts, err := st.CandidateTechnicians(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	for _, t := range ts {
+		if len(t.ServiceArea) > 0 {
+			if covers(t, l) {
+				return true, nil
+			}
+		} else if geo.DistanceKm(point(s.startPosition(t, now)), point(l)) <= s.Planning.MaxRadiusKm {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// refuseUnserved is the refusal of a booking at l, where no technician works.
+func refuseUnserved(l Location) error {
+	e := Unprocessable("outside_service_area", "no technician works at %.5f, %.5f: the address is outside every service area", l.Lat, l.Lng)
+	e.(*Error).Field = "location"
+	return e
+}
+
 // nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
 // covers the address, leaving out the excluded ones.
 func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time, onCache bool) ([]Technician, *routeRead, Reason, error) {

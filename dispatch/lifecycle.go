@@ -42,7 +42,7 @@ type Notification struct {
 	ID               int64
 	RecipientKind    string
 	RecipientSubject string
-	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request
+	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
 	JobID            *int64
 	BookingID        *int64
 	Title, Body      string
@@ -61,7 +61,35 @@ type Notifier interface {
 type PushDelivery struct {
 	ID, NotificationID, DeviceID int64
 	Token                        string
-	Attempts                     int // made so far
+	Attempts                     int   // made so far
+	Unreachable                  int   // of which never reached FCM (connection refused, dial timeout)
+	LeasedBy                     int64 // the push worker holding it
+}
+
+// PushAttempt is how one attempt to push a delivery ended.
+type PushAttempt struct {
+	Status      string    // pending (try again at Next), delivered, token_invalid, failed
+	Next        time.Time // when pending
+	MessageName string    // FCM's, when delivered
+	Code        string    // FCM's error code, or UNREACHABLE when FCM never answered
+	HTTPStatus  int       // 0 without an answer
+	RetryAfter  time.Duration
+	Error       string // the cause in words: FCM's message or the network error
+	Unreachable bool   // FCM was never reached; such attempts do not count towards giving up
+	StartedAt   time.Time
+	At          time.Time
+}
+
+// PushWorkerSession is a push worker's membership in the database: its leases are its own while
+// the session lives and beats; a worker whose session ended or fell silent is gone, and another
+// worker frees its leases.
+type PushWorkerSession interface {
+	ID() int64
+	// Beat renews the membership; an error matching ErrNotFound means the worker was taken for
+	// gone (its leases freed) and must join again.
+	Beat(ctx context.Context) error
+	// Leave frees the worker's leases and ends the membership.
+	Leave(ctx context.Context) error
 }
 
 // Outbox enqueues a push of each notification to the recipient's devices in the transaction that
@@ -164,9 +192,11 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 	if p == nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
 		j.Status, j.UpdatedAt = JobUnassigned, now
-		if _, err := st.UpdateJob(ctx, *j); err != nil {
+		saved, err := st.UpdateJob(ctx, *j)
+		if err != nil {
 			return err
 		}
+		j.Version = saved.Version
 		return st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, nil, reason))
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
@@ -445,7 +475,13 @@ type StatusUpdate struct {
 	Notes     string
 	PartsUsed []Part
 	Location  *Location
+	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
+	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
+	ProofOfPurchase *bool
 }
+
+// MaxPartsUsed bounds the parts a visit lists.
+const MaxPartsUsed = 100
 
 // Outcomes of an incomplete visit that plan a revisit.
 var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
@@ -466,12 +502,18 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 			return Job{}, err
 		}
 	}
+	if u.ProofOfPurchase != nil && u.Status == JobEnRoute {
+		return Job{}, Invalid("proof_of_purchase", "not_on_site", "proof of purchase is confirmed on site: with on_site, completed or incomplete")
+	}
 	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
 		return Job{}, Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
 	}
+	if len(u.PartsUsed) > MaxPartsUsed {
+		return Job{}, Invalid("parts_used", "too_many_parts", "a visit lists at most %d parts (one entry per sku, with its quantity)", MaxPartsUsed)
+	}
 	for i, p := range u.PartsUsed {
-		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 {
-			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku and a quantity between 1 and 1000", i)
+		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 || utf8.RuneCountInString(p.Name) > 200 {
+			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200 and a quantity between 1 and 1000", i)
 		}
 	}
 	var out Job
@@ -502,6 +544,9 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		}
 		b, err := st.GetBooking(ctx, j.BookingID)
 		if err != nil {
+			return err
+		}
+		if err := s.settleWarranty(ctx, st, a, &b, j, u, now); err != nil {
 			return err
 		}
 		bookingStatus := BookingInProgress
@@ -550,9 +595,54 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 	return out, err
 }
 
+// settleWarranty takes the technician's word on booking b's unverified warranty, when it has one
+// and the update carries the word or ends the visit: the proof shown, the warranty stands and the
+// purchase is verified; not shown, or the visit over without it, the booking becomes paid, with
+// the paid due time (its SLA and KPIs are the paid ones), and the customer is told.
+func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Booking, j Job, u StatusUpdate, now time.Time) error {
+	if b.Tier != TierWarranty || b.WarrantyVerified == nil || *b.WarrantyVerified {
+		return nil
+	}
+	shown := u.ProofOfPurchase != nil && *u.ProofOfPurchase
+	if !shown && u.ProofOfPurchase == nil && u.Status != JobCompleted && u.Status != JobIncomplete {
+		return nil // on site, not yet said
+	}
+	e := AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
+		FromStatus: string(TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
+	if shown {
+		b.WarrantyVerified = ptr(true)
+		if b.PurchaseID != nil {
+			if err := st.VerifyPurchase(ctx, *b.PurchaseID); err != nil {
+				return err
+			}
+		}
+		e.Action, e.ToStatus, e.Reason = "warranty_confirmed", string(TierWarranty), "proof of purchase shown on site"
+	} else {
+		b.Tier, b.SLADueAt = TierPaid, s.Rules.SLADueAt(TierPaid, b.CreatedAt)
+		b.CustomerDeferred = deferredByCustomer(b.PreferredWindows, b.SLADueAt)
+		e.Action, e.ToStatus, e.Reason = "tier_changed", string(TierPaid), "proof of purchase not shown on site"
+		e.Data["sla_due_at"] = b.SLADueAt
+	}
+	if err := st.SetBookingTier(ctx, *b, now); err != nil {
+		return err
+	}
+	if err := st.AddAudit(ctx, e); err != nil {
+		return err
+	}
+	if shown {
+		return nil
+	}
+	return s.tellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
+		fmt.Sprintf("No proof of purchase was shown for your %s, so the visit is charged as a paid repair.", b.Appliance),
+		map[string]any{"tier": TierPaid})
+}
+
 // ---- devices and inbox ----
 
-// RegisterDevice records the caller's FCM token; a token seen before moves to this owner.
+// RegisterDevice records the caller's FCM token. A token registered before is refreshed for its
+// owner; a token active for another person is refused (conflict device_token_taken), since an FCM
+// token is one app install: pushes for its owner must not silently go to someone else (nor
+// theirs stop). It moves only once its owner removed it or FCM disabled it.
 func (s *Service) RegisterDevice(ctx context.Context, a Actor, token, platform, appVersion string) (Device, error) {
 	kind := string(a.Role)
 	if a.Role != RoleTechnician && a.Role != RoleCustomer && a.Role != RoleDispatcher {

@@ -146,9 +146,11 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd = &t.ID, start, &end
 		j.Pinned, j.PinnedStart = pin, pin && r.PlannedStart != nil
 		j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
-		if _, err := st.UpdateJob(ctx, j); err != nil {
+		saved, err := st.UpdateJob(ctx, j)
+		if err != nil {
 			return err
 		}
+		j.Version = saved.Version
 		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
 			Action: "assigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: r.Reason,
 			Data: map[string]any{"technician_id": t.ID, "previous_technician_id": prevTech, "planned_start": start, "pinned": pin,
@@ -334,6 +336,9 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 			j, err := st.LockJob(ctx, j.ID)
 			if err != nil {
 				return err
+			}
+			if j.Started() || !j.Live() || j.TechnicianID == nil || *j.TechnicianID != t.ID {
+				continue // it moved since the list was read (the technician set off, a dispatcher moved it)
 			}
 			if err := s.withdrawOffer(ctx, st, j, "technician unavailable"); err != nil {
 				return err

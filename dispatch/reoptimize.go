@@ -27,6 +27,17 @@ type OptimizeResult struct {
 	// run takes them up. BreachesAvoided and SecondsSaved are the solver's figures for the
 	// whole plan, skipped changes included.
 	Skipped int `json:"skipped_changed_meanwhile"`
+	// NotModelled are the jobs and technicians the solver could not be given as they are stored
+	// (a preferred window of less than a second, overlapping shifts, written before such input
+	// was refused): each is left as it is, and the rest of the region is optimised.
+	NotModelled []NotModelled `json:"not_modelled"`
+}
+
+// NotModelled is a job or a technician a re-optimisation left out, and why.
+type NotModelled struct {
+	JobID        int64  `json:"job_id,omitempty"`
+	TechnicianID int64  `json:"technician_id,omitempty"`
+	Reason       string `json:"reason"`
 }
 
 // FreezeAhead keeps jobs starting this soon where they are: the technician is preparing them.
@@ -56,7 +67,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 		budget = 10 * time.Second
 	}
 	began := time.Now()
-	res := OptimizeResult{Moved: []Moved{}}
+	res := OptimizeResult{Moved: []Moved{}, NotModelled: []NotModelled{}}
 	if err := s.reoptimize(ctx, a, region, began.Add(budget), &res); err != nil {
 		return res, err
 	}
@@ -76,6 +87,7 @@ func (s *Service) reoptimize(ctx context.Context, a Actor, region string, deadli
 	if err != nil {
 		return err
 	}
+	res.NotModelled = append(res.NotModelled, rp.notModelled...)
 	res.Considered = len(rp.movable)
 	if len(rp.movable) == 0 {
 		return nil
@@ -131,6 +143,8 @@ type readPlanned struct {
 	// versions are the technicians' plan_version, read before their routes: a route written
 	// back must not have moved since.
 	versions map[int64]int64
+	// notModelled are the jobs and technicians left out of the problem: they stay as they are.
+	notModelled []NotModelled
 }
 
 // readPlan builds the scheduling problem: movable jobs with their skills, windows, SLA due
@@ -181,6 +195,15 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		for _, w := range b.PreferredWindows {
 			// The visit starts inside the window [Start, End), as the online insertion has it.
 			sj.Windows = append(sj.Windows, scheduling.Window{Start: w.Start.Unix(), End: w.End.Unix() - 1})
+		}
+		if err := sj.Validate(); err != nil {
+			// Stored before such input was refused (a window of less than a second): the job
+			// stays where it is, reported, and does not fail its region.
+			s.Log.Warn("re-optimise: a job cannot be modelled; it stays as it is", "job_id", id, "booking_id", b.ID, "err", err)
+			rp.notModelled = append(rp.notModelled, NotModelled{JobID: id, Reason: err.Error()})
+			continue
+		}
+		for _, w := range b.PreferredWindows {
 			until = maxTime(until, w.End)
 		}
 		until = maxTime(until, b.SLADueAt.Add(s.Planning.Horizon))
@@ -210,13 +233,19 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 	// A route that does not hold under the solver's travel times (planned on others, or by hand)
 	// stays as it is: its jobs are no longer movable but cut their technician's shift like any
 	// fixed visit. Left free, the solver would count their slots free while the database still
-	// holds them there.
+	// holds them there. So too the route of a technician the solver cannot be given (shifts that
+	// overlap, stored before they were refused): the technician is left out, reported.
 	for {
-		plan, stuck, err := s.buildPlan(places, now, jobs, techs, rd, rp)
+		plan, stuck, unfit, err := s.buildPlan(places, now, jobs, techs, rd, rp)
 		if err != nil {
 			return nil, err
 		}
-		if len(stuck) == 0 {
+		for _, u := range unfit {
+			s.Log.Warn("re-optimise: a technician cannot be modelled; their route stays as it is", "technician_id", u.TechnicianID, "err", u.Reason)
+			rp.notModelled = append(rp.notModelled, u)
+			techs = slices.DeleteFunc(techs, func(t Technician) bool { return t.ID == u.TechnicianID })
+		}
+		if len(stuck) == 0 && len(unfit) == 0 {
 			rp.plan = plan
 			return rp, nil
 		}
@@ -228,16 +257,22 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 	}
 }
 
-// buildPlan is the scheduling problem of readPlan with the current routes assigned, and the jobs
-// of the routes that do not hold under the solver's travel times.
-func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, error) {
+// buildPlan is the scheduling problem of readPlan with the current routes assigned, the jobs of
+// the routes that do not hold under the solver's travel times (or of a technician left out), and
+// the technicians it left out because the solver cannot take them as they are.
+func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
 	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
-	var routes []scheduling.Assignment
+	var (
+		routes []scheduling.Assignment
+		stuck  []int64
+		unfit  []NotModelled
+	)
 	for _, t := range techs {
 		home := places.Add(point(t.Home))
 		st := scheduling.Technician{ID: t.ID, Skills: t.Skills, Start: home, End: home}
 		here := places.Add(point(s.positionAt(t, now, rd.stops[t.ID])))
 		var fixed, mine []Stop
+		var own []scheduling.Assignment
 		for _, sp := range rd.stops[t.ID] {
 			if _, ok := rp.movable[sp.JobID]; ok {
 				mine = append(mine, sp)
@@ -267,24 +302,31 @@ func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []sch
 				}
 				st.Shifts = append(st.Shifts, sh)
 				if len(a.Jobs) > 0 {
-					routes = append(routes, a)
+					own = append(own, a)
 				}
 			}
 		}
+		if err := st.Validate(); err != nil {
+			unfit = append(unfit, NotModelled{TechnicianID: t.ID, Reason: err.Error()})
+			for _, sp := range mine {
+				stuck = append(stuck, sp.JobID)
+			}
+			continue
+		}
+		routes = append(routes, own...)
 		pr.Technicians = append(pr.Technicians, st)
 	}
 	plan, err := scheduling.NewPlan(pr, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var stuck []int64
 	for _, a := range routes {
 		if err := plan.Assign(a); err != nil {
 			s.Log.Debug("re-optimise: a route does not hold under the solver's travel times; it stays", "technician_id", a.Technician, "err", err)
 			stuck = append(stuck, a.Jobs...)
 		}
 	}
-	return plan, stuck, nil
+	return plan, stuck, unfit, nil
 }
 
 // shiftPart is a piece of a shift between visits that stay: from the door of one to the next's.

@@ -16,6 +16,7 @@ type Rules struct {
 	ExchangeDays     int           // faulty-product exchange window after delivery (30)
 	Location         *time.Location
 	MaxWindowsAhead  time.Duration // how far ahead a preferred window may lie
+	MinWindowLength  time.Duration // the shortest preferred window a customer may ask for (30 min)
 	MaxProblemLength int
 }
 
@@ -28,6 +29,7 @@ func DefaultRules() Rules {
 		ExchangeDays:     30,
 		Location:         time.UTC,
 		MaxWindowsAhead:  60 * 24 * time.Hour,
+		MinWindowLength:  30 * time.Minute,
 		MaxProblemLength: 4000,
 	}
 }
@@ -213,8 +215,15 @@ func ValidateLocation(field string, l Location) error {
 	return nil
 }
 
-// ValidateShifts checks day names and HH:MM times with end after start.
+// MaxShifts bounds a technician's weekly shifts (a few a day).
+const MaxShifts = 100
+
+// ValidateShifts checks day names and HH:MM times with end after start, and that no two shifts
+// of a day overlap (they may touch: 08:00–12:00 and 12:00–18:00 are two shifts).
 func ValidateShifts(shifts []Shift) error {
+	if len(shifts) > MaxShifts {
+		return Invalid("weekly_shifts", "too_many_shifts", "at most %d weekly shifts", MaxShifts)
+	}
 	for i, s := range shifts {
 		if !slices.Contains([]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, s.Day) {
 			return Invalid("weekly_shifts", "invalid_shift", "weekly_shifts[%d].day must be mon..sun, got %q", i, s.Day)
@@ -228,9 +237,26 @@ func ValidateShifts(shifts []Shift) error {
 			return Invalid("weekly_shifts", "invalid_shift", "weekly_shifts[%d] ends (%s) before it starts (%s)", i, s.End, s.Start)
 		}
 	}
+	// Times are HH:MM, so they compare as strings.
+	for i, a := range shifts {
+		for k, b := range shifts[:i] {
+			if a.Day == b.Day && normClock(a.Start) < normClock(b.End) && normClock(b.Start) < normClock(a.End) {
+				return Invalid("weekly_shifts", "shifts_overlap", "weekly_shifts[%d] (%s %s–%s) overlaps weekly_shifts[%d] (%s–%s)",
+					i, a.Day, a.Start, a.End, k, b.Start, b.End)
+			}
+		}
+	}
 	return nil
 }
 
+// normClock writes a valid H:MM or HH:MM time as HH:MM.
+func normClock(s string) string {
+	if len(s) == 4 {
+		return "0" + s
+	}
+	return s
+}
+
 func describeWindow(w Window) string {
-	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339Nano), w.End.Format(time.RFC3339Nano))
 }

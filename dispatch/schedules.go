@@ -176,9 +176,11 @@ func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now t
 	from := j.Status
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
 	j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
-	if _, err := st.UpdateJob(ctx, *j); err != nil {
+	saved, err := st.UpdateJob(ctx, *j)
+	if err != nil {
 		return false, err
 	}
+	j.Version = saved.Version
 	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
 		Action: "redispatch", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: "SLA watchdog",
 		Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "technician_id": p.TechnicianID, "planned_start": p.Start}}); err != nil {

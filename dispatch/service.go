@@ -99,11 +99,17 @@ type PurchaseRequest struct {
 	ExtendedWarrantyUntil *Date
 }
 
-// RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff).
+// RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff). What
+// a customer registers is their word: unverified, and without an extended warranty, which only
+// the shop's records (staff) can give. Dates that have not happened yet are refused.
 func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseRequest) (Purchase, error) {
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
 		return Purchase{}, err
+	}
+	if r.ExtendedWarrantyUntil != nil && !a.Staff() {
+		return Purchase{}, &Error{Kind: KindForbidden, Code: "forbidden", Field: "extended_warranty_until",
+			Message: "an extended warranty is registered by the shop (a dispatcher or an admin), not by the customer"}
 	}
 	if _, ok := appliances[r.Category]; !ok {
 		return Purchase{}, Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(Appliances(), ", "))
@@ -115,10 +121,18 @@ func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseReque
 	if today.Before(r.PurchasedAt) {
 		return Purchase{}, Invalid("purchased_at", "date_in_future", "purchased_at %s is in the future", r.PurchasedAt)
 	}
+	if r.DeliveredAt != nil && today.Before(*r.DeliveredAt) {
+		return Purchase{}, Invalid("delivered_at", "date_in_future", "delivered_at %s is in the future", r.DeliveredAt)
+	}
 	if r.DeliveredAt != nil && r.DeliveredAt.Before(r.PurchasedAt) {
 		return Purchase{}, Invalid("delivered_at", "invalid_date", "delivered_at %s is before purchased_at %s", r.DeliveredAt, r.PurchasedAt)
 	}
-	if r.WarrantyMonths < 0 || r.WarrantyMonths > 240 {
+	if u := r.ExtendedWarrantyUntil; u != nil {
+		if err := checkExtendedUntil("extended_warranty_until", r.PurchasedAt, *u); err != nil {
+			return Purchase{}, err
+		}
+	}
+	if r.WarrantyMonths < 0 || r.WarrantyMonths > maxWarrantyMonths {
 		return Purchase{}, Invalid("warranty_months", "out_of_range", "warranty_months must be between 0 and 240")
 	}
 	for _, f := range []struct{ name, v string }{{"brand", r.Brand}, {"model", r.Model}, {"serial", r.Serial}} {
@@ -135,7 +149,7 @@ func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseReque
 		out, err = st.CreatePurchase(ctx, Purchase{
 			CustomerID: c.ID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
 			PurchasedAt: r.PurchasedAt, DeliveredAt: r.DeliveredAt, WarrantyMonths: r.WarrantyMonths,
-			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil,
+			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil, Verified: a.Staff(),
 		})
 		return err
 	})
@@ -264,6 +278,10 @@ func (s *Service) validateWindows(ws []Window, now time.Time) error {
 			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] needs start and end", i)
 		case !w.End.After(w.Start):
 			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] ends before it starts (%s)", i, describeWindow(w))
+		case !w.Start.Equal(w.Start.Truncate(time.Second)) || !w.End.Equal(w.End.Truncate(time.Second)):
+			return Invalid("preferred_windows", "window_not_whole_seconds", "preferred_windows[%d] must start and end on whole seconds (%s)", i, describeWindow(w))
+		case w.End.Sub(w.Start) < s.Rules.MinWindowLength:
+			return Invalid("preferred_windows", "window_too_short", "preferred_windows[%d] is shorter than %d minutes (%s)", i, int(s.Rules.MinWindowLength.Minutes()), describeWindow(w))
 		case !w.End.After(now):
 			return Invalid("preferred_windows", "window_in_past", "preferred_windows[%d] lies in the past (%s)", i, describeWindow(w))
 		case w.Start.After(now.Add(s.Rules.MaxWindowsAhead)):
@@ -300,6 +318,16 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 	)
 	if idemKey != "" {
 		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+	}
+	if served, err := s.Served(ctx, s.Store, r.Location); err != nil {
+		return Booking{}, false, err
+	} else if !served {
+		if key != nil { // a retry of a booking made while the address was served is that booking
+			if prev, err := s.replay(ctx, s.Store, *key); err == nil {
+				return prev, true, nil
+			}
+		}
+		return Booking{}, false, refuseUnserved(r.Location)
 	}
 	// No transaction: the reads (customer, purchase, plans) commit on their own, and everything
 	// the booking writes is one statement (Store.WriteNewBooking), its own transaction.
@@ -449,6 +477,10 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 	if r.ServiceType == ServiceReturnPickup {
 		tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
 	}
+	var verified *bool // no warranty claimed
+	if tier == TierWarranty && purchase != nil {
+		verified = ptr(purchase.Verified) // the customer's own record: provisional until the proof is seen
+	}
 	region := ""
 	if cell, err := geo.RegionOf(point(r.Location)); err == nil {
 		region = cell.String()
@@ -464,8 +496,8 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
 		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
 		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
-		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)),
-		Jobs:             []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)), WarrantyVerified: verified,
+		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 	}, nil
 }
 
@@ -535,7 +567,7 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 	}
 	var out Booking
 	err := s.planTx(ctx, func(st Store) error {
-		b, err := st.LockBooking(ctx, id)
+		b, err := s.lockBookingAndVisit(ctx, st, id)
 		if err != nil {
 			return err
 		}
@@ -568,9 +600,11 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 		}
 		if j != nil {
 			j.UpdatedAt = now
-			if _, err := st.UpdateJob(ctx, *j); err != nil {
+			saved, err := st.UpdateJob(ctx, *j)
+			if err != nil {
 				return err
 			}
+			j.Version = saved.Version
 		}
 		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking",
 			EntityID: id, Action: action, FromStatus: string(from), ToStatus: string(b.Status), Reason: reason}); err != nil {
@@ -585,6 +619,33 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 		return err
 	})
 	return out, err
+}
+
+// lockBookingAndVisit reads booking id with its row and its current visit's row locked, in the
+// order every job transition takes them (the job's row, then its booking's through the status it
+// sets), so that a customer's change and the technician's report wait for each other instead of
+// one writing over the other from a copy read before the other committed. A visit added meanwhile
+// (an incomplete visit's revisit) is a lost race: the transaction runs again.
+func (s *Service) lockBookingAndVisit(ctx context.Context, st Store, id int64) (Booking, error) {
+	peek, err := st.GetBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	var visit int64
+	if j := peek.CurrentJob(); j != nil {
+		if _, err := st.LockJob(ctx, j.ID); err != nil {
+			return Booking{}, err
+		}
+		visit = j.ID
+	}
+	b, err := st.LockBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	if j := b.CurrentJob(); j != nil && j.ID != visit {
+		return Booking{}, Conflict("concurrent_update", "booking %d got another visit meanwhile; retry", id)
+	}
+	return b, nil
 }
 
 // CancelBooking cancels a booking before the technician is on site.
@@ -700,7 +761,11 @@ func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianReq
 	if !a.Staff() {
 		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
 	}
-	t := Technician{Name: strings.TrimSpace(r.Name), Skills: dedupe(r.Skills), Home: r.Home, TimeZone: r.TimeZone,
+	skills, err := skillsOf(r.Skills)
+	if err != nil {
+		return Technician{}, err
+	}
+	t := Technician{Name: strings.TrimSpace(r.Name), Skills: skills, Home: r.Home, TimeZone: r.TimeZone,
 		WeeklyShifts: r.WeeklyShifts, ServiceArea: r.ServiceArea, Active: r.Active == nil || *r.Active}
 	if r.Subject != "" {
 		if len(r.Subject) > 200 {
@@ -718,7 +783,7 @@ func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianReq
 		return Technician{}, err
 	}
 	var out Technician
-	err := s.Store.Tx(ctx, func(st Store) error {
+	err = s.Store.Tx(ctx, func(st Store) error {
 		var err error
 		if out, err = st.CreateTechnician(ctx, t); err != nil {
 			return err
@@ -755,7 +820,9 @@ func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVer
 			t.Name = strings.TrimSpace(*p.Name)
 		}
 		if p.Skills != nil {
-			t.Skills = dedupe(*p.Skills)
+			if t.Skills, err = skillsOf(*p.Skills); err != nil {
+				return err
+			}
 		}
 		if p.Home != nil {
 			t.Home = *p.Home
@@ -783,6 +850,18 @@ func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVer
 			EntityID: id, Action: "updated"})
 	})
 	return out, err
+}
+
+// maxSkills bounds the skills list a request may send (there are fewer skills than this).
+const maxSkills = 50
+
+// skillsOf is a request's skills, sorted, each once; a list longer than any technician needs is
+// refused before it is read.
+func skillsOf(xs []string) ([]string, error) {
+	if len(xs) > maxSkills {
+		return nil, Invalid("skills", "too_many_skills", "at most %d skills", maxSkills)
+	}
+	return dedupe(xs), nil
 }
 
 func dedupe(xs []string) []string {

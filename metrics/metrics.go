@@ -1,5 +1,6 @@
 // Package metrics exposes FieldFix's Prometheus series: HTTP latency by route and status,
-// bookings by tier, the at-risk gauge, offers by outcome, push outcomes, solver runs.
+// bookings by tier, the at-risk gauge, offers by outcome, push outcomes, solver runs, schedule
+// runs (late ones and missed ticks).
 package metrics
 
 import (
@@ -25,6 +26,9 @@ type Registry struct {
 	solverTime *prometheus.HistogramVec
 	solverObj  *prometheus.GaugeVec
 	planCache  *prometheus.CounterVec
+	schedRuns  *prometheus.CounterVec
+	schedLate  *prometheus.CounterVec
+	schedMiss  *prometheus.CounterVec
 }
 
 var _ dispatch.Metrics = (*Registry)(nil)
@@ -50,6 +54,12 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 		Name: "fieldfix_solver_objective", Help: "Objective of the last solver run by kind (lower is better)."}, []string{"kind"})
 	r.planCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "fieldfix_plan_cache_total", Help: "New bookings' plan reads: hit (no read), read, changed (guarded write found the plan moved)."}, []string{"outcome"})
+	r.schedRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fieldfix_schedule_runs_total", Help: "Runs of background schedules by outcome (ok, failed), this replica's."}, []string{"schedule", "outcome"})
+	r.schedLate = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fieldfix_schedule_late_runs_total", Help: "Ticks that ran late: on a retry after a failure, or caught up after no replica ran them."}, []string{"schedule"})
+	r.schedMiss = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fieldfix_schedule_missed_ticks_total", Help: "Ticks given up (every try failed until the next tick), counted once across replicas."}, []string{"schedule"})
 	atRiskGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fieldfix_bookings_at_risk", Help: "Bookings at risk of missing their SLA now."}, func() float64 {
 		if atRisk == nil {
@@ -63,7 +73,7 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 		}
 		return float64(n)
 	})
-	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, r.planCache, atRiskGauge,
+	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, r.planCache, r.schedRuns, r.schedLate, r.schedMiss, atRiskGauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -95,3 +105,23 @@ func (r *Registry) SolverRun(kind string, d time.Duration, objective float64) {
 
 // PlanCache counts a new booking's plan read by outcome.
 func (r *Registry) PlanCache(outcome string) { r.planCache.WithLabelValues(outcome).Inc() }
+
+// ScheduleRun counts a run of a background schedule; late when it was a retry or a catch-up.
+func (r *Registry) ScheduleRun(name, outcome string, late bool) {
+	r.schedRuns.WithLabelValues(name, outcome).Inc()
+	if late && outcome == "ok" {
+		r.schedLate.WithLabelValues(name).Inc()
+	}
+}
+
+// Schedules shows the schedule series of each named schedule from the start, at zero, so that
+// an alert on missed ticks has a series to watch before the first one.
+func (r *Registry) Schedules(names ...string) {
+	for _, n := range names {
+		r.schedLate.WithLabelValues(n)
+		r.schedMiss.WithLabelValues(n)
+	}
+}
+
+// ScheduleMissed counts a tick given up.
+func (r *Registry) ScheduleMissed(name string) { r.schedMiss.WithLabelValues(name).Inc() }

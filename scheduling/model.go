@@ -150,7 +150,7 @@ func invalid(format string, a ...any) error {
 }
 
 // validate checks the travel and the technicians (not feasibility); compile checks each job as
-// it adds it (validateJob, duplicates, pins).
+// it adds it (Job.Validate, duplicates, pins).
 func (p *Problem) validate() error {
 	if p.Travel == nil {
 		return invalid("no travel")
@@ -161,25 +161,35 @@ func (p *Problem) validate() error {
 			return invalid("technician %d twice", t.ID)
 		}
 		techs[t.ID] = true
-		for i, s := range t.Shifts {
-			if s.End < s.Start {
-				return invalid("technician %d: shift %d ends before it starts", t.ID, i)
-			}
-			if i > 0 && s.Start < t.Shifts[i-1].End {
-				return invalid("technician %d: shifts overlap or are out of order", t.ID)
-			}
-			for _, b := range s.Breaks {
-				if b.End < b.Start || b.Duration < 0 {
-					return invalid("technician %d: bad break", t.ID)
-				}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks a technician on its own: shifts in order, none overlapping, breaks well
+// formed. A caller with many technicians can leave out the one it cannot give the planner.
+func (t Technician) Validate() error {
+	for i, s := range t.Shifts {
+		if s.End < s.Start {
+			return invalid("technician %d: shift %d ends before it starts", t.ID, i)
+		}
+		if i > 0 && s.Start < t.Shifts[i-1].End {
+			return invalid("technician %d: shifts overlap or are out of order", t.ID)
+		}
+		for _, b := range s.Breaks {
+			if b.End < b.Start || b.Duration < 0 {
+				return invalid("technician %d: bad break", t.ID)
 			}
 		}
 	}
 	return nil
 }
 
-// validateJob checks a job on its own; addJob checks its id and its pin against the others.
-func validateJob(j Job) error {
+// Validate checks a job on its own (addJob checks its id and its pin against the others): a
+// caller with many jobs can leave out the one it cannot give the planner.
+func (j Job) Validate() error {
 	if j.Duration < 0 || j.Load < 0 {
 		return invalid("job %d: negative duration or load", j.ID)
 	}

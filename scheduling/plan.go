@@ -102,7 +102,7 @@ func (c *compiled) addJob(j Job) error {
 	if _, dup := c.jobIndex[j.ID]; dup {
 		return invalid("job %d twice", j.ID)
 	}
-	if err := validateJob(j); err != nil {
+	if err := j.Validate(); err != nil {
 		return err
 	}
 	cj := cjob{ws: windowsOf(j), pinTech: -1}

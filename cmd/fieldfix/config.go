@@ -41,7 +41,8 @@ type config struct {
 	PlanCacheAge   time.Duration
 	LifecycleTick  time.Duration
 
-	BookingsPerMinute int
+	BookingsPerMinute   int
+	ComplaintsPerMinute int
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -91,7 +91,7 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 	fake := fcmtest.NewServer("crash-test")
 	defer fake.Close()
 	env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=" + secret, "FIELDFIX_LOG_LEVEL=error", "FIELDFIX_BOOKINGS_PER_MINUTE=1000000",
-		"FIREBASE_PROJECT_ID=crash-test", "FIELDFIX_FCM_ENDPOINT=" + fake.Endpoint(), "FIELDFIX_PUSH_LEASE=1s"}
+		"FIREBASE_PROJECT_ID=crash-test", "FIELDFIX_FCM_ENDPOINT=" + fake.Endpoint()}
 	vars := func(k string) string {
 		switch k {
 		case "DATABASE_URL":
@@ -204,7 +204,7 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d bookings acknowledged before the kill, %d after", acked, len(attempts)-acked)
 
-	// Every offer's push reaches FCM (leases of the killed server run out and are retried).
+	// Every offer's push reaches FCM (the restarted server frees the killed one's leases).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var pending int

@@ -25,8 +25,10 @@ func pushSetup(ctx context.Context, getenv func(string) string, store *postgres.
 	if err != nil {
 		return nil, nil, "", err
 	}
-	// FIELDFIX_PUSH_LEASE: how long a leased push waits before another worker retries it (2 m).
-	w := &push.Worker{Store: store, Sender: client, Log: log, Metrics: m, Lease: durationEnv(getenv, "FIELDFIX_PUSH_LEASE", 0)}
+	// FIELDFIX_PUSH_LEASE: how long a worker may go without a heartbeat before another takes its
+	// leases (15 s); a worker that died loses them at once (its database session ended).
+	w := &push.Worker{Store: store, Sender: client, Log: log, Metrics: m, Name: replicaName(),
+		Lease: durationEnv(getenv, "FIELDFIX_PUSH_LEASE", 0)}
 	where := "Firebase Cloud Messaging"
 	if endpoint != "" {
 		where = endpoint

@@ -15,12 +15,19 @@ import (
 )
 
 // scheduleSpecs are the cron expressions of the background jobs, each overridable by its env var.
-var scheduleSpecs = []struct{ name, env, spec, what string }{
-	{"sla-watchdog", "FIELDFIX_CRON_WATCHDOG", "* * * * *", "at-risk bookings re-dispatched and flagged; breaches recorded once"},
-	{"reoptimize", "FIELDFIX_CRON_REOPTIMIZE", "*/10 * * * *", "re-optimisation of each region's movable jobs"},
-	{"follow-ups", "FIELDFIX_CRON_FOLLOWUPS", "0 * * * *", "feedback requests 24 h after completion"},
-	{"kpi-rollup", "FIELDFIX_CRON_KPI_ROLLUP", "15 0 * * *", "yesterday's KPIs per tier, region and technician"},
-	{"stale-devices", "FIELDFIX_CRON_STALE_DEVICES", "30 3 * * *", "device tokens unseen for 30 days disabled"},
+// A failed tick is tried again until the next; catchUp is how far back a starting replica looks
+// for ticks no replica ran, to run them late: the hourly and daily jobs would otherwise wait an
+// hour or a day, the roll-up (eachTick: every missed day is its own work) never do that day.
+var scheduleSpecs = []struct {
+	name, env, spec, what string
+	catchUp               time.Duration
+	eachTick              bool
+}{
+	{"sla-watchdog", "FIELDFIX_CRON_WATCHDOG", "* * * * *", "at-risk bookings re-dispatched and flagged; breaches recorded once", 0, false},
+	{"reoptimize", "FIELDFIX_CRON_REOPTIMIZE", "*/10 * * * *", "re-optimisation of each region's movable jobs", 0, false},
+	{"follow-ups", "FIELDFIX_CRON_FOLLOWUPS", "0 * * * *", "feedback requests 24 h after completion", 24 * time.Hour, false},
+	{"kpi-rollup", "FIELDFIX_CRON_KPI_ROLLUP", "15 0 * * *", "yesterday's KPIs per tier, region and technician", 7 * 24 * time.Hour, true},
+	{"stale-devices", "FIELDFIX_CRON_STALE_DEVICES", "30 3 * * *", "device tokens unseen for 30 days disabled", 48 * time.Hour, false},
 }
 
 // schedules builds the background jobs of serve.
@@ -49,7 +56,7 @@ func schedules(svc *dispatch.Service, getenv func(string) string, log *slog.Logg
 		if _, err := schedule.Parse(spec); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.env, err)
 		}
-		jobs = append(jobs, schedule.Job{Name: s.name, Spec: spec, Run: run[s.name]})
+		jobs = append(jobs, schedule.Job{Name: s.name, Spec: spec, Run: run[s.name], CatchUp: s.catchUp, EachTick: s.eachTick})
 		log.Debug("schedule", "name", s.name, "spec", spec, "what", s.what)
 	}
 	return jobs, nil

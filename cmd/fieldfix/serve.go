@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
 	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", dispatch.DefaultPlanning().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
 	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
+	fs.IntVar(&c.ComplaintsPerMinute, "complaints-per-minute", intEnv(getenv, "FIELDFIX_COMPLAINTS_PER_MINUTE", 6), "POST /v1/complaints allowed per subject per minute, after a burst of 5 (env FIELDFIX_COMPLAINTS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,7 +96,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log}
+	for _, j := range jobs {
+		reg.Schedules(j.Name)
+	}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log, Metrics: reg}
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
@@ -117,7 +121,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
-		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute})
+		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
+		ComplaintsPerMinute: c.ComplaintsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -158,8 +163,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // shutdownGrace is how long requests in flight may take to finish after SIGTERM; a container
-// runtime's stop timeout (Docker's default 10 s, Kubernetes' 30 s) must be longer than it plus
-// the background work's stop (under a second: docs/deploy.md).
+// runtime's stop timeout must be longer than it plus the background work's stop (usually under a
+// second, up to 5 s more when the push worker cannot reach the database: docs/deploy.md).
 const shutdownGrace = 8 * time.Second
 
 // endStreamsOnShutdown ends the event stream's requests when streams is done; other requests

@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/errorutils"
 	"firebase.google.com/go/v4/messaging"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 )
 
 // Config says which FCM to talk to and as whom.
@@ -26,7 +30,17 @@ type Config struct {
 	Endpoint string
 	// Now is the clock for TTLs and Retry-After dates; nil means time.Now.
 	Now func() time.Time
+	// DialTimeout bounds opening a connection to FCM (DefaultDialTimeout), well under a send's
+	// own deadline: an endpoint that drops connection attempts fails a send in this time, one
+	// that refuses them at once.
+	DialTimeout time.Duration
 }
+
+// DefaultDialTimeout is Config.DialTimeout's default.
+const DefaultDialTimeout = 3 * time.Second
+
+// scopes are those the Admin SDK asks for sending messages.
+var scopes = []string{"https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/firebase.messaging"}
 
 // Client sends pushes through the Firebase Admin SDK's messaging client. It is safe for
 // concurrent use.
@@ -43,19 +57,43 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.ProjectID == "" {
 		return nil, errors.New("fcm: project id is required")
 	}
-	var opts []option.ClientOption
-	if cfg.Endpoint != "" {
-		opts = append(opts, option.WithEndpoint(EndpointURL(cfg.Endpoint)))
-	}
+	var auth []option.ClientOption
 	switch {
 	case cfg.CredentialsFile != "":
 		credType, err := credentialsType(cfg.CredentialsFile)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, option.WithAuthCredentialsFile(credType, cfg.CredentialsFile))
+		auth = append(auth, option.WithAuthCredentialsFile(credType, cfg.CredentialsFile), option.WithScopes(scopes...))
 	case cfg.Endpoint != "":
-		opts = append(opts, option.WithoutAuthentication())
+		auth = append(auth, option.WithoutAuthentication())
+	default:
+		auth = append(auth, option.WithScopes(scopes...))
+	}
+	// Our own transport under the SDK's authentication: a dial timeout of our choosing, and a
+	// send that could not reach FCM at all ends at once instead of going through the SDK's
+	// retries (abortUnreachable).
+	dialTimeout := cfg.DialTimeout
+	if dialTimeout <= 0 {
+		dialTimeout = DefaultDialTimeout
+	}
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   100, // the worker sends many at once to one host
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	rt, err := htransport.NewTransport(ctx, abortUnreachable{base: base}, auth...)
+	if err != nil {
+		return nil, fmt.Errorf("fcm: transport: %w", err)
+	}
+	opts := []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: rt})}
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(EndpointURL(cfg.Endpoint)))
 	}
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID}, opts...)
 	if err != nil {
@@ -105,18 +143,22 @@ func credentialsType(path string) (option.CredentialsType, error) {
 // Send pushes p to every token and returns one result per token, in the order given. One
 // token goes through the SDK's Send, several through SendEach (concurrent messages:send
 // calls). Send never retries beyond what the SDK does inside one call (up to 4 retries of a 503
-// or a network error, a few seconds, or Retry-After when it is at most 2 minutes); Retryable
-// results are for the caller's queue, with Backoff.
+// or of a connection that broke, a few seconds, or Retry-After when it is at most 2 minutes); a
+// connection that could not be opened at all ends the call at once, every token Unreachable.
+// Retryable results are for the caller's queue, with Backoff.
 func (c *Client) Send(ctx context.Context, tokens []string, p Push) []DeviceResult {
 	if len(tokens) == 0 {
 		return nil
 	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	ctx = context.WithValue(ctx, abortKey{}, abort)
 	now := c.now()
 	results := make([]DeviceResult, len(tokens))
 	msg, err := Build(p, now)
 	if err != nil {
 		for i, t := range tokens {
-			results[i] = DeviceResult{Token: t, Outcome: Failed, Code: "NOT_SENT", Err: err}
+			results[i] = DeviceResult{Token: t, Outcome: Failed, Code: CodeNotSent, Err: err}
 		}
 		return results
 	}
@@ -125,7 +167,7 @@ func (c *Client) Send(ctx context.Context, tokens []string, p Push) []DeviceResu
 		m := *msg
 		m.Token = tokens[0]
 		name, err := c.msg.Send(ctx, &m)
-		results[0] = Classify(tokens[0], name, err, c.now())
+		results[0] = Classify(tokens[0], name, unreachableCause(ctx, err), c.now())
 		return results
 	}
 
@@ -141,12 +183,48 @@ func (c *Client) Send(ctx context.Context, tokens []string, p Push) []DeviceResu
 		for i, t := range chunk {
 			switch {
 			case err != nil:
-				results[start+i] = Classify(t, "", err, c.now())
+				results[start+i] = Classify(t, "", unreachableCause(ctx, err), c.now())
 			default:
 				sr := br.Responses[i]
-				results[start+i] = Classify(t, sr.MessageID, sr.Error, c.now())
+				results[start+i] = Classify(t, sr.MessageID, unreachableCause(ctx, sr.Error), c.now())
 			}
 		}
 	}
 	return results
+}
+
+// UnreachableError is a send that never reached FCM: the connection could not be opened
+// (refused, dial timeout, no route, no address).
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "fcm unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+type abortKey struct{}
+
+// abortUnreachable ends the whole send (Send sets the cancel in the request's context) when a
+// connection to FCM cannot be opened. The SDK retries a network error four times over 7 s
+// within one call; for a dead endpoint that only holds the worker, while the outbox retries
+// anyway, and a refused connection means nothing was sent, so a retry is always safe.
+type abortUnreachable struct{ base http.RoundTripper }
+
+func (t abortUnreachable) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	var op *net.OpError
+	if err != nil && errors.As(err, &op) && op.Op == "dial" {
+		if abort, ok := req.Context().Value(abortKey{}).(context.CancelCauseFunc); ok {
+			abort(&UnreachableError{Err: err})
+		}
+	}
+	return res, err
+}
+
+// unreachableCause is err, or the UnreachableError that aborted ctx when err is that abort: an
+// error without an answer from FCM (a device FCM did answer for keeps its answer).
+func unreachableCause(ctx context.Context, err error) error {
+	var ue *UnreachableError
+	if err != nil && errorutils.HTTPResponse(err) == nil && errors.As(context.Cause(ctx), &ue) {
+		return ue
+	}
+	return err
 }

@@ -563,3 +563,51 @@ func TestNewClientWithCredentialsFileAuthenticates(t *testing.T) {
 		t.Fatal("external_account credentials: want an error")
 	}
 }
+
+// TestUnreachableFCMFailsFast: with nothing listening at the endpoint, a send fails in
+// milliseconds as UNREACHABLE with the network error, for one token and for several, instead
+// of going through the SDK's four retries of a network error (7 s).
+func TestUnreachableFCMFailsFast(t *testing.T) {
+	fake := fcmtest.NewServer(project)
+	fake.Stop() // connections to its address are refused now
+	client, err := fcm.NewClient(context.Background(), fcm.Config{ProjectID: project, Endpoint: fake.URL, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tokens := range [][]string{{"tok"}, {"tok-1", "tok-2", "tok-3"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
+		res := client.Send(ctx, tokens, offer())
+		took := time.Since(start)
+		cancel()
+		t.Logf("%d token(s): %v", len(tokens), took)
+		if took > time.Second {
+			t.Errorf("%d token(s): a refused connection took %v to fail", len(tokens), took)
+		}
+		for _, r := range res {
+			if r.Outcome != fcm.Retryable || r.Code != fcm.CodeUnreachable || !r.Unreachable() || r.HTTPStatus != 0 ||
+				r.Err == nil || !strings.Contains(r.Err.Error(), "connection refused") {
+				t.Errorf("result %+v (err %v), want retryable UNREACHABLE with the network error", r, r.Err)
+			}
+		}
+	}
+	// Once FCM listens again, the same client gets through.
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	if r := client.Send(context.Background(), []string{"tok"}, offer())[0]; r.Outcome != fcm.Delivered {
+		t.Fatalf("after FCM came back: %+v", r)
+	}
+}
+
+// TestEveryFailureHasACode: an answer FCM's SDK cannot read (a proxy's HTML error page) still
+// says what happened.
+func TestEveryFailureHasACode(t *testing.T) {
+	b := setup(t)
+	b.fake.FailToken(fcmtest.Fault{HTTPStatus: 502, Message: "<html>Bad Gateway</html>"}, "tok")
+	r := sendOne(t, b, "tok", offer())
+	if r.Outcome != fcm.Retryable || r.Code == "" || r.HTTPStatus != 502 {
+		t.Fatalf("result %+v, want retryable with a code and the status", r)
+	}
+}

@@ -2,6 +2,7 @@ package fcm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,18 +40,34 @@ type DeviceResult struct {
 	// RetryAfter is the server's Retry-After when it sent one (Retryable only), else 0.
 	RetryAfter time.Duration
 	// Code is FCM's error code (FcmError errorCode, else the google.rpc status), e.g.
-	// "UNREGISTERED", "QUOTA_EXCEEDED", "DEADLINE_EXCEEDED"; empty when delivered.
+	// "UNREGISTERED", "QUOTA_EXCEEDED", "DEADLINE_EXCEEDED", or UNREACHABLE when no connection
+	// to FCM could be opened; empty when delivered.
 	Code       string
 	HTTPStatus int // 0 when there was no HTTP answer
 	Err        error
 }
 
-// Classify sorts an error from the SDK's Send (or one SendEach response) into an outcome.
-// now resolves a Retry-After given as an HTTP date.
+// Codes of sends FCM never saw.
+const (
+	CodeUnreachable = "UNREACHABLE" // no connection to FCM could be opened (an UnreachableError)
+	CodeNotSent     = "NOT_SENT"    // the push could not be built (Build's errors)
+)
+
+// Unreachable reports whether FCM was never reached: nothing was sent, and the endpoint, not
+// the push, is at fault.
+func (r DeviceResult) Unreachable() bool { return r.Code == CodeUnreachable }
+
+// Classify sorts an error from the SDK's Send (or one SendEach response) into an outcome; every
+// result but Delivered has a Code. now resolves a Retry-After given as an HTTP date.
 func Classify(token, name string, err error, now time.Time) DeviceResult {
 	r := DeviceResult{Token: token, Err: err}
 	if err == nil {
 		r.Outcome, r.MessageName = Delivered, name
+		return r
+	}
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		r.Outcome, r.Code = Retryable, CodeUnreachable
 		return r
 	}
 	var body rpcError
@@ -64,30 +81,40 @@ func Classify(token, name string, err error, now time.Time) DeviceResult {
 		}
 	}
 
+	// orCode keeps FCM's own code and names the case when FCM gave none (no answer, or a body
+	// that is not google.rpc).
+	orCode := func(code string) string { return cmp.Or(r.Code, code) }
 	switch {
 	case messaging.IsUnregistered(err):
 		r.Outcome, r.Code = TokenInvalid, "UNREGISTERED"
 	case messaging.IsInvalidArgument(err) || errorutils.IsInvalidArgument(err):
-		r.Outcome = Failed
+		r.Outcome, r.Code = Failed, orCode("INVALID_ARGUMENT")
 		if body.aboutToken() {
 			r.Outcome = TokenInvalid
 		}
-	case messaging.IsUnavailable(err) || errorutils.IsUnavailable(err),
-		messaging.IsInternal(err) || errorutils.IsInternal(err),
-		messaging.IsQuotaExceeded(err) || errorutils.IsResourceExhausted(err):
-		r.Outcome = Retryable
+	case messaging.IsUnavailable(err) || errorutils.IsUnavailable(err):
+		r.Outcome, r.Code = Retryable, orCode("UNAVAILABLE")
+	case messaging.IsInternal(err) || errorutils.IsInternal(err):
+		r.Outcome, r.Code = Retryable, orCode("INTERNAL")
+	case messaging.IsQuotaExceeded(err) || errorutils.IsResourceExhausted(err):
+		r.Outcome, r.Code = Retryable, orCode("QUOTA_EXCEEDED")
 	case errorutils.IsDeadlineExceeded(err), errors.Is(err, context.DeadlineExceeded):
 		// The request may or may not have reached FCM; a repeat is harmless (same collapse key).
 		r.Outcome, r.Code = Retryable, "DEADLINE_EXCEEDED"
 	case errors.Is(err, context.Canceled):
 		r.Outcome, r.Code = Retryable, "CANCELLED"
 	case r.HTTPStatus >= 500:
-		r.Outcome = Retryable
+		r.Outcome, r.Code = Retryable, orCode("HTTP_"+strconv.Itoa(r.HTTPStatus))
 	case r.HTTPStatus == 0 && errorutils.IsUnknown(err):
 		// A network error without an answer: the SDK already retried it a few times.
 		r.Outcome, r.Code = Retryable, "UNKNOWN"
 	default:
 		r.Outcome = Failed
+		if r.HTTPStatus != 0 {
+			r.Code = orCode("HTTP_" + strconv.Itoa(r.HTTPStatus))
+		} else {
+			r.Code = orCode("UNKNOWN")
+		}
 	}
 	if r.Outcome != Retryable {
 		r.RetryAfter = 0

@@ -32,6 +32,15 @@ func complaintFrom(r db.Complaint) dispatch.Complaint {
 func (s *Store) CreateComplaint(ctx context.Context, c dispatch.Complaint) (dispatch.Complaint, error) {
 	r, err := s.q.ComplaintInsert(ctx, db.ComplaintInsertParams{BookingID: c.BookingID, CustomerID: c.CustomerID, TechnicianID: c.TechnicianID,
 		Category: c.Category, Description: c.Description, CreatedAt: c.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The open one of this category (a concurrent insert waited for it to commit).
+		id, err := s.q.ComplaintOpenFor(ctx, c.BookingID, c.Category)
+		if err != nil {
+			return dispatch.Complaint{}, mapErr(err)
+		}
+		return dispatch.Complaint{}, dispatch.Conflict("complaint_exists",
+			"booking %d has an open %s complaint already (complaint %d): it is being handled", c.BookingID, c.Category, id)
+	}
 	if err != nil {
 		return dispatch.Complaint{}, mapErr(err)
 	}

@@ -63,9 +63,14 @@ func (s *Store) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, er
 	v, err := s.q.JobSave(ctx, db.JobSaveParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
 		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, PinnedStart: j.PinnedStart,
 		OfferExpiresAt: j.OfferExpiresAt, AcceptedAt: j.AcceptedAt, EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt,
-		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt})
+		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt, ReadVersion: int32(j.Version)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Callers hold a job they read (most with its row locked): no row means another
+		// transaction changed it since, and writing this copy would undo that change.
+		return dispatch.Job{}, dispatch.Conflict("concurrent_update", "job %d changed since it was read (version %d); retry", j.ID, j.Version)
+	}
 	if err != nil {
-		return dispatch.Job{}, notFound(err, "job", j.ID)
+		return dispatch.Job{}, mapErr(err)
 	}
 	j.Version = int(v)
 	return j, nil
@@ -193,6 +198,10 @@ func deviceFrom(r db.Device) dispatch.Device {
 func (s *Store) UpsertDevice(ctx context.Context, d dispatch.Device) (dispatch.Device, error) {
 	r, err := s.q.DeviceUpsert(ctx, db.DeviceUpsertParams{OwnerKind: d.OwnerKind, OwnerSubject: d.OwnerSubject, Token: d.Token,
 		Platform: d.Platform, AppVersion: d.AppVersion, CreatedAt: d.CreatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dispatch.Device{}, dispatch.Conflict("device_token_taken",
+			"this device token is registered to someone else; the app removes its registration at sign-out (or requests a new token) before another person signs in")
+	}
 	if err != nil {
 		return dispatch.Device{}, mapErr(err)
 	}
@@ -401,15 +410,16 @@ func (s *Store) EnqueuePush(ctx context.Context, notificationID int64, now time.
 	return n, mapErr(err)
 }
 
-// ClaimPushes leases up to limit due deliveries until leaseUntil.
-func (s *Store) ClaimPushes(ctx context.Context, now, leaseUntil time.Time, limit int) ([]dispatch.PushDelivery, error) {
-	rows, err := s.q.PushClaim(ctx, leaseUntil, now, int32(limit))
+// ClaimPushes leases up to limit due deliveries to worker.
+func (s *Store) ClaimPushes(ctx context.Context, worker int64, now time.Time, limit int) ([]dispatch.PushDelivery, error) {
+	rows, err := s.q.PushClaim(ctx, worker, now, int32(limit))
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]dispatch.PushDelivery, len(rows))
 	for i, r := range rows {
-		out[i] = dispatch.PushDelivery{ID: r.ID, NotificationID: r.NotificationID, DeviceID: r.DeviceID, Token: r.Token, Attempts: int(r.Attempts)}
+		out[i] = dispatch.PushDelivery{ID: r.ID, NotificationID: r.NotificationID, DeviceID: r.DeviceID, Token: r.Token,
+			Attempts: int(r.Attempts), Unreachable: int(r.Unreachable), LeasedBy: worker}
 	}
 	return out, nil
 }
@@ -430,18 +440,27 @@ func (s *Store) Notifications(ctx context.Context, ids []int64) (map[int64]dispa
 	return out, nil
 }
 
-// SettlePush records one attempt's outcome; status "pending" schedules another at next.
-func (s *Store) SettlePush(ctx context.Context, c dispatch.PushDelivery, status string, next time.Time, messageName, lastError, code string,
-	httpStatus int, retryAfter time.Duration, now time.Time) error {
+// SettlePush records one attempt and its outcome; status "pending" schedules another at a.Next.
+func (s *Store) SettlePush(ctx context.Context, c dispatch.PushDelivery, a dispatch.PushAttempt) error {
 	return s.Tx(ctx, func(ds dispatch.Store) error {
 		st := ds.(*Store)
-		if err := st.q.PushSettle(ctx, db.PushSettleParams{ID: c.ID, Status: status, NextAttemptAt: next, MessageName: messageName,
-			LastError: lastError, UpdatedAt: now}); err != nil {
+		if err := st.q.PushSettle(ctx, db.PushSettleParams{ID: c.ID, Status: a.Status, WasUnreachable: a.Unreachable, NextAttemptAt: a.Next,
+			MessageName: a.MessageName, LastError: a.Error, UpdatedAt: a.At, Worker: c.LeasedBy}); err != nil {
 			return mapErr(err)
 		}
+		var started *time.Time
+		if !a.StartedAt.IsZero() {
+			started = &a.StartedAt
+		}
 		return mapErr(st.q.PushAttemptInsert(ctx, db.PushAttemptInsertParams{DeliveryID: c.ID, Attempt: int32(c.Attempts + 1),
-			Outcome: outcomeOf(status), Code: code, HttpStatus: int32(httpStatus), RetryAfterMs: retryAfter.Milliseconds(), At: now}))
+			Outcome: outcomeOf(a.Status), Code: a.Code, HttpStatus: int32(a.HTTPStatus), RetryAfterMs: a.RetryAfter.Milliseconds(),
+			Error: a.Error, StartedAt: started, At: a.At}))
 	})
+}
+
+// ReleasePushes gives deliveries leased by worker back unsent, due as they were.
+func (s *Store) ReleasePushes(ctx context.Context, worker int64, ids []int64) error {
+	return mapErr(s.q.PushRelease(ctx, ids, worker))
 }
 
 func outcomeOf(status string) string {

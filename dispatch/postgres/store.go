@@ -167,7 +167,7 @@ func (s *Store) CreatePurchase(ctx context.Context, p dispatch.Purchase) (dispat
 	r, err := s.q.PurchaseInsert(ctx, db.PurchaseInsertParams{
 		CustomerID: p.CustomerID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial,
 		PurchasedAt: p.PurchasedAt.Time(), DeliveredAt: dateTime(p.DeliveredAt), WarrantyMonths: int32(p.WarrantyMonths),
-		ExtendedWarrantyUntil: dateTime(p.ExtendedWarrantyUntil),
+		ExtendedWarrantyUntil: dateTime(p.ExtendedWarrantyUntil), Verified: p.Verified,
 	})
 	if err != nil {
 		return dispatch.Purchase{}, mapErr(err)
@@ -183,6 +183,10 @@ func (s *Store) GetPurchase(ctx context.Context, id int64) (dispatch.Purchase, e
 	return purchaseFrom(r), nil
 }
 
+func (s *Store) VerifyPurchase(ctx context.Context, id int64) error {
+	return mapErr(s.q.PurchaseVerify(ctx, id))
+}
+
 func (s *Store) ListPurchases(ctx context.Context, customerID *int64, page dispatch.Page) ([]dispatch.Purchase, error) {
 	rows, err := s.q.PurchaseList(ctx, customerID, page.Before, int32(page.Limit))
 	if err != nil {
@@ -195,7 +199,8 @@ func purchaseFrom(r db.Purchase) dispatch.Purchase {
 	return dispatch.Purchase{
 		ID: r.ID, CustomerID: r.CustomerID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
 		PurchasedAt: dispatch.DateOf(r.PurchasedAt), DeliveredAt: datePtr(r.DeliveredAt), WarrantyMonths: int(r.WarrantyMonths),
-		ExtendedWarrantyUntil: datePtr(r.ExtendedWarrantyUntil), ExtendedWarrantyFrom: datePtr(r.ExtendedWarrantyFrom), CreatedAt: r.CreatedAt,
+		ExtendedWarrantyUntil: datePtr(r.ExtendedWarrantyUntil), ExtendedWarrantyFrom: datePtr(r.ExtendedWarrantyFrom), Verified: r.Verified,
+		CreatedAt: r.CreatedAt,
 	}
 }
 
@@ -237,7 +242,7 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Region: b.Region, CustomerDeferred: b.CustomerDeferred,
 		JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd,
 		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
-		JobLinkPrefix: dispatch.JobLinkPrefix, PlanVersion: nb.PlanVersion,
+		JobLinkPrefix: dispatch.JobLinkPrefix, PlanVersion: nb.PlanVersion, WarrantyVerified: b.WarrantyVerified,
 	}
 	if k := nb.Idempotency; k != nil {
 		p.IdempotencySubject, p.IdempotencyKey, p.RequestHash = &k.Subject, &k.Key, k.RequestHash
@@ -364,6 +369,11 @@ func (s *Store) UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch
 	return b, nil
 }
 
+func (s *Store) SetBookingTier(ctx context.Context, b dispatch.Booking, at time.Time) error {
+	return mapErr(s.q.BookingSetTier(ctx, db.BookingSetTierParams{ID: b.ID, Tier: string(b.Tier), SlaDueAt: b.SLADueAt,
+		CustomerDeferred: b.CustomerDeferred, WarrantyVerified: b.WarrantyVerified, UpdatedAt: at}))
+}
+
 func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 	var windows []dispatch.Window
 	_ = json.Unmarshal(r.PreferredWindows, &windows)
@@ -376,7 +386,8 @@ func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Channel: dispatch.Channel(r.Channel), ReturnKind: dispatch.ReturnKind(r.ReturnKind),
 		Tier: dispatch.Tier(r.Tier), Status: dispatch.BookingStatus(r.Status), SLADueAt: r.SlaDueAt.UTC(),
 		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
-		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, CustomerDeferred: r.CustomerDeferred, Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, CustomerDeferred: r.CustomerDeferred, WarrantyVerified: r.WarrantyVerified,
+		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 

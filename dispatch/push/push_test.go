@@ -40,9 +40,20 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &push.Worker{Store: store, Sender: client, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Poll: 20 * time.Millisecond}
-	return &bundle{t: t, db: s, store: store, svc: svc, fake: fake, worker: w}
+	return &bundle{t: t, db: s, store: store, svc: svc, fake: fake, worker: newWorker(t, store, client)}
+}
+
+// newWorker is a worker with short backoffs that has joined the push workers (and leaves when
+// the test ends).
+func newWorker(t *testing.T, store *postgres.Store, sender push.Sender) *push.Worker {
+	t.Helper()
+	w := &push.Worker{Store: store, Sender: sender, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Poll: 20 * time.Millisecond, Probe: 50 * time.Millisecond}
+	if err := w.Join(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Leave(context.Background()) })
+	return w
 }
 
 var admin = dispatch.Actor{Subject: "admin", Role: dispatch.RoleAdmin}
@@ -122,8 +133,12 @@ func TestOfferPushWireFormat(t *testing.T) {
 	if !strings.HasPrefix(m.Notification["title"], "New job") || m.Notification["body"] == "" {
 		t.Fatalf("notification %v", m.Notification)
 	}
-	if m.Android.Priority != "high" || m.Android.CollapseKey != fmt.Sprintf("job-%d", job.ID) || (m.Android.TTL != "600s" && m.Android.TTL != "599s") {
-		t.Fatalf("android %+v", m.Android)
+	// TTL: the offer's life left when it was sent, in whole seconds (a busy machine may take a
+	// second or two between the booking and the send).
+	ttl, err := time.ParseDuration(m.Android.TTL)
+	if left := job.OfferExpiresAt.Sub(reqs[0].ReceivedAt); m.Android.Priority != "high" || m.Android.CollapseKey != fmt.Sprintf("job-%d", job.ID) ||
+		err != nil || ttl > 600*time.Second || ttl < left-time.Second || ttl > left+time.Second {
+		t.Fatalf("android %+v; the offer had %v left", m.Android, left)
 	}
 	if m.APNS.Headers["apns-priority"] != "10" || m.APNS.Headers["apns-push-type"] != "alert" {
 		t.Fatalf("apns %v", m.APNS.Headers)
@@ -199,7 +214,8 @@ func TestUnregisteredTokenIsDisabled(t *testing.T) {
 }
 
 // TestKilledBetweenCommitAndSend: the change commits while no worker runs, and a worker that
-// leased the push dies before sending; once the lease runs out, a new worker delivers it.
+// leased the push dies before sending (PostgreSQL ends its session, as when its process is
+// killed); the next worker to beat frees the lease at once and delivers it.
 func TestKilledBetweenCommitAndSend(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-a1")
@@ -207,18 +223,161 @@ func TestKilledBetweenCommitAndSend(t *testing.T) {
 	if b.fake.Count() != 0 || b.count("SELECT count(*) FROM push_deliveries WHERE status = 'pending'") != 1 {
 		t.Fatal("the push should wait in the outbox")
 	}
-	// A worker leases it and dies.
-	now := time.Now()
-	if claims, err := b.store.ClaimPushes(context.Background(), now, now.Add(300*time.Millisecond), 10); err != nil || len(claims) != 1 {
-		t.Fatalf("claim %v %v", claims, err)
+	// Another worker leases it and dies.
+	dying := newWorker(t, b.store, nil)
+	if n, err := b.claimFor(dying); err != nil || n != 1 {
+		t.Fatalf("claim %d %v", n, err)
 	}
 	if n, _ := b.worker.Drain(context.Background()); n != 0 {
 		t.Fatal("a leased push was taken twice")
 	}
-	time.Sleep(400 * time.Millisecond)
-	if n, err := b.worker.Drain(context.Background()); err != nil || n != 1 || b.fake.DeliveredCount() != 1 {
-		t.Fatalf("after the lease: drained %d, delivered %d (%v)", n, b.fake.DeliveredCount(), err)
+	b.killSession(dying)
+	start := time.Now()
+	b.run(b.worker)
+	if _, err := b.fake.WaitMessages(timeout(t, 10*time.Second), 1); err != nil {
+		t.Fatal(err)
 	}
+	t.Logf("taken over and delivered %v after the dead worker's session ended", time.Since(start).Round(time.Millisecond))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the dead worker's lease held the push for %v", took)
+	}
+}
+
+// TestSilentWorkerLosesItsLeases: a worker whose session stays open but that stops beating (its
+// host is lost) keeps its leases for Lease, then another worker takes them; a worker that beats
+// keeps them.
+func TestSilentWorkerLosesItsLeases(t *testing.T) {
+	b := setup(t)
+	b.technicianWithDevices("tech-a", "tok-a1")
+	b.book()
+	silent := newWorker(t, b.store, nil)
+	if n, err := b.claimFor(silent); err != nil || n != 1 {
+		t.Fatalf("claim %d %v", n, err)
+	}
+	b.worker.Lease = 400 * time.Millisecond
+	b.run(b.worker)
+	time.Sleep(200 * time.Millisecond)
+	if b.fake.Count() != 0 {
+		t.Fatal("a lease was taken from a worker silent for less than the lease")
+	}
+	if _, err := b.fake.WaitMessages(timeout(t, 10*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	if b.count("SELECT count(*) FROM push_workers") != 1 {
+		t.Fatal("the silent worker is still registered")
+	}
+}
+
+// TestLiveWorkerKeepsItsLeases: a second worker running beside one that holds a lease and beats
+// does not take it, however long the send takes.
+func TestLiveWorkerKeepsItsLeases(t *testing.T) {
+	b := setup(t)
+	b.technicianWithDevices("tech-a", "tok-a1")
+	b.fake.SetLatency(time.Second) // a send that outlasts several leases
+	holder := newWorker(t, b.store, b.worker.Sender)
+	holder.Lease, b.worker.Lease = 200*time.Millisecond, 200*time.Millisecond
+	b.run(holder)
+	b.book()
+	for b.count("SELECT count(*) FROM push_deliveries WHERE leased_by IS NOT NULL") == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.run(b.worker)
+	if _, err := b.fake.WaitMessages(timeout(t, 10*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // a taken lease would show as a second request by now
+	if n := b.fake.Count(); n != 1 {
+		t.Fatalf("FCM got %d requests for one push: a live worker's lease was taken", n)
+	}
+}
+
+// TestDeadFCMFailsFastAndTheBacklogDrains: FCM refuses connections while pushes queue. Each
+// failed attempt takes milliseconds and records why; the worker then tries one push at a time
+// instead of hammering; when FCM listens again the backlog goes out at full concurrency.
+func TestDeadFCMFailsFastAndTheBacklogDrains(t *testing.T) {
+	b := setup(t)
+	const people = 40
+	for i := range people {
+		b.technicianWithDevices(fmt.Sprintf("tech-%02d", i), fmt.Sprintf("tok-%02d", i))
+	}
+	b.fake.Stop()
+	b.run(b.worker)
+	if _, err := b.db.Pool.Exec(context.Background(), `INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+		SELECT 'technician', owner_subject, 'change', id, id, 'Job moved', 'Now at 15:00.', '{}', now() FROM devices`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Pool.Exec(context.Background(), `INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
+		SELECT n.id, d.id, d.token, 'pending', now(), now(), now() FROM notifications n JOIN devices d ON d.owner_subject = n.recipient_subject`); err != nil {
+		t.Fatal(err)
+	}
+	outage := 700 * time.Millisecond
+	time.Sleep(outage)
+	if err := b.fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	up := time.Now()
+	for b.count("SELECT count(*) FROM push_deliveries WHERE status <> 'delivered'") > 0 {
+		if time.Since(up) > 10*time.Second {
+			t.Fatalf("%d pushes undelivered 10 s after FCM came back", b.count("SELECT count(*) FROM push_deliveries WHERE status <> 'delivered'"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	drained := time.Since(up)
+	var failedN, withCause, refused int
+	var slowest float64
+	if err := b.db.Pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE code = 'UNREACHABLE' AND error <> ''),
+		count(*) FILTER (WHERE error LIKE '%connection refused%'), coalesce(max(extract(epoch FROM at - started_at)), 0)
+		FROM push_attempts WHERE outcome <> 'delivered'`).Scan(&failedN, &withCause, &refused, &slowest); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FCM down %v: %d failed attempts (%d with their cause), the slowest %.0f ms; backlog of %d drained %v after FCM came back",
+		outage, failedN, withCause, slowest*1000, people, drained.Round(time.Millisecond))
+	if failedN == 0 || withCause != failedN || refused != failedN {
+		t.Errorf("%d failed attempts, %d with code UNREACHABLE and an error, %d saying connection refused", failedN, withCause, refused)
+	}
+	if slowest > 1 {
+		t.Errorf("an attempt at a refused connection took %.1f s", slowest)
+	}
+	// One round of concurrent sends finds FCM down; after that one push per probe (50 ms here),
+	// not the whole backlog again and again.
+	if limit := 16 + int(outage/(50*time.Millisecond))*2 + 4; failedN > limit {
+		t.Errorf("%d failed attempts during a %v outage, want at most %d", failedN, outage, limit)
+	}
+	if b.count("SELECT count(*) FROM push_deliveries WHERE status = 'delivered' AND attempts - unreachable = 1") != people {
+		t.Error("attempts that never reached FCM were counted towards giving up")
+	}
+}
+
+// run runs w until the test ends.
+func (b *bundle) run(w *push.Worker) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	b.t.Cleanup(func() { cancel(); <-done })
+}
+
+// claimFor leases every due delivery to w, as w's Drain would before sending.
+func (b *bundle) claimFor(w *push.Worker) (int, error) {
+	claims, err := b.store.ClaimPushes(context.Background(), w.ID(), time.Now(), 100)
+	return len(claims), err
+}
+
+// killSession ends w's database session, as PostgreSQL does when w's process dies.
+func (b *bundle) killSession(w *push.Worker) {
+	b.t.Helper()
+	var ok bool
+	err := b.db.Pool.QueryRow(context.Background(), `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+		JOIN push_workers w ON l.locktype = 'advisory' AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = w.lock_key
+		WHERE w.id = $1`, w.ID()).Scan(&ok)
+	if err != nil || !ok {
+		b.t.Fatalf("terminate the worker's session: %v", err)
+	}
+}
+
+func timeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 var errRollback = errors.New("rollback")

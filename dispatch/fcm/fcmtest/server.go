@@ -5,7 +5,8 @@
 // so the real Firebase Admin SDK can be pointed at it with
 // option.WithEndpoint(s.Endpoint()) and option.WithoutAuthentication(). Faults are injected per
 // token (FailToken) or for the whole server (FailNext, FailFor), replies can be slowed
-// (SetLatency), and every request received is recorded.
+// (SetLatency), the server can go away and come back on the same address (Stop, Start: connections
+// are refused meanwhile), and every request received is recorded.
 package fcmtest
 
 import (
@@ -17,6 +18,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -59,11 +61,13 @@ type Server struct {
 	URL       string
 	ProjectID string
 
-	srv *httptest.Server
+	srvMu sync.Mutex // guards srv, which Stop and Start replace
+	srv   *httptest.Server
 
 	mu           sync.Mutex
 	requests     []Request
 	received     int
+	arrived      int // messages:send requests that came in, answered or not yet (a slow reply)
 	deliveredN   int
 	notRecording bool
 	changed      chan struct{} // closed and replaced whenever a request is recorded
@@ -97,10 +101,36 @@ func (s *Server) Endpoint() string { return s.URL + "/v1" }
 
 // Close shuts the listener down, interrupting slow replies still in flight.
 func (s *Server) Close() {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
 	if s.srv != nil {
 		s.srv.CloseClientConnections()
 		s.srv.Close()
+		s.srv = nil
 	}
+}
+
+// Stop makes FCM go away: the listener and every connection close, and new connections are
+// refused until Start.
+func (s *Server) Stop() { s.Close() }
+
+// Start listens again on the address of before Stop, so clients pointed at Endpoint() reach it.
+func (s *Server) Start() error {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		return fmt.Errorf("fcmtest: listen again: %w", err)
+	}
+	srv := httptest.NewUnstartedServer(s)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	s.srv = srv
+	return nil
 }
 
 // Fault is an error reply: HTTP status, google.rpc status, FcmError code and optional Retry-After.
@@ -204,6 +234,14 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// Arrived is the number of messages:send requests that came in so far, including those whose
+// reply is still held back by SetLatency (Count counts them once answered).
+func (s *Server) Arrived() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arrived
+}
+
 // Count is the number of messages:send requests received so far.
 func (s *Server) Count() int {
 	s.mu.Lock()
@@ -292,6 +330,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	s.mu.Lock()
+	s.arrived++
+	s.mu.Unlock()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return // the client went away

@@ -7,10 +7,15 @@ RETURNING *;
 -- name: FeedbackGet :one
 SELECT * FROM feedback WHERE booking_id = $1;
 
+-- No row when the booking has an open complaint of that category already (complaints_one_open).
 -- name: ComplaintInsert :one
 INSERT INTO complaints (booking_id, customer_id, technician_id, category, description, status, created_at)
 VALUES ($1, $2, $3, $4, $5, 'open', $6)
+ON CONFLICT (booking_id, category) WHERE status IN ('open', 'acknowledged') DO NOTHING
 RETURNING *;
+
+-- name: ComplaintOpenFor :one
+SELECT id FROM complaints WHERE booking_id = $1 AND category = $2 AND status IN ('open', 'acknowledged');
 
 -- name: ComplaintLock :one
 SELECT * FROM complaints WHERE id = $1 FOR UPDATE;

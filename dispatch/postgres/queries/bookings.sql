@@ -40,6 +40,13 @@ WHERE j.booking_id = ANY(sqlc.arg(booking_ids)::bigint[])
 ORDER BY j.booking_id, j.visit;
 
 
+-- The technician's word on an unverified warranty: confirmed (the tier stands), or not (the
+-- booking becomes paid, with the paid due time).
+-- name: BookingSetTier :exec
+UPDATE bookings
+SET tier = $2, sla_due_at = $3, customer_deferred = $4, warranty_verified = $5, updated_at = $6, version = version + 1
+WHERE id = $1;
+
 -- name: BookingSetStatus :exec
 UPDATE bookings SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status <> $2;
 
@@ -78,10 +85,10 @@ WITH ids AS MATERIALIZED (
 ), b AS (
     INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                          preferred_windows, created_at, updated_at, region, customer_deferred)
+                          preferred_windows, created_at, updated_at, region, customer_deferred, warranty_verified)
     SELECT ok.booking_id, @customer_id, @purchase_id, @service_type, @appliance, @problem, @address, @lat, @lng,
            @channel, @return_kind, @tier, @status, @sla_due_at, @required_skills, @duration_minutes,
-           @preferred_windows, @created_at, @updated_at, @region, @customer_deferred
+           @preferred_windows, @created_at, @updated_at, @region, @customer_deferred, sqlc.narg(warranty_verified)::boolean
     FROM ok
 ), j AS (
     -- The job's place and length are given here: the fill trigger cannot see the booking this

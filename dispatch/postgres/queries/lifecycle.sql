@@ -6,12 +6,14 @@ WHERE j.id = $1;
 -- name: JobLock :one
 SELECT * FROM jobs WHERE id = $1 FOR UPDATE;
 
+-- A job is written from the version it was read at: a copy that another transaction changed
+-- meanwhile writes nothing (no row), and the writer is told it lost the race.
 -- name: JobSave :one
 UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
     outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
-WHERE id = $1
+WHERE id = $1 AND version = sqlc.arg(read_version)::integer
 RETURNING version;
 
 -- name: TechnicianJobs :many
@@ -67,12 +69,16 @@ WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sq
 ORDER BY planned_start
 LIMIT sqlc.arg(max_rows);
 
+-- A token seen before is refreshed for its owner, and moves to another only when it is no longer
+-- active (FCM disabled it, or it went stale): an active token of someone else writes nothing and
+-- returns no row.
 -- name: DeviceUpsert :one
 INSERT INTO devices (owner_kind, owner_subject, token, platform, app_version, active, created_at, last_seen_at)
 VALUES ($1, $2, $3, $4, $5, true, $6, $6)
 ON CONFLICT (token) DO UPDATE
 SET owner_kind = EXCLUDED.owner_kind, owner_subject = EXCLUDED.owner_subject, platform = EXCLUDED.platform,
     app_version = EXCLUDED.app_version, active = true, disabled_reason = '', last_seen_at = EXCLUDED.last_seen_at
+WHERE NOT devices.active OR (devices.owner_kind = EXCLUDED.owner_kind AND devices.owner_subject = EXCLUDED.owner_subject)
 RETURNING *;
 
 -- name: DeviceDelete :execrows

@@ -1,10 +1,44 @@
+-- A tick is claimed by inserting its row, or by taking over one whose last try failed, that was
+-- missed, or whose claim ran out (or that this replica holds: its finish was not recorded). One
+-- replica at a time runs a tick; a tick that ran is never run again. Returns the attempt number.
 -- name: TickClaim :one
-INSERT INTO schedule_runs (name, tick, replica, started_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name, tick) DO NOTHING
-RETURNING true AS claimed;
+INSERT INTO schedule_runs AS r (name, tick, replica, started_at, claimed_until, status, attempts)
+VALUES (sqlc.arg(name), sqlc.arg(tick), sqlc.arg(replica), sqlc.arg(now_time), sqlc.arg(claimed_until)::timestamptz, 'running', 1)
+ON CONFLICT (name, tick) DO UPDATE
+SET replica = EXCLUDED.replica, started_at = EXCLUDED.started_at, claimed_until = EXCLUDED.claimed_until,
+    status = 'running', attempts = r.attempts + 1, finished_at = NULL, outcome = ''
+WHERE r.status IN ('failed', 'missed')
+   OR (r.status = 'running' AND (r.replica = EXCLUDED.replica OR r.claimed_until IS NULL OR r.claimed_until < EXCLUDED.started_at))
+RETURNING r.attempts;
 
--- name: TickFinish :exec
-UPDATE schedule_runs SET finished_at = $3, outcome = $4, summary = $5 WHERE name = $1 AND tick = $2;
+-- name: TickStatus :one
+SELECT status FROM schedule_runs WHERE name = $1 AND tick = $2;
+
+-- Only the replica that holds the claim records how it ended.
+-- name: TickFinish :execrows
+UPDATE schedule_runs SET finished_at = sqlc.arg(finished_at), status = sqlc.arg(status), outcome = sqlc.arg(outcome), summary = sqlc.arg(summary)
+WHERE name = sqlc.arg(name) AND tick = sqlc.arg(tick) AND replica = sqlc.arg(replica) AND status = 'running';
+
+-- A tick given up (the next one superseded it) is recorded as missed unless it ran or is being
+-- run; true when this call recorded it, so one replica counts it.
+-- name: TickMiss :one
+INSERT INTO schedule_runs AS r (name, tick, replica, started_at, finished_at, status, attempts, outcome)
+VALUES (sqlc.arg(name), sqlc.arg(tick), sqlc.arg(replica), sqlc.arg(now_time), sqlc.arg(now_time), 'missed', 0, sqlc.arg(outcome))
+ON CONFLICT (name, tick) DO UPDATE
+SET status = 'missed', finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome
+WHERE r.status = 'failed' OR (r.status = 'running' AND (r.claimed_until IS NULL OR r.claimed_until < EXCLUDED.started_at))
+RETURNING true AS missed;
+
+-- The first tick a schedule recorded: ticks before it were not missed, the schedule did not run yet.
+-- name: TickFirst :one
+SELECT tick FROM schedule_runs WHERE name = $1 ORDER BY tick LIMIT 1;
+
+-- Ticks since a time that need no catching up: they ran, or are being run under a live claim.
+-- name: TicksDone :many
+SELECT tick FROM schedule_runs
+WHERE name = sqlc.arg(name) AND tick > sqlc.arg(since)
+  AND (status = 'ok' OR (status = 'running' AND claimed_until >= sqlc.arg(now_time)))
+ORDER BY tick;
 
 -- name: ScheduleRuns :many
 SELECT * FROM schedule_runs WHERE name = $1 ORDER BY tick DESC LIMIT sqlc.arg(max_rows);

@@ -65,6 +65,10 @@ func run(n int) error {
 		return err
 	}
 	w := &push.Worker{Store: postgres.New(pool), Sender: client}
+	if err := w.Join(ctx); err != nil {
+		return err
+	}
+	defer w.Leave(ctx)
 
 	var peak atomic.Uint64
 	stop := make(chan struct{})

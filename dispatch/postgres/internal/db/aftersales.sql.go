@@ -37,6 +37,7 @@ func (q *Queries) ComplaintGet(ctx context.Context, id int64) (Complaint, error)
 const complaintInsert = `-- name: ComplaintInsert :one
 INSERT INTO complaints (booking_id, customer_id, technician_id, category, description, status, created_at)
 VALUES ($1, $2, $3, $4, $5, 'open', $6)
+ON CONFLICT (booking_id, category) WHERE status IN ('open', 'acknowledged') DO NOTHING
 RETURNING id, booking_id, customer_id, technician_id, category, description, status, resolution, created_at, acknowledged_at, resolved_at, version
 `
 
@@ -49,6 +50,7 @@ type ComplaintInsertParams struct {
 	CreatedAt    time.Time
 }
 
+// No row when the booking has an open complaint of that category already (complaints_one_open).
 func (q *Queries) ComplaintInsert(ctx context.Context, arg ComplaintInsertParams) (Complaint, error) {
 	row := q.db.QueryRow(ctx, complaintInsert,
 		arg.BookingID,
@@ -145,6 +147,17 @@ func (q *Queries) ComplaintLock(ctx context.Context, id int64) (Complaint, error
 		&i.Version,
 	)
 	return i, err
+}
+
+const complaintOpenFor = `-- name: ComplaintOpenFor :one
+SELECT id FROM complaints WHERE booking_id = $1 AND category = $2 AND status IN ('open', 'acknowledged')
+`
+
+func (q *Queries) ComplaintOpenFor(ctx context.Context, bookingID int64, category string) (int64, error) {
+	row := q.db.QueryRow(ctx, complaintOpenFor, bookingID, category)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const complaintSave = `-- name: ComplaintSave :one
@@ -400,7 +413,7 @@ func (q *Queries) KPIs(ctx context.Context, fromTime time.Time, toTime time.Time
 
 const purchaseSetExtendedWarranty = `-- name: PurchaseSetExtendedWarranty :one
 UPDATE purchases SET extended_warranty_from = $2, extended_warranty_until = $3 WHERE id = $1
-RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from
+RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from, verified
 `
 
 func (q *Queries) PurchaseSetExtendedWarranty(ctx context.Context, iD int64, extendedWarrantyFrom *time.Time, extendedWarrantyUntil *time.Time) (Purchase, error) {
@@ -419,6 +432,7 @@ func (q *Queries) PurchaseSetExtendedWarranty(ctx context.Context, iD int64, ext
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
 		&i.ExtendedWarrantyFrom,
+		&i.Verified,
 	)
 	return i, err
 }

@@ -272,6 +272,7 @@ VALUES ($1, $2, $3, $4, $5, true, $6, $6)
 ON CONFLICT (token) DO UPDATE
 SET owner_kind = EXCLUDED.owner_kind, owner_subject = EXCLUDED.owner_subject, platform = EXCLUDED.platform,
     app_version = EXCLUDED.app_version, active = true, disabled_reason = '', last_seen_at = EXCLUDED.last_seen_at
+WHERE NOT devices.active OR (devices.owner_kind = EXCLUDED.owner_kind AND devices.owner_subject = EXCLUDED.owner_subject)
 RETURNING id, owner_kind, owner_subject, token, platform, app_version, active, disabled_reason, created_at, last_seen_at
 `
 
@@ -284,6 +285,9 @@ type DeviceUpsertParams struct {
 	CreatedAt    time.Time
 }
 
+// A token seen before is refreshed for its owner, and moves to another only when it is no longer
+// active (FCM disabled it, or it went stale): an active token of someone else writes nothing and
+// returns no row.
 func (q *Queries) DeviceUpsert(ctx context.Context, arg DeviceUpsertParams) (Device, error) {
 	row := q.db.QueryRow(ctx, deviceUpsert,
 		arg.OwnerKind,
@@ -427,7 +431,7 @@ UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
     outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
-WHERE id = $1
+WHERE id = $1 AND version = $17::integer
 RETURNING version
 `
 
@@ -448,8 +452,11 @@ type JobSaveParams struct {
 	Notes          string
 	PartsUsed      []byte
 	UpdatedAt      time.Time
+	ReadVersion    int32
 }
 
+// A job is written from the version it was read at: a copy that another transaction changed
+// meanwhile writes nothing (no row), and the writer is told it lost the race.
 func (q *Queries) JobSave(ctx context.Context, arg JobSaveParams) (int32, error) {
 	row := q.db.QueryRow(ctx, jobSave,
 		arg.ID,
@@ -468,6 +475,7 @@ func (q *Queries) JobSave(ctx context.Context, arg JobSaveParams) (int32, error)
 		arg.Notes,
 		arg.PartsUsed,
 		arg.UpdatedAt,
+		arg.ReadVersion,
 	)
 	var version int32
 	err := row.Scan(&version)

@@ -54,6 +54,7 @@ type Booking struct {
 	BreachedAt       *time.Time
 	FollowupSentAt   *time.Time
 	CustomerDeferred bool
+	WarrantyVerified *bool
 }
 
 type Complaint struct {
@@ -179,6 +180,7 @@ type Purchase struct {
 	ExtendedWarrantyUntil *time.Time
 	CreatedAt             time.Time
 	ExtendedWarrantyFrom  *time.Time
+	Verified              bool
 }
 
 type PushAttempt struct {
@@ -190,6 +192,8 @@ type PushAttempt struct {
 	HttpStatus   int32
 	RetryAfterMs int64
 	At           time.Time
+	Error        string
+	StartedAt    *time.Time
 }
 
 type PushDelivery struct {
@@ -204,16 +208,29 @@ type PushDelivery struct {
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	LeasedBy       *int64
+	Unreachable    int32
+}
+
+type PushWorker struct {
+	ID          int64
+	Name        string
+	LockKey     int64
+	StartedAt   time.Time
+	HeartbeatAt time.Time
 }
 
 type ScheduleRun struct {
-	Name       string
-	Tick       time.Time
-	Replica    string
-	StartedAt  time.Time
-	FinishedAt *time.Time
-	Outcome    string
-	Summary    []byte
+	Name         string
+	Tick         time.Time
+	Replica      string
+	StartedAt    time.Time
+	FinishedAt   *time.Time
+	Outcome      string
+	Summary      []byte
+	Status       string
+	Attempts     int32
+	ClaimedUntil *time.Time
 }
 
 type Technician struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const purchaseGet = `-- name: PurchaseGet :one
-SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from FROM purchases WHERE id = $1
+SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from, verified FROM purchases WHERE id = $1
 `
 
 func (q *Queries) PurchaseGet(ctx context.Context, id int64) (Purchase, error) {
@@ -30,15 +30,16 @@ func (q *Queries) PurchaseGet(ctx context.Context, id int64) (Purchase, error) {
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
 		&i.ExtendedWarrantyFrom,
+		&i.Verified,
 	)
 	return i, err
 }
 
 const purchaseInsert = `-- name: PurchaseInsert :one
 INSERT INTO purchases (customer_id, category, brand, model, serial, purchased_at, delivered_at,
-                       warranty_months, extended_warranty_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from
+                       warranty_months, extended_warranty_until, verified)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from, verified
 `
 
 type PurchaseInsertParams struct {
@@ -51,6 +52,7 @@ type PurchaseInsertParams struct {
 	DeliveredAt           *time.Time
 	WarrantyMonths        int32
 	ExtendedWarrantyUntil *time.Time
+	Verified              bool
 }
 
 func (q *Queries) PurchaseInsert(ctx context.Context, arg PurchaseInsertParams) (Purchase, error) {
@@ -64,6 +66,7 @@ func (q *Queries) PurchaseInsert(ctx context.Context, arg PurchaseInsertParams) 
 		arg.DeliveredAt,
 		arg.WarrantyMonths,
 		arg.ExtendedWarrantyUntil,
+		arg.Verified,
 	)
 	var i Purchase
 	err := row.Scan(
@@ -79,12 +82,13 @@ func (q *Queries) PurchaseInsert(ctx context.Context, arg PurchaseInsertParams) 
 		&i.ExtendedWarrantyUntil,
 		&i.CreatedAt,
 		&i.ExtendedWarrantyFrom,
+		&i.Verified,
 	)
 	return i, err
 }
 
 const purchaseList = `-- name: PurchaseList :many
-SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from FROM purchases
+SELECT id, customer_id, category, brand, model, serial, purchased_at, delivered_at, warranty_months, extended_warranty_until, created_at, extended_warranty_from, verified FROM purchases
 WHERE ($1::bigint IS NULL OR customer_id = $1)
   AND ($2::bigint = 0 OR id < $2)
 ORDER BY id DESC
@@ -113,6 +117,7 @@ func (q *Queries) PurchaseList(ctx context.Context, customerID *int64, before in
 			&i.ExtendedWarrantyUntil,
 			&i.CreatedAt,
 			&i.ExtendedWarrantyFrom,
+			&i.Verified,
 		); err != nil {
 			return nil, err
 		}
@@ -122,4 +127,13 @@ func (q *Queries) PurchaseList(ctx context.Context, customerID *int64, before in
 		return nil, err
 	}
 	return items, nil
+}
+
+const purchaseVerify = `-- name: PurchaseVerify :exec
+UPDATE purchases SET verified = true WHERE id = $1
+`
+
+func (q *Queries) PurchaseVerify(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, purchaseVerify, id)
+	return err
 }

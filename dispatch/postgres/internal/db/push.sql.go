@@ -20,8 +20,8 @@ func (q *Queries) DeviceDisable(ctx context.Context, iD int64, disabledReason st
 }
 
 const pushAttemptInsert = `-- name: PushAttemptInsert :exec
-INSERT INTO push_attempts (delivery_id, attempt, outcome, code, http_status, retry_after_ms, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO push_attempts (delivery_id, attempt, outcome, code, http_status, retry_after_ms, error, started_at, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type PushAttemptInsertParams struct {
@@ -31,6 +31,8 @@ type PushAttemptInsertParams struct {
 	Code         string
 	HttpStatus   int32
 	RetryAfterMs int64
+	Error        string
+	StartedAt    *time.Time
 	At           time.Time
 }
 
@@ -42,20 +44,22 @@ func (q *Queries) PushAttemptInsert(ctx context.Context, arg PushAttemptInsertPa
 		arg.Code,
 		arg.HttpStatus,
 		arg.RetryAfterMs,
+		arg.Error,
+		arg.StartedAt,
 		arg.At,
 	)
 	return err
 }
 
 const pushClaim = `-- name: PushClaim :many
-UPDATE push_deliveries p SET next_attempt_at = $1::timestamptz, updated_at = $2::timestamptz
+UPDATE push_deliveries p SET leased_by = $1::bigint, updated_at = $2::timestamptz
 WHERE p.id IN (
     SELECT id FROM push_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $2::timestamptz
+    WHERE status = 'pending' AND leased_by IS NULL AND next_attempt_at <= $2::timestamptz
     ORDER BY next_attempt_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING p.id, p.notification_id, p.device_id, p.token, p.attempts
+RETURNING p.id, p.notification_id, p.device_id, p.token, p.attempts, p.unreachable
 `
 
 type PushClaimRow struct {
@@ -64,12 +68,13 @@ type PushClaimRow struct {
 	DeviceID       int64
 	Token          string
 	Attempts       int32
+	Unreachable    int32
 }
 
-// Claim due deliveries for a lease: another worker skips them, and a worker that dies lets
-// the lease run out so they are tried again.
-func (q *Queries) PushClaim(ctx context.Context, leaseUntil time.Time, nowTime time.Time, maxRows int32) ([]PushClaimRow, error) {
-	rows, err := q.db.Query(ctx, pushClaim, leaseUntil, nowTime, maxRows)
+// Lease due deliveries to a worker: others skip them until it settles or releases each, or
+// is gone (PushWorkersGone), when its leases are freed.
+func (q *Queries) PushClaim(ctx context.Context, worker int64, nowTime time.Time, maxRows int32) ([]PushClaimRow, error) {
+	rows, err := q.db.Query(ctx, pushClaim, worker, nowTime, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +88,7 @@ func (q *Queries) PushClaim(ctx context.Context, leaseUntil time.Time, nowTime t
 			&i.DeviceID,
 			&i.Token,
 			&i.Attempts,
+			&i.Unreachable,
 		); err != nil {
 			return nil, err
 		}
@@ -106,6 +112,18 @@ ON CONFLICT (notification_id, device_id) DO NOTHING
 // Enqueue a notification for every active device of its recipient (the outbox write).
 func (q *Queries) PushEnqueue(ctx context.Context, nowTime time.Time, notificationID int64) (int64, error) {
 	result, err := q.db.Exec(ctx, pushEnqueue, nowTime, notificationID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pushLeasesFree = `-- name: PushLeasesFree :execrows
+UPDATE push_deliveries SET leased_by = NULL WHERE leased_by = ANY($1::bigint[])
+`
+
+func (q *Queries) PushLeasesFree(ctx context.Context, workers []int64) (int64, error) {
+	result, err := q.db.Exec(ctx, pushLeasesFree, workers)
 	if err != nil {
 		return 0, err
 	}
@@ -158,29 +176,120 @@ func (q *Queries) PushPendingCount(ctx context.Context) (int64, error) {
 	return count, err
 }
 
+const pushRelease = `-- name: PushRelease :exec
+UPDATE push_deliveries SET leased_by = NULL
+WHERE id = ANY($1::bigint[]) AND leased_by = $2::bigint
+`
+
+// Give leased deliveries back unsent (FCM went away before their turn): due as they were.
+func (q *Queries) PushRelease(ctx context.Context, ids []int64, worker int64) error {
+	_, err := q.db.Exec(ctx, pushRelease, ids, worker)
+	return err
+}
+
 const pushSettle = `-- name: PushSettle :exec
 UPDATE push_deliveries
-SET status = $2, attempts = attempts + 1, next_attempt_at = $3, message_name = $4, last_error = $5, updated_at = $6
-WHERE id = $1
+SET status = $1, attempts = attempts + 1,
+    unreachable = unreachable + CASE WHEN $2::boolean THEN 1 ELSE 0 END,
+    next_attempt_at = $3, message_name = $4, last_error = $5,
+    updated_at = $6,
+    leased_by = CASE WHEN leased_by = $7::bigint THEN NULL ELSE leased_by END
+WHERE id = $8
 `
 
 type PushSettleParams struct {
-	ID            int64
-	Status        string
-	NextAttemptAt time.Time
-	MessageName   string
-	LastError     string
-	UpdatedAt     time.Time
+	Status         string
+	WasUnreachable bool
+	NextAttemptAt  time.Time
+	MessageName    string
+	LastError      string
+	UpdatedAt      time.Time
+	Worker         int64
+	ID             int64
 }
 
+// Settle one attempt. The lease is let go only by the worker that holds it: a worker that was
+// taken for gone and settles late must not free a lease another worker took since.
 func (q *Queries) PushSettle(ctx context.Context, arg PushSettleParams) error {
 	_, err := q.db.Exec(ctx, pushSettle,
-		arg.ID,
 		arg.Status,
+		arg.WasUnreachable,
 		arg.NextAttemptAt,
 		arg.MessageName,
 		arg.LastError,
 		arg.UpdatedAt,
+		arg.Worker,
+		arg.ID,
 	)
 	return err
+}
+
+const pushWorkerBeat = `-- name: PushWorkerBeat :execrows
+UPDATE push_workers SET heartbeat_at = clock_timestamp() WHERE id = $1
+`
+
+func (q *Queries) PushWorkerBeat(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.Exec(ctx, pushWorkerBeat, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pushWorkerJoin = `-- name: PushWorkerJoin :one
+INSERT INTO push_workers (name, lock_key, started_at, heartbeat_at)
+VALUES ($1, $2, clock_timestamp(), clock_timestamp())
+RETURNING id
+`
+
+func (q *Queries) PushWorkerJoin(ctx context.Context, name string, lockKey int64) (int64, error) {
+	row := q.db.QueryRow(ctx, pushWorkerJoin, name, lockKey)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const pushWorkersDelete = `-- name: PushWorkersDelete :exec
+DELETE FROM push_workers WHERE id = ANY($1::bigint[])
+`
+
+func (q *Queries) PushWorkersDelete(ctx context.Context, workers []int64) error {
+	_, err := q.db.Exec(ctx, pushWorkersDelete, workers)
+	return err
+}
+
+const pushWorkersGone = `-- name: PushWorkersGone :many
+SELECT w.id, w.name FROM push_workers w
+WHERE w.id <> $1::bigint
+  AND (w.heartbeat_at < clock_timestamp() - $2::bigint * interval '1 millisecond'
+       OR pg_try_advisory_xact_lock(w.lock_key))
+FOR UPDATE OF w SKIP LOCKED
+`
+
+type PushWorkersGoneRow struct {
+	ID   int64
+	Name string
+}
+
+// Workers that are gone: PostgreSQL ended the session that holds their lock (the transaction
+// lock is then free to take: it is released when the reaping transaction ends), or they have not
+// beaten for longer than silent_ms (their host is lost but its session still looks open).
+func (q *Queries) PushWorkersGone(ctx context.Context, self int64, silentMs int64) ([]PushWorkersGoneRow, error) {
+	rows, err := q.db.Query(ctx, pushWorkersGone, self, silentMs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PushWorkersGoneRow
+	for rows.Next() {
+		var i PushWorkersGoneRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -303,7 +303,7 @@ func (q *Queries) OpenRegions(ctx context.Context) ([]string, error) {
 }
 
 const scheduleRuns = `-- name: ScheduleRuns :many
-SELECT name, tick, replica, started_at, finished_at, outcome, summary FROM schedule_runs WHERE name = $1 ORDER BY tick DESC LIMIT $2
+SELECT name, tick, replica, started_at, finished_at, outcome, summary, status, attempts, claimed_until FROM schedule_runs WHERE name = $1 ORDER BY tick DESC LIMIT $2
 `
 
 func (q *Queries) ScheduleRuns(ctx context.Context, name string, maxRows int32) ([]ScheduleRun, error) {
@@ -323,6 +323,9 @@ func (q *Queries) ScheduleRuns(ctx context.Context, name string, maxRows int32) 
 			&i.FinishedAt,
 			&i.Outcome,
 			&i.Summary,
+			&i.Status,
+			&i.Attempts,
+			&i.ClaimedUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -335,42 +338,151 @@ func (q *Queries) ScheduleRuns(ctx context.Context, name string, maxRows int32) 
 }
 
 const tickClaim = `-- name: TickClaim :one
-INSERT INTO schedule_runs (name, tick, replica, started_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name, tick) DO NOTHING
-RETURNING true AS claimed
+INSERT INTO schedule_runs AS r (name, tick, replica, started_at, claimed_until, status, attempts)
+VALUES ($1, $2, $3, $4, $5::timestamptz, 'running', 1)
+ON CONFLICT (name, tick) DO UPDATE
+SET replica = EXCLUDED.replica, started_at = EXCLUDED.started_at, claimed_until = EXCLUDED.claimed_until,
+    status = 'running', attempts = r.attempts + 1, finished_at = NULL, outcome = ''
+WHERE r.status IN ('failed', 'missed')
+   OR (r.status = 'running' AND (r.replica = EXCLUDED.replica OR r.claimed_until IS NULL OR r.claimed_until < EXCLUDED.started_at))
+RETURNING r.attempts
 `
 
-func (q *Queries) TickClaim(ctx context.Context, name string, tick time.Time, replica string, startedAt time.Time) (bool, error) {
-	row := q.db.QueryRow(ctx, tickClaim,
-		name,
-		tick,
-		replica,
-		startedAt,
-	)
-	var claimed bool
-	err := row.Scan(&claimed)
-	return claimed, err
+type TickClaimParams struct {
+	Name         string
+	Tick         time.Time
+	Replica      string
+	NowTime      time.Time
+	ClaimedUntil time.Time
 }
 
-const tickFinish = `-- name: TickFinish :exec
-UPDATE schedule_runs SET finished_at = $3, outcome = $4, summary = $5 WHERE name = $1 AND tick = $2
+// A tick is claimed by inserting its row, or by taking over one whose last try failed, that was
+// missed, or whose claim ran out (or that this replica holds: its finish was not recorded). One
+// replica at a time runs a tick; a tick that ran is never run again. Returns the attempt number.
+func (q *Queries) TickClaim(ctx context.Context, arg TickClaimParams) (int32, error) {
+	row := q.db.QueryRow(ctx, tickClaim,
+		arg.Name,
+		arg.Tick,
+		arg.Replica,
+		arg.NowTime,
+		arg.ClaimedUntil,
+	)
+	var attempts int32
+	err := row.Scan(&attempts)
+	return attempts, err
+}
+
+const tickFinish = `-- name: TickFinish :execrows
+UPDATE schedule_runs SET finished_at = $1, status = $2, outcome = $3, summary = $4
+WHERE name = $5 AND tick = $6 AND replica = $7 AND status = 'running'
 `
 
 type TickFinishParams struct {
-	Name       string
-	Tick       time.Time
 	FinishedAt *time.Time
+	Status     string
 	Outcome    string
 	Summary    []byte
+	Name       string
+	Tick       time.Time
+	Replica    string
 }
 
-func (q *Queries) TickFinish(ctx context.Context, arg TickFinishParams) error {
-	_, err := q.db.Exec(ctx, tickFinish,
-		arg.Name,
-		arg.Tick,
+// Only the replica that holds the claim records how it ended.
+func (q *Queries) TickFinish(ctx context.Context, arg TickFinishParams) (int64, error) {
+	result, err := q.db.Exec(ctx, tickFinish,
 		arg.FinishedAt,
+		arg.Status,
 		arg.Outcome,
 		arg.Summary,
+		arg.Name,
+		arg.Tick,
+		arg.Replica,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const tickFirst = `-- name: TickFirst :one
+SELECT tick FROM schedule_runs WHERE name = $1 ORDER BY tick LIMIT 1
+`
+
+// The first tick a schedule recorded: ticks before it were not missed, the schedule did not run yet.
+func (q *Queries) TickFirst(ctx context.Context, name string) (time.Time, error) {
+	row := q.db.QueryRow(ctx, tickFirst, name)
+	var tick time.Time
+	err := row.Scan(&tick)
+	return tick, err
+}
+
+const tickMiss = `-- name: TickMiss :one
+INSERT INTO schedule_runs AS r (name, tick, replica, started_at, finished_at, status, attempts, outcome)
+VALUES ($1, $2, $3, $4, $4, 'missed', 0, $5)
+ON CONFLICT (name, tick) DO UPDATE
+SET status = 'missed', finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome
+WHERE r.status = 'failed' OR (r.status = 'running' AND (r.claimed_until IS NULL OR r.claimed_until < EXCLUDED.started_at))
+RETURNING true AS missed
+`
+
+type TickMissParams struct {
+	Name    string
+	Tick    time.Time
+	Replica string
+	NowTime time.Time
+	Outcome string
+}
+
+// A tick given up (the next one superseded it) is recorded as missed unless it ran or is being
+// run; true when this call recorded it, so one replica counts it.
+func (q *Queries) TickMiss(ctx context.Context, arg TickMissParams) (bool, error) {
+	row := q.db.QueryRow(ctx, tickMiss,
+		arg.Name,
+		arg.Tick,
+		arg.Replica,
+		arg.NowTime,
+		arg.Outcome,
+	)
+	var missed bool
+	err := row.Scan(&missed)
+	return missed, err
+}
+
+const tickStatus = `-- name: TickStatus :one
+SELECT status FROM schedule_runs WHERE name = $1 AND tick = $2
+`
+
+func (q *Queries) TickStatus(ctx context.Context, name string, tick time.Time) (string, error) {
+	row := q.db.QueryRow(ctx, tickStatus, name, tick)
+	var status string
+	err := row.Scan(&status)
+	return status, err
+}
+
+const ticksDone = `-- name: TicksDone :many
+SELECT tick FROM schedule_runs
+WHERE name = $1 AND tick > $2
+  AND (status = 'ok' OR (status = 'running' AND claimed_until >= $3))
+ORDER BY tick
+`
+
+// Ticks since a time that need no catching up: they ran, or are being run under a live claim.
+func (q *Queries) TicksDone(ctx context.Context, name string, since time.Time, nowTime *time.Time) ([]time.Time, error) {
+	rows, err := q.db.Query(ctx, ticksDone, name, since, nowTime)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []time.Time
+	for rows.Next() {
+		var tick time.Time
+		if err := rows.Scan(&tick); err != nil {
+			return nil, err
+		}
+		items = append(items, tick)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
