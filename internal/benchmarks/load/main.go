@@ -738,7 +738,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 		// that writes the whole booking (BookingPlace), the only one that writes. Its guard names
 		// the plan version the booking was planned on: replayed, the chosen technician's current
 		// one (one more index probe than the server's statement).
-		const planVersionArg, techArg, startArg, endArg = 1, 2, 27, 28
+		const planVersionArg, techArg, startArg, endArg = 1, 2, 28, 29
 		isJobSave := strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs")
 		at := func(i int, want time.Time) bool { t, ok := deref(st.args[i-1]).(time.Time); return ok && t.Equal(want) }
 		if isJobSave && (len(st.args) < endArg || deref(st.args[techArg-1]) != *job.TechnicianID ||
@@ -918,6 +918,9 @@ func literal(v any) string {
 		return "NULL"
 	}
 	if p, ok := v.(*float64); ok && p == nil {
+		return "NULL"
+	}
+	if p, ok := v.(*bool); ok && p == nil {
 		return "NULL"
 	}
 	return quote(fmt.Sprint(v))
