@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 type locationDTO struct {
@@ -128,7 +129,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	br := dispatch.BookingRequest{
+	br := services.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
 		CustomerSub: req.CustomerSub,

@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -40,7 +41,7 @@ func FuzzBookingDecoder(f *testing.F) {
 	}
 	s := dbtest.New(f)
 	clock := dispatch.ClockFunc(func() time.Time { return time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC) })
-	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	// An installer whose area is the whole Earth (the 122 cells of H3's resolution 0): every valid
 	// location is served, so bodies reach the booking rules and the database, and none is planned.
 	world, err := h3.Res0Cells()
@@ -51,7 +52,7 @@ func FuzzBookingDecoder(f *testing.F) {
 	for i, c := range world {
 		area[i] = c.String()
 	}
-	if _, err := svc.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, dispatch.TechnicianRequest{
+	if _, err := svc.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, services.TechnicianRequest{
 		Name: "World Installer", Skills: []string{"install"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", ServiceArea: area}); err != nil {
 		f.Fatal(err)
 	}

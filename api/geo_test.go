@@ -7,6 +7,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -70,7 +71,7 @@ func TestLocationPingAndMap(t *testing.T) {
 func TestIndexFollowsOtherReplica(t *testing.T) {
 	b := setup(t)
 	store := postgres.New(b.db.Pool)
-	other := dispatch.NewService(store, dispatch.DefaultRules(), b.clock, nil)
+	other := services.NewService(store, dispatch.DefaultRules(), b.clock, nil)
 	other.Index = geo.NewIndex()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

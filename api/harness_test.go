@@ -14,6 +14,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 	"github.com/fieldfix/fieldfix/metrics"
@@ -34,7 +35,7 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 type testBundle struct {
 	t     *testing.T
 	srv   *httptest.Server
-	svc   *dispatch.Service
+	svc   *services.Service
 	clock *testClock
 	db    *dbtest.Schema
 	hub   *api.Hub
@@ -45,7 +46,7 @@ func setup(t *testing.T) *testBundle {
 	t.Parallel()
 	s := dbtest.New(t)
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
-	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	svc.Index = geo.NewIndex()
 	reg := metrics.New(svc.AtRiskCount)
 	svc.Metrics = reg

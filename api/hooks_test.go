@@ -7,6 +7,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -26,10 +27,10 @@ var errInjected = errors.New("injected: the rows cannot be read")
 
 // hookedService is a service like the server's (geo index loaded) on the test's database,
 // through h's hooks.
-func (b *testBundle) hookedService(h hookedStore) *dispatch.Service {
+func (b *testBundle) hookedService(h hookedStore) *services.Service {
 	b.t.Helper()
 	h.Store = postgres.New(b.db.Pool)
-	svc := dispatch.NewService(h, dispatch.DefaultRules(), b.clock, nil)
+	svc := services.NewService(h, dispatch.DefaultRules(), b.clock, nil)
 	svc.Index = geo.NewIndex()
 	if err := svc.LoadIndex(b.t.Context()); err != nil {
 		b.t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // ---- the technician app ----
@@ -107,7 +108,7 @@ func (h *handlers) agenda(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []dispatch.Warning) error {
+func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []services.Warning) error {
 	setETag(c, j.Version)
 	out := map[string]any{"job": jobOut(j, actor(c))}
 	if warnings != nil {
@@ -166,7 +167,7 @@ func (h *handlers) jobStatus(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
+	u := services.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
 		ProofOfPurchase: req.ProofOfPurchase}
 	if req.Location != nil {
 		l, err := req.Location.toLocation("location")
@@ -208,7 +209,7 @@ func (h *handlers) assignJob(c echo.Context) error {
 	if req.TechnicianID == nil || *req.TechnicianID <= 0 {
 		return dispatch.Invalid("technician_id", "missing_field", "technician_id is required")
 	}
-	j, ws, err := h.Service.AssignJob(c.Request().Context(), actor(c), id, v, dispatch.AssignRequest{
+	j, ws, err := h.Service.AssignJob(c.Request().Context(), actor(c), id, v, services.AssignRequest{
 		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force})
 	if err != nil {
 		return err
@@ -311,7 +312,7 @@ type routeDTO struct {
 	Jobs       []jobDTO      `json:"jobs"`
 }
 
-func boardItems(items []dispatch.BoardItem) []boardItemDTO {
+func boardItems(items []services.BoardItem) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
 		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,

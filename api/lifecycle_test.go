@@ -14,6 +14,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // A Lyon technician on shift every day 08:00–20:00 (Europe/Paris).
@@ -587,12 +588,12 @@ func TestOfferExpiresAtItsTime(t *testing.T) {
 	b := setup(t)
 	first := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	second := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
-	svc := dispatch.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
+	svc := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
 	svc.Lifecycle.OfferTTL = 400 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go svc.RunLifecycle(ctx, time.Minute)
-	bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+	bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, services.BookingRequest{
 		Appliance: "washer", Problem: "x", Address: "y", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil || *bk.CurrentJob().TechnicianID != first {
 		t.Fatalf("booking %v %v", bk.CurrentJob(), err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -66,12 +67,12 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 		t.Fatalf("first booking went to %d, want the nearest %d", t1, near)
 	}
 	// Another replica books the gap right after it.
-	other := dispatch.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
+	other := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
 	other.Index = geo.NewIndex()
 	if err := other.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
 	bk2, _, err := other.CreateBooking(ctx, dispatch.Actor{Subject: "c2", Role: dispatch.RoleCustomer}, req, "", "")
 	if err != nil {
@@ -167,14 +168,14 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 			<-proceed[n-1]
 		}
 	}}
-	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
+	svc := services.NewService(st, dispatch.DefaultRules(), b.clock, nil)
 	svc.Index = geo.NewIndex()
 	counts := &planCacheCounts{inserted: make(chan struct{}, 4)}
 	svc.Metrics = counts
 	if err := svc.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
 	type result struct {
 		bk  dispatch.Booking

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 type purchaseRequest struct {
@@ -55,7 +56,7 @@ func (h *handlers) createPurchase(c echo.Context) error {
 	if req.WarrantyMonths == nil {
 		return dispatch.Invalid("warranty_months", "missing_field", "warranty_months is required (0 for none)")
 	}
-	p, err := h.Service.RegisterPurchase(c.Request().Context(), actor(c), dispatch.PurchaseRequest{
+	p, err := h.Service.RegisterPurchase(c.Request().Context(), actor(c), services.PurchaseRequest{
 		CustomerSub: req.CustomerSub, Category: req.Category, Brand: req.Brand, Model: req.Model, Serial: req.Serial,
 		PurchasedAt: *req.PurchasedAt, DeliveredAt: req.DeliveredAt, WarrantyMonths: *req.WarrantyMonths,
 		ExtendedWarrantyUntil: req.ExtendedWarrantyUntil,

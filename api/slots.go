@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 func queryFloat(c echo.Context, name string) (float64, error) {
@@ -35,7 +36,7 @@ func (h *handlers) slots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := dispatch.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
+	q := services.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
 		ServiceType: dispatch.ServiceType(c.QueryParam("service_type")), CustomerSub: c.QueryParam("customer_sub")}
 	if from != nil {
 		q.From = *from
@@ -54,5 +55,5 @@ func (h *handlers) slots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(dispatch.ArrivalWindow / time.Minute), "slots": slots})
+	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(services.ArrivalWindow / time.Minute), "slots": slots})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 var errRollback = errors.New("rollback")
@@ -73,7 +74,7 @@ func TestSlotsAgreeWithInsertion(t *testing.T) {
 		err := svc.Store.Tx(context.Background(), func(st dispatch.Store) error {
 			inTx := *svc
 			inTx.Store = st
-			bk, _, err := inTx.CreateBooking(context.Background(), actor, dispatch.BookingRequest{ServiceType: "installation", Appliance: "ac",
+			bk, _, err := inTx.CreateBooking(context.Background(), actor, services.BookingRequest{ServiceType: "installation", Appliance: "ac",
 				Problem: "install", Address: "x", Location: dispatch.Location{Lat: 45.762, Lng: 4.84}, PreferredWindows: []dispatch.Window{window}}, "", "")
 			if err == nil {
 				ps := bk.CurrentJob().PlannedStart

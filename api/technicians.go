@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -67,7 +68,7 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.CreateTechnician(c.Request().Context(), actor(c), dispatch.TechnicianRequest{
+	t, err := h.Service.CreateTechnician(c.Request().Context(), actor(c), services.TechnicianRequest{
 		Subject: req.Subject, Name: req.Name, Skills: req.Skills, Home: home, TimeZone: req.TimeZone,
 		WeeklyShifts: req.WeeklyShifts, ServiceArea: req.ServiceArea, Active: req.Active,
 	})

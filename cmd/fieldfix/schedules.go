@@ -12,6 +12,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/schedule"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // scheduleSpecs are the cron expressions of the background jobs, each overridable by its env var.
@@ -31,7 +32,7 @@ var scheduleSpecs = []struct {
 }
 
 // schedules builds the background jobs of serve.
-func schedules(svc *dispatch.Service, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
+func schedules(svc *services.Service, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
 	run := map[string]func(ctx context.Context, tick time.Time) (any, error){
 		"sla-watchdog": func(ctx context.Context, _ time.Time) (any, error) { return svc.SLAWatchdog(ctx) },
 		"reoptimize": func(ctx context.Context, _ time.Time) (any, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // The demo city is Lyon: technicians live within ~12 km of the centre.
@@ -71,7 +72,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer pool.Close()
-	svc := dispatch.NewService(postgres.New(pool), rules, dispatch.SystemClock, nil)
+	svc := services.NewService(postgres.New(pool), rules, dispatch.SystemClock, nil)
 	seeded, err := seedDemo(ctx, svc, *technicians, *bookings, time.Now())
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // seedDemo loads the demo city when there is no technician yet.
-func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now time.Time) (bool, error) {
+func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now time.Time) (bool, error) {
 	admin := dispatch.Actor{Subject: "seed", Role: dispatch.RoleAdmin}
 	existing, err := svc.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
 	if err != nil {
@@ -104,7 +105,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 		if i%4 == 0 {
 			skills = append(skills, "install")
 		}
-		_, err := svc.CreateTechnician(ctx, admin, dispatch.TechnicianRequest{
+		_, err := svc.CreateTechnician(ctx, admin, services.TechnicianRequest{
 			Subject:      fmt.Sprintf("tech-%02d", i+1),
 			Name:         demoFirstNames[i%len(demoFirstNames)] + " " + demoLastNames[(i*7+i/len(demoFirstNames))%len(demoLastNames)],
 			Skills:       skills,
@@ -137,7 +138,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 	apps := []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher"}
 	for i := range bookings {
 		sub := fmt.Sprintf("demo-customer-%d", i%5+1)
-		if _, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		if _, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, services.BookingRequest{
 			ServiceType: dispatch.ServiceRepair, Appliance: apps[i%len(apps)], Problem: "demo: not working as it should",
 			Address: fmt.Sprintf("%d rue de la Demo, Lyon", i+1), Location: demoPoint(rng, 9), Channel: "app"}, "", ""); err != nil {
 			return false, fmt.Errorf("seed booking: %w", err)
@@ -147,10 +148,10 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 }
 
 // demoPurchases covers each tier rule: in warranty, out of warranty, extended, a recent delivery.
-func demoPurchases(today dispatch.Date) []dispatch.PurchaseRequest {
+func demoPurchases(today dispatch.Date) []services.PurchaseRequest {
 	ext := today.AddDays(200)
 	recent := today.AddDays(-3)
-	return []dispatch.PurchaseRequest{
+	return []services.PurchaseRequest{
 		{Category: "washer", Brand: "Bosch", Model: "Serie 6 WAU28", Serial: "BW-1001", PurchasedAt: today.AddMonths(-5), WarrantyMonths: 24},
 		{Category: "fridge", Brand: "Samsung", Model: "RB34T", Serial: "SF-2002", PurchasedAt: today.AddMonths(-40), WarrantyMonths: 24},
 		{Category: "ac", Brand: "Daikin", Model: "Sensira FTXF35", Serial: "DA-3003", PurchasedAt: today.AddMonths(-30), WarrantyMonths: 24, ExtendedWarrantyUntil: &ext},
@@ -161,7 +162,7 @@ func demoPurchases(today dispatch.Date) []dispatch.PurchaseRequest {
 }
 
 // printDemoTokens prints one token per role and the first customer's purchases, ready to paste.
-func printDemoTokens(ctx context.Context, svc *dispatch.Service, tokens api.JWT, w io.Writer) error {
+func printDemoTokens(ctx context.Context, svc *services.Service, tokens api.JWT, w io.Writer) error {
 	now := time.Now()
 	fmt.Fprintln(w, "\ndemo tokens (valid 30 days):")
 	for _, r := range []struct {

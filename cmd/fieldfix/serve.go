@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/schedule"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/metrics"
 )
@@ -30,7 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.OfferHorizon, "offer-horizon", durationEnv(getenv, "FIELDFIX_OFFER_HORIZON", 24*time.Hour), "jobs planned within this are offered at once (env FIELDFIX_OFFER_HORIZON)")
 	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
 	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
-	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", dispatch.DefaultPlanning().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
+	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", services.DefaultPlanning().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
 	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
 	fs.IntVar(&c.ComplaintsPerMinute, "complaints-per-minute", intEnv(getenv, "FIELDFIX_COMPLAINTS_PER_MINUTE", 6), "POST /v1/complaints allowed per subject per minute, after a burst of 5 (env FIELDFIX_COMPLAINTS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
@@ -63,7 +64,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer pool.Close()
 
 	store := postgres.New(pool)
-	svc := dispatch.NewService(store, rules, dispatch.SystemClock, log)
+	svc := services.NewService(store, rules, dispatch.SystemClock, log)
 	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planning.PositionMaxAge, svc.Planning.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
 	svc.Index = geo.NewIndex()

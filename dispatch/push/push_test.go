@@ -14,6 +14,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/push"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -21,7 +22,7 @@ type bundle struct {
 	t      *testing.T
 	db     *dbtest.Schema
 	store  *postgres.Store
-	svc    *dispatch.Service
+	svc    *services.Service
 	fake   *fcmtest.Server
 	worker *push.Worker
 }
@@ -32,7 +33,7 @@ func setup(t *testing.T) *bundle {
 	t.Parallel()
 	s := dbtest.New(t)
 	store := postgres.New(s.Pool)
-	svc := dispatch.NewService(store, dispatch.DefaultRules(), nil, nil)
+	svc := services.NewService(store, dispatch.DefaultRules(), nil, nil)
 	svc.Notifier = dispatch.Outbox{}
 	fake := fcmtest.NewServer("fieldfix-test")
 	t.Cleanup(fake.Close)
@@ -65,7 +66,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "00:00", End: "23:59"})
 	}
-	if _, err := b.svc.CreateTechnician(context.Background(), admin, dispatch.TechnicianRequest{Subject: sub, Name: sub + " Tech",
+	if _, err := b.svc.CreateTechnician(context.Background(), admin, services.TechnicianRequest{Subject: sub, Name: sub + " Tech",
 		Skills: []string{"washer"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", WeeklyShifts: shifts}); err != nil {
 		b.t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 
 func (b *bundle) book() dispatch.Booking {
 	b.t.Helper()
-	bk, _, err := b.svc.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+	bk, _, err := b.svc.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, services.BookingRequest{
 		Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil {
 		b.t.Fatal(err)
@@ -389,7 +390,7 @@ func TestNoPushForARolledBackChange(t *testing.T) {
 	err := b.store.Tx(context.Background(), func(st dispatch.Store) error {
 		inTx := *b.svc
 		inTx.Store = st
-		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, services.BookingRequest{
 			Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", ""); err != nil {
 			return err
 		}
@@ -422,7 +423,7 @@ func TestCustomerNotificationsThroughFCM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range []dispatch.JobStatus{dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted} {
-		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
+		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, services.StatusUpdate{Status: st}); err != nil {
 			t.Fatal(err)
 		}
 	}

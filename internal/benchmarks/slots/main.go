@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
@@ -45,7 +46,7 @@ func run() error {
 
 	// Monday 07:00 UTC, so the day's shifts lie ahead.
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
+	svc := services.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
 	svc.Index = geo.NewIndex()
 	rng := rand.New(rand.NewPCG(1, 2))
 	center := dispatch.Location{Lat: 45.764, Lng: 4.8357}
@@ -60,7 +61,7 @@ func run() error {
 	}
 	trades := []string{"washer", "fridge", "ac", "tv", "water_heater"}
 	for i := range *techs {
-		if _, err := svc.CreateTechnician(ctx, admin2, dispatch.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
+		if _, err := svc.CreateTechnician(ctx, admin2, services.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
 			Skills: []string{trades[i%5], trades[(i+2)%5]}, Home: near(9), TimeZone: "Europe/Paris", WeeklyShifts: shifts}); err != nil {
 			return err
 		}
@@ -69,8 +70,8 @@ func run() error {
 		return err
 	}
 	cust := dispatch.Actor{Subject: "bench-customer", Role: dispatch.RoleCustomer}
-	req := func() dispatch.BookingRequest {
-		return dispatch.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
+	req := func() services.BookingRequest {
+		return services.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
 			Address: "Lyon", Location: near(9)}
 	}
 	start := time.Now()
@@ -90,7 +91,7 @@ func run() error {
 	for range *queries {
 		r := req()
 		t0 := time.Now()
-		ss, _, err := svc.Slots(ctx, cust, dispatch.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
+		ss, _, err := svc.Slots(ctx, cust, services.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
 			From: now, To: now.Add(72 * time.Hour)})
 		if err != nil {
 			return err

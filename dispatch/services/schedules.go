@@ -1,25 +1,13 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
-
-// AtRiskJob is a first visit whose booking may miss its SLA.
-type AtRiskJob struct {
-	Job      Job
-	SLADueAt time.Time
-	AtRisk   bool // the booking's flag before this run
-}
-
-// DailyKPI is one rolled-up day of one group.
-type DailyKPI struct {
-	Day     Date
-	GroupBy string
-	Row     KPIRow
-}
 
 // WatchdogConfig tunes the SLA watchdog.
 type WatchdogConfig struct {
@@ -58,7 +46,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	for _, r := range risky {
 		sum.AtRisk++
 		var fixed, flagged bool
-		err := s.planTx(ctx, func(st Store) error {
+		err := s.planTx(ctx, func(st dispatch.Store) error {
 			fixed, flagged = false, false
 			j, err := st.LockJob(ctx, r.Job.ID)
 			if err != nil {
@@ -83,7 +71,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 				return err
 			}
 			reason := atRiskReason(j, b, now, s.Watchdog)
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
 				Action: "at_risk", Reason: reason, Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "sla_due_at": b.SLADueAt}}); err != nil {
 				return err
 			}
@@ -113,14 +101,14 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 		return sum, errors.Join(failed, err)
 	}
 	sum.Cleared = len(cleared)
-	err = s.Store.Tx(ctx, func(st Store) error {
+	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
 		breached, err := st.RecordBreaches(ctx, now)
 		if err != nil {
 			return err
 		}
 		for _, b := range breached {
 			sum.Breaches = append(sum.Breaches, b.ID)
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
 				Action: "sla_breached", Reason: "no technician on site by " + b.SLADueAt.Format(time.RFC3339),
 				Data: map[string]any{"booking_id": b.ID, "tier": b.Tier, "sla_due_at": b.SLADueAt}}); err != nil {
 				return err
@@ -131,7 +119,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	return sum, errors.Join(failed, err)
 }
 
-func atRiskReason(j Job, b Booking, now time.Time, w WatchdogConfig) string {
+func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w WatchdogConfig) string {
 	switch {
 	case j.TechnicianID == nil:
 		return fmt.Sprintf("no technician and %s to the SLA due time", b.SLADueAt.Sub(now).Round(time.Minute))
@@ -144,7 +132,7 @@ func atRiskReason(j Job, b Booking, now time.Time, w WatchdogConfig) string {
 
 // rescue re-plans an at-risk job with a wider search; it keeps the new plan only when it
 // arrives by the due time (and, for a late technician, goes to someone else).
-func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now time.Time) (bool, error) {
+func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Booking, j *dispatch.Job, now time.Time) (bool, error) {
 	wide := *s
 	wide.Planning.Candidates *= 3
 	wide.Planning.MaxRadiusKm *= 2
@@ -175,14 +163,14 @@ func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now t
 	}
 	from := j.Status
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
-	j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
+	j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = dispatch.JobUnassigned, nil, nil, now
 	saved, err := st.UpdateJob(ctx, *j)
 	if err != nil {
 		return false, err
 	}
 	j.Version = saved.Version
-	if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
-		Action: "redispatch", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: "SLA watchdog",
+	if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+		Action: "redispatch", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: "SLA watchdog",
 		Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "technician_id": p.TechnicianID, "planned_start": p.Start}}); err != nil {
 		return false, err
 	}
@@ -191,17 +179,17 @@ func (s *Service) rescue(ctx context.Context, st Store, b Booking, j *Job, now t
 			return false, err
 		}
 	}
-	return true, s.setBookingStatus(ctx, st, b.ID, BookingScheduled)
+	return true, s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled)
 }
 
 // tellDispatchers notifies every dispatcher with a registered device.
-func (s *Service) tellDispatchers(ctx context.Context, st Store, b Booking, j Job, title, body string) error {
+func (s *Service) tellDispatchers(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, title, body string) error {
 	subs, err := st.DispatcherSubjects(ctx)
 	if err != nil {
 		return err
 	}
 	for _, sub := range subs {
-		if err := s.notify(ctx, st, Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "reminder", JobID: &j.ID,
+		if err := s.notify(ctx, st, dispatch.Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "reminder", JobID: &j.ID,
 			BookingID: &b.ID, Title: title, Body: body, Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d", b.ID)}}); err != nil {
 			return err
 		}
@@ -228,7 +216,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 	var failed error
 	for _, id := range ids {
 		asked := false
-		err := s.Store.Tx(ctx, func(st Store) error {
+		err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 			ok, err := st.ClaimFollowUp(ctx, id, now)
 			if err != nil || !ok {
 				return err
@@ -237,7 +225,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := s.notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: "feedback_request",
+			if err := s.notify(ctx, st, dispatch.Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: "feedback_request",
 				BookingID: &b.ID, Title: "How did we do?", Body: fmt.Sprintf("Rate the %s visit: it takes ten seconds.", b.Appliance),
 				Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d/feedback", b.ID)}}); err != nil {
 				return err
@@ -248,7 +236,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 				}
 			}
 			asked = true
-			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
 				Action: "followup_sent", Data: map[string]any{"booking_id": b.ID}})
 		})
 		if err != nil {
@@ -270,11 +258,11 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 }
 
 // RollUpKPIs stores the day's figures per tier, region and technician (and overall).
-func (s *Service) RollUpKPIs(ctx context.Context, day Date) error {
+func (s *Service) RollUpKPIs(ctx context.Context, day dispatch.Date) error {
 	from := day.Time()
 	to := from.AddDate(0, 0, 1)
 	for _, g := range []string{"", "tier", "region", "technician"} {
-		rows, err := s.KPIs(ctx, Actor{Subject: system.Subject, Role: RoleAdmin}, from, to, g)
+		rows, err := s.KPIs(ctx, dispatch.Actor{Subject: system.Subject, Role: dispatch.RoleAdmin}, from, to, g)
 		if err != nil {
 			return err
 		}
@@ -286,9 +274,9 @@ func (s *Service) RollUpKPIs(ctx context.Context, day Date) error {
 }
 
 // DailyKPIs reads rolled-up days (staff).
-func (s *Service) DailyKPIs(ctx context.Context, a Actor, groupBy string, from, to Date) ([]DailyKPI, error) {
+func (s *Service) DailyKPIs(ctx context.Context, a dispatch.Actor, groupBy string, from, to dispatch.Date) ([]dispatch.DailyKPI, error) {
 	if !a.Staff() {
-		return nil, Forbidden("only staff read KPIs")
+		return nil, dispatch.Forbidden("only staff read KPIs")
 	}
 	return s.Store.DailyKPIs(ctx, groupBy, from, to)
 }

@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"context"
@@ -7,21 +7,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // Placement is where and when a job goes.
 type Placement struct {
 	TechnicianID int64
-	Technician   Technician
+	Technician   dispatch.Technician
 	Start, End   time.Time
 	// PlanVersion is the technician's plan_version the placement was made on, when it was made
 	// on the plan cache; a new booking's write is then guarded by it (nil: not guarded), plus
 	// one for each pick of this process it was planned around (seen) that committed.
 	PlanVersion *int64
 	seen        []*reservation
-	route       []Stop       // the technician's stops it was planned among (picks included)
-	pick        *reservation // its own reservation
+	route       []dispatch.Stop // the technician's stops it was planned among (picks included)
+	pick        *reservation    // its own reservation
 }
 
 // Reason says why a job could not be placed, for the dispatcher.
@@ -51,21 +52,21 @@ func DefaultPlanning() PlanningConfig {
 		PlanCacheMaxAge: 5 * time.Second}
 }
 
-func point(l Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
+func point(l dispatch.Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
 
 // travel is the driving time between two places leaving at 'at'.
-func (s *Service) travel(from, to Location, at time.Time) time.Duration {
+func (s *Service) travel(from, to dispatch.Location, at time.Time) time.Duration {
 	return s.Travel.Duration(point(from), point(to), at)
 }
 
 // startPosition is where the technician is now: the latest ping when fresh, else home.
-func (s *Service) startPosition(t Technician, now time.Time) Location {
+func (s *Service) startPosition(t dispatch.Technician, now time.Time) dispatch.Location {
 	return s.positionAt(t, now, nil)
 }
 
 // positionAt is where the technician is now: the latest ping when fresh; else the visit they are
 // at or heading to (the first stop of route not yet over); else home.
-func (s *Service) positionAt(t Technician, now time.Time, route []Stop) Location {
+func (s *Service) positionAt(t dispatch.Technician, now time.Time, route []dispatch.Stop) dispatch.Location {
 	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= s.Planning.PositionMaxAge {
 		return *t.LastPosition
 	}
@@ -78,7 +79,7 @@ func (s *Service) positionAt(t Technician, now time.Time, route []Stop) Location
 }
 
 // covers reports whether the technician's service area (none: everywhere) holds l.
-func covers(t Technician, l Location) bool {
+func covers(t dispatch.Technician, l dispatch.Location) bool {
 	if len(t.ServiceArea) == 0 {
 		return true
 	}
@@ -96,9 +97,9 @@ var weekdayNames = [7]string{time.Sunday: "sun", time.Monday: "mon", time.Tuesda
 // ShiftWindows expands the weekly shifts into absolute windows overlapping [from, to), in order,
 // with time off cut out. It runs for every candidate of every booking, so it reads the shifts'
 // times with clockOf rather than time.Parse.
-func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
+func ShiftWindows(t dispatch.Technician, from, to time.Time, off []dispatch.Window) []dispatch.Window {
 	loc := location(t.TimeZone)
-	var out []Window
+	var out []dispatch.Window
 	local := from.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
 	for ; day.Before(to); day = day.AddDate(0, 0, 1) {
@@ -113,7 +114,7 @@ func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
 			if !ok1 || !ok2 {
 				continue
 			}
-			w := Window{
+			w := dispatch.Window{
 				Start: time.Date(y, m, d, sh1, sm1, 0, 0, loc).UTC(),
 				End:   time.Date(y, m, d, sh2, sm2, 0, 0, loc).UTC(),
 			}
@@ -122,7 +123,7 @@ func ShiftWindows(t Technician, from, to time.Time, off []Window) []Window {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Window) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(out, func(a, b dispatch.Window) int { return a.Start.Compare(b.Start) })
 	for _, o := range off {
 		out = cut(out, o)
 	}
@@ -150,25 +151,25 @@ func clockOf(s string) (hour, minute int, ok bool) {
 }
 
 // cut removes o from every window.
-func cut(ws []Window, o Window) []Window {
-	var out []Window
+func cut(ws []dispatch.Window, o dispatch.Window) []dispatch.Window {
+	var out []dispatch.Window
 	for _, w := range ws {
 		if !o.End.After(w.Start) || !o.Start.Before(w.End) {
 			out = append(out, w)
 			continue
 		}
 		if o.Start.After(w.Start) {
-			out = append(out, Window{w.Start, o.Start})
+			out = append(out, dispatch.Window{Start: w.Start, End: o.Start})
 		}
 		if o.End.Before(w.End) {
-			out = append(out, Window{o.End, w.End})
+			out = append(out, dispatch.Window{Start: o.End, End: w.End})
 		}
 	}
 	return out
 }
 
 // onShift reports whether [start, start+d) lies inside one of t's shifts.
-func onShift(t Technician, start time.Time, d time.Duration) bool {
+func onShift(t dispatch.Technician, start time.Time, d time.Duration) bool {
 	for _, w := range ShiftWindows(t, start.Add(-24*time.Hour), start.Add(d+24*time.Hour), nil) {
 		if !start.Before(w.Start) && !start.Add(d).After(w.End) {
 			return true
@@ -181,7 +182,7 @@ func onShift(t Technician, start time.Time, d time.Duration) bool {
 // not excluded, nearest first: from the geo index when there is one. Given the horizon a route
 // will be planned until (else zero), they may come with their routes read (for loadRoutes), from
 // the plan cache when onCache (see planCache).
-func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time, onCache bool) ([]Technician, *routeRead, Reason, error) {
+func (s *Service) candidates(ctx context.Context, st dispatch.Store, b dispatch.Booking, exclude []int64, until time.Time, onCache bool) ([]dispatch.Technician, *routeRead, Reason, error) {
 	if s.Index != nil {
 		return s.nearbyCandidates(ctx, st, b, exclude, until, onCache)
 	}
@@ -191,7 +192,7 @@ func (s *Service) candidates(ctx context.Context, st Store, b Booking, exclude [
 
 // storeCandidates scans the skilled technicians in the database; it also names the reason
 // when there is none.
-func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, exclude []int64) ([]Technician, Reason, error) {
+func (s *Service) storeCandidates(ctx context.Context, st dispatch.Store, b dispatch.Booking, exclude []int64) ([]dispatch.Technician, Reason, error) {
 	all, err := st.CandidateTechnicians(ctx, b.RequiredSkills)
 	if err != nil {
 		return nil, Reason{}, err
@@ -199,7 +200,7 @@ func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, excl
 	if len(all) == 0 {
 		return nil, Reason{"no_skilled_technician", "no active technician has the skills " + strings.Join(b.RequiredSkills, ", ")}, nil
 	}
-	var out []Technician
+	var out []dispatch.Technician
 	outside := 0
 	for _, t := range all {
 		if slices.Contains(exclude, t.ID) {
@@ -218,7 +219,7 @@ func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, excl
 		return nil, Reason{"all_refused", "every technician with the skills declined this job or let its offer expire"}, nil
 	}
 	// Nearest first, and no more than the configured number: the solver works on a neighbourhood.
-	slices.SortStableFunc(out, func(x, y Technician) int {
+	slices.SortStableFunc(out, func(x, y dispatch.Technician) int {
 		dx := geo.DistanceKm(point(x.Home), point(b.Location))
 		dy := geo.DistanceKm(point(y.Home), point(b.Location))
 		switch {
@@ -237,7 +238,7 @@ func (s *Service) storeCandidates(ctx context.Context, st Store, b Booking, excl
 
 // plan finds the best placement of job j among the candidates; onCache: on the plan cache, for a
 // write guarded by the placement's PlanVersion.
-func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
+func (s *Service) plan(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
 	techs, pre, reason, err := s.candidates(ctx, st, b, exclude, s.planUntil(b), onCache)
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
@@ -246,8 +247,8 @@ func (s *Service) plan(ctx context.Context, st Store, b Booking, j Job, exclude 
 }
 
 // planFor finds the best time for job j in one technician's route.
-func (s *Service) planFor(ctx context.Context, st Store, b Booking, j Job, t Technician) (*Placement, Reason, error) {
-	return s.insert(ctx, st, b, j, []Technician{t}, nil)
+func (s *Service) planFor(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) (*Placement, Reason, error) {
+	return s.insert(ctx, st, b, j, []dispatch.Technician{t}, nil)
 }
 
 // zones caches time zones: loading one reads and parses the tz database every time.

@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"context"
@@ -6,26 +6,27 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // routes is the live plan of some technicians, loaded once and evaluated many times.
 type routes struct {
-	techs  []Technician
-	stops  map[int64][]Stop   // by technician, in start order, without the job being placed
-	shifts map[int64][]Window // by technician, time off cut out
+	techs  []dispatch.Technician
+	stops  map[int64][]dispatch.Stop   // by technician, in start order, without the job being placed
+	shifts map[int64][]dispatch.Window // by technician, time off cut out
 	now    time.Time
 	readAt map[int64]time.Time // by technician, wall clock before the read: picks committed earlier are in it
 	// versions are the plan versions read, by technician, when the placement's write is guarded
 	// by them (nil: not guarded).
 	versions map[int64]int64
 	seen     map[int64][]*reservation // by technician, this process's picks merged into the route
-	table    map[[2]Location]time.Duration
+	table    map[[2]dispatch.Location]time.Duration
 }
 
 // travel is the routing engine's time when the matrix has the pair, else the travel model's.
-func (s *Service) travelIn(rd *routes, from, to Location, at time.Time) time.Duration {
-	if d, ok := rd.table[[2]Location{from, to}]; ok {
+func (s *Service) travelIn(rd *routes, from, to dispatch.Location, at time.Time) time.Duration {
+	if d, ok := rd.table[[2]dispatch.Location{from, to}]; ok {
 		return d
 	}
 	return s.travel(from, to, at)
@@ -33,13 +34,13 @@ func (s *Service) travelIn(rd *routes, from, to Location, at time.Time) time.Dur
 
 // withMatrix fills rd.table from the routing engine (OSRM) for every place the insertion of a
 // visit at loc may connect; without an engine, or when it fails, the travel model answers.
-func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
+func (s *Service) withMatrix(ctx context.Context, rd *routes, loc dispatch.Location) {
 	if s.Matrix == nil {
 		return
 	}
-	seen := map[Location]bool{loc: true}
-	pts := []Location{loc}
-	add := func(l Location) {
+	seen := map[dispatch.Location]bool{loc: true}
+	pts := []dispatch.Location{loc}
+	add := func(l dispatch.Location) {
 		if !seen[l] {
 			seen[l] = true
 			pts = append(pts, l)
@@ -61,10 +62,10 @@ func (s *Service) withMatrix(ctx context.Context, rd *routes, loc Location) {
 		s.Log.Warn("travel matrix unavailable; using the travel model", "err", err)
 		return
 	}
-	rd.table = make(map[[2]Location]time.Duration, len(pts)*len(pts))
+	rd.table = make(map[[2]dispatch.Location]time.Duration, len(pts)*len(pts))
 	for i := range pts {
 		for j := range pts {
-			rd.table[[2]Location{pts[i], pts[j]}] = time.Duration(m[i][j] * float64(time.Second))
+			rd.table[[2]dispatch.Location{pts[i], pts[j]}] = time.Duration(m[i][j] * float64(time.Second))
 		}
 	}
 }
@@ -74,16 +75,16 @@ type routeRead struct {
 	ids    map[int64]int // the technicians read
 	until  time.Time
 	now    time.Time
-	readAt map[int64]time.Time // by technician
-	stops  map[int64][]Stop    // by technician, in start order; capped slices shared with the plan cache
-	offs   map[int64][]Window
+	readAt map[int64]time.Time       // by technician
+	stops  map[int64][]dispatch.Stop // by technician, in start order; capped slices shared with the plan cache
+	offs   map[int64][]dispatch.Window
 	// versions are the plans' versions, by technician, when planned on the plan cache.
 	versions map[int64]int64
 	entries  map[int64]*planEntry // the plans read, by technician (for their shifts)
 }
 
 // covers reports whether the read holds the routes of techs until 'until'.
-func (r *routeRead) covers(techs []Technician, until time.Time) bool {
+func (r *routeRead) covers(techs []dispatch.Technician, until time.Time) bool {
 	if r == nil || !r.until.Equal(until) {
 		return false
 	}
@@ -97,20 +98,20 @@ func (r *routeRead) covers(techs []Technician, until time.Time) bool {
 
 // loadRoutes reads the technicians' planned jobs and shifts from now until 'until' (or takes
 // them from pre, when candidates read them already).
-func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
+func (s *Service) loadRoutes(ctx context.Context, st dispatch.Store, techs []dispatch.Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
 	var (
 		now      time.Time
 		readAt   map[int64]time.Time
-		offs     map[int64][]Window
+		offs     map[int64][]dispatch.Window
 		versions map[int64]int64
 		entries  map[int64]*planEntry
 	)
-	rd := &routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]Window, len(techs))}
+	rd := &routes{techs: techs, stops: make(map[int64][]dispatch.Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
 	if pre.covers(techs, until) {
 		now, readAt, offs, versions, entries = pre.now, pre.readAt, pre.offs, pre.versions, pre.entries
 		for tid, ss := range pre.stops { // shared with the plan cache: capped, never written
-			if slices.ContainsFunc(ss, func(sp Stop) bool { return sp.JobID == jobID }) {
-				ss = slices.DeleteFunc(slices.Clone(ss), func(sp Stop) bool { return sp.JobID == jobID })
+			if slices.ContainsFunc(ss, func(sp dispatch.Stop) bool { return sp.JobID == jobID }) {
+				ss = slices.DeleteFunc(slices.Clone(ss), func(sp dispatch.Stop) bool { return sp.JobID == jobID })
 			}
 			rd.stops[tid] = ss
 		}
@@ -129,8 +130,8 @@ func (s *Service) loadRoutes(ctx context.Context, st Store, techs []Technician, 
 		if offs, err = st.TimeOffOf(ctx, ids, now, until); err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
-			stops = slices.DeleteFunc(stops, func(sp Stop) bool { return sp.JobID == jobID })
+		if slices.ContainsFunc(stops, func(sp dispatch.Stop) bool { return sp.JobID == jobID }) {
+			stops = slices.DeleteFunc(stops, func(sp dispatch.Stop) bool { return sp.JobID == jobID })
 		}
 		// Stops come by technician, then start: each technician's run is a sub-slice of them
 		// (capped, so that an append copies) rather than a slice grown stop by stop.
@@ -174,14 +175,14 @@ func (a cost) less(b cost) bool {
 // best finds the cheapest gap for booking b whose visit starts inside one of windows (none: any
 // time). Planned jobs keep their committed times (a technician may have accepted them), so the
 // online insertion scans the gaps between them inside shifts.
-func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cost) {
+func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes) (*Placement, cost) {
 	var (
 		best     Placement // kept by value: a better option is found many times per call
 		found    bool
 		bestCost cost
 	)
 	now := rd.now
-	var inShift []Stop // reused: the stops of the shift at hand
+	var inShift []dispatch.Stop // reused: the stops of the shift at hand
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
 		onTime := false // an option without breach in an earlier shift of t
@@ -201,7 +202,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 				}
 			}
 			for i := 0; i <= len(inShift); i++ {
-				gapEnd, nextLoc, hasNext := w.End, Location{}, i < len(inShift)
+				gapEnd, nextLoc, hasNext := w.End, dispatch.Location{}, i < len(inShift)
 				if hasNext {
 					gapEnd, nextLoc = inShift[i].Start, inShift[i].Location
 				}
@@ -243,7 +244,7 @@ func (s *Service) best(b Booking, windows []Window, rd *routes) (*Placement, cos
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
-func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs []Technician, pre *routeRead) (*Placement, Reason, error) {
+func (s *Service) insert(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
 	until := s.planUntil(b)
 	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {
@@ -284,7 +285,7 @@ func (s *Service) insert(ctx context.Context, st Store, b Booking, j Job, techs 
 
 // planUntil is how far ahead insert looks for booking b: the horizon past its due time, or the
 // end of its last preferred window when later.
-func (s *Service) planUntil(b Booking) time.Time {
+func (s *Service) planUntil(b dispatch.Booking) time.Time {
 	until := b.SLADueAt.Add(s.Planning.Horizon)
 	for _, w := range b.PreferredWindows {
 		if w.End.After(until) {
@@ -295,7 +296,7 @@ func (s *Service) planUntil(b Booking) time.Time {
 }
 
 // fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).
-func fitWindows(earliest time.Time, ws []Window) (time.Time, bool) {
+func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
 	if len(ws) == 0 {
 		return earliest, true
 	}
@@ -309,11 +310,11 @@ func fitWindows(earliest time.Time, ws []Window) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-func (s *Service) insertionCost(rd *routes, b Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next Location) cost {
+func (s *Service) insertionCost(rd *routes, b dispatch.Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next dispatch.Location) cost {
 	breach, late := 0.0, 0.0
 	if start.After(b.SLADueAt) {
 		breach = 1
-		if b.Tier == TierPaid {
+		if b.Tier == dispatch.TierPaid {
 			breach = 2
 		}
 		late = start.Sub(b.SLADueAt).Seconds()

@@ -1,10 +1,12 @@
-package dispatch
+package services
 
 import (
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // TestStopsBetweenIsTheFilter: stopsBetween gives the stops a filter on the window would, as a
@@ -14,7 +16,7 @@ func TestStopsBetweenIsTheFilter(t *testing.T) {
 	at := func(h float64) time.Time { return base.Add(time.Duration(h * float64(time.Hour))) }
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 500 {
-		var stops []Stop
+		var stops []dispatch.Stop
 		h := 0.0
 		for k := range rng.IntN(8) {
 			h += rng.Float64() * 3
@@ -22,10 +24,10 @@ func TestStopsBetweenIsTheFilter(t *testing.T) {
 			if rng.IntN(6) == 0 { // now and then a long stop reaching past later ones
 				d += 6
 			}
-			stops = append(stops, Stop{JobID: int64(k), Start: at(h), End: at(h + d)})
+			stops = append(stops, dispatch.Stop{JobID: int64(k), Start: at(h), End: at(h + d)})
 		}
 		from, to := at(rng.Float64()*12-2), at(rng.Float64()*16)
-		var want []Stop
+		var want []dispatch.Stop
 		for _, sp := range stops {
 			if sp.End.After(from) && sp.Start.Before(to) {
 				want = append(want, sp)
@@ -44,21 +46,21 @@ func TestStopsBetweenIsTheFilter(t *testing.T) {
 // TestShiftMemoIsShiftWindows: a plan entry's shift windows from its memo are ShiftWindows' for
 // every span inside the memo and outside it, with and without time off, across a DST change.
 func TestShiftMemoIsShiftWindows(t *testing.T) {
-	tech := Technician{ID: 1, TimeZone: "Europe/Paris", WeeklyShifts: []Shift{
+	tech := dispatch.Technician{ID: 1, TimeZone: "Europe/Paris", WeeklyShifts: []dispatch.Shift{
 		{Day: "mon", Start: "08:00", End: "12:00"}, {Day: "mon", Start: "13:00", End: "17:30"},
 		{Day: "tue", Start: "07:30", End: "16:00"}, {Day: "sat", Start: "09:00", End: "13:00"},
 		{Day: "sun", Start: "01:00", End: "04:00"},
 	}}
 	now := time.Date(2026, 10, 23, 15, 4, 0, 0, time.UTC) // the clocks go back on the 25th in Paris
-	e := &planEntry{PlanRead: PlanRead{Technician: tech}, now: now, shifts: &shiftMemo{}}
+	e := &planEntry{PlanRead: dispatch.PlanRead{Technician: tech}, now: now, shifts: &shiftMemo{}}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
 		from := now.Add(time.Duration(rng.IntN(3*24*60)-36*60) * time.Minute)
 		to := from.Add(time.Duration(rng.IntN(9*24*60)) * time.Minute)
-		var off []Window
+		var off []dispatch.Window
 		if rng.IntN(2) == 0 {
 			s := from.Add(time.Duration(rng.IntN(4*24*60)) * time.Minute)
-			off = append(off, Window{s, s.Add(time.Duration(rng.IntN(30*60)) * time.Minute)})
+			off = append(off, dispatch.Window{Start: s, End: s.Add(time.Duration(rng.IntN(30*60)) * time.Minute)})
 		}
 		got, want := e.shiftWindows(from, to, off), ShiftWindows(tech, from, to, off)
 		if !slices.Equal(got, want) {
@@ -76,7 +78,7 @@ func TestPlanVersionCountsCommittedPicksOnce(t *testing.T) {
 	pick := func() *reservation {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return r.reserve(Placement{TechnicianID: 7}, r.tempID(), 1, Location{}, now)
+		return r.reserve(Placement{TechnicianID: 7}, r.tempID(), 1, dispatch.Location{}, now)
 	}
 	committed, inRead, rolledBack := pick(), pick(), pick()
 	r.written(committed, 101)
@@ -84,7 +86,7 @@ func TestPlanVersionCountsCommittedPicksOnce(t *testing.T) {
 	r.settle(committed, true, now)
 	r.settle(inRead, true, now)
 	r.settle(rolledBack, false, now)
-	route := []Stop{{JobID: 50}, {JobID: 102}, {JobID: committed.stop.JobID}, {JobID: inRead.stop.JobID}}
+	route := []dispatch.Stop{{JobID: 50}, {JobID: 102}, {JobID: committed.stop.JobID}, {JobID: inRead.stop.JobID}}
 	if got := r.planVersion(t.Context(), 10, []*reservation{committed, inRead, rolledBack}, route, time.Second); got != 11 {
 		t.Fatalf("plan version %d, want 11 (the read at 10 held job 102; job 101 committed since)", got)
 	}

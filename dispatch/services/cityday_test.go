@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // TestCityDayReport compares, on a synthetic city day, the online insertion the service uses
@@ -33,21 +35,21 @@ type dayResult struct {
 }
 
 func cityDay(policy string) dayResult {
-	s := NewService(nil, DefaultRules(), nil, nil)
+	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
 	rng := rand.New(rand.NewPCG(2026, 11))
 	start := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC) // Monday 08:00 in Lyon
-	near := func() Location {
+	near := func() dispatch.Location {
 		r, a := 12*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
-		return Location{Lat: 45.764 + r/111.32*math.Sin(a), Lng: 4.8357 + r/77.8*math.Cos(a)}
+		return dispatch.Location{Lat: 45.764 + r/111.32*math.Sin(a), Lng: 4.8357 + r/77.8*math.Cos(a)}
 	}
 	skills := []string{"washer", "fridge", "ac", "tv", "water_heater", "install"}
-	var shifts []Shift
+	var shifts []dispatch.Shift
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat"} {
-		shifts = append(shifts, Shift{Day: d, Start: "08:00", End: "18:00"})
+		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &routes{stops: map[int64][]Stop{}, shifts: map[int64][]Window{}}
+	rd := &routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}}
 	for i := range 150 {
-		t := Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true,
+		t := dispatch.Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true,
 			Skills: []string{skills[i%5], skills[(i/5+1)%6]}}
 		rd.techs = append(rd.techs, t)
 		rd.shifts[t.ID] = ShiftWindows(t, start, start.Add(5*24*time.Hour), nil)
@@ -62,19 +64,19 @@ func cityDay(policy string) dayResult {
 		if rng.Float64() < 0.1 {
 			need = append(need, "install")
 		}
-		tier := TierWarranty
+		tier := dispatch.TierWarranty
 		if rng.Float64() < 0.3 {
-			tier = TierPaid
+			tier = dispatch.TierPaid
 		}
-		b := Booking{ID: int64(n), Location: near(), Duration: time.Duration(45+15*rng.IntN(4)) * time.Minute, Tier: tier,
+		b := dispatch.Booking{ID: int64(n), Location: near(), Duration: time.Duration(45+15*rng.IntN(4)) * time.Minute, Tier: tier,
 			SLADueAt: s.Rules.SLADueAt(tier, now), RequiredSkills: need}
-		var cands []Technician
+		var cands []dispatch.Technician
 		for _, t := range rd.techs {
 			if t.HasSkills(need) {
 				cands = append(cands, t)
 			}
 		}
-		slices.SortFunc(cands, func(x, y Technician) int { return cmpDist(x.Home, b.Location) - cmpDist(y.Home, b.Location) })
+		slices.SortFunc(cands, func(x, y dispatch.Technician) int { return cmpDist(x.Home, b.Location) - cmpDist(y.Home, b.Location) })
 		t0 := time.Now()
 		var p *Placement
 		switch policy {
@@ -82,7 +84,7 @@ func cityDay(policy string) dayResult {
 			p, _ = s.best(b, nil, &routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now})
 		default:
 			for _, t := range cands {
-				if p, _ = s.bestEarliest(b, &routes{techs: []Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
+				if p, _ = s.bestEarliest(b, &routes{techs: []dispatch.Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
 					break
 				}
 			}
@@ -92,10 +94,10 @@ func cityDay(policy string) dayResult {
 			unplaced++
 			continue
 		}
-		rd.stops[p.TechnicianID] = append(rd.stops[p.TechnicianID], Stop{JobID: b.ID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: b.Location})
-		slices.SortFunc(rd.stops[p.TechnicianID], func(x, y Stop) int { return x.Start.Compare(y.Start) })
+		rd.stops[p.TechnicianID] = append(rd.stops[p.TechnicianID], dispatch.Stop{JobID: b.ID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: b.Location})
+		slices.SortFunc(rd.stops[p.TechnicianID], func(x, y dispatch.Stop) int { return x.Start.Compare(y.Start) })
 		met := !p.Start.After(b.SLADueAt)
-		if tier == TierPaid {
+		if tier == dispatch.TierPaid {
 			paid++
 			if met {
 				paidMet++
@@ -125,10 +127,10 @@ func cityDay(policy string) dayResult {
 }
 
 // bestEarliest is the baseline's choice in one technician's route: the earliest feasible gap.
-func (s *Service) bestEarliest(b Booking, rd *routes) (*Placement, cost) {
+func (s *Service) bestEarliest(b dispatch.Booking, rd *routes) (*Placement, cost) {
 	var best *Placement
 	for day := rd.now; best == nil && day.Before(rd.now.Add(5*24*time.Hour)); day = day.Add(12 * time.Hour) {
-		p, c := s.best(b, []Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
+		p, c := s.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
 		if p != nil {
 			return p, c
 		}

@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // Warning is something a dispatcher should know about an override that was still carried out.
@@ -24,24 +26,24 @@ type AssignRequest struct {
 	Force        bool // assign even without the required skills
 }
 
-func staffOnly(a Actor) error {
+func staffOnly(a dispatch.Actor) error {
 	if !a.Staff() {
-		return Forbidden("only dispatchers override assignments")
+		return dispatch.Forbidden("only dispatchers override assignments")
 	}
 	return nil
 }
 
 func checkVersion(what string, id int64, have, want int) error {
 	if want != 0 && want != have {
-		return Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
+		return dispatch.Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
 	}
 	return nil
 }
 
 // withdrawOffer closes the job's open offer, if any, and tells the technician it is off.
-func (s *Service) withdrawOffer(ctx context.Context, st Store, j Job, why string) error {
+func (s *Service) withdrawOffer(ctx context.Context, st dispatch.Store, j dispatch.Job, why string) error {
 	o, err := st.OpenOffer(ctx, j.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, dispatch.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
@@ -57,7 +59,7 @@ func (s *Service) withdrawOffer(ctx context.Context, st Store, j Job, why string
 }
 
 // tellTechnician sends a change or cancellation to the technician who had the job.
-func (s *Service) tellTechnician(ctx context.Context, st Store, techID *int64, j Job, kind, title, body string) error {
+func (s *Service) tellTechnician(ctx context.Context, st dispatch.Store, techID *int64, j dispatch.Job, kind, title, body string) error {
 	if techID == nil {
 		return nil
 	}
@@ -65,25 +67,25 @@ func (s *Service) tellTechnician(ctx context.Context, st Store, techID *int64, j
 	if err != nil || t.Subject == nil {
 		return err
 	}
-	return s.notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
-		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": JobLink(j.ID)}})
+	return s.notify(ctx, st, dispatch.Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
+		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": dispatch.JobLink(j.ID)}})
 }
 
 // AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
 // Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
 // as warnings.
-func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion int, r AssignRequest) (Job, []Warning, error) {
+func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, r AssignRequest) (dispatch.Job, []Warning, error) {
 	if err := staffOnly(a); err != nil {
-		return Job{}, nil, err
+		return dispatch.Job{}, nil, err
 	}
 	if utf8.RuneCountInString(r.Reason) > 1000 {
-		return Job{}, nil, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+		return dispatch.Job{}, nil, dispatch.Invalid("reason", "too_long", "reason is longer than 1000 characters")
 	}
 	var (
-		out      Job
+		out      dispatch.Job
 		warnings []Warning
 	)
-	err := s.planTx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st dispatch.Store) error {
 		warnings = nil
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
@@ -93,16 +95,16 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 			return err
 		}
 		if j.Started() || !j.Live() {
-			return Conflict("job_not_assignable", "job %d is %s and can no longer be re-assigned", id, j.Status)
+			return dispatch.Conflict("job_not_assignable", "job %d is %s and can no longer be re-assigned", id, j.Status)
 		}
 		t, err := st.GetTechnician(ctx, r.TechnicianID)
-		if errors.Is(err, ErrNotFound) {
-			return Unprocessable("unknown_technician", "technician %d does not exist", r.TechnicianID)
+		if errors.Is(err, dispatch.ErrNotFound) {
+			return dispatch.Unprocessable("unknown_technician", "technician %d does not exist", r.TechnicianID)
 		} else if err != nil {
 			return err
 		}
 		if !t.Active {
-			return Unprocessable("technician_inactive", "technician %d is not active", t.ID)
+			return dispatch.Unprocessable("technician_inactive", "technician %d is not active", t.ID)
 		}
 		b, err := st.GetBooking(ctx, j.BookingID)
 		if err != nil {
@@ -110,7 +112,7 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 		}
 		if !t.HasSkills(b.RequiredSkills) {
 			if !r.Force {
-				return Unprocessable("skill_mismatch", "%s lacks skills %s that this job needs; send force: true to assign anyway",
+				return dispatch.Unprocessable("skill_mismatch", "%s lacks skills %s that this job needs; send force: true to assign anyway",
 					t.Name, strings.Join(b.RequiredSkills, ", "))
 			}
 			warnings = append(warnings, Warning{"skill_mismatch_forced", fmt.Sprintf("%s lacks %s", t.Name, strings.Join(b.RequiredSkills, ", "))})
@@ -123,11 +125,11 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 				return err
 			}
 			if p == nil {
-				return Conflict("no_room", "no time in %s's route fits this job: %s; give planned_start to place it by hand", t.Name, reason.Message)
+				return dispatch.Conflict("no_room", "no time in %s's route fits this job: %s; give planned_start to place it by hand", t.Name, reason.Message)
 			}
 			start = &p.Start
 		} else if start.Before(now.Add(-time.Minute)) {
-			return Invalid("planned_start", "start_in_past", "planned_start %s is in the past", start.Format(time.RFC3339))
+			return dispatch.Invalid("planned_start", "start_in_past", "planned_start %s is in the past", start.Format(time.RFC3339))
 		}
 		end := start.Add(b.Duration)
 		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
@@ -145,14 +147,14 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 		pin := r.Pin == nil || *r.Pin
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd = &t.ID, start, &end
 		j.Pinned, j.PinnedStart = pin, pin && r.PlannedStart != nil
-		j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = JobUnassigned, nil, nil, now
+		j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = dispatch.JobUnassigned, nil, nil, now
 		saved, err := st.UpdateJob(ctx, j)
 		if err != nil {
 			return err
 		}
 		j.Version = saved.Version
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
-			Action: "assigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: r.Reason,
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "assigned", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: r.Reason,
 			Data: map[string]any{"technician_id": t.ID, "previous_technician_id": prevTech, "planned_start": start, "pinned": pin,
 				"forced": r.Force, "warnings": warnings, "booking_id": b.ID}}); err != nil {
 			return err
@@ -162,7 +164,7 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 				return err
 			}
 		}
-		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
 			return err
 		}
 		out, err = st.GetJob(ctx, id)
@@ -175,7 +177,7 @@ func (s *Service) AssignJob(ctx context.Context, a Actor, id int64, ifVersion in
 }
 
 // assignmentWarnings are the risks of putting booking b with t at start.
-func (s *Service) assignmentWarnings(ctx context.Context, st Store, b Booking, t Technician, start time.Time) []Warning {
+func (s *Service) assignmentWarnings(ctx context.Context, st dispatch.Store, b dispatch.Booking, t dispatch.Technician, start time.Time) []Warning {
 	var ws []Warning
 	if start.After(b.SLADueAt) {
 		ws = append(ws, Warning{"sla_will_be_missed", fmt.Sprintf("planned start %s is after the SLA due time %s",
@@ -194,12 +196,12 @@ func (s *Service) assignmentWarnings(ctx context.Context, st Store, b Booking, t
 }
 
 // UnassignJob takes the job off its technician; it waits on the board for a dispatcher or the next optimisation.
-func (s *Service) UnassignJob(ctx context.Context, a Actor, id int64, ifVersion int, reason string) (Job, error) {
+func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, reason string) (dispatch.Job, error) {
 	if err := staffOnly(a); err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
-	var out Job
-	err := s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Job
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
@@ -208,10 +210,10 @@ func (s *Service) UnassignJob(ctx context.Context, a Actor, id int64, ifVersion 
 			return err
 		}
 		if j.Started() || !j.Live() {
-			return Conflict("job_not_assignable", "job %d is %s and can no longer be unassigned", id, j.Status)
+			return dispatch.Conflict("job_not_assignable", "job %d is %s and can no longer be unassigned", id, j.Status)
 		}
 		if j.TechnicianID == nil {
-			return Conflict("not_assigned", "job %d has no technician", id)
+			return dispatch.Conflict("not_assigned", "job %d has no technician", id)
 		}
 		if err := s.withdrawOffer(ctx, st, j, "unassigned by a dispatcher"); err != nil {
 			return err
@@ -220,16 +222,16 @@ func (s *Service) UnassignJob(ctx context.Context, a Actor, id int64, ifVersion 
 			return err
 		}
 		prev, from, now := j.TechnicianID, j.Status, s.now()
-		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = JobUnassigned, nil, nil, nil, nil, nil
+		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = dispatch.JobUnassigned, nil, nil, nil, nil, nil
 		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
 		if _, err := st.UpdateJob(ctx, j); err != nil {
 			return err
 		}
-		if err := s.setBookingStatus(ctx, st, j.BookingID, BookingOpen); err != nil {
+		if err := s.setBookingStatus(ctx, st, j.BookingID, dispatch.BookingOpen); err != nil {
 			return err
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
-			Action: "unassigned", FromStatus: string(from), ToStatus: string(JobUnassigned), Reason: reason,
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "unassigned", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: reason,
 			Data: map[string]any{"previous_technician_id": *prev, "booking_id": j.BookingID}}); err != nil {
 			return err
 		}
@@ -240,12 +242,12 @@ func (s *Service) UnassignJob(ctx context.Context, a Actor, id int64, ifVersion 
 }
 
 // SetPinned pins or unpins a job: the solver never moves a pinned job.
-func (s *Service) SetPinned(ctx context.Context, a Actor, id int64, ifVersion int, pinned bool) (Job, error) {
+func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, pinned bool) (dispatch.Job, error) {
 	if err := staffOnly(a); err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
-	var out Job
-	err := s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Job
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
@@ -254,10 +256,10 @@ func (s *Service) SetPinned(ctx context.Context, a Actor, id int64, ifVersion in
 			return err
 		}
 		if !j.Live() {
-			return Conflict("job_closed", "job %d is %s", id, j.Status)
+			return dispatch.Conflict("job_closed", "job %d is %s", id, j.Status)
 		}
 		if pinned && j.TechnicianID == nil {
-			return Conflict("not_assigned", "job %d has no technician to pin it to", id)
+			return dispatch.Conflict("not_assigned", "job %d has no technician to pin it to", id)
 		}
 		now := s.now()
 		j.Pinned, j.UpdatedAt = pinned, now
@@ -271,11 +273,11 @@ func (s *Service) SetPinned(ctx context.Context, a Actor, id int64, ifVersion in
 		if pinned {
 			action = "pinned"
 		}
-		return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
 			Action: action, FromStatus: string(j.Status), ToStatus: string(j.Status), Data: map[string]any{"booking_id": j.BookingID}})
 	})
 	if err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
 	return s.Store.GetJob(ctx, out.ID)
 }
@@ -292,7 +294,7 @@ type Moved struct {
 
 // MarkUnavailable records time off from now (or from) until 'until' and re-dispatches the
 // technician's jobs in that time that have not started.
-func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, from, until *time.Time, reason string) ([]Moved, error) {
+func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID int64, from, until *time.Time, reason string) ([]Moved, error) {
 	if err := staffOnly(a); err != nil {
 		return nil, err
 	}
@@ -306,13 +308,13 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 		end = *until
 	}
 	if !end.After(start) || !end.After(now) {
-		return nil, Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
+		return nil, dispatch.Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
 	}
 	if end.Sub(start) > 366*24*time.Hour {
-		return nil, Invalid("until", "window_too_long", "an unavailability is at most a year")
+		return nil, dispatch.Invalid("until", "window_too_long", "an unavailability is at most a year")
 	}
 	var moved []Moved
-	err := s.planTx(ctx, func(st Store) error {
+	err := s.planTx(ctx, func(st dispatch.Store) error {
 		moved = nil
 		t, err := st.GetTechnician(ctx, techID)
 		if err != nil {
@@ -321,7 +323,7 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 		if err := st.AddTimeOff(ctx, t.ID, start, end, reason); err != nil {
 			return err
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID,
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID,
 			Action: "unavailable", Reason: reason, Data: map[string]any{"from": start, "until": end}}); err != nil {
 			return err
 		}
@@ -346,8 +348,8 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 			if err := s.tellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
 				return err
 			}
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-				Action: "redispatch", FromStatus: string(j.Status), ToStatus: string(JobUnassigned), Reason: "technician unavailable",
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+				Action: "redispatch", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned), Reason: "technician unavailable",
 				Data: map[string]any{"previous_technician_id": t.ID, "booking_id": j.BookingID}}); err != nil {
 				return err
 			}
@@ -367,19 +369,10 @@ func (s *Service) MarkUnavailable(ctx context.Context, a Actor, techID int64, fr
 	return moved, err
 }
 
-// AuditFilter narrows the audit list.
-type AuditFilter struct {
-	Entity   string
-	EntityID int64
-	Actor    string
-	From, To *time.Time
-	Page
-}
-
 // ListAudit lists audit events, newest first (dispatcher, admin).
-func (s *Service) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEvent, error) {
+func (s *Service) ListAudit(ctx context.Context, a dispatch.Actor, f dispatch.AuditFilter) ([]dispatch.AuditEvent, error) {
 	if !a.Staff() {
-		return nil, Forbidden("only staff read the audit trail")
+		return nil, dispatch.Forbidden("only staff read the audit trail")
 	}
 	f.Page = normPage(f.Page)
 	return s.Store.ListAudit(ctx, f)

@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // indexEntry is what the geo index keeps of a technician: the fresh position, else home.
-func (s *Service) indexEntry(t Technician, now time.Time) geo.Entry {
+func (s *Service) indexEntry(t dispatch.Technician, now time.Time) geo.Entry {
 	area, _ := geo.ParseArea(t.ServiceArea) // validated on write; an unreadable area means everywhere
 	return geo.Entry{ID: t.ID, Point: point(s.startPosition(t, now)), Skills: t.Skills, Active: t.Active, Area: area}
 }
@@ -21,7 +22,7 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	if s.Index == nil {
 		return nil
 	}
-	ts, err := s.Store.ListTechnicians(ctx, Page{Limit: 1 << 30})
+	ts, err := s.Store.ListTechnicians(ctx, dispatch.Page{Limit: 1 << 30})
 	if err != nil {
 		return fmt.Errorf("load geo index: %w", err)
 	}
@@ -41,7 +42,7 @@ func (s *Service) SyncTechnician(ctx context.Context, id int64) {
 		return
 	}
 	t, err := s.Store.GetTechnician(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, dispatch.ErrNotFound) {
 		s.Index.Remove(id)
 		return
 	} else if err != nil {
@@ -54,20 +55,20 @@ func (s *Service) SyncTechnician(ctx context.Context, id int64) {
 }
 
 // PingLocation stores the calling technician's position (database and index).
-func (s *Service) PingLocation(ctx context.Context, a Actor, l Location, at *time.Time) (Technician, error) {
-	if err := ValidateLocation("location", l); err != nil {
-		return Technician{}, err
+func (s *Service) PingLocation(ctx context.Context, a dispatch.Actor, l dispatch.Location, at *time.Time) (dispatch.Technician, error) {
+	if err := dispatch.ValidateLocation("location", l); err != nil {
+		return dispatch.Technician{}, err
 	}
 	now := s.now()
 	when := now
 	if at != nil {
 		if at.After(now.Add(time.Minute)) || at.Before(now.Add(-24*time.Hour)) {
-			return Technician{}, Invalid("recorded_at", "invalid_time", "recorded_at must be within the last 24 h and not in the future")
+			return dispatch.Technician{}, dispatch.Invalid("recorded_at", "invalid_time", "recorded_at must be within the last 24 h and not in the future")
 		}
 		when = *at
 	}
-	var out Technician
-	err := s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Technician
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
@@ -90,19 +91,19 @@ func (s *Service) PingLocation(ctx context.Context, a Actor, l Location, at *tim
 }
 
 // GeoCells draws a region's hexagons with the open bookings and technicians in each.
-func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.FeatureCollection, error) {
+func (s *Service) GeoCells(ctx context.Context, a dispatch.Actor, region string) (geo.FeatureCollection, error) {
 	if !a.Staff() {
-		return geo.FeatureCollection{}, Forbidden("only dispatchers read the map")
+		return geo.FeatureCollection{}, dispatch.Forbidden("only dispatchers read the map")
 	}
 	if region == "" {
-		return geo.FeatureCollection{}, Invalid("region", "missing_field", "region (an H3 res-%d cell) is required", geo.ResRegion)
+		return geo.FeatureCollection{}, dispatch.Invalid("region", "missing_field", "region (an H3 res-%d cell) is required", geo.ResRegion)
 	}
 	reg, err := geo.ParseCellAt(region, geo.ResRegion)
 	if err != nil {
-		return geo.FeatureCollection{}, Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		return geo.FeatureCollection{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
 	}
 	counts := map[geo.Cell]geo.CellCounts{}
-	count := func(l Location, add func(*geo.CellCounts)) {
+	count := func(l dispatch.Location, add func(*geo.CellCounts)) {
 		r, c, err := geo.MapCellOf(point(l))
 		if err != nil || r != reg {
 			return
@@ -118,7 +119,7 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 	for _, p := range pts {
 		count(p, func(c *geo.CellCounts) { c.Bookings++ })
 	}
-	ts, err := s.Store.ListTechnicians(ctx, Page{Limit: 1 << 30})
+	ts, err := s.Store.ListTechnicians(ctx, dispatch.Page{Limit: 1 << 30})
 	if err != nil {
 		return geo.FeatureCollection{}, err
 	}
@@ -130,7 +131,7 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 	}
 	fc, err := geo.RegionGeoJSON(reg, counts)
 	if err != nil {
-		return geo.FeatureCollection{}, Invalid("region", "invalid_region", "%v", err)
+		return geo.FeatureCollection{}, dispatch.Invalid("region", "invalid_region", "%v", err)
 	}
 	return fc, nil
 }
@@ -139,7 +140,7 @@ func (s *Service) GeoCells(ctx context.Context, a Actor, region string) (geo.Fea
 // service area, or, for one without an area, within Planning.MaxRadiusKm of where they are (the
 // latest fresh ping, else home), the reach of the candidate search. Elsewhere (a pole, the open
 // sea, a city nobody serves) no technician is ever proposed, and a booking would wait forever.
-func (s *Service) Served(ctx context.Context, st Store, l Location) (bool, error) {
+func (s *Service) Served(ctx context.Context, st dispatch.Store, l dispatch.Location) (bool, error) {
 	if s.Index != nil {
 		found, err := s.Index.Nearby(point(l), func(e geo.Entry) bool { return e.Active }, 1, s.Planning.MaxRadiusKm)
 		if err == nil && len(found) > 0 {
@@ -166,20 +167,20 @@ func (s *Service) Served(ctx context.Context, st Store, l Location) (bool, error
 }
 
 // refuseUnserved is the refusal of a booking at l, where no technician works.
-func refuseUnserved(l Location) error {
-	e := Unprocessable("outside_service_area", "no technician works at %.5f, %.5f: the address is outside every service area", l.Lat, l.Lng)
-	e.(*Error).Field = "location"
+func refuseUnserved(l dispatch.Location) error {
+	e := dispatch.Unprocessable("outside_service_area", "no technician works at %.5f, %.5f: the address is outside every service area", l.Lat, l.Lng)
+	e.(*dispatch.Error).Field = "location"
 	return e
 }
 
 // nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
 // covers the address, leaving out the excluded ones.
-func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exclude []int64, until time.Time, onCache bool) ([]Technician, *routeRead, Reason, error) {
+func (s *Service) nearbyCandidates(ctx context.Context, st dispatch.Store, b dispatch.Booking, exclude []int64, until time.Time, onCache bool) ([]dispatch.Technician, *routeRead, Reason, error) {
 	cands, err := s.Index.Nearby(point(b.Location), func(e geo.Entry) bool {
 		return e.Active && !slices.Contains(exclude, e.ID)
 	}, s.Planning.Candidates, s.Planning.MaxRadiusKm, geo.RequireSkills(b.RequiredSkills...))
 	if err != nil {
-		return nil, nil, Reason{}, Invalid("location", "invalid_location", "%v", err)
+		return nil, nil, Reason{}, dispatch.Invalid("location", "invalid_location", "%v", err)
 	}
 	if len(cands) == 0 {
 		ts, reason, err := s.storeCandidates(ctx, st, b, exclude) // for the precise reason
@@ -194,7 +195,7 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 	// With the horizon known, the candidates come with their plans, of which only those that
 	// changed since this replica last read them are read.
 	var (
-		ts  []Technician
+		ts  []dispatch.Technician
 		pre *routeRead
 	)
 	if until.IsZero() {
@@ -204,11 +205,11 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		var plans []*planEntry
 		if plans, err = s.plans(ctx, st, ids, now, onCache); err == nil {
 			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)),
-				stops: make(map[int64][]Stop, len(plans)), offs: map[int64][]Window{}, entries: make(map[int64]*planEntry, len(plans))}
+				stops: make(map[int64][]dispatch.Stop, len(plans)), offs: map[int64][]dispatch.Window{}, entries: make(map[int64]*planEntry, len(plans))}
 			if onCache {
 				pre.versions = make(map[int64]int64, len(plans))
 			}
-			ts = make([]Technician, 0, len(plans))
+			ts = make([]dispatch.Technician, 0, len(plans))
 			from, to := now.Add(-12*time.Hour), until.Add(12*time.Hour)
 			for _, p := range plans {
 				id := p.Technician.ID
@@ -227,8 +228,8 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 		}
 	}
 	// The index may lag a change by a notification; the database has the last word.
-	ts = slices.DeleteFunc(ts, func(t Technician) bool { return !t.Active || !t.HasSkills(b.RequiredSkills) })
-	slices.SortFunc(ts, func(x, y Technician) int { return rank[x.ID] - rank[y.ID] })
+	ts = slices.DeleteFunc(ts, func(t dispatch.Technician) bool { return !t.Active || !t.HasSkills(b.RequiredSkills) })
+	slices.SortFunc(ts, func(x, y dispatch.Technician) int { return rank[x.ID] - rank[y.ID] })
 	if len(ts) == 0 {
 		ts, reason, err := s.storeCandidates(ctx, st, b, exclude)
 		return ts, nil, reason, err
@@ -239,7 +240,7 @@ func (s *Service) nearbyCandidates(ctx context.Context, st Store, b Booking, exc
 // stopsBetween are the stops (in start order) that end after from and start before to: a capped
 // sub-slice of stops when they are one run of it (the usual case: a technician's stops do not
 // overlap), else a copy.
-func stopsBetween(stops []Stop, from, to time.Time) []Stop {
+func stopsBetween(stops []dispatch.Stop, from, to time.Time) []dispatch.Stop {
 	lo, hi := -1, -1
 	contiguous := true
 	for i, sp := range stops {
@@ -258,7 +259,7 @@ func stopsBetween(stops []Stop, from, to time.Time) []Stop {
 	case contiguous:
 		return stops[lo:hi:hi]
 	}
-	var out []Stop
+	var out []dispatch.Stop
 	for _, sp := range stops {
 		if sp.End.After(from) && sp.Start.Before(to) {
 			out = append(out, sp)

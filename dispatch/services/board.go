@@ -1,35 +1,36 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"slices"
 	"time"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // BoardItem is a job waiting for attention, with its SLA countdown.
 type BoardItem struct {
-	BoardJob
+	dispatch.BoardJob
 	DueIn   time.Duration
 	Reasons []string // why it is at risk
 }
 
 // Route is one technician's day.
 type Route struct {
-	Technician Technician
-	Jobs       []Job
+	Technician dispatch.Technician
+	Jobs       []dispatch.Job
 }
 
 // Board is the dispatcher's view of a day.
 type Board struct {
-	Day        Date
+	Day        dispatch.Date
 	Region     string
 	Unassigned []BoardItem
 	AtRisk     []BoardItem
 	Routes     []Route
 	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
-	OverdueComplaints []Complaint
+	OverdueComplaints []dispatch.Complaint
 }
 
 // AtRiskWithin flags bookings whose SLA falls due this soon without a visit under way.
@@ -37,19 +38,19 @@ const AtRiskWithin = 6 * time.Hour
 
 // Board lists unassigned and at-risk jobs and each technician's route for a day, optionally in
 // one region (an H3 res-5 cell).
-func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (Board, error) {
+func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date, region string) (Board, error) {
 	if !a.Staff() {
-		return Board{}, Forbidden("only dispatchers read the board")
+		return Board{}, dispatch.Forbidden("only dispatchers read the board")
 	}
 	var reg geo.Cell
 	if region != "" {
 		c, err := geo.ParseCellAt(region, geo.ResRegion)
 		if err != nil {
-			return Board{}, Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+			return Board{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
 		}
 		reg = c
 	}
-	inRegion := func(l Location) bool {
+	inRegion := func(l dispatch.Location) bool {
 		if region == "" {
 			return true
 		}
@@ -58,7 +59,7 @@ func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (
 	}
 	now := s.now()
 	if day.IsZero() {
-		day = DateOf(now.In(s.Rules.loc()))
+		day = dispatch.DateOf(now.In(s.Rules.Zone()))
 	}
 	out := Board{Day: day, Region: region, Unassigned: []BoardItem{}, AtRisk: []BoardItem{}, Routes: []Route{}}
 	open, err := s.Store.OpenJobs(ctx, now.Add(AtRiskWithin))
@@ -73,14 +74,14 @@ func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (
 		if bj.Job.TechnicianID == nil {
 			out.Unassigned = append(out.Unassigned, item)
 		}
-		if bj.Job.Visit == 1 && bj.Job.Status != JobOnSite {
+		if bj.Job.Visit == 1 && bj.Job.Status != dispatch.JobOnSite {
 			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin {
 				item.Reasons = append(item.Reasons, "no technician and less than 6 h to the SLA due time")
 			}
 			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) {
 				item.Reasons = append(item.Reasons, "planned arrival after the SLA due time")
 			}
-			if bj.Job.TechnicianID != nil && item.DueIn < AtRiskWithin && bj.Job.Status != JobEnRoute && bj.Job.PlannedStart != nil && bj.Job.PlannedStart.Add(30*time.Minute).Before(now) {
+			if bj.Job.TechnicianID != nil && item.DueIn < AtRiskWithin && bj.Job.Status != dispatch.JobEnRoute && bj.Job.PlannedStart != nil && bj.Job.PlannedStart.Add(30*time.Minute).Before(now) {
 				item.Reasons = append(item.Reasons, "technician more than 30 min late for the planned start")
 			}
 			if len(item.Reasons) > 0 {
@@ -91,12 +92,12 @@ func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (
 	if out.OverdueComplaints, err = s.OverdueComplaints(ctx); err != nil {
 		return Board{}, err
 	}
-	from := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.loc())
-	techs, err := s.Store.ListTechnicians(ctx, Page{Limit: 10000})
+	from := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.Zone())
+	techs, err := s.Store.ListTechnicians(ctx, dispatch.Page{Limit: 10000})
 	if err != nil {
 		return Board{}, err
 	}
-	slices.SortFunc(techs, func(x, y Technician) int { return int(x.ID - y.ID) })
+	slices.SortFunc(techs, func(x, y dispatch.Technician) int { return int(x.ID - y.ID) })
 	for _, t := range techs {
 		if !t.Active || !inRegion(t.Home) {
 			continue
@@ -106,7 +107,7 @@ func (s *Service) Board(ctx context.Context, a Actor, day Date, region string) (
 			return Board{}, err
 		}
 		if jobs == nil {
-			jobs = []Job{}
+			jobs = []dispatch.Job{}
 		}
 		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs})
 	}

@@ -1,20 +1,13 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"slices"
 	"sync"
 	"time"
-)
 
-// PlanRead is what planning needs of one technician, as read at one plan version: the
-// technician, their live jobs (in start order) and their time off.
-type PlanRead struct {
-	Technician Technician
-	Version    int64
-	Stops      []Stop
-	TimeOff    []Window
-}
+	"github.com/fieldfix/fieldfix/dispatch"
+)
 
 // planCache keeps the candidates' plans in memory, so that a booking reads from the database only
 // the plans that changed since this replica last read them (the technicians' plan_version moves,
@@ -36,7 +29,7 @@ type planCache struct {
 }
 
 type planEntry struct {
-	PlanRead
+	dispatch.PlanRead
 	readAt time.Time  // wall clock before the read: picks committed earlier are in it
 	now    time.Time  // the service's clock at the read: stops ending 12 h before it may be missing
 	shifts *shiftMemo // the technician's shifts around now, computed once (kept by wrote's copies)
@@ -48,12 +41,12 @@ type planEntry struct {
 type shiftMemo struct {
 	once     sync.Once
 	from, to time.Time
-	ws       []Window
+	ws       []dispatch.Window
 }
 
 // shiftWindows is ShiftWindows(e.Technician, from, to, off), from the entry's memo when it spans
 // [from, to].
-func (e *planEntry) shiftWindows(from, to time.Time, off []Window) []Window {
+func (e *planEntry) shiftWindows(from, to time.Time, off []dispatch.Window) []dispatch.Window {
 	m := e.shifts
 	if m == nil {
 		return ShiftWindows(e.Technician, from, to, off)
@@ -89,7 +82,7 @@ func newPlanCache() *planCache {
 // plans returns the current plans of the technicians ids (those that exist), reading the changed
 // ones. now is the service clock. With onCache, the read is skipped when every plan was
 // confirmed current within PlanCacheMaxAge (the caller guards its write on the version).
-func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Time, onCache bool) ([]*planEntry, error) {
+func (s *Service) plans(ctx context.Context, st dispatch.Store, ids []int64, now time.Time, onCache bool) ([]*planEntry, error) {
 	c := s.planCache
 	known := make([]int64, len(ids))
 	out := make([]*planEntry, 0, len(ids))
@@ -147,7 +140,7 @@ func (s *Service) plans(ctx context.Context, st Store, ids []int64, now time.Tim
 
 // wrote records this replica's write of stop on a plan it guarded at version (the write moved it
 // by one). at is the wall clock after the write's commit was settled in the reservations.
-func (c *planCache) wrote(version int64, stop Stop, at time.Time) {
+func (c *planCache) wrote(version int64, stop dispatch.Stop, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.m[stop.TechnicianID]
@@ -164,7 +157,7 @@ func (c *planCache) wrote(version int64, stop Stop, at time.Time) {
 	n := *e
 	n.Version = version + 1
 	n.Stops = append(slices.Clip(e.Stops), stop)
-	slices.SortStableFunc(n.Stops, func(a, b Stop) int {
+	slices.SortStableFunc(n.Stops, func(a, b dispatch.Stop) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}

@@ -1,14 +1,16 @@
-package dispatch
+package services
 
 import (
 	"testing"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // The scheduled re-optimisation waits between iterations while a booking is being placed, and
 // only then: idle, its Yield returns at once; busy, it waits backgroundPause.
 func TestBackgroundSolveYieldsToBookings(t *testing.T) {
-	s := NewService(nil, DefaultRules(), nil, nil)
+	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
 	began := time.Now()
 	for range 1000 {
 		s.yieldToBookings()

@@ -1,4 +1,6 @@
-package dispatch
+// Package services holds FieldFix's use cases over the domain of package dispatch (being split
+// into one package per use-case area).
+package services
 
 import (
 	"context"
@@ -12,16 +14,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // Service holds the use cases.
 type Service struct {
-	Store     Store
-	Rules     Rules
-	Clock     Clock
+	Store     dispatch.Store
+	Rules     dispatch.Rules
+	Clock     dispatch.Clock
 	Log       *slog.Logger
-	Notifier  Notifier // beyond the inbox; nil: the inbox alone
+	Notifier  dispatch.Notifier // beyond the inbox; nil: the inbox alone
 	Lifecycle LifecycleConfig
 	Planning  PlanningConfig
 	Travel    geo.TravelModel
@@ -29,7 +32,7 @@ type Service struct {
 	// Matrix gives the routing engine's times (OSRM, FIELDFIX_OSRM_URL) to the insertion; nil:
 	// the travel model alone.
 	Matrix   *geo.MatrixBuilder
-	Metrics  Metrics // nil: nothing counted
+	Metrics  dispatch.Metrics // nil: nothing counted
 	Watchdog WatchdogConfig
 	FollowUp FollowUpConfig
 
@@ -72,14 +75,14 @@ func (c *customerIDs) put(subject string, id int64) {
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
 // clock and a silent log where none are given; callers adjust the exported fields after.
-func NewService(store Store, rules Rules, clock Clock, log *slog.Logger) *Service {
+func NewService(store dispatch.Store, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
 	if clock == nil {
-		clock = SystemClock
+		clock = dispatch.SystemClock
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: LogNotifier{Log: log},
+	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: dispatch.LogNotifier{Log: log},
 		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
 		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64), booking: new(atomic.Int64)}
 }
@@ -93,60 +96,60 @@ type PurchaseRequest struct {
 	CustomerSub           string // a dispatcher registering for a customer
 	Category              string
 	Brand, Model, Serial  string
-	PurchasedAt           Date
-	DeliveredAt           *Date
+	PurchasedAt           dispatch.Date
+	DeliveredAt           *dispatch.Date
 	WarrantyMonths        int
-	ExtendedWarrantyUntil *Date
+	ExtendedWarrantyUntil *dispatch.Date
 }
 
 // RegisterPurchase records a product for the caller (a customer) or for CustomerSub (staff). What
 // a customer registers is their word: unverified, and without an extended warranty, which only
 // the shop's records (staff) can give. Dates that have not happened yet are refused.
-func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseRequest) (Purchase, error) {
+func (s *Service) RegisterPurchase(ctx context.Context, a dispatch.Actor, r PurchaseRequest) (dispatch.Purchase, error) {
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
-		return Purchase{}, err
+		return dispatch.Purchase{}, err
 	}
 	if r.ExtendedWarrantyUntil != nil && !a.Staff() {
-		return Purchase{}, &Error{Kind: KindForbidden, Code: "forbidden", Field: "extended_warranty_until",
+		return dispatch.Purchase{}, &dispatch.Error{Kind: dispatch.KindForbidden, Code: "forbidden", Field: "extended_warranty_until",
 			Message: "an extended warranty is registered by the shop (a dispatcher or an admin), not by the customer"}
 	}
-	if _, ok := appliances[r.Category]; !ok {
-		return Purchase{}, Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(Appliances(), ", "))
+	if !dispatch.ValidAppliance(r.Category) {
+		return dispatch.Purchase{}, dispatch.Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(dispatch.Appliances(), ", "))
 	}
 	if r.PurchasedAt.IsZero() {
-		return Purchase{}, Invalid("purchased_at", "missing_field", "purchased_at is required (YYYY-MM-DD)")
+		return dispatch.Purchase{}, dispatch.Invalid("purchased_at", "missing_field", "purchased_at is required (YYYY-MM-DD)")
 	}
-	today := DateOf(s.now().In(s.Rules.loc()))
+	today := dispatch.DateOf(s.now().In(s.Rules.Zone()))
 	if today.Before(r.PurchasedAt) {
-		return Purchase{}, Invalid("purchased_at", "date_in_future", "purchased_at %s is in the future", r.PurchasedAt)
+		return dispatch.Purchase{}, dispatch.Invalid("purchased_at", "date_in_future", "purchased_at %s is in the future", r.PurchasedAt)
 	}
 	if r.DeliveredAt != nil && today.Before(*r.DeliveredAt) {
-		return Purchase{}, Invalid("delivered_at", "date_in_future", "delivered_at %s is in the future", r.DeliveredAt)
+		return dispatch.Purchase{}, dispatch.Invalid("delivered_at", "date_in_future", "delivered_at %s is in the future", r.DeliveredAt)
 	}
 	if r.DeliveredAt != nil && r.DeliveredAt.Before(r.PurchasedAt) {
-		return Purchase{}, Invalid("delivered_at", "invalid_date", "delivered_at %s is before purchased_at %s", r.DeliveredAt, r.PurchasedAt)
+		return dispatch.Purchase{}, dispatch.Invalid("delivered_at", "invalid_date", "delivered_at %s is before purchased_at %s", r.DeliveredAt, r.PurchasedAt)
 	}
 	if u := r.ExtendedWarrantyUntil; u != nil {
 		if err := checkExtendedUntil("extended_warranty_until", r.PurchasedAt, *u); err != nil {
-			return Purchase{}, err
+			return dispatch.Purchase{}, err
 		}
 	}
 	if r.WarrantyMonths < 0 || r.WarrantyMonths > maxWarrantyMonths {
-		return Purchase{}, Invalid("warranty_months", "out_of_range", "warranty_months must be between 0 and 240")
+		return dispatch.Purchase{}, dispatch.Invalid("warranty_months", "out_of_range", "warranty_months must be between 0 and 240")
 	}
 	for _, f := range []struct{ name, v string }{{"brand", r.Brand}, {"model", r.Model}, {"serial", r.Serial}} {
 		if utf8.RuneCountInString(f.v) > 200 {
-			return Purchase{}, Invalid(f.name, "too_long", "%s is longer than 200 characters", f.name)
+			return dispatch.Purchase{}, dispatch.Invalid(f.name, "too_long", "%s is longer than 200 characters", f.name)
 		}
 	}
-	var out Purchase
-	err = s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Purchase
+	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
 		c, err := st.EnsureCustomer(ctx, subject)
 		if err != nil {
 			return err
 		}
-		out, err = st.CreatePurchase(ctx, Purchase{
+		out, err = st.CreatePurchase(ctx, dispatch.Purchase{
 			CustomerID: c.ID, Category: r.Category, Brand: r.Brand, Model: r.Model, Serial: r.Serial,
 			PurchasedAt: r.PurchasedAt, DeliveredAt: r.DeliveredAt, WarrantyMonths: r.WarrantyMonths,
 			ExtendedWarrantyUntil: r.ExtendedWarrantyUntil, Verified: a.Staff(),
@@ -157,10 +160,10 @@ func (s *Service) RegisterPurchase(ctx context.Context, a Actor, r PurchaseReque
 }
 
 // ListPurchases lists the caller's products (customer) or everyone's / one customer's (staff).
-func (s *Service) ListPurchases(ctx context.Context, a Actor, customerSub string, page Page) ([]Purchase, error) {
+func (s *Service) ListPurchases(ctx context.Context, a dispatch.Actor, customerSub string, page dispatch.Page) ([]dispatch.Purchase, error) {
 	var cid *int64
 	switch {
-	case a.Role == RoleCustomer:
+	case a.Role == dispatch.RoleCustomer:
 		c, err := s.Store.EnsureCustomer(ctx, a.Subject)
 		if err != nil {
 			return nil, err
@@ -169,42 +172,42 @@ func (s *Service) ListPurchases(ctx context.Context, a Actor, customerSub string
 	case a.Staff():
 		if customerSub != "" {
 			c, err := s.Store.CustomerBySubject(ctx, customerSub)
-			if errors.Is(err, ErrNotFound) {
-				return []Purchase{}, nil
+			if errors.Is(err, dispatch.ErrNotFound) {
+				return []dispatch.Purchase{}, nil
 			} else if err != nil {
 				return nil, err
 			}
 			cid = &c.ID
 		}
 	default:
-		return nil, Forbidden("a %s cannot list purchases", a.Role)
+		return nil, dispatch.Forbidden("a %s cannot list purchases", a.Role)
 	}
 	return s.Store.ListPurchases(ctx, cid, normPage(page))
 }
 
 // WarrantyStatus tells a customer whether a product is covered today.
-func (s *Service) WarrantyStatus(p Purchase) (inWarranty bool, until Date) {
-	return InWarranty(p, DateOf(s.now().In(s.Rules.loc()))), WarrantyEnd(p)
+func (s *Service) WarrantyStatus(p dispatch.Purchase) (inWarranty bool, until dispatch.Date) {
+	return dispatch.InWarranty(p, dispatch.DateOf(s.now().In(s.Rules.Zone()))), dispatch.WarrantyEnd(p)
 }
 
 // customerSubjectFor resolves whose record a call acts on.
-func (s *Service) customerSubjectFor(a Actor, customerSub string) (string, error) {
+func (s *Service) customerSubjectFor(a dispatch.Actor, customerSub string) (string, error) {
 	switch {
-	case a.Role == RoleCustomer:
+	case a.Role == dispatch.RoleCustomer:
 		if customerSub != "" && customerSub != a.Subject {
-			return "", Forbidden("a customer acts only for themselves")
+			return "", dispatch.Forbidden("a customer acts only for themselves")
 		}
 		return a.Subject, nil
 	case a.Staff():
 		if strings.TrimSpace(customerSub) == "" {
-			return "", Invalid("customer_sub", "missing_field", "customer_sub is required when staff act for a customer")
+			return "", dispatch.Invalid("customer_sub", "missing_field", "customer_sub is required when staff act for a customer")
 		}
 		if len(customerSub) > 200 {
-			return "", Invalid("customer_sub", "too_long", "customer_sub is longer than 200 characters")
+			return "", dispatch.Invalid("customer_sub", "too_long", "customer_sub is longer than 200 characters")
 		}
 		return customerSub, nil
 	default:
-		return "", Forbidden("a %s cannot act for a customer", a.Role)
+		return "", dispatch.Forbidden("a %s cannot act for a customer", a.Role)
 	}
 }
 
@@ -212,80 +215,80 @@ func (s *Service) customerSubjectFor(a Actor, customerSub string) (string, error
 
 // BookingRequest is a new booking as the client sends it.
 type BookingRequest struct {
-	ServiceType      ServiceType
+	ServiceType      dispatch.ServiceType
 	Appliance        string
 	Problem          string
 	Address          string
-	Location         Location
+	Location         dispatch.Location
 	PurchaseID       *int64
-	PreferredWindows []Window
-	Channel          Channel
-	ReturnKind       ReturnKind
+	PreferredWindows []dispatch.Window
+	Channel          dispatch.Channel
+	ReturnKind       dispatch.ReturnKind
 	CustomerSub      string
 }
 
 // validate checks fields that need no database.
 func (s *Service) validate(r *BookingRequest, now time.Time) error {
 	if r.ServiceType == "" {
-		r.ServiceType = ServiceRepair
+		r.ServiceType = dispatch.ServiceRepair
 	}
-	if !ValidServiceType(r.ServiceType) {
-		return Invalid("service_type", "invalid_service_type", "service_type must be one of repair, installation, maintenance, return_pickup; got %q", r.ServiceType)
+	if !dispatch.ValidServiceType(r.ServiceType) {
+		return dispatch.Invalid("service_type", "invalid_service_type", "service_type must be one of repair, installation, maintenance, return_pickup; got %q", r.ServiceType)
 	}
-	if _, err := RequiredSkills(r.Appliance, r.ServiceType); err != nil {
+	if _, err := dispatch.RequiredSkills(r.Appliance, r.ServiceType); err != nil {
 		return err
 	}
 	r.Problem = strings.TrimSpace(r.Problem)
 	if r.Problem == "" {
-		return Invalid("problem", "empty_problem", "problem must describe what is wrong")
+		return dispatch.Invalid("problem", "empty_problem", "problem must describe what is wrong")
 	}
 	if utf8.RuneCountInString(r.Problem) > s.Rules.MaxProblemLength {
-		return Invalid("problem", "too_long", "problem is longer than %d characters", s.Rules.MaxProblemLength)
+		return dispatch.Invalid("problem", "too_long", "problem is longer than %d characters", s.Rules.MaxProblemLength)
 	}
 	if strings.TrimSpace(r.Address) == "" {
-		return Invalid("address", "missing_field", "address is required")
+		return dispatch.Invalid("address", "missing_field", "address is required")
 	}
 	if utf8.RuneCountInString(r.Address) > 500 {
-		return Invalid("address", "too_long", "address is longer than 500 characters")
+		return dispatch.Invalid("address", "too_long", "address is longer than 500 characters")
 	}
-	if err := ValidateLocation("location", r.Location); err != nil {
+	if err := dispatch.ValidateLocation("location", r.Location); err != nil {
 		return err
 	}
 	if r.Channel == "" {
 		r.Channel = "app"
 	}
-	if !ValidChannel(r.Channel) {
-		return Invalid("channel", "invalid_channel", "channel must be one of app, web, phone, chat, social; got %q", r.Channel)
+	if !dispatch.ValidChannel(r.Channel) {
+		return dispatch.Invalid("channel", "invalid_channel", "channel must be one of app, web, phone, chat, social; got %q", r.Channel)
 	}
 	switch {
-	case r.ServiceType != ServiceReturnPickup && r.ReturnKind != "":
-		return Invalid("return_kind", "invalid_return_kind", "return_kind applies only to return_pickup")
-	case r.ServiceType == ServiceReturnPickup && r.ReturnKind == "":
-		r.ReturnKind = ReturnUnconditional
-	case r.ServiceType == ServiceReturnPickup && r.ReturnKind != ReturnUnconditional && r.ReturnKind != ReturnExchange:
-		return Invalid("return_kind", "invalid_return_kind", "return_kind must be return or exchange; got %q", r.ReturnKind)
+	case r.ServiceType != dispatch.ServiceReturnPickup && r.ReturnKind != "":
+		return dispatch.Invalid("return_kind", "invalid_return_kind", "return_kind applies only to return_pickup")
+	case r.ServiceType == dispatch.ServiceReturnPickup && r.ReturnKind == "":
+		r.ReturnKind = dispatch.ReturnUnconditional
+	case r.ServiceType == dispatch.ServiceReturnPickup && r.ReturnKind != dispatch.ReturnUnconditional && r.ReturnKind != dispatch.ReturnExchange:
+		return dispatch.Invalid("return_kind", "invalid_return_kind", "return_kind must be return or exchange; got %q", r.ReturnKind)
 	}
 	return s.validateWindows(r.PreferredWindows, now)
 }
 
-func (s *Service) validateWindows(ws []Window, now time.Time) error {
+func (s *Service) validateWindows(ws []dispatch.Window, now time.Time) error {
 	if len(ws) > 20 {
-		return Invalid("preferred_windows", "too_many_windows", "at most 20 preferred windows")
+		return dispatch.Invalid("preferred_windows", "too_many_windows", "at most 20 preferred windows")
 	}
 	for i, w := range ws {
 		switch {
 		case w.Start.IsZero() || w.End.IsZero():
-			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] needs start and end", i)
+			return dispatch.Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] needs start and end", i)
 		case !w.End.After(w.Start):
-			return Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] ends before it starts (%s)", i, describeWindow(w))
+			return dispatch.Invalid("preferred_windows", "invalid_window", "preferred_windows[%d] ends before it starts (%s)", i, describeWindow(w))
 		case !w.Start.Equal(w.Start.Truncate(time.Second)) || !w.End.Equal(w.End.Truncate(time.Second)):
-			return Invalid("preferred_windows", "window_not_whole_seconds", "preferred_windows[%d] must start and end on whole seconds (%s)", i, describeWindow(w))
+			return dispatch.Invalid("preferred_windows", "window_not_whole_seconds", "preferred_windows[%d] must start and end on whole seconds (%s)", i, describeWindow(w))
 		case w.End.Sub(w.Start) < s.Rules.MinWindowLength:
-			return Invalid("preferred_windows", "window_too_short", "preferred_windows[%d] is shorter than %d minutes (%s)", i, int(s.Rules.MinWindowLength.Minutes()), describeWindow(w))
+			return dispatch.Invalid("preferred_windows", "window_too_short", "preferred_windows[%d] is shorter than %d minutes (%s)", i, int(s.Rules.MinWindowLength.Minutes()), describeWindow(w))
 		case !w.End.After(now):
-			return Invalid("preferred_windows", "window_in_past", "preferred_windows[%d] lies in the past (%s)", i, describeWindow(w))
+			return dispatch.Invalid("preferred_windows", "window_in_past", "preferred_windows[%d] lies in the past (%s)", i, describeWindow(w))
 		case w.Start.After(now.Add(s.Rules.MaxWindowsAhead)):
-			return Invalid("preferred_windows", "window_too_far", "preferred_windows[%d] starts more than %d days ahead", i, int(s.Rules.MaxWindowsAhead.Hours()/24))
+			return dispatch.Invalid("preferred_windows", "window_too_far", "preferred_windows[%d] starts more than %d days ahead", i, int(s.Rules.MaxWindowsAhead.Hours()/24))
 		}
 	}
 	return nil
@@ -293,41 +296,41 @@ func (s *Service) validateWindows(ws []Window, now time.Time) error {
 
 // CreateBooking books a visit. With an idempotency key, a retry of the same request returns the
 // booking the first call made (replay=true); the same key with another request is refused.
-func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, idemKey, requestHash string) (Booking, bool, error) {
+func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r BookingRequest, idemKey, requestHash string) (dispatch.Booking, bool, error) {
 	s.booking.Add(1)
 	defer s.booking.Add(-1)
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
-		if a.Role == RoleTechnician {
-			return Booking{}, false, Forbidden("technicians cannot create bookings")
+		if a.Role == dispatch.RoleTechnician {
+			return dispatch.Booking{}, false, dispatch.Forbidden("technicians cannot create bookings")
 		}
-		return Booking{}, false, err
+		return dispatch.Booking{}, false, err
 	}
 	now := s.now()
 	if err := s.validate(&r, now); err != nil {
-		return Booking{}, false, err
+		return dispatch.Booking{}, false, err
 	}
 	if len(idemKey) > 200 {
-		return Booking{}, false, Invalid("Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
+		return dispatch.Booking{}, false, dispatch.Invalid("Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
 	}
 	var (
-		out     Booking
+		out     dispatch.Booking
 		replay  bool
-		key     *IdempotencyKey
+		key     *dispatch.IdempotencyKey
 		keyRead bool // the key was found taken and its booking read
 	)
 	if idemKey != "" {
-		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+		key = &dispatch.IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 	}
 	if served, err := s.Served(ctx, s.Store, r.Location); err != nil {
-		return Booking{}, false, err
+		return dispatch.Booking{}, false, err
 	} else if !served {
 		if key != nil { // a retry of a booking made while the address was served is that booking
 			if prev, err := s.replay(ctx, s.Store, *key); err == nil {
 				return prev, true, nil
 			}
 		}
-		return Booking{}, false, refuseUnserved(r.Location)
+		return dispatch.Booking{}, false, refuseUnserved(r.Location)
 	}
 	// No transaction: the reads (customer, purchase, plans) commit on their own, and everything
 	// the booking writes is one statement (Store.WriteNewBooking), its own transaction.
@@ -335,14 +338,14 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 	// plans and writes unguarded, as a booking without the cache would.
 	const maxAttempts = 4
 	for attempt := 0; ; attempt++ {
-		err = s.Store.Autocommit(ctx, func(st Store) (bool, error) {
+		err = s.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) {
 			draft, err := s.draftBooking(ctx, st, a, subject, r, now)
 			if err != nil {
 				return false, err
 			}
-			nb := NewBooking{Booking: draft, Idempotency: key, Audit: []AuditEvent{{
+			nb := dispatch.NewBooking{Booking: draft, Idempotency: key, Audit: []dispatch.AuditEvent{{
 				At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
-				ToStatus: string(BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
+				ToStatus: string(dispatch.BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
 			}}}
 			var written bool
 			out, written, err = s.placeNewBooking(ctx, st, a, nb, attempt < maxAttempts-1)
@@ -372,10 +375,10 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 		}
 	}
 	if errors.Is(err, errWindowTaken) || (hasCode(err, "technician_double_booked") && len(r.PreferredWindows) > 0) {
-		return Booking{}, false, s.windowTaken(ctx, a, r)
+		return dispatch.Booking{}, false, s.windowTaken(ctx, a, r)
 	}
 	if err != nil {
-		return Booking{}, false, err
+		return dispatch.Booking{}, false, err
 	}
 	if !replay {
 		s.metrics().BookingCreated(out.Tier)
@@ -386,13 +389,13 @@ func (s *Service) CreateBooking(ctx context.Context, a Actor, r BookingRequest, 
 
 // replay answers a request whose idempotency key was taken with the booking the key made, unless
 // the key came with another request.
-func (s *Service) replay(ctx context.Context, st Store, k IdempotencyKey) (Booking, error) {
+func (s *Service) replay(ctx context.Context, st dispatch.Store, k dispatch.IdempotencyKey) (dispatch.Booking, error) {
 	prev, storedHash, err := st.IdempotentBooking(ctx, k)
 	if err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
 	if storedHash != k.RequestHash {
-		return Booking{}, Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", k.Key)
+		return dispatch.Booking{}, dispatch.Unprocessable("idempotency_key_reused", "Idempotency-Key %q was already used with a different request", k.Key)
 	}
 	return prev, nil
 }
@@ -401,7 +404,7 @@ var errWindowTaken = errors.New("no room in the chosen windows")
 
 // hasCode reports whether err is a dispatch *Error with that code.
 func hasCode(err error, code string) bool {
-	var e *Error
+	var e *dispatch.Error
 	return errors.As(err, &e) && e.Code == code
 }
 
@@ -416,7 +419,7 @@ func lostRace(err error) bool {
 // a booking (or another replica) may take the chosen gap between the read and the write, and
 // PostgreSQL's no-overlap constraint then refuses the write. The transaction is rolled back and
 // run again, on routes read afresh, up to three more times. fn must start from scratch each time.
-func (s *Service) planTx(ctx context.Context, fn func(st Store) error) error {
+func (s *Service) planTx(ctx context.Context, fn func(st dispatch.Store) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.Store.Tx(ctx, fn)
 		if attempt < 3 && lostRace(err) {
@@ -427,7 +430,7 @@ func (s *Service) planTx(ctx context.Context, fn func(st Store) error) error {
 }
 
 // windowTaken refuses a booking whose chosen windows cannot be kept, with fresh alternatives.
-func (s *Service) windowTaken(ctx context.Context, a Actor, r BookingRequest) error {
+func (s *Service) windowTaken(ctx context.Context, a dispatch.Actor, r BookingRequest) error {
 	now := s.now()
 	alts, _, err := s.Slots(ctx, a, SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
 		PurchaseID: r.PurchaseID, CustomerSub: r.CustomerSub, From: now, To: now.Add(72 * time.Hour)})
@@ -437,48 +440,48 @@ func (s *Service) windowTaken(ctx context.Context, a Actor, r BookingRequest) er
 	if len(alts) > 6 {
 		alts = alts[:6]
 	}
-	e := Conflict("window_unavailable", "no technician can come inside the chosen window any more; pick one of the alternatives")
-	e.(*Error).Extra = map[string]any{"alternatives": alts}
+	e := dispatch.Conflict("window_unavailable", "no technician can come inside the chosen window any more; pick one of the alternatives")
+	e.(*dispatch.Error).Extra = map[string]any{"alternatives": alts}
 	return e
 }
 
 // draftBooking applies the after-sales rules to a request: the customer record, the purchase
 // (ownership, appliance, return windows), the tier and its due time, skills and duration.
-func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject string, r BookingRequest, now time.Time) (Booking, error) {
+func (s *Service) draftBooking(ctx context.Context, st dispatch.Store, a dispatch.Actor, subject string, r BookingRequest, now time.Time) (dispatch.Booking, error) {
 	customerID, known := s.customers.get(subject)
 	if !known {
 		c, err := st.EnsureCustomer(ctx, subject)
 		if err != nil {
-			return Booking{}, err
+			return dispatch.Booking{}, err
 		}
 		customerID = c.ID
 		s.customers.put(subject, customerID)
 	}
-	var purchase *Purchase
+	var purchase *dispatch.Purchase
 	if r.PurchaseID != nil {
 		p, err := st.GetPurchase(ctx, *r.PurchaseID)
-		if errors.Is(err, ErrNotFound) || (err == nil && p.CustomerID != customerID) {
-			return Booking{}, Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
+		if errors.Is(err, dispatch.ErrNotFound) || (err == nil && p.CustomerID != customerID) {
+			return dispatch.Booking{}, dispatch.Unprocessable("unknown_purchase", "purchase %d is not one of this customer's products", *r.PurchaseID)
 		} else if err != nil {
-			return Booking{}, err
+			return dispatch.Booking{}, err
 		}
 		if p.Category != r.Appliance {
-			return Booking{}, Unprocessable("purchase_mismatch", "purchase %d is a %s, not a %s", p.ID, p.Category, r.Appliance)
+			return dispatch.Booking{}, dispatch.Unprocessable("purchase_mismatch", "purchase %d is a %s, not a %s", p.ID, p.Category, r.Appliance)
 		}
 		purchase = &p
 	}
-	if r.ServiceType == ServiceReturnPickup {
+	if r.ServiceType == dispatch.ServiceReturnPickup {
 		if err := s.Rules.CheckReturn(purchase, r.ReturnKind, now); err != nil {
-			return Booking{}, err
+			return dispatch.Booking{}, err
 		}
 	}
-	skills, _ := RequiredSkills(r.Appliance, r.ServiceType)
+	skills, _ := dispatch.RequiredSkills(r.Appliance, r.ServiceType)
 	tier := s.Rules.TierFor(purchase, now)
-	if r.ServiceType == ServiceReturnPickup {
-		tier = TierWarranty // an accepted return is the seller's obligation: free, warranty clock
+	if r.ServiceType == dispatch.ServiceReturnPickup {
+		tier = dispatch.TierWarranty // an accepted return is the seller's obligation: free, warranty clock
 	}
 	var verified *bool // no warranty claimed
-	if tier == TierWarranty && purchase != nil {
+	if tier == dispatch.TierWarranty && purchase != nil {
 		verified = ptr(purchase.Verified) // the customer's own record: provisional until the proof is seen
 	}
 	region := ""
@@ -487,42 +490,42 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a Actor, subject s
 	}
 	windows := r.PreferredWindows
 	if windows == nil {
-		windows = []Window{}
+		windows = []dispatch.Window{}
 	}
-	return Booking{
+	return dispatch.Booking{
 		CustomerID: customerID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
 		ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
 		Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
-		Tier: tier, Status: BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
-		RequiredSkills: skills, Duration: ExpectedDuration(r.Appliance, r.ServiceType),
+		Tier: tier, Status: dispatch.BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
+		RequiredSkills: skills, Duration: dispatch.ExpectedDuration(r.Appliance, r.ServiceType),
 		PreferredWindows: windows, Version: 1, CreatedAt: now, UpdatedAt: now, Region: region,
 		CustomerDeferred: deferredByCustomer(windows, s.Rules.SLADueAt(tier, now)), WarrantyVerified: verified,
-		Jobs: []Job{{Visit: 1, Status: JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
+		Jobs: []dispatch.Job{{Visit: 1, Status: dispatch.JobUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}},
 	}, nil
 }
 
 // GetBooking returns a booking its customer, its technician or staff may see. Others get
 // not-found, so a booking's existence does not leak.
-func (s *Service) GetBooking(ctx context.Context, a Actor, id int64) (Booking, error) {
+func (s *Service) GetBooking(ctx context.Context, a dispatch.Actor, id int64) (dispatch.Booking, error) {
 	b, err := s.Store.GetBooking(ctx, id)
 	if err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
 	if err := s.canSee(ctx, a, b); err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
 	return b, nil
 }
 
-func (s *Service) canSee(ctx context.Context, a Actor, b Booking) error {
+func (s *Service) canSee(ctx context.Context, a dispatch.Actor, b dispatch.Booking) error {
 	switch a.Role {
-	case RoleDispatcher, RoleAdmin:
+	case dispatch.RoleDispatcher, dispatch.RoleAdmin:
 		return nil
-	case RoleCustomer:
+	case dispatch.RoleCustomer:
 		if b.CustomerSubject == a.Subject {
 			return nil
 		}
-	case RoleTechnician:
+	case dispatch.RoleTechnician:
 		for _, j := range b.Jobs {
 			if j.TechnicianID == nil {
 				continue
@@ -533,13 +536,13 @@ func (s *Service) canSee(ctx context.Context, a Actor, b Booking) error {
 			}
 		}
 	}
-	return NotFound("booking", b.ID)
+	return dispatch.NotFound("booking", b.ID)
 }
 
 // ListBookings lists the caller's bookings (customer) or any (staff).
-func (s *Service) ListBookings(ctx context.Context, a Actor, f BookingFilter) ([]Booking, error) {
+func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f dispatch.BookingFilter) ([]dispatch.Booking, error) {
 	switch {
-	case a.Role == RoleCustomer:
+	case a.Role == dispatch.RoleCustomer:
 		c, err := s.Store.EnsureCustomer(ctx, a.Subject)
 		if err != nil {
 			return nil, err
@@ -547,13 +550,13 @@ func (s *Service) ListBookings(ctx context.Context, a Actor, f BookingFilter) ([
 		f.CustomerID = &c.ID
 	case a.Staff():
 	default:
-		return nil, Forbidden("a %s cannot list bookings; technicians read their agenda", a.Role)
+		return nil, dispatch.Forbidden("a %s cannot list bookings; technicians read their agenda", a.Role)
 	}
-	if f.Status != "" && !slices.Contains([]BookingStatus{BookingOpen, BookingScheduled, BookingInProgress, BookingCompleted, BookingCancelled}, f.Status) {
-		return nil, Invalid("status", "invalid_status", "unknown booking status %q", f.Status)
+	if f.Status != "" && !slices.Contains([]dispatch.BookingStatus{dispatch.BookingOpen, dispatch.BookingScheduled, dispatch.BookingInProgress, dispatch.BookingCompleted, dispatch.BookingCancelled}, f.Status) {
+		return nil, dispatch.Invalid("status", "invalid_status", "unknown booking status %q", f.Status)
 	}
-	if f.Tier != "" && f.Tier != TierWarranty && f.Tier != TierPaid {
-		return nil, Invalid("tier", "invalid_tier", "tier must be warranty or paid")
+	if f.Tier != "" && f.Tier != dispatch.TierWarranty && f.Tier != dispatch.TierPaid {
+		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
 	}
 	f.Page = normPage(f.Page)
 	return s.Store.ListBookings(ctx, f)
@@ -561,32 +564,32 @@ func (s *Service) ListBookings(ctx context.Context, a Actor, f BookingFilter) ([
 
 // changeBooking runs fn on the locked booking after the ownership, version and state checks
 // every customer-facing change shares, then writes booking, job and audit event.
-func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersion int, action string, fn func(st Store, b *Booking, j *Job, now time.Time) (reason string, err error), after func(st Store, b Booking, j *Job) error) (Booking, error) {
-	if a.Role != RoleCustomer && !a.Staff() {
-		return Booking{}, Forbidden("a %s cannot %s bookings", a.Role, action)
+func (s *Service) changeBooking(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, action string, fn func(st dispatch.Store, b *dispatch.Booking, j *dispatch.Job, now time.Time) (reason string, err error), after func(st dispatch.Store, b dispatch.Booking, j *dispatch.Job) error) (dispatch.Booking, error) {
+	if a.Role != dispatch.RoleCustomer && !a.Staff() {
+		return dispatch.Booking{}, dispatch.Forbidden("a %s cannot %s bookings", a.Role, action)
 	}
-	var out Booking
-	err := s.planTx(ctx, func(st Store) error {
+	var out dispatch.Booking
+	err := s.planTx(ctx, func(st dispatch.Store) error {
 		b, err := s.lockBookingAndVisit(ctx, st, id)
 		if err != nil {
 			return err
 		}
-		if a.Role == RoleCustomer && b.CustomerSubject != a.Subject {
-			return NotFound("booking", id)
+		if a.Role == dispatch.RoleCustomer && b.CustomerSubject != a.Subject {
+			return dispatch.NotFound("booking", id)
 		}
 		if ifVersion != 0 && ifVersion != b.Version {
-			return Conflict("version_mismatch", "booking %d is at version %d, not %d: reload and retry", id, b.Version, ifVersion)
+			return dispatch.Conflict("version_mismatch", "booking %d is at version %d, not %d: reload and retry", id, b.Version, ifVersion)
 		}
 		from := b.Status
 		j := b.CurrentJob()
 		switch b.Status {
-		case BookingCancelled:
-			return Conflict("booking_cancelled", "booking %d is already cancelled", id)
-		case BookingCompleted:
-			return Conflict("booking_completed", "booking %d is completed", id)
-		case BookingInProgress:
-			if j != nil && (j.Status == JobOnSite) {
-				return Conflict("technician_on_site", "booking %d cannot be changed: the technician is on site", id)
+		case dispatch.BookingCancelled:
+			return dispatch.Conflict("booking_cancelled", "booking %d is already cancelled", id)
+		case dispatch.BookingCompleted:
+			return dispatch.Conflict("booking_completed", "booking %d is completed", id)
+		case dispatch.BookingInProgress:
+			if j != nil && (j.Status == dispatch.JobOnSite) {
+				return dispatch.Conflict("technician_on_site", "booking %d cannot be changed: the technician is on site", id)
 			}
 		}
 		now := s.now()
@@ -606,7 +609,7 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 			}
 			j.Version = saved.Version
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking",
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking",
 			EntityID: id, Action: action, FromStatus: string(from), ToStatus: string(b.Status), Reason: reason}); err != nil {
 			return err
 		}
@@ -626,35 +629,35 @@ func (s *Service) changeBooking(ctx context.Context, a Actor, id int64, ifVersio
 // sets), so that a customer's change and the technician's report wait for each other instead of
 // one writing over the other from a copy read before the other committed. A visit added meanwhile
 // (an incomplete visit's revisit) is a lost race: the transaction runs again.
-func (s *Service) lockBookingAndVisit(ctx context.Context, st Store, id int64) (Booking, error) {
+func (s *Service) lockBookingAndVisit(ctx context.Context, st dispatch.Store, id int64) (dispatch.Booking, error) {
 	peek, err := st.GetBooking(ctx, id)
 	if err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
 	var visit int64
 	if j := peek.CurrentJob(); j != nil {
 		if _, err := st.LockJob(ctx, j.ID); err != nil {
-			return Booking{}, err
+			return dispatch.Booking{}, err
 		}
 		visit = j.ID
 	}
 	b, err := st.LockBooking(ctx, id)
 	if err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
 	if j := b.CurrentJob(); j != nil && j.ID != visit {
-		return Booking{}, Conflict("concurrent_update", "booking %d got another visit meanwhile; retry", id)
+		return dispatch.Booking{}, dispatch.Conflict("concurrent_update", "booking %d got another visit meanwhile; retry", id)
 	}
 	return b, nil
 }
 
 // CancelBooking cancels a booking before the technician is on site.
-func (s *Service) CancelBooking(ctx context.Context, a Actor, id int64, ifVersion int, reason string) (Booking, error) {
+func (s *Service) CancelBooking(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, reason string) (dispatch.Booking, error) {
 	if utf8.RuneCountInString(reason) > 1000 {
-		return Booking{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+		return dispatch.Booking{}, dispatch.Invalid("reason", "too_long", "reason is longer than 1000 characters")
 	}
-	return s.changeBooking(ctx, a, id, ifVersion, "cancelled", func(st Store, b *Booking, j *Job, now time.Time) (string, error) {
-		b.Status = BookingCancelled
+	return s.changeBooking(ctx, a, id, ifVersion, "cancelled", func(st dispatch.Store, b *dispatch.Booking, j *dispatch.Job, now time.Time) (string, error) {
+		b.Status = dispatch.BookingCancelled
 		b.CancelReason = reason
 		if j != nil {
 			if err := s.withdrawOffer(ctx, st, *j, "booking cancelled"); err != nil {
@@ -664,27 +667,27 @@ func (s *Service) CancelBooking(ctx context.Context, a Actor, id int64, ifVersio
 				fmt.Sprintf("The customer cancelled job %d (%s).", j.ID, b.Address)); err != nil {
 				return "", err
 			}
-			j.Status = JobCancelled
+			j.Status = dispatch.JobCancelled
 		}
 		return reason, nil
 	}, nil)
 }
 
 // RescheduleBooking replaces the preferred windows; the visit is planned anew to fit them.
-func (s *Service) RescheduleBooking(ctx context.Context, a Actor, id int64, ifVersion int, windows []Window, reason string) (Booking, error) {
+func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, windows []dispatch.Window, reason string) (dispatch.Booking, error) {
 	now := s.now()
 	if len(windows) == 0 {
-		return Booking{}, Invalid("preferred_windows", "missing_field", "preferred_windows must name at least one window")
+		return dispatch.Booking{}, dispatch.Invalid("preferred_windows", "missing_field", "preferred_windows must name at least one window")
 	}
 	if err := s.validateWindows(windows, now); err != nil {
-		return Booking{}, err
+		return dispatch.Booking{}, err
 	}
-	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(st Store, b *Booking, j *Job, now time.Time) (string, error) {
-		if j != nil && (j.Status == JobEnRoute || j.Status == JobOnSite) {
-			return "", Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
+	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(st dispatch.Store, b *dispatch.Booking, j *dispatch.Job, now time.Time) (string, error) {
+		if j != nil && (j.Status == dispatch.JobEnRoute || j.Status == dispatch.JobOnSite) {
+			return "", dispatch.Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
 		}
 		b.PreferredWindows = windows
-		b.Status = BookingOpen
+		b.Status = dispatch.BookingOpen
 		if j != nil {
 			if err := s.withdrawOffer(ctx, st, *j, "booking rescheduled"); err != nil {
 				return "", err
@@ -695,10 +698,10 @@ func (s *Service) RescheduleBooking(ctx context.Context, a Actor, id int64, ifVe
 			}
 			// The old plan no longer fits the customer's new windows: the job is planned anew.
 			j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.Pinned, j.PinnedStart, j.AcceptedAt =
-				JobUnassigned, nil, nil, nil, nil, false, false, nil
+				dispatch.JobUnassigned, nil, nil, nil, nil, false, false, nil
 		}
 		return fmt.Sprintf("%s; new windows: %d", reason, len(windows)), nil
-	}, func(st Store, b Booking, j *Job) error {
+	}, func(st dispatch.Store, b dispatch.Booking, j *dispatch.Job) error {
 		if j == nil {
 			return nil
 		}
@@ -706,7 +709,7 @@ func (s *Service) RescheduleBooking(ctx context.Context, a Actor, id int64, ifVe
 			return err
 		}
 		if j.TechnicianID != nil {
-			return s.setBookingStatus(ctx, st, b.ID, BookingScheduled)
+			return s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled)
 		}
 		return nil
 	})
@@ -719,102 +722,102 @@ type TechnicianRequest struct {
 	Subject      string
 	Name         string
 	Skills       []string
-	Home         Location
+	Home         dispatch.Location
 	TimeZone     string
-	WeeklyShifts []Shift
+	WeeklyShifts []dispatch.Shift
 	ServiceArea  []string
 	Active       *bool
 }
 
-func validateTechnician(t Technician) error {
+func validateTechnician(t dispatch.Technician) error {
 	if strings.TrimSpace(t.Name) == "" {
-		return Invalid("name", "missing_field", "name is required")
+		return dispatch.Invalid("name", "missing_field", "name is required")
 	}
 	if utf8.RuneCountInString(t.Name) > 200 {
-		return Invalid("name", "too_long", "name is longer than 200 characters")
+		return dispatch.Invalid("name", "too_long", "name is longer than 200 characters")
 	}
 	if len(t.Skills) == 0 {
-		return Invalid("skills", "missing_field", "a technician needs at least one skill")
+		return dispatch.Invalid("skills", "missing_field", "a technician needs at least one skill")
 	}
 	for _, sk := range t.Skills {
-		if !ValidSkill(sk) {
-			return Invalid("skills", "unknown_skill", "unknown skill %q; one of: %s", sk, strings.Join(Skills(), ", "))
+		if !dispatch.ValidSkill(sk) {
+			return dispatch.Invalid("skills", "unknown_skill", "unknown skill %q; one of: %s", sk, strings.Join(dispatch.Skills(), ", "))
 		}
 	}
-	if err := ValidateLocation("home", t.Home); err != nil {
+	if err := dispatch.ValidateLocation("home", t.Home); err != nil {
 		return err
 	}
 	if _, err := time.LoadLocation(t.TimeZone); err != nil || t.TimeZone == "" || t.TimeZone == "Local" {
-		return Invalid("time_zone", "invalid_time_zone", "time_zone must be an IANA zone such as Europe/Paris; got %q", t.TimeZone)
+		return dispatch.Invalid("time_zone", "invalid_time_zone", "time_zone must be an IANA zone such as Europe/Paris; got %q", t.TimeZone)
 	}
-	if err := ValidateShifts(t.WeeklyShifts); err != nil {
+	if err := dispatch.ValidateShifts(t.WeeklyShifts); err != nil {
 		return err
 	}
 	if len(t.ServiceArea) > 10000 {
-		return Invalid("service_area", "too_many_cells", "service_area has more than 10000 cells")
+		return dispatch.Invalid("service_area", "too_many_cells", "service_area has more than 10000 cells")
 	}
 	return nil
 }
 
 // CreateTechnician adds a technician (admin, dispatcher).
-func (s *Service) CreateTechnician(ctx context.Context, a Actor, r TechnicianRequest) (Technician, error) {
+func (s *Service) CreateTechnician(ctx context.Context, a dispatch.Actor, r TechnicianRequest) (dispatch.Technician, error) {
 	if !a.Staff() {
-		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
+		return dispatch.Technician{}, dispatch.Forbidden("only admins and dispatchers manage technicians")
 	}
 	skills, err := skillsOf(r.Skills)
 	if err != nil {
-		return Technician{}, err
+		return dispatch.Technician{}, err
 	}
-	t := Technician{Name: strings.TrimSpace(r.Name), Skills: skills, Home: r.Home, TimeZone: r.TimeZone,
+	t := dispatch.Technician{Name: strings.TrimSpace(r.Name), Skills: skills, Home: r.Home, TimeZone: r.TimeZone,
 		WeeklyShifts: r.WeeklyShifts, ServiceArea: r.ServiceArea, Active: r.Active == nil || *r.Active}
 	if r.Subject != "" {
 		if len(r.Subject) > 200 {
-			return Technician{}, Invalid("subject", "too_long", "subject is longer than 200 characters")
+			return dispatch.Technician{}, dispatch.Invalid("subject", "too_long", "subject is longer than 200 characters")
 		}
 		t.Subject = &r.Subject
 	}
 	if t.WeeklyShifts == nil {
-		t.WeeklyShifts = []Shift{}
+		t.WeeklyShifts = []dispatch.Shift{}
 	}
 	if t.ServiceArea == nil {
 		t.ServiceArea = []string{}
 	}
 	if err := validateTechnician(t); err != nil {
-		return Technician{}, err
+		return dispatch.Technician{}, err
 	}
-	var out Technician
-	err = s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Technician
+	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
 		var err error
 		if out, err = st.CreateTechnician(ctx, t); err != nil {
 			return err
 		}
-		return st.AddAudit(ctx, AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
 			EntityID: out.ID, Action: "created"})
 	})
 	return out, err
 }
 
 // ListTechnicians lists technicians (admin, dispatcher).
-func (s *Service) ListTechnicians(ctx context.Context, a Actor, page Page) ([]Technician, error) {
+func (s *Service) ListTechnicians(ctx context.Context, a dispatch.Actor, page dispatch.Page) ([]dispatch.Technician, error) {
 	if !a.Staff() {
-		return nil, Forbidden("only admins and dispatchers list technicians")
+		return nil, dispatch.Forbidden("only admins and dispatchers list technicians")
 	}
 	return s.Store.ListTechnicians(ctx, normPage(page))
 }
 
 // UpdateTechnician applies a patch when ifVersion (0: unchecked) matches.
-func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVersion int, p TechnicianPatch) (Technician, error) {
+func (s *Service) UpdateTechnician(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, p dispatch.TechnicianPatch) (dispatch.Technician, error) {
 	if !a.Staff() {
-		return Technician{}, Forbidden("only admins and dispatchers manage technicians")
+		return dispatch.Technician{}, dispatch.Forbidden("only admins and dispatchers manage technicians")
 	}
-	var out Technician
-	err := s.Store.Tx(ctx, func(st Store) error {
+	var out dispatch.Technician
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 		t, err := st.GetTechnician(ctx, id)
 		if err != nil {
 			return err
 		}
 		if ifVersion != 0 && ifVersion != t.Version {
-			return Conflict("version_mismatch", "technician %d is at version %d, not %d: reload and retry", id, t.Version, ifVersion)
+			return dispatch.Conflict("version_mismatch", "technician %d is at version %d, not %d: reload and retry", id, t.Version, ifVersion)
 		}
 		if p.Name != nil {
 			t.Name = strings.TrimSpace(*p.Name)
@@ -846,7 +849,7 @@ func (s *Service) UpdateTechnician(ctx context.Context, a Actor, id int64, ifVer
 		if out, err = st.UpdateTechnician(ctx, t); err != nil {
 			return err
 		}
-		return st.AddAudit(ctx, AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician",
 			EntityID: id, Action: "updated"})
 	})
 	return out, err
@@ -859,7 +862,7 @@ const maxSkills = 50
 // refused before it is read.
 func skillsOf(xs []string) ([]string, error) {
 	if len(xs) > maxSkills {
-		return nil, Invalid("skills", "too_many_skills", "at most %d skills", maxSkills)
+		return nil, dispatch.Invalid("skills", "too_many_skills", "at most %d skills", maxSkills)
 	}
 	return dedupe(xs), nil
 }
@@ -870,7 +873,7 @@ func dedupe(xs []string) []string {
 	return slices.Compact(out)
 }
 
-func normPage(p Page) Page {
+func normPage(p dispatch.Page) dispatch.Page {
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
@@ -882,7 +885,7 @@ func normPage(p Page) Page {
 
 // deferredByCustomer: every chosen window starts after the due time, so the visit will be late
 // by the customer's choice, not ours.
-func deferredByCustomer(ws []Window, due time.Time) bool {
+func deferredByCustomer(ws []dispatch.Window, due time.Time) bool {
 	if len(ws) == 0 {
 		return false
 	}
@@ -901,32 +904,32 @@ func deferredByCustomer(ws []Window, due time.Time) bool {
 // onCache: planned on the plan cache, the write guarded by the chosen plan's version; when that
 // moved, the error has code plan_changed, nothing is written and the plan is dropped from the
 // cache, for the next attempt to read.
-func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb NewBooking, onCache bool) (Booking, bool, error) {
+func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a dispatch.Actor, nb dispatch.NewBooking, onCache bool) (dispatch.Booking, bool, error) {
 	now := s.now()
 	b := nb.Booking
 	j := b.Jobs[0]
 	j.ID = s.pending.tempID() // the plan's reservation needs an id before the job has one
 	p, reason, err := s.plan(ctx, st, b, j, nil, onCache)
 	if err != nil {
-		return Booking{}, false, err
+		return dispatch.Booking{}, false, err
 	}
 	if p == nil && len(b.PreferredWindows) > 0 {
-		return Booking{}, false, errWindowTaken // a chosen window is held or the booking is refused
+		return dispatch.Booking{}, false, errWindowTaken // a chosen window is held or the booking is refused
 	}
 	j.ID = 0
-	nb.Audit = append(nb.Audit, planAudit(a, now, 0, 0, JobUnassigned, p, reason))
+	nb.Audit = append(nb.Audit, planAudit(a, now, 0, 0, dispatch.JobUnassigned, p, reason))
 	if p != nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &p.TechnicianID, &p.Start, &p.End, p.Technician.Name
-		b.Status = BookingScheduled
+		b.Status = dispatch.BookingScheduled
 		if nb.Offered = p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)); nb.Offered {
 			exp := now.Add(s.Lifecycle.OfferTTL)
-			j.Status, j.OfferExpiresAt = JobOffered, &exp
-			nb.Audit = append(nb.Audit, offerAudit(a, now, 0, j, JobUnassigned))
+			j.Status, j.OfferExpiresAt = dispatch.JobOffered, &exp
+			nb.Audit = append(nb.Audit, offerAudit(a, now, 0, j, dispatch.JobUnassigned))
 			nb.Notification = offerNotification(p.Technician, b, j)
-			_, nb.Push = s.Notifier.(Outbox)
+			_, nb.Push = s.Notifier.(dispatch.Outbox)
 		}
 	}
-	b.Jobs = []Job{j}
+	b.Jobs = []dispatch.Job{j}
 	nb.Booking = b
 	if p != nil && p.PlanVersion != nil {
 		// Picks of this process on the same technician planned just ahead of this one are
@@ -941,7 +944,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 		s.planCache.forget(p.TechnicianID)
 	}
 	if err != nil || !written {
-		return Booking{}, written, err
+		return dispatch.Booking{}, written, err
 	}
 	if p != nil {
 		s.pending.written(p.pick, got.Jobs[0].ID)
@@ -950,7 +953,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 		// The write moved the plan by one, with this job: the cache follows (after the pick's
 		// reservation is settled, so that the stop is not counted twice).
 		v, wj := *nb.PlanVersion, got.Jobs[0]
-		stop := Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID, Status: wj.Status, Start: p.Start, End: p.End,
+		stop := dispatch.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID, Status: wj.Status, Start: p.Start, End: p.End,
 			Location: got.Location, Duration: got.Duration}
 		st.AfterTx(func(committed bool) {
 			if committed {
@@ -968,4 +971,8 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a Actor, nb New
 		}
 	}
 	return got, true, nil
+}
+
+func describeWindow(w dispatch.Window) string {
+	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339Nano), w.End.Format(time.RFC3339Nano))
 }

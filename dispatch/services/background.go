@@ -1,14 +1,16 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // system is the actor of automatic changes in the audit trail.
-var system = Actor{Subject: "fieldfix", Role: "system"}
+var system = dispatch.Actor{Subject: "fieldfix", Role: "system"}
 
 // ExpireOffers expires open offers whose time is up and dispatches their jobs again without
 // the technician who let them lapse. Each offer is its own transaction; rows another replica
@@ -23,8 +25,8 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 			current int64 // the offer being expired
 			done    bool
 		)
-		expire := func(cause error) func(st Store) error {
-			return func(st Store) error {
+		expire := func(cause error) func(st dispatch.Store) error {
+			return func(st dispatch.Store) error {
 				os, err := st.ExpiredOffers(ctx, s.now(), 1)
 				if err != nil {
 					return err
@@ -47,8 +49,8 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 				if err := st.UpdateOffer(ctx, o); err != nil {
 					return err
 				}
-				if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
-					Action: "expired", FromStatus: string(j.Status), ToStatus: string(JobUnassigned),
+				if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+					Action: "expired", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned),
 					Reason: fmt.Sprintf("offer to technician %d expired at %s", o.TechnicianID, o.ExpiresAt.Format(time.RFC3339)),
 					Data:   map[string]any{"technician_id": o.TechnicianID, "booking_id": j.BookingID}}); err != nil {
 					return err
@@ -64,8 +66,8 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 				if err := s.unassign(ctx, st, &j); err != nil {
 					return err
 				}
-				return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
-					Action: "unassigned", FromStatus: string(JobUnassigned), ToStatus: string(JobUnassigned), Reason: "planning it again failed: " + cause.Error(),
+				return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+					Action: "unassigned", FromStatus: string(dispatch.JobUnassigned), ToStatus: string(dispatch.JobUnassigned), Reason: "planning it again failed: " + cause.Error(),
 					Data: map[string]any{"reason_code": "redispatch_failed", "booking_id": j.BookingID}})
 			}
 		}
@@ -93,7 +95,7 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 // database is gone or the server is stopping, so the items after it would fail too. Any other
 // failure is the item's own: it is reported and the run goes on.
 func haltsBackground(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || KindOf(err) == KindUnavailable
+	return ctx.Err() != nil || dispatch.KindOf(err) == dispatch.KindUnavailable
 }
 
 // errOtherOffer: the offer whose re-dispatch failed is not the next one to expire any more.
@@ -110,12 +112,12 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 	var failed error
 	for _, id := range ids {
 		offered := false
-		err := s.Store.Tx(ctx, func(st Store) error {
+		err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 			j, err := st.LockJob(ctx, id)
 			if err != nil {
 				return err
 			}
-			if j.Status != JobUnassigned || j.TechnicianID == nil {
+			if j.Status != dispatch.JobUnassigned || j.TechnicianID == nil {
 				return nil // someone else moved it meanwhile
 			}
 			b, err := st.GetBooking(ctx, j.BookingID)

@@ -1,4 +1,4 @@
-package dispatch
+package services
 
 import (
 	"cmp"
@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/scheduling"
 )
@@ -54,13 +55,13 @@ const FreezeAhead = 30 * time.Minute
 // offered anew. A concurrent change to one of those technicians' plans (a booking, an accept, an
 // override) wins: the changes that touch them are left for the next run, the others written
 // (applyPlan).
-func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget time.Duration) (OptimizeResult, error) {
+func (s *Service) Reoptimize(ctx context.Context, a dispatch.Actor, region string, budget time.Duration) (OptimizeResult, error) {
 	if !a.Staff() && a.Role != system.Role {
-		return OptimizeResult{}, Forbidden("only dispatchers re-optimise")
+		return OptimizeResult{}, dispatch.Forbidden("only dispatchers re-optimise")
 	}
 	if region != "" {
 		if _, err := geo.ParseCellAt(region, geo.ResRegion); err != nil {
-			return OptimizeResult{}, Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+			return OptimizeResult{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
 		}
 	}
 	if budget <= 0 || budget > 2*time.Minute {
@@ -77,7 +78,7 @@ func (s *Service) Reoptimize(ctx context.Context, a Actor, region string, budget
 }
 
 // reoptimize reads the region's plan, solves it until deadline and writes what improved, into res.
-func (s *Service) reoptimize(ctx context.Context, a Actor, region string, deadline time.Time, res *OptimizeResult) error {
+func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region string, deadline time.Time, res *OptimizeResult) error {
 	background := a.Role == system.Role
 	yield := func() {} // a dispatcher waits for the answer
 	if background {
@@ -137,9 +138,9 @@ const backgroundPause, backgroundPoll = 5 * time.Millisecond, 250 * time.Microse
 // readPlanned is the solver's view of the region's plan.
 type readPlanned struct {
 	plan    *scheduling.Plan
-	movable map[int64]Job // by id, as read
-	booking map[int64]Booking
-	techs   map[int64]Technician
+	movable map[int64]dispatch.Job // by id, as read
+	booking map[int64]dispatch.Booking
+	techs   map[int64]dispatch.Technician
 	// versions are the technicians' plan_version, read before their routes: a route written
 	// back must not have moved since.
 	versions map[int64]int64
@@ -156,7 +157,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 	if err != nil {
 		return nil, err
 	}
-	rp := &readPlanned{movable: map[int64]Job{}, booking: map[int64]Booking{}, techs: map[int64]Technician{}}
+	rp := &readPlanned{movable: map[int64]dispatch.Job{}, booking: map[int64]dispatch.Booking{}, techs: map[int64]dispatch.Technician{}}
 	places := scheduling.NewPlaces(now)
 	places.Model = s.Travel
 	var jobs []scheduling.Job
@@ -214,11 +215,11 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		return rp, nil
 	}
 	until = minTime(until, now.Add(7*24*time.Hour))
-	techs := make([]Technician, 0, len(rp.techs))
+	techs := make([]dispatch.Technician, 0, len(rp.techs))
 	for _, t := range rp.techs {
 		techs = append(techs, t)
 	}
-	slices.SortFunc(techs, func(a, b Technician) int { return int(a.ID - b.ID) })
+	slices.SortFunc(techs, func(a, b dispatch.Technician) int { return int(a.ID - b.ID) })
 	techIDs := make([]int64, len(techs))
 	for i, t := range techs {
 		techIDs[i] = t.ID
@@ -243,7 +244,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		for _, u := range unfit {
 			s.Log.Warn("re-optimise: a technician cannot be modelled; their route stays as it is", "technician_id", u.TechnicianID, "err", u.Reason)
 			rp.notModelled = append(rp.notModelled, u)
-			techs = slices.DeleteFunc(techs, func(t Technician) bool { return t.ID == u.TechnicianID })
+			techs = slices.DeleteFunc(techs, func(t dispatch.Technician) bool { return t.ID == u.TechnicianID })
 		}
 		if len(stuck) == 0 && len(unfit) == 0 {
 			rp.plan = plan
@@ -260,7 +261,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 // buildPlan is the scheduling problem of readPlan with the current routes assigned, the jobs of
 // the routes that do not hold under the solver's travel times (or of a technician left out), and
 // the technicians it left out because the solver cannot take them as they are.
-func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
+func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []dispatch.Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
 	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
 	var (
 		routes []scheduling.Assignment
@@ -271,7 +272,7 @@ func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []sch
 		home := places.Add(point(t.Home))
 		st := scheduling.Technician{ID: t.ID, Skills: t.Skills, Start: home, End: home}
 		here := places.Add(point(s.positionAt(t, now, rd.stops[t.ID])))
-		var fixed, mine []Stop
+		var fixed, mine []dispatch.Stop
 		var own []scheduling.Assignment
 		for _, sp := range rd.stops[t.ID] {
 			if _, ok := rp.movable[sp.JobID]; ok {
@@ -331,13 +332,13 @@ func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []sch
 
 // shiftPart is a piece of a shift between visits that stay: from the door of one to the next's.
 type shiftPart struct {
-	w        Window
-	from, to *Location
+	w        dispatch.Window
+	from, to *dispatch.Location
 }
 
 // cutShift splits shift w around the fixed stops, dropping what lies before now.
-func cutShift(w Window, fixed []Stop, now time.Time) []shiftPart {
-	cur := shiftPart{w: Window{Start: maxTime(w.Start, now), End: w.End}}
+func cutShift(w dispatch.Window, fixed []dispatch.Stop, now time.Time) []shiftPart {
+	cur := shiftPart{w: dispatch.Window{Start: maxTime(w.Start, now), End: w.End}}
 	var out []shiftPart
 	for _, sp := range fixed {
 		if !sp.End.After(cur.w.Start) || !sp.Start.Before(cur.w.End) {
@@ -345,10 +346,10 @@ func cutShift(w Window, fixed []Stop, now time.Time) []shiftPart {
 		}
 		if sp.Start.After(cur.w.Start) {
 			loc := sp.Location
-			out = append(out, shiftPart{w: Window{Start: cur.w.Start, End: sp.Start}, from: cur.from, to: &loc})
+			out = append(out, shiftPart{w: dispatch.Window{Start: cur.w.Start, End: sp.Start}, from: cur.from, to: &loc})
 		}
 		loc := sp.Location
-		cur = shiftPart{w: Window{Start: sp.End, End: cur.w.End}, from: &loc}
+		cur = shiftPart{w: dispatch.Window{Start: sp.End, End: cur.w.End}, from: &loc}
 	}
 	if cur.w.End.After(cur.w.Start) {
 		out = append(out, cur)
@@ -356,8 +357,8 @@ func cutShift(w Window, fixed []Stop, now time.Time) []shiftPart {
 	return out
 }
 
-func tierOf(t Tier) scheduling.Tier {
-	if t == TierPaid {
+func tierOf(t dispatch.Tier) scheduling.Tier {
+	if t == dispatch.TierPaid {
 		return scheduling.Paid
 	}
 	return scheduling.Warranty
@@ -370,8 +371,8 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func containsTech(ts []Technician, id int64) bool {
-	return slices.ContainsFunc(ts, func(t Technician) bool { return t.ID == id })
+func containsTech(ts []dispatch.Technician, id int64) bool {
+	return slices.ContainsFunc(ts, func(t dispatch.Technician) bool { return t.ID == id })
 }
 
 // place is where the solver puts a job.
@@ -382,7 +383,7 @@ type place struct {
 
 // applyPlan writes the routes the solver changed, and says how many changed jobs it left
 // because their technicians' plans moved since the read.
-func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]Moved, int, error) {
+func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]Moved, int, error) {
 	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
 	// times. Jobs of unchanged routes keep theirs.
 	type key [2]int64
@@ -437,7 +438,7 @@ func (s *Service) applyPlan(ctx context.Context, a Actor, rp *readPlanned, out *
 	for _, g := range changeGroups(ids, rp, changes) {
 		yield()
 		n := len(moved)
-		err := s.Store.Tx(ctx, func(st Store) error {
+		err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 			moved = moved[:n]
 			return s.applyGroup(ctx, st, a, rp, g, changes, &moved)
 		})
@@ -515,16 +516,16 @@ func changeGroups(ids []int64, rp *readPlanned, changes map[int64]place) []chang
 // technicians, as the job transitions do (a job's row, then through its trigger its technician's),
 // so that it cannot deadlock with one; then it holds the technicians' plans and writes only if
 // none moved since the read.
-func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]Moved) error {
+func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]Moved) error {
 	ids := g.jobs
-	locked := map[int64]Job{}
+	locked := map[int64]dispatch.Job{}
 	for _, id := range ids {
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
 		}
 		was := rp.movable[id]
-		if j.Version != was.Version || j.Pinned || (j.Status != JobUnassigned && j.Status != JobOffered) {
+		if j.Version != was.Version || j.Pinned || (j.Status != dispatch.JobUnassigned && j.Status != dispatch.JobOffered) {
 			return errMovedMeanwhile
 		}
 		locked[id] = j
@@ -547,7 +548,7 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 		if err := s.withdrawOffer(ctx, st, j, "re-optimised"); err != nil {
 			return err
 		}
-		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, JobUnassigned, nil
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, dispatch.JobUnassigned, nil
 		saved, err := st.UpdateJob(ctx, j)
 		if err != nil {
 			return err
@@ -560,8 +561,8 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 		prev := rp.movable[id].TechnicianID
 		data := map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "previous_start": rp.movable[id].PlannedStart}
 		audit := func() error {
-			return st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-				Action: "reoptimized", FromStatus: string(rp.movable[id].Status), ToStatus: string(JobUnassigned), Data: data})
+			return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+				Action: "reoptimized", FromStatus: string(rp.movable[id].Status), ToStatus: string(dispatch.JobUnassigned), Data: data})
 		}
 		if to.tech == 0 { // dropped: back to the queue, the technician told
 			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
@@ -570,7 +571,7 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 			if err := audit(); err != nil {
 				return err
 			}
-			if err := s.setBookingStatus(ctx, st, b.ID, BookingOpen); err != nil {
+			if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingOpen); err != nil {
 				return err
 			}
 			*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
@@ -596,7 +597,7 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a Actor, rp *readPla
 		} else if _, err := st.UpdateJob(ctx, j); err != nil {
 			return err
 		}
-		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
+		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
 			return err
 		}
 		*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),

@@ -1,144 +1,19 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
-// Offer is a job proposed to a technician.
-type Offer struct {
-	ID           int64
-	JobID        int64
-	TechnicianID int64
-	Status       string // open, accepted, declined, expired, withdrawn
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	RespondedAt  *time.Time
-	Reason       string
-}
-
-// Device is a phone (FCM token) of a technician, customer or dispatcher.
-type Device struct {
-	ID             int64
-	OwnerKind      string // technician, customer, dispatcher
-	OwnerSubject   string
-	Token          string
-	Platform       string // android, ios, web
-	AppVersion     string
-	Active         bool
-	DisabledReason string
-	CreatedAt      time.Time
-	LastSeenAt     time.Time
-}
-
-// Notification is one message to a person: kept in their inbox, pushed to their devices.
-type Notification struct {
-	ID               int64
-	RecipientKind    string
-	RecipientSubject string
-	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
-	JobID            *int64
-	BookingID        *int64
-	Title, Body      string
-	Data             map[string]any
-	CreatedAt        time.Time
-}
-
-// Notifier delivers notifications beyond the inbox. It is called inside the transaction of the
-// change that causes the notification, so an implementation that enqueues (an outbox) commits or
-// rolls back with it.
-type Notifier interface {
-	Notify(ctx context.Context, st Store, n Notification) error
-}
-
-// PushDelivery is one outbox row: a notification to one device, leased to a push worker.
-type PushDelivery struct {
-	ID, NotificationID, DeviceID int64
-	Token                        string
-	Attempts                     int   // made so far
-	Unreachable                  int   // of which never reached FCM (connection refused, dial timeout)
-	LeasedBy                     int64 // the push worker holding it
-}
-
-// PushAttempt is how one attempt to push a delivery ended.
-type PushAttempt struct {
-	Status      string    // pending (try again at Next), delivered, token_invalid, failed
-	Next        time.Time // when pending
-	MessageName string    // FCM's, when delivered
-	Code        string    // FCM's error code, or UNREACHABLE when FCM never answered
-	HTTPStatus  int       // 0 without an answer
-	RetryAfter  time.Duration
-	Error       string // the cause in words: FCM's message or the network error
-	Unreachable bool   // FCM was never reached; such attempts do not count towards giving up
-	StartedAt   time.Time
-	At          time.Time
-}
-
-// PushWorkerSession is a push worker's membership in the database: its leases are its own while
-// the session lives and beats; a worker whose session ended or fell silent is gone, and another
-// worker frees its leases.
-type PushWorkerSession interface {
-	ID() int64
-	// Beat renews the membership; an error matching ErrNotFound means the worker was taken for
-	// gone (its leases freed) and must join again.
-	Beat(ctx context.Context) error
-	// Leave frees the worker's leases and ends the membership.
-	Leave(ctx context.Context) error
-}
-
-// Outbox enqueues a push of each notification to the recipient's devices in the transaction that
-// caused it: the push goes out after commit (the push worker delivers it) and never for a change
-// that rolled back.
-type Outbox struct{}
-
-// Notify writes the outbox rows.
-func (Outbox) Notify(ctx context.Context, st Store, n Notification) error {
-	_, err := st.EnqueuePush(ctx, n.ID, n.CreatedAt)
-	return err
-}
-
-// LogNotifier only logs: with it, notifications live in the in-app inbox alone.
-type LogNotifier struct {
-	Log interface{ Info(string, ...any) }
-}
-
-// Notify logs n with its ids (values, not the pointers that hold them): without FCM this line is
-// the push channel an operator reads.
-func (l LogNotifier) Notify(_ context.Context, _ Store, n Notification) error {
-	if l.Log == nil {
-		return nil
-	}
-	args := []any{"notification_id", n.ID, "to", n.RecipientKind + ":" + n.RecipientSubject, "kind", n.Kind}
-	if n.JobID != nil {
-		args = append(args, "job_id", *n.JobID)
-	}
-	if n.BookingID != nil {
-		args = append(args, "booking_id", *n.BookingID)
-	}
-	l.Log.Info("notification", append(args, "title", n.Title)...)
-	return nil
-}
-
-// transitions are the moves of SPEC §3 a technician or the system may make.
-var transitions = map[JobStatus][]JobStatus{
-	JobUnassigned: {JobOffered, JobCancelled},
-	JobOffered:    {JobAccepted, JobUnassigned, JobCancelled},
-	JobAccepted:   {JobEnRoute, JobUnassigned, JobCancelled},
-	JobEnRoute:    {JobOnSite, JobCancelled},
-	JobOnSite:     {JobCompleted, JobIncomplete},
-}
-
-// CanMove reports whether a job may go from one status to another.
-func CanMove(from, to JobStatus) bool { return slices.Contains(transitions[from], to) }
-
-func refuseMove(j Job, to JobStatus) error {
-	return Conflict("invalid_transition", "job %d cannot go from %s to %s", j.ID, j.Status, to)
+func refuseMove(j dispatch.Job, to dispatch.JobStatus) error {
+	return dispatch.Conflict("invalid_transition", "job %d cannot go from %s to %s", j.ID, j.Status, to)
 }
 
 // LifecycleConfig are the dispatch timings.
@@ -153,19 +28,19 @@ func DefaultLifecycle() LifecycleConfig {
 }
 
 // technicianFor resolves the calling technician's record.
-func (s *Service) technicianFor(ctx context.Context, st Store, a Actor) (Technician, error) {
-	if a.Role != RoleTechnician {
-		return Technician{}, Forbidden("only technicians have an agenda")
+func (s *Service) technicianFor(ctx context.Context, st dispatch.Store, a dispatch.Actor) (dispatch.Technician, error) {
+	if a.Role != dispatch.RoleTechnician {
+		return dispatch.Technician{}, dispatch.Forbidden("only technicians have an agenda")
 	}
 	t, err := st.TechnicianBySubject(ctx, a.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return Technician{}, Forbidden("no technician is linked to subject %q; an admin creates technicians", a.Subject)
+	if errors.Is(err, dispatch.ErrNotFound) {
+		return dispatch.Technician{}, dispatch.Forbidden("no technician is linked to subject %q; an admin creates technicians", a.Subject)
 	}
 	return t, err
 }
 
 // notify writes the inbox row and hands the notification to the notifier, in st's transaction.
-func (s *Service) notify(ctx context.Context, st Store, n Notification) error {
+func (s *Service) notify(ctx context.Context, st dispatch.Store, n dispatch.Notification) error {
 	n.CreatedAt = s.now()
 	saved, err := st.AddNotification(ctx, n)
 	if err != nil {
@@ -182,7 +57,7 @@ func ptr[T any](v T) *T { return &v }
 // dispatchJob plans job j of booking b anew (without the excluded technicians): it gets a
 // technician and a start, and an offer when the start is inside the offer horizon. With no
 // feasible placement the job stays unassigned and the reason is audited.
-func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking, j *Job, exclude []int64) error {
+func (s *Service) dispatchJob(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job, exclude []int64) error {
 	now := s.now()
 	p, reason, err := s.plan(ctx, st, b, *j, exclude, false)
 	if err != nil {
@@ -191,7 +66,7 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 	from := j.Status
 	if p == nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
-		j.Status, j.UpdatedAt = JobUnassigned, now
+		j.Status, j.UpdatedAt = dispatch.JobUnassigned, now
 		saved, err := st.UpdateJob(ctx, *j)
 		if err != nil {
 			return err
@@ -201,7 +76,7 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
 	j.UpdatedAt, j.TechnicianName = now, p.Technician.Name
-	j.Status = JobUnassigned
+	j.Status = dispatch.JobUnassigned
 	if err := st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, p, reason)); err != nil {
 		return err
 	}
@@ -215,9 +90,9 @@ func (s *Service) dispatchJob(ctx context.Context, st Store, a Actor, b Booking,
 
 // planAudit is the audit event of planning job jobID of booking bookingID: "planned" with the
 // technician and start, or, with no placement (p nil), "unassigned" with the reason.
-func planAudit(a Actor, now time.Time, bookingID, jobID int64, from JobStatus, p *Placement, reason Reason) AuditEvent {
-	e := AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
-		FromStatus: string(from), ToStatus: string(JobUnassigned)}
+func planAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dispatch.JobStatus, p *Placement, reason Reason) dispatch.AuditEvent {
+	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
+		FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned)}
 	if p == nil {
 		e.Action, e.Reason = "unassigned", reason.Message
 		e.Data = map[string]any{"reason_code": reason.Code, "booking_id": bookingID}
@@ -229,19 +104,19 @@ func planAudit(a Actor, now time.Time, bookingID, jobID int64, from JobStatus, p
 }
 
 // offer proposes the planned job to its technician and pushes it.
-func (s *Service) offer(ctx context.Context, st Store, a Actor, b Booking, j *Job) error {
+func (s *Service) offer(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job) error {
 	return s.offerTo(ctx, st, a, b, j, nil)
 }
 
 // offerTo is offer with the technician already at hand (nil: read it).
-func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *Job, tech *Technician) error {
+func (s *Service) offerTo(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job, tech *dispatch.Technician) error {
 	now := s.now()
-	if !CanMove(j.Status, JobOffered) {
-		return refuseMove(*j, JobOffered)
+	if !dispatch.CanMove(j.Status, dispatch.JobOffered) {
+		return refuseMove(*j, dispatch.JobOffered)
 	}
 	exp := now.Add(s.Lifecycle.OfferTTL)
 	from := j.Status
-	j.Status, j.OfferExpiresAt, j.UpdatedAt = JobOffered, &exp, now
+	j.Status, j.OfferExpiresAt, j.UpdatedAt = dispatch.JobOffered, &exp, now
 	saved, err := st.UpdateJob(ctx, *j)
 	if err != nil {
 		return err
@@ -252,9 +127,9 @@ func (s *Service) offerTo(ctx context.Context, st Store, a Actor, b Booking, j *
 
 // announceOffer records the open offer of job j (already written as offered, with its expiry),
 // audits it and tells the technician.
-func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Booking, j Job, from JobStatus, tech *Technician) error {
+func (s *Service) announceOffer(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j dispatch.Job, from dispatch.JobStatus, tech *dispatch.Technician) error {
 	now, exp := s.now(), *j.OfferExpiresAt
-	if _, err := st.CreateOffer(ctx, Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
+	if _, err := st.CreateOffer(ctx, dispatch.Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
 	st.AfterTx(func(committed bool) {
@@ -276,15 +151,9 @@ func (s *Service) announceOffer(ctx context.Context, st Store, a Actor, b Bookin
 	if n == nil {
 		return nil
 	}
-	n.Data["deep_link"] = JobLink(j.ID)
+	n.Data["deep_link"] = dispatch.JobLink(j.ID)
 	return s.notify(ctx, st, *n)
 }
-
-// JobLinkPrefix starts the deep link to a job in the technician app; the job's id follows.
-const JobLinkPrefix = "fieldfix://jobs/"
-
-// JobLink is the deep link to job id in the technician app.
-func JobLink(id int64) string { return JobLinkPrefix + strconv.FormatInt(id, 10) }
 
 // offerSent counts an offer that committed and, when it lapses (at exp) before this replica's
 // lifecycle loop would run anyway, wakes the loop to time its expiry. Offers share one time to
@@ -301,20 +170,20 @@ func (s *Service) offerSent(exp time.Time) {
 }
 
 // offerAudit is the audit event of offering job j (of booking bookingID) to its technician.
-func offerAudit(a Actor, now time.Time, bookingID int64, j Job, from JobStatus) AuditEvent {
-	return AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-		Action: "offered", FromStatus: string(from), ToStatus: string(JobOffered),
+func offerAudit(a dispatch.Actor, now time.Time, bookingID int64, j dispatch.Job, from dispatch.JobStatus) dispatch.AuditEvent {
+	return dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+		Action: "offered", FromStatus: string(from), ToStatus: string(dispatch.JobOffered),
 		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": *j.OfferExpiresAt, "booking_id": bookingID}}
 }
 
 // offerNotification tells technician t of the offer of job j, without the deep link to the job
 // (it needs the job's id); nil when t has no login, so no app to push to.
-func offerNotification(t Technician, b Booking, j Job) *Notification {
+func offerNotification(t dispatch.Technician, b dispatch.Booking, j dispatch.Job) *dispatch.Notification {
 	if t.Subject == nil {
 		return nil
 	}
 	exp := *j.OfferExpiresAt
-	return &Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
+	return &dispatch.Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
 		JobID: ptr(j.ID), BookingID: ptr(b.ID), Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
 		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.Format("Mon 15:04"), b.Address, exp.Format("15:04")),
 		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339)}}
@@ -323,9 +192,9 @@ func offerNotification(t Technician, b Booking, j Job) *Notification {
 // ---- the technician app ----
 
 // AcceptJob accepts the caller's open offer for job id.
-func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error) {
-	var out Job
-	err := s.Store.Tx(ctx, func(st Store) error {
+func (s *Service) AcceptJob(ctx context.Context, a dispatch.Actor, id int64) (dispatch.Job, error) {
+	var out dispatch.Job
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
@@ -336,22 +205,22 @@ func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error)
 		}
 		now := s.now()
 		if !now.Before(o.ExpiresAt) {
-			return Conflict("offer_expired", "the offer for job %d expired at %s", id, o.ExpiresAt.Format(time.RFC3339))
+			return dispatch.Conflict("offer_expired", "the offer for job %d expired at %s", id, o.ExpiresAt.Format(time.RFC3339))
 		}
 		o.Status, o.RespondedAt = "accepted", &now
 		if err := st.UpdateOffer(ctx, o); err != nil {
 			return err
 		}
 		from := j.Status
-		j.Status, j.AcceptedAt, j.OfferExpiresAt, j.UpdatedAt = JobAccepted, &now, nil, now
+		j.Status, j.AcceptedAt, j.OfferExpiresAt, j.UpdatedAt = dispatch.JobAccepted, &now, nil, now
 		if out, err = st.UpdateJob(ctx, j); err != nil {
 			return err
 		}
-		if err := s.setBookingStatus(ctx, st, j.BookingID, BookingScheduled); err != nil {
+		if err := s.setBookingStatus(ctx, st, j.BookingID, dispatch.BookingScheduled); err != nil {
 			return err
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
-			Action: "accepted", FromStatus: string(from), ToStatus: string(JobAccepted)}); err != nil {
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "accepted", FromStatus: string(from), ToStatus: string(dispatch.JobAccepted)}); err != nil {
 			return err
 		}
 		b, err := st.GetBooking(ctx, j.BookingID)
@@ -360,7 +229,7 @@ func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error)
 		}
 		first, _, _ := strings.Cut(t.Name, " ")
 		return s.tellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
-			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.loc())),
+			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.Zone())),
 			map[string]any{"technician_first_name": first, "window_start": j.PlannedStart.Format(time.RFC3339),
 				"window_end": j.PlannedStart.Add(ArrivalWindow).Format(time.RFC3339)})
 	})
@@ -371,34 +240,34 @@ func (s *Service) AcceptJob(ctx context.Context, a Actor, id int64) (Job, error)
 }
 
 // lockOffered locks job id and finds t's open offer for it; anything else is a clear refusal.
-func (s *Service) lockOffered(ctx context.Context, st Store, t Technician, id int64) (Job, Offer, error) {
+func (s *Service) lockOffered(ctx context.Context, st dispatch.Store, t dispatch.Technician, id int64) (dispatch.Job, dispatch.Offer, error) {
 	j, err := st.LockJob(ctx, id)
 	if err != nil {
-		return Job{}, Offer{}, err
+		return dispatch.Job{}, dispatch.Offer{}, err
 	}
 	o, err := st.OpenOffer(ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && o.TechnicianID != t.ID) {
+	if errors.Is(err, dispatch.ErrNotFound) || (err == nil && o.TechnicianID != t.ID) {
 		if j.TechnicianID == nil || *j.TechnicianID != t.ID {
-			return Job{}, Offer{}, NotFound("job", id)
+			return dispatch.Job{}, dispatch.Offer{}, dispatch.NotFound("job", id)
 		}
-		return Job{}, Offer{}, Conflict("no_open_offer", "job %d has no open offer for you (it is %s)", id, j.Status)
+		return dispatch.Job{}, dispatch.Offer{}, dispatch.Conflict("no_open_offer", "job %d has no open offer for you (it is %s)", id, j.Status)
 	}
 	if err != nil {
-		return Job{}, Offer{}, err
+		return dispatch.Job{}, dispatch.Offer{}, err
 	}
 	return j, o, nil
 }
 
 // DeclineJob declines the caller's open offer; the job is dispatched again without them.
-func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason string) (Job, error) {
+func (s *Service) DeclineJob(ctx context.Context, a dispatch.Actor, id int64, reason string) (dispatch.Job, error) {
 	if strings.TrimSpace(reason) == "" {
-		return Job{}, Invalid("reason", "missing_field", "a decline needs a reason")
+		return dispatch.Job{}, dispatch.Invalid("reason", "missing_field", "a decline needs a reason")
 	}
 	if utf8.RuneCountInString(reason) > 1000 {
-		return Job{}, Invalid("reason", "too_long", "reason is longer than 1000 characters")
+		return dispatch.Job{}, dispatch.Invalid("reason", "too_long", "reason is longer than 1000 characters")
 	}
-	var out Job
-	err := s.planTx(ctx, func(st Store) error {
+	var out dispatch.Job
+	err := s.planTx(ctx, func(st dispatch.Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
@@ -412,8 +281,8 @@ func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason stri
 		if err := st.UpdateOffer(ctx, o); err != nil {
 			return err
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
-			Action: "declined", FromStatus: string(j.Status), ToStatus: string(JobUnassigned), Reason: reason}); err != nil {
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "declined", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned), Reason: reason}); err != nil {
 			return err
 		}
 		out, err = s.redispatch(ctx, st, a, j)
@@ -427,33 +296,33 @@ func (s *Service) DeclineJob(ctx context.Context, a Actor, id int64, reason stri
 
 // redispatch returns the job to unassigned and plans it again without anyone who declined,
 // let it expire, or is marked unavailable.
-func (s *Service) redispatch(ctx context.Context, st Store, a Actor, j Job) (Job, error) {
+func (s *Service) redispatch(ctx context.Context, st dispatch.Store, a dispatch.Actor, j dispatch.Job) (dispatch.Job, error) {
 	b, err := st.GetBooking(ctx, j.BookingID)
 	if err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
 	exclude, err := st.RefusedTechnicians(ctx, j.ID)
 	if err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
 	if err := s.unassign(ctx, st, &j); err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
 	if err := s.dispatchJob(ctx, st, a, b, &j, exclude); err != nil {
-		return Job{}, err
+		return dispatch.Job{}, err
 	}
-	if j.TechnicianID != nil && j.Status == JobUnassigned {
+	if j.TechnicianID != nil && j.Status == dispatch.JobUnassigned {
 		// planned beyond the horizon: scheduled, offered later
-		if err := s.setBookingStatus(ctx, st, b.ID, BookingScheduled); err != nil {
-			return Job{}, err
+		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
+			return dispatch.Job{}, err
 		}
 	}
 	return st.GetJob(ctx, j.ID)
 }
 
 // unassign takes job j off its technician and route, unpinned, and opens its booking again.
-func (s *Service) unassign(ctx context.Context, st Store, j *Job) error {
-	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = JobUnassigned, nil, nil, nil, nil
+func (s *Service) unassign(ctx context.Context, st dispatch.Store, j *dispatch.Job) error {
+	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = dispatch.JobUnassigned, nil, nil, nil, nil
 	j.Pinned, j.PinnedStart = false, false
 	j.UpdatedAt = s.now()
 	saved, err := st.UpdateJob(ctx, *j)
@@ -461,20 +330,20 @@ func (s *Service) unassign(ctx context.Context, st Store, j *Job) error {
 		return err
 	}
 	j.Version = saved.Version
-	return s.setBookingStatus(ctx, st, j.BookingID, BookingOpen)
+	return s.setBookingStatus(ctx, st, j.BookingID, dispatch.BookingOpen)
 }
 
-func (s *Service) setBookingStatus(ctx context.Context, st Store, id int64, status BookingStatus) error {
+func (s *Service) setBookingStatus(ctx context.Context, st dispatch.Store, id int64, status dispatch.BookingStatus) error {
 	return st.SetBookingStatus(ctx, id, status, s.now())
 }
 
 // StatusUpdate is a technician's report from the field.
 type StatusUpdate struct {
-	Status    JobStatus
+	Status    dispatch.JobStatus
 	Outcome   string
 	Notes     string
-	PartsUsed []Part
-	Location  *Location
+	PartsUsed []dispatch.Part
+	Location  *dispatch.Location
 	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
 	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
 	ProofOfPurchase *bool
@@ -487,37 +356,37 @@ const MaxPartsUsed = 100
 var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
 
 // UpdateJobStatus moves the caller's job along en_route → on_site → completed | incomplete.
-func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u StatusUpdate) (Job, error) {
+func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int64, u StatusUpdate) (dispatch.Job, error) {
 	switch u.Status {
-	case JobEnRoute, JobOnSite, JobCompleted:
-	case JobIncomplete:
+	case dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted:
+	case dispatch.JobIncomplete:
 		if !slices.Contains(incompleteOutcomes, u.Outcome) {
-			return Job{}, Invalid("outcome", "invalid_outcome", "an incomplete visit needs an outcome: one of %s", strings.Join(incompleteOutcomes, ", "))
+			return dispatch.Job{}, dispatch.Invalid("outcome", "invalid_outcome", "an incomplete visit needs an outcome: one of %s", strings.Join(incompleteOutcomes, ", "))
 		}
 	default:
-		return Job{}, Invalid("status", "invalid_status", "status must be en_route, on_site, completed or incomplete; got %q", u.Status)
+		return dispatch.Job{}, dispatch.Invalid("status", "invalid_status", "status must be en_route, on_site, completed or incomplete; got %q", u.Status)
 	}
 	if u.Location != nil {
-		if err := ValidateLocation("location", *u.Location); err != nil {
-			return Job{}, err
+		if err := dispatch.ValidateLocation("location", *u.Location); err != nil {
+			return dispatch.Job{}, err
 		}
 	}
-	if u.ProofOfPurchase != nil && u.Status == JobEnRoute {
-		return Job{}, Invalid("proof_of_purchase", "not_on_site", "proof of purchase is confirmed on site: with on_site, completed or incomplete")
+	if u.ProofOfPurchase != nil && u.Status == dispatch.JobEnRoute {
+		return dispatch.Job{}, dispatch.Invalid("proof_of_purchase", "not_on_site", "proof of purchase is confirmed on site: with on_site, completed or incomplete")
 	}
 	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
-		return Job{}, Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
+		return dispatch.Job{}, dispatch.Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
 	}
 	if len(u.PartsUsed) > MaxPartsUsed {
-		return Job{}, Invalid("parts_used", "too_many_parts", "a visit lists at most %d parts (one entry per sku, with its quantity)", MaxPartsUsed)
+		return dispatch.Job{}, dispatch.Invalid("parts_used", "too_many_parts", "a visit lists at most %d parts (one entry per sku, with its quantity)", MaxPartsUsed)
 	}
 	for i, p := range u.PartsUsed {
 		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 || utf8.RuneCountInString(p.Name) > 200 {
-			return Job{}, Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200 and a quantity between 1 and 1000", i)
+			return dispatch.Job{}, dispatch.Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200 and a quantity between 1 and 1000", i)
 		}
 	}
-	var out Job
-	err := s.planTx(ctx, func(st Store) error {
+	var out dispatch.Job
+	err := s.planTx(ctx, func(st dispatch.Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
@@ -527,9 +396,9 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 			return err
 		}
 		if j.TechnicianID == nil || *j.TechnicianID != t.ID {
-			return NotFound("job", id)
+			return dispatch.NotFound("job", id)
 		}
-		if !CanMove(j.Status, u.Status) {
+		if !dispatch.CanMove(j.Status, u.Status) {
 			return refuseMove(j, u.Status)
 		}
 		now := s.now()
@@ -549,26 +418,26 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		if err := s.settleWarranty(ctx, st, a, &b, j, u, now); err != nil {
 			return err
 		}
-		bookingStatus := BookingInProgress
+		bookingStatus := dispatch.BookingInProgress
 		switch u.Status {
-		case JobEnRoute:
+		case dispatch.JobEnRoute:
 			j.EnRouteAt = &now
-		case JobOnSite:
+		case dispatch.JobOnSite:
 			j.OnSiteAt = &now
 			if j.Visit == 1 {
 				data["sla_met"] = !now.After(b.SLADueAt)
 			}
-		case JobCompleted, JobIncomplete:
+		case dispatch.JobCompleted, dispatch.JobIncomplete:
 			j.FinishedAt, j.Outcome, j.Notes, j.PartsUsed = &now, u.Outcome, u.Notes, u.PartsUsed
-			bookingStatus = BookingCompleted
-			if u.Status == JobIncomplete {
-				bookingStatus = BookingOpen
+			bookingStatus = dispatch.BookingCompleted
+			if u.Status == dispatch.JobIncomplete {
+				bookingStatus = dispatch.BookingOpen
 			}
 		}
 		if out, err = st.UpdateJob(ctx, j); err != nil {
 			return err
 		}
-		if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
 			Action: string(u.Status), FromStatus: string(from), ToStatus: string(u.Status), Reason: u.Outcome, Data: data}); err != nil {
 			return err
 		}
@@ -578,14 +447,14 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 		if err := s.tellCustomerProgress(ctx, st, b, j, t); err != nil {
 			return err
 		}
-		if u.Status == JobIncomplete {
+		if u.Status == dispatch.JobIncomplete {
 			// The revisit: a new visit on the same booking, planned like a new booking.
-			next := Job{BookingID: b.ID, Visit: j.Visit + 1, Status: JobUnassigned, CreatedAt: now, UpdatedAt: now}
+			next := dispatch.Job{BookingID: b.ID, Visit: j.Visit + 1, Status: dispatch.JobUnassigned, CreatedAt: now, UpdatedAt: now}
 			if next, err = st.InsertJob(ctx, next); err != nil {
 				return err
 			}
-			if err := st.AddAudit(ctx, AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: next.ID,
-				Action: "revisit_created", ToStatus: string(JobUnassigned), Reason: u.Outcome, Data: map[string]any{"booking_id": b.ID, "previous_job_id": id}}); err != nil {
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: next.ID,
+				Action: "revisit_created", ToStatus: string(dispatch.JobUnassigned), Reason: u.Outcome, Data: map[string]any{"booking_id": b.ID, "previous_job_id": id}}); err != nil {
 				return err
 			}
 			return s.dispatchJob(ctx, st, a, b, &next, nil)
@@ -599,16 +468,16 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a Actor, id int64, u Stat
 // and the update carries the word or ends the visit: the proof shown, the warranty stands and the
 // purchase is verified; not shown, or the visit over without it, the booking becomes paid, with
 // the paid due time (its SLA and KPIs are the paid ones), and the customer is told.
-func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Booking, j Job, u StatusUpdate, now time.Time) error {
-	if b.Tier != TierWarranty || b.WarrantyVerified == nil || *b.WarrantyVerified {
+func (s *Service) settleWarranty(ctx context.Context, st dispatch.Store, a dispatch.Actor, b *dispatch.Booking, j dispatch.Job, u StatusUpdate, now time.Time) error {
+	if b.Tier != dispatch.TierWarranty || b.WarrantyVerified == nil || *b.WarrantyVerified {
 		return nil
 	}
 	shown := u.ProofOfPurchase != nil && *u.ProofOfPurchase
-	if !shown && u.ProofOfPurchase == nil && u.Status != JobCompleted && u.Status != JobIncomplete {
+	if !shown && u.ProofOfPurchase == nil && u.Status != dispatch.JobCompleted && u.Status != dispatch.JobIncomplete {
 		return nil // on site, not yet said
 	}
-	e := AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
-		FromStatus: string(TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
+	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
+		FromStatus: string(dispatch.TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
 	if shown {
 		b.WarrantyVerified = ptr(true)
 		if b.PurchaseID != nil {
@@ -616,11 +485,11 @@ func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Book
 				return err
 			}
 		}
-		e.Action, e.ToStatus, e.Reason = "warranty_confirmed", string(TierWarranty), "proof of purchase shown on site"
+		e.Action, e.ToStatus, e.Reason = "warranty_confirmed", string(dispatch.TierWarranty), "proof of purchase shown on site"
 	} else {
-		b.Tier, b.SLADueAt = TierPaid, s.Rules.SLADueAt(TierPaid, b.CreatedAt)
+		b.Tier, b.SLADueAt = dispatch.TierPaid, s.Rules.SLADueAt(dispatch.TierPaid, b.CreatedAt)
 		b.CustomerDeferred = deferredByCustomer(b.PreferredWindows, b.SLADueAt)
-		e.Action, e.ToStatus, e.Reason = "tier_changed", string(TierPaid), "proof of purchase not shown on site"
+		e.Action, e.ToStatus, e.Reason = "tier_changed", string(dispatch.TierPaid), "proof of purchase not shown on site"
 		e.Data["sla_due_at"] = b.SLADueAt
 	}
 	if err := st.SetBookingTier(ctx, *b, now); err != nil {
@@ -634,7 +503,7 @@ func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Book
 	}
 	return s.tellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
 		fmt.Sprintf("No proof of purchase was shown for your %s, so the visit is charged as a paid repair.", b.Appliance),
-		map[string]any{"tier": TierPaid})
+		map[string]any{"tier": dispatch.TierPaid})
 }
 
 // ---- devices and inbox ----
@@ -643,39 +512,39 @@ func (s *Service) settleWarranty(ctx context.Context, st Store, a Actor, b *Book
 // owner; a token active for another person is refused (conflict device_token_taken), since an FCM
 // token is one app install: pushes for its owner must not silently go to someone else (nor
 // theirs stop). It moves only once its owner removed it or FCM disabled it.
-func (s *Service) RegisterDevice(ctx context.Context, a Actor, token, platform, appVersion string) (Device, error) {
+func (s *Service) RegisterDevice(ctx context.Context, a dispatch.Actor, token, platform, appVersion string) (dispatch.Device, error) {
 	kind := string(a.Role)
-	if a.Role != RoleTechnician && a.Role != RoleCustomer && a.Role != RoleDispatcher {
-		return Device{}, Forbidden("a %s has no devices", a.Role)
+	if a.Role != dispatch.RoleTechnician && a.Role != dispatch.RoleCustomer && a.Role != dispatch.RoleDispatcher {
+		return dispatch.Device{}, dispatch.Forbidden("a %s has no devices", a.Role)
 	}
 	token = strings.TrimSpace(token)
 	if token == "" || len(token) > 4096 {
-		return Device{}, Invalid("token", "invalid_token", "token must be the FCM registration token (1 to 4096 characters)")
+		return dispatch.Device{}, dispatch.Invalid("token", "invalid_token", "token must be the FCM registration token (1 to 4096 characters)")
 	}
 	if !slices.Contains([]string{"android", "ios", "web"}, platform) {
-		return Device{}, Invalid("platform", "invalid_platform", "platform must be android, ios or web; got %q", platform)
+		return dispatch.Device{}, dispatch.Invalid("platform", "invalid_platform", "platform must be android, ios or web; got %q", platform)
 	}
 	if len(appVersion) > 100 {
-		return Device{}, Invalid("app_version", "too_long", "app_version is longer than 100 characters")
+		return dispatch.Device{}, dispatch.Invalid("app_version", "too_long", "app_version is longer than 100 characters")
 	}
-	if a.Role == RoleTechnician {
+	if a.Role == dispatch.RoleTechnician {
 		if _, err := s.technicianFor(ctx, s.Store, a); err != nil {
-			return Device{}, err
+			return dispatch.Device{}, err
 		}
 	}
 	now := s.now()
-	return s.Store.UpsertDevice(ctx, Device{OwnerKind: kind, OwnerSubject: a.Subject, Token: token, Platform: platform,
+	return s.Store.UpsertDevice(ctx, dispatch.Device{OwnerKind: kind, OwnerSubject: a.Subject, Token: token, Platform: platform,
 		AppVersion: appVersion, Active: true, CreatedAt: now, LastSeenAt: now})
 }
 
 // RemoveDevice forgets one of the caller's tokens.
-func (s *Service) RemoveDevice(ctx context.Context, a Actor, token string) error {
+func (s *Service) RemoveDevice(ctx context.Context, a dispatch.Actor, token string) error {
 	return s.Store.DeleteDevice(ctx, string(a.Role), a.Subject, token)
 }
 
 // Inbox lists the caller's notifications, newest first.
-func (s *Service) Inbox(ctx context.Context, a Actor, page Page) ([]Notification, error) {
-	if a.Role == RoleTechnician {
+func (s *Service) Inbox(ctx context.Context, a dispatch.Actor, page dispatch.Page) ([]dispatch.Notification, error) {
+	if a.Role == dispatch.RoleTechnician {
 		if _, err := s.technicianFor(ctx, s.Store, a); err != nil {
 			return nil, err
 		}
@@ -685,13 +554,13 @@ func (s *Service) Inbox(ctx context.Context, a Actor, page Page) ([]Notification
 
 // AgendaItem is one visit on a technician's agenda.
 type AgendaItem struct {
-	Job     Job
-	Booking Booking
+	Job     dispatch.Job
+	Booking dispatch.Booking
 	ETA     *time.Time
 }
 
 // Agenda lists the caller's live jobs in visit order, each with an ETA.
-func (s *Service) Agenda(ctx context.Context, a Actor) ([]AgendaItem, error) {
+func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, error) {
 	t, err := s.technicianFor(ctx, s.Store, a)
 	if err != nil {
 		return nil, err
@@ -709,14 +578,14 @@ func (s *Service) Agenda(ctx context.Context, a Actor) ([]AgendaItem, error) {
 			return nil, err
 		}
 		item := AgendaItem{Job: j, Booking: b}
-		if j.PlannedStart != nil && j.Status != JobOnSite {
+		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
 			eta := at.Add(s.travel(pos, b.Location, at))
 			if eta.Before(*j.PlannedStart) {
 				eta = *j.PlannedStart
 			}
 			item.ETA = &eta
 			at = eta.Add(b.Duration)
-		} else if j.Status == JobOnSite {
+		} else if j.Status == dispatch.JobOnSite {
 			at = now.Add(b.Duration)
 			if j.OnSiteAt != nil {
 				at = j.OnSiteAt.Add(b.Duration)
@@ -730,15 +599,15 @@ func (s *Service) Agenda(ctx context.Context, a Actor) ([]AgendaItem, error) {
 
 // ETA is when the technician should arrive for the booking's current visit: the planned start,
 // or later when the technician is on the way and the travel from their position says so.
-func (s *Service) ETA(ctx context.Context, b Booking) *time.Time {
+func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 	j := b.CurrentJob()
 	if j == nil || j.TechnicianID == nil || j.PlannedStart == nil {
 		return nil
 	}
 	switch j.Status {
-	case JobOffered, JobAccepted, JobUnassigned:
+	case dispatch.JobOffered, dispatch.JobAccepted, dispatch.JobUnassigned:
 		return j.PlannedStart
-	case JobEnRoute:
+	case dispatch.JobEnRoute:
 		t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
 		if err != nil {
 			return j.PlannedStart
@@ -763,30 +632,30 @@ func arrivalWindow(start time.Time, loc *time.Location) string {
 }
 
 // tellCustomer notifies the booking's customer (inbox, and push to their devices).
-func (s *Service) tellCustomer(ctx context.Context, st Store, b Booking, j Job, kind, title, body string, data map[string]any) error {
+func (s *Service) tellCustomer(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, kind, title, body string, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
 	data["deep_link"] = fmt.Sprintf("fieldfix://bookings/%d", b.ID)
-	return s.notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
+	return s.notify(ctx, st, dispatch.Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
 		BookingID: &b.ID, Title: title, Body: body, Data: data})
 }
 
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
 // or has finished.
-func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b Booking, j Job, t Technician) error {
+func (s *Service) tellCustomerProgress(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) error {
 	first, _, _ := strings.Cut(t.Name, " ")
 	switch j.Status {
-	case JobEnRoute:
+	case dispatch.JobEnRoute:
 		now := s.now()
 		eta := now.Add(s.travel(s.startPosition(t, now), b.Location, now)).Truncate(time.Minute)
 		return s.tellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
-			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.loc()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
-	case JobOnSite:
+			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
+	case dispatch.JobOnSite:
 		return s.tellCustomer(ctx, st, b, j, "arrived", first+" has arrived", "Your technician is at the door.", nil)
-	case JobCompleted:
+	case dispatch.JobCompleted:
 		return s.tellCustomer(ctx, st, b, j, "completed", "Visit completed", fmt.Sprintf("%s finished the %s %s.", first, b.Appliance, b.ServiceType), nil)
-	case JobIncomplete:
+	case dispatch.JobIncomplete:
 		return s.tellCustomer(ctx, st, b, j, "change", "Another visit is needed", "We are planning a second visit: "+j.Outcome+".", nil)
 	}
 	return nil

@@ -1,16 +1,18 @@
-package dispatch
+package services
 
 import (
 	"context"
 	"math"
 	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // SlotQuery asks which arrival windows the live plan can keep for a prospective booking.
 type SlotQuery struct {
-	Location    Location
+	Location    dispatch.Location
 	Appliance   string
-	ServiceType ServiceType
+	ServiceType dispatch.ServiceType
 	PurchaseID  *int64
 	CustomerSub string // staff asking for a customer
 	From, To    time.Time
@@ -32,7 +34,7 @@ const SlotHorizon = 7 * 24 * time.Hour
 // Slots lists the arrival windows (ArrivalWindow wide, on the business time zone's even hours)
 // in [From, To) where the current plan has room, each evaluated by the same insertion the
 // booking itself will use. It returns the due time the booking would get.
-func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time.Time, error) {
+func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]Slot, time.Time, error) {
 	subject, err := s.customerSubjectFor(a, q.CustomerSub)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -40,8 +42,8 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 	now := s.now()
 	r := BookingRequest{ServiceType: q.ServiceType, Appliance: q.Appliance, Problem: "slot query", Address: "slot query",
 		Location: q.Location, PurchaseID: q.PurchaseID, CustomerSub: q.CustomerSub}
-	if r.ServiceType == ServiceReturnPickup {
-		r.ReturnKind = ReturnExchange // the broadest window; the booking checks its own kind
+	if r.ServiceType == dispatch.ServiceReturnPickup {
+		r.ReturnKind = dispatch.ReturnExchange // the broadest window; the booking checks its own kind
 	}
 	if err := s.validate(&r, now); err != nil {
 		return nil, time.Time{}, err
@@ -51,14 +53,14 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 		to = from.Add(72 * time.Hour)
 	}
 	if !to.After(from) {
-		return nil, time.Time{}, Invalid("to", "invalid_window", "to must be after from and in the future")
+		return nil, time.Time{}, dispatch.Invalid("to", "invalid_window", "to must be after from and in the future")
 	}
 	if to.Sub(now) > SlotHorizon {
-		return nil, time.Time{}, Invalid("to", "window_too_far", "slots are offered up to %d days ahead", int(SlotHorizon.Hours()/24))
+		return nil, time.Time{}, dispatch.Invalid("to", "window_too_far", "slots are offered up to %d days ahead", int(SlotHorizon.Hours()/24))
 	}
 	var out []Slot
 	var due time.Time
-	err = s.Store.Tx(ctx, func(st Store) error {
+	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
 		b, err := s.draftBooking(ctx, st, a, subject, r, now)
 		if err != nil {
 			return err
@@ -76,8 +78,8 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 		s.pending.mu.Lock()
 		s.pending.merge(rd, 0, time.Now())
 		s.pending.mu.Unlock()
-		for _, w := range slotGrid(from, to, s.Rules.loc()) {
-			p, c := s.best(b, []Window{w}, rd)
+		for _, w := range slotGrid(from, to, s.Rules.Zone()) {
+			p, c := s.best(b, []dispatch.Window{w}, rd)
 			if p == nil {
 				continue
 			}
@@ -97,14 +99,14 @@ func (s *Service) Slots(ctx context.Context, a Actor, q SlotQuery) ([]Slot, time
 }
 
 // slotGrid cuts [from, to) into ArrivalWindow windows starting on even local hours.
-func slotGrid(from, to time.Time, loc *time.Location) []Window {
+func slotGrid(from, to time.Time, loc *time.Location) []dispatch.Window {
 	l := from.In(loc)
 	start := time.Date(l.Year(), l.Month(), l.Day(), l.Hour()-l.Hour()%2, 0, 0, 0, loc)
-	var out []Window
+	var out []dispatch.Window
 	for w := start; w.Before(to); w = w.Add(ArrivalWindow) {
 		end := w.Add(ArrivalWindow)
 		if end.After(from) {
-			out = append(out, Window{Start: maxTime(w, from).UTC(), End: end.UTC()})
+			out = append(out, dispatch.Window{Start: maxTime(w, from).UTC(), End: end.UTC()})
 		}
 	}
 	return out
