@@ -47,7 +47,7 @@ func setup(t *testing.T) *testBundle {
 	s := dbtest.New(t)
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
-	svc.Index = geo.NewIndex()
+	svc.Planner.Index = geo.NewIndex()
 	reg := metrics.New(svc.AtRiskCount)
 	svc.Metrics = reg
 	hub := api.NewHub()

@@ -31,8 +31,8 @@ func (b *testBundle) hookedService(h hookedStore) *services.Service {
 	b.t.Helper()
 	h.Store = postgres.New(b.db.Pool)
 	svc := services.NewService(h, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(b.t.Context()); err != nil {
+	svc.Planner.Index = geo.NewIndex()
+	if err := svc.Planner.LoadIndex(b.t.Context()); err != nil {
 		b.t.Fatal(err)
 	}
 	return svc

@@ -24,7 +24,7 @@ import (
 // frees room (jobs cancelled elsewhere) is seen once the cached plans are PlanCacheMaxAge old.
 func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	b := setup(t)
-	b.svc.Planning.PlanCacheMaxAge = 2 * time.Second // shorter than the default, for the last step
+	b.svc.Planner.Config.PlanCacheMaxAge = 2 * time.Second // shorter than the default, for the last step
 	ctx := t.Context()
 	cacheCount := func(outcome string) int {
 		t.Helper()
@@ -39,7 +39,7 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	}
 	near := b.technician("tech-near", []string{"washer"}, 45.764, 4.8357)
 	far := b.technician("tech-far", []string{"washer"}, 45.70, 4.90)
-	if err := b.svc.LoadIndex(ctx); err != nil { // the harness runs no LISTEN to fill it
+	if err := b.svc.Planner.LoadIndex(ctx); err != nil { // the harness runs no LISTEN to fill it
 		t.Fatal(err)
 	}
 	book := func(sub string) map[string]any { // each with an idempotency key
@@ -68,8 +68,8 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	}
 	// Another replica books the gap right after it.
 	other := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
-	other.Index = geo.NewIndex()
-	if err := other.LoadIndex(ctx); err != nil {
+	other.Planner.Index = geo.NewIndex()
+	if err := other.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
 	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
@@ -145,7 +145,7 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	if _, err := b.db.Pool.Exec(ctx, `UPDATE bookings SET status = 'cancelled' WHERE id IN (SELECT booking_id FROM jobs WHERE technician_id = $1)`, near); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(b.svc.Planning.PlanCacheMaxAge)
+	time.Sleep(b.svc.Planner.Config.PlanCacheMaxAge)
 	t7, st7, _ := span(book("c7"))
 	if t7 != near || st7.After(st1.Add(time.Minute)) {
 		t.Fatalf("after every job of tech-near was cancelled the booking went to %d at %s, want the first gap (%s)", t7, st7, st1)
@@ -169,10 +169,10 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 		}
 	}}
 	svc := services.NewService(st, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
+	svc.Planner.Index = geo.NewIndex()
 	counts := &planCacheCounts{inserted: make(chan struct{}, 4)}
 	svc.Metrics = counts
-	if err := svc.LoadIndex(ctx); err != nil {
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
 	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",

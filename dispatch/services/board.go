@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -54,7 +55,7 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		if region == "" {
 			return true
 		}
-		c, err := geo.RegionOf(point(l))
+		c, err := geo.RegionOf(planning.Point(l))
 		return err == nil && c == reg
 	}
 	now := s.now()

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 func refuseMove(j dispatch.Job, to dispatch.JobStatus) error {
@@ -59,7 +60,7 @@ func ptr[T any](v T) *T { return &v }
 // feasible placement the job stays unassigned and the reason is audited.
 func (s *Service) dispatchJob(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job, exclude []int64) error {
 	now := s.now()
-	p, reason, err := s.plan(ctx, st, b, *j, exclude, false)
+	p, reason, err := s.Planner.Plan(ctx, st, b, *j, exclude, false)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func (s *Service) dispatchJob(ctx context.Context, st dispatch.Store, a dispatch
 
 // planAudit is the audit event of planning job jobID of booking bookingID: "planned" with the
 // technician and start, or, with no placement (p nil), "unassigned" with the reason.
-func planAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dispatch.JobStatus, p *Placement, reason Reason) dispatch.AuditEvent {
+func planAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dispatch.JobStatus, p *planning.Placement, reason planning.Reason) dispatch.AuditEvent {
 	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
 		FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned)}
 	if p == nil {
@@ -571,7 +572,7 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 		return nil, err
 	}
 	out := make([]AgendaItem, 0, len(jobs))
-	pos, at := s.startPosition(t, now), now
+	pos, at := s.Planner.StartPosition(t, now), now
 	for _, j := range jobs {
 		b, err := s.Store.GetBooking(ctx, j.BookingID)
 		if err != nil {
@@ -579,7 +580,7 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 		}
 		item := AgendaItem{Job: j, Booking: b}
 		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
-			eta := at.Add(s.travel(pos, b.Location, at))
+			eta := at.Add(s.Planner.TravelTime(pos, b.Location, at))
 			if eta.Before(*j.PlannedStart) {
 				eta = *j.PlannedStart
 			}
@@ -613,7 +614,7 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 			return j.PlannedStart
 		}
 		now := s.now()
-		eta := now.Add(s.travel(s.startPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
 		if j.PlannedStart.After(eta) {
 			eta = *j.PlannedStart
 		}
@@ -648,7 +649,7 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st dispatch.Store, b
 	switch j.Status {
 	case dispatch.JobEnRoute:
 		now := s.now()
-		eta := now.Add(s.travel(s.startPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
 		return s.tellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
 			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
 	case dispatch.JobOnSite:

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 // Warning is something a dispatcher should know about an override that was still carried out.
@@ -120,7 +121,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		now := s.now()
 		start := r.PlannedStart
 		if start == nil {
-			p, reason, err := s.planFor(ctx, st, b, j, t)
+			p, reason, err := s.Planner.PlanFor(ctx, st, b, j, t)
 			if err != nil {
 				return err
 			}
@@ -183,10 +184,10 @@ func (s *Service) assignmentWarnings(ctx context.Context, st dispatch.Store, b d
 		ws = append(ws, Warning{"sla_will_be_missed", fmt.Sprintf("planned start %s is after the SLA due time %s",
 			start.Format(time.RFC3339), b.SLADueAt.Format(time.RFC3339))})
 	}
-	if !covers(t, b.Location) {
+	if !planning.Covers(t, b.Location) {
 		ws = append(ws, Warning{"outside_service_area", fmt.Sprintf("the address is outside %s's service area", t.Name)})
 	}
-	if !onShift(t, start, b.Duration) {
+	if !planning.OnShift(t, start, b.Duration) {
 		ws = append(ws, Warning{"outside_shift", fmt.Sprintf("%s is not on shift for the whole visit", t.Name)})
 	}
 	if off, err := st.TimeOff(ctx, t.ID, start, start.Add(b.Duration)); err == nil && len(off) > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/scheduling"
 )
@@ -82,7 +83,7 @@ func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region strin
 	background := a.Role == system.Role
 	yield := func() {} // a dispatcher waits for the answer
 	if background {
-		yield = s.yieldToBookings // bookings first, in the reads and writes too
+		yield = s.Planner.YieldToBookings // bookings first, in the reads and writes too
 	}
 	rp, err := s.readPlan(ctx, region, yield)
 	if err != nil {
@@ -121,20 +122,6 @@ func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region strin
 
 var errMovedMeanwhile = errors.New("job changed meanwhile")
 
-// yieldToBookings is the scheduled re-optimisation's yield, called before each job it reads,
-// each solver iteration and each group it writes: while bookings are being placed it waits, up
-// to backgroundPause each time, so that work in the background does not take the cores (or the
-// database) a customer's booking is waiting for; with none in flight it returns at once.
-func (s *Service) yieldToBookings() {
-	for waited := time.Duration(0); waited < backgroundPause && s.booking.Load() > 0; waited += backgroundPoll {
-		time.Sleep(backgroundPoll)
-	}
-}
-
-// backgroundPause bounds the wait of one solver iteration for bookings in flight: under a
-// steady stream the solve still moves, at up to 200 iterations a second.
-const backgroundPause, backgroundPoll = 5 * time.Millisecond, 250 * time.Microsecond
-
 // readPlanned is the solver's view of the region's plan.
 type readPlanned struct {
 	plan    *scheduling.Plan
@@ -159,7 +146,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 	}
 	rp := &readPlanned{movable: map[int64]dispatch.Job{}, booking: map[int64]dispatch.Booking{}, techs: map[int64]dispatch.Technician{}}
 	places := scheduling.NewPlaces(now)
-	places.Model = s.Travel
+	places.Model = s.Planner.Travel
 	var jobs []scheduling.Job
 	until := now
 	for _, id := range ids {
@@ -176,7 +163,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		if err != nil {
 			return nil, err
 		}
-		cands, _, _, err := s.candidates(ctx, s.Store, b, refused, time.Time{}, false)
+		cands, err := s.Planner.Candidates(ctx, s.Store, b, refused)
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +174,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 			}
 			cands = append(cands, t)
 		}
-		sj := scheduling.Job{ID: id, Loc: places.Add(point(b.Location)), Duration: int64(b.Duration / time.Second),
+		sj := scheduling.Job{ID: id, Loc: places.Add(planning.Point(b.Location)), Duration: int64(b.Duration / time.Second),
 			Skills: b.RequiredSkills, Due: b.SLADueAt.Unix(), Tier: tierOf(b.Tier), Exclude: refused}
 		for _, t := range cands {
 			sj.Technicians = append(sj.Technicians, t.ID)
@@ -207,7 +194,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		for _, w := range b.PreferredWindows {
 			until = maxTime(until, w.End)
 		}
-		until = maxTime(until, b.SLADueAt.Add(s.Planning.Horizon))
+		until = maxTime(until, b.SLADueAt.Add(s.Planner.Config.Horizon))
 		jobs = append(jobs, sj)
 		rp.movable[id], rp.booking[id] = j, b
 	}
@@ -227,7 +214,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 	if rp.versions, err = s.Store.PlanVersions(ctx, techIDs, false); err != nil {
 		return nil, err
 	}
-	rd, err := s.loadRoutes(ctx, s.Store, techs, 0, until, nil)
+	rd, err := s.Planner.Routes(ctx, s.Store, techs, until)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +248,7 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 // buildPlan is the scheduling problem of readPlan with the current routes assigned, the jobs of
 // the routes that do not hold under the solver's travel times (or of a technician left out), and
 // the technicians it left out because the solver cannot take them as they are.
-func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []dispatch.Technician, rd *routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
+func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []dispatch.Technician, rd *planning.Routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
 	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
 	var (
 		routes []scheduling.Assignment
@@ -269,30 +256,30 @@ func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []sch
 		unfit  []NotModelled
 	)
 	for _, t := range techs {
-		home := places.Add(point(t.Home))
+		home := places.Add(planning.Point(t.Home))
 		st := scheduling.Technician{ID: t.ID, Skills: t.Skills, Start: home, End: home}
-		here := places.Add(point(s.positionAt(t, now, rd.stops[t.ID])))
+		here := places.Add(planning.Point(s.Planner.PositionAt(t, now, rd.Stops(t.ID))))
 		var fixed, mine []dispatch.Stop
 		var own []scheduling.Assignment
-		for _, sp := range rd.stops[t.ID] {
+		for _, sp := range rd.Stops(t.ID) {
 			if _, ok := rp.movable[sp.JobID]; ok {
 				mine = append(mine, sp)
 			} else {
 				fixed = append(fixed, sp)
 			}
 		}
-		for _, w := range rd.shifts[t.ID] {
+		for _, w := range rd.Shifts(t.ID) {
 			for _, part := range cutShift(w, fixed, now) {
 				sh := scheduling.Shift{Window: scheduling.Window{Start: part.w.Start.Unix(), End: part.w.End.Unix()}}
 				switch {
 				case part.from != nil:
-					l := places.Add(point(*part.from))
+					l := places.Add(planning.Point(*part.from))
 					sh.From = &l
 				case !w.Start.After(now):
 					sh.From = &here // under way: from where the technician is
 				}
 				if part.to != nil {
-					l := places.Add(point(*part.to))
+					l := places.Add(planning.Point(*part.to))
 					sh.To = &l
 				}
 				a := scheduling.Assignment{Technician: t.ID, Shift: len(st.Shifts)}
@@ -362,6 +349,13 @@ func tierOf(t dispatch.Tier) scheduling.Tier {
 		return scheduling.Paid
 	}
 	return scheduling.Warranty
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {

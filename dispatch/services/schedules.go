@@ -133,9 +133,6 @@ func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w WatchdogC
 // rescue re-plans an at-risk job with a wider search; it keeps the new plan only when it
 // arrives by the due time (and, for a late technician, goes to someone else).
 func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Booking, j *dispatch.Job, now time.Time) (bool, error) {
-	wide := *s
-	wide.Planning.Candidates *= 3
-	wide.Planning.MaxRadiusKm *= 2
 	var exclude []int64
 	late := j.TechnicianID != nil && j.PlannedStart != nil && j.PlannedStart.Before(now.Add(-s.Watchdog.LateAfter))
 	if late {
@@ -145,7 +142,7 @@ func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Book
 	if err != nil {
 		return false, err
 	}
-	p, _, err := wide.plan(ctx, st, b, *j, append(exclude, refused...), false)
+	p, _, err := s.Planner.Wider().Plan(ctx, st, b, *j, append(exclude, refused...), false)
 	if err != nil || p == nil || p.Start.After(b.SLADueAt) {
 		return false, err
 	}

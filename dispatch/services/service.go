@@ -15,36 +15,24 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
 // Service holds the use cases.
 type Service struct {
+	*dispatch.Env
 	Store     dispatch.Store
-	Rules     dispatch.Rules
-	Clock     dispatch.Clock
-	Log       *slog.Logger
-	Notifier  dispatch.Notifier // beyond the inbox; nil: the inbox alone
+	Planner   *planning.Planner
 	Lifecycle LifecycleConfig
-	Planning  PlanningConfig
-	Travel    geo.TravelModel
-	Index     *geo.Index // technicians by place; nil: candidates come from a database scan
-	// Matrix gives the routing engine's times (OSRM, FIELDFIX_OSRM_URL) to the insertion; nil:
-	// the travel model alone.
-	Matrix   *geo.MatrixBuilder
-	Metrics  dispatch.Metrics // nil: nothing counted
-	Watchdog WatchdogConfig
-	FollowUp FollowUpConfig
+	Watchdog  WatchdogConfig
+	FollowUp  FollowUpConfig
 
-	pending   *reservations // this process's picks not yet seen committed
-	planCache *planCache    // the candidates' plans as last read
-	offered   chan struct{} // wakes RunLifecycle when this process makes an offer that lapses before it runs
+	offered chan struct{} // wakes RunLifecycle when this process makes an offer that lapses before it runs
 	// lifecycleDue is when RunLifecycle runs next by itself (service clock, Unix ns; 0 while it
 	// runs, and before it first sleeps).
 	lifecycleDue *atomic.Int64
 	customers    *customerIDs // ids of customers seen, by subject
-	// booking counts the CreateBooking calls in flight: background solves yield to them.
-	booking *atomic.Int64
 }
 
 // customerIDs remembers customers' ids by subject, so a returning customer's booking does not
@@ -76,18 +64,15 @@ func (c *customerIDs) put(subject string, id int64) {
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
 // clock and a silent log where none are given; callers adjust the exported fields after.
 func NewService(store dispatch.Store, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
-	if clock == nil {
-		clock = dispatch.SystemClock
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{Store: store, Rules: rules, Clock: clock, Log: log, Notifier: dispatch.LogNotifier{Log: log},
-		Lifecycle: DefaultLifecycle(), Planning: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, pending: newReservations(), planCache: newPlanCache(), offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64), booking: new(atomic.Int64)}
+	env := dispatch.NewEnv(rules, clock, log)
+	return &Service{Env: env, Store: store, Planner: planning.NewPlanner(store, env),
+		Lifecycle: DefaultLifecycle(), Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour},
+		offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64)}
 }
 
-func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
+func (s *Service) now() time.Time { return s.Env.Now() }
+
+func (s *Service) metrics() dispatch.Metrics { return s.Env.Count() }
 
 // ---- purchases ----
 
@@ -297,8 +282,7 @@ func (s *Service) validateWindows(ws []dispatch.Window, now time.Time) error {
 // CreateBooking books a visit. With an idempotency key, a retry of the same request returns the
 // booking the first call made (replay=true); the same key with another request is refused.
 func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r BookingRequest, idemKey, requestHash string) (dispatch.Booking, bool, error) {
-	s.booking.Add(1)
-	defer s.booking.Add(-1)
+	defer s.Planner.Placing()()
 	subject, err := s.customerSubjectFor(a, r.CustomerSub)
 	if err != nil {
 		if a.Role == dispatch.RoleTechnician {
@@ -322,7 +306,7 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 	if idemKey != "" {
 		key = &dispatch.IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 	}
-	if served, err := s.Served(ctx, s.Store, r.Location); err != nil {
+	if served, err := s.Planner.Served(ctx, s.Store, r.Location); err != nil {
 		return dispatch.Booking{}, false, err
 	} else if !served {
 		if key != nil { // a retry of a booking made while the address was served is that booking
@@ -485,7 +469,7 @@ func (s *Service) draftBooking(ctx context.Context, st dispatch.Store, a dispatc
 		verified = ptr(purchase.Verified) // the customer's own record: provisional until the proof is seen
 	}
 	region := ""
-	if cell, err := geo.RegionOf(point(r.Location)); err == nil {
+	if cell, err := geo.RegionOf(planning.Point(r.Location)); err == nil {
 		region = cell.String()
 	}
 	windows := r.PreferredWindows
@@ -908,8 +892,8 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 	now := s.now()
 	b := nb.Booking
 	j := b.Jobs[0]
-	j.ID = s.pending.tempID() // the plan's reservation needs an id before the job has one
-	p, reason, err := s.plan(ctx, st, b, j, nil, onCache)
+	j.ID = s.Planner.NewJobID() // the plan's reservation needs an id before the job has one
+	p, reason, err := s.Planner.Plan(ctx, st, b, j, nil, onCache)
 	if err != nil {
 		return dispatch.Booking{}, false, err
 	}
@@ -931,35 +915,18 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 	}
 	b.Jobs = []dispatch.Job{j}
 	nb.Booking = b
-	if p != nil && p.PlanVersion != nil {
-		// Picks of this process on the same technician planned just ahead of this one are
-		// settled first: their commits are then expected, not a change. (Their writes come
-		// first anyway; under overload that may take seconds.)
-		v := s.pending.planVersion(ctx, *p.PlanVersion, p.seen, p.route, 10*time.Second)
-		nb.PlanVersion = &v
-	}
+	nb.PlanVersion = s.Planner.ExpectedVersion(ctx, p)
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
 	if hasCode(err, "plan_changed") {
-		s.metrics().PlanCache("changed")
-		s.planCache.forget(p.TechnicianID)
+		s.Planner.PlanChanged(p)
 	}
 	if err != nil || !written {
 		return dispatch.Booking{}, written, err
 	}
 	if p != nil {
-		s.pending.written(p.pick, got.Jobs[0].ID)
-	}
-	if nb.PlanVersion != nil {
-		// The write moved the plan by one, with this job: the cache follows (after the pick's
-		// reservation is settled, so that the stop is not counted twice).
-		v, wj := *nb.PlanVersion, got.Jobs[0]
-		stop := dispatch.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID, Status: wj.Status, Start: p.Start, End: p.End,
-			Location: got.Location, Duration: got.Duration}
-		st.AfterTx(func(committed bool) {
-			if committed {
-				s.planCache.wrote(v, stop, time.Now())
-			}
-		})
+		wj := got.Jobs[0]
+		s.Planner.Written(st, p, nb.PlanVersion, dispatch.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID,
+			Status: wj.Status, Start: p.Start, End: p.End, Location: got.Location, Duration: got.Duration})
 	}
 	if nb.Offered {
 		s.offerSent(*j.OfferExpiresAt)

@@ -66,27 +66,12 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 			return err
 		}
 		due = b.SLADueAt
-		techs, pre, _, err := s.candidates(ctx, st, b, nil, to, false)
-		if err != nil || len(techs) == 0 {
-			return err
+		opts, err := s.Planner.Options(ctx, st, b, to, slotGrid(from, to, s.Rules.Zone()))
+		for _, o := range opts {
+			out = append(out, Slot{Start: o.Window.Start, End: o.Window.End, InsideSLA: !o.Placement.Start.After(b.SLADueAt),
+				CostMinutes: math.Round(o.Cost/60*10) / 10, TechnicianID: o.Placement.TechnicianID})
 		}
-		rd, err := s.loadRoutes(ctx, st, techs, 0, to, pre)
-		if err != nil {
-			return err
-		}
-		s.withMatrix(ctx, rd, b.Location)
-		s.pending.mu.Lock()
-		s.pending.merge(rd, 0, time.Now())
-		s.pending.mu.Unlock()
-		for _, w := range slotGrid(from, to, s.Rules.Zone()) {
-			p, c := s.best(b, []dispatch.Window{w}, rd)
-			if p == nil {
-				continue
-			}
-			out = append(out, Slot{Start: w.Start, End: w.End, InsideSLA: !p.Start.After(b.SLADueAt),
-				CostMinutes: math.Round(c[2]/60*10) / 10, TechnicianID: p.TechnicianID})
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, time.Time{}, err

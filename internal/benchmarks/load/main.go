@@ -620,8 +620,8 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	}
 	defer pool.Close()
 	svc := services.NewService(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(ctx); err != nil {
+	svc.Planner.Index = geo.NewIndex()
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return "", 0, err
 	}
 	// A replica holds its candidates' plans and reads only those that changed since: one booking

@@ -47,7 +47,7 @@ func run() error {
 	// Monday 07:00 UTC, so the day's shifts lie ahead.
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	svc := services.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
-	svc.Index = geo.NewIndex()
+	svc.Planner.Index = geo.NewIndex()
 	rng := rand.New(rand.NewPCG(1, 2))
 	center := dispatch.Location{Lat: 45.764, Lng: 4.8357}
 	near := func(km float64) dispatch.Location {
@@ -66,7 +66,7 @@ func run() error {
 			return err
 		}
 	}
-	if err := svc.LoadIndex(ctx); err != nil {
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
 	}
 	cust := dispatch.Actor{Subject: "bench-customer", Role: dispatch.RoleCustomer}

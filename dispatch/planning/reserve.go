@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func newReservations() *reservations {
 }
 
 // merge adds to rd the picks its database read could not have seen. The caller holds mu.
-func (r *reservations) merge(rd *routes, placing int64, wall time.Time) {
+func (r *reservations) merge(rd *Routes, placing int64, wall time.Time) {
 	for _, t := range rd.techs {
 		live := slices.DeleteFunc(r.byTech[t.ID], func(x *reservation) bool {
 			return !wall.Before(x.expires) || (!x.committed.IsZero() && !x.committed.After(rd.readAt[t.ID]))

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestPositionFallsBackToVisitThenHome(t *testing.T) {
-	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
+	planner := NewPlanner(nil, dispatch.NewEnv(dispatch.DefaultRules(), nil, nil))
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	home, ping, visit := dispatch.Location{Lat: 45.70, Lng: 4.80}, dispatch.Location{Lat: 45.76, Lng: 4.84}, dispatch.Location{Lat: 45.78, Lng: 4.88}
 	fresh, stale := now.Add(-5*time.Minute), now.Add(-2*time.Hour)
@@ -29,7 +29,7 @@ func TestPositionFallsBackToVisitThenHome(t *testing.T) {
 		if c.seen != nil {
 			tech.LastPosition = &ping
 		}
-		if got := s.positionAt(tech, now, c.route); got != c.want {
+		if got := planner.PositionAt(tech, now, c.route); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ type dayResult struct {
 }
 
 func cityDay(policy string) dayResult {
-	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
+	planner := NewPlanner(nil, dispatch.NewEnv(dispatch.DefaultRules(), nil, nil))
 	rng := rand.New(rand.NewPCG(2026, 11))
 	start := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC) // Monday 08:00 in Lyon
 	near := func() dispatch.Location {
@@ -47,7 +47,7 @@ func cityDay(policy string) dayResult {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}}
+	rd := &Routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}}
 	for i := range 150 {
 		t := dispatch.Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true,
 			Skills: []string{skills[i%5], skills[(i/5+1)%6]}}
@@ -69,7 +69,7 @@ func cityDay(policy string) dayResult {
 			tier = dispatch.TierPaid
 		}
 		b := dispatch.Booking{ID: int64(n), Location: near(), Duration: time.Duration(45+15*rng.IntN(4)) * time.Minute, Tier: tier,
-			SLADueAt: s.Rules.SLADueAt(tier, now), RequiredSkills: need}
+			SLADueAt: planner.Env.Rules.SLADueAt(tier, now), RequiredSkills: need}
 		var cands []dispatch.Technician
 		for _, t := range rd.techs {
 			if t.HasSkills(need) {
@@ -81,10 +81,10 @@ func cityDay(policy string) dayResult {
 		var p *Placement
 		switch policy {
 		case "fieldfix insertion":
-			p, _ = s.best(b, nil, &routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now})
+			p, _ = planner.best(b, nil, &Routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now})
 		default:
 			for _, t := range cands {
-				if p, _ = s.bestEarliest(b, &routes{techs: []dispatch.Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
+				if p, _ = planner.bestEarliest(b, &Routes{techs: []dispatch.Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
 					break
 				}
 			}
@@ -114,12 +114,12 @@ func cityDay(policy string) dayResult {
 	for _, t := range rd.techs {
 		pos := t.Home
 		for _, sp := range rd.stops[t.ID] {
-			travel += s.travel(pos, sp.Location, sp.Start).Minutes()
+			travel += planner.TravelTime(pos, sp.Location, sp.Start).Minutes()
 			pos = sp.Location
 			jobs++
 		}
 		if len(rd.stops[t.ID]) > 0 {
-			travel += s.travel(pos, t.Home, start).Minutes()
+			travel += planner.TravelTime(pos, t.Home, start).Minutes()
 		}
 	}
 	return dayResult{slaPaid: 100 * float64(paidMet) / float64(max(1, paid)), slaWarranty: 100 * float64(warMet) / float64(max(1, war)),
@@ -127,10 +127,10 @@ func cityDay(policy string) dayResult {
 }
 
 // bestEarliest is the baseline's choice in one technician's route: the earliest feasible gap.
-func (s *Service) bestEarliest(b dispatch.Booking, rd *routes) (*Placement, cost) {
+func (p *Planner) bestEarliest(b dispatch.Booking, rd *Routes) (*Placement, cost) {
 	var best *Placement
 	for day := rd.now; best == nil && day.Before(rd.now.Add(5*24*time.Hour)); day = day.Add(12 * time.Hour) {
-		p, c := s.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
+		p, c := p.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
 		if p != nil {
 			return p, c
 		}

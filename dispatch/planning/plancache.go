@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"context"
@@ -82,19 +82,19 @@ func newPlanCache() *planCache {
 // plans returns the current plans of the technicians ids (those that exist), reading the changed
 // ones. now is the service clock. With onCache, the read is skipped when every plan was
 // confirmed current within PlanCacheMaxAge (the caller guards its write on the version).
-func (s *Service) plans(ctx context.Context, st dispatch.Store, ids []int64, now time.Time, onCache bool) ([]*planEntry, error) {
-	c := s.planCache
+func (p *Planner) plans(ctx context.Context, st Store, ids []int64, now time.Time, onCache bool) ([]*planEntry, error) {
+	c := p.cache
 	known := make([]int64, len(ids))
 	out := make([]*planEntry, 0, len(ids))
 	wall := time.Now()
-	current := onCache && s.Planning.PlanCacheMaxAge > 0
+	current := onCache && p.Config.PlanCacheMaxAge > 0
 	c.mu.Lock()
 	for i, id := range ids {
 		known[i] = -1
 		// An entry read at a later clock may lack jobs that matter now (tests move the clock back).
 		if e := c.m[id]; e != nil && !now.Before(e.now) {
 			known[i] = e.Version
-			if current && wall.Sub(c.checked[id]) < s.Planning.PlanCacheMaxAge {
+			if current && wall.Sub(c.checked[id]) < p.Config.PlanCacheMaxAge {
 				out = append(out, e)
 				continue
 			}
@@ -103,11 +103,11 @@ func (s *Service) plans(ctx context.Context, st dispatch.Store, ids []int64, now
 	}
 	c.mu.Unlock()
 	if current {
-		s.metrics().PlanCache("hit")
+		p.Env.Count().PlanCache("hit")
 		return out, nil
 	}
 	if onCache {
-		s.metrics().PlanCache("read")
+		p.Env.Count().PlanCache("read")
 	}
 	readAt := time.Now()
 	changed, err := st.ChangedPlans(ctx, ids, known, now.Add(-12*time.Hour), now)

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/fieldfix/fieldfix/geo"
 )
 
-// routes is the live plan of some technicians, loaded once and evaluated many times.
-type routes struct {
+// Routes is the live plan of some technicians, loaded once and evaluated many times.
+type Routes struct {
 	techs  []dispatch.Technician
 	stops  map[int64][]dispatch.Stop   // by technician, in start order, without the job being placed
 	shifts map[int64][]dispatch.Window // by technician, time off cut out
@@ -24,18 +24,18 @@ type routes struct {
 	table    map[[2]dispatch.Location]time.Duration
 }
 
-// travel is the routing engine's time when the matrix has the pair, else the travel model's.
-func (s *Service) travelIn(rd *routes, from, to dispatch.Location, at time.Time) time.Duration {
+// travelIn is the routing engine's time when the matrix has the pair, else the travel model's.
+func (p *Planner) travelIn(rd *Routes, from, to dispatch.Location, at time.Time) time.Duration {
 	if d, ok := rd.table[[2]dispatch.Location{from, to}]; ok {
 		return d
 	}
-	return s.travel(from, to, at)
+	return p.TravelTime(from, to, at)
 }
 
 // withMatrix fills rd.table from the routing engine (OSRM) for every place the insertion of a
 // visit at loc may connect; without an engine, or when it fails, the travel model answers.
-func (s *Service) withMatrix(ctx context.Context, rd *routes, loc dispatch.Location) {
-	if s.Matrix == nil {
+func (p *Planner) withMatrix(ctx context.Context, rd *Routes, loc dispatch.Location) {
+	if p.Matrix == nil {
 		return
 	}
 	seen := map[dispatch.Location]bool{loc: true}
@@ -48,18 +48,18 @@ func (s *Service) withMatrix(ctx context.Context, rd *routes, loc dispatch.Locat
 	}
 	for _, t := range rd.techs {
 		add(t.Home)
-		add(s.positionAt(t, rd.now, rd.stops[t.ID]))
+		add(p.PositionAt(t, rd.now, rd.stops[t.ID]))
 		for _, sp := range rd.stops[t.ID] {
 			add(sp.Location)
 		}
 	}
 	gp := make([]geo.Point, len(pts))
-	for i, p := range pts {
-		gp[i] = point(p)
+	for i, l := range pts {
+		gp[i] = Point(l)
 	}
-	m, err := s.Matrix.Matrix(ctx, gp, rd.now)
+	m, err := p.Matrix.Matrix(ctx, gp, rd.now)
 	if err != nil {
-		s.Log.Warn("travel matrix unavailable; using the travel model", "err", err)
+		p.Env.Log.Warn("travel matrix unavailable; using the travel model", "err", err)
 		return
 	}
 	rd.table = make(map[[2]dispatch.Location]time.Duration, len(pts)*len(pts))
@@ -98,7 +98,7 @@ func (r *routeRead) covers(techs []dispatch.Technician, until time.Time) bool {
 
 // loadRoutes reads the technicians' planned jobs and shifts from now until 'until' (or takes
 // them from pre, when candidates read them already).
-func (s *Service) loadRoutes(ctx context.Context, st dispatch.Store, techs []dispatch.Technician, jobID int64, until time.Time, pre *routeRead) (*routes, error) {
+func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Technician, jobID int64, until time.Time, pre *routeRead) (*Routes, error) {
 	var (
 		now      time.Time
 		readAt   map[int64]time.Time
@@ -106,7 +106,7 @@ func (s *Service) loadRoutes(ctx context.Context, st dispatch.Store, techs []dis
 		versions map[int64]int64
 		entries  map[int64]*planEntry
 	)
-	rd := &routes{techs: techs, stops: make(map[int64][]dispatch.Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
+	rd := &Routes{techs: techs, stops: make(map[int64][]dispatch.Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
 	if pre.covers(techs, until) {
 		now, readAt, offs, versions, entries = pre.now, pre.readAt, pre.offs, pre.versions, pre.entries
 		for tid, ss := range pre.stops { // shared with the plan cache: capped, never written
@@ -116,7 +116,7 @@ func (s *Service) loadRoutes(ctx context.Context, st dispatch.Store, techs []dis
 			rd.stops[tid] = ss
 		}
 	} else {
-		now, readAt = s.now(), make(map[int64]time.Time, len(techs))
+		now, readAt = p.Env.Now(), make(map[int64]time.Time, len(techs))
 		wall := time.Now()
 		ids := make([]int64, len(techs))
 		for i, t := range techs {
@@ -175,7 +175,7 @@ func (a cost) less(b cost) bool {
 // best finds the cheapest gap for booking b whose visit starts inside one of windows (none: any
 // time). Planned jobs keep their committed times (a technician may have accepted them), so the
 // online insertion scans the gaps between them inside shifts.
-func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes) (*Placement, cost) {
+func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, cost) {
 	var (
 		best     Placement // kept by value: a better option is found many times per call
 		found    bool
@@ -191,9 +191,9 @@ func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes
 				break // a later shift of the same technician adds hours of waiting: never cheaper
 			}
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
-			prevLoc, prevEnd := t.Home, maxTime(w.Start, now)
+			prevLoc, prevEnd := t.Home, later(w.Start, now)
 			if !w.Start.After(now) {
-				prevLoc = s.positionAt(t, now, route)
+				prevLoc = p.PositionAt(t, now, route)
 			}
 			inShift = inShift[:0]
 			for _, sp := range route {
@@ -207,14 +207,14 @@ func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes
 					gapEnd, nextLoc = inShift[i].Start, inShift[i].Location
 				}
 				if i > 0 {
-					prevLoc, prevEnd = inShift[i-1].Location, maxTime(inShift[i-1].End, now)
+					prevLoc, prevEnd = inShift[i-1].Location, later(inShift[i-1].End, now)
 				}
 				// The visit starts after prevEnd (travel is never negative): a gap shorter than
 				// the visit cannot take it, whatever the travel, which need not be asked for.
 				if !prevEnd.Add(b.Duration).Before(gapEnd) {
 					continue
 				}
-				in := s.travelIn(rd, prevLoc, b.Location, prevEnd)
+				in := p.travelIn(rd, prevLoc, b.Location, prevEnd)
 				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
 				start, ok := fitWindows(earliest, windows)
 				if !ok {
@@ -223,12 +223,12 @@ func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes
 				end := start.Add(b.Duration)
 				out := time.Duration(0)
 				if hasNext {
-					out = s.travelIn(rd, b.Location, nextLoc, end)
+					out = p.travelIn(rd, b.Location, nextLoc, end)
 				}
 				if end.Add(out).After(gapEnd) || end.After(w.End) {
 					continue
 				}
-				c := s.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
+				c := p.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
 				onTime = onTime || c[0] == 0
 				if !found || c.less(bestCost) {
 					best, found, bestCost = Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, true, c
@@ -244,30 +244,30 @@ func (s *Service) best(b dispatch.Booking, windows []dispatch.Window, rd *routes
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
-func (s *Service) insert(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
-	until := s.planUntil(b)
-	rd, err := s.loadRoutes(ctx, st, techs, j.ID, until, pre)
+func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
+	until := p.planUntil(b)
+	rd, err := p.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {
 		return nil, Reason{}, err
 	}
-	s.withMatrix(ctx, rd, b.Location)
-	s.pending.mu.Lock()
+	p.withMatrix(ctx, rd, b.Location)
+	p.pending.mu.Lock()
 	wall := time.Now()
-	s.pending.merge(rd, j.ID, wall)
-	p, c := s.best(b, b.PreferredWindows, rd)
-	s.metrics().SolverRun("insert", time.Since(wall), c[0]*1e9+c[1]+c[2])
+	p.pending.merge(rd, j.ID, wall)
+	pl, c := p.best(b, b.PreferredWindows, rd)
+	p.Env.Count().SolverRun("insert", time.Since(wall), c[0]*1e9+c[1]+c[2])
 	var pick *reservation
-	if p != nil {
-		pick = s.pending.reserve(*p, j.ID, b.ID, b.Location, wall)
-		p.pick = pick
-		if v, ok := rd.versions[p.TechnicianID]; ok {
-			p.PlanVersion, p.seen, p.route = &v, rd.seen[p.TechnicianID], rd.stops[p.TechnicianID]
+	if pl != nil {
+		pick = p.pending.reserve(*pl, j.ID, b.ID, b.Location, wall)
+		pl.pick = pick
+		if v, ok := rd.versions[pl.TechnicianID]; ok {
+			pl.PlanVersion, pl.seen, pl.route = &v, rd.seen[pl.TechnicianID], rd.stops[pl.TechnicianID]
 		}
 	}
-	s.pending.mu.Unlock()
-	if p != nil {
-		st.AfterTx(func(committed bool) { s.pending.settle(pick, committed, time.Now()) })
-		return p, Reason{}, nil
+	p.pending.mu.Unlock()
+	if pl != nil {
+		st.AfterTx(func(committed bool) { p.pending.settle(pick, committed, time.Now()) })
+		return pl, Reason{}, nil
 	}
 	onShift := false
 	for _, ws := range rd.shifts {
@@ -285,8 +285,8 @@ func (s *Service) insert(ctx context.Context, st dispatch.Store, b dispatch.Book
 
 // planUntil is how far ahead insert looks for booking b: the horizon past its due time, or the
 // end of its last preferred window when later.
-func (s *Service) planUntil(b dispatch.Booking) time.Time {
-	until := b.SLADueAt.Add(s.Planning.Horizon)
+func (p *Planner) planUntil(b dispatch.Booking) time.Time {
+	until := b.SLADueAt.Add(p.Config.Horizon)
 	for _, w := range b.PreferredWindows {
 		if w.End.After(until) {
 			until = w.End
@@ -302,7 +302,7 @@ func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
 	}
 	var best time.Time
 	for _, w := range ws {
-		st := maxTime(earliest, w.Start)
+		st := later(earliest, w.Start)
 		if st.Before(w.End) && (best.IsZero() || st.Before(best)) {
 			best = st
 		}
@@ -310,7 +310,7 @@ func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-func (s *Service) insertionCost(rd *routes, b dispatch.Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next dispatch.Location) cost {
+func (p *Planner) insertionCost(rd *Routes, b dispatch.Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next dispatch.Location) cost {
 	breach, late := 0.0, 0.0
 	if start.After(b.SLADueAt) {
 		breach = 1
@@ -321,14 +321,58 @@ func (s *Service) insertionCost(rd *routes, b dispatch.Booking, start, now time.
 	}
 	added := in + out
 	if hasNext {
-		added -= s.travelIn(rd, prev, next, start)
+		added -= p.travelIn(rd, prev, next, start)
 	}
 	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
 }
 
-func maxTime(a, b time.Time) time.Time {
+func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
 	return b
+}
+
+// Routes reads the technicians' planned jobs and shifts from now until 'until', for a plan of
+// their own (the re-optimisation's).
+func (p *Planner) Routes(ctx context.Context, st Store, techs []dispatch.Technician, until time.Time) (*Routes, error) {
+	return p.loadRoutes(ctx, st, techs, 0, until, nil)
+}
+
+// Stops are technician id's jobs, in start order.
+func (r *Routes) Stops(id int64) []dispatch.Stop { return r.stops[id] }
+
+// Shifts are technician id's shift windows, time off cut out.
+func (r *Routes) Shifts(id int64) []dispatch.Window { return r.shifts[id] }
+
+// Option is a window in which booking b's visit fits, where and when, and what it costs the plan:
+// the travel it adds plus a quarter of the wait until it (seconds).
+type Option struct {
+	Window    dispatch.Window
+	Placement Placement
+	Cost      float64
+}
+
+// Options are the windows, among ws, in which the candidates' routes until 'until' have room for
+// booking b's visit, each placed by the same insertion the booking itself will use.
+func (p *Planner) Options(ctx context.Context, st Store, b dispatch.Booking, until time.Time, ws []dispatch.Window) ([]Option, error) {
+	techs, pre, _, err := p.candidates(ctx, st, b, nil, until, false)
+	if err != nil || len(techs) == 0 {
+		return nil, err
+	}
+	rd, err := p.loadRoutes(ctx, st, techs, 0, until, pre)
+	if err != nil {
+		return nil, err
+	}
+	p.withMatrix(ctx, rd, b.Location)
+	p.pending.mu.Lock()
+	p.pending.merge(rd, 0, time.Now())
+	p.pending.mu.Unlock()
+	var out []Option
+	for _, w := range ws {
+		if pl, c := p.best(b, []dispatch.Window{w}, rd); pl != nil {
+			out = append(out, Option{Window: w, Placement: *pl, Cost: c[2]})
+		}
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"math"
@@ -14,7 +14,7 @@ import (
 // 300 technicians with 10 jobs each, as the goal states it (p99 under 5 ms); the database
 // reads around it are measured by make bench-slots. Run: go test -run XXX -bench Insertion ./dispatch
 func BenchmarkInsertion300x10(b *testing.B) {
-	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
+	planner := NewPlanner(nil, dispatch.NewEnv(dispatch.DefaultRules(), nil, nil))
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	near := func() dispatch.Location {
@@ -25,7 +25,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}, now: now}
+	rd := &Routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}, now: now}
 	for i := range 300 {
 		t := dispatch.Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true}
 		rd.techs = append(rd.techs, t)
@@ -45,9 +45,9 @@ func BenchmarkInsertion300x10(b *testing.B) {
 		slices.SortFunc(cands, func(x, y dispatch.Technician) int {
 			return cmpDist(x.Home, bk.Location) - cmpDist(y.Home, bk.Location)
 		})
-		sub := &routes{techs: cands[:30], stops: rd.stops, shifts: rd.shifts, now: now}
+		sub := &Routes{techs: cands[:30], stops: rd.stops, shifts: rd.shifts, now: now}
 		t0 := time.Now()
-		p, _ := s.best(bk, nil, sub)
+		p, _ := planner.best(bk, nil, sub)
 		lat = append(lat, time.Since(t0))
 		if p == nil {
 			b.Fatal("no placement")

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"testing"
@@ -10,19 +10,19 @@ import (
 // The scheduled re-optimisation waits between iterations while a booking is being placed, and
 // only then: idle, its Yield returns at once; busy, it waits backgroundPause.
 func TestBackgroundSolveYieldsToBookings(t *testing.T) {
-	s := NewService(nil, dispatch.DefaultRules(), nil, nil)
+	planner := NewPlanner(nil, dispatch.NewEnv(dispatch.DefaultRules(), nil, nil))
 	began := time.Now()
 	for range 1000 {
-		s.yieldToBookings()
+		planner.YieldToBookings()
 	}
 	if idle := time.Since(began); idle >= backgroundPause { // a thousand atomic loads, not a pause
 		t.Fatalf("1,000 idle yields took %s", idle)
 	}
-	s.booking.Add(1)
+	planner.booking.Add(1)
 	began = time.Now()
-	s.yieldToBookings()
+	planner.YieldToBookings()
 	if busy := time.Since(began); busy < backgroundPause {
 		t.Fatalf("with a booking in flight the yield returned after %s", busy)
 	}
-	s.booking.Add(-1)
+	planner.booking.Add(-1)
 }

@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"math/rand/v2"

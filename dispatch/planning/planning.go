@@ -1,4 +1,4 @@
-package services
+package planning
 
 import (
 	"context"
@@ -52,34 +52,35 @@ func DefaultPlanning() PlanningConfig {
 		PlanCacheMaxAge: 5 * time.Second}
 }
 
-func point(l dispatch.Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
+// Point is l as the geo package has it.
+func Point(l dispatch.Location) geo.Point { return geo.Point{Lat: l.Lat, Lng: l.Lng} }
 
-// travel is the driving time between two places leaving at 'at'.
-func (s *Service) travel(from, to dispatch.Location, at time.Time) time.Duration {
-	return s.Travel.Duration(point(from), point(to), at)
+// TravelTime is the driving time between two places leaving at 'at'.
+func (p *Planner) TravelTime(from, to dispatch.Location, at time.Time) time.Duration {
+	return p.Travel.Duration(Point(from), Point(to), at)
 }
 
-// startPosition is where the technician is now: the latest ping when fresh, else home.
-func (s *Service) startPosition(t dispatch.Technician, now time.Time) dispatch.Location {
-	return s.positionAt(t, now, nil)
+// StartPosition is where the technician is now: the latest ping when fresh, else home.
+func (p *Planner) StartPosition(t dispatch.Technician, now time.Time) dispatch.Location {
+	return p.PositionAt(t, now, nil)
 }
 
-// positionAt is where the technician is now: the latest ping when fresh; else the visit they are
+// PositionAt is where the technician is now: the latest ping when fresh; else the visit they are
 // at or heading to (the first stop of route not yet over); else home.
-func (s *Service) positionAt(t dispatch.Technician, now time.Time, route []dispatch.Stop) dispatch.Location {
-	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= s.Planning.PositionMaxAge {
+func (p *Planner) PositionAt(t dispatch.Technician, now time.Time, route []dispatch.Stop) dispatch.Location {
+	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= p.Config.PositionMaxAge {
 		return *t.LastPosition
 	}
 	for _, sp := range route {
-		if sp.End.After(now) && sp.Start.Before(now.Add(s.Planning.PositionMaxAge)) {
+		if sp.End.After(now) && sp.Start.Before(now.Add(p.Config.PositionMaxAge)) {
 			return sp.Location
 		}
 	}
 	return t.Home
 }
 
-// covers reports whether the technician's service area (none: everywhere) holds l.
-func covers(t dispatch.Technician, l dispatch.Location) bool {
+// Covers reports whether the technician's service area (none: everywhere) holds l.
+func Covers(t dispatch.Technician, l dispatch.Location) bool {
 	if len(t.ServiceArea) == 0 {
 		return true
 	}
@@ -87,7 +88,7 @@ func covers(t dispatch.Technician, l dispatch.Location) bool {
 	if err != nil {
 		return true // an unreadable area restricts nothing; validated on write
 	}
-	return a.Contains(point(l))
+	return a.Contains(Point(l))
 }
 
 // weekdayNames are the shift days' names, by time.Weekday.
@@ -168,8 +169,8 @@ func cut(ws []dispatch.Window, o dispatch.Window) []dispatch.Window {
 	return out
 }
 
-// onShift reports whether [start, start+d) lies inside one of t's shifts.
-func onShift(t dispatch.Technician, start time.Time, d time.Duration) bool {
+// OnShift reports whether [start, start+d) lies inside one of t's shifts.
+func OnShift(t dispatch.Technician, start time.Time, d time.Duration) bool {
 	for _, w := range ShiftWindows(t, start.Add(-24*time.Hour), start.Add(d+24*time.Hour), nil) {
 		if !start.Before(w.Start) && !start.Add(d).After(w.End) {
 			return true
@@ -182,17 +183,17 @@ func onShift(t dispatch.Technician, start time.Time, d time.Duration) bool {
 // not excluded, nearest first: from the geo index when there is one. Given the horizon a route
 // will be planned until (else zero), they may come with their routes read (for loadRoutes), from
 // the plan cache when onCache (see planCache).
-func (s *Service) candidates(ctx context.Context, st dispatch.Store, b dispatch.Booking, exclude []int64, until time.Time, onCache bool) ([]dispatch.Technician, *routeRead, Reason, error) {
-	if s.Index != nil {
-		return s.nearbyCandidates(ctx, st, b, exclude, until, onCache)
+func (p *Planner) candidates(ctx context.Context, st Store, b dispatch.Booking, exclude []int64, until time.Time, onCache bool) ([]dispatch.Technician, *routeRead, Reason, error) {
+	if p.Index != nil {
+		return p.nearbyCandidates(ctx, st, b, exclude, until, onCache)
 	}
-	ts, reason, err := s.storeCandidates(ctx, st, b, exclude)
+	ts, reason, err := p.storeCandidates(ctx, st, b, exclude)
 	return ts, nil, reason, err
 }
 
 // storeCandidates scans the skilled technicians in the database; it also names the reason
 // when there is none.
-func (s *Service) storeCandidates(ctx context.Context, st dispatch.Store, b dispatch.Booking, exclude []int64) ([]dispatch.Technician, Reason, error) {
+func (p *Planner) storeCandidates(ctx context.Context, st Store, b dispatch.Booking, exclude []int64) ([]dispatch.Technician, Reason, error) {
 	all, err := st.CandidateTechnicians(ctx, b.RequiredSkills)
 	if err != nil {
 		return nil, Reason{}, err
@@ -206,7 +207,7 @@ func (s *Service) storeCandidates(ctx context.Context, st dispatch.Store, b disp
 		if slices.Contains(exclude, t.ID) {
 			continue
 		}
-		if !covers(t, b.Location) {
+		if !Covers(t, b.Location) {
 			outside++
 			continue
 		}
@@ -220,8 +221,8 @@ func (s *Service) storeCandidates(ctx context.Context, st dispatch.Store, b disp
 	}
 	// Nearest first, and no more than the configured number: the solver works on a neighbourhood.
 	slices.SortStableFunc(out, func(x, y dispatch.Technician) int {
-		dx := geo.DistanceKm(point(x.Home), point(b.Location))
-		dy := geo.DistanceKm(point(y.Home), point(b.Location))
+		dx := geo.DistanceKm(Point(x.Home), Point(b.Location))
+		dy := geo.DistanceKm(Point(y.Home), Point(b.Location))
 		switch {
 		case dx < dy:
 			return -1
@@ -230,25 +231,25 @@ func (s *Service) storeCandidates(ctx context.Context, st dispatch.Store, b disp
 		}
 		return 0
 	})
-	if n := s.Planning.Candidates; n > 0 && len(out) > n {
+	if n := p.Config.Candidates; n > 0 && len(out) > n {
 		out = out[:n]
 	}
 	return out, Reason{}, nil
 }
 
-// plan finds the best placement of job j among the candidates; onCache: on the plan cache, for a
+// Plan finds the best placement of job j among the candidates; onCache: on the plan cache, for a
 // write guarded by the placement's PlanVersion.
-func (s *Service) plan(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
-	techs, pre, reason, err := s.candidates(ctx, st, b, exclude, s.planUntil(b), onCache)
+func (p *Planner) Plan(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
+	techs, pre, reason, err := p.candidates(ctx, st, b, exclude, p.planUntil(b), onCache)
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
-	return s.insert(ctx, st, b, j, techs, pre)
+	return p.insert(ctx, st, b, j, techs, pre)
 }
 
-// planFor finds the best time for job j in one technician's route.
-func (s *Service) planFor(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) (*Placement, Reason, error) {
-	return s.insert(ctx, st, b, j, []dispatch.Technician{t}, nil)
+// PlanFor finds the best time for job j in one technician's route.
+func (p *Planner) PlanFor(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) (*Placement, Reason, error) {
+	return p.insert(ctx, st, b, j, []dispatch.Technician{t}, nil)
 }
 
 // zones caches time zones: loading one reads and parses the tz database every time.
