@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
@@ -79,4 +80,40 @@ func (h hookedStore) MovableJobs(ctx context.Context, frozenUntil time.Time, reg
 		return nil, errInjected
 	}
 	return h.Store.MovableJobs(ctx, frozenUntil, region)
+}
+
+// Offers is the offers' store with the same hooks.
+func (h hookedStore) Offers() offers.Store {
+	return hookedOffers{h.Store.(*postgres.Store).Offers(), h}
+}
+
+// hookedOffers is the offers' store through h's hooks.
+type hookedOffers struct {
+	offers.Store
+	h hookedStore
+}
+
+func (o hookedOffers) Tx(ctx context.Context, fn func(offers.Store) error) error {
+	return o.Store.Tx(ctx, func(st offers.Store) error { return fn(hookedOffers{st, o.h}) })
+}
+
+func (o hookedOffers) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
+	if o.h.beforeUpdateJob != nil {
+		o.h.beforeUpdateJob(j)
+	}
+	return o.Store.UpdateJob(ctx, j)
+}
+
+func (o hookedOffers) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	if id == o.h.failLockJob {
+		return dispatch.Job{}, errInjected
+	}
+	return o.Store.LockJob(ctx, id)
+}
+
+func (o hookedOffers) RefusedTechnicians(ctx context.Context, id int64) ([]int64, error) {
+	if id == o.h.failRefused {
+		return nil, errInjected
+	}
+	return o.Store.RefusedTechnicians(ctx, id)
 }

@@ -126,7 +126,7 @@ func TestOfferExpiryAndDecline(t *testing.T) {
 
 	// Tech A lets the offer expire: it goes to tech B.
 	b.clock.Set(b.clock.Now().Add(11 * time.Minute))
-	n, err := b.svc.ExpireOffers(t.Context(), 10)
+	n, err := b.svc.Offers.ExpireOffers(t.Context(), 10)
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d, %v", n, err)
 	}
@@ -589,10 +589,10 @@ func TestOfferExpiresAtItsTime(t *testing.T) {
 	first := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	second := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
 	svc := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
-	svc.Lifecycle.OfferTTL = 400 * time.Millisecond
+	svc.Offers.Config.OfferTTL = 400 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go svc.RunLifecycle(ctx, time.Minute)
+	go svc.Offers.RunLifecycle(ctx, time.Minute)
 	bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, services.BookingRequest{
 		Appliance: "washer", Problem: "x", Address: "y", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil || *bk.CurrentJob().TechnicianID != first {
@@ -634,7 +634,7 @@ func TestOfferDueGoesOnPastAJobItCannotOffer(t *testing.T) {
 	b.clock.Set(time.Date(2026, 11, 21, 16, 0, 0, 0, time.UTC)) // both inside the horizon now
 	poisoned := jobs[0]["id"].(float64)
 	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
-	n, err := svc.OfferDue(t.Context(), 10)
+	n, err := svc.Offers.OfferDue(t.Context(), 10)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offer job %v", poisoned)) || n != 1 {
 		t.Fatalf("offered %d, %v: want the second offered and the first reported", n, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
@@ -225,6 +226,8 @@ type pausingStore struct {
 func (p pausingStore) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
 	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) { return fn(pausingStore{Store: st, before: p.before}) })
 }
+
+func (p pausingStore) Offers() offers.Store { return p.Store.(*postgres.Store).Offers() }
 
 func (p pausingStore) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	p.before()

@@ -181,7 +181,7 @@ func TestCustomerDeferredSLA(t *testing.T) {
 		start, _ := time.Parse(time.RFC3339, jobOf(t, bk)["planned_start"].(string))
 		b.clock.Set(start.Add(-25 * time.Hour / 24)) // offers open 24 h ahead; be inside
 		tech = b.token(dispatch.RoleTechnician, "tech-a")
-		if _, err := b.svc.OfferDue(context.Background(), 10); err != nil {
+		if _, err := b.svc.Offers.OfferDue(context.Background(), 10); err != nil {
 			t.Fatal(err)
 		}
 		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {

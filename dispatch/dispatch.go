@@ -33,6 +33,12 @@ type Actor struct {
 	Role    Role
 }
 
+// RoleSystem is the role of FieldFix itself, for the changes it makes on its own.
+const RoleSystem Role = "system"
+
+// System is the actor of automatic changes in the audit trail.
+func System() Actor { return Actor{Subject: "fieldfix", Role: RoleSystem} }
+
 // Staff reports whether the actor works for the service (dispatcher or admin).
 func (a Actor) Staff() bool { return a.Role == RoleDispatcher || a.Role == RoleAdmin }
 

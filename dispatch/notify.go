@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -37,7 +38,20 @@ type Notification struct {
 // change that causes the notification, so an implementation that enqueues (an outbox) commits or
 // rolls back with it.
 type Notifier interface {
-	Notify(ctx context.Context, st Store, n Notification) error
+	Notify(ctx context.Context, st PushQueue, n Notification) error
+}
+
+// PushQueue enqueues a notification's pushes in the caller's transaction: the outbox's rows.
+type PushQueue interface {
+	// EnqueuePush writes the outbox rows that push notification id to its recipient's active devices.
+	EnqueuePush(ctx context.Context, notificationID int64, now time.Time) (int64, error)
+}
+
+// NoticeStore is what notifications are written through, in the caller's transaction.
+type NoticeStore interface {
+	PushQueue
+	AddNotification(ctx context.Context, n Notification) (Notification, error)
+	GetTechnician(ctx context.Context, id int64) (Technician, error)
 }
 
 // Outbox enqueues a push of each notification to the recipient's devices in the transaction that
@@ -46,7 +60,7 @@ type Notifier interface {
 type Outbox struct{}
 
 // Notify writes the outbox rows.
-func (Outbox) Notify(ctx context.Context, st Store, n Notification) error {
+func (Outbox) Notify(ctx context.Context, st PushQueue, n Notification) error {
 	_, err := st.EnqueuePush(ctx, n.ID, n.CreatedAt)
 	return err
 }
@@ -58,7 +72,7 @@ type LogNotifier struct {
 
 // Notify logs n with its ids (values, not the pointers that hold them): without FCM this line is
 // the push channel an operator reads.
-func (l LogNotifier) Notify(_ context.Context, _ Store, n Notification) error {
+func (l LogNotifier) Notify(_ context.Context, _ PushQueue, n Notification) error {
 	if l.Log == nil {
 		return nil
 	}
@@ -78,3 +92,40 @@ const JobLinkPrefix = "fieldfix://jobs/"
 
 // JobLink is the deep link to job id in the technician app.
 func JobLink(id int64) string { return JobLinkPrefix + strconv.FormatInt(id, 10) }
+
+// Notify writes n to its recipient's inbox and hands it to the notifier, in st's transaction.
+func (e *Env) Notify(ctx context.Context, st NoticeStore, n Notification) error {
+	n.CreatedAt = e.Now()
+	saved, err := st.AddNotification(ctx, n)
+	if err != nil {
+		return err
+	}
+	if e.Notifier == nil {
+		return nil
+	}
+	return e.Notifier.Notify(ctx, st, saved)
+}
+
+// TellTechnician sends a change or a cancellation of job j to technician techID (none: nobody,
+// nor a technician without a login, who has no app).
+func (e *Env) TellTechnician(ctx context.Context, st NoticeStore, techID *int64, j Job, kind, title, body string) error {
+	if techID == nil {
+		return nil
+	}
+	t, err := st.GetTechnician(ctx, *techID)
+	if err != nil || t.Subject == nil {
+		return err
+	}
+	return e.Notify(ctx, st, Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
+		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": JobLink(j.ID)}})
+}
+
+// TellCustomer notifies booking b's customer of job j (inbox, and push to their devices).
+func (e *Env) TellCustomer(ctx context.Context, st NoticeStore, b Booking, j Job, kind, title, body string, data map[string]any) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["deep_link"] = fmt.Sprintf("fieldfix://bookings/%d", b.ID)
+	return e.Notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
+		BookingID: &b.ID, Title: title, Body: body, Data: data})
+}

@@ -66,7 +66,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	store := postgres.New(pool)
 	svc := services.NewService(store, rules, dispatch.SystemClock, log)
-	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
+	svc.Offers.Config.OfferHorizon, svc.Offers.Config.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planner.Config.PositionMaxAge, svc.Planner.Config.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
 	svc.Planner.Index = geo.NewIndex()
 	if url := getenv("FIELDFIX_OSRM_URL"); url != "" {
@@ -121,7 +121,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		})
 	}()
-	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
+	go func() { defer wg.Done(); svc.Offers.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
 		ComplaintsPerMinute: c.ComplaintsPerMinute})

@@ -100,3 +100,18 @@ func (p *Planner) Candidates(ctx context.Context, st Store, b dispatch.Booking, 
 	ts, _, _, err := p.candidates(ctx, st, b, exclude, time.Time{}, false)
 	return ts, err
 }
+
+// Retry runs fn in a transaction (tx) that plans a job on the routes it reads (re-dispatch, the
+// watchdog's rescue, a rescheduled or next visit, a manual assignment). Those reads take no lock:
+// a booking (or another replica) may take the chosen gap between the read and the write, and
+// PostgreSQL's no-overlap constraint then refuses the write. The transaction is rolled back and
+// run again, on routes read afresh, up to three more times. fn must start from scratch each time.
+func Retry[S any](ctx context.Context, tx func(context.Context, func(S) error) error, fn func(S) error) error {
+	for attempt := 0; ; attempt++ {
+		err := tx(ctx, fn)
+		if attempt < 3 && dispatch.LostRace(err) {
+			continue
+		}
+		return err
+	}
+}

@@ -43,6 +43,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Tx runs fn in a transaction; inside one already, fn joins it.
 func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
+	return s.inTx(ctx, func(st *Store) error { return fn(st) })
+}
+
+// inTx runs fn with the store bound to a transaction; inside one already, fn joins it.
+func (s *Store) inTx(ctx context.Context, fn func(*Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}

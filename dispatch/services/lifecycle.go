@@ -10,23 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
-
-func refuseMove(j dispatch.Job, to dispatch.JobStatus) error {
-	return dispatch.Conflict("invalid_transition", "job %d cannot go from %s to %s", j.ID, j.Status, to)
-}
-
-// LifecycleConfig are the dispatch timings.
-type LifecycleConfig struct {
-	OfferHorizon time.Duration // jobs planned to start within this are offered at once (24 h)
-	OfferTTL     time.Duration // an offer expires after this (10 min)
-}
-
-// DefaultLifecycle are the defaults of the spec.
-func DefaultLifecycle() LifecycleConfig {
-	return LifecycleConfig{OfferHorizon: 24 * time.Hour, OfferTTL: 10 * time.Minute}
-}
 
 // technicianFor resolves the calling technician's record.
 func (s *Service) technicianFor(ctx context.Context, st dispatch.Store, a dispatch.Actor) (dispatch.Technician, error) {
@@ -38,156 +22,6 @@ func (s *Service) technicianFor(ctx context.Context, st dispatch.Store, a dispat
 		return dispatch.Technician{}, dispatch.Forbidden("no technician is linked to subject %q; an admin creates technicians", a.Subject)
 	}
 	return t, err
-}
-
-// notify writes the inbox row and hands the notification to the notifier, in st's transaction.
-func (s *Service) notify(ctx context.Context, st dispatch.Store, n dispatch.Notification) error {
-	n.CreatedAt = s.now()
-	saved, err := st.AddNotification(ctx, n)
-	if err != nil {
-		return err
-	}
-	if s.Notifier == nil {
-		return nil
-	}
-	return s.Notifier.Notify(ctx, st, saved)
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// dispatchJob plans job j of booking b anew (without the excluded technicians): it gets a
-// technician and a start, and an offer when the start is inside the offer horizon. With no
-// feasible placement the job stays unassigned and the reason is audited.
-func (s *Service) dispatchJob(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job, exclude []int64) error {
-	now := s.now()
-	p, reason, err := s.Planner.Plan(ctx, st, b, *j, exclude, false)
-	if err != nil {
-		return err
-	}
-	from := j.Status
-	if p == nil {
-		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
-		j.Status, j.UpdatedAt = dispatch.JobUnassigned, now
-		saved, err := st.UpdateJob(ctx, *j)
-		if err != nil {
-			return err
-		}
-		j.Version = saved.Version
-		return st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, nil, reason))
-	}
-	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
-	j.UpdatedAt, j.TechnicianName = now, p.Technician.Name
-	j.Status = dispatch.JobUnassigned
-	if err := st.AddAudit(ctx, planAudit(a, now, b.ID, j.ID, from, p, reason)); err != nil {
-		return err
-	}
-	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-		return s.offerTo(ctx, st, a, b, j, &p.Technician) // writes the job too
-	}
-	saved, err := st.UpdateJob(ctx, *j)
-	j.Version = saved.Version
-	return err
-}
-
-// planAudit is the audit event of planning job jobID of booking bookingID: "planned" with the
-// technician and start, or, with no placement (p nil), "unassigned" with the reason.
-func planAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dispatch.JobStatus, p *planning.Placement, reason planning.Reason) dispatch.AuditEvent {
-	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
-		FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned)}
-	if p == nil {
-		e.Action, e.Reason = "unassigned", reason.Message
-		e.Data = map[string]any{"reason_code": reason.Code, "booking_id": bookingID}
-		return e
-	}
-	e.Action = "planned"
-	e.Data = map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": bookingID}
-	return e
-}
-
-// offer proposes the planned job to its technician and pushes it.
-func (s *Service) offer(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job) error {
-	return s.offerTo(ctx, st, a, b, j, nil)
-}
-
-// offerTo is offer with the technician already at hand (nil: read it).
-func (s *Service) offerTo(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j *dispatch.Job, tech *dispatch.Technician) error {
-	now := s.now()
-	if !dispatch.CanMove(j.Status, dispatch.JobOffered) {
-		return refuseMove(*j, dispatch.JobOffered)
-	}
-	exp := now.Add(s.Lifecycle.OfferTTL)
-	from := j.Status
-	j.Status, j.OfferExpiresAt, j.UpdatedAt = dispatch.JobOffered, &exp, now
-	saved, err := st.UpdateJob(ctx, *j)
-	if err != nil {
-		return err
-	}
-	j.Version = saved.Version
-	return s.announceOffer(ctx, st, a, b, *j, from, tech)
-}
-
-// announceOffer records the open offer of job j (already written as offered, with its expiry),
-// audits it and tells the technician.
-func (s *Service) announceOffer(ctx context.Context, st dispatch.Store, a dispatch.Actor, b dispatch.Booking, j dispatch.Job, from dispatch.JobStatus, tech *dispatch.Technician) error {
-	now, exp := s.now(), *j.OfferExpiresAt
-	if _, err := st.CreateOffer(ctx, dispatch.Offer{JobID: j.ID, TechnicianID: *j.TechnicianID, Status: "open", CreatedAt: now, ExpiresAt: exp}); err != nil {
-		return err
-	}
-	st.AfterTx(func(committed bool) {
-		if committed {
-			s.offerSent(exp)
-		}
-	})
-	if err := st.AddAudit(ctx, offerAudit(a, now, b.ID, j, from)); err != nil {
-		return err
-	}
-	if tech == nil {
-		t, err := st.GetTechnician(ctx, *j.TechnicianID)
-		if err != nil {
-			return err
-		}
-		tech = &t
-	}
-	n := offerNotification(*tech, b, j)
-	if n == nil {
-		return nil
-	}
-	n.Data["deep_link"] = dispatch.JobLink(j.ID)
-	return s.notify(ctx, st, *n)
-}
-
-// offerSent counts an offer that committed and, when it lapses (at exp) before this replica's
-// lifecycle loop would run anyway, wakes the loop to time its expiry. Offers share one time to
-// live, so under load a new offer lapses after those the loop already waits for and it sleeps on.
-func (s *Service) offerSent(exp time.Time) {
-	s.metrics().Offer("sent")
-	if due := s.lifecycleDue.Load(); due != 0 && exp.UnixNano() >= due {
-		return
-	}
-	select {
-	case s.offered <- struct{}{}:
-	default:
-	}
-}
-
-// offerAudit is the audit event of offering job j (of booking bookingID) to its technician.
-func offerAudit(a dispatch.Actor, now time.Time, bookingID int64, j dispatch.Job, from dispatch.JobStatus) dispatch.AuditEvent {
-	return dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-		Action: "offered", FromStatus: string(from), ToStatus: string(dispatch.JobOffered),
-		Data: map[string]any{"technician_id": *j.TechnicianID, "expires_at": *j.OfferExpiresAt, "booking_id": bookingID}}
-}
-
-// offerNotification tells technician t of the offer of job j, without the deep link to the job
-// (it needs the job's id); nil when t has no login, so no app to push to.
-func offerNotification(t dispatch.Technician, b dispatch.Booking, j dispatch.Job) *dispatch.Notification {
-	if t.Subject == nil {
-		return nil
-	}
-	exp := *j.OfferExpiresAt
-	return &dispatch.Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
-		JobID: ptr(j.ID), BookingID: ptr(b.ID), Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
-		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.Format("Mon 15:04"), b.Address, exp.Format("15:04")),
-		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339)}}
 }
 
 // ---- the technician app ----
@@ -229,7 +63,7 @@ func (s *Service) AcceptJob(ctx context.Context, a dispatch.Actor, id int64) (di
 			return err
 		}
 		first, _, _ := strings.Cut(t.Name, " ")
-		return s.tellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
+		return s.Env.TellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
 			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.Zone())),
 			map[string]any{"technician_first_name": first, "window_start": j.PlannedStart.Format(time.RFC3339),
 				"window_end": j.PlannedStart.Add(ArrivalWindow).Format(time.RFC3339)})
@@ -286,52 +120,13 @@ func (s *Service) DeclineJob(ctx context.Context, a dispatch.Actor, id int64, re
 			Action: "declined", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned), Reason: reason}); err != nil {
 			return err
 		}
-		out, err = s.redispatch(ctx, st, a, j)
+		out, err = s.Offers.Redispatch(ctx, st, a, j)
 		return err
 	})
 	if err == nil {
 		s.metrics().Offer("declined")
 	}
 	return out, err
-}
-
-// redispatch returns the job to unassigned and plans it again without anyone who declined,
-// let it expire, or is marked unavailable.
-func (s *Service) redispatch(ctx context.Context, st dispatch.Store, a dispatch.Actor, j dispatch.Job) (dispatch.Job, error) {
-	b, err := st.GetBooking(ctx, j.BookingID)
-	if err != nil {
-		return dispatch.Job{}, err
-	}
-	exclude, err := st.RefusedTechnicians(ctx, j.ID)
-	if err != nil {
-		return dispatch.Job{}, err
-	}
-	if err := s.unassign(ctx, st, &j); err != nil {
-		return dispatch.Job{}, err
-	}
-	if err := s.dispatchJob(ctx, st, a, b, &j, exclude); err != nil {
-		return dispatch.Job{}, err
-	}
-	if j.TechnicianID != nil && j.Status == dispatch.JobUnassigned {
-		// planned beyond the horizon: scheduled, offered later
-		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
-			return dispatch.Job{}, err
-		}
-	}
-	return st.GetJob(ctx, j.ID)
-}
-
-// unassign takes job j off its technician and route, unpinned, and opens its booking again.
-func (s *Service) unassign(ctx context.Context, st dispatch.Store, j *dispatch.Job) error {
-	j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt = dispatch.JobUnassigned, nil, nil, nil, nil
-	j.Pinned, j.PinnedStart = false, false
-	j.UpdatedAt = s.now()
-	saved, err := st.UpdateJob(ctx, *j)
-	if err != nil {
-		return err
-	}
-	j.Version = saved.Version
-	return s.setBookingStatus(ctx, st, j.BookingID, dispatch.BookingOpen)
 }
 
 func (s *Service) setBookingStatus(ctx context.Context, st dispatch.Store, id int64, status dispatch.BookingStatus) error {
@@ -400,7 +195,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 			return dispatch.NotFound("job", id)
 		}
 		if !dispatch.CanMove(j.Status, u.Status) {
-			return refuseMove(j, u.Status)
+			return dispatch.InvalidMove(j, u.Status)
 		}
 		now := s.now()
 		from := j.Status
@@ -458,7 +253,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 				Action: "revisit_created", ToStatus: string(dispatch.JobUnassigned), Reason: u.Outcome, Data: map[string]any{"booking_id": b.ID, "previous_job_id": id}}); err != nil {
 				return err
 			}
-			return s.dispatchJob(ctx, st, a, b, &next, nil)
+			return s.Offers.Dispatch(ctx, st, a, b, &next, nil)
 		}
 		return nil
 	})
@@ -480,7 +275,7 @@ func (s *Service) settleWarranty(ctx context.Context, st dispatch.Store, a dispa
 	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
 		FromStatus: string(dispatch.TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
 	if shown {
-		b.WarrantyVerified = ptr(true)
+		b.WarrantyVerified = new(true)
 		if b.PurchaseID != nil {
 			if err := st.VerifyPurchase(ctx, *b.PurchaseID); err != nil {
 				return err
@@ -502,7 +297,7 @@ func (s *Service) settleWarranty(ctx context.Context, st dispatch.Store, a dispa
 	if shown {
 		return nil
 	}
-	return s.tellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
+	return s.Env.TellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
 		fmt.Sprintf("No proof of purchase was shown for your %s, so the visit is charged as a paid repair.", b.Appliance),
 		map[string]any{"tier": dispatch.TierPaid})
 }
@@ -632,16 +427,6 @@ func arrivalWindow(start time.Time, loc *time.Location) string {
 	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(ArrivalWindow).Format("15:04"))
 }
 
-// tellCustomer notifies the booking's customer (inbox, and push to their devices).
-func (s *Service) tellCustomer(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, kind, title, body string, data map[string]any) error {
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["deep_link"] = fmt.Sprintf("fieldfix://bookings/%d", b.ID)
-	return s.notify(ctx, st, dispatch.Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
-		BookingID: &b.ID, Title: title, Body: body, Data: data})
-}
-
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
 // or has finished.
 func (s *Service) tellCustomerProgress(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) error {
@@ -650,14 +435,14 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st dispatch.Store, b
 	case dispatch.JobEnRoute:
 		now := s.now()
 		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
-		return s.tellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
+		return s.Env.TellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
 			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
 	case dispatch.JobOnSite:
-		return s.tellCustomer(ctx, st, b, j, "arrived", first+" has arrived", "Your technician is at the door.", nil)
+		return s.Env.TellCustomer(ctx, st, b, j, "arrived", first+" has arrived", "Your technician is at the door.", nil)
 	case dispatch.JobCompleted:
-		return s.tellCustomer(ctx, st, b, j, "completed", "Visit completed", fmt.Sprintf("%s finished the %s %s.", first, b.Appliance, b.ServiceType), nil)
+		return s.Env.TellCustomer(ctx, st, b, j, "completed", "Visit completed", fmt.Sprintf("%s finished the %s %s.", first, b.Appliance, b.ServiceType), nil)
 	case dispatch.JobIncomplete:
-		return s.tellCustomer(ctx, st, b, j, "change", "Another visit is needed", "We are planning a second visit: "+j.Outcome+".", nil)
+		return s.Env.TellCustomer(ctx, st, b, j, "change", "Another visit is needed", "We are planning a second visit: "+j.Outcome+".", nil)
 	}
 	return nil
 }

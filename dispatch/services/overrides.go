@@ -41,37 +41,6 @@ func checkVersion(what string, id int64, have, want int) error {
 	return nil
 }
 
-// withdrawOffer closes the job's open offer, if any, and tells the technician it is off.
-func (s *Service) withdrawOffer(ctx context.Context, st dispatch.Store, j dispatch.Job, why string) error {
-	o, err := st.OpenOffer(ctx, j.ID)
-	if errors.Is(err, dispatch.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	now := s.now()
-	o.Status, o.RespondedAt, o.Reason = "withdrawn", &now, why
-	st.AfterTx(func(committed bool) {
-		if committed { // a transaction planTx runs again would count it twice
-			s.metrics().Offer("withdrawn")
-		}
-	})
-	return st.UpdateOffer(ctx, o)
-}
-
-// tellTechnician sends a change or cancellation to the technician who had the job.
-func (s *Service) tellTechnician(ctx context.Context, st dispatch.Store, techID *int64, j dispatch.Job, kind, title, body string) error {
-	if techID == nil {
-		return nil
-	}
-	t, err := st.GetTechnician(ctx, *techID)
-	if err != nil || t.Subject == nil {
-		return err
-	}
-	return s.notify(ctx, st, dispatch.Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: kind, JobID: &j.ID,
-		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": dispatch.JobLink(j.ID)}})
-}
-
 // AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
 // Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
 // as warnings.
@@ -136,11 +105,11 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
 
 		prevTech := j.TechnicianID
-		if err := s.withdrawOffer(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
+		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
 			return err
 		}
 		if prevTech != nil && *prevTech != t.ID {
-			if err := s.tellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved job %d to a colleague.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved job %d to a colleague.", j.ID)); err != nil {
 				return err
 			}
 		}
@@ -160,8 +129,8 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 				"forced": r.Force, "warnings": warnings, "booking_id": b.ID}}); err != nil {
 			return err
 		}
-		if start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-			if err := s.offer(ctx, st, a, b, &j); err != nil {
+		if start.Before(now.Add(s.Offers.Config.OfferHorizon)) {
+			if err := s.Offers.Offer(ctx, st, a, b, &j, nil); err != nil {
 				return err
 			}
 		}
@@ -216,10 +185,10 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		if j.TechnicianID == nil {
 			return dispatch.Conflict("not_assigned", "job %d has no technician", id)
 		}
-		if err := s.withdrawOffer(ctx, st, j, "unassigned by a dispatcher"); err != nil {
+		if err := s.Offers.Withdraw(ctx, st, j, "unassigned by a dispatcher"); err != nil {
 			return err
 		}
-		if err := s.tellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
+		if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
 			return err
 		}
 		prev, from, now := j.TechnicianID, j.Status, s.now()
@@ -343,10 +312,10 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 			if j.Started() || !j.Live() || j.TechnicianID == nil || *j.TechnicianID != t.ID {
 				continue // it moved since the list was read (the technician set off, a dispatcher moved it)
 			}
-			if err := s.withdrawOffer(ctx, st, j, "technician unavailable"); err != nil {
+			if err := s.Offers.Withdraw(ctx, st, j, "technician unavailable"); err != nil {
 				return err
 			}
-			if err := s.tellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
 				return err
 			}
 			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
@@ -355,7 +324,7 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 				return err
 			}
 			prev := j.TechnicianID
-			nj, err := s.redispatch(ctx, st, a, j)
+			nj, err := s.Offers.Redispatch(ctx, st, a, j)
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ const FreezeAhead = 30 * time.Minute
 // override) wins: the changes that touch them are left for the next run, the others written
 // (applyPlan).
 func (s *Service) Reoptimize(ctx context.Context, a dispatch.Actor, region string, budget time.Duration) (OptimizeResult, error) {
-	if !a.Staff() && a.Role != system.Role {
+	if !a.Staff() && a.Role != dispatch.RoleSystem {
 		return OptimizeResult{}, dispatch.Forbidden("only dispatchers re-optimise")
 	}
 	if region != "" {
@@ -80,7 +80,7 @@ func (s *Service) Reoptimize(ctx context.Context, a dispatch.Actor, region strin
 
 // reoptimize reads the region's plan, solves it until deadline and writes what improved, into res.
 func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region string, deadline time.Time, res *OptimizeResult) error {
-	background := a.Role == system.Role
+	background := a.Role == dispatch.RoleSystem
 	yield := func() {} // a dispatcher waits for the answer
 	if background {
 		yield = s.Planner.YieldToBookings // bookings first, in the reads and writes too
@@ -437,7 +437,7 @@ func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlann
 			return s.applyGroup(ctx, st, a, rp, g, changes, &moved)
 		})
 		switch {
-		case lostRace(err) || errors.Is(err, errMovedMeanwhile):
+		case dispatch.LostRace(err) || errors.Is(err, errMovedMeanwhile):
 			moved = moved[:n]
 			skipped += len(g.jobs)
 		case err != nil:
@@ -539,7 +539,7 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 		if j.TechnicianID == nil {
 			continue
 		}
-		if err := s.withdrawOffer(ctx, st, j, "re-optimised"); err != nil {
+		if err := s.Offers.Withdraw(ctx, st, j, "re-optimised"); err != nil {
 			return err
 		}
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, dispatch.JobUnassigned, nil
@@ -559,7 +559,7 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 				Action: "reoptimized", FromStatus: string(rp.movable[id].Status), ToStatus: string(dispatch.JobUnassigned), Data: data})
 		}
 		if to.tech == 0 { // dropped: back to the queue, the technician told
-			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
 				return err
 			}
 			if err := audit(); err != nil {
@@ -576,7 +576,7 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
 		j.UpdatedAt = now
 		if prev != nil && *prev != to.tech {
-			if err := s.tellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
 				return err
 			}
 		}
@@ -584,8 +584,8 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 		if err := audit(); err != nil {
 			return err
 		}
-		if to.start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-			if err := s.offerTo(ctx, st, a, b, &j, &tech); err != nil {
+		if to.start.Before(now.Add(s.Offers.Config.OfferHorizon)) {
+			if err := s.Offers.Offer(ctx, st, a, b, &j, &tech); err != nil {
 				return err
 			}
 		} else if _, err := st.UpdateJob(ctx, j); err != nil {

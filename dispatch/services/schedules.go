@@ -71,7 +71,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 				return err
 			}
 			reason := atRiskReason(j, b, now, s.Watchdog)
-			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "booking", EntityID: b.ID,
 				Action: "at_risk", Reason: reason, Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "sla_due_at": b.SLADueAt}}); err != nil {
 				return err
 			}
@@ -81,7 +81,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 			// One job that cannot be handled (its booking stays flagged as it was) must not stop
 			// the others, nor the breaches below: it is reported, and the next run tries again.
 			failed = errors.Join(failed, fmt.Errorf("watchdog job %d: %w", r.Job.ID, err))
-			if haltsBackground(ctx, err) {
+			if dispatch.HaltsBackground(ctx, err) {
 				return sum, failed
 			}
 			still = append(still, r.Job.BookingID)
@@ -108,7 +108,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 		}
 		for _, b := range breached {
 			sum.Breaches = append(sum.Breaches, b.ID)
-			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "booking", EntityID: b.ID,
 				Action: "sla_breached", Reason: "no technician on site by " + b.SLADueAt.Format(time.RFC3339),
 				Data: map[string]any{"booking_id": b.ID, "tier": b.Tier, "sla_due_at": b.SLADueAt}}); err != nil {
 				return err
@@ -150,11 +150,11 @@ func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Book
 		return false, nil // no better than what it has
 	}
 	prev := j.TechnicianID
-	if err := s.withdrawOffer(ctx, st, *j, "re-dispatched by the SLA watchdog"); err != nil {
+	if err := s.Offers.Withdraw(ctx, st, *j, "re-dispatched by the SLA watchdog"); err != nil {
 		return false, err
 	}
 	if prev != nil && *prev != p.TechnicianID {
-		if err := s.tellTechnician(ctx, st, prev, *j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague to keep its SLA.", j.ID)); err != nil {
+		if err := s.Env.TellTechnician(ctx, st, prev, *j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague to keep its SLA.", j.ID)); err != nil {
 			return false, err
 		}
 	}
@@ -166,13 +166,13 @@ func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Book
 		return false, err
 	}
 	j.Version = saved.Version
-	if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+	if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "job", EntityID: j.ID,
 		Action: "redispatch", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: "SLA watchdog",
 		Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "technician_id": p.TechnicianID, "planned_start": p.Start}}); err != nil {
 		return false, err
 	}
-	if p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)) {
-		if err := s.offer(ctx, st, system, b, j); err != nil {
+	if p.Start.Before(now.Add(s.Offers.Config.OfferHorizon)) {
+		if err := s.Offers.Offer(ctx, st, dispatch.System(), b, j, nil); err != nil {
 			return false, err
 		}
 	}
@@ -186,7 +186,7 @@ func (s *Service) tellDispatchers(ctx context.Context, st dispatch.Store, b disp
 		return err
 	}
 	for _, sub := range subs {
-		if err := s.notify(ctx, st, dispatch.Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "reminder", JobID: &j.ID,
+		if err := s.Env.Notify(ctx, st, dispatch.Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "reminder", JobID: &j.ID,
 			BookingID: &b.ID, Title: title, Body: body, Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d", b.ID)}}); err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := s.notify(ctx, st, dispatch.Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: "feedback_request",
+			if err := s.Env.Notify(ctx, st, dispatch.Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: "feedback_request",
 				BookingID: &b.ID, Title: "How did we do?", Body: fmt.Sprintf("Rate the %s visit: it takes ten seconds.", b.Appliance),
 				Data: map[string]any{"deep_link": fmt.Sprintf("fieldfix://bookings/%d/feedback", b.ID)}}); err != nil {
 				return err
@@ -233,7 +233,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 				}
 			}
 			asked = true
-			return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "booking", EntityID: b.ID,
+			return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "booking", EntityID: b.ID,
 				Action: "followup_sent", Data: map[string]any{"booking_id": b.ID}})
 		})
 		if err != nil {
@@ -241,7 +241,7 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 			// unless the failures come in a row: the webhook is down, and each try would hold a
 			// transaction for its timeout.
 			failed = errors.Join(failed, fmt.Errorf("follow-up booking %d: %w", id, err))
-			if inARow++; haltsBackground(ctx, err) || inARow == 3 {
+			if inARow++; dispatch.HaltsBackground(ctx, err) || inARow == 3 {
 				return sent, failed
 			}
 			continue
@@ -259,7 +259,7 @@ func (s *Service) RollUpKPIs(ctx context.Context, day dispatch.Date) error {
 	from := day.Time()
 	to := from.AddDate(0, 0, 1)
 	for _, g := range []string{"", "tier", "region", "technician"} {
-		rows, err := s.KPIs(ctx, dispatch.Actor{Subject: system.Subject, Role: dispatch.RoleAdmin}, from, to, g)
+		rows, err := s.KPIs(ctx, dispatch.Actor{Subject: dispatch.System().Subject, Role: dispatch.RoleAdmin}, from, to, g)
 		if err != nil {
 			return err
 		}
@@ -296,11 +296,11 @@ func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (
 		if r == "" {
 			continue
 		}
-		res, err := s.Reoptimize(ctx, system, r, budget/time.Duration(max(1, len(regions))))
+		res, err := s.Reoptimize(ctx, dispatch.System(), r, budget/time.Duration(max(1, len(regions))))
 		if err != nil {
 			// Reported; the regions after it are re-optimised all the same.
 			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
-			if haltsBackground(ctx, err) {
+			if dispatch.HaltsBackground(ctx, err) {
 				return out, failed
 			}
 			continue

@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 )
@@ -22,17 +22,13 @@ import (
 // Service holds the use cases.
 type Service struct {
 	*dispatch.Env
-	Store     dispatch.Store
-	Planner   *planning.Planner
-	Lifecycle LifecycleConfig
-	Watchdog  WatchdogConfig
-	FollowUp  FollowUpConfig
+	Store    dispatch.Store
+	Planner  *planning.Planner
+	Offers   *offers.Service
+	Watchdog WatchdogConfig
+	FollowUp FollowUpConfig
 
-	offered chan struct{} // wakes RunLifecycle when this process makes an offer that lapses before it runs
-	// lifecycleDue is when RunLifecycle runs next by itself (service clock, Unix ns; 0 while it
-	// runs, and before it first sleeps).
-	lifecycleDue *atomic.Int64
-	customers    *customerIDs // ids of customers seen, by subject
+	customers *customerIDs // ids of customers seen, by subject
 }
 
 // customerIDs remembers customers' ids by subject, so a returning customer's booking does not
@@ -61,18 +57,28 @@ func (c *customerIDs) put(subject string, id int64) {
 	c.m[subject] = id
 }
 
+// Stores is a store adapter: the store of the use cases still here, and each area's own.
+type Stores interface {
+	dispatch.Store
+	Offers() offers.Store
+}
+
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
 // clock and a silent log where none are given; callers adjust the exported fields after.
-func NewService(store dispatch.Store, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
+func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
 	env := dispatch.NewEnv(rules, clock, log)
-	return &Service{Env: env, Store: store, Planner: planning.NewPlanner(store, env),
-		Lifecycle: DefaultLifecycle(), Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour},
-		offered: make(chan struct{}, 1), customers: &customerIDs{}, lifecycleDue: new(atomic.Int64)}
+	planner := planning.NewPlanner(store, env)
+	return &Service{Env: env, Store: store, Planner: planner, Offers: offers.New(store.Offers(), env, planner),
+		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, customers: &customerIDs{}}
 }
 
 func (s *Service) now() time.Time { return s.Env.Now() }
 
 func (s *Service) metrics() dispatch.Metrics { return s.Env.Count() }
+
+func (s *Service) planTx(ctx context.Context, fn func(st dispatch.Store) error) error {
+	return planning.Retry(ctx, s.Store.Tx, fn)
+}
 
 // ---- purchases ----
 
@@ -343,7 +349,7 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 		// Two bookings racing for the same gap (another replica, or a dispatcher's manual
 		// assignment): PostgreSQL let one win. Plan the loser again. So too a booking whose
 		// chosen technician's plan moved since it was cached (read again now).
-		if attempt < maxAttempts-1 && (hasCode(err, "plan_changed") || (lostRace(err) && len(r.PreferredWindows) == 0)) {
+		if attempt < maxAttempts-1 && (dispatch.HasCode(err, "plan_changed") || (dispatch.LostRace(err) && len(r.PreferredWindows) == 0)) {
 			continue
 		}
 		break
@@ -354,11 +360,11 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 		// key answers.
 		if prev, kerr := s.replay(ctx, s.Store, *key); kerr == nil {
 			out, replay, err = prev, true, nil
-		} else if hasCode(kerr, "idempotency_key_reused") {
+		} else if dispatch.HasCode(kerr, "idempotency_key_reused") {
 			err = kerr
 		}
 	}
-	if errors.Is(err, errWindowTaken) || (hasCode(err, "technician_double_booked") && len(r.PreferredWindows) > 0) {
+	if errors.Is(err, errWindowTaken) || (dispatch.HasCode(err, "technician_double_booked") && len(r.PreferredWindows) > 0) {
 		return dispatch.Booking{}, false, s.windowTaken(ctx, a, r)
 	}
 	if err != nil {
@@ -385,33 +391,6 @@ func (s *Service) replay(ctx context.Context, st dispatch.Store, k dispatch.Idem
 }
 
 var errWindowTaken = errors.New("no room in the chosen windows")
-
-// hasCode reports whether err is a dispatch *Error with that code.
-func hasCode(err error, code string) bool {
-	var e *dispatch.Error
-	return errors.As(err, &e) && e.Code == code
-}
-
-// lostRace reports whether a concurrent change won over err's (another pick took the gap, or
-// PostgreSQL chose this transaction as a deadlock's victim): planning again may succeed.
-func lostRace(err error) bool {
-	return hasCode(err, "technician_double_booked") || hasCode(err, "concurrent_update")
-}
-
-// planTx runs fn in a transaction that plans a job on the routes it reads (re-dispatch, the
-// watchdog's rescue, a rescheduled or next visit, a manual assignment). Those reads take no lock:
-// a booking (or another replica) may take the chosen gap between the read and the write, and
-// PostgreSQL's no-overlap constraint then refuses the write. The transaction is rolled back and
-// run again, on routes read afresh, up to three more times. fn must start from scratch each time.
-func (s *Service) planTx(ctx context.Context, fn func(st dispatch.Store) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.Store.Tx(ctx, fn)
-		if attempt < 3 && lostRace(err) {
-			continue
-		}
-		return err
-	}
-}
 
 // windowTaken refuses a booking whose chosen windows cannot be kept, with fresh alternatives.
 func (s *Service) windowTaken(ctx context.Context, a dispatch.Actor, r BookingRequest) error {
@@ -466,7 +445,7 @@ func (s *Service) draftBooking(ctx context.Context, st dispatch.Store, a dispatc
 	}
 	var verified *bool // no warranty claimed
 	if tier == dispatch.TierWarranty && purchase != nil {
-		verified = ptr(purchase.Verified) // the customer's own record: provisional until the proof is seen
+		verified = new(purchase.Verified) // the customer's own record: provisional until the proof is seen
 	}
 	region := ""
 	if cell, err := geo.RegionOf(planning.Point(r.Location)); err == nil {
@@ -644,10 +623,10 @@ func (s *Service) CancelBooking(ctx context.Context, a dispatch.Actor, id int64,
 		b.Status = dispatch.BookingCancelled
 		b.CancelReason = reason
 		if j != nil {
-			if err := s.withdrawOffer(ctx, st, *j, "booking cancelled"); err != nil {
+			if err := s.Offers.Withdraw(ctx, st, *j, "booking cancelled"); err != nil {
 				return "", err
 			}
-			if err := s.tellTechnician(ctx, st, j.TechnicianID, *j, "cancellation", "Job cancelled",
+			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, *j, "cancellation", "Job cancelled",
 				fmt.Sprintf("The customer cancelled job %d (%s).", j.ID, b.Address)); err != nil {
 				return "", err
 			}
@@ -673,10 +652,10 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 		b.PreferredWindows = windows
 		b.Status = dispatch.BookingOpen
 		if j != nil {
-			if err := s.withdrawOffer(ctx, st, *j, "booking rescheduled"); err != nil {
+			if err := s.Offers.Withdraw(ctx, st, *j, "booking rescheduled"); err != nil {
 				return "", err
 			}
-			if err := s.tellTechnician(ctx, st, j.TechnicianID, *j, "change", "Job rescheduled",
+			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, *j, "change", "Job rescheduled",
 				fmt.Sprintf("The customer moved job %d; it is being planned anew.", j.ID)); err != nil {
 				return "", err
 			}
@@ -689,7 +668,7 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 		if j == nil {
 			return nil
 		}
-		if err := s.dispatchJob(ctx, st, a, b, j, nil); err != nil {
+		if err := s.Offers.Dispatch(ctx, st, a, b, j, nil); err != nil {
 			return err
 		}
 		if j.TechnicianID != nil {
@@ -901,15 +880,14 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 		return dispatch.Booking{}, false, errWindowTaken // a chosen window is held or the booking is refused
 	}
 	j.ID = 0
-	nb.Audit = append(nb.Audit, planAudit(a, now, 0, 0, dispatch.JobUnassigned, p, reason))
+	nb.Audit = append(nb.Audit, offers.PlanAudit(a, now, 0, 0, dispatch.JobUnassigned, p, reason))
 	if p != nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &p.TechnicianID, &p.Start, &p.End, p.Technician.Name
 		b.Status = dispatch.BookingScheduled
-		if nb.Offered = p.Start.Before(now.Add(s.Lifecycle.OfferHorizon)); nb.Offered {
-			exp := now.Add(s.Lifecycle.OfferTTL)
-			j.Status, j.OfferExpiresAt = dispatch.JobOffered, &exp
-			nb.Audit = append(nb.Audit, offerAudit(a, now, 0, j, dispatch.JobUnassigned))
-			nb.Notification = offerNotification(p.Technician, b, j)
+		if nb.Offered = s.Offers.InHorizon(p.Start, now); nb.Offered {
+			var offered dispatch.AuditEvent
+			offered, nb.Notification = s.Offers.Draft(a, now, b, &j, p.Technician)
+			nb.Audit = append(nb.Audit, offered)
 			_, nb.Push = s.Notifier.(dispatch.Outbox)
 		}
 	}
@@ -917,7 +895,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 	nb.Booking = b
 	nb.PlanVersion = s.Planner.ExpectedVersion(ctx, p)
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
-	if hasCode(err, "plan_changed") {
+	if dispatch.HasCode(err, "plan_changed") {
 		s.Planner.PlanChanged(p)
 	}
 	if err != nil || !written {
@@ -929,7 +907,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 			Status: wj.Status, Start: p.Start, End: p.End, Location: got.Location, Duration: got.Duration})
 	}
 	if nb.Offered {
-		s.offerSent(*j.OfferExpiresAt)
+		s.Offers.Sent(*j.OfferExpiresAt)
 		if n != nil && s.Notifier != nil && !nb.Push {
 			// A notifier that is not the outbox acts after the write (the outbox's rows were in it).
 			if err := s.Notifier.Notify(ctx, st, *n); err != nil {

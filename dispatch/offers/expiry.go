@@ -1,4 +1,4 @@
-package services
+package offers
 
 import (
 	"context"
@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
-
-// system is the actor of automatic changes in the audit trail.
-var system = dispatch.Actor{Subject: "fieldfix", Role: "system"}
 
 // ExpireOffers expires open offers whose time is up and dispatches their jobs again without
 // the technician who let them lapse. Each offer is its own transaction; rows another replica
@@ -25,9 +23,9 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 			current int64 // the offer being expired
 			done    bool
 		)
-		expire := func(cause error) func(st dispatch.Store) error {
-			return func(st dispatch.Store) error {
-				os, err := st.ExpiredOffers(ctx, s.now(), 1)
+		expire := func(cause error) func(st Store) error {
+			return func(st Store) error {
+				os, err := st.ExpiredOffers(ctx, s.Now(), 1)
 				if err != nil {
 					return err
 				}
@@ -44,35 +42,35 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 				if err != nil {
 					return err
 				}
-				now := s.now()
+				now := s.Now()
 				o.Status, o.RespondedAt = "expired", &now
 				if err := st.UpdateOffer(ctx, o); err != nil {
 					return err
 				}
-				if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+				if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "job", EntityID: j.ID,
 					Action: "expired", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned),
 					Reason: fmt.Sprintf("offer to technician %d expired at %s", o.TechnicianID, o.ExpiresAt.Format(time.RFC3339)),
 					Data:   map[string]any{"technician_id": o.TechnicianID, "booking_id": j.BookingID}}); err != nil {
 					return err
 				}
-				if err := s.tellTechnician(ctx, st, &o.TechnicianID, j, "cancellation", "Offer expired",
+				if err := s.Env.TellTechnician(ctx, st, &o.TechnicianID, j, "cancellation", "Offer expired",
 					fmt.Sprintf("The offer for job %d expired.", j.ID)); err != nil {
 					return err
 				}
 				if cause == nil {
-					_, err = s.redispatch(ctx, st, system, j)
+					_, err = s.Redispatch(ctx, st, dispatch.System(), j)
 					return err
 				}
 				if err := s.unassign(ctx, st, &j); err != nil {
 					return err
 				}
-				return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: system.Subject, ActorRole: system.Role, Entity: "job", EntityID: j.ID,
+				return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "job", EntityID: j.ID,
 					Action: "unassigned", FromStatus: string(dispatch.JobUnassigned), ToStatus: string(dispatch.JobUnassigned), Reason: "planning it again failed: " + cause.Error(),
 					Data: map[string]any{"reason_code": "redispatch_failed", "booking_id": j.BookingID}})
 			}
 		}
-		err := s.planTx(ctx, expire(nil))
-		if err != nil && current != 0 && !haltsBackground(ctx, err) {
+		err := planning.Retry(ctx, s.Store.Tx, expire(nil))
+		if err != nil && current != 0 && !dispatch.HaltsBackground(ctx, err) {
 			s.Log.Error("expired offer: planning its job again failed; the job goes back to the queue", "offer_id", current, "err", err)
 			err = s.Store.Tx(ctx, expire(err))
 			if errors.Is(err, errOtherOffer) {
@@ -86,16 +84,9 @@ func (s *Service) ExpireOffers(ctx context.Context, limit int) (int, error) {
 			return n, nil
 		}
 		n++
-		s.metrics().Offer("expired")
+		s.Count().Offer("expired")
 	}
 	return n, nil
-}
-
-// haltsBackground reports whether err, met on one item of a background run, ends the run: the
-// database is gone or the server is stopping, so the items after it would fail too. Any other
-// failure is the item's own: it is reported and the run goes on.
-func haltsBackground(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || dispatch.KindOf(err) == dispatch.KindUnavailable
 }
 
 // errOtherOffer: the offer whose re-dispatch failed is not the next one to expire any more.
@@ -104,7 +95,7 @@ var errOtherOffer = errors.New("another offer came first")
 // OfferDue offers the planned jobs that have entered the offer horizon. A job it cannot offer is
 // reported and left for the next run; the jobs after it are offered all the same.
 func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
-	ids, err := s.Store.JobsToOffer(ctx, s.now().Add(s.Lifecycle.OfferHorizon), limit)
+	ids, err := s.Store.JobsToOffer(ctx, s.Now().Add(s.Config.OfferHorizon), limit)
 	if err != nil {
 		return 0, err
 	}
@@ -112,7 +103,7 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 	var failed error
 	for _, id := range ids {
 		offered := false
-		err := s.Store.Tx(ctx, func(st dispatch.Store) error {
+		err := s.Store.Tx(ctx, func(st Store) error {
 			j, err := st.LockJob(ctx, id)
 			if err != nil {
 				return err
@@ -124,7 +115,7 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := s.offer(ctx, st, system, b, &j); err != nil {
+			if err := s.Offer(ctx, st, dispatch.System(), b, &j, nil); err != nil {
 				return err
 			}
 			offered = true
@@ -132,7 +123,7 @@ func (s *Service) OfferDue(ctx context.Context, limit int) (int, error) {
 		})
 		if err != nil {
 			failed = errors.Join(failed, fmt.Errorf("offer job %d: %w", id, err))
-			if haltsBackground(ctx, err) {
+			if dispatch.HaltsBackground(ctx, err) {
 				return n, failed
 			}
 			continue
@@ -158,11 +149,11 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 		}
 		wait := interval
 		if next, err := s.Store.NextOfferExpiry(ctx); err == nil {
-			if d := next.Sub(s.now()) + 10*time.Millisecond; d < wait {
+			if d := next.Sub(s.Now()) + 10*time.Millisecond; d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
-		s.lifecycleDue.Store(s.now().Add(wait).UnixNano())
+		s.lifecycleDue.Store(s.Now().Add(wait).UnixNano())
 		select {
 		case <-ctx.Done():
 			return

@@ -1,0 +1,22 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/fieldfix/fieldfix/dispatch/offers"
+)
+
+// area is the store of one use-case area: this store's methods, with transactions (Tx) that hand
+// fn the area's store again, bound to the transaction.
+type area[S any] struct {
+	*Store
+	bind func(*Store) S
+}
+
+// Tx runs fn in a transaction; inside one already, fn joins it.
+func (a area[S]) Tx(ctx context.Context, fn func(S) error) error {
+	return a.Store.inTx(ctx, func(st *Store) error { return fn(a.bind(st)) })
+}
+
+// Offers is the store of offers.
+func (s *Store) Offers() offers.Store { return area[offers.Store]{s, (*Store).Offers} }
