@@ -55,7 +55,7 @@ func (h *handlers) feedback(c echo.Context) error {
 	if req.CSAT == nil || req.NPS == nil {
 		return dispatch.Invalid("csat", "missing_field", "csat (1–5) and nps (0–10) are required")
 	}
-	f, err := h.Service.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
+	f, err := h.Service.Aftersales.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (h *handlers) createComplaint(c echo.Context) error {
 	if req.BookingID == nil {
 		return dispatch.Invalid("booking_id", "missing_field", "booking_id is required")
 	}
-	x, err := h.Service.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
+	x, err := h.Service.Aftersales.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (h *handlers) listComplaints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	xs, err := h.Service.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
+	xs, err := h.Service.Aftersales.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (h *handlers) updateComplaint(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	x, err := h.Service.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
+	x, err := h.Service.Aftersales.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (h *handlers) kpis(c echo.Context) error {
 	if c.QueryParam("daily") == "true" {
 		return h.dailyKPIs(c, *from, *to)
 	}
-	rows, err := h.Service.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
+	rows, err := h.Service.Aftersales.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (h *handlers) kpis(c echo.Context) error {
 
 // dailyKPIs reads the nightly roll-up (kpi_daily) for the days of [from, to).
 func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
-	days, err := h.Service.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
+	days, err := h.Service.Aftersales.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
 	if err != nil {
 		return err
 	}

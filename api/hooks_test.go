@@ -16,7 +16,7 @@ import (
 // test makes a change land between a read and a write, or makes one row fail every time. A
 // zero hook does nothing.
 type hookedStore struct {
-	dispatch.Store
+	*postgres.Store
 	beforeLockPlans func(techs []int64) // PlanVersions that locks, before it runs
 	beforeUpdateJob func(dispatch.Job)  // UpdateJob, before it runs
 	failLockJob     int64               // LockJob of this job fails
@@ -42,7 +42,7 @@ func (b *testBundle) hookedService(h hookedStore) *services.Service {
 func (h hookedStore) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
 	return h.Store.Tx(ctx, func(st dispatch.Store) error {
 		in := h
-		in.Store = st
+		in.Store = st.(*postgres.Store)
 		return fn(in)
 	})
 }
@@ -84,7 +84,7 @@ func (h hookedStore) MovableJobs(ctx context.Context, frozenUntil time.Time, reg
 
 // Offers is the offers' store with the same hooks.
 func (h hookedStore) Offers() offers.Store {
-	return hookedOffers{h.Store.(*postgres.Store).Offers(), h}
+	return hookedOffers{h.Store.Offers(), h}
 }
 
 // hookedOffers is the offers' store through h's hooks.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
@@ -219,15 +218,15 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 
 // pausingStore calls before ahead of each new booking's write.
 type pausingStore struct {
-	dispatch.Store
+	*postgres.Store
 	before func()
 }
 
 func (p pausingStore) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
-	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) { return fn(pausingStore{Store: st, before: p.before}) })
+	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) {
+		return fn(pausingStore{Store: st.(*postgres.Store), before: p.before})
+	})
 }
-
-func (p pausingStore) Offers() offers.Store { return p.Store.(*postgres.Store).Offers() }
 
 func (p pausingStore) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	p.before()

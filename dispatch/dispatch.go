@@ -286,6 +286,18 @@ type Page struct {
 	Before int64
 }
 
+// Norm is the page a list serves: 50 items unless Limit asks for 1 to 200, from the newest unless
+// Before names an id.
+func (p Page) Norm() Page {
+	if p.Limit <= 0 || p.Limit > 200 {
+		p.Limit = 50
+	}
+	if p.Before < 0 {
+		p.Before = 0
+	}
+	return p
+}
+
 // Offer is a job proposed to a technician.
 type Offer struct {
 	ID           int64

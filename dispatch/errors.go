@@ -118,3 +118,12 @@ func LostRace(err error) bool {
 func HaltsBackground(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || KindOf(err) == KindUnavailable
 }
+
+// CheckVersion refuses a change made from version want of a thing (what id) that is at version
+// have now (want 0: the caller did not say, and nothing is checked).
+func CheckVersion(what string, id int64, have, want int) error {
+	if want != 0 && want != have {
+		return Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
+	}
+	return nil
+}

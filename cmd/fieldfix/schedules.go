@@ -39,12 +39,12 @@ func schedules(svc *services.Service, getenv func(string) string, log *slog.Logg
 			return svc.ReoptimizeRegions(ctx, 60*time.Second)
 		},
 		"follow-ups": func(ctx context.Context, _ time.Time) (any, error) {
-			n, err := svc.FollowUps(ctx)
+			n, err := svc.Aftersales.FollowUps(ctx)
 			return map[string]int{"sent": n}, err
 		},
 		"kpi-rollup": func(ctx context.Context, tick time.Time) (any, error) {
 			day := dispatch.DateOf(tick.UTC()).AddDays(-1)
-			return map[string]string{"day": day.String()}, svc.RollUpKPIs(ctx, day)
+			return map[string]string{"day": day.String()}, svc.Aftersales.RollUpKPIs(ctx, day)
 		},
 		"stale-devices": func(ctx context.Context, _ time.Time) (any, error) {
 			n, err := svc.DisableStaleDevices(ctx, 30*24*time.Hour)

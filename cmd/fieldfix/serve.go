@@ -92,7 +92,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
 	if url := getenv("FIELDFIX_FOLLOWUP_WEBHOOK"); url != "" {
-		svc.FollowUp.Webhook = followUpWebhook(url)
+		svc.Aftersales.FollowUp.Webhook = followUpWebhook(url)
 	}
 	jobs, err := schedules(svc, getenv, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 )
 
@@ -20,3 +21,6 @@ func (a area[S]) Tx(ctx context.Context, fn func(S) error) error {
 
 // Offers is the store of offers.
 func (s *Store) Offers() offers.Store { return area[offers.Store]{s, (*Store).Offers} }
+
+// Aftersales is the store of feedback, complaints and KPIs.
+func (s *Store) Aftersales() aftersales.Store { return area[aftersales.Store]{s, (*Store).Aftersales} }

@@ -114,3 +114,8 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 	}
 	return out, nil
 }
+
+// OverdueComplaints are complaints still open past the acknowledgement time.
+func (s *Service) OverdueComplaints(ctx context.Context) ([]dispatch.Complaint, error) {
+	return s.Store.UnacknowledgedComplaints(ctx, s.now().Add(-dispatch.ComplaintAckWithin))
+}

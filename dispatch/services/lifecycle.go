@@ -345,7 +345,7 @@ func (s *Service) Inbox(ctx context.Context, a dispatch.Actor, page dispatch.Pag
 			return nil, err
 		}
 	}
-	return s.Store.ListNotifications(ctx, string(a.Role), a.Subject, normPage(page))
+	return s.Store.ListNotifications(ctx, string(a.Role), a.Subject, page.Norm())
 }
 
 // AgendaItem is one visit on a technician's agenda.

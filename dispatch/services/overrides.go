@@ -34,13 +34,6 @@ func staffOnly(a dispatch.Actor) error {
 	return nil
 }
 
-func checkVersion(what string, id int64, have, want int) error {
-	if want != 0 && want != have {
-		return dispatch.Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
-	}
-	return nil
-}
-
 // AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
 // Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
 // as warnings.
@@ -61,7 +54,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		if err != nil {
 			return err
 		}
-		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
 			return err
 		}
 		if j.Started() || !j.Live() {
@@ -176,7 +169,7 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		if err != nil {
 			return err
 		}
-		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
 			return err
 		}
 		if j.Started() || !j.Live() {
@@ -222,7 +215,7 @@ func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifV
 		if err != nil {
 			return err
 		}
-		if err := checkVersion("job", id, j.Version, ifVersion); err != nil {
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
 			return err
 		}
 		if !j.Live() {
@@ -344,6 +337,6 @@ func (s *Service) ListAudit(ctx context.Context, a dispatch.Actor, f dispatch.Au
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only staff read the audit trail")
 	}
-	f.Page = normPage(f.Page)
+	f.Page = f.Page.Norm()
 	return s.Store.ListAudit(ctx, f)
 }

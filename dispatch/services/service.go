@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
@@ -22,11 +23,11 @@ import (
 // Service holds the use cases.
 type Service struct {
 	*dispatch.Env
-	Store    dispatch.Store
-	Planner  *planning.Planner
-	Offers   *offers.Service
-	Watchdog WatchdogConfig
-	FollowUp FollowUpConfig
+	Store      dispatch.Store
+	Planner    *planning.Planner
+	Offers     *offers.Service
+	Watchdog   WatchdogConfig
+	Aftersales *aftersales.Service
 
 	customers *customerIDs // ids of customers seen, by subject
 }
@@ -61,6 +62,7 @@ func (c *customerIDs) put(subject string, id int64) {
 type Stores interface {
 	dispatch.Store
 	Offers() offers.Store
+	Aftersales() aftersales.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -69,7 +71,7 @@ func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *s
 	env := dispatch.NewEnv(rules, clock, log)
 	planner := planning.NewPlanner(store, env)
 	return &Service{Env: env, Store: store, Planner: planner, Offers: offers.New(store.Offers(), env, planner),
-		Watchdog: DefaultWatchdog(), FollowUp: FollowUpConfig{After: 24 * time.Hour}, customers: &customerIDs{}}
+		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), customers: &customerIDs{}}
 }
 
 func (s *Service) now() time.Time { return s.Env.Now() }
@@ -173,7 +175,7 @@ func (s *Service) ListPurchases(ctx context.Context, a dispatch.Actor, customerS
 	default:
 		return nil, dispatch.Forbidden("a %s cannot list purchases", a.Role)
 	}
-	return s.Store.ListPurchases(ctx, cid, normPage(page))
+	return s.Store.ListPurchases(ctx, cid, page.Norm())
 }
 
 // WarrantyStatus tells a customer whether a product is covered today.
@@ -521,7 +523,7 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f dispatch
 	if f.Tier != "" && f.Tier != dispatch.TierWarranty && f.Tier != dispatch.TierPaid {
 		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
 	}
-	f.Page = normPage(f.Page)
+	f.Page = f.Page.Norm()
 	return s.Store.ListBookings(ctx, f)
 }
 
@@ -765,7 +767,7 @@ func (s *Service) ListTechnicians(ctx context.Context, a dispatch.Actor, page di
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only admins and dispatchers list technicians")
 	}
-	return s.Store.ListTechnicians(ctx, normPage(page))
+	return s.Store.ListTechnicians(ctx, page.Norm())
 }
 
 // UpdateTechnician applies a patch when ifVersion (0: unchecked) matches.
@@ -834,16 +836,6 @@ func dedupe(xs []string) []string {
 	out := slices.Clone(xs)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-func normPage(p dispatch.Page) dispatch.Page {
-	if p.Limit <= 0 || p.Limit > 200 {
-		p.Limit = 50
-	}
-	if p.Before < 0 {
-		p.Before = 0
-	}
-	return p
 }
 
 // deferredByCustomer: every chosen window starts after the due time, so the visit will be late
@@ -920,4 +912,52 @@ func (s *Service) placeNewBooking(ctx context.Context, st dispatch.Store, a disp
 
 func describeWindow(w dispatch.Window) string {
 	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339Nano), w.End.Format(time.RFC3339Nano))
+}
+
+// SetExtendedWarranty records an extended warranty bought for a product, from the shop's records:
+// staff only. A customer's word alone does not decide a tier.
+func (s *Service) SetExtendedWarranty(ctx context.Context, a dispatch.Actor, purchaseID int64, from, until dispatch.Date) (dispatch.Purchase, error) {
+	if !a.Staff() {
+		return dispatch.Purchase{}, dispatch.Forbidden("an extended warranty is registered by the shop (a dispatcher or an admin), not by a %s", a.Role)
+	}
+	if until.IsZero() || until.Before(from) {
+		return dispatch.Purchase{}, dispatch.Invalid("until", "invalid_window", "until must be on or after from")
+	}
+	var out dispatch.Purchase
+	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
+		p, err := st.GetPurchase(ctx, purchaseID)
+		if err != nil {
+			return err
+		}
+		if err := checkExtendedUntil("until", p.PurchasedAt, until); err != nil {
+			return err
+		}
+		if from.IsZero() {
+			from = dispatch.WarrantyEnd(p).AddDays(1)
+		}
+		if from.Before(p.PurchasedAt) {
+			return dispatch.Invalid("from", "invalid_date", "an extended warranty cannot start before the purchase (%s)", p.PurchasedAt)
+		}
+		if out, err = st.SetExtendedWarranty(ctx, p.ID, from, until); err != nil {
+			return err
+		}
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: s.now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "purchase", EntityID: p.ID,
+			Action: "extended_warranty", Data: map[string]any{"from": from.String(), "until": until.String()}})
+	})
+	return out, err
+}
+
+// maxWarrantyMonths bounds a warranty, extended or not, from the purchase date (20 years).
+const maxWarrantyMonths = 240
+
+// checkExtendedUntil refuses an extended warranty that ends before the purchase or more than 20
+// years after it.
+func checkExtendedUntil(field string, purchased, until dispatch.Date) error {
+	if until.Before(purchased) {
+		return dispatch.Invalid(field, "invalid_date", "an extended warranty cannot end before the purchase (%s)", purchased)
+	}
+	if purchased.AddMonths(maxWarrantyMonths).Before(until) {
+		return dispatch.Invalid(field, "out_of_range", "an extended warranty ends at most %d years after the purchase (%s)", maxWarrantyMonths/12, purchased)
+	}
+	return nil
 }
