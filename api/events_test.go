@@ -128,7 +128,7 @@ func TestEventStreamLargeTransaction(t *testing.T) {
 			t.Fatalf("event %d out of order: %v after %v", i, m, got[i-1])
 		}
 	}
-	evs, err := b.svc.ListAudit(ctx, dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, dispatch.AuditFilter{Entity: "job", Page: dispatch.Page{Limit: 200}})
+	evs, err := b.svc.Board.ListAudit(ctx, dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, dispatch.AuditFilter{Entity: "job", Page: dispatch.Page{Limit: 200}})
 	if err != nil || len(evs) != n {
 		t.Fatalf("audit trail: %d events, %v", len(evs), err)
 	}

@@ -31,7 +31,7 @@ func (h *handlers) putLocation(c echo.Context) error {
 }
 
 func (h *handlers) geoCells(c echo.Context) error {
-	fc, err := h.Service.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
+	fc, err := h.Service.Board.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func setup(t *testing.T) *testBundle {
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	svc.Planner.Index = geo.NewIndex()
-	reg := metrics.New(svc.AtRiskCount)
+	reg := metrics.New(svc.Board.AtRiskCount)
 	svc.Metrics = reg
 	hub := api.NewHub()
 	ctx, stop := context.WithCancel(context.Background())

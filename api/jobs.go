@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
@@ -312,7 +313,7 @@ type routeDTO struct {
 	Jobs       []jobDTO      `json:"jobs"`
 }
 
-func boardItems(items []services.BoardItem) []boardItemDTO {
+func boardItems(items []board.Item) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
 		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,
@@ -332,7 +333,7 @@ func (h *handlers) board(c echo.Context) error {
 		day = v
 	}
 	a := actor(c)
-	b, err := h.Service.Board(c.Request().Context(), a, day, c.QueryParam("region"))
+	b, err := h.Service.Board.Board(c.Request().Context(), a, day, c.QueryParam("region"))
 	if err != nil {
 		return err
 	}
@@ -395,7 +396,7 @@ func (h *handlers) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := h.Service.ListAudit(c.Request().Context(), actor(c), dispatch.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
+	evs, err := h.Service.Board.ListAudit(c.Request().Context(), actor(c), dispatch.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
 		Actor: c.QueryParam("actor"), From: from, To: to, Page: page})
 	if err != nil {
 		return err

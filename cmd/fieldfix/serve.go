@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		log.Info("travel times from the routing engine", "osrm", url)
 	}
-	reg := metrics.New(svc.AtRiskCount)
+	reg := metrics.New(svc.Board.AtRiskCount)
 	svc.Metrics = reg
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {

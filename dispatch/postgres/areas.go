@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
+	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 )
 
@@ -24,3 +25,6 @@ func (s *Store) Offers() offers.Store { return area[offers.Store]{s, (*Store).Of
 
 // Aftersales is the store of feedback, complaints and KPIs.
 func (s *Store) Aftersales() aftersales.Store { return area[aftersales.Store]{s, (*Store).Aftersales} }
+
+// Board is the store of the dispatcher's board, map and audit trail: reads alone.
+func (s *Store) Board() board.Store { return s }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
+	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
@@ -28,6 +29,7 @@ type Service struct {
 	Offers     *offers.Service
 	Watchdog   WatchdogConfig
 	Aftersales *aftersales.Service
+	Board      *board.Service
 
 	customers *customerIDs // ids of customers seen, by subject
 }
@@ -63,6 +65,7 @@ type Stores interface {
 	dispatch.Store
 	Offers() offers.Store
 	Aftersales() aftersales.Store
+	Board() board.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -71,7 +74,7 @@ func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *s
 	env := dispatch.NewEnv(rules, clock, log)
 	planner := planning.NewPlanner(store, env)
 	return &Service{Env: env, Store: store, Planner: planner, Offers: offers.New(store.Offers(), env, planner),
-		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), customers: &customerIDs{}}
+		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), customers: &customerIDs{}}
 }
 
 func (s *Service) now() time.Time { return s.Env.Now() }

@@ -1,4 +1,4 @@
-package services
+package board
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/fieldfix/fieldfix/geo"
 )
 
-// BoardItem is a job waiting for attention, with its SLA countdown.
-type BoardItem struct {
+// Item is a job waiting for attention, with its SLA countdown.
+type Item struct {
 	dispatch.BoardJob
 	DueIn   time.Duration
 	Reasons []string // why it is at risk
@@ -27,8 +27,8 @@ type Route struct {
 type Board struct {
 	Day        dispatch.Date
 	Region     string
-	Unassigned []BoardItem
-	AtRisk     []BoardItem
+	Unassigned []Item
+	AtRisk     []Item
 	Routes     []Route
 	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
 	OverdueComplaints []dispatch.Complaint
@@ -58,11 +58,11 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		c, err := geo.RegionOf(planning.Point(l))
 		return err == nil && c == reg
 	}
-	now := s.now()
+	now := s.Now()
 	if day.IsZero() {
 		day = dispatch.DateOf(now.In(s.Rules.Zone()))
 	}
-	out := Board{Day: day, Region: region, Unassigned: []BoardItem{}, AtRisk: []BoardItem{}, Routes: []Route{}}
+	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}}
 	open, err := s.Store.OpenJobs(ctx, now.Add(AtRiskWithin))
 	if err != nil {
 		return Board{}, err
@@ -71,7 +71,7 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		if !inRegion(bj.Location) {
 			continue
 		}
-		item := BoardItem{BoardJob: bj, DueIn: bj.SLADueAt.Sub(now)}
+		item := Item{BoardJob: bj, DueIn: bj.SLADueAt.Sub(now)}
 		if bj.Job.TechnicianID == nil {
 			out.Unassigned = append(out.Unassigned, item)
 		}
@@ -117,5 +117,14 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 
 // OverdueComplaints are complaints still open past the acknowledgement time.
 func (s *Service) OverdueComplaints(ctx context.Context) ([]dispatch.Complaint, error) {
-	return s.Store.UnacknowledgedComplaints(ctx, s.now().Add(-dispatch.ComplaintAckWithin))
+	return s.Store.UnacknowledgedComplaints(ctx, s.Now().Add(-dispatch.ComplaintAckWithin))
+}
+
+// AtRiskCount is the number of bookings at risk now (for the gauge).
+func (s *Service) AtRiskCount(ctx context.Context) (int, error) {
+	b, err := s.Board(ctx, dispatch.Actor{Subject: "metrics", Role: dispatch.RoleDispatcher}, dispatch.Date{}, "")
+	if err != nil {
+		return 0, err
+	}
+	return len(b.AtRisk), nil
 }
