@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
@@ -52,7 +53,7 @@ func FuzzBookingDecoder(f *testing.F) {
 	for i, c := range world {
 		area[i] = c.String()
 	}
-	if _, err := svc.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, services.TechnicianRequest{
+	if _, err := svc.Roster.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, roster.TechnicianRequest{
 		Name: "World Installer", Skills: []string{"install"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", ServiceArea: area}); err != nil {
 		f.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/services"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -68,7 +68,7 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.CreateTechnician(c.Request().Context(), actor(c), services.TechnicianRequest{
+	t, err := h.Service.Roster.CreateTechnician(c.Request().Context(), actor(c), roster.TechnicianRequest{
 		Subject: req.Subject, Name: req.Name, Skills: req.Skills, Home: home, TimeZone: req.TimeZone,
 		WeeklyShifts: req.WeeklyShifts, ServiceArea: req.ServiceArea, Active: req.Active,
 	})
@@ -84,7 +84,7 @@ func (h *handlers) listTechnicians(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, err := h.Service.ListTechnicians(c.Request().Context(), actor(c), page)
+	ts, err := h.Service.Roster.ListTechnicians(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (h *handlers) updateTechnician(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	p := dispatch.TechnicianPatch{Name: req.Name, Skills: req.Skills, TimeZone: req.TimeZone, WeeklyShifts: req.WeeklyShifts,
+	p := roster.TechnicianPatch{Name: req.Name, Skills: req.Skills, TimeZone: req.TimeZone, WeeklyShifts: req.WeeklyShifts,
 		ServiceArea: req.ServiceArea, Active: req.Active}
 	if req.Home != nil {
 		home, err := req.Home.toLocation("home")
@@ -120,7 +120,7 @@ func (h *handlers) updateTechnician(c echo.Context) error {
 		}
 		p.Home = &home
 	}
-	t, err := h.Service.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
+	t, err := h.Service.Roster.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
 	if err != nil {
 		return err
 	}

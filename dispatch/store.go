@@ -41,17 +41,6 @@ type IdempotencyKey struct {
 	RequestHash string
 }
 
-// TechnicianPatch is a partial update; nil fields stay as they are.
-type TechnicianPatch struct {
-	Name         *string
-	Skills       *[]string
-	Home         *Location
-	TimeZone     *string
-	WeeklyShifts *[]Shift
-	ServiceArea  *[]string
-	Active       *bool
-}
-
 // Store keeps FieldFix's state. Implementations turn their own failures into *Error kinds where
 // the caller can act (not found, conflict) and wrap the rest.
 type Store interface {

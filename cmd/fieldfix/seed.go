@@ -12,6 +12,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
@@ -88,7 +89,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 // seedDemo loads the demo city when there is no technician yet.
 func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now time.Time) (bool, error) {
 	admin := dispatch.Actor{Subject: "seed", Role: dispatch.RoleAdmin}
-	existing, err := svc.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
+	existing, err := svc.Roster.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
 	if err != nil {
 		return false, err
 	}
@@ -105,7 +106,7 @@ func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now t
 		if i%4 == 0 {
 			skills = append(skills, "install")
 		}
-		_, err := svc.CreateTechnician(ctx, admin, services.TechnicianRequest{
+		_, err := svc.Roster.CreateTechnician(ctx, admin, roster.TechnicianRequest{
 			Subject:      fmt.Sprintf("tech-%02d", i+1),
 			Name:         demoFirstNames[i%len(demoFirstNames)] + " " + demoLastNames[(i*7+i/len(demoFirstNames))%len(demoLastNames)],
 			Skills:       skills,

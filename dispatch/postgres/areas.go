@@ -6,6 +6,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 )
 
 // area is the store of one use-case area: this store's methods, with transactions (Tx) that hand
@@ -28,3 +29,6 @@ func (s *Store) Aftersales() aftersales.Store { return area[aftersales.Store]{s,
 
 // Board is the store of the dispatcher's board, map and audit trail: reads alone.
 func (s *Store) Board() board.Store { return s }
+
+// Roster is the store of the technicians.
+func (s *Store) Roster() roster.Store { return area[roster.Store]{s, (*Store).Roster} }

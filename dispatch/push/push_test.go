@@ -14,6 +14,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/push"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
@@ -66,7 +67,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "00:00", End: "23:59"})
 	}
-	if _, err := b.svc.CreateTechnician(context.Background(), admin, services.TechnicianRequest{Subject: sub, Name: sub + " Tech",
+	if _, err := b.svc.Roster.CreateTechnician(context.Background(), admin, roster.TechnicianRequest{Subject: sub, Name: sub + " Tech",
 		Skills: []string{"washer"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", WeeklyShifts: shifts}); err != nil {
 		b.t.Fatal(err)
 	}

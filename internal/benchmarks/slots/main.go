@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
@@ -61,7 +62,7 @@ func run() error {
 	}
 	trades := []string{"washer", "fridge", "ac", "tv", "water_heater"}
 	for i := range *techs {
-		if _, err := svc.CreateTechnician(ctx, admin2, services.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
+		if _, err := svc.Roster.CreateTechnician(ctx, admin2, roster.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
 			Skills: []string{trades[i%5], trades[(i+2)%5]}, Home: near(9), TimeZone: "Europe/Paris", WeeklyShifts: shifts}); err != nil {
 			return err
 		}
