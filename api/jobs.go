@@ -8,6 +8,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
@@ -109,7 +110,7 @@ func (h *handlers) agenda(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []services.Warning) error {
+func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []overrides.Warning) error {
 	setETag(c, j.Version)
 	out := map[string]any{"job": jobOut(j, actor(c))}
 	if warnings != nil {
@@ -210,7 +211,7 @@ func (h *handlers) assignJob(c echo.Context) error {
 	if req.TechnicianID == nil || *req.TechnicianID <= 0 {
 		return dispatch.Invalid("technician_id", "missing_field", "technician_id is required")
 	}
-	j, ws, err := h.Service.AssignJob(c.Request().Context(), actor(c), id, v, services.AssignRequest{
+	j, ws, err := h.Service.Overrides.AssignJob(c.Request().Context(), actor(c), id, v, overrides.AssignRequest{
 		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force})
 	if err != nil {
 		return err
@@ -244,7 +245,7 @@ func (h *handlers) unassignJob(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	j, err := h.Service.UnassignJob(c.Request().Context(), actor(c), id, v, req.Reason)
+	j, err := h.Service.Overrides.UnassignJob(c.Request().Context(), actor(c), id, v, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func (h *handlers) pinJob(pinned bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		j, err := h.Service.SetPinned(c.Request().Context(), actor(c), id, v, pinned)
+		j, err := h.Service.Overrides.SetPinned(c.Request().Context(), actor(c), id, v, pinned)
 		if err != nil {
 			return err
 		}
@@ -284,7 +285,7 @@ func (h *handlers) technicianUnavailable(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	moved, err := h.Service.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
+	moved, err := h.Service.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
 	if err != nil {
 		return err
 	}

@@ -95,3 +95,13 @@ func (s *Service) unassign(ctx context.Context, st Writer, j *dispatch.Job) erro
 	j.Version = saved.Version
 	return st.SetBookingStatus(ctx, j.BookingID, dispatch.BookingOpen, s.Now())
 }
+
+// Moved is a job a re-dispatch touched.
+type Moved struct {
+	JobID           int64      `json:"job_id"`
+	BookingID       int64      `json:"booking_id"`
+	FromTechnician  *int64     `json:"from_technician_id"`
+	ToTechnician    *int64     `json:"to_technician_id"`
+	Status          string     `json:"status"`
+	PlannedStartNew *time.Time `json:"planned_start"`
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 )
 
@@ -32,3 +33,6 @@ func (s *Store) Board() board.Store { return s }
 
 // Roster is the store of the technicians.
 func (s *Store) Roster() roster.Store { return area[roster.Store]{s, (*Store).Roster} }
+
+// Overrides is the store of the dispatcher's overrides.
+func (s *Store) Overrides() overrides.Store { return area[overrides.Store]{s, (*Store).Overrides} }

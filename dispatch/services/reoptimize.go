@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/scheduling"
@@ -16,9 +17,9 @@ import (
 
 // OptimizeResult says what a re-optimisation did.
 type OptimizeResult struct {
-	Considered int     `json:"considered"`
-	Moved      []Moved `json:"moved"`
-	Assigned   int     `json:"newly_assigned"`
+	Considered int            `json:"considered"`
+	Moved      []offers.Moved `json:"moved"`
+	Assigned   int            `json:"newly_assigned"`
 	// Saved is the objective gained: SLA breaches avoided, lateness and travel+wait (seconds).
 	BreachesAvoided int     `json:"breaches_avoided"`
 	SecondsSaved    float64 `json:"seconds_saved"`
@@ -69,7 +70,7 @@ func (s *Service) Reoptimize(ctx context.Context, a dispatch.Actor, region strin
 		budget = 10 * time.Second
 	}
 	began := time.Now()
-	res := OptimizeResult{Moved: []Moved{}, NotModelled: []NotModelled{}}
+	res := OptimizeResult{Moved: []offers.Moved{}, NotModelled: []NotModelled{}}
 	if err := s.reoptimize(ctx, a, region, began.Add(budget), &res); err != nil {
 		return res, err
 	}
@@ -377,7 +378,7 @@ type place struct {
 
 // applyPlan writes the routes the solver changed, and says how many changed jobs it left
 // because their technicians' plans moved since the read.
-func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]Moved, int, error) {
+func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]offers.Moved, int, error) {
 	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
 	// times. Jobs of unchanged routes keep theirs.
 	type key [2]int64
@@ -415,7 +416,7 @@ func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlann
 		}
 	}
 	if len(changes) == 0 && len(dropped) == 0 {
-		return []Moved{}, 0, nil
+		return []offers.Moved{}, 0, nil
 	}
 	ids := make([]int64, 0, len(changes)+len(dropped))
 	for id := range changes {
@@ -427,7 +428,7 @@ func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlann
 	// leaves and the one it goes to); each is written in a transaction of its own, holding its
 	// technicians' plans, and only when none of them moved since the read: a booking that landed
 	// meanwhile leaves its technician's group for the next run, not the whole run undone.
-	var moved []Moved
+	var moved []offers.Moved
 	skipped := 0
 	for _, g := range changeGroups(ids, rp, changes) {
 		yield()
@@ -510,7 +511,7 @@ func changeGroups(ids []int64, rp *readPlanned, changes map[int64]place) []chang
 // technicians, as the job transitions do (a job's row, then through its trigger its technician's),
 // so that it cannot deadlock with one; then it holds the technicians' plans and writes only if
 // none moved since the read.
-func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]Moved) error {
+func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]offers.Moved) error {
 	ids := g.jobs
 	locked := map[int64]dispatch.Job{}
 	for _, id := range ids {
@@ -568,7 +569,7 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 			if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingOpen); err != nil {
 				return err
 			}
-			*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
+			*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
 			continue
 		}
 		tech := rp.techs[to.tech]
@@ -594,7 +595,7 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
 			return err
 		}
-		*moved = append(*moved, Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
+		*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
 			PlannedStartNew: j.PlannedStart})
 	}
 	return nil

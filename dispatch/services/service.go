@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/geo"
@@ -32,6 +33,7 @@ type Service struct {
 	Aftersales *aftersales.Service
 	Board      *board.Service
 	Roster     *roster.Service
+	Overrides  *overrides.Service
 
 	customers *customerIDs // ids of customers seen, by subject
 }
@@ -69,6 +71,7 @@ type Stores interface {
 	Aftersales() aftersales.Store
 	Board() board.Store
 	Roster() roster.Store
+	Overrides() overrides.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -76,8 +79,10 @@ type Stores interface {
 func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
 	env := dispatch.NewEnv(rules, clock, log)
 	planner := planning.NewPlanner(store, env)
-	return &Service{Env: env, Store: store, Planner: planner, Offers: offers.New(store.Offers(), env, planner),
-		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env), customers: &customerIDs{}}
+	offs := offers.New(store.Offers(), env, planner)
+	return &Service{Env: env, Store: store, Planner: planner, Offers: offs,
+		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
+		Overrides: overrides.New(store.Overrides(), env, planner, offs), customers: &customerIDs{}}
 }
 
 func (s *Service) now() time.Time { return s.Env.Now() }

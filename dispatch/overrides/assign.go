@@ -1,4 +1,4 @@
-package services
+package overrides
 
 import (
 	"context"
@@ -27,13 +27,6 @@ type AssignRequest struct {
 	Force        bool // assign even without the required skills
 }
 
-func staffOnly(a dispatch.Actor) error {
-	if !a.Staff() {
-		return dispatch.Forbidden("only dispatchers override assignments")
-	}
-	return nil
-}
-
 // AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
 // Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
 // as warnings.
@@ -48,7 +41,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		out      dispatch.Job
 		warnings []Warning
 	)
-	err := s.planTx(ctx, func(st dispatch.Store) error {
+	err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
 		warnings = nil
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
@@ -80,7 +73,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 			}
 			warnings = append(warnings, Warning{"skill_mismatch_forced", fmt.Sprintf("%s lacks %s", t.Name, strings.Join(b.RequiredSkills, ", "))})
 		}
-		now := s.now()
+		now := s.Now()
 		start := r.PlannedStart
 		if start == nil {
 			p, reason, err := s.Planner.PlanFor(ctx, st, b, j, t)
@@ -127,7 +120,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 				return err
 			}
 		}
-		if err := s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled); err != nil {
+		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return err
 		}
 		out, err = st.GetJob(ctx, id)
@@ -140,7 +133,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 }
 
 // assignmentWarnings are the risks of putting booking b with t at start.
-func (s *Service) assignmentWarnings(ctx context.Context, st dispatch.Store, b dispatch.Booking, t dispatch.Technician, start time.Time) []Warning {
+func (s *Service) assignmentWarnings(ctx context.Context, st Store, b dispatch.Booking, t dispatch.Technician, start time.Time) []Warning {
 	var ws []Warning
 	if start.After(b.SLADueAt) {
 		ws = append(ws, Warning{"sla_will_be_missed", fmt.Sprintf("planned start %s is after the SLA due time %s",
@@ -164,7 +157,7 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		return dispatch.Job{}, err
 	}
 	var out dispatch.Job
-	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
+	err := s.Store.Tx(ctx, func(st Store) error {
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
@@ -184,13 +177,13 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
 			return err
 		}
-		prev, from, now := j.TechnicianID, j.Status, s.now()
+		prev, from, now := j.TechnicianID, j.Status, s.Now()
 		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = dispatch.JobUnassigned, nil, nil, nil, nil, nil
 		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
 		if _, err := st.UpdateJob(ctx, j); err != nil {
 			return err
 		}
-		if err := s.setBookingStatus(ctx, st, j.BookingID, dispatch.BookingOpen); err != nil {
+		if err := st.SetBookingStatus(ctx, j.BookingID, dispatch.BookingOpen, s.Now()); err != nil {
 			return err
 		}
 		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
@@ -210,7 +203,7 @@ func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifV
 		return dispatch.Job{}, err
 	}
 	var out dispatch.Job
-	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
+	err := s.Store.Tx(ctx, func(st Store) error {
 		j, err := st.LockJob(ctx, id)
 		if err != nil {
 			return err
@@ -224,7 +217,7 @@ func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifV
 		if pinned && j.TechnicianID == nil {
 			return dispatch.Conflict("not_assigned", "job %d has no technician to pin it to", id)
 		}
-		now := s.now()
+		now := s.Now()
 		j.Pinned, j.UpdatedAt = pinned, now
 		if !pinned {
 			j.PinnedStart = false
@@ -243,91 +236,4 @@ func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifV
 		return dispatch.Job{}, err
 	}
 	return s.Store.GetJob(ctx, out.ID)
-}
-
-// Moved is a job a re-dispatch touched.
-type Moved struct {
-	JobID           int64      `json:"job_id"`
-	BookingID       int64      `json:"booking_id"`
-	FromTechnician  *int64     `json:"from_technician_id"`
-	ToTechnician    *int64     `json:"to_technician_id"`
-	Status          string     `json:"status"`
-	PlannedStartNew *time.Time `json:"planned_start"`
-}
-
-// MarkUnavailable records time off from now (or from) until 'until' and re-dispatches the
-// technician's jobs in that time that have not started.
-func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID int64, from, until *time.Time, reason string) ([]Moved, error) {
-	if err := staffOnly(a); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	start := now
-	if from != nil {
-		start = *from
-	}
-	end := start.Add(24 * time.Hour)
-	if until != nil {
-		end = *until
-	}
-	if !end.After(start) || !end.After(now) {
-		return nil, dispatch.Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
-	}
-	if end.Sub(start) > 366*24*time.Hour {
-		return nil, dispatch.Invalid("until", "window_too_long", "an unavailability is at most a year")
-	}
-	var moved []Moved
-	err := s.planTx(ctx, func(st dispatch.Store) error {
-		moved = nil
-		t, err := st.GetTechnician(ctx, techID)
-		if err != nil {
-			return err
-		}
-		if err := st.AddTimeOff(ctx, t.ID, start, end, reason); err != nil {
-			return err
-		}
-		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID,
-			Action: "unavailable", Reason: reason, Data: map[string]any{"from": start, "until": end}}); err != nil {
-			return err
-		}
-		jobs, err := st.TechnicianJobs(ctx, t.ID, start.Add(-12*time.Hour), end)
-		if err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if j.Started() || j.PlannedStart == nil || !j.PlannedEnd.After(start) || !j.PlannedStart.Before(end) {
-				continue
-			}
-			j, err := st.LockJob(ctx, j.ID)
-			if err != nil {
-				return err
-			}
-			if j.Started() || !j.Live() || j.TechnicianID == nil || *j.TechnicianID != t.ID {
-				continue // it moved since the list was read (the technician set off, a dispatcher moved it)
-			}
-			if err := s.Offers.Withdraw(ctx, st, j, "technician unavailable"); err != nil {
-				return err
-			}
-			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
-				return err
-			}
-			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
-				Action: "redispatch", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned), Reason: "technician unavailable",
-				Data: map[string]any{"previous_technician_id": t.ID, "booking_id": j.BookingID}}); err != nil {
-				return err
-			}
-			prev := j.TechnicianID
-			nj, err := s.Offers.Redispatch(ctx, st, a, j)
-			if err != nil {
-				return err
-			}
-			moved = append(moved, Moved{JobID: j.ID, BookingID: j.BookingID, FromTechnician: prev, ToTechnician: nj.TechnicianID,
-				Status: string(nj.Status), PlannedStartNew: nj.PlannedStart})
-		}
-		return nil
-	})
-	if moved == nil {
-		moved = []Moved{}
-	}
-	return moved, err
 }
