@@ -9,6 +9,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
+	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -116,4 +117,24 @@ func (o hookedOffers) RefusedTechnicians(ctx context.Context, id int64) ([]int64
 		return nil, errInjected
 	}
 	return o.Store.RefusedTechnicians(ctx, id)
+}
+
+// Watchdog is the watchdog's store with the same hooks.
+func (h hookedStore) Watchdog() watchdog.Store { return hookedWatchdog{h.Store.Watchdog(), h} }
+
+// hookedWatchdog is the watchdog's store through h's hooks.
+type hookedWatchdog struct {
+	watchdog.Store
+	h hookedStore
+}
+
+func (w hookedWatchdog) Tx(ctx context.Context, fn func(watchdog.Store) error) error {
+	return w.Store.Tx(ctx, func(st watchdog.Store) error { return fn(hookedWatchdog{st, w.h}) })
+}
+
+func (w hookedWatchdog) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
+	if id == w.h.failLockJob {
+		return dispatch.Job{}, errInjected
+	}
+	return w.Store.LockJob(ctx, id)
 }

@@ -25,7 +25,7 @@ func TestWatchdogRedispatchesALateTechnician(t *testing.T) {
 	spare := b.technician("spare", []string{"washer"}, 45.75, 4.85)
 	start, _ := time.Parse(time.RFC3339, job["planned_start"].(string))
 	b.clock.Set(start.Add(31 * time.Minute))
-	sum, err := b.svc.SLAWatchdog(context.Background())
+	sum, err := b.svc.Watchdog.SLAWatchdog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestWatchdogRedispatchesALateTechnician(t *testing.T) {
 	}
 	_ = late
 	// A second run at the same moment changes nothing.
-	if sum, _ := b.svc.SLAWatchdog(context.Background()); sum.Redispatched != 0 || sum.Flagged != 0 {
+	if sum, _ := b.svc.Watchdog.SLAWatchdog(context.Background()); sum.Redispatched != 0 || sum.Flagged != 0 {
 		t.Fatalf("second run %+v", sum)
 	}
 }
@@ -61,7 +61,7 @@ func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
 
 	b.clock.Set(due.Add(-5 * time.Hour))
 	for range 2 {
-		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+		if _, err := b.svc.Watchdog.SLAWatchdog(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
 
 	b.clock.Set(due.Add(time.Minute))
 	for range 3 {
-		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+		if _, err := b.svc.Watchdog.SLAWatchdog(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
 	due, _ := time.Parse(time.RFC3339Nano, second["sla_due_at"].(string))
 	b.clock.Set(due.Add(time.Minute)) // both are past their due time
-	sum, err := svc.SLAWatchdog(t.Context())
+	sum, err := svc.Watchdog.SLAWatchdog(t.Context())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("watchdog job %v", poisoned)) {
 		t.Fatalf("the failing job was not reported: %v", err)
 	}

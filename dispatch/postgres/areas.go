@@ -8,6 +8,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
 
 // area is the store of one use-case area: this store's methods, with transactions (Tx) that hand
@@ -36,3 +37,6 @@ func (s *Store) Roster() roster.Store { return area[roster.Store]{s, (*Store).Ro
 
 // Overrides is the store of the dispatcher's overrides.
 func (s *Store) Overrides() overrides.Store { return area[overrides.Store]{s, (*Store).Overrides} }
+
+// Watchdog is the store of the SLA watchdog.
+func (s *Store) Watchdog() watchdog.Store { return area[watchdog.Store]{s, (*Store).Watchdog} }

@@ -446,3 +446,8 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st dispatch.Store, b
 	}
 	return nil
 }
+
+// DisableStaleDevices turns off tokens not seen for maxAge (FCM drops them after ~270 days; 30 is ours).
+func (s *Service) DisableStaleDevices(ctx context.Context, maxAge time.Duration) (int64, error) {
+	return s.Store.DisableStaleDevices(ctx, s.now().Add(-maxAge))
+}

@@ -600,3 +600,30 @@ func (s *Service) applyGroup(ctx context.Context, st dispatch.Store, a dispatch.
 	}
 	return nil
 }
+
+// ReoptimizeRegions re-optimises each region with bookings to serve, sharing the budget; regions
+// are independent, so one region's work never waits on another's.
+func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (map[string]OptimizeResult, error) {
+	regions, err := s.Store.OpenRegions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]OptimizeResult{}
+	var failed error
+	for _, r := range regions {
+		if r == "" {
+			continue
+		}
+		res, err := s.Reoptimize(ctx, dispatch.System(), r, budget/time.Duration(max(1, len(regions))))
+		if err != nil {
+			// Reported; the regions after it are re-optimised all the same.
+			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
+			if dispatch.HaltsBackground(ctx, err) {
+				return out, failed
+			}
+			continue
+		}
+		out[r] = res
+	}
+	return out, failed
+}

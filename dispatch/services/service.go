@@ -20,6 +20,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -29,7 +30,7 @@ type Service struct {
 	Store      dispatch.Store
 	Planner    *planning.Planner
 	Offers     *offers.Service
-	Watchdog   WatchdogConfig
+	Watchdog   *watchdog.Service
 	Aftersales *aftersales.Service
 	Board      *board.Service
 	Roster     *roster.Service
@@ -72,6 +73,7 @@ type Stores interface {
 	Board() board.Store
 	Roster() roster.Store
 	Overrides() overrides.Store
+	Watchdog() watchdog.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -81,7 +83,7 @@ func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *s
 	planner := planning.NewPlanner(store, env)
 	offs := offers.New(store.Offers(), env, planner)
 	return &Service{Env: env, Store: store, Planner: planner, Offers: offs,
-		Watchdog: DefaultWatchdog(), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
+		Watchdog: watchdog.New(store.Watchdog(), env, planner, offs), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
 		Overrides: overrides.New(store.Overrides(), env, planner, offs), customers: &customerIDs{}}
 }
 

@@ -1,4 +1,6 @@
-package services
+// Package watchdog owns the SLA watch: bookings at risk of missing their due time are planned again
+// on a wider search or flagged for the board (dispatchers told), and each breach is recorded once.
+package watchdog
 
 import (
 	"context"
@@ -7,21 +9,57 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
-// WatchdogConfig tunes the SLA watchdog.
-type WatchdogConfig struct {
+// Store is what the watchdog reads and writes.
+type Store interface {
+	offers.Writer
+	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
+	Tx(ctx context.Context, fn func(Store) error) error
+	// LockJob reads the job with its row locked until the transaction ends.
+	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
+	// AtRiskJobs are first visits not yet started whose booking is at risk: no technician and due
+	// before riskBefore, planned after the due time, or planned to start before lateBefore.
+	AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]dispatch.AtRiskJob, error)
+	// SetAtRisk flags or clears a booking; it reports whether the flag changed.
+	SetAtRisk(ctx context.Context, bookingID int64, atRisk bool) (bool, error)
+	// ClearAtRisk clears every flag but those of still; it returns the cleared bookings.
+	ClearAtRisk(ctx context.Context, still []int64) ([]int64, error)
+	// RecordBreaches marks, once, the bookings whose due time passed without an arrival.
+	RecordBreaches(ctx context.Context, now time.Time) ([]dispatch.Booking, error)
+	DispatcherSubjects(ctx context.Context) ([]string, error)
+}
+
+// Service is the SLA watchdog: at-risk bookings rescued or flagged, breaches recorded once.
+type Service struct {
+	*dispatch.Env
+	Store   Store
+	Planner *planning.Planner
+	Offers  *offers.Service
+	Config  Config
+}
+
+// New is the watchdog over store with the default margins, planning and offering through planner
+// and offers.
+func New(store Store, env *dispatch.Env, planner *planning.Planner, offers *offers.Service) *Service {
+	return &Service{Env: env, Store: store, Planner: planner, Offers: offers, Config: DefaultConfig()}
+}
+
+// Config tunes the SLA watchdog.
+type Config struct {
 	RiskMargin time.Duration // a booking without a technician this close to its due time is at risk (6 h)
 	LateAfter  time.Duration // a technician this late for the planned start puts the booking at risk (30 min)
 }
 
-// DefaultWatchdog are the defaults of the spec.
-func DefaultWatchdog() WatchdogConfig {
-	return WatchdogConfig{RiskMargin: 6 * time.Hour, LateAfter: 30 * time.Minute}
+// DefaultConfig are the defaults of the spec.
+func DefaultConfig() Config {
+	return Config{RiskMargin: 6 * time.Hour, LateAfter: 30 * time.Minute}
 }
 
-// WatchdogSummary says what one watchdog run did.
-type WatchdogSummary struct {
+// Summary says what one watchdog run did.
+type Summary struct {
 	AtRisk       int     `json:"at_risk"`
 	Redispatched int     `json:"redispatched"`
 	Flagged      int     `json:"newly_flagged"`
@@ -32,10 +70,10 @@ type WatchdogSummary struct {
 // SLAWatchdog finds at-risk bookings, tries to re-dispatch them (a wider search, other
 // technicians), flags them for the board, audits and tells dispatchers; and records each breach
 // once. Running it twice at the same moment changes nothing the second time.
-func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
-	now := s.now()
-	sum := WatchdogSummary{Breaches: []int64{}}
-	risky, err := s.Store.AtRiskJobs(ctx, now.Add(s.Watchdog.RiskMargin), now.Add(-s.Watchdog.LateAfter))
+func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
+	now := s.Now()
+	sum := Summary{Breaches: []int64{}}
+	risky, err := s.Store.AtRiskJobs(ctx, now.Add(s.Config.RiskMargin), now.Add(-s.Config.LateAfter))
 	if err != nil {
 		return sum, err
 	}
@@ -46,7 +84,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	for _, r := range risky {
 		sum.AtRisk++
 		var fixed, flagged bool
-		err := s.planTx(ctx, func(st dispatch.Store) error {
+		err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
 			fixed, flagged = false, false
 			j, err := st.LockJob(ctx, r.Job.ID)
 			if err != nil {
@@ -70,7 +108,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 			if flagged, err = st.SetAtRisk(ctx, b.ID, true); err != nil || !flagged {
 				return err
 			}
-			reason := atRiskReason(j, b, now, s.Watchdog)
+			reason := atRiskReason(j, b, now, s.Config)
 			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "booking", EntityID: b.ID,
 				Action: "at_risk", Reason: reason, Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "sla_due_at": b.SLADueAt}}); err != nil {
 				return err
@@ -101,7 +139,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 		return sum, errors.Join(failed, err)
 	}
 	sum.Cleared = len(cleared)
-	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
+	err = s.Store.Tx(ctx, func(st Store) error {
 		breached, err := st.RecordBreaches(ctx, now)
 		if err != nil {
 			return err
@@ -119,7 +157,7 @@ func (s *Service) SLAWatchdog(ctx context.Context) (WatchdogSummary, error) {
 	return sum, errors.Join(failed, err)
 }
 
-func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w WatchdogConfig) string {
+func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w Config) string {
 	switch {
 	case j.TechnicianID == nil:
 		return fmt.Sprintf("no technician and %s to the SLA due time", b.SLADueAt.Sub(now).Round(time.Minute))
@@ -132,9 +170,9 @@ func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w WatchdogC
 
 // rescue re-plans an at-risk job with a wider search; it keeps the new plan only when it
 // arrives by the due time (and, for a late technician, goes to someone else).
-func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Booking, j *dispatch.Job, now time.Time) (bool, error) {
+func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *dispatch.Job, now time.Time) (bool, error) {
 	var exclude []int64
-	late := j.TechnicianID != nil && j.PlannedStart != nil && j.PlannedStart.Before(now.Add(-s.Watchdog.LateAfter))
+	late := j.TechnicianID != nil && j.PlannedStart != nil && j.PlannedStart.Before(now.Add(-s.Config.LateAfter))
 	if late {
 		exclude = append(exclude, *j.TechnicianID)
 	}
@@ -176,11 +214,11 @@ func (s *Service) rescue(ctx context.Context, st dispatch.Store, b dispatch.Book
 			return false, err
 		}
 	}
-	return true, s.setBookingStatus(ctx, st, b.ID, dispatch.BookingScheduled)
+	return true, st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now())
 }
 
 // tellDispatchers notifies every dispatcher with a registered device.
-func (s *Service) tellDispatchers(ctx context.Context, st dispatch.Store, b dispatch.Booking, j dispatch.Job, title, body string) error {
+func (s *Service) tellDispatchers(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, title, body string) error {
 	subs, err := st.DispatcherSubjects(ctx)
 	if err != nil {
 		return err
@@ -192,36 +230,4 @@ func (s *Service) tellDispatchers(ctx context.Context, st dispatch.Store, b disp
 		}
 	}
 	return nil
-}
-
-// DisableStaleDevices turns off tokens not seen for maxAge (FCM drops them after ~270 days; 30 is ours).
-func (s *Service) DisableStaleDevices(ctx context.Context, maxAge time.Duration) (int64, error) {
-	return s.Store.DisableStaleDevices(ctx, s.now().Add(-maxAge))
-}
-
-// ReoptimizeRegions re-optimises each region with bookings to serve, sharing the budget; regions
-// are independent, so one region's work never waits on another's.
-func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (map[string]OptimizeResult, error) {
-	regions, err := s.Store.OpenRegions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]OptimizeResult{}
-	var failed error
-	for _, r := range regions {
-		if r == "" {
-			continue
-		}
-		res, err := s.Reoptimize(ctx, dispatch.System(), r, budget/time.Duration(max(1, len(regions))))
-		if err != nil {
-			// Reported; the regions after it are re-optimised all the same.
-			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
-			if dispatch.HaltsBackground(ctx, err) {
-				return out, failed
-			}
-			continue
-		}
-		out[r] = res
-	}
-	return out, failed
 }
