@@ -7,6 +7,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
@@ -137,4 +138,31 @@ func (w hookedWatchdog) LockJob(ctx context.Context, id int64) (dispatch.Job, er
 		return dispatch.Job{}, errInjected
 	}
 	return w.Store.LockJob(ctx, id)
+}
+
+// Optimize is the re-optimisation's store with the same hooks.
+func (h hookedStore) Optimize() optimize.Store { return hookedOptimize{h.Store.Optimize(), h} }
+
+// hookedOptimize is the re-optimisation's store through h's hooks.
+type hookedOptimize struct {
+	optimize.Store
+	h hookedStore
+}
+
+func (o hookedOptimize) Tx(ctx context.Context, fn func(optimize.Store) error) error {
+	return o.Store.Tx(ctx, func(st optimize.Store) error { return fn(hookedOptimize{st, o.h}) })
+}
+
+func (o hookedOptimize) PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error) {
+	if lock && o.h.beforeLockPlans != nil {
+		o.h.beforeLockPlans(ids)
+	}
+	return o.Store.PlanVersions(ctx, ids, lock)
+}
+
+func (o hookedOptimize) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
+	if region == o.h.failMovable && region != "" {
+		return nil, errInjected
+	}
+	return o.Store.MovableJobs(ctx, frozenUntil, region)
 }

@@ -426,7 +426,7 @@ func (h *handlers) optimize(c echo.Context) error {
 	if req.BudgetMS < 0 || req.BudgetMS > 120000 {
 		return dispatch.Invalid("budget_ms", "out_of_range", "budget_ms must be between 1 and 120000")
 	}
-	res, err := h.Service.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
+	res, err := h.Service.Optimize.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 			})
 		}
 	}})
-	res, err := svc.Reoptimize(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, "", 2*time.Second)
+	res, err := svc.Optimize.Reoptimize(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, "", 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

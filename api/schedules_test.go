@@ -255,7 +255,7 @@ func TestReoptimizeRegionsGoesOnPastAFailingRegion(t *testing.T) {
 		broken, fine = fine, broken
 	}
 	svc := b.hookedService(hookedStore{failMovable: broken})
-	out, err := svc.ReoptimizeRegions(t.Context(), 2*time.Second)
+	out, err := svc.Optimize.ReoptimizeRegions(t.Context(), 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "region "+broken) {
 		t.Fatalf("the failing region was not reported: %v", err)
 	}

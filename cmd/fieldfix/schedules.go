@@ -36,7 +36,7 @@ func schedules(svc *services.Service, getenv func(string) string, log *slog.Logg
 	run := map[string]func(ctx context.Context, tick time.Time) (any, error){
 		"sla-watchdog": func(ctx context.Context, _ time.Time) (any, error) { return svc.Watchdog.SLAWatchdog(ctx) },
 		"reoptimize": func(ctx context.Context, _ time.Time) (any, error) {
-			return svc.ReoptimizeRegions(ctx, 60*time.Second)
+			return svc.Optimize.ReoptimizeRegions(ctx, 60*time.Second)
 		},
 		"follow-ups": func(ctx context.Context, _ time.Time) (any, error) {
 			n, err := svc.Aftersales.FollowUps(ctx)

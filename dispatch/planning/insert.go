@@ -191,7 +191,7 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 				break // a later shift of the same technician adds hours of waiting: never cheaper
 			}
 			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
-			prevLoc, prevEnd := t.Home, later(w.Start, now)
+			prevLoc, prevEnd := t.Home, Later(w.Start, now)
 			if !w.Start.After(now) {
 				prevLoc = p.PositionAt(t, now, route)
 			}
@@ -207,7 +207,7 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 					gapEnd, nextLoc = inShift[i].Start, inShift[i].Location
 				}
 				if i > 0 {
-					prevLoc, prevEnd = inShift[i-1].Location, later(inShift[i-1].End, now)
+					prevLoc, prevEnd = inShift[i-1].Location, Later(inShift[i-1].End, now)
 				}
 				// The visit starts after prevEnd (travel is never negative): a gap shorter than
 				// the visit cannot take it, whatever the travel, which need not be asked for.
@@ -302,7 +302,7 @@ func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
 	}
 	var best time.Time
 	for _, w := range ws {
-		st := later(earliest, w.Start)
+		st := Later(earliest, w.Start)
 		if st.Before(w.End) && (best.IsZero() || st.Before(best)) {
 			best = st
 		}
@@ -326,7 +326,8 @@ func (p *Planner) insertionCost(rd *Routes, b dispatch.Booking, start, now time.
 	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
 }
 
-func later(a, b time.Time) time.Time {
+// Later is the later of two times.
+func Later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
@@ -40,3 +41,6 @@ func (s *Store) Overrides() overrides.Store { return area[overrides.Store]{s, (*
 
 // Watchdog is the store of the SLA watchdog.
 func (s *Store) Watchdog() watchdog.Store { return area[watchdog.Store]{s, (*Store).Watchdog} }
+
+// Optimize is the store of re-optimisation.
+func (s *Store) Optimize() optimize.Store { return area[optimize.Store]{s, (*Store).Optimize} }

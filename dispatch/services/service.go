@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
@@ -31,6 +32,7 @@ type Service struct {
 	Planner    *planning.Planner
 	Offers     *offers.Service
 	Watchdog   *watchdog.Service
+	Optimize   *optimize.Service
 	Aftersales *aftersales.Service
 	Board      *board.Service
 	Roster     *roster.Service
@@ -74,6 +76,7 @@ type Stores interface {
 	Roster() roster.Store
 	Overrides() overrides.Store
 	Watchdog() watchdog.Store
+	Optimize() optimize.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -83,7 +86,7 @@ func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *s
 	planner := planning.NewPlanner(store, env)
 	offs := offers.New(store.Offers(), env, planner)
 	return &Service{Env: env, Store: store, Planner: planner, Offers: offs,
-		Watchdog: watchdog.New(store.Watchdog(), env, planner, offs), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
+		Watchdog: watchdog.New(store.Watchdog(), env, planner, offs), Optimize: optimize.New(store.Optimize(), env, planner, offs), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
 		Overrides: overrides.New(store.Overrides(), env, planner, offs), customers: &customerIDs{}}
 }
 

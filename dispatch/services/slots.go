@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 // SlotQuery asks which arrival windows the live plan can keep for a prospective booking.
@@ -48,7 +49,7 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 	if err := s.validate(&r, now); err != nil {
 		return nil, time.Time{}, err
 	}
-	from, to := maxTime(q.From, now), q.To
+	from, to := planning.Later(q.From, now), q.To
 	if to.IsZero() {
 		to = from.Add(72 * time.Hour)
 	}
@@ -91,7 +92,7 @@ func slotGrid(from, to time.Time, loc *time.Location) []dispatch.Window {
 	for w := start; w.Before(to); w = w.Add(ArrivalWindow) {
 		end := w.Add(ArrivalWindow)
 		if end.After(from) {
-			out = append(out, dispatch.Window{Start: maxTime(w, from).UTC(), End: end.UTC()})
+			out = append(out, dispatch.Window{Start: planning.Later(w, from).UTC(), End: end.UTC()})
 		}
 	}
 	return out
