@@ -30,7 +30,7 @@ func (h *handlers) extendWarranty(c echo.Context) error {
 	if req.From != nil {
 		from = *req.From
 	}
-	p, err := h.Service.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
+	p, err := h.Service.Intake.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/services"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 type locationDTO struct {
@@ -129,7 +129,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	br := services.BookingRequest{
+	br := intake.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
 		CustomerSub: req.CustomerSub,
@@ -141,7 +141,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	canonical, _ := json.Marshal(req)
 	sum := sha256.Sum256(canonical)
 	a := actor(c)
-	b, replay, err := h.Service.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
+	b, replay, err := h.Service.Intake.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (h *handlers) getBooking(c echo.Context) error {
 		return err
 	}
 	a := actor(c)
-	b, err := h.Service.GetBooking(c.Request().Context(), a, id)
+	b, err := h.Service.Intake.GetBooking(c.Request().Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (h *handlers) listBookings(c echo.Context) error {
 	a := actor(c)
 	f := dispatch.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
 		Page: page}
-	bs, err := h.Service.ListBookings(c.Request().Context(), a, f)
+	bs, err := h.Service.Intake.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (h *handlers) cancelBooking(c echo.Context) error {
 		}
 	}
 	a := actor(c)
-	b, err := h.Service.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
+	b, err := h.Service.Intake.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (h *handlers) rescheduleBooking(c echo.Context) error {
 		ws = append(ws, dispatch.Window(w))
 	}
 	a := actor(c)
-	b, err := h.Service.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
+	b, err := h.Service.Intake.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
-	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // ---- the technician app ----
@@ -169,7 +168,7 @@ func (h *handlers) jobStatus(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	u := services.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
+	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
 		ProofOfPurchase: req.ProofOfPurchase}
 	if req.Location != nil {
 		l, err := req.Location.toLocation("location")

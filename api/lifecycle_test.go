@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 )
@@ -593,7 +594,7 @@ func TestOfferExpiresAtItsTime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go svc.Offers.RunLifecycle(ctx, time.Minute)
-	bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, services.BookingRequest{
+	bk, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: "c", Role: dispatch.RoleCustomer}, intake.BookingRequest{
 		Appliance: "washer", Problem: "x", Address: "y", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil || *bk.CurrentJob().TechnicianID != first {
 		t.Fatalf("booking %v %v", bk.CurrentJob(), err)

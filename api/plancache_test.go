@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
@@ -72,9 +73,9 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	if err := other.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := intake.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
-	bk2, _, err := other.CreateBooking(ctx, dispatch.Actor{Subject: "c2", Role: dispatch.RoleCustomer}, req, "", "")
+	bk2, _, err := other.Intake.CreateBooking(ctx, dispatch.Actor{Subject: "c2", Role: dispatch.RoleCustomer}, req, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,14 +176,14 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := services.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := intake.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
 	type result struct {
 		bk  dispatch.Booking
 		err error
 	}
 	book := func(sub string, out chan<- result) {
-		bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, req, "", "")
+		bk, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, req, "", "")
 		out <- result{bk, err}
 	}
 	first, second := make(chan result, 1), make(chan result, 1)
@@ -222,13 +223,19 @@ type pausingStore struct {
 	before func()
 }
 
-func (p pausingStore) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
-	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) {
-		return fn(pausingStore{Store: st.(*postgres.Store), before: p.before})
-	})
+func (p pausingStore) Intake() intake.Store { return pausingIntake{p.Store.Intake(), p.before} }
+
+// pausingIntake is intake's store calling before ahead of each new booking's write.
+type pausingIntake struct {
+	intake.Store
+	before func()
 }
 
-func (p pausingStore) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (p pausingIntake) Autocommit(ctx context.Context, fn func(intake.Store) (bool, error)) error {
+	return p.Store.Autocommit(ctx, func(st intake.Store) (bool, error) { return fn(pausingIntake{st, p.before}) })
+}
+
+func (p pausingIntake) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	p.before()
 	return p.Store.WriteNewBooking(ctx, nb)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/services"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 func queryFloat(c echo.Context, name string) (float64, error) {
@@ -36,7 +36,7 @@ func (h *handlers) slots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := services.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
+	q := intake.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
 		ServiceType: dispatch.ServiceType(c.QueryParam("service_type")), CustomerSub: c.QueryParam("customer_sub")}
 	if from != nil {
 		q.From = *from
@@ -51,9 +51,9 @@ func (h *handlers) slots(c echo.Context) error {
 		}
 		q.PurchaseID = &id
 	}
-	slots, due, err := h.Service.Slots(c.Request().Context(), actor(c), q)
+	slots, due, err := h.Service.Intake.Slots(c.Request().Context(), actor(c), q)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(services.ArrivalWindow / time.Minute), "slots": slots})
+	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(dispatch.ArrivalWindow / time.Minute), "slots": slots})
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/services"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 var errRollback = errors.New("rollback")
@@ -71,10 +71,10 @@ func TestSlotsAgreeWithInsertion(t *testing.T) {
 		}
 		window := dispatch.Window{Start: start, End: w.Add(2 * time.Hour)}
 		var ok bool
-		err := svc.Store.Tx(context.Background(), func(st dispatch.Store) error {
-			inTx := *svc
+		err := svc.Intake.Store.Tx(context.Background(), func(st intake.Store) error {
+			inTx := *svc.Intake
 			inTx.Store = st
-			bk, _, err := inTx.CreateBooking(context.Background(), actor, services.BookingRequest{ServiceType: "installation", Appliance: "ac",
+			bk, _, err := inTx.CreateBooking(context.Background(), actor, intake.BookingRequest{ServiceType: "installation", Appliance: "ac",
 				Problem: "install", Address: "x", Location: dispatch.Location{Lat: 45.762, Lng: 4.84}, PreferredWindows: []dispatch.Window{window}}, "", "")
 			if err == nil {
 				ps := bk.CurrentJob().PlannedStart

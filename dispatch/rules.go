@@ -262,3 +262,6 @@ func normClock(s string) string {
 	}
 	return s
 }
+
+// ArrivalWindow is how wide the arrival window promised to a customer is.
+const ArrivalWindow = 2 * time.Hour

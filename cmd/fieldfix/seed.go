@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
@@ -130,7 +131,7 @@ func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now t
 		sub := fmt.Sprintf("demo-customer-%d", c)
 		for _, p := range mine {
 			p.CustomerSub = sub
-			if _, err := svc.RegisterPurchase(ctx, admin, p); err != nil {
+			if _, err := svc.Intake.RegisterPurchase(ctx, admin, p); err != nil {
 				return false, fmt.Errorf("seed purchase: %w", err)
 			}
 		}
@@ -139,7 +140,7 @@ func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now t
 	apps := []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher"}
 	for i := range bookings {
 		sub := fmt.Sprintf("demo-customer-%d", i%5+1)
-		if _, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, services.BookingRequest{
+		if _, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, intake.BookingRequest{
 			ServiceType: dispatch.ServiceRepair, Appliance: apps[i%len(apps)], Problem: "demo: not working as it should",
 			Address: fmt.Sprintf("%d rue de la Demo, Lyon", i+1), Location: demoPoint(rng, 9), Channel: "app"}, "", ""); err != nil {
 			return false, fmt.Errorf("seed booking: %w", err)
@@ -149,10 +150,10 @@ func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now t
 }
 
 // demoPurchases covers each tier rule: in warranty, out of warranty, extended, a recent delivery.
-func demoPurchases(today dispatch.Date) []services.PurchaseRequest {
+func demoPurchases(today dispatch.Date) []intake.PurchaseRequest {
 	ext := today.AddDays(200)
 	recent := today.AddDays(-3)
-	return []services.PurchaseRequest{
+	return []intake.PurchaseRequest{
 		{Category: "washer", Brand: "Bosch", Model: "Serie 6 WAU28", Serial: "BW-1001", PurchasedAt: today.AddMonths(-5), WarrantyMonths: 24},
 		{Category: "fridge", Brand: "Samsung", Model: "RB34T", Serial: "SF-2002", PurchasedAt: today.AddMonths(-40), WarrantyMonths: 24},
 		{Category: "ac", Brand: "Daikin", Model: "Sensira FTXF35", Serial: "DA-3003", PurchasedAt: today.AddMonths(-30), WarrantyMonths: 24, ExtendedWarrantyUntil: &ext},
@@ -179,12 +180,12 @@ func printDemoTokens(ctx context.Context, svc *services.Service, tokens api.JWT,
 	}
 	fmt.Fprintln(w, "\ndemo purchases:")
 	for _, sub := range []string{"demo-customer-1"} {
-		ps, err := svc.ListPurchases(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, "", dispatch.Page{Limit: 10})
+		ps, err := svc.Intake.ListPurchases(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, "", dispatch.Page{Limit: 10})
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			in, until := svc.WarrantyStatus(p)
+			in, until := svc.Intake.WarrantyStatus(p)
 			state := "out of warranty"
 			if in {
 				state = "in warranty until " + until.String()

@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -44,3 +47,28 @@ func (s *Store) Watchdog() watchdog.Store { return area[watchdog.Store]{s, (*Sto
 
 // Optimize is the store of re-optimisation.
 func (s *Store) Optimize() optimize.Store { return area[optimize.Store]{s, (*Store).Optimize} }
+
+// Intake is the store of purchases and bookings, which a new booking writes outside a
+// transaction (Autocommit) and a visit's report joins (Join).
+func (s *Store) Intake() intake.Store { return intakeStore{area[intake.Store]{s, (*Store).Intake}} }
+
+type intakeStore struct{ area[intake.Store] }
+
+// Autocommit runs fn outside a transaction, and its AfterTx hooks when fn returns.
+func (s intakeStore) Autocommit(ctx context.Context, fn func(intake.Store) (bool, error)) error {
+	return s.Store.autocommit(ctx, func(st *Store) (bool, error) { return fn(st.Intake()) })
+}
+
+// Join is the store bound to tx, another area's open transaction.
+func (s intakeStore) Join(tx dispatch.Tx) intake.Store { return joined(tx).Intake() }
+
+// joined is the store bound to tx, the transaction of another area's store of this package: a
+// hook's writes commit or roll back with the change that called it.
+func joined(tx dispatch.Tx) *Store {
+	if b, ok := tx.(interface{ base() *Store }); ok {
+		return b.base()
+	}
+	panic(fmt.Sprintf("postgres: %T is not a transaction of this store", tx))
+}
+
+func (s *Store) base() *Store { return s }

@@ -70,6 +70,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*Store) error) error {
 
 // Autocommit runs fn on the pool, outside a transaction, and its AfterTx hooks when fn returns.
 func (s *Store) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
+	return s.autocommit(ctx, func(st *Store) (bool, error) { return fn(st) })
+}
+
+// autocommit runs fn with the store outside a transaction, and its AfterTx hooks when fn returns.
+func (s *Store) autocommit(ctx context.Context, fn func(*Store) (bool, error)) error {
 	if s.tx != nil {
 		_, err := fn(s)
 		return err

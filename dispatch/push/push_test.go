@@ -12,6 +12,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/fcm"
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/push"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
@@ -80,7 +81,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 
 func (b *bundle) book() dispatch.Booking {
 	b.t.Helper()
-	bk, _, err := b.svc.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, services.BookingRequest{
+	bk, _, err := b.svc.Intake.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, intake.BookingRequest{
 		Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil {
 		b.t.Fatal(err)
@@ -388,10 +389,10 @@ var errRollback = errors.New("rollback")
 func TestNoPushForARolledBackChange(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-a1")
-	err := b.store.Tx(context.Background(), func(st dispatch.Store) error {
-		inTx := *b.svc
+	err := b.store.Intake().Tx(context.Background(), func(st intake.Store) error {
+		inTx := *b.svc.Intake
 		inTx.Store = st
-		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, services.BookingRequest{
+		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, intake.BookingRequest{
 			Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", ""); err != nil {
 			return err
 		}
@@ -424,7 +425,7 @@ func TestCustomerNotificationsThroughFCM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range []dispatch.JobStatus{dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted} {
-		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, services.StatusUpdate{Status: st}); err != nil {
+		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -42,10 +42,3 @@ func (s *Service) PingLocation(ctx context.Context, a dispatch.Actor, l dispatch
 	}
 	return out, err
 }
-
-// refuseUnserved is the refusal of a booking at l, where no technician works.
-func refuseUnserved(l dispatch.Location) error {
-	e := dispatch.Unprocessable("outside_service_area", "no technician works at %.5f, %.5f: the address is outside every service area", l.Lat, l.Lng)
-	e.(*dispatch.Error).Field = "location"
-	return e
-}

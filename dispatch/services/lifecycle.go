@@ -66,7 +66,7 @@ func (s *Service) AcceptJob(ctx context.Context, a dispatch.Actor, id int64) (di
 		return s.Env.TellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
 			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.Zone())),
 			map[string]any{"technician_first_name": first, "window_start": j.PlannedStart.Format(time.RFC3339),
-				"window_end": j.PlannedStart.Add(ArrivalWindow).Format(time.RFC3339)})
+				"window_end": j.PlannedStart.Add(dispatch.ArrivalWindow).Format(time.RFC3339)})
 	})
 	if err == nil {
 		s.metrics().Offer("accepted")
@@ -133,18 +133,6 @@ func (s *Service) setBookingStatus(ctx context.Context, st dispatch.Store, id in
 	return st.SetBookingStatus(ctx, id, status, s.now())
 }
 
-// StatusUpdate is a technician's report from the field.
-type StatusUpdate struct {
-	Status    dispatch.JobStatus
-	Outcome   string
-	Notes     string
-	PartsUsed []dispatch.Part
-	Location  *dispatch.Location
-	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
-	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
-	ProofOfPurchase *bool
-}
-
 // MaxPartsUsed bounds the parts a visit lists.
 const MaxPartsUsed = 100
 
@@ -152,7 +140,7 @@ const MaxPartsUsed = 100
 var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
 
 // UpdateJobStatus moves the caller's job along en_route → on_site → completed | incomplete.
-func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int64, u StatusUpdate) (dispatch.Job, error) {
+func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int64, u dispatch.StatusUpdate) (dispatch.Job, error) {
 	switch u.Status {
 	case dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted:
 	case dispatch.JobIncomplete:
@@ -211,7 +199,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 		if err != nil {
 			return err
 		}
-		if err := s.settleWarranty(ctx, st, a, &b, j, u, now); err != nil {
+		if err := s.Intake.VisitReported(ctx, st, dispatch.VisitReport{Actor: a, Booking: &b, Job: j, Update: u, At: now}); err != nil {
 			return err
 		}
 		bookingStatus := dispatch.BookingInProgress
@@ -258,48 +246,6 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 		return nil
 	})
 	return out, err
-}
-
-// settleWarranty takes the technician's word on booking b's unverified warranty, when it has one
-// and the update carries the word or ends the visit: the proof shown, the warranty stands and the
-// purchase is verified; not shown, or the visit over without it, the booking becomes paid, with
-// the paid due time (its SLA and KPIs are the paid ones), and the customer is told.
-func (s *Service) settleWarranty(ctx context.Context, st dispatch.Store, a dispatch.Actor, b *dispatch.Booking, j dispatch.Job, u StatusUpdate, now time.Time) error {
-	if b.Tier != dispatch.TierWarranty || b.WarrantyVerified == nil || *b.WarrantyVerified {
-		return nil
-	}
-	shown := u.ProofOfPurchase != nil && *u.ProofOfPurchase
-	if !shown && u.ProofOfPurchase == nil && u.Status != dispatch.JobCompleted && u.Status != dispatch.JobIncomplete {
-		return nil // on site, not yet said
-	}
-	e := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", EntityID: b.ID,
-		FromStatus: string(dispatch.TierWarranty), Data: map[string]any{"booking_id": b.ID, "job_id": j.ID, "purchase_id": b.PurchaseID}}
-	if shown {
-		b.WarrantyVerified = new(true)
-		if b.PurchaseID != nil {
-			if err := st.VerifyPurchase(ctx, *b.PurchaseID); err != nil {
-				return err
-			}
-		}
-		e.Action, e.ToStatus, e.Reason = "warranty_confirmed", string(dispatch.TierWarranty), "proof of purchase shown on site"
-	} else {
-		b.Tier, b.SLADueAt = dispatch.TierPaid, s.Rules.SLADueAt(dispatch.TierPaid, b.CreatedAt)
-		b.CustomerDeferred = deferredByCustomer(b.PreferredWindows, b.SLADueAt)
-		e.Action, e.ToStatus, e.Reason = "tier_changed", string(dispatch.TierPaid), "proof of purchase not shown on site"
-		e.Data["sla_due_at"] = b.SLADueAt
-	}
-	if err := st.SetBookingTier(ctx, *b, now); err != nil {
-		return err
-	}
-	if err := st.AddAudit(ctx, e); err != nil {
-		return err
-	}
-	if shown {
-		return nil
-	}
-	return s.Env.TellCustomer(ctx, st, *b, j, "tier_changed", "Your repair is not under warranty",
-		fmt.Sprintf("No proof of purchase was shown for your %s, so the visit is charged as a paid repair.", b.Appliance),
-		map[string]any{"tier": dispatch.TierPaid})
 }
 
 // ---- devices and inbox ----
@@ -418,13 +364,10 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 	return nil
 }
 
-// ArrivalWindow is how wide the arrival window promised to a customer is.
-const ArrivalWindow = 2 * time.Hour
-
 // arrivalWindow describes the two hours from start in the customer's business time zone.
 func arrivalWindow(start time.Time, loc *time.Location) string {
 	st := start.In(loc)
-	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(ArrivalWindow).Format("15:04"))
+	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(dispatch.ArrivalWindow).Format("15:04"))
 }
 
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,

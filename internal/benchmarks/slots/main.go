@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/services"
@@ -71,13 +72,13 @@ func run() error {
 		return err
 	}
 	cust := dispatch.Actor{Subject: "bench-customer", Role: dispatch.RoleCustomer}
-	req := func() services.BookingRequest {
-		return services.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
+	req := func() intake.BookingRequest {
+		return intake.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
 			Address: "Lyon", Location: near(9)}
 	}
 	start := time.Now()
 	for range *jobs {
-		if _, _, err := svc.CreateBooking(ctx, cust, req(), "", ""); err != nil {
+		if _, _, err := svc.Intake.CreateBooking(ctx, cust, req(), "", ""); err != nil {
 			return err
 		}
 	}
@@ -92,7 +93,7 @@ func run() error {
 	for range *queries {
 		r := req()
 		t0 := time.Now()
-		ss, _, err := svc.Slots(ctx, cust, services.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
+		ss, _, err := svc.Intake.Slots(ctx, cust, intake.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
 			From: now, To: now.Add(72 * time.Hour)})
 		if err != nil {
 			return err
@@ -100,7 +101,7 @@ func run() error {
 		slotT = append(slotT, time.Since(t0))
 		offered += len(ss)
 		t0 = time.Now()
-		if _, _, err := svc.CreateBooking(ctx, cust, r, "", ""); err != nil {
+		if _, _, err := svc.Intake.CreateBooking(ctx, cust, r, "", ""); err != nil {
 			return err
 		}
 		bookT = append(bookT, time.Since(t0))

@@ -1,4 +1,4 @@
-package services
+package intake
 
 import (
 	"context"
@@ -32,7 +32,7 @@ type Slot struct {
 // SlotHorizon bounds how far ahead slots are offered.
 const SlotHorizon = 7 * 24 * time.Hour
 
-// Slots lists the arrival windows (ArrivalWindow wide, on the business time zone's even hours)
+// Slots lists the arrival windows (dispatch.ArrivalWindow wide, on the business time zone's even hours)
 // in [From, To) where the current plan has room, each evaluated by the same insertion the
 // booking itself will use. It returns the due time the booking would get.
 func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]Slot, time.Time, error) {
@@ -40,7 +40,7 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	now := s.now()
+	now := s.Now()
 	r := BookingRequest{ServiceType: q.ServiceType, Appliance: q.Appliance, Problem: "slot query", Address: "slot query",
 		Location: q.Location, PurchaseID: q.PurchaseID, CustomerSub: q.CustomerSub}
 	if r.ServiceType == dispatch.ServiceReturnPickup {
@@ -61,7 +61,7 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 	}
 	var out []Slot
 	var due time.Time
-	err = s.Store.Tx(ctx, func(st dispatch.Store) error {
+	err = s.Store.Tx(ctx, func(st Store) error {
 		b, err := s.draftBooking(ctx, st, a, subject, r, now)
 		if err != nil {
 			return err
@@ -84,13 +84,13 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 	return out, due, nil
 }
 
-// slotGrid cuts [from, to) into ArrivalWindow windows starting on even local hours.
+// slotGrid cuts [from, to) into dispatch.ArrivalWindow windows starting on even local hours.
 func slotGrid(from, to time.Time, loc *time.Location) []dispatch.Window {
 	l := from.In(loc)
 	start := time.Date(l.Year(), l.Month(), l.Day(), l.Hour()-l.Hour()%2, 0, 0, 0, loc)
 	var out []dispatch.Window
-	for w := start; w.Before(to); w = w.Add(ArrivalWindow) {
-		end := w.Add(ArrivalWindow)
+	for w := start; w.Before(to); w = w.Add(dispatch.ArrivalWindow) {
+		end := w.Add(dispatch.ArrivalWindow)
 		if end.After(from) {
 			out = append(out, dispatch.Window{Start: planning.Later(w, from).UTC(), End: end.UTC()})
 		}
