@@ -165,7 +165,7 @@ func (h *handlers) getBooking(c echo.Context) error {
 	}
 	setETag(c, b.Version)
 	out := bookingOut(b, a)
-	out.ETA = h.Service.ETA(c.Request().Context(), b)
+	out.ETA = h.Service.Lifecycle.ETA(c.Request().Context(), b)
 	return c.JSON(http.StatusOK, out)
 }
 

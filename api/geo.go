@@ -23,7 +23,7 @@ func (h *handlers) putLocation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
+	t, err := h.Service.Lifecycle.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
 	if err != nil {
 		return err
 	}

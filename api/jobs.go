@@ -32,7 +32,7 @@ func (h *handlers) putDevice(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Service.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
+	d, err := h.Service.Lifecycle.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (h *handlers) putDevice(c echo.Context) error {
 }
 
 func (h *handlers) deleteDevice(c echo.Context) error {
-	if err := h.Service.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
+	if err := h.Service.Lifecycle.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -62,7 +62,7 @@ func (h *handlers) inbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ns, err := h.Service.Inbox(c.Request().Context(), actor(c), page)
+	ns, err := h.Service.Lifecycle.Inbox(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ type agendaItemDTO struct {
 
 func (h *handlers) agenda(c echo.Context) error {
 	a := actor(c)
-	items, err := h.Service.Agenda(c.Request().Context(), a)
+	items, err := h.Service.Lifecycle.Agenda(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (h *handlers) acceptJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := h.Service.AcceptJob(c.Request().Context(), actor(c), id)
+	j, err := h.Service.Lifecycle.AcceptJob(c.Request().Context(), actor(c), id)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (h *handlers) declineJob(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	j, err := h.Service.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
+	j, err := h.Service.Lifecycle.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (h *handlers) jobStatus(c echo.Context) error {
 		}
 		u.Location = &l
 	}
-	j, err := h.Service.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
+	j, err := h.Service.Lifecycle.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
 	if err != nil {
 		return err
 	}

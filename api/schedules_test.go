@@ -168,7 +168,7 @@ func TestKPIRollupAndStaleDevices(t *testing.T) {
 		t.Fatalf("daily kpis %s", r.Body)
 	}
 	b.clock.Set(b.clock.Now().Add(31 * 24 * time.Hour))
-	if n, err := b.svc.DisableStaleDevices(context.Background(), 30*24*time.Hour); err != nil || n != 1 {
+	if n, err := b.svc.Lifecycle.DisableStaleDevices(context.Background(), 30*24*time.Hour); err != nil || n != 1 {
 		t.Fatalf("disabled %d (%v)", n, err)
 	}
 	var active bool

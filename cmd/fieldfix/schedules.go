@@ -47,7 +47,7 @@ func schedules(svc *services.Service, getenv func(string) string, log *slog.Logg
 			return map[string]string{"day": day.String()}, svc.Aftersales.RollUpKPIs(ctx, day)
 		},
 		"stale-devices": func(ctx context.Context, _ time.Time) (any, error) {
-			n, err := svc.DisableStaleDevices(ctx, 30*24*time.Hour)
+			n, err := svc.Lifecycle.DisableStaleDevices(ctx, 30*24*time.Hour)
 			return map[string]int64{"disabled": n}, err
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
+	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -72,3 +73,6 @@ func joined(tx dispatch.Tx) *Store {
 }
 
 func (s *Store) base() *Store { return s }
+
+// Lifecycle is the store of a job's life in the technician's hands.
+func (s *Store) Lifecycle() lifecycle.Store { return area[lifecycle.Store]{s, (*Store).Lifecycle} }

@@ -73,7 +73,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 		b.t.Fatal(err)
 	}
 	for _, tok := range tokens {
-		if _, err := b.svc.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, tok, "android", "2.0"); err != nil {
+		if _, err := b.svc.Lifecycle.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, tok, "android", "2.0"); err != nil {
 			b.t.Fatal(err)
 		}
 	}
@@ -415,17 +415,17 @@ func TestCustomerNotificationsThroughFCM(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-tech")
 	cust := dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}
-	if _, err := b.svc.RegisterDevice(context.Background(), cust, "tok-customer", "ios", "3.1"); err != nil {
+	if _, err := b.svc.Lifecycle.RegisterDevice(context.Background(), cust, "tok-customer", "ios", "3.1"); err != nil {
 		t.Fatal(err)
 	}
 	bk := b.book()
 	tech := dispatch.Actor{Subject: "tech-a", Role: dispatch.RoleTechnician}
 	id := bk.CurrentJob().ID
-	if _, err := b.svc.AcceptJob(context.Background(), tech, id); err != nil {
+	if _, err := b.svc.Lifecycle.AcceptJob(context.Background(), tech, id); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []dispatch.JobStatus{dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted} {
-		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
+		if _, err := b.svc.Lifecycle.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
 			t.Fatal(err)
 		}
 	}

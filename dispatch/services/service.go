@@ -11,6 +11,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
+	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -32,7 +33,8 @@ type Service struct {
 	Roster     *roster.Service
 	Overrides  *overrides.Service
 
-	Intake *intake.Service
+	Intake    *intake.Service
+	Lifecycle *lifecycle.Service
 }
 
 // Stores is a store adapter: the store of the use cases still here, and each area's own.
@@ -46,6 +48,7 @@ type Stores interface {
 	Watchdog() watchdog.Store
 	Optimize() optimize.Store
 	Intake() intake.Store
+	Lifecycle() lifecycle.Store
 }
 
 // NewService wires a service with the default lifecycle, planning and travel model, the wall
@@ -54,9 +57,11 @@ func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *s
 	env := dispatch.NewEnv(rules, clock, log)
 	planner := planning.NewPlanner(store, env)
 	offs := offers.New(store.Offers(), env, planner)
-	return &Service{Env: env, Store: store, Planner: planner, Offers: offs,
+	s := &Service{Env: env, Store: store, Planner: planner, Offers: offs,
 		Watchdog: watchdog.New(store.Watchdog(), env, planner, offs), Optimize: optimize.New(store.Optimize(), env, planner, offs), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
 		Overrides: overrides.New(store.Overrides(), env, planner, offs), Intake: intake.New(store.Intake(), env, planner, offs)}
+	s.Lifecycle = lifecycle.New(store.Lifecycle(), env, planner, offs, s.Intake)
+	return s
 }
 
 func (s *Service) now() time.Time { return s.Env.Now() }

@@ -1,4 +1,4 @@
-package services
+package lifecycle
 
 import (
 	"context"
@@ -12,7 +12,7 @@ func (s *Service) PingLocation(ctx context.Context, a dispatch.Actor, l dispatch
 	if err := dispatch.ValidateLocation("location", l); err != nil {
 		return dispatch.Technician{}, err
 	}
-	now := s.now()
+	now := s.Now()
 	when := now
 	if at != nil {
 		if at.After(now.Add(time.Minute)) || at.Before(now.Add(-24*time.Hour)) {
@@ -21,7 +21,7 @@ func (s *Service) PingLocation(ctx context.Context, a dispatch.Actor, l dispatch
 		when = *at
 	}
 	var out dispatch.Technician
-	err := s.Store.Tx(ctx, func(st dispatch.Store) error {
+	err := s.Store.Tx(ctx, func(st Store) error {
 		t, err := s.technicianFor(ctx, st, a)
 		if err != nil {
 			return err
