@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 )
 
 type extendedWarrantyRequest struct {
@@ -30,7 +31,7 @@ func (h *handlers) extendWarranty(c echo.Context) error {
 	if req.From != nil {
 		from = *req.From
 	}
-	p, err := h.Service.Intake.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
+	p, err := h.Services.Intake.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (h *handlers) feedback(c echo.Context) error {
 	if req.CSAT == nil || req.NPS == nil {
 		return dispatch.Invalid("csat", "missing_field", "csat (1–5) and nps (0–10) are required")
 	}
-	f, err := h.Service.Aftersales.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
+	f, err := h.Services.Aftersales.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (h *handlers) createComplaint(c echo.Context) error {
 	if req.BookingID == nil {
 		return dispatch.Invalid("booking_id", "missing_field", "booking_id is required")
 	}
-	x, err := h.Service.Aftersales.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
+	x, err := h.Services.Aftersales.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (h *handlers) listComplaints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	xs, err := h.Service.Aftersales.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
+	xs, err := h.Services.Aftersales.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (h *handlers) updateComplaint(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	x, err := h.Service.Aftersales.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
+	x, err := h.Services.Aftersales.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func (h *handlers) kpis(c echo.Context) error {
 	if c.QueryParam("daily") == "true" {
 		return h.dailyKPIs(c, *from, *to)
 	}
-	rows, err := h.Service.Aftersales.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
+	rows, err := h.Services.Aftersales.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func (h *handlers) kpis(c echo.Context) error {
 
 // dailyKPIs reads the nightly roll-up (kpi_daily) for the days of [from, to).
 func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
-	days, err := h.Service.Aftersales.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
+	days, err := h.Services.Aftersales.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
 	return c.JSON(http.StatusOK, map[string]any{"from": dispatch.DateOf(from.UTC()), "to": dispatch.DateOf(to.UTC()), "group_by": c.QueryParam("group_by"), "days": out})
 }
 
-func kpiOut(r dispatch.KPIRow) kpiDTO {
+func kpiOut(r aftersales.KPIRow) kpiDTO {
 	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed, SLADeferred: r.SLADeferred,
 		SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
 		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,

@@ -141,7 +141,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	canonical, _ := json.Marshal(req)
 	sum := sha256.Sum256(canonical)
 	a := actor(c)
-	b, replay, err := h.Service.Intake.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
+	b, replay, err := h.Services.Intake.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
 	if err != nil {
 		return err
 	}
@@ -159,13 +159,13 @@ func (h *handlers) getBooking(c echo.Context) error {
 		return err
 	}
 	a := actor(c)
-	b, err := h.Service.Intake.GetBooking(c.Request().Context(), a, id)
+	b, err := h.Services.Intake.GetBooking(c.Request().Context(), a, id)
 	if err != nil {
 		return err
 	}
 	setETag(c, b.Version)
 	out := bookingOut(b, a)
-	out.ETA = h.Service.Lifecycle.ETA(c.Request().Context(), b)
+	out.ETA = h.Services.Lifecycle.ETA(c.Request().Context(), b)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -180,9 +180,9 @@ func (h *handlers) listBookings(c echo.Context) error {
 		return err
 	}
 	a := actor(c)
-	f := dispatch.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
+	f := intake.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
 		Page: page}
-	bs, err := h.Service.Intake.ListBookings(c.Request().Context(), a, f)
+	bs, err := h.Services.Intake.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (h *handlers) cancelBooking(c echo.Context) error {
 		}
 	}
 	a := actor(c)
-	b, err := h.Service.Intake.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
+	b, err := h.Services.Intake.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (h *handlers) rescheduleBooking(c echo.Context) error {
 		ws = append(ws, dispatch.Window(w))
 	}
 	a := actor(c)
-	b, err := h.Service.Intake.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
+	b, err := h.Services.Intake.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func FuzzBookingDecoder(f *testing.F) {
 	}
 	s := dbtest.New(f)
 	clock := dispatch.ClockFunc(func() time.Time { return time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC) })
-	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	// An installer whose area is the whole Earth (the 122 cells of H3's resolution 0): every valid
 	// location is served, so bodies reach the booking rules and the database, and none is planned.
 	world, err := h3.Res0Cells()
@@ -57,7 +57,7 @@ func FuzzBookingDecoder(f *testing.F) {
 		Name: "World Installer", Skills: []string{"install"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", ServiceArea: area}); err != nil {
 		f.Fatal(err)
 	}
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Now: clock.Now, BookingsPerMinute: 1 << 30})
+	e := api.NewServer(api.Deps{Services: svc, JWTSecret: secret, Now: clock.Now, BookingsPerMinute: 1 << 30})
 	tok, _ := api.IssueToken(secret, dispatch.RoleCustomer, "fuzzer", clock.Now(), time.Hour)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/v1/bookings", bytes.NewReader(body))

@@ -23,7 +23,7 @@ func (h *handlers) putLocation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.Lifecycle.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
+	t, err := h.Services.Lifecycle.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (h *handlers) putLocation(c echo.Context) error {
 }
 
 func (h *handlers) geoCells(c echo.Context) error {
-	fc, err := h.Service.Board.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
+	fc, err := h.Services.Board.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func TestLocationPingAndMap(t *testing.T) {
 func TestIndexFollowsOtherReplica(t *testing.T) {
 	b := setup(t)
 	store := postgres.New(b.db.Pool)
-	other := services.NewService(store, dispatch.DefaultRules(), b.clock, nil)
+	other := services.New(store, dispatch.DefaultRules(), b.clock, nil)
 	other.Planner.Index = geo.NewIndex()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

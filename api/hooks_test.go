@@ -14,9 +14,9 @@ import (
 	"github.com/fieldfix/fieldfix/geo"
 )
 
-// hookedStore is the test's real store with hooks on a few calls, inside transactions too: a
-// test makes a change land between a read and a write, or makes one row fail every time. A
-// zero hook does nothing.
+// hookedStore is the test's real store with hooks on a few calls of the offers', the watchdog's
+// and the re-optimisation's stores, inside transactions too: a test makes a change land between a
+// read and a write, or makes one row fail every time. A zero hook does nothing.
 type hookedStore struct {
 	*postgres.Store
 	beforeLockPlans func(techs []int64) // PlanVersions that locks, before it runs
@@ -30,58 +30,15 @@ var errInjected = errors.New("injected: the rows cannot be read")
 
 // hookedService is a service like the server's (geo index loaded) on the test's database,
 // through h's hooks.
-func (b *testBundle) hookedService(h hookedStore) *services.Service {
+func (b *testBundle) hookedService(h hookedStore) *services.Set {
 	b.t.Helper()
 	h.Store = postgres.New(b.db.Pool)
-	svc := services.NewService(h, dispatch.DefaultRules(), b.clock, nil)
+	svc := services.New(h, dispatch.DefaultRules(), b.clock, nil)
 	svc.Planner.Index = geo.NewIndex()
 	if err := svc.Planner.LoadIndex(b.t.Context()); err != nil {
 		b.t.Fatal(err)
 	}
 	return svc
-}
-
-func (h hookedStore) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return h.Store.Tx(ctx, func(st dispatch.Store) error {
-		in := h
-		in.Store = st.(*postgres.Store)
-		return fn(in)
-	})
-}
-
-func (h hookedStore) PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error) {
-	if lock && h.beforeLockPlans != nil {
-		h.beforeLockPlans(ids)
-	}
-	return h.Store.PlanVersions(ctx, ids, lock)
-}
-
-func (h hookedStore) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, error) {
-	if h.beforeUpdateJob != nil {
-		h.beforeUpdateJob(j)
-	}
-	return h.Store.UpdateJob(ctx, j)
-}
-
-func (h hookedStore) LockJob(ctx context.Context, id int64) (dispatch.Job, error) {
-	if id == h.failLockJob {
-		return dispatch.Job{}, errInjected
-	}
-	return h.Store.LockJob(ctx, id)
-}
-
-func (h hookedStore) RefusedTechnicians(ctx context.Context, id int64) ([]int64, error) {
-	if id == h.failRefused {
-		return nil, errInjected
-	}
-	return h.Store.RefusedTechnicians(ctx, id)
-}
-
-func (h hookedStore) MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error) {
-	if region == h.failMovable && region != "" {
-		return nil, errInjected
-	}
-	return h.Store.MovableJobs(ctx, frozenUntil, region)
 }
 
 // Offers is the offers' store with the same hooks.

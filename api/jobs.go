@@ -32,7 +32,7 @@ func (h *handlers) putDevice(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Service.Lifecycle.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
+	d, err := h.Services.Lifecycle.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (h *handlers) putDevice(c echo.Context) error {
 }
 
 func (h *handlers) deleteDevice(c echo.Context) error {
-	if err := h.Service.Lifecycle.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
+	if err := h.Services.Lifecycle.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -62,7 +62,7 @@ func (h *handlers) inbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ns, err := h.Service.Lifecycle.Inbox(c.Request().Context(), actor(c), page)
+	ns, err := h.Services.Lifecycle.Inbox(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ type agendaItemDTO struct {
 
 func (h *handlers) agenda(c echo.Context) error {
 	a := actor(c)
-	items, err := h.Service.Lifecycle.Agenda(c.Request().Context(), a)
+	items, err := h.Services.Lifecycle.Agenda(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (h *handlers) acceptJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := h.Service.Lifecycle.AcceptJob(c.Request().Context(), actor(c), id)
+	j, err := h.Services.Lifecycle.AcceptJob(c.Request().Context(), actor(c), id)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (h *handlers) declineJob(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	j, err := h.Service.Lifecycle.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
+	j, err := h.Services.Lifecycle.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (h *handlers) jobStatus(c echo.Context) error {
 		}
 		u.Location = &l
 	}
-	j, err := h.Service.Lifecycle.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
+	j, err := h.Services.Lifecycle.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (h *handlers) assignJob(c echo.Context) error {
 	if req.TechnicianID == nil || *req.TechnicianID <= 0 {
 		return dispatch.Invalid("technician_id", "missing_field", "technician_id is required")
 	}
-	j, ws, err := h.Service.Overrides.AssignJob(c.Request().Context(), actor(c), id, v, overrides.AssignRequest{
+	j, ws, err := h.Services.Overrides.AssignJob(c.Request().Context(), actor(c), id, v, overrides.AssignRequest{
 		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force})
 	if err != nil {
 		return err
@@ -244,7 +244,7 @@ func (h *handlers) unassignJob(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	j, err := h.Service.Overrides.UnassignJob(c.Request().Context(), actor(c), id, v, req.Reason)
+	j, err := h.Services.Overrides.UnassignJob(c.Request().Context(), actor(c), id, v, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (h *handlers) pinJob(pinned bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		j, err := h.Service.Overrides.SetPinned(c.Request().Context(), actor(c), id, v, pinned)
+		j, err := h.Services.Overrides.SetPinned(c.Request().Context(), actor(c), id, v, pinned)
 		if err != nil {
 			return err
 		}
@@ -284,7 +284,7 @@ func (h *handlers) technicianUnavailable(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	moved, err := h.Service.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
+	moved, err := h.Services.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (h *handlers) board(c echo.Context) error {
 		day = v
 	}
 	a := actor(c)
-	b, err := h.Service.Board.Board(c.Request().Context(), a, day, c.QueryParam("region"))
+	b, err := h.Services.Board.Board(c.Request().Context(), a, day, c.QueryParam("region"))
 	if err != nil {
 		return err
 	}
@@ -396,7 +396,7 @@ func (h *handlers) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := h.Service.Board.ListAudit(c.Request().Context(), actor(c), dispatch.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
+	evs, err := h.Services.Board.ListAudit(c.Request().Context(), actor(c), board.AuditFilter{Entity: c.QueryParam("entity"), EntityID: entityID,
 		Actor: c.QueryParam("actor"), From: from, To: to, Page: page})
 	if err != nil {
 		return err
@@ -425,7 +425,7 @@ func (h *handlers) optimize(c echo.Context) error {
 	if req.BudgetMS < 0 || req.BudgetMS > 120000 {
 		return dispatch.Invalid("budget_ms", "out_of_range", "budget_ms must be between 1 and 120000")
 	}
-	res, err := h.Service.Optimize.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
+	res, err := h.Services.Optimize.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
 	if err != nil {
 		return err
 	}

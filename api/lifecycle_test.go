@@ -356,7 +356,7 @@ func TestNotificationLogPrintsIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	b.svc.Notifier = dispatch.LogNotifier{Log: slog.New(slog.NewTextHandler(logFile, nil))}
+	b.svc.Env.Notifier = dispatch.LogNotifier{Log: slog.New(slog.NewTextHandler(logFile, nil))}
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "zoe"), washerBooking(nil)).json(t)
 	job := jobOf(t, bk)
@@ -589,7 +589,7 @@ func TestOfferExpiresAtItsTime(t *testing.T) {
 	b := setup(t)
 	first := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	second := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
-	svc := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
+	svc := services.New(postgres.New(b.db.Pool), dispatch.DefaultRules(), nil, nil) // the wall clock
 	svc.Offers.Config.OfferTTL = 400 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

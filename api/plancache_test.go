@@ -68,7 +68,7 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 		t.Fatalf("first booking went to %d, want the nearest %d", t1, near)
 	}
 	// Another replica books the gap right after it.
-	other := services.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
+	other := services.New(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
 	other.Planner.Index = geo.NewIndex()
 	if err := other.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
@@ -169,10 +169,10 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 			<-proceed[n-1]
 		}
 	}}
-	svc := services.NewService(st, dispatch.DefaultRules(), b.clock, nil)
+	svc := services.New(st, dispatch.DefaultRules(), b.clock, nil)
 	svc.Planner.Index = geo.NewIndex()
 	counts := &planCacheCounts{inserted: make(chan struct{}, 4)}
-	svc.Metrics = counts
+	svc.Env.Metrics = counts
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func (p pausingIntake) Autocommit(ctx context.Context, fn func(intake.Store) (bo
 	return p.Store.Autocommit(ctx, func(st intake.Store) (bool, error) { return fn(pausingIntake{st, p.before}) })
 }
 
-func (p pausingIntake) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (p pausingIntake) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	p.before()
 	return p.Store.WriteNewBooking(ctx, nb)
 }

@@ -39,7 +39,7 @@ type purchaseDTO struct {
 }
 
 func (h *handlers) purchaseOut(p dispatch.Purchase) purchaseDTO {
-	in, until := h.Service.Intake.WarrantyStatus(p)
+	in, until := h.Services.Intake.WarrantyStatus(p)
 	return purchaseDTO{ID: p.ID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial, PurchasedAt: p.PurchasedAt,
 		DeliveredAt: p.DeliveredAt, WarrantyMonths: p.WarrantyMonths, ExtendedWarrantyUntil: p.ExtendedWarrantyUntil,
 		InWarranty: in, WarrantyUntil: until, Verified: p.Verified, CreatedAt: p.CreatedAt}
@@ -56,7 +56,7 @@ func (h *handlers) createPurchase(c echo.Context) error {
 	if req.WarrantyMonths == nil {
 		return dispatch.Invalid("warranty_months", "missing_field", "warranty_months is required (0 for none)")
 	}
-	p, err := h.Service.Intake.RegisterPurchase(c.Request().Context(), actor(c), intake.PurchaseRequest{
+	p, err := h.Services.Intake.RegisterPurchase(c.Request().Context(), actor(c), intake.PurchaseRequest{
 		CustomerSub: req.CustomerSub, Category: req.Category, Brand: req.Brand, Model: req.Model, Serial: req.Serial,
 		PurchasedAt: *req.PurchasedAt, DeliveredAt: req.DeliveredAt, WarrantyMonths: *req.WarrantyMonths,
 		ExtendedWarrantyUntil: req.ExtendedWarrantyUntil,
@@ -72,7 +72,7 @@ func (h *handlers) listPurchases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ps, err := h.Service.Intake.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), page)
+	ps, err := h.Services.Intake.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), page)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 
 // Deps are what the server needs.
 type Deps struct {
-	Service   *services.Service
+	Services  *services.Set
 	Log       *slog.Logger
 	JWTSecret []byte
 	// JWTIssuer is the iss every token must carry (DefaultIssuer when empty); JWTAudience, when

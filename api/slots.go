@@ -51,7 +51,7 @@ func (h *handlers) slots(c echo.Context) error {
 		}
 		q.PurchaseID = &id
 	}
-	slots, due, err := h.Service.Intake.Slots(c.Request().Context(), actor(c), q)
+	slots, due, err := h.Services.Intake.Slots(c.Request().Context(), actor(c), q)
 	if err != nil {
 		return err
 	}

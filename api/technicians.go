@@ -68,7 +68,7 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.Roster.CreateTechnician(c.Request().Context(), actor(c), roster.TechnicianRequest{
+	t, err := h.Services.Roster.CreateTechnician(c.Request().Context(), actor(c), roster.TechnicianRequest{
 		Subject: req.Subject, Name: req.Name, Skills: req.Skills, Home: home, TimeZone: req.TimeZone,
 		WeeklyShifts: req.WeeklyShifts, ServiceArea: req.ServiceArea, Active: req.Active,
 	})
@@ -84,7 +84,7 @@ func (h *handlers) listTechnicians(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, err := h.Service.Roster.ListTechnicians(c.Request().Context(), actor(c), page)
+	ts, err := h.Services.Roster.ListTechnicians(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (h *handlers) updateTechnician(c echo.Context) error {
 		}
 		p.Home = &home
 	}
-	t, err := h.Service.Roster.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
+	t, err := h.Services.Roster.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
 	if err != nil {
 		return err
 	}

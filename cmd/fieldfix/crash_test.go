@@ -106,7 +106,7 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every technician has a phone, so every offer is a push.
-	svc := services.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), nil, nil)
+	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), nil, nil)
 	for i := 1; i <= 20; i++ {
 		sub := fmt.Sprintf("tech-%02d", i)
 		if _, err := svc.Lifecycle.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, "phone-"+sub, "android", "1"); err != nil {

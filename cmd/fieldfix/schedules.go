@@ -32,7 +32,7 @@ var scheduleSpecs = []struct {
 }
 
 // schedules builds the background jobs of serve.
-func schedules(svc *services.Service, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
+func schedules(svc *services.Set, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
 	run := map[string]func(ctx context.Context, tick time.Time) (any, error){
 		"sla-watchdog": func(ctx context.Context, _ time.Time) (any, error) { return svc.Watchdog.SLAWatchdog(ctx) },
 		"reoptimize": func(ctx context.Context, _ time.Time) (any, error) {

@@ -74,7 +74,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer pool.Close()
-	svc := services.NewService(postgres.New(pool), rules, dispatch.SystemClock, nil)
+	svc := services.New(postgres.New(pool), rules, dispatch.SystemClock, nil)
 	seeded, err := seedDemo(ctx, svc, *technicians, *bookings, time.Now())
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // seedDemo loads the demo city when there is no technician yet.
-func seedDemo(ctx context.Context, svc *services.Service, n, bookings int, now time.Time) (bool, error) {
+func seedDemo(ctx context.Context, svc *services.Set, n, bookings int, now time.Time) (bool, error) {
 	admin := dispatch.Actor{Subject: "seed", Role: dispatch.RoleAdmin}
 	existing, err := svc.Roster.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
 	if err != nil {
@@ -164,7 +164,7 @@ func demoPurchases(today dispatch.Date) []intake.PurchaseRequest {
 }
 
 // printDemoTokens prints one token per role and the first customer's purchases, ready to paste.
-func printDemoTokens(ctx context.Context, svc *services.Service, tokens api.JWT, w io.Writer) error {
+func printDemoTokens(ctx context.Context, svc *services.Set, tokens api.JWT, w io.Writer) error {
 	now := time.Now()
 	fmt.Fprintln(w, "\ndemo tokens (valid 30 days):")
 	for _, r := range []struct {

@@ -65,7 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer pool.Close()
 
 	store := postgres.New(pool)
-	svc := services.NewService(store, rules, dispatch.SystemClock, log)
+	svc := services.New(store, rules, dispatch.SystemClock, log)
 	svc.Offers.Config.OfferHorizon, svc.Offers.Config.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planner.Config.PositionMaxAge, svc.Planner.Config.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
 	svc.Planner.Index = geo.NewIndex()
@@ -77,12 +77,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("travel times from the routing engine", "osrm", url)
 	}
 	reg := metrics.New(svc.Board.AtRiskCount)
-	svc.Metrics = reg
+	svc.Env.Metrics = reg
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {
 		return err
 	}
-	svc.Notifier = notifier
+	svc.Env.Notifier = notifier
 	fmt.Fprintln(stdout, "fieldfix: "+pushLine)
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
@@ -122,7 +122,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 	}()
 	go func() { defer wg.Done(); svc.Offers.RunLifecycle(bg, c.LifecycleTick) }()
-	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
+	e := api.NewServer(api.Deps{Services: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
 		ComplaintsPerMinute: c.ComplaintsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)

@@ -25,7 +25,7 @@ type Store interface {
 // Feedbacks keeps customers' ratings and when each was asked for.
 type Feedbacks interface {
 	// AddFeedback records f unless its booking has feedback already (false).
-	AddFeedback(ctx context.Context, f dispatch.Feedback) (dispatch.Feedback, bool, error)
+	AddFeedback(ctx context.Context, f Feedback) (Feedback, bool, error)
 	// FollowUpsDue are the bookings completed before doneBefore whose customer was not yet asked.
 	FollowUpsDue(ctx context.Context, doneBefore time.Time) ([]int64, error)
 	// ClaimFollowUp sets the booking's follow-up time unless already set.
@@ -44,11 +44,11 @@ type Complaints interface {
 
 // Figures computes the KPIs and keeps them by day.
 type Figures interface {
-	KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]dispatch.KPIRow, error)
+	KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]KPIRow, error)
 	// Utilisation maps technician id to [seconds on site, seconds of shift] in [from, to).
 	Utilisation(ctx context.Context, from, to time.Time) (map[int64][2]float64, error)
-	SaveDailyKPIs(ctx context.Context, day dispatch.Date, groupBy string, rows []dispatch.KPIRow, at time.Time) error
-	DailyKPIs(ctx context.Context, groupBy string, from, to dispatch.Date) ([]dispatch.DailyKPI, error)
+	SaveDailyKPIs(ctx context.Context, day dispatch.Date, groupBy string, rows []KPIRow, at time.Time) error
+	DailyKPIs(ctx context.Context, groupBy string, from, to dispatch.Date) ([]DailyKPI, error)
 }
 
 // Service is what happens after a visit: the customer's feedback (and the request for it),

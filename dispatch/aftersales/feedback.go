@@ -12,20 +12,20 @@ import (
 )
 
 // SubmitFeedback records the customer's rating, once, after the booking is completed.
-func (s *Service) SubmitFeedback(ctx context.Context, a dispatch.Actor, bookingID int64, csat, nps int, comment string) (dispatch.Feedback, error) {
+func (s *Service) SubmitFeedback(ctx context.Context, a dispatch.Actor, bookingID int64, csat, nps int, comment string) (Feedback, error) {
 	if a.Role != dispatch.RoleCustomer {
-		return dispatch.Feedback{}, dispatch.Forbidden("only the booking's customer gives feedback")
+		return Feedback{}, dispatch.Forbidden("only the booking's customer gives feedback")
 	}
 	if csat < 1 || csat > 5 {
-		return dispatch.Feedback{}, dispatch.Invalid("csat", "out_of_range", "csat must be between 1 and 5")
+		return Feedback{}, dispatch.Invalid("csat", "out_of_range", "csat must be between 1 and 5")
 	}
 	if nps < 0 || nps > 10 {
-		return dispatch.Feedback{}, dispatch.Invalid("nps", "out_of_range", "nps must be between 0 and 10")
+		return Feedback{}, dispatch.Invalid("nps", "out_of_range", "nps must be between 0 and 10")
 	}
 	if utf8.RuneCountInString(comment) > 4000 {
-		return dispatch.Feedback{}, dispatch.Invalid("comment", "too_long", "comment is longer than 4000 characters")
+		return Feedback{}, dispatch.Invalid("comment", "too_long", "comment is longer than 4000 characters")
 	}
-	var out dispatch.Feedback
+	var out Feedback
 	err := s.Store.Tx(ctx, func(st Store) error {
 		b, err := st.GetBooking(ctx, bookingID)
 		if err != nil {
@@ -37,7 +37,7 @@ func (s *Service) SubmitFeedback(ctx context.Context, a dispatch.Actor, bookingI
 		if b.Status != dispatch.BookingCompleted {
 			return dispatch.Conflict("not_completed", "feedback opens when the visit is completed; booking %d is %s", bookingID, b.Status)
 		}
-		f, inserted, err := st.AddFeedback(ctx, dispatch.Feedback{BookingID: b.ID, CustomerID: b.CustomerID, CSAT: csat, NPS: nps,
+		f, inserted, err := st.AddFeedback(ctx, Feedback{BookingID: b.ID, CustomerID: b.CustomerID, CSAT: csat, NPS: nps,
 			Comment: strings.TrimSpace(comment), CreatedAt: s.Now()})
 		if err != nil {
 			return err
@@ -110,4 +110,14 @@ func (s *Service) FollowUps(ctx context.Context) (int, error) {
 		}
 	}
 	return sent, failed
+}
+
+// Feedback is a customer's rating of a completed booking.
+type Feedback struct {
+	BookingID  int64
+	CustomerID int64
+	CSAT       int // 1–5
+	NPS        int // 0–10
+	Comment    string
+	CreatedAt  time.Time
 }

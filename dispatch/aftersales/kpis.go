@@ -11,7 +11,7 @@ import (
 
 // KPIs computes the §2 figures for bookings created in [from, to), grouped by tier, region or
 // technician (the one who made the last visit), or for everything ("").
-func (s *Service) KPIs(ctx context.Context, a dispatch.Actor, from, to time.Time, groupBy string) ([]dispatch.KPIRow, error) {
+func (s *Service) KPIs(ctx context.Context, a dispatch.Actor, from, to time.Time, groupBy string) ([]KPIRow, error) {
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only staff read KPIs")
 	}
@@ -74,9 +74,24 @@ func (s *Service) RollUpKPIs(ctx context.Context, day dispatch.Date) error {
 }
 
 // DailyKPIs reads rolled-up days (staff).
-func (s *Service) DailyKPIs(ctx context.Context, a dispatch.Actor, groupBy string, from, to dispatch.Date) ([]dispatch.DailyKPI, error) {
+func (s *Service) DailyKPIs(ctx context.Context, a dispatch.Actor, groupBy string, from, to dispatch.Date) ([]DailyKPI, error) {
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only staff read KPIs")
 	}
 	return s.Store.DailyKPIs(ctx, groupBy, from, to)
+}
+
+// KPIRow holds the after-sales figures for one group. A nil figure had nothing to measure.
+type KPIRow struct {
+	Group                                                                                string
+	Bookings, Cancelled, SLAMet, SLAMissed, SLADeferred, Completed, Feedback, Complaints int64
+	SLACompliance, FirstTimeFixRate, CSATAvg, NPS, ComplaintRate, Utilisation            *float64
+	ResponseP50, ResponseP90, ResolutionAvg, HandlingAvg                                 *float64 // seconds
+}
+
+// DailyKPI is one rolled-up day of one group.
+type DailyKPI struct {
+	Day     dispatch.Date
+	GroupBy string
+	Row     KPIRow
 }

@@ -12,7 +12,7 @@ import (
 
 // Item is a job waiting for attention, with its SLA countdown.
 type Item struct {
-	dispatch.BoardJob
+	BoardJob
 	DueIn   time.Duration
 	Reasons []string // why it is at risk
 }
@@ -127,4 +127,15 @@ func (s *Service) AtRiskCount(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(b.AtRisk), nil
+}
+
+// BoardJob is a job as the board lists it.
+type BoardJob struct {
+	Job       dispatch.Job
+	SLADueAt  time.Time
+	Tier      dispatch.Tier
+	Location  dispatch.Location
+	Appliance string
+	Address   string
+	Region    string
 }

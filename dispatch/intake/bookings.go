@@ -7,6 +7,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 // BookingRequest is a new booking as the client sends it.
@@ -44,11 +45,11 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 	var (
 		out     dispatch.Booking
 		replay  bool
-		key     *dispatch.IdempotencyKey
+		key     *IdempotencyKey
 		keyRead bool // the key was found taken and its booking read
 	)
 	if idemKey != "" {
-		key = &dispatch.IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
+		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 	}
 	if served, err := s.Planner.Served(ctx, s.Store, r.Location); err != nil {
 		return dispatch.Booking{}, false, err
@@ -71,7 +72,7 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 			if err != nil {
 				return false, err
 			}
-			nb := dispatch.NewBooking{Booking: draft, Idempotency: key, Audit: []dispatch.AuditEvent{{
+			nb := NewBooking{Booking: draft, Idempotency: key, Audit: []dispatch.AuditEvent{{
 				At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
 				ToStatus: string(dispatch.BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
 			}}}
@@ -117,7 +118,7 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 
 // replay answers a request whose idempotency key was taken with the booking the key made, unless
 // the key came with another request.
-func (s *Service) replay(ctx context.Context, st Store, k dispatch.IdempotencyKey) (dispatch.Booking, error) {
+func (s *Service) replay(ctx context.Context, st Store, k IdempotencyKey) (dispatch.Booking, error) {
 	prev, storedHash, err := st.IdempotentBooking(ctx, k)
 	if err != nil {
 		return dispatch.Booking{}, err
@@ -153,7 +154,7 @@ func (s *Service) windowTaken(ctx context.Context, a dispatch.Actor, r BookingRe
 // onCache: planned on the plan cache, the write guarded by the chosen plan's version; when that
 // moved, the error has code plan_changed, nothing is written and the plan is dropped from the
 // cache, for the next attempt to read.
-func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Actor, nb dispatch.NewBooking, onCache bool) (dispatch.Booking, bool, error) {
+func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Actor, nb NewBooking, onCache bool) (dispatch.Booking, bool, error) {
 	now := s.Now()
 	b := nb.Booking
 	j := b.Jobs[0]
@@ -189,7 +190,7 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Acto
 	}
 	if p != nil {
 		wj := got.Jobs[0]
-		s.Planner.Written(st, p, nb.PlanVersion, dispatch.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID,
+		s.Planner.Written(st, p, nb.PlanVersion, planning.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID,
 			Status: wj.Status, Start: p.Start, End: p.End, Location: got.Location, Duration: got.Duration})
 	}
 	if nb.Offered {

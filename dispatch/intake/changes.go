@@ -47,7 +47,7 @@ func (s *Service) canSee(ctx context.Context, a dispatch.Actor, b dispatch.Booki
 }
 
 // ListBookings lists the caller's bookings (customer) or any (staff).
-func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f dispatch.BookingFilter) ([]dispatch.Booking, error) {
+func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingFilter) ([]dispatch.Booking, error) {
 	switch {
 	case a.Role == dispatch.RoleCustomer:
 		c, err := s.Store.EnsureCustomer(ctx, a.Subject)

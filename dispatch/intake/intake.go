@@ -46,10 +46,10 @@ type Bookings interface {
 	// and its job, the offer, the notification and its pushes, the audit events. It returns the
 	// booking and the notification with their ids. written is false, and nothing is written, when
 	// the key was taken already (a concurrent request with the key waits for the first to end).
-	WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (b dispatch.Booking, n *dispatch.Notification, written bool, err error)
+	WriteNewBooking(ctx context.Context, nb NewBooking) (b dispatch.Booking, n *dispatch.Notification, written bool, err error)
 	// IdempotentBooking is the booking a taken key made and the hash of the request that made it.
-	IdempotentBooking(ctx context.Context, k dispatch.IdempotencyKey) (b dispatch.Booking, storedHash string, err error)
-	ListBookings(ctx context.Context, f dispatch.BookingFilter) ([]dispatch.Booking, error)
+	IdempotentBooking(ctx context.Context, k IdempotencyKey) (b dispatch.Booking, storedHash string, err error)
+	ListBookings(ctx context.Context, f BookingFilter) ([]dispatch.Booking, error)
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (dispatch.Booking, error)
 	// LockJob reads the job with its row locked until the transaction ends.
@@ -121,4 +121,39 @@ func (s *Service) customerSubjectFor(a dispatch.Actor, customerSub string) (stri
 	default:
 		return "", dispatch.Forbidden("a %s cannot act for a customer", a.Role)
 	}
+}
+
+// NewBooking is everything a new booking writes, planned before anything is written, for
+// Store.WriteNewBooking to write at once. The ids the rows share are drawn by the write.
+type NewBooking struct {
+	Booking     dispatch.Booking // with its one job, in its final state
+	Idempotency *IdempotencyKey
+	// Audit are the booking's events (entity "booking") and its job's (any other entity): the
+	// write sets their entity ids, and the booking id in the job's events' data.
+	Audit []dispatch.AuditEvent
+	// Offered: the job is offered to its technician now (an open offer until its OfferExpiresAt).
+	Offered bool
+	// Notification tells the technician of the offer (nil: none); the write sets its job and
+	// booking ids and adds the deep link to the job to its data.
+	Notification *dispatch.Notification
+	// Push enqueues the notification's pushes to the technician's devices (the outbox).
+	Push bool
+	// PlanVersion, when set, is the plan_version of the job's technician that the job was placed
+	// on: if it moved, nothing is written and the error has code plan_changed.
+	PlanVersion *int64
+}
+
+// IdempotencyKey binds a client's key to the request it came with.
+type IdempotencyKey struct {
+	Subject     string
+	Key         string
+	RequestHash string
+}
+
+// BookingFilter narrows a booking list.
+type BookingFilter struct {
+	CustomerID *int64
+	Status     dispatch.BookingStatus
+	Tier       dispatch.Tier
+	dispatch.Page
 }

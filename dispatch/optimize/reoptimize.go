@@ -259,7 +259,7 @@ func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []sch
 		home := places.Add(planning.Point(t.Home))
 		st := scheduling.Technician{ID: t.ID, Skills: t.Skills, Start: home, End: home}
 		here := places.Add(planning.Point(s.Planner.PositionAt(t, now, rd.Stops(t.ID))))
-		var fixed, mine []dispatch.Stop
+		var fixed, mine []planning.Stop
 		var own []scheduling.Assignment
 		for _, sp := range rd.Stops(t.ID) {
 			if _, ok := rp.movable[sp.JobID]; ok {
@@ -324,7 +324,7 @@ type shiftPart struct {
 }
 
 // cutShift splits shift w around the fixed stops, dropping what lies before now.
-func cutShift(w dispatch.Window, fixed []dispatch.Stop, now time.Time) []shiftPart {
+func cutShift(w dispatch.Window, fixed []planning.Stop, now time.Time) []shiftPart {
 	cur := shiftPart{w: dispatch.Window{Start: planning.Later(w.Start, now), End: w.End}}
 	var out []shiftPart
 	for _, sp := range fixed {

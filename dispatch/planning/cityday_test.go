@@ -47,7 +47,7 @@ func cityDay(policy string) dayResult {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &Routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}}
+	rd := &Routes{stops: map[int64][]Stop{}, shifts: map[int64][]dispatch.Window{}}
 	for i := range 150 {
 		t := dispatch.Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true,
 			Skills: []string{skills[i%5], skills[(i/5+1)%6]}}
@@ -94,8 +94,8 @@ func cityDay(policy string) dayResult {
 			unplaced++
 			continue
 		}
-		rd.stops[p.TechnicianID] = append(rd.stops[p.TechnicianID], dispatch.Stop{JobID: b.ID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: b.Location})
-		slices.SortFunc(rd.stops[p.TechnicianID], func(x, y dispatch.Stop) int { return x.Start.Compare(y.Start) })
+		rd.stops[p.TechnicianID] = append(rd.stops[p.TechnicianID], Stop{JobID: b.ID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: b.Location})
+		slices.SortFunc(rd.stops[p.TechnicianID], func(x, y Stop) int { return x.Start.Compare(y.Start) })
 		met := !p.Start.After(b.SLADueAt)
 		if tier == dispatch.TierPaid {
 			paid++

@@ -3,8 +3,6 @@ package planning
 import (
 	"context"
 	"time"
-
-	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // A new booking planned on the plan cache (Plan with onCache) is written only if the chosen
@@ -37,7 +35,7 @@ func (p *Planner) PlanChanged(pl *Placement) {
 // after a guarded write at version (nil: none), which moved the plan by one with this job, the
 // cache follows once st commits (after the pick's reservation is settled, so that the stop is not
 // counted twice).
-func (p *Planner) Written(st Store, pl *Placement, version *int64, stop dispatch.Stop) {
+func (p *Planner) Written(st Store, pl *Placement, version *int64, stop Stop) {
 	p.pending.written(pl.pick, stop.JobID)
 	if version == nil {
 		return

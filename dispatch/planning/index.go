@@ -116,7 +116,7 @@ func (p *Planner) nearbyCandidates(ctx context.Context, st Store, b dispatch.Boo
 		var plans []*planEntry
 		if plans, err = p.plans(ctx, st, ids, now, onCache); err == nil {
 			pre = &routeRead{ids: rank, until: until, now: now, readAt: make(map[int64]time.Time, len(plans)),
-				stops: make(map[int64][]dispatch.Stop, len(plans)), offs: map[int64][]dispatch.Window{}, entries: make(map[int64]*planEntry, len(plans))}
+				stops: make(map[int64][]Stop, len(plans)), offs: map[int64][]dispatch.Window{}, entries: make(map[int64]*planEntry, len(plans))}
 			if onCache {
 				pre.versions = make(map[int64]int64, len(plans))
 			}
@@ -151,7 +151,7 @@ func (p *Planner) nearbyCandidates(ctx context.Context, st Store, b dispatch.Boo
 // stopsBetween are the stops (in start order) that end after from and start before to: a capped
 // sub-slice of stops when they are one run of it (the usual case: a technician's stops do not
 // overlap), else a copy.
-func stopsBetween(stops []dispatch.Stop, from, to time.Time) []dispatch.Stop {
+func stopsBetween(stops []Stop, from, to time.Time) []Stop {
 	lo, hi := -1, -1
 	contiguous := true
 	for i, sp := range stops {
@@ -170,7 +170,7 @@ func stopsBetween(stops []dispatch.Stop, from, to time.Time) []dispatch.Stop {
 	case contiguous:
 		return stops[lo:hi:hi]
 	}
-	var out []dispatch.Stop
+	var out []Stop
 	for _, sp := range stops {
 		if sp.End.After(from) && sp.Start.Before(to) {
 			out = append(out, sp)

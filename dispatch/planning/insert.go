@@ -13,7 +13,7 @@ import (
 // Routes is the live plan of some technicians, loaded once and evaluated many times.
 type Routes struct {
 	techs  []dispatch.Technician
-	stops  map[int64][]dispatch.Stop   // by technician, in start order, without the job being placed
+	stops  map[int64][]Stop            // by technician, in start order, without the job being placed
 	shifts map[int64][]dispatch.Window // by technician, time off cut out
 	now    time.Time
 	readAt map[int64]time.Time // by technician, wall clock before the read: picks committed earlier are in it
@@ -75,8 +75,8 @@ type routeRead struct {
 	ids    map[int64]int // the technicians read
 	until  time.Time
 	now    time.Time
-	readAt map[int64]time.Time       // by technician
-	stops  map[int64][]dispatch.Stop // by technician, in start order; capped slices shared with the plan cache
+	readAt map[int64]time.Time // by technician
+	stops  map[int64][]Stop    // by technician, in start order; capped slices shared with the plan cache
 	offs   map[int64][]dispatch.Window
 	// versions are the plans' versions, by technician, when planned on the plan cache.
 	versions map[int64]int64
@@ -106,12 +106,12 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 		versions map[int64]int64
 		entries  map[int64]*planEntry
 	)
-	rd := &Routes{techs: techs, stops: make(map[int64][]dispatch.Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
+	rd := &Routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
 	if pre.covers(techs, until) {
 		now, readAt, offs, versions, entries = pre.now, pre.readAt, pre.offs, pre.versions, pre.entries
 		for tid, ss := range pre.stops { // shared with the plan cache: capped, never written
-			if slices.ContainsFunc(ss, func(sp dispatch.Stop) bool { return sp.JobID == jobID }) {
-				ss = slices.DeleteFunc(slices.Clone(ss), func(sp dispatch.Stop) bool { return sp.JobID == jobID })
+			if slices.ContainsFunc(ss, func(sp Stop) bool { return sp.JobID == jobID }) {
+				ss = slices.DeleteFunc(slices.Clone(ss), func(sp Stop) bool { return sp.JobID == jobID })
 			}
 			rd.stops[tid] = ss
 		}
@@ -130,8 +130,8 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 		if offs, err = st.TimeOffOf(ctx, ids, now, until); err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(stops, func(sp dispatch.Stop) bool { return sp.JobID == jobID }) {
-			stops = slices.DeleteFunc(stops, func(sp dispatch.Stop) bool { return sp.JobID == jobID })
+		if slices.ContainsFunc(stops, func(sp Stop) bool { return sp.JobID == jobID }) {
+			stops = slices.DeleteFunc(stops, func(sp Stop) bool { return sp.JobID == jobID })
 		}
 		// Stops come by technician, then start: each technician's run is a sub-slice of them
 		// (capped, so that an append copies) rather than a slice grown stop by stop.
@@ -182,7 +182,7 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 		bestCost cost
 	)
 	now := rd.now
-	var inShift []dispatch.Stop // reused: the stops of the shift at hand
+	var inShift []Stop // reused: the stops of the shift at hand
 	for _, t := range rd.techs {
 		route := rd.stops[t.ID]
 		onTime := false // an option without breach in an earlier shift of t
@@ -341,7 +341,7 @@ func (p *Planner) Routes(ctx context.Context, st Store, techs []dispatch.Technic
 }
 
 // Stops are technician id's jobs, in start order.
-func (r *Routes) Stops(id int64) []dispatch.Stop { return r.stops[id] }
+func (r *Routes) Stops(id int64) []Stop { return r.stops[id] }
 
 // Shifts are technician id's shift windows, time off cut out.
 func (r *Routes) Shifts(id int64) []dispatch.Window { return r.shifts[id] }

@@ -25,7 +25,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "08:00", End: "18:00"})
 	}
-	rd := &Routes{stops: map[int64][]dispatch.Stop{}, shifts: map[int64][]dispatch.Window{}, now: now}
+	rd := &Routes{stops: map[int64][]Stop{}, shifts: map[int64][]dispatch.Window{}, now: now}
 	for i := range 300 {
 		t := dispatch.Technician{ID: int64(i + 1), Home: near(), TimeZone: "Europe/Paris", WeeklyShifts: shifts, Active: true}
 		rd.techs = append(rd.techs, t)
@@ -33,7 +33,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 		start := rd.shifts[t.ID][0].Start
 		for k := range 10 { // ten visits over the first two days
 			st := start.Add(time.Duration(k%5)*100*time.Minute + time.Duration(k/5)*24*time.Hour)
-			rd.stops[t.ID] = append(rd.stops[t.ID], dispatch.Stop{JobID: int64(i*10 + k), TechnicianID: t.ID, Start: st, End: st.Add(time.Hour), Location: near()})
+			rd.stops[t.ID] = append(rd.stops[t.ID], Stop{JobID: int64(i*10 + k), TechnicianID: t.ID, Start: st, End: st.Add(time.Hour), Location: near()})
 		}
 	}
 	// The booking's candidates: its 30 nearest technicians, as geo proposes them.

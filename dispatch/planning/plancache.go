@@ -29,7 +29,7 @@ type planCache struct {
 }
 
 type planEntry struct {
-	dispatch.PlanRead
+	PlanRead
 	readAt time.Time  // wall clock before the read: picks committed earlier are in it
 	now    time.Time  // the service's clock at the read: stops ending 12 h before it may be missing
 	shifts *shiftMemo // the technician's shifts around now, computed once (kept by wrote's copies)
@@ -140,7 +140,7 @@ func (p *Planner) plans(ctx context.Context, st Store, ids []int64, now time.Tim
 
 // wrote records this replica's write of stop on a plan it guarded at version (the write moved it
 // by one). at is the wall clock after the write's commit was settled in the reservations.
-func (c *planCache) wrote(version int64, stop dispatch.Stop, at time.Time) {
+func (c *planCache) wrote(version int64, stop Stop, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.m[stop.TechnicianID]
@@ -157,7 +157,7 @@ func (c *planCache) wrote(version int64, stop dispatch.Stop, at time.Time) {
 	n := *e
 	n.Version = version + 1
 	n.Stops = append(slices.Clip(e.Stops), stop)
-	slices.SortStableFunc(n.Stops, func(a, b dispatch.Stop) int {
+	slices.SortStableFunc(n.Stops, func(a, b Stop) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
@@ -173,4 +173,13 @@ func (c *planCache) forget(id int64) {
 	defer c.mu.Unlock()
 	delete(c.m, id)
 	delete(c.checked, id)
+}
+
+// PlanRead is what planning needs of one technician, as read at one plan version: the
+// technician, their live jobs (in start order) and their time off.
+type PlanRead struct {
+	Technician dispatch.Technician
+	Version    int64
+	Stops      []Stop
+	TimeOff    []dispatch.Window
 }

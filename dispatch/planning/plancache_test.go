@@ -16,7 +16,7 @@ func TestStopsBetweenIsTheFilter(t *testing.T) {
 	at := func(h float64) time.Time { return base.Add(time.Duration(h * float64(time.Hour))) }
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 500 {
-		var stops []dispatch.Stop
+		var stops []Stop
 		h := 0.0
 		for k := range rng.IntN(8) {
 			h += rng.Float64() * 3
@@ -24,10 +24,10 @@ func TestStopsBetweenIsTheFilter(t *testing.T) {
 			if rng.IntN(6) == 0 { // now and then a long stop reaching past later ones
 				d += 6
 			}
-			stops = append(stops, dispatch.Stop{JobID: int64(k), Start: at(h), End: at(h + d)})
+			stops = append(stops, Stop{JobID: int64(k), Start: at(h), End: at(h + d)})
 		}
 		from, to := at(rng.Float64()*12-2), at(rng.Float64()*16)
-		var want []dispatch.Stop
+		var want []Stop
 		for _, sp := range stops {
 			if sp.End.After(from) && sp.Start.Before(to) {
 				want = append(want, sp)
@@ -52,7 +52,7 @@ func TestShiftMemoIsShiftWindows(t *testing.T) {
 		{Day: "sun", Start: "01:00", End: "04:00"},
 	}}
 	now := time.Date(2026, 10, 23, 15, 4, 0, 0, time.UTC) // the clocks go back on the 25th in Paris
-	e := &planEntry{PlanRead: dispatch.PlanRead{Technician: tech}, now: now, shifts: &shiftMemo{}}
+	e := &planEntry{PlanRead: PlanRead{Technician: tech}, now: now, shifts: &shiftMemo{}}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
 		from := now.Add(time.Duration(rng.IntN(3*24*60)-36*60) * time.Minute)
@@ -86,7 +86,7 @@ func TestPlanVersionCountsCommittedPicksOnce(t *testing.T) {
 	r.settle(committed, true, now)
 	r.settle(inRead, true, now)
 	r.settle(rolledBack, false, now)
-	route := []dispatch.Stop{{JobID: 50}, {JobID: 102}, {JobID: committed.stop.JobID}, {JobID: inRead.stop.JobID}}
+	route := []Stop{{JobID: 50}, {JobID: 102}, {JobID: committed.stop.JobID}, {JobID: inRead.stop.JobID}}
 	if got := r.planVersion(t.Context(), 10, []*reservation{committed, inRead, rolledBack}, route, time.Second); got != 11 {
 		t.Fatalf("plan version %d, want 11 (the read at 10 held job 102; job 101 committed since)", got)
 	}

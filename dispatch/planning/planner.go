@@ -25,9 +25,9 @@ type Store interface {
 	// ChangedPlans reads, in one round trip, the plans of those technicians among ids whose plan
 	// version differs from known (same order; -1: none held): each with its live jobs ending after
 	// stopsFrom and its time off ending after offFrom.
-	ChangedPlans(ctx context.Context, ids, known []int64, stopsFrom, offFrom time.Time) ([]dispatch.PlanRead, error)
+	ChangedPlans(ctx context.Context, ids, known []int64, stopsFrom, offFrom time.Time) ([]PlanRead, error)
 	// RouteStops are the live jobs of several technicians overlapping [from, to), by technician and start.
-	RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]dispatch.Stop, error)
+	RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]Stop, error)
 	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]dispatch.Window, error)
 	ListTechnicians(ctx context.Context, page dispatch.Page) ([]dispatch.Technician, error)
 	GetTechnician(ctx context.Context, id int64) (dispatch.Technician, error)
@@ -114,4 +114,14 @@ func Retry[S any](ctx context.Context, tx func(context.Context, func(S) error) e
 		}
 		return err
 	}
+}
+
+// Stop is a job on a technician's route, as the planner needs it.
+type Stop struct {
+	JobID, BookingID, TechnicianID int64
+	Status                         dispatch.JobStatus
+	Start, End                     time.Time
+	Pinned, PinnedStart            bool
+	Location                       dispatch.Location
+	Duration                       time.Duration
 }

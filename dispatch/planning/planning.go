@@ -21,8 +21,8 @@ type Placement struct {
 	// one for each pick of this process it was planned around (seen) that committed.
 	PlanVersion *int64
 	seen        []*reservation
-	route       []dispatch.Stop // the technician's stops it was planned among (picks included)
-	pick        *reservation    // its own reservation
+	route       []Stop       // the technician's stops it was planned among (picks included)
+	pick        *reservation // its own reservation
 }
 
 // Reason says why a job could not be placed, for the dispatcher.
@@ -67,7 +67,7 @@ func (p *Planner) StartPosition(t dispatch.Technician, now time.Time) dispatch.L
 
 // PositionAt is where the technician is now: the latest ping when fresh; else the visit they are
 // at or heading to (the first stop of route not yet over); else home.
-func (p *Planner) PositionAt(t dispatch.Technician, now time.Time, route []dispatch.Stop) dispatch.Location {
+func (p *Planner) PositionAt(t dispatch.Technician, now time.Time, route []Stop) dispatch.Location {
 	if t.LastPosition != nil && t.LastSeenAt != nil && now.Sub(*t.LastSeenAt) <= p.Config.PositionMaxAge {
 		return *t.LastPosition
 	}

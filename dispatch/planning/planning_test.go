@@ -12,11 +12,11 @@ func TestPositionFallsBackToVisitThenHome(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	home, ping, visit := dispatch.Location{Lat: 45.70, Lng: 4.80}, dispatch.Location{Lat: 45.76, Lng: 4.84}, dispatch.Location{Lat: 45.78, Lng: 4.88}
 	fresh, stale := now.Add(-5*time.Minute), now.Add(-2*time.Hour)
-	route := []dispatch.Stop{{Start: now.Add(-20 * time.Minute), End: now.Add(40 * time.Minute), Location: visit}}
+	route := []Stop{{Start: now.Add(-20 * time.Minute), End: now.Add(40 * time.Minute), Location: visit}}
 	cases := []struct {
 		name  string
 		seen  *time.Time
-		route []dispatch.Stop
+		route []Stop
 		want  dispatch.Location
 	}{
 		{"fresh ping", &fresh, route, ping},

@@ -28,7 +28,7 @@ type reservations struct {
 func (r *reservations) tempID() int64 { return -r.temp.Add(1) }
 
 type reservation struct {
-	stop      dispatch.Stop
+	stop      Stop
 	expires   time.Time     // wall clock
 	committed time.Time     // zero while pending
 	settled   chan struct{} // closed when the outcome is known
@@ -72,7 +72,7 @@ func (r *reservations) merge(rd *Routes, placing int64, wall time.Time) {
 				rd.seen[t.ID] = append(rd.seen[t.ID], x)
 			}
 		}
-		slices.SortFunc(route, func(a, b dispatch.Stop) int { return a.Start.Compare(b.Start) })
+		slices.SortFunc(route, func(a, b Stop) int { return a.Start.Compare(b.Start) })
 		rd.stops[t.ID] = route
 	}
 }
@@ -80,7 +80,7 @@ func (r *reservations) merge(rd *Routes, placing int64, wall time.Time) {
 // reserve records a pick. The caller holds mu.
 func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc dispatch.Location, wall time.Time) *reservation {
 	x := &reservation{
-		stop:    dispatch.Stop{JobID: jobID, BookingID: bookingID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: loc},
+		stop:    Stop{JobID: jobID, BookingID: bookingID, TechnicianID: p.TechnicianID, Start: p.Start, End: p.End, Location: loc},
 		expires: wall.Add(r.ttl),
 		settled: make(chan struct{}),
 	}
@@ -120,7 +120,7 @@ func (r *reservations) settle(x *reservation, committed bool, wall time.Time) {
 // been made between its commit and its settling. Any other change makes the version differ, and
 // the guarded write refuses it. It waits for the seen picks for up to wait (they are ahead of
 // it: a pick never sees a later one).
-func (r *reservations) planVersion(ctx context.Context, read int64, seen []*reservation, route []dispatch.Stop, wait time.Duration) int64 {
+func (r *reservations) planVersion(ctx context.Context, read int64, seen []*reservation, route []Stop, wait time.Duration) int64 {
 	if len(seen) > 0 {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
@@ -136,7 +136,7 @@ func (r *reservations) planVersion(ctx context.Context, read int64, seen []*rese
 	defer r.mu.Unlock()
 	for _, x := range seen {
 		id := x.id()
-		if !x.committed.IsZero() && (id == 0 || !slices.ContainsFunc(route, func(sp dispatch.Stop) bool { return sp.JobID == id })) {
+		if !x.committed.IsZero() && (id == 0 || !slices.ContainsFunc(route, func(sp Stop) bool { return sp.JobID == id })) {
 			read++
 		}
 	}

@@ -3,23 +3,25 @@ package postgres
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
 )
 
-func (s *Store) AddFeedback(ctx context.Context, f dispatch.Feedback) (dispatch.Feedback, bool, error) {
+func (s *Store) AddFeedback(ctx context.Context, f aftersales.Feedback) (aftersales.Feedback, bool, error) {
 	r, err := s.q.FeedbackInsert(ctx, db.FeedbackInsertParams{BookingID: f.BookingID, CustomerID: f.CustomerID, Csat: int32(f.CSAT),
 		Nps: int32(f.NPS), Comment: f.Comment, CreatedAt: f.CreatedAt})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return dispatch.Feedback{}, false, nil // the primary key says it was given already
+		return aftersales.Feedback{}, false, nil // the primary key says it was given already
 	} else if err != nil {
-		return dispatch.Feedback{}, false, mapErr(err)
+		return aftersales.Feedback{}, false, mapErr(err)
 	}
-	return dispatch.Feedback{BookingID: r.BookingID, CustomerID: r.CustomerID, CSAT: int(r.Csat), NPS: int(r.Nps), Comment: r.Comment,
+	return aftersales.Feedback{BookingID: r.BookingID, CustomerID: r.CustomerID, CSAT: int(r.Csat), NPS: int(r.Nps), Comment: r.Comment,
 		CreatedAt: r.CreatedAt.UTC()}, true, nil
 }
 
@@ -88,15 +90,15 @@ func (s *Store) SetExtendedWarranty(ctx context.Context, purchaseID int64, from,
 	return purchaseFrom(r), nil
 }
 
-func (s *Store) KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]dispatch.KPIRow, error) {
+func (s *Store) KPIs(ctx context.Context, from, to time.Time, groupBy string, now time.Time) ([]aftersales.KPIRow, error) {
 	rows, err := s.q.KPIs(ctx, from, to, groupBy, now)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.KPIRow, len(rows))
-	n := dispatch.Nullable
+	out := make([]aftersales.KPIRow, len(rows))
+	n := nullable
 	for i, r := range rows {
-		out[i] = dispatch.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed, SLADeferred: r.SlaCustomerDeferred,
+		out[i] = aftersales.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed, SLADeferred: r.SlaCustomerDeferred,
 			Completed: r.Completed, Feedback: r.FeedbackCount, Complaints: r.Complaints, SLACompliance: n(r.SlaCompliance),
 			FirstTimeFixRate: n(r.FirstTimeFixRate), CSATAvg: n(r.CsatAvg), NPS: n(r.Nps), ComplaintRate: n(r.ComplaintRate),
 			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS)}
@@ -114,4 +116,12 @@ func (s *Store) Utilisation(ctx context.Context, from, to time.Time) (map[int64]
 		out[r.TechnicianID] = [2]float64{r.OnsiteSeconds, r.ShiftSeconds}
 	}
 	return out, nil
+}
+
+// nullable turns the store's NaN ("nothing to measure") into nil.
+func nullable(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
 }

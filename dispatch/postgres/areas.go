@@ -12,6 +12,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
@@ -76,3 +77,6 @@ func (s *Store) base() *Store { return s }
 
 // Lifecycle is the store of a job's life in the technician's hands.
 func (s *Store) Lifecycle() lifecycle.Store { return area[lifecycle.Store]{s, (*Store).Lifecycle} }
+
+// Planning is the store planning reads: no transaction of its own, it reads in its caller's.
+func (s *Store) Planning() planning.Store { return s }

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
 )
 
@@ -88,7 +90,7 @@ func (s *Store) TechnicianJobs(ctx context.Context, techID int64, from, to time.
 	return out, nil
 }
 
-func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]dispatch.Stop, error) {
+func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.Time) ([]planning.Stop, error) {
 	rows, err := s.q.LiveJobsOf(ctx, techIDs, from, to)
 	if err != nil {
 		return nil, mapErr(err)
@@ -96,8 +98,8 @@ func (s *Store) RouteStops(ctx context.Context, techIDs []int64, from, to time.T
 	return mapAll(rows, stopFrom), nil
 }
 
-func stopFrom(r db.LiveJobsOfRow) dispatch.Stop {
-	return dispatch.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
+func stopFrom(r db.LiveJobsOfRow) planning.Stop {
+	return planning.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
 		Start: r.PlannedStart.UTC(), End: r.PlannedEnd.UTC(), Pinned: r.Pinned, PinnedStart: r.PinnedStart,
 		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute}
 }
@@ -285,7 +287,7 @@ func timeOffByTechnician(rows []db.TechnicianTimeOff) map[int64][]dispatch.Windo
 
 // ---- audit and board ----
 
-func (s *Store) ListAudit(ctx context.Context, f dispatch.AuditFilter) ([]dispatch.AuditEvent, error) {
+func (s *Store) ListAudit(ctx context.Context, f board.AuditFilter) ([]dispatch.AuditEvent, error) {
 	rows, err := s.q.AuditList(ctx, db.AuditListParams{Entity: f.Entity, EntityID: f.EntityID, Actor: f.Actor, FromTime: f.From,
 		ToTime: f.To, Before: f.Before, MaxRows: int32(f.Limit)})
 	if err != nil {
@@ -301,14 +303,14 @@ func (s *Store) ListAudit(ctx context.Context, f dispatch.AuditFilter) ([]dispat
 	return out, nil
 }
 
-func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]dispatch.BoardJob, error) {
+func (s *Store) OpenJobs(ctx context.Context, riskBefore time.Time) ([]board.BoardJob, error) {
 	rows, err := s.q.BookingsOpenJobs(ctx, riskBefore)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.BoardJob, len(rows))
+	out := make([]board.BoardJob, len(rows))
 	for i, r := range rows {
-		out[i] = dispatch.BoardJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), Tier: dispatch.Tier(r.Tier),
+		out[i] = board.BoardJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), Tier: dispatch.Tier(r.Tier),
 			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Appliance: r.Appliance, Address: r.Address, Region: r.Region}
 	}
 	return out, nil
@@ -442,8 +444,7 @@ func (s *Store) Notifications(ctx context.Context, ids []int64) (map[int64]dispa
 
 // SettlePush records one attempt and its outcome; status "pending" schedules another at a.Next.
 func (s *Store) SettlePush(ctx context.Context, c dispatch.PushDelivery, a dispatch.PushAttempt) error {
-	return s.Tx(ctx, func(ds dispatch.Store) error {
-		st := ds.(*Store)
+	return s.inTx(ctx, func(st *Store) error {
 		if err := st.q.PushSettle(ctx, db.PushSettleParams{ID: c.ID, Status: a.Status, WasUnreachable: a.Unreachable, NextAttemptAt: a.Next,
 			MessageName: a.MessageName, LastError: a.Error, UpdatedAt: a.At, Worker: c.LeasedBy}); err != nil {
 			return mapErr(err)

@@ -9,7 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
+	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
 
 // ClaimTick takes name's tick for replica until until (schedule.Claims): the attempt number
@@ -62,14 +64,14 @@ func (s *Store) TicksDone(ctx context.Context, name string, since, now time.Time
 	return first, done, mapErr(err)
 }
 
-func (s *Store) AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]dispatch.AtRiskJob, error) {
+func (s *Store) AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]watchdog.AtRiskJob, error) {
 	rows, err := s.q.AtRiskJobs(ctx, riskBefore, lateBefore)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.AtRiskJob, len(rows))
+	out := make([]watchdog.AtRiskJob, len(rows))
 	for i, r := range rows {
-		out[i] = dispatch.AtRiskJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), AtRisk: r.AtRisk}
+		out[i] = watchdog.AtRiskJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), AtRisk: r.AtRisk}
 	}
 	return out, nil
 }
@@ -130,7 +132,7 @@ func (s *Store) DispatcherSubjects(ctx context.Context) ([]string, error) {
 	return subs, mapErr(err)
 }
 
-func (s *Store) SaveDailyKPIs(ctx context.Context, day dispatch.Date, groupBy string, rows []dispatch.KPIRow, at time.Time) error {
+func (s *Store) SaveDailyKPIs(ctx context.Context, day dispatch.Date, groupBy string, rows []aftersales.KPIRow, at time.Time) error {
 	g := groupBy
 	if g == "" {
 		g = "all"
@@ -147,7 +149,7 @@ func (s *Store) SaveDailyKPIs(ctx context.Context, day dispatch.Date, groupBy st
 	return nil
 }
 
-func (s *Store) DailyKPIs(ctx context.Context, groupBy string, from, to dispatch.Date) ([]dispatch.DailyKPI, error) {
+func (s *Store) DailyKPIs(ctx context.Context, groupBy string, from, to dispatch.Date) ([]aftersales.DailyKPI, error) {
 	g := groupBy
 	if g == "" {
 		g = "all"
@@ -156,13 +158,13 @@ func (s *Store) DailyKPIs(ctx context.Context, groupBy string, from, to dispatch
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.DailyKPI, len(rows))
+	out := make([]aftersales.DailyKPI, len(rows))
 	for i, r := range rows {
-		var k dispatch.KPIRow
+		var k aftersales.KPIRow
 		if err := json.Unmarshal(r.Figures, &k); err != nil {
 			return nil, err
 		}
-		out[i] = dispatch.DailyKPI{Day: dispatch.DateOf(r.Day), GroupBy: groupBy, Row: k}
+		out[i] = aftersales.DailyKPI{Day: dispatch.DateOf(r.Day), GroupBy: groupBy, Row: k}
 	}
 	return out, nil
 }

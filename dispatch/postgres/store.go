@@ -1,5 +1,6 @@
-// Package postgres is the dispatch.Store on PostgreSQL through pgx/v5. Fixed queries are in
-// queries/*.sql, compiled by sqlc into internal/db; rows are mapped to dispatch types here.
+// Package postgres is every area's store on PostgreSQL through pgx/v5 (areas.go hands each area
+// its own). Fixed queries are in queries/*.sql, compiled by sqlc into internal/db; rows are mapped
+// to the domain's types here.
 package postgres
 
 import (
@@ -21,30 +22,25 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres/internal/db"
 )
 
-// Store implements dispatch.Store.
+// Store reads and writes FieldFix's tables, on the pool or, inside inTx, in one transaction; each
+// area's store (areas.go) wraps it.
 type Store struct {
 	pool  *pgxpool.Pool
-	tx    pgx.Tx // set inside Tx
+	tx    pgx.Tx // set inside inTx
 	q     *db.Queries
 	after *[]func(committed bool) // hooks of the transaction, run when it ends
 	audit *[]dispatch.AuditEvent  // the transaction's audit events, written just before it commits
 }
-
-var _ dispatch.Store = (*Store)(nil)
 
 // New returns a store on pool.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: db.New(pool)} }
 
 // Pool is the underlying pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Tx runs fn in a transaction; inside one already, fn joins it.
-func (s *Store) Tx(ctx context.Context, fn func(dispatch.Store) error) error {
-	return s.inTx(ctx, func(st *Store) error { return fn(st) })
-}
 
 // inTx runs fn with the store bound to a transaction; inside one already, fn joins it.
 func (s *Store) inTx(ctx context.Context, fn func(*Store) error) error {
@@ -66,11 +62,6 @@ func (s *Store) inTx(ctx context.Context, fn func(*Store) error) error {
 		f(err == nil)
 	}
 	return mapErr(err)
-}
-
-// Autocommit runs fn on the pool, outside a transaction, and its AfterTx hooks when fn returns.
-func (s *Store) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
-	return s.autocommit(ctx, func(st *Store) (bool, error) { return fn(st) })
 }
 
 // autocommit runs fn with the store outside a transaction, and its AfterTx hooks when fn returns.
@@ -233,7 +224,7 @@ func datePtr(t *time.Time) *dispatch.Date {
 // ---- bookings ----
 
 // WriteNewBooking writes a new booking whole in one statement (BookingPlace).
-func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (s *Store) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	b := nb.Booking
 	if len(b.Jobs) != 1 {
 		return dispatch.Booking{}, nil, false, fmt.Errorf("write booking: a new booking has one job, not %d", len(b.Jobs))
@@ -292,7 +283,7 @@ func (s *Store) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (di
 }
 
 // IdempotentBooking reads the booking a taken key points at.
-func (s *Store) IdempotentBooking(ctx context.Context, k dispatch.IdempotencyKey) (dispatch.Booking, string, error) {
+func (s *Store) IdempotentBooking(ctx context.Context, k intake.IdempotencyKey) (dispatch.Booking, string, error) {
 	prev, err := s.q.IdempotencyGet(ctx, k.Subject, k.Key)
 	if err != nil {
 		return dispatch.Booking{}, "", notFound(err, "idempotency key", k.Key)
@@ -332,7 +323,7 @@ func (s *Store) LockBooking(ctx context.Context, id int64) (dispatch.Booking, er
 	return bs[0], nil
 }
 
-func (s *Store) ListBookings(ctx context.Context, f dispatch.BookingFilter) ([]dispatch.Booking, error) {
+func (s *Store) ListBookings(ctx context.Context, f intake.BookingFilter) ([]dispatch.Booking, error) {
 	rows, err := s.q.BookingList(ctx, db.BookingListParams{
 		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), Before: f.Before, MaxRows: int32(f.Limit),
 	})

@@ -24,7 +24,7 @@ type bundle struct {
 	t      *testing.T
 	db     *dbtest.Schema
 	store  *postgres.Store
-	svc    *services.Service
+	svc    *services.Set
 	fake   *fcmtest.Server
 	worker *push.Worker
 }
@@ -35,8 +35,8 @@ func setup(t *testing.T) *bundle {
 	t.Parallel()
 	s := dbtest.New(t)
 	store := postgres.New(s.Pool)
-	svc := services.NewService(store, dispatch.DefaultRules(), nil, nil)
-	svc.Notifier = dispatch.Outbox{}
+	svc := services.New(store, dispatch.DefaultRules(), nil, nil)
+	svc.Env.Notifier = dispatch.Outbox{}
 	fake := fcmtest.NewServer("fieldfix-test")
 	t.Cleanup(fake.Close)
 	client, err := fcm.NewClient(context.Background(), fcm.Config{ProjectID: "fieldfix-test", Endpoint: fake.Endpoint()})

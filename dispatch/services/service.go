@@ -1,11 +1,10 @@
-// Package services holds FieldFix's use cases over the domain of package dispatch (being split
-// into one package per use-case area).
+// Package services wires the areas of one process over one store adapter: one planner (its geo
+// index, plan cache and picks) and one offers loop that every area shares. cmd/fieldfix, the
+// benchmarks and the tests build the set here, so that all of them run what the server runs.
 package services
 
 import (
-	"context"
 	"log/slog"
-	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
@@ -20,60 +19,54 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
 
-// Service holds the use cases.
-type Service struct {
-	*dispatch.Env
-	Store      dispatch.Store
+// Set is every area's service, wired together.
+type Set struct {
+	Env        *dispatch.Env
 	Planner    *planning.Planner
 	Offers     *offers.Service
-	Watchdog   *watchdog.Service
-	Optimize   *optimize.Service
-	Aftersales *aftersales.Service
-	Board      *board.Service
+	Intake     *intake.Service
+	Lifecycle  *lifecycle.Service
 	Roster     *roster.Service
 	Overrides  *overrides.Service
-
-	Intake    *intake.Service
-	Lifecycle *lifecycle.Service
+	Board      *board.Service
+	Optimize   *optimize.Service
+	Watchdog   *watchdog.Service
+	Aftersales *aftersales.Service
 }
 
-// Stores is a store adapter: the store of the use cases still here, and each area's own.
+// Stores is a store adapter: each area's store.
 type Stores interface {
-	dispatch.Store
+	Planning() planning.Store
 	Offers() offers.Store
-	Aftersales() aftersales.Store
-	Board() board.Store
-	Roster() roster.Store
-	Overrides() overrides.Store
-	Watchdog() watchdog.Store
-	Optimize() optimize.Store
 	Intake() intake.Store
 	Lifecycle() lifecycle.Store
+	Roster() roster.Store
+	Overrides() overrides.Store
+	Board() board.Store
+	Optimize() optimize.Store
+	Watchdog() watchdog.Store
+	Aftersales() aftersales.Store
 }
 
-// NewService wires a service with the default lifecycle, planning and travel model, the wall
-// clock and a silent log where none are given; callers adjust the exported fields after.
-func NewService(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Service {
+// New wires the areas over store with the business rules, the wall clock and a silent log where
+// none are given, and every area's defaults; callers adjust the exported fields after (the
+// planner's index and matrix, the metrics on Env).
+func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Set {
 	env := dispatch.NewEnv(rules, clock, log)
-	planner := planning.NewPlanner(store, env)
+	planner := planning.NewPlanner(store.Planning(), env)
 	offs := offers.New(store.Offers(), env, planner)
-	s := &Service{Env: env, Store: store, Planner: planner, Offers: offs,
-		Watchdog: watchdog.New(store.Watchdog(), env, planner, offs), Optimize: optimize.New(store.Optimize(), env, planner, offs), Aftersales: aftersales.New(store.Aftersales(), env), Board: board.New(store.Board(), env, planner), Roster: roster.New(store.Roster(), env),
-		Overrides: overrides.New(store.Overrides(), env, planner, offs), Intake: intake.New(store.Intake(), env, planner, offs)}
-	s.Lifecycle = lifecycle.New(store.Lifecycle(), env, planner, offs, s.Intake)
-	return s
+	in := intake.New(store.Intake(), env, planner, offs)
+	return &Set{
+		Env:        env,
+		Planner:    planner,
+		Offers:     offs,
+		Intake:     in,
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in), // intake settles warranties on site
+		Roster:     roster.New(store.Roster(), env),
+		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
+		Board:      board.New(store.Board(), env, planner),
+		Optimize:   optimize.New(store.Optimize(), env, planner, offs),
+		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
+		Aftersales: aftersales.New(store.Aftersales(), env),
+	}
 }
-
-func (s *Service) now() time.Time { return s.Env.Now() }
-
-func (s *Service) metrics() dispatch.Metrics { return s.Env.Count() }
-
-func (s *Service) planTx(ctx context.Context, fn func(st dispatch.Store) error) error {
-	return planning.Retry(ctx, s.Store.Tx, fn)
-}
-
-// ---- purchases ----
-
-// ---- bookings ----
-
-// ---- technicians ----

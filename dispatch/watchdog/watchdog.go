@@ -22,7 +22,7 @@ type Store interface {
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
 	// AtRiskJobs are first visits not yet started whose booking is at risk: no technician and due
 	// before riskBefore, planned after the due time, or planned to start before lateBefore.
-	AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]dispatch.AtRiskJob, error)
+	AtRiskJobs(ctx context.Context, riskBefore, lateBefore time.Time) ([]AtRiskJob, error)
 	// SetAtRisk flags or clears a booking; it reports whether the flag changed.
 	SetAtRisk(ctx context.Context, bookingID int64, atRisk bool) (bool, error)
 	// ClearAtRisk clears every flag but those of still; it returns the cleared bookings.
@@ -230,4 +230,11 @@ func (s *Service) tellDispatchers(ctx context.Context, st Store, b dispatch.Book
 		}
 	}
 	return nil
+}
+
+// AtRiskJob is a first visit whose booking may miss its SLA.
+type AtRiskJob struct {
+	Job      dispatch.Job
+	SLADueAt time.Time
+	AtRisk   bool // the booking's flag before this run
 }

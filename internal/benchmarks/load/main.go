@@ -620,7 +620,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 		return "", 0, err
 	}
 	defer pool.Close()
-	svc := services.NewService(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
+	svc := services.New(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
 	svc.Planner.Index = geo.NewIndex()
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return "", 0, err

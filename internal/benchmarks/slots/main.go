@@ -48,7 +48,7 @@ func run() error {
 
 	// Monday 07:00 UTC, so the day's shifts lie ahead.
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	svc := services.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
+	svc := services.New(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
 	svc.Planner.Index = geo.NewIndex()
 	rng := rand.New(rand.NewPCG(1, 2))
 	center := dispatch.Location{Lat: 45.764, Lng: 4.8357}
