@@ -180,17 +180,17 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Acto
 	}
 	b.Jobs = []dispatch.Job{j}
 	nb.Booking = b
-	nb.PlanVersion = s.Planner.ExpectedVersion(ctx, p)
+	nb.PlanVersion = p.ExpectedVersion(ctx)
 	got, n, written, err := st.WriteNewBooking(ctx, nb)
 	if dispatch.HasCode(err, "plan_changed") {
-		s.Planner.PlanChanged(p)
+		p.Changed()
 	}
 	if err != nil || !written {
 		return dispatch.Booking{}, written, err
 	}
 	if p != nil {
 		wj := got.Jobs[0]
-		s.Planner.Written(st, p, nb.PlanVersion, planning.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID,
+		p.Written(st, nb.PlanVersion, planning.Stop{JobID: wj.ID, BookingID: got.ID, TechnicianID: p.TechnicianID,
 			Status: wj.Status, Start: p.Start, End: p.End, Location: got.Location, Duration: got.Duration})
 	}
 	if nb.Offered {

@@ -11,10 +11,10 @@ import (
 	"github.com/fieldfix/fieldfix/geo"
 )
 
-// indexEntry is what the geo index keeps of a technician: the fresh position, else home.
-func (p *Planner) indexEntry(t dispatch.Technician, now time.Time) geo.Entry {
+// indexEntry is what the geo index keeps of technician t, at pos (the fresh position, else home).
+func indexEntry(t dispatch.Technician, pos dispatch.Location) geo.Entry {
 	area, _ := geo.ParseArea(t.ServiceArea) // validated on write; an unreadable area means everywhere
-	return geo.Entry{ID: t.ID, Point: Point(p.StartPosition(t, now)), Skills: t.Skills, Active: t.Active, Area: area}
+	return geo.Entry{ID: t.ID, Point: Point(pos), Skills: t.Skills, Active: t.Active, Area: area}
 }
 
 // LoadIndex fills the geo index with every technician (at start, and after a lost LISTEN connection).
@@ -29,7 +29,7 @@ func (p *Planner) LoadIndex(ctx context.Context) error {
 	// Technicians are never deleted (deactivated instead), so an upsert of each is a full sync.
 	now := p.Env.Now()
 	for _, t := range ts {
-		if err := p.Index.Upsert(p.indexEntry(t, now)); err != nil {
+		if err := p.Index.Upsert(indexEntry(t, p.StartPosition(t, now))); err != nil {
 			p.Env.Log.Warn("technician not indexed", "technician_id", t.ID, "err", err)
 		}
 	}
@@ -49,7 +49,7 @@ func (p *Planner) SyncTechnician(ctx context.Context, id int64) {
 		p.Env.Log.Warn("geo index sync", "technician_id", id, "err", err)
 		return
 	}
-	if err := p.Index.Upsert(p.indexEntry(t, p.Env.Now())); err != nil {
+	if err := p.Index.Upsert(indexEntry(t, p.StartPosition(t, p.Env.Now()))); err != nil {
 		p.Env.Log.Warn("technician not indexed", "technician_id", id, "err", err)
 	}
 }

@@ -245,7 +245,7 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
 func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
-	until := p.planUntil(b)
+	until := p.Config.until(b)
 	rd, err := p.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {
 		return nil, Reason{}, err
@@ -259,7 +259,7 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 	var pick *reservation
 	if pl != nil {
 		pick = p.pending.reserve(*pl, j.ID, b.ID, b.Location, wall)
-		pl.pick = pick
+		pl.pick, pl.planner = pick, p
 		if v, ok := rd.versions[pl.TechnicianID]; ok {
 			pl.PlanVersion, pl.seen, pl.route = &v, rd.seen[pl.TechnicianID], rd.stops[pl.TechnicianID]
 		}
@@ -283,10 +283,10 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 	}
 }
 
-// planUntil is how far ahead insert looks for booking b: the horizon past its due time, or the
+// until is how far ahead insert looks for booking b: the horizon past its due time, or the
 // end of its last preferred window when later.
-func (p *Planner) planUntil(b dispatch.Booking) time.Time {
-	until := b.SLADueAt.Add(p.Config.Horizon)
+func (c Config) until(b dispatch.Booking) time.Time {
+	until := b.SLADueAt.Add(c.Horizon)
 	for _, w := range b.PreferredWindows {
 		if w.End.After(until) {
 			until = w.End

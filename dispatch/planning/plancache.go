@@ -15,7 +15,7 @@ import (
 // usually the one or two technicians the previous bookings went to, instead of some 30 routes.
 //
 // A new booking may skip even that read when every candidate's plan was confirmed current less
-// than PlanningConfig.PlanCacheMaxAge ago: its write is guarded by the chosen technician's
+// than Config.PlanCacheMaxAge ago: its write is guarded by the chosen technician's
 // plan_version (BookingPlace), so it is never written on a plan that changed; a plan it did not
 // choose is at most that old. This replica's own bookings keep the cache exact: a guarded write
 // moves the version by one, with the new stop, and the cache follows. Every other use (slots,

@@ -39,7 +39,7 @@ type Store interface {
 type Planner struct {
 	Env    *dispatch.Env
 	Store  Store
-	Config PlanningConfig
+	Config Config
 	Travel geo.TravelModel
 	Index  *geo.Index // technicians by place; nil: candidates come from a database scan
 	// Matrix gives the routing engine's times (OSRM, FIELDFIX_OSRM_URL) to the insertion; nil:
@@ -54,17 +54,8 @@ type Planner struct {
 
 // NewPlanner is a planner with the default configuration and travel model, no index or matrix.
 func NewPlanner(store Store, env *dispatch.Env) *Planner {
-	return &Planner{Env: env, Store: store, Config: DefaultPlanning(), Travel: geo.DefaultTravelModel(),
+	return &Planner{Env: env, Store: store, Config: DefaultConfig(), Travel: geo.DefaultTravelModel(),
 		pending: newReservations(), cache: newPlanCache(), booking: new(atomic.Int64)}
-}
-
-// Wider is the planner with a wider search (three times the candidates, twice as far), sharing
-// this one's plan cache and picks: the SLA watchdog's last try for a job at risk.
-func (p *Planner) Wider() *Planner {
-	w := *p
-	w.Config.Candidates *= 3
-	w.Config.MaxRadiusKm *= 2
-	return &w
 }
 
 // YieldToBookings is the scheduled re-optimisation's yield, called before each job it reads,
@@ -90,7 +81,7 @@ func (p *Planner) Placing() (done func()) {
 // IndexTechnician puts t, as it is at now, in the geo index (when there is one).
 func (p *Planner) IndexTechnician(t dispatch.Technician, now time.Time) {
 	if p.Index != nil {
-		_ = p.Index.Upsert(p.indexEntry(t, now))
+		_ = p.Index.Upsert(indexEntry(t, p.StartPosition(t, now)))
 	}
 }
 

@@ -23,6 +23,7 @@ type Placement struct {
 	seen        []*reservation
 	route       []Stop       // the technician's stops it was planned among (picks included)
 	pick        *reservation // its own reservation
+	planner     *Planner     // that made it, for its guarded write
 }
 
 // Reason says why a job could not be placed, for the dispatcher.
@@ -31,8 +32,8 @@ type Reason struct {
 	Message string
 }
 
-// PlanningConfig tunes candidate search and the planning horizon.
-type PlanningConfig struct {
+// Config tunes candidate search and the planning horizon.
+type Config struct {
 	Candidates     int           // technicians geo proposes for a new job (nearest first)
 	MaxRadiusKm    float64       // how far geo looks
 	Horizon        time.Duration // how far past its SLA due time a job may be planned
@@ -42,13 +43,13 @@ type PlanningConfig struct {
 	PlanCacheMaxAge time.Duration
 }
 
-// DefaultPlanning are the defaults.
-func DefaultPlanning() PlanningConfig {
+// DefaultConfig are the defaults.
+func DefaultConfig() Config {
 	// Two days past the due time is far enough to rank late options; a booking that fits nowhere
 	// by then waits on the board for a dispatcher.
 	// A plan not chosen is at most PlanCacheMaxAge old: a technician freed by another replica's
 	// (or psql's) change is seen by new bookings within seconds.
-	return PlanningConfig{Candidates: 30, MaxRadiusKm: 60, Horizon: 48 * time.Hour, PositionMaxAge: 30 * time.Minute,
+	return Config{Candidates: 30, MaxRadiusKm: 60, Horizon: 48 * time.Hour, PositionMaxAge: 30 * time.Minute,
 		PlanCacheMaxAge: 5 * time.Second}
 }
 
@@ -240,7 +241,7 @@ func (p *Planner) storeCandidates(ctx context.Context, st Store, b dispatch.Book
 // Plan finds the best placement of job j among the candidates; onCache: on the plan cache, for a
 // write guarded by the placement's PlanVersion.
 func (p *Planner) Plan(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, exclude []int64, onCache bool) (*Placement, Reason, error) {
-	techs, pre, reason, err := p.candidates(ctx, st, b, exclude, p.planUntil(b), onCache)
+	techs, pre, reason, err := p.candidates(ctx, st, b, exclude, p.Config.until(b), onCache)
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}

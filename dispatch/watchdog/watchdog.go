@@ -180,7 +180,10 @@ func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *d
 	if err != nil {
 		return false, err
 	}
-	p, _, err := s.Planner.Wider().Plan(ctx, st, b, *j, append(exclude, refused...), false)
+	wide := *s.Planner // a wider search, on the same plan cache and picks
+	wide.Config.Candidates *= 3
+	wide.Config.MaxRadiusKm *= 2
+	p, _, err := wide.Plan(ctx, st, b, *j, append(exclude, refused...), false)
 	if err != nil || p == nil || p.Start.After(b.SLADueAt) {
 		return false, err
 	}
