@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, j := range jobs {
 		reg.Schedules(j.Name)
 	}
-	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log, Metrics: reg}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store.Ticks(), Replica: replicaName(), Log: log, Metrics: reg}
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()

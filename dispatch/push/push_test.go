@@ -50,7 +50,7 @@ func setup(t *testing.T) *bundle {
 // the test ends).
 func newWorker(t *testing.T, store *postgres.Store, sender push.Sender) *push.Worker {
 	t.Helper()
-	w := &push.Worker{Store: store, Sender: sender, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	w := &push.Worker{Store: store.Pushes(), Sender: sender, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Poll: 20 * time.Millisecond, Probe: 50 * time.Millisecond}
 	if err := w.Join(context.Background()); err != nil {
 		t.Fatal(err)
@@ -361,7 +361,7 @@ func (b *bundle) run(w *push.Worker) {
 
 // claimFor leases every due delivery to w, as w's Drain would before sending.
 func (b *bundle) claimFor(w *push.Worker) (int, error) {
-	claims, err := b.store.ClaimPushes(context.Background(), w.ID(), time.Now(), 100)
+	claims, err := b.store.Pushes().ClaimPushes(context.Background(), w.ID(), time.Now(), 100)
 	return len(claims), err
 }
 
