@@ -10,41 +10,13 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 )
 
-type extendedWarrantyRequest struct {
-	From  *dispatch.Date `json:"from,omitempty"`
-	Until *dispatch.Date `json:"until"`
-}
-
-func (h *handlers) extendWarranty(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req extendedWarrantyRequest
-	if _, err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if req.Until == nil {
-		return dispatch.Invalid("until", "missing_field", "until (YYYY-MM-DD) is required")
-	}
-	var from dispatch.Date
-	if req.From != nil {
-		from = *req.From
-	}
-	p, err := h.Services.Intake.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.purchaseOut(p))
-}
-
 type feedbackRequest struct {
 	CSAT    *int   `json:"csat"`
 	NPS     *int   `json:"nps"`
 	Comment string `json:"comment,omitempty"`
 }
 
-func (h *handlers) feedback(c echo.Context) error {
+func (h aftersalesHandlers) feedback(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -93,7 +65,7 @@ func complaintOut(x dispatch.Complaint) complaintDTO {
 		Status: x.Status, Resolution: x.Resolution, CreatedAt: x.CreatedAt, AcknowledgedAt: x.AcknowledgedAt, ResolvedAt: x.ResolvedAt, Version: x.Version}
 }
 
-func (h *handlers) createComplaint(c echo.Context) error {
+func (h aftersalesHandlers) createComplaint(c echo.Context) error {
 	var req complaintRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -109,7 +81,7 @@ func (h *handlers) createComplaint(c echo.Context) error {
 	return c.JSON(http.StatusCreated, complaintOut(x))
 }
 
-func (h *handlers) listComplaints(c echo.Context) error {
+func (h aftersalesHandlers) listComplaints(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
@@ -128,7 +100,7 @@ func (h *handlers) listComplaints(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) updateComplaint(c echo.Context) error {
+func (h aftersalesHandlers) updateComplaint(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -179,7 +151,7 @@ func minutes(s *float64) *float64 {
 	return &v
 }
 
-func (h *handlers) kpis(c echo.Context) error {
+func (h aftersalesHandlers) kpis(c echo.Context) error {
 	now := h.Now().UTC()
 	from, err := queryTime(c, "from")
 	if err != nil {
@@ -212,7 +184,7 @@ func (h *handlers) kpis(c echo.Context) error {
 }
 
 // dailyKPIs reads the nightly roll-up (kpi_daily) for the days of [from, to).
-func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
+func (h aftersalesHandlers) dailyKPIs(c echo.Context, from, to time.Time) error {
 	days, err := h.Services.Aftersales.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
 	if err != nil {
 		return err

@@ -120,7 +120,7 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 	return out
 }
 
-func (h *handlers) createBooking(c echo.Context) error {
+func (h intakeHandlers) createBooking(c echo.Context) error {
 	var req bookingRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -153,7 +153,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	return c.JSON(http.StatusCreated, bookingOut(b, a))
 }
 
-func (h *handlers) getBooking(c echo.Context) error {
+func (h intakeHandlers) getBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ type listDTO[T any] struct {
 	NextBefore *int64 `json:"next_before,omitempty"`
 }
 
-func (h *handlers) listBookings(c echo.Context) error {
+func (h intakeHandlers) listBookings(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ type cancelRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *handlers) cancelBooking(c echo.Context) error {
+func (h intakeHandlers) cancelBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ type rescheduleRequest struct {
 	Reason           string      `json:"reason,omitempty"`
 }
 
-func (h *handlers) rescheduleBooking(c echo.Context) error {
+func (h intakeHandlers) rescheduleBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err

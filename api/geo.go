@@ -14,7 +14,7 @@ type locationPing struct {
 	RecordedAt *time.Time `json:"recorded_at,omitempty"`
 }
 
-func (h *handlers) putLocation(c echo.Context) error {
+func (h lifecycleHandlers) putLocation(c echo.Context) error {
 	var req locationPing
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -30,7 +30,7 @@ func (h *handlers) putLocation(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"technician_id": t.ID, "location": t.LastPosition, "recorded_at": t.LastSeenAt})
 }
 
-func (h *handlers) geoCells(c echo.Context) error {
+func (h consoleHandlers) geoCells(c echo.Context) error {
 	fc, err := h.Services.Board.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ func queryFloat(c echo.Context, name string) (float64, error) {
 	return v, nil
 }
 
-func (h *handlers) slots(c echo.Context) error {
+func (h intakeHandlers) slots(c echo.Context) error {
 	lat, err := queryFloat(c, "lat")
 	if err != nil {
 		return err

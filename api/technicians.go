@@ -59,7 +59,7 @@ func technicianOut(t dispatch.Technician) technicianDTO {
 		WeeklyShifts: t.WeeklyShifts, ServiceArea: t.ServiceArea, Active: t.Active, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
-func (h *handlers) createTechnician(c echo.Context) error {
+func (h consoleHandlers) createTechnician(c echo.Context) error {
 	var req technicianRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -79,7 +79,7 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	return c.JSON(http.StatusCreated, technicianOut(t))
 }
 
-func (h *handlers) listTechnicians(c echo.Context) error {
+func (h consoleHandlers) listTechnicians(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (h *handlers) listTechnicians(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) updateTechnician(c echo.Context) error {
+func (h consoleHandlers) updateTechnician(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err

@@ -11,181 +11,6 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 )
 
-// ---- the technician app ----
-
-type deviceRequest struct {
-	Token      string `json:"token"`
-	Platform   string `json:"platform"`
-	AppVersion string `json:"app_version"`
-}
-
-type deviceDTO struct {
-	Token      string    `json:"token"`
-	Platform   string    `json:"platform"`
-	AppVersion string    `json:"app_version"`
-	Active     bool      `json:"active"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-}
-
-func (h *handlers) putDevice(c echo.Context) error {
-	var req deviceRequest
-	if _, err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	d, err := h.Services.Lifecycle.RegisterDevice(c.Request().Context(), actor(c), req.Token, req.Platform, req.AppVersion)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, deviceDTO{Token: d.Token, Platform: d.Platform, AppVersion: d.AppVersion, Active: d.Active, LastSeenAt: d.LastSeenAt})
-}
-
-func (h *handlers) deleteDevice(c echo.Context) error {
-	if err := h.Services.Lifecycle.RemoveDevice(c.Request().Context(), actor(c), c.Param("token")); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-type notificationDTO struct {
-	ID        int64          `json:"id"`
-	Kind      string         `json:"kind"`
-	JobID     *int64         `json:"job_id,omitempty"`
-	BookingID *int64         `json:"booking_id,omitempty"`
-	Title     string         `json:"title"`
-	Body      string         `json:"body"`
-	Data      map[string]any `json:"data"`
-	CreatedAt time.Time      `json:"created_at"`
-}
-
-func (h *handlers) inbox(c echo.Context) error {
-	page, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	ns, err := h.Services.Lifecycle.Inbox(c.Request().Context(), actor(c), page)
-	if err != nil {
-		return err
-	}
-	out := listDTO[notificationDTO]{Items: make([]notificationDTO, 0, len(ns))}
-	for _, n := range ns {
-		out.Items = append(out.Items, notificationDTO{ID: n.ID, Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title,
-			Body: n.Body, Data: n.Data, CreatedAt: n.CreatedAt})
-	}
-	if n := len(ns); n > 0 {
-		out.NextBefore = nextBefore(page, n, ns[n-1].ID)
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-type agendaItemDTO struct {
-	Job             jobDTO            `json:"job"`
-	BookingID       int64             `json:"booking_id"`
-	Appliance       string            `json:"appliance"`
-	ServiceType     string            `json:"service_type"`
-	Problem         string            `json:"problem"`
-	Address         string            `json:"address"`
-	Location        dispatch.Location `json:"location"`
-	DurationMinutes int               `json:"duration_minutes"`
-	SLADueAt        time.Time         `json:"sla_due_at"`
-	Tier            string            `json:"tier"`
-	// WarrantyVerified false: ask for the proof of purchase on site (proof_of_purchase).
-	WarrantyVerified *bool      `json:"warranty_verified"`
-	ETA              *time.Time `json:"eta"`
-}
-
-func (h *handlers) agenda(c echo.Context) error {
-	a := actor(c)
-	items, err := h.Services.Lifecycle.Agenda(c.Request().Context(), a)
-	if err != nil {
-		return err
-	}
-	out := listDTO[agendaItemDTO]{Items: make([]agendaItemDTO, 0, len(items))}
-	for _, it := range items {
-		b := it.Booking
-		out.Items = append(out.Items, agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
-			Problem: b.Problem, Address: b.Address, Location: b.Location, DurationMinutes: int(b.Duration / time.Minute),
-			SLADueAt: b.SLADueAt, Tier: string(b.Tier), WarrantyVerified: b.WarrantyVerified, ETA: it.ETA})
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (h *handlers) jobAnswer(c echo.Context, j dispatch.Job, warnings []overrides.Warning) error {
-	setETag(c, j.Version)
-	out := map[string]any{"job": jobOut(j, actor(c))}
-	if warnings != nil {
-		out["warnings"] = warnings
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (h *handlers) acceptJob(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	j, err := h.Services.Lifecycle.AcceptJob(c.Request().Context(), actor(c), id)
-	if err != nil {
-		return err
-	}
-	return h.jobAnswer(c, j, nil)
-}
-
-type declineRequest struct {
-	Reason string `json:"reason"`
-}
-
-func (h *handlers) declineJob(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req declineRequest
-	if _, err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	j, err := h.Services.Lifecycle.DeclineJob(c.Request().Context(), actor(c), id, req.Reason)
-	if err != nil {
-		return err
-	}
-	return h.jobAnswer(c, j, nil)
-}
-
-type statusRequest struct {
-	Status          string          `json:"status"`
-	Outcome         string          `json:"outcome,omitempty"`
-	Notes           string          `json:"notes,omitempty"`
-	PartsUsed       []dispatch.Part `json:"parts_used,omitempty"`
-	Location        *locationDTO    `json:"location,omitempty"`
-	ProofOfPurchase *bool           `json:"proof_of_purchase,omitempty"`
-}
-
-func (h *handlers) jobStatus(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req statusRequest
-	if _, err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
-		ProofOfPurchase: req.ProofOfPurchase}
-	if req.Location != nil {
-		l, err := req.Location.toLocation("location")
-		if err != nil {
-			return err
-		}
-		u.Location = &l
-	}
-	j, err := h.Services.Lifecycle.UpdateJobStatus(c.Request().Context(), actor(c), id, u)
-	if err != nil {
-		return err
-	}
-	return h.jobAnswer(c, j, nil)
-}
-
-// ---- dispatcher overrides ----
-
 type assignRequest struct {
 	TechnicianID *int64     `json:"technician_id"`
 	PlannedStart *time.Time `json:"planned_start,omitempty"`
@@ -194,7 +19,7 @@ type assignRequest struct {
 	Force        bool       `json:"force,omitempty"`
 }
 
-func (h *handlers) assignJob(c echo.Context) error {
+func (h consoleHandlers) assignJob(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -215,7 +40,7 @@ func (h *handlers) assignJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.jobAnswer(c, j, ws)
+	return jobAnswer(c, j, ws)
 }
 
 type reasonRequest struct {
@@ -231,7 +56,7 @@ func optionalBody(c echo.Context, v any) error {
 	return err
 }
 
-func (h *handlers) unassignJob(c echo.Context) error {
+func (h consoleHandlers) unassignJob(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -248,10 +73,10 @@ func (h *handlers) unassignJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.jobAnswer(c, j, nil)
+	return jobAnswer(c, j, nil)
 }
 
-func (h *handlers) pinJob(pinned bool) echo.HandlerFunc {
+func (h consoleHandlers) pinJob(pinned bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -265,7 +90,7 @@ func (h *handlers) pinJob(pinned bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return h.jobAnswer(c, j, nil)
+		return jobAnswer(c, j, nil)
 	}
 }
 
@@ -275,7 +100,7 @@ type unavailableRequest struct {
 	Reason string     `json:"reason,omitempty"`
 }
 
-func (h *handlers) technicianUnavailable(c echo.Context) error {
+func (h consoleHandlers) technicianUnavailable(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -323,7 +148,7 @@ func boardItems(items []board.Item) []boardItemDTO {
 	return out
 }
 
-func (h *handlers) board(c echo.Context) error {
+func (h consoleHandlers) board(c echo.Context) error {
 	var day dispatch.Date
 	if d := c.QueryParam("day"); d != "" {
 		v, err := dispatch.ParseDate(d)
@@ -379,7 +204,7 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 	return &t, nil
 }
 
-func (h *handlers) audit(c echo.Context) error {
+func (h consoleHandlers) audit(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
@@ -417,7 +242,7 @@ type optimizeRequest struct {
 	BudgetMS int    `json:"budget_ms,omitempty"`
 }
 
-func (h *handlers) optimize(c echo.Context) error {
+func (h consoleHandlers) optimize(c echo.Context) error {
 	var req optimizeRequest
 	if err := optionalBody(c, &req); err != nil {
 		return err
