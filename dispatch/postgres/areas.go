@@ -41,38 +41,39 @@ type Pushes struct{ *Store }
 // Ticks are the schedules' claims on their ticks (schedule.Claims).
 type Ticks struct{ *Store }
 
-func (s *Store) rows() jobRows { return jobRows{planRows{s}} }
+// rowsOf are the rows most areas share, on s.
+func rowsOf(s *Store) jobRows { return jobRows{planRows{s}} }
 
 // Planning is the store planning reads: no transaction of its own, it reads in its caller's.
 func (s *Store) Planning() planning.Store { return planRows{s} }
 
 // Offers is the store of offers.
-func (s *Store) Offers() offers.Store { return offersStore{s.rows()} }
+func (s *Store) Offers() offers.Store { return offersStore{rowsOf(s)} }
 
 // Intake is the store of purchases and bookings, which a new booking writes outside a
 // transaction (Autocommit) and a visit's report joins (Join).
-func (s *Store) Intake() intake.Store { return intakeStore{s.rows()} }
+func (s *Store) Intake() intake.Store { return intakeStore{rowsOf(s)} }
 
 // Lifecycle is the store of a job's life in the technician's hands.
-func (s *Store) Lifecycle() lifecycle.Store { return lifecycleStore{s.rows()} }
+func (s *Store) Lifecycle() lifecycle.Store { return lifecycleStore{rowsOf(s)} }
 
 // Roster is the store of the technicians.
-func (s *Store) Roster() roster.Store { return rosterStore{s.rows()} }
+func (s *Store) Roster() roster.Store { return rosterStore{rowsOf(s)} }
 
 // Overrides is the store of the dispatcher's overrides.
-func (s *Store) Overrides() overrides.Store { return overridesStore{s.rows()} }
+func (s *Store) Overrides() overrides.Store { return overridesStore{rowsOf(s)} }
 
 // Board is the store of the dispatcher's board, map and audit trail: reads alone.
-func (s *Store) Board() board.Store { return boardStore{s.rows()} }
+func (s *Store) Board() board.Store { return boardStore{rowsOf(s)} }
 
 // Optimize is the store of re-optimisation.
-func (s *Store) Optimize() optimize.Store { return optimizeStore{s.rows()} }
+func (s *Store) Optimize() optimize.Store { return optimizeStore{rowsOf(s)} }
 
 // Watchdog is the store of the SLA watchdog.
-func (s *Store) Watchdog() watchdog.Store { return watchdogStore{s.rows()} }
+func (s *Store) Watchdog() watchdog.Store { return watchdogStore{rowsOf(s)} }
 
 // Aftersales is the store of feedback, complaints and KPIs.
-func (s *Store) Aftersales() aftersales.Store { return aftersalesStore{s.rows()} }
+func (s *Store) Aftersales() aftersales.Store { return aftersalesStore{rowsOf(s)} }
 
 // Pushes is the push workers' outbox.
 func (s *Store) Pushes() Pushes { return Pushes{s} }

@@ -237,10 +237,6 @@ func position(lat, lng *float64) *dispatch.Location {
 	return &dispatch.Location{Lat: *lat, Lng: *lng}
 }
 
-// PgxTx is the transaction this store is bound to (nil outside Tx): adapters that must write in
-// the same transaction, such as the push outbox, reach it through this.
-func (s *Store) PgxTx() pgx.Tx { return s.tx }
-
 // mapAll converts every row with f.
 func mapAll[R, T any](rows []R, f func(R) T) []T {
 	out := make([]T, len(rows))
