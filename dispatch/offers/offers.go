@@ -1,7 +1,5 @@
-// Package offers owns asking a technician to take a planned job: the offer inside the offer
-// horizon, its withdrawal, planning a job again without those who refused it, and the loop that
-// expires offers and offers jobs as they enter the horizon. Areas that place or move a job offer
-// it through here.
+// Package offers owns asking a technician to take a planned job: the offer, its withdrawal, the job
+// planned again without those who refused, and the loop that expires offers and offers due jobs.
 package offers
 
 import (

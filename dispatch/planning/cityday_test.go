@@ -16,7 +16,7 @@ import (
 // (best gap among the 30 nearest skilled technicians, ranked by SLA breach, lateness, travel and
 // wait) with a greedy baseline (the nearest skilled technician with any room, earliest gap):
 // 2,000 bookings over ten hours, 150 technicians, 6 skills, 30% paid. A report, not a timed test:
-// FIELDFIX_REPORT=1 go test -run CityDayReport -v ./dispatch
+// FIELDFIX_REPORT=1 go test -run CityDayReport -v ./dispatch/planning
 func TestCityDayReport(t *testing.T) {
 	if os.Getenv("FIELDFIX_REPORT") == "" {
 		t.Skip("a report: FIELDFIX_REPORT=1 to run it")

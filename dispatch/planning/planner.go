@@ -1,7 +1,5 @@
-// Package planning owns where and when a job goes: the candidates (the geo index, or a scan), their
-// plans (read, or from the plan cache), this process's picks not yet committed and the online
-// insertion into the gaps of their routes. Every area that places a job plans through it; it
-// writes nothing.
+// Package planning owns where and when a job goes: candidates (geo index or a scan), their plans
+// (plan cache), this process's picks, the online insertion into route gaps. Areas plan through it.
 package planning
 
 import (
