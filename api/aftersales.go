@@ -7,35 +7,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
 )
-
-type extendedWarrantyRequest struct {
-	From  *dispatch.Date `json:"from,omitempty"`
-	Until *dispatch.Date `json:"until"`
-}
-
-func (h *handlers) extendWarranty(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req extendedWarrantyRequest
-	if _, err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if req.Until == nil {
-		return dispatch.Invalid("until", "missing_field", "until (YYYY-MM-DD) is required")
-	}
-	var from dispatch.Date
-	if req.From != nil {
-		from = *req.From
-	}
-	p, err := h.Service.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.purchaseOut(p))
-}
 
 type feedbackRequest struct {
 	CSAT    *int   `json:"csat"`
@@ -43,7 +16,7 @@ type feedbackRequest struct {
 	Comment string `json:"comment,omitempty"`
 }
 
-func (h *handlers) feedback(c echo.Context) error {
+func (h aftersalesHandlers) feedback(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -55,7 +28,7 @@ func (h *handlers) feedback(c echo.Context) error {
 	if req.CSAT == nil || req.NPS == nil {
 		return dispatch.Invalid("csat", "missing_field", "csat (1–5) and nps (0–10) are required")
 	}
-	f, err := h.Service.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
+	f, err := h.Services.Aftersales.SubmitFeedback(c.Request().Context(), actor(c), id, *req.CSAT, *req.NPS, req.Comment)
 	if err != nil {
 		return err
 	}
@@ -92,7 +65,7 @@ func complaintOut(x dispatch.Complaint) complaintDTO {
 		Status: x.Status, Resolution: x.Resolution, CreatedAt: x.CreatedAt, AcknowledgedAt: x.AcknowledgedAt, ResolvedAt: x.ResolvedAt, Version: x.Version}
 }
 
-func (h *handlers) createComplaint(c echo.Context) error {
+func (h aftersalesHandlers) createComplaint(c echo.Context) error {
 	var req complaintRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -100,7 +73,7 @@ func (h *handlers) createComplaint(c echo.Context) error {
 	if req.BookingID == nil {
 		return dispatch.Invalid("booking_id", "missing_field", "booking_id is required")
 	}
-	x, err := h.Service.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
+	x, err := h.Services.Aftersales.FileComplaint(c.Request().Context(), actor(c), *req.BookingID, req.Category, req.Description)
 	if err != nil {
 		return err
 	}
@@ -108,12 +81,12 @@ func (h *handlers) createComplaint(c echo.Context) error {
 	return c.JSON(http.StatusCreated, complaintOut(x))
 }
 
-func (h *handlers) listComplaints(c echo.Context) error {
+func (h aftersalesHandlers) listComplaints(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	xs, err := h.Service.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
+	xs, err := h.Services.Aftersales.ListComplaints(c.Request().Context(), actor(c), c.QueryParam("status"), page)
 	if err != nil {
 		return err
 	}
@@ -127,7 +100,7 @@ func (h *handlers) listComplaints(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) updateComplaint(c echo.Context) error {
+func (h aftersalesHandlers) updateComplaint(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -140,7 +113,7 @@ func (h *handlers) updateComplaint(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	x, err := h.Service.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
+	x, err := h.Services.Aftersales.UpdateComplaint(c.Request().Context(), actor(c), id, v, req.Status, req.Resolution)
 	if err != nil {
 		return err
 	}
@@ -178,7 +151,7 @@ func minutes(s *float64) *float64 {
 	return &v
 }
 
-func (h *handlers) kpis(c echo.Context) error {
+func (h aftersalesHandlers) kpis(c echo.Context) error {
 	now := h.Now().UTC()
 	from, err := queryTime(c, "from")
 	if err != nil {
@@ -199,7 +172,7 @@ func (h *handlers) kpis(c echo.Context) error {
 	if c.QueryParam("daily") == "true" {
 		return h.dailyKPIs(c, *from, *to)
 	}
-	rows, err := h.Service.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
+	rows, err := h.Services.Aftersales.KPIs(c.Request().Context(), actor(c), *from, *to, c.QueryParam("group_by"))
 	if err != nil {
 		return err
 	}
@@ -211,8 +184,8 @@ func (h *handlers) kpis(c echo.Context) error {
 }
 
 // dailyKPIs reads the nightly roll-up (kpi_daily) for the days of [from, to).
-func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
-	days, err := h.Service.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
+func (h aftersalesHandlers) dailyKPIs(c echo.Context, from, to time.Time) error {
+	days, err := h.Services.Aftersales.DailyKPIs(c.Request().Context(), actor(c), c.QueryParam("group_by"), dispatch.DateOf(from.UTC()), dispatch.DateOf(to.UTC()))
 	if err != nil {
 		return err
 	}
@@ -227,7 +200,7 @@ func (h *handlers) dailyKPIs(c echo.Context, from, to time.Time) error {
 	return c.JSON(http.StatusOK, map[string]any{"from": dispatch.DateOf(from.UTC()), "to": dispatch.DateOf(to.UTC()), "group_by": c.QueryParam("group_by"), "days": out})
 }
 
-func kpiOut(r dispatch.KPIRow) kpiDTO {
+func kpiOut(r aftersales.KPIRow) kpiDTO {
 	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed, SLADeferred: r.SLADeferred,
 		SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
 		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,

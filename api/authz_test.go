@@ -263,7 +263,7 @@ func TestTokenClaimsAreChecked(t *testing.T) {
 
 	// A server configured with another issuer and an audience.
 	conf := *b
-	conf.srv = httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, JWTIssuer: "acme-login", JWTAudience: "fieldfix-api",
+	conf.srv = httptest.NewServer(api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, JWTIssuer: "acme-login", JWTAudience: "fieldfix-api",
 		Now: b.clock.Now, BookingsPerMinute: 1000}))
 	defer conf.srv.Close()
 	for _, c := range []struct {

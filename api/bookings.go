@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 type locationDTO struct {
@@ -119,7 +120,7 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 	return out
 }
 
-func (h *handlers) createBooking(c echo.Context) error {
+func (h intakeHandlers) createBooking(c echo.Context) error {
 	var req bookingRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -128,7 +129,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	br := dispatch.BookingRequest{
+	br := intake.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
 		CustomerSub: req.CustomerSub,
@@ -140,7 +141,7 @@ func (h *handlers) createBooking(c echo.Context) error {
 	canonical, _ := json.Marshal(req)
 	sum := sha256.Sum256(canonical)
 	a := actor(c)
-	b, replay, err := h.Service.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
+	b, replay, err := h.Services.Intake.CreateBooking(c.Request().Context(), a, br, c.Request().Header.Get("Idempotency-Key"), hex.EncodeToString(sum[:]))
 	if err != nil {
 		return err
 	}
@@ -152,19 +153,19 @@ func (h *handlers) createBooking(c echo.Context) error {
 	return c.JSON(http.StatusCreated, bookingOut(b, a))
 }
 
-func (h *handlers) getBooking(c echo.Context) error {
+func (h intakeHandlers) getBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
 	a := actor(c)
-	b, err := h.Service.GetBooking(c.Request().Context(), a, id)
+	b, err := h.Services.Intake.GetBooking(c.Request().Context(), a, id)
 	if err != nil {
 		return err
 	}
 	setETag(c, b.Version)
 	out := bookingOut(b, a)
-	out.ETA = h.Service.ETA(c.Request().Context(), b)
+	out.ETA = h.Services.Lifecycle.ETA(c.Request().Context(), b)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -173,15 +174,15 @@ type listDTO[T any] struct {
 	NextBefore *int64 `json:"next_before,omitempty"`
 }
 
-func (h *handlers) listBookings(c echo.Context) error {
+func (h intakeHandlers) listBookings(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
 	a := actor(c)
-	f := dispatch.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
+	f := intake.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
 		Page: page}
-	bs, err := h.Service.ListBookings(c.Request().Context(), a, f)
+	bs, err := h.Services.Intake.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ type cancelRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *handlers) cancelBooking(c echo.Context) error {
+func (h intakeHandlers) cancelBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -215,7 +216,7 @@ func (h *handlers) cancelBooking(c echo.Context) error {
 		}
 	}
 	a := actor(c)
-	b, err := h.Service.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
+	b, err := h.Services.Intake.CancelBooking(c.Request().Context(), a, id, v, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ type rescheduleRequest struct {
 	Reason           string      `json:"reason,omitempty"`
 }
 
-func (h *handlers) rescheduleBooking(c echo.Context) error {
+func (h intakeHandlers) rescheduleBooking(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -246,7 +247,7 @@ func (h *handlers) rescheduleBooking(c echo.Context) error {
 		ws = append(ws, dispatch.Window(w))
 	}
 	a := actor(c)
-	b, err := h.Service.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
+	b, err := h.Services.Intake.RescheduleBooking(c.Request().Context(), a, id, v, ws, req.Reason)
 	if err != nil {
 		return err
 	}

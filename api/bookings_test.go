@@ -256,7 +256,7 @@ func TestCancelAndReschedule(t *testing.T) {
 func TestBookingRateLimit(t *testing.T) {
 	b := setup(t)
 	b.lyonServed()
-	limited := httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, Now: b.clock.Now, BookingsPerMinute: 6})) // a token every 10 s: none comes back during the test
+	limited := httptest.NewServer(api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Now: b.clock.Now, BookingsPerMinute: 6})) // a token every 10 s: none comes back during the test
 	defer limited.Close()
 	b.srv = limited
 	cust := b.token(dispatch.RoleCustomer, "spammer")

@@ -20,7 +20,7 @@ func TestComplaintRateLimit(t *testing.T) {
 	for range 7 {
 		bookings = append(bookings, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)["id"])
 	}
-	limited := httptest.NewServer(api.NewServer(api.Deps{Service: b.svc, JWTSecret: secret, Now: b.clock.Now, ComplaintsPerMinute: 6}))
+	limited := httptest.NewServer(api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Now: b.clock.Now, ComplaintsPerMinute: 6}))
 	defer limited.Close()
 	b.srv = limited
 	b.wantBurstThen429(5, 2, func(i int) response {

@@ -73,7 +73,7 @@ func (h *Hub) Subscribers() int {
 // "resync" means some were missed and the client should reload its view. The stream ends with
 // "token_expired" when the caller's token expires: a token is checked once per request, and a
 // stream must not outlive it (the client reconnects with a fresh one).
-func (h *handlers) events(c echo.Context) error {
+func (h consoleHandlers) events(c echo.Context) error {
 	if h.Events == nil {
 		return problem(http.StatusServiceUnavailable, "events_disabled", "the event feed is not running on this server")
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 )
 
 // TestEventStream: a dispatcher's SSE stream sees a booking created and its job offered, and only
@@ -86,17 +88,17 @@ func TestEventStreamLargeTransaction(t *testing.T) {
 			t.Fatal("stream never subscribed")
 		}
 	}
-	audit := func(st dispatch.Store, id int64) error {
+	audit := func(st roster.Store, id int64) error {
 		return st.AddAudit(ctx, dispatch.AuditEvent{At: b.clock.Now(), ActorSub: "disp", ActorRole: dispatch.RoleDispatcher,
 			Entity: "job", EntityID: id, Action: "tested", Data: map[string]any{"booking_id": id}})
 	}
-	store := b.svc.Store
+	store := b.svc.Roster.Store // any area that audits
 	rollback := errors.New("roll back")
-	if err := store.Tx(ctx, func(st dispatch.Store) error { _ = audit(st, 999); return rollback }); !errors.Is(err, rollback) {
+	if err := store.Tx(ctx, func(st roster.Store) error { _ = audit(st, 999); return rollback }); !errors.Is(err, rollback) {
 		t.Fatalf("rolled back: %v", err)
 	}
 	const n = 45
-	if err := store.Tx(ctx, func(st dispatch.Store) error {
+	if err := store.Tx(ctx, func(st roster.Store) error {
 		for i := int64(1); i <= n; i++ {
 			if err := audit(st, i); err != nil {
 				return err
@@ -128,7 +130,7 @@ func TestEventStreamLargeTransaction(t *testing.T) {
 			t.Fatalf("event %d out of order: %v after %v", i, m, got[i-1])
 		}
 	}
-	evs, err := b.svc.ListAudit(ctx, dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, dispatch.AuditFilter{Entity: "job", Page: dispatch.Page{Limit: 200}})
+	evs, err := b.svc.Board.ListAudit(ctx, dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, board.AuditFilter{Entity: "job", Page: dispatch.Page{Limit: 200}})
 	if err != nil || len(evs) != n {
 		t.Fatalf("audit trail: %d events, %v", len(evs), err)
 	}

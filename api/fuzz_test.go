@@ -17,6 +17,8 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -40,7 +42,7 @@ func FuzzBookingDecoder(f *testing.F) {
 	}
 	s := dbtest.New(f)
 	clock := dispatch.ClockFunc(func() time.Time { return time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC) })
-	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	// An installer whose area is the whole Earth (the 122 cells of H3's resolution 0): every valid
 	// location is served, so bodies reach the booking rules and the database, and none is planned.
 	world, err := h3.Res0Cells()
@@ -51,11 +53,11 @@ func FuzzBookingDecoder(f *testing.F) {
 	for i, c := range world {
 		area[i] = c.String()
 	}
-	if _, err := svc.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, dispatch.TechnicianRequest{
+	if _, err := svc.Roster.CreateTechnician(context.Background(), dispatch.Actor{Subject: "fuzz", Role: dispatch.RoleAdmin}, roster.TechnicianRequest{
 		Name: "World Installer", Skills: []string{"install"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", ServiceArea: area}); err != nil {
 		f.Fatal(err)
 	}
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Now: clock.Now, BookingsPerMinute: 1 << 30})
+	e := api.NewServer(api.Deps{Services: svc, JWTSecret: secret, Now: clock.Now, BookingsPerMinute: 1 << 30})
 	tok, _ := api.IssueToken(secret, dispatch.RoleCustomer, "fuzzer", clock.Now(), time.Hour)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/v1/bookings", bytes.NewReader(body))

@@ -14,7 +14,7 @@ type locationPing struct {
 	RecordedAt *time.Time `json:"recorded_at,omitempty"`
 }
 
-func (h *handlers) putLocation(c echo.Context) error {
+func (h lifecycleHandlers) putLocation(c echo.Context) error {
 	var req locationPing
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -23,15 +23,15 @@ func (h *handlers) putLocation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
+	t, err := h.Services.Lifecycle.PingLocation(c.Request().Context(), actor(c), l, req.RecordedAt)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"technician_id": t.ID, "location": t.LastPosition, "recorded_at": t.LastSeenAt})
 }
 
-func (h *handlers) geoCells(c echo.Context) error {
-	fc, err := h.Service.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
+func (h consoleHandlers) geoCells(c echo.Context) error {
+	fc, err := h.Services.Board.GeoCells(c.Request().Context(), actor(c), c.QueryParam("region"))
 	if err != nil {
 		return err
 	}

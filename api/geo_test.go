@@ -7,6 +7,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -26,7 +27,7 @@ func TestLocationPingAndMap(t *testing.T) {
 	if r := b.do("PUT", "/v1/technicians/me/location", tech, map[string]any{"lat": 45.7655, "lng": 4.8402}); r.Status != 200 {
 		t.Fatalf("ping: %d %s", r.Status, r.Body)
 	}
-	e, ok := b.svc.Index.Get(id)
+	e, ok := b.svc.Planner.Index.Get(id)
 	if !ok || e.Point.Lat != 45.7655 {
 		t.Fatalf("index holds %v %v", e, ok)
 	}
@@ -37,7 +38,7 @@ func TestLocationPingAndMap(t *testing.T) {
 	// An older ping arriving late changes nothing.
 	old := b.clock.Now().Add(-time.Hour).Format(time.RFC3339)
 	b.do("PUT", "/v1/technicians/me/location", tech, map[string]any{"lat": 45.70, "lng": 4.80, "recorded_at": old})
-	if e, _ := b.svc.Index.Get(id); e.Point.Lat != 45.7655 {
+	if e, _ := b.svc.Planner.Index.Get(id); e.Point.Lat != 45.7655 {
 		t.Fatalf("late ping moved the technician to %v", e.Point)
 	}
 
@@ -70,13 +71,13 @@ func TestLocationPingAndMap(t *testing.T) {
 func TestIndexFollowsOtherReplica(t *testing.T) {
 	b := setup(t)
 	store := postgres.New(b.db.Pool)
-	other := dispatch.NewService(store, dispatch.DefaultRules(), b.clock, nil)
-	other.Index = geo.NewIndex()
+	other := services.New(store, dispatch.DefaultRules(), b.clock, nil)
+	other.Planner.Index = geo.NewIndex()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan struct{}, 1)
-	go store.ListenTechnicians(ctx, func(id int64) { other.SyncTechnician(ctx, id) }, func() {
-		_ = other.LoadIndex(ctx)
+	go store.ListenTechnicians(ctx, func(id int64) { other.Planner.SyncTechnician(ctx, id) }, func() {
+		_ = other.Planner.LoadIndex(ctx)
 		select {
 		case ready <- struct{}{}:
 		default:
@@ -87,11 +88,11 @@ func TestIndexFollowsOtherReplica(t *testing.T) {
 	b.do("PUT", "/v1/technicians/me/location", b.token(dispatch.RoleTechnician, "tech-a"), map[string]any{"lat": 45.78, "lng": 4.87})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if e, ok := other.Index.Get(id); ok && e.Point.Lat == 45.78 {
+		if e, ok := other.Planner.Index.Get(id); ok && e.Point.Lat == 45.78 {
 			break
 		}
 		if time.Now().After(deadline) {
-			e, ok := other.Index.Get(id)
+			e, ok := other.Planner.Index.Get(id)
 			t.Fatalf("other replica's index holds %v %v", e, ok)
 		}
 		time.Sleep(10 * time.Millisecond)

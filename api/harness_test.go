@@ -14,6 +14,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 	"github.com/fieldfix/fieldfix/metrics"
@@ -34,7 +35,7 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 type testBundle struct {
 	t     *testing.T
 	srv   *httptest.Server
-	svc   *dispatch.Service
+	svc   *services.Set
 	clock *testClock
 	db    *dbtest.Schema
 	hub   *api.Hub
@@ -45,10 +46,10 @@ func setup(t *testing.T) *testBundle {
 	t.Parallel()
 	s := dbtest.New(t)
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
-	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
-	svc.Index = geo.NewIndex()
-	reg := metrics.New(svc.AtRiskCount)
-	svc.Metrics = reg
+	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
+	svc.Planner.Index = geo.NewIndex()
+	reg := metrics.New(svc.Board.AtRiskCount)
+	svc.Env.Metrics = reg
 	hub := api.NewHub()
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
@@ -56,7 +57,7 @@ func setup(t *testing.T) *testBundle {
 	var once sync.Once
 	go postgres.New(s.Pool).FollowEvents(ctx, 10*time.Millisecond, hub.Publish, func() { once.Do(func() { close(listening) }) })
 	<-listening
-	e := api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
+	e := api.NewServer(api.Deps{Services: svc, JWTSecret: secret, Ready: s.Pool.Ping, Now: clock.Now, Metrics: reg, MetricsHandler: reg.Handler(), Events: hub,
 		BookingsPerMinute: 1_000_000, ComplaintsPerMinute: 1_000_000}) // the rate-limit tests check the limits on servers of their own
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

@@ -56,12 +56,12 @@ func TestRoutingEngineTimesTheInsertion(t *testing.T) {
 	b := setup(t)
 	var broken atomic.Bool
 	osrm := fakeOSRM(t, 1800, &broken) // half an hour to anywhere
-	table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: osrm.URL}, Secondary: b.svc.Travel}
-	m, err := geo.NewMatrixBuilder(table, b.svc.Travel, 0)
+	table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: osrm.URL}, Secondary: b.svc.Planner.Travel}
+	m, err := geo.NewMatrixBuilder(table, b.svc.Planner.Travel, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.svc.Matrix = m
+	b.svc.Planner.Matrix = m
 	b.technician("tech-a", []string{"washer"}, 45.770, 4.845) // about a kilometre away: minutes by the model
 	cust := b.token(dispatch.RoleCustomer, "c")
 	now := b.clock.Now()
@@ -74,7 +74,7 @@ func TestRoutingEngineTimesTheInsertion(t *testing.T) {
 		t.Fatalf("with the engine's 30 min, planned at %v (now %v)", st, now)
 	}
 	broken.Store(true)
-	b.svc.Matrix, _ = geo.NewMatrixBuilder(table, b.svc.Travel, 0) // a fresh cache: the engine is asked again
+	b.svc.Planner.Matrix, _ = geo.NewMatrixBuilder(table, b.svc.Planner.Travel, 0) // a fresh cache: the engine is asked again
 	second := b.technician("tech-b", []string{"washer"}, 45.771, 4.846)
 	j := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
 	st, _ := time.Parse(time.RFC3339, j["planned_start"].(string))

@@ -8,6 +8,7 @@ import (
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -17,8 +18,8 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	b := setup(t)
 	b.lyonServed()
 	pool, proxy := dbtest.PoolBehindProxy(t, b.db)
-	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), b.clock, nil)
-	srv := httptest.NewServer(api.NewServer(api.Deps{Service: svc, JWTSecret: secret, Ready: pool.Ping, Now: b.clock.Now, BookingsPerMinute: 1000}))
+	svc := services.New(postgres.New(pool), dispatch.DefaultRules(), b.clock, nil)
+	srv := httptest.NewServer(api.NewServer(api.Deps{Services: svc, JWTSecret: secret, Ready: pool.Ping, Now: b.clock.Now, BookingsPerMinute: 1000}))
 	defer srv.Close()
 	b.srv = srv
 	cust := b.token(dispatch.RoleCustomer, "c")

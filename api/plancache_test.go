@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -23,7 +25,7 @@ import (
 // frees room (jobs cancelled elsewhere) is seen once the cached plans are PlanCacheMaxAge old.
 func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	b := setup(t)
-	b.svc.Planning.PlanCacheMaxAge = 2 * time.Second // shorter than the default, for the last step
+	b.svc.Planner.Config.PlanCacheMaxAge = 2 * time.Second // shorter than the default, for the last step
 	ctx := t.Context()
 	cacheCount := func(outcome string) int {
 		t.Helper()
@@ -38,7 +40,7 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	}
 	near := b.technician("tech-near", []string{"washer"}, 45.764, 4.8357)
 	far := b.technician("tech-far", []string{"washer"}, 45.70, 4.90)
-	if err := b.svc.LoadIndex(ctx); err != nil { // the harness runs no LISTEN to fill it
+	if err := b.svc.Planner.LoadIndex(ctx); err != nil { // the harness runs no LISTEN to fill it
 		t.Fatal(err)
 	}
 	book := func(sub string) map[string]any { // each with an idempotency key
@@ -66,14 +68,14 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 		t.Fatalf("first booking went to %d, want the nearest %d", t1, near)
 	}
 	// Another replica books the gap right after it.
-	other := dispatch.NewService(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
-	other.Index = geo.NewIndex()
-	if err := other.LoadIndex(ctx); err != nil {
+	other := services.New(postgres.New(b.db.Pool), dispatch.DefaultRules(), b.clock, nil)
+	other.Planner.Index = geo.NewIndex()
+	if err := other.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := intake.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
-	bk2, _, err := other.CreateBooking(ctx, dispatch.Actor{Subject: "c2", Role: dispatch.RoleCustomer}, req, "", "")
+	bk2, _, err := other.Intake.CreateBooking(ctx, dispatch.Actor{Subject: "c2", Role: dispatch.RoleCustomer}, req, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +146,7 @@ func TestPlansFollowChangesMadeElsewhere(t *testing.T) {
 	if _, err := b.db.Pool.Exec(ctx, `UPDATE bookings SET status = 'cancelled' WHERE id IN (SELECT booking_id FROM jobs WHERE technician_id = $1)`, near); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(b.svc.Planning.PlanCacheMaxAge)
+	time.Sleep(b.svc.Planner.Config.PlanCacheMaxAge)
 	t7, st7, _ := span(book("c7"))
 	if t7 != near || st7.After(st1.Add(time.Minute)) {
 		t.Fatalf("after every job of tech-near was cancelled the booking went to %d at %s, want the first gap (%s)", t7, st7, st1)
@@ -167,21 +169,21 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 			<-proceed[n-1]
 		}
 	}}
-	svc := dispatch.NewService(st, dispatch.DefaultRules(), b.clock, nil)
-	svc.Index = geo.NewIndex()
+	svc := services.New(st, dispatch.DefaultRules(), b.clock, nil)
+	svc.Planner.Index = geo.NewIndex()
 	counts := &planCacheCounts{inserted: make(chan struct{}, 4)}
-	svc.Metrics = counts
-	if err := svc.LoadIndex(ctx); err != nil {
+	svc.Env.Metrics = counts
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
+	req := intake.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "leaks", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}, Channel: "app"}
 	type result struct {
 		bk  dispatch.Booking
 		err error
 	}
 	book := func(sub string, out chan<- result) {
-		bk, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, req, "", "")
+		bk, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, req, "", "")
 		out <- result{bk, err}
 	}
 	first, second := make(chan result, 1), make(chan result, 1)
@@ -217,15 +219,23 @@ func TestConcurrentPicksOnOneCachedPlan(t *testing.T) {
 
 // pausingStore calls before ahead of each new booking's write.
 type pausingStore struct {
-	dispatch.Store
+	*postgres.Store
 	before func()
 }
 
-func (p pausingStore) Autocommit(ctx context.Context, fn func(dispatch.Store) (bool, error)) error {
-	return p.Store.Autocommit(ctx, func(st dispatch.Store) (bool, error) { return fn(pausingStore{Store: st, before: p.before}) })
+func (p pausingStore) Intake() intake.Store { return pausingIntake{p.Store.Intake(), p.before} }
+
+// pausingIntake is intake's store calling before ahead of each new booking's write.
+type pausingIntake struct {
+	intake.Store
+	before func()
 }
 
-func (p pausingStore) WriteNewBooking(ctx context.Context, nb dispatch.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (p pausingIntake) Autocommit(ctx context.Context, fn func(intake.Store) (bool, error)) error {
+	return p.Store.Autocommit(ctx, func(st intake.Store) (bool, error) { return fn(pausingIntake{st, p.before}) })
+}
+
+func (p pausingIntake) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
 	p.before()
 	return p.Store.WriteNewBooking(ctx, nb)
 }

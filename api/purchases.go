@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 type purchaseRequest struct {
@@ -37,14 +38,14 @@ type purchaseDTO struct {
 	CreatedAt             time.Time      `json:"created_at"`
 }
 
-func (h *handlers) purchaseOut(p dispatch.Purchase) purchaseDTO {
-	in, until := h.Service.WarrantyStatus(p)
+func (h intakeHandlers) purchaseOut(p dispatch.Purchase) purchaseDTO {
+	in, until := h.Services.Intake.WarrantyStatus(p)
 	return purchaseDTO{ID: p.ID, Category: p.Category, Brand: p.Brand, Model: p.Model, Serial: p.Serial, PurchasedAt: p.PurchasedAt,
 		DeliveredAt: p.DeliveredAt, WarrantyMonths: p.WarrantyMonths, ExtendedWarrantyUntil: p.ExtendedWarrantyUntil,
 		InWarranty: in, WarrantyUntil: until, Verified: p.Verified, CreatedAt: p.CreatedAt}
 }
 
-func (h *handlers) createPurchase(c echo.Context) error {
+func (h intakeHandlers) createPurchase(c echo.Context) error {
 	var req purchaseRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -55,7 +56,7 @@ func (h *handlers) createPurchase(c echo.Context) error {
 	if req.WarrantyMonths == nil {
 		return dispatch.Invalid("warranty_months", "missing_field", "warranty_months is required (0 for none)")
 	}
-	p, err := h.Service.RegisterPurchase(c.Request().Context(), actor(c), dispatch.PurchaseRequest{
+	p, err := h.Services.Intake.RegisterPurchase(c.Request().Context(), actor(c), intake.PurchaseRequest{
 		CustomerSub: req.CustomerSub, Category: req.Category, Brand: req.Brand, Model: req.Model, Serial: req.Serial,
 		PurchasedAt: *req.PurchasedAt, DeliveredAt: req.DeliveredAt, WarrantyMonths: *req.WarrantyMonths,
 		ExtendedWarrantyUntil: req.ExtendedWarrantyUntil,
@@ -66,12 +67,12 @@ func (h *handlers) createPurchase(c echo.Context) error {
 	return c.JSON(http.StatusCreated, h.purchaseOut(p))
 }
 
-func (h *handlers) listPurchases(c echo.Context) error {
+func (h intakeHandlers) listPurchases(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	ps, err := h.Service.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), page)
+	ps, err := h.Services.Intake.ListPurchases(c.Request().Context(), actor(c), c.QueryParam("customer_sub"), page)
 	if err != nil {
 		return err
 	}
@@ -83,4 +84,32 @@ func (h *handlers) listPurchases(c echo.Context) error {
 		out.NextBefore = nextBefore(page, n, ps[n-1].ID)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+type extendedWarrantyRequest struct {
+	From  *dispatch.Date `json:"from,omitempty"`
+	Until *dispatch.Date `json:"until"`
+}
+
+func (h intakeHandlers) extendWarranty(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req extendedWarrantyRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Until == nil {
+		return dispatch.Invalid("until", "missing_field", "until (YYYY-MM-DD) is required")
+	}
+	var from dispatch.Date
+	if req.From != nil {
+		from = *req.From
+	}
+	p, err := h.Services.Intake.SetExtendedWarranty(c.Request().Context(), actor(c), id, from, *req.Until)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.purchaseOut(p))
 }

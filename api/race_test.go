@@ -53,7 +53,7 @@ func TestConcurrentDispatchKeepsInvariants(t *testing.T) {
 				case 4:
 					r = b.do("POST", path+"/decline", b.token(dispatch.RoleTechnician, fmt.Sprintf("tech-%d", rng.IntN(4))), map[string]any{"reason": "busy"})
 				case 5:
-					if _, err := b.svc.ExpireOffers(t.Context(), 5); err != nil {
+					if _, err := b.svc.Offers.ExpireOffers(t.Context(), 5); err != nil {
 						t.Errorf("expire: %v", err)
 					}
 					r = b.do("POST", path+"/pin", disp, nil)

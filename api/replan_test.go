@@ -46,7 +46,7 @@ func TestExpiryPlansAgainWhenABookingTakesTheGap(t *testing.T) {
 			}
 		})
 	}})
-	n, err := svc.ExpireOffers(t.Context(), 10)
+	n, err := svc.Offers.ExpireOffers(t.Context(), 10)
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d offers: %v", n, err)
 	}
@@ -90,7 +90,7 @@ func TestExpiryGoesOnPastAJobThatCannotBePlanned(t *testing.T) {
 
 	b.clock.Set(b.clock.Now().Add(11 * time.Minute))
 	svc := b.hookedService(hookedStore{failRefused: int64(bad["id"].(float64))})
-	n, err := svc.ExpireOffers(t.Context(), 10)
+	n, err := svc.Offers.ExpireOffers(t.Context(), 10)
 	if err != nil || n != 2 {
 		t.Fatalf("expired %d offers: %v", n, err)
 	}

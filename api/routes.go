@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	h := &handlers{Deps: d}
+	in, lc, con, as := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -70,53 +70,59 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
 
-	private("POST", "/purchases", h.createPurchase, customer, dispatcher)
-	private("GET", "/purchases", h.listPurchases, customer, dispatcher)
-	private("POST", "/purchases/:id/extended-warranty", h.extendWarranty, dispatcher, admin)
+	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
+	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
+	private("POST", "/purchases/:id/extended-warranty", in.extendWarranty, dispatcher, admin)
 
-	private("GET", "/slots", h.slots, customer, dispatcher)
-	private("POST", "/bookings", h.createBooking, customer, dispatcher)
-	private("GET", "/bookings", h.listBookings, customer, dispatcher)
-	private("GET", "/bookings/:id", h.getBooking, customer, technician, dispatcher)
-	private("POST", "/bookings/:id/cancel", h.cancelBooking, customer, dispatcher)
-	private("POST", "/bookings/:id/reschedule", h.rescheduleBooking, customer, dispatcher)
-	private("POST", "/bookings/:id/feedback", h.feedback, customer)
+	private("GET", "/slots", in.slots, customer, dispatcher)
+	private("POST", "/bookings", in.createBooking, customer, dispatcher)
+	private("GET", "/bookings", in.listBookings, customer, dispatcher)
+	private("GET", "/bookings/:id", in.getBooking, customer, technician, dispatcher)
+	private("POST", "/bookings/:id/cancel", in.cancelBooking, customer, dispatcher)
+	private("POST", "/bookings/:id/reschedule", in.rescheduleBooking, customer, dispatcher)
+	private("POST", "/bookings/:id/feedback", as.feedback, customer)
 
-	private("POST", "/complaints", h.createComplaint, customer, dispatcher)
-	private("GET", "/complaints", h.listComplaints, customer, dispatcher)
-	private("PATCH", "/complaints/:id", h.updateComplaint, dispatcher)
+	private("POST", "/complaints", as.createComplaint, customer, dispatcher)
+	private("GET", "/complaints", as.listComplaints, customer, dispatcher)
+	private("PATCH", "/complaints/:id", as.updateComplaint, dispatcher)
 
-	private("POST", "/technicians", h.createTechnician, admin, dispatcher)
-	private("GET", "/technicians", h.listTechnicians, admin, dispatcher)
-	private("PATCH", "/technicians/:id", h.updateTechnician, admin, dispatcher)
-	private("POST", "/technicians/:id/unavailable", h.technicianUnavailable, dispatcher)
+	private("POST", "/technicians", con.createTechnician, admin, dispatcher)
+	private("GET", "/technicians", con.listTechnicians, admin, dispatcher)
+	private("PATCH", "/technicians/:id", con.updateTechnician, admin, dispatcher)
+	private("POST", "/technicians/:id/unavailable", con.technicianUnavailable, dispatcher)
 
-	private("PUT", "/technicians/me/devices", h.putDevice, technician)
-	private("DELETE", "/technicians/me/devices/:token", h.deleteDevice, technician)
-	private("GET", "/technicians/me/jobs", h.agenda, technician)
-	private("GET", "/technicians/me/inbox", h.inbox, technician)
-	private("PUT", "/technicians/me/location", h.putLocation, technician)
-	private("PUT", "/customers/me/devices", h.putDevice, customer)
-	private("DELETE", "/customers/me/devices/:token", h.deleteDevice, customer)
-	private("GET", "/customers/me/inbox", h.inbox, customer)
-	private("PUT", "/dispatchers/me/devices", h.putDevice, dispatcher)
-	private("DELETE", "/dispatchers/me/devices/:token", h.deleteDevice, dispatcher)
-	private("GET", "/dispatchers/me/inbox", h.inbox, dispatcher)
-	private("GET", "/geo/cells", h.geoCells, dispatcher)
+	private("PUT", "/technicians/me/devices", lc.putDevice, technician)
+	private("DELETE", "/technicians/me/devices/:token", lc.deleteDevice, technician)
+	private("GET", "/technicians/me/jobs", lc.agenda, technician)
+	private("GET", "/technicians/me/inbox", lc.inbox, technician)
+	private("PUT", "/technicians/me/location", lc.putLocation, technician)
+	private("PUT", "/customers/me/devices", lc.putDevice, customer)
+	private("DELETE", "/customers/me/devices/:token", lc.deleteDevice, customer)
+	private("GET", "/customers/me/inbox", lc.inbox, customer)
+	private("PUT", "/dispatchers/me/devices", lc.putDevice, dispatcher)
+	private("DELETE", "/dispatchers/me/devices/:token", lc.deleteDevice, dispatcher)
+	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
+	private("GET", "/geo/cells", con.geoCells, dispatcher)
 
-	private("POST", "/jobs/:id/accept", h.acceptJob, technician)
-	private("POST", "/jobs/:id/decline", h.declineJob, technician)
-	private("POST", "/jobs/:id/status", h.jobStatus, technician)
-	private("POST", "/jobs/:id/assign", h.assignJob, dispatcher)
-	private("POST", "/jobs/:id/unassign", h.unassignJob, dispatcher)
-	private("POST", "/jobs/:id/pin", h.pinJob(true), dispatcher)
-	private("POST", "/jobs/:id/unpin", h.pinJob(false), dispatcher)
+	private("POST", "/jobs/:id/accept", lc.acceptJob, technician)
+	private("POST", "/jobs/:id/decline", lc.declineJob, technician)
+	private("POST", "/jobs/:id/status", lc.jobStatus, technician)
+	private("POST", "/jobs/:id/assign", con.assignJob, dispatcher)
+	private("POST", "/jobs/:id/unassign", con.unassignJob, dispatcher)
+	private("POST", "/jobs/:id/pin", con.pinJob(true), dispatcher)
+	private("POST", "/jobs/:id/unpin", con.pinJob(false), dispatcher)
 
-	private("GET", "/board", h.board, dispatcher)
-	private("POST", "/dispatch/optimize", h.optimize, dispatcher)
-	private("GET", "/audit", h.audit, dispatcher, admin)
-	private("GET", "/kpis", h.kpis, dispatcher, admin)
-	private("GET", "/events", h.events, dispatcher)
+	private("GET", "/board", con.board, dispatcher)
+	private("POST", "/dispatch/optimize", con.optimize, dispatcher)
+	private("GET", "/audit", con.audit, dispatcher, admin)
+	private("GET", "/kpis", as.kpis, dispatcher, admin)
+	private("GET", "/events", con.events, dispatcher)
 }
 
-type handlers struct{ Deps }
+// The handlers of each area's routes, over the server's dependencies.
+type (
+	intakeHandlers     struct{ Deps } // purchases, slots, bookings
+	lifecycleHandlers  struct{ Deps } // the technician's jobs; devices and inboxes
+	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
+	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
+)

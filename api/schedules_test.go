@@ -25,7 +25,7 @@ func TestWatchdogRedispatchesALateTechnician(t *testing.T) {
 	spare := b.technician("spare", []string{"washer"}, 45.75, 4.85)
 	start, _ := time.Parse(time.RFC3339, job["planned_start"].(string))
 	b.clock.Set(start.Add(31 * time.Minute))
-	sum, err := b.svc.SLAWatchdog(context.Background())
+	sum, err := b.svc.Watchdog.SLAWatchdog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestWatchdogRedispatchesALateTechnician(t *testing.T) {
 	}
 	_ = late
 	// A second run at the same moment changes nothing.
-	if sum, _ := b.svc.SLAWatchdog(context.Background()); sum.Redispatched != 0 || sum.Flagged != 0 {
+	if sum, _ := b.svc.Watchdog.SLAWatchdog(context.Background()); sum.Redispatched != 0 || sum.Flagged != 0 {
 		t.Fatalf("second run %+v", sum)
 	}
 }
@@ -61,7 +61,7 @@ func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
 
 	b.clock.Set(due.Add(-5 * time.Hour))
 	for range 2 {
-		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+		if _, err := b.svc.Watchdog.SLAWatchdog(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
 
 	b.clock.Set(due.Add(time.Minute))
 	for range 3 {
-		if _, err := b.svc.SLAWatchdog(context.Background()); err != nil {
+		if _, err := b.svc.Watchdog.SLAWatchdog(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,7 +108,7 @@ func TestFollowUpOncePerBooking(t *testing.T) {
 		hooks.Add(1)
 	}))
 	defer hook.Close()
-	b.svc.FollowUp.Webhook = func(ctx context.Context, id int64, sub string) error {
+	b.svc.Aftersales.FollowUp.Webhook = func(ctx context.Context, id int64, sub string) error {
 		req, _ := http.NewRequestWithContext(ctx, "POST", hook.URL, nil)
 		req.Header.Set("Idempotency-Key", fmt.Sprint(id))
 		res, err := http.DefaultClient.Do(req)
@@ -126,12 +126,12 @@ func TestFollowUpOncePerBooking(t *testing.T) {
 	for _, st := range []string{"en_route", "on_site", "completed"} {
 		b.do("POST", fmt.Sprintf("/v1/jobs/%v/status", jid), tech, map[string]any{"status": st})
 	}
-	if n, _ := b.svc.FollowUps(context.Background()); n != 0 {
+	if n, _ := b.svc.Aftersales.FollowUps(context.Background()); n != 0 {
 		t.Fatalf("asked %d before 24 h", n)
 	}
 	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
 	for i, want := range []int{1, 0} {
-		if n, err := b.svc.FollowUps(context.Background()); err != nil || n != want {
+		if n, err := b.svc.Aftersales.FollowUps(context.Background()); err != nil || n != want {
 			t.Fatalf("run %d: %d sent (%v), want %d", i, n, err, want)
 		}
 	}
@@ -153,7 +153,7 @@ func TestKPIRollupAndStaleDevices(t *testing.T) {
 	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "c"), washerBooking(nil))
 	day := dispatch.DateOf(b.clock.Now())
 	for range 2 { // idempotent: the second run rewrites the same rows
-		if err := b.svc.RollUpKPIs(context.Background(), day); err != nil {
+		if err := b.svc.Aftersales.RollUpKPIs(context.Background(), day); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -168,7 +168,7 @@ func TestKPIRollupAndStaleDevices(t *testing.T) {
 		t.Fatalf("daily kpis %s", r.Body)
 	}
 	b.clock.Set(b.clock.Now().Add(31 * 24 * time.Hour))
-	if n, err := b.svc.DisableStaleDevices(context.Background(), 30*24*time.Hour); err != nil || n != 1 {
+	if n, err := b.svc.Lifecycle.DisableStaleDevices(context.Background(), 30*24*time.Hour); err != nil || n != 1 {
 		t.Fatalf("disabled %d (%v)", n, err)
 	}
 	var active bool
@@ -193,7 +193,7 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
 	due, _ := time.Parse(time.RFC3339Nano, second["sla_due_at"].(string))
 	b.clock.Set(due.Add(time.Minute)) // both are past their due time
-	sum, err := svc.SLAWatchdog(t.Context())
+	sum, err := svc.Watchdog.SLAWatchdog(t.Context())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("watchdog job %v", poisoned)) {
 		t.Fatalf("the failing job was not reported: %v", err)
 	}
@@ -217,7 +217,7 @@ func TestFollowUpsGoOnPastAFailingOne(t *testing.T) {
 	b := setup(t)
 	ids := b.completedVisits("gil", "hana")
 	refused := int64(ids[0].(float64))
-	b.svc.FollowUp.Webhook = func(_ context.Context, id int64, _ string) error {
+	b.svc.Aftersales.FollowUp.Webhook = func(_ context.Context, id int64, _ string) error {
 		if id == refused {
 			return errors.New("the webhook answered 400")
 		}
@@ -225,7 +225,7 @@ func TestFollowUpsGoOnPastAFailingOne(t *testing.T) {
 	}
 	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
 	for run := range 2 {
-		n, err := b.svc.FollowUps(t.Context())
+		n, err := b.svc.Aftersales.FollowUps(t.Context())
 		if want := 1 - run; n != want || err == nil || !strings.Contains(err.Error(), fmt.Sprintf("follow-up booking %d", refused)) {
 			t.Fatalf("run %d: %d asked (%v), want %d and the refused booking reported", run, n, err, want)
 		}
@@ -255,7 +255,7 @@ func TestReoptimizeRegionsGoesOnPastAFailingRegion(t *testing.T) {
 		broken, fine = fine, broken
 	}
 	svc := b.hookedService(hookedStore{failMovable: broken})
-	out, err := svc.ReoptimizeRegions(t.Context(), 2*time.Second)
+	out, err := svc.Optimize.ReoptimizeRegions(t.Context(), 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "region "+broken) {
 		t.Fatalf("the failing region was not reported: %v", err)
 	}
@@ -270,12 +270,12 @@ func TestFollowUpsStopWhenTheWebhookIsDown(t *testing.T) {
 	b := setup(t)
 	b.completedVisits("ida", "jo", "kim", "lou")
 	var calls atomic.Int32
-	b.svc.FollowUp.Webhook = func(context.Context, int64, string) error {
+	b.svc.Aftersales.FollowUp.Webhook = func(context.Context, int64, string) error {
 		calls.Add(1)
 		return errors.New("connection refused")
 	}
 	b.clock.Set(b.clock.Now().Add(25 * time.Hour))
-	if n, err := b.svc.FollowUps(t.Context()); n != 0 || err == nil || calls.Load() != 3 {
+	if n, err := b.svc.Aftersales.FollowUps(t.Context()); n != 0 || err == nil || calls.Load() != 3 {
 		t.Fatalf("%d asked (%v) after %d webhook calls, want none after 3", n, err, calls.Load())
 	}
 }

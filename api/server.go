@@ -15,12 +15,12 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // Deps are what the server needs.
 type Deps struct {
-	Service   *dispatch.Service
+	Services  *services.Set
 	Log       *slog.Logger
 	JWTSecret []byte
 	// JWTIssuer is the iss every token must carry (DefaultIssuer when empty); JWTAudience, when

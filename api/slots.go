@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 func queryFloat(c echo.Context, name string) (float64, error) {
@@ -18,7 +19,7 @@ func queryFloat(c echo.Context, name string) (float64, error) {
 	return v, nil
 }
 
-func (h *handlers) slots(c echo.Context) error {
+func (h intakeHandlers) slots(c echo.Context) error {
 	lat, err := queryFloat(c, "lat")
 	if err != nil {
 		return err
@@ -35,7 +36,7 @@ func (h *handlers) slots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := dispatch.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
+	q := intake.SlotQuery{Location: dispatch.Location{Lat: lat, Lng: lng}, Appliance: c.QueryParam("appliance"),
 		ServiceType: dispatch.ServiceType(c.QueryParam("service_type")), CustomerSub: c.QueryParam("customer_sub")}
 	if from != nil {
 		q.From = *from
@@ -50,7 +51,7 @@ func (h *handlers) slots(c echo.Context) error {
 		}
 		q.PurchaseID = &id
 	}
-	slots, due, err := h.Service.Slots(c.Request().Context(), actor(c), q)
+	slots, due, err := h.Services.Intake.Slots(c.Request().Context(), actor(c), q)
 	if err != nil {
 		return err
 	}

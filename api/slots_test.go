@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 )
 
 var errRollback = errors.New("rollback")
@@ -70,10 +71,10 @@ func TestSlotsAgreeWithInsertion(t *testing.T) {
 		}
 		window := dispatch.Window{Start: start, End: w.Add(2 * time.Hour)}
 		var ok bool
-		err := svc.Store.Tx(context.Background(), func(st dispatch.Store) error {
-			inTx := *svc
+		err := svc.Intake.Store.Tx(context.Background(), func(st intake.Store) error {
+			inTx := *svc.Intake
 			inTx.Store = st
-			bk, _, err := inTx.CreateBooking(context.Background(), actor, dispatch.BookingRequest{ServiceType: "installation", Appliance: "ac",
+			bk, _, err := inTx.CreateBooking(context.Background(), actor, intake.BookingRequest{ServiceType: "installation", Appliance: "ac",
 				Problem: "install", Address: "x", Location: dispatch.Location{Lat: 45.762, Lng: 4.84}, PreferredWindows: []dispatch.Window{window}}, "", "")
 			if err == nil {
 				ps := bk.CurrentJob().PlannedStart
@@ -180,7 +181,7 @@ func TestCustomerDeferredSLA(t *testing.T) {
 		start, _ := time.Parse(time.RFC3339, jobOf(t, bk)["planned_start"].(string))
 		b.clock.Set(start.Add(-25 * time.Hour / 24)) // offers open 24 h ahead; be inside
 		tech = b.token(dispatch.RoleTechnician, "tech-a")
-		if _, err := b.svc.OfferDue(context.Background(), 10); err != nil {
+		if _, err := b.svc.Offers.OfferDue(context.Background(), 10); err != nil {
 			t.Fatal(err)
 		}
 		if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", jid), tech, nil); r.Status != 200 {

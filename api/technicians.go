@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -58,7 +59,7 @@ func technicianOut(t dispatch.Technician) technicianDTO {
 		WeeklyShifts: t.WeeklyShifts, ServiceArea: t.ServiceArea, Active: t.Active, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
-func (h *handlers) createTechnician(c echo.Context) error {
+func (h consoleHandlers) createTechnician(c echo.Context) error {
 	var req technicianRequest
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
@@ -67,7 +68,7 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Service.CreateTechnician(c.Request().Context(), actor(c), dispatch.TechnicianRequest{
+	t, err := h.Services.Roster.CreateTechnician(c.Request().Context(), actor(c), roster.TechnicianRequest{
 		Subject: req.Subject, Name: req.Name, Skills: req.Skills, Home: home, TimeZone: req.TimeZone,
 		WeeklyShifts: req.WeeklyShifts, ServiceArea: req.ServiceArea, Active: req.Active,
 	})
@@ -78,12 +79,12 @@ func (h *handlers) createTechnician(c echo.Context) error {
 	return c.JSON(http.StatusCreated, technicianOut(t))
 }
 
-func (h *handlers) listTechnicians(c echo.Context) error {
+func (h consoleHandlers) listTechnicians(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	ts, err := h.Service.ListTechnicians(c.Request().Context(), actor(c), page)
+	ts, err := h.Services.Roster.ListTechnicians(c.Request().Context(), actor(c), page)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (h *handlers) listTechnicians(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) updateTechnician(c echo.Context) error {
+func (h consoleHandlers) updateTechnician(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -110,7 +111,7 @@ func (h *handlers) updateTechnician(c echo.Context) error {
 	if _, err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	p := dispatch.TechnicianPatch{Name: req.Name, Skills: req.Skills, TimeZone: req.TimeZone, WeeklyShifts: req.WeeklyShifts,
+	p := roster.TechnicianPatch{Name: req.Name, Skills: req.Skills, TimeZone: req.TimeZone, WeeklyShifts: req.WeeklyShifts,
 		ServiceArea: req.ServiceArea, Active: req.Active}
 	if req.Home != nil {
 		home, err := req.Home.toLocation("home")
@@ -119,7 +120,7 @@ func (h *handlers) updateTechnician(c echo.Context) error {
 		}
 		p.Home = &home
 	}
-	t, err := h.Service.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
+	t, err := h.Services.Roster.UpdateTechnician(c.Request().Context(), actor(c), id, v, p)
 	if err != nil {
 		return err
 	}

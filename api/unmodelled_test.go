@@ -92,7 +92,7 @@ func (b *testBundle) plannedTo(tech int64, body map[string]any) map[string]any {
 // item it skipped, and that the job that should move to the technician next door did.
 func (b *testBundle) optimizeSkipping(want map[string]any, movable map[string]any, near int64) {
 	b.t.Helper()
-	out, err := b.svc.ReoptimizeRegions(b.t.Context(), 2*time.Second)
+	out, err := b.svc.Optimize.ReoptimizeRegions(b.t.Context(), 2*time.Second)
 	if err != nil {
 		b.t.Fatalf("scheduled run: %v", err)
 	}

@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -97,4 +98,32 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return KindInternal
+}
+
+// HasCode reports whether err is an *Error with that code.
+func HasCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// LostRace reports whether a concurrent change won over err's (another pick took the gap, or
+// PostgreSQL chose this transaction as a deadlock's victim): doing it again may succeed.
+func LostRace(err error) bool {
+	return HasCode(err, "technician_double_booked") || HasCode(err, "concurrent_update")
+}
+
+// HaltsBackground reports whether err, met on one item of a background run, ends the run: the
+// database is gone or the server is stopping, so the items after it would fail too. Any other
+// failure is the item's own: it is reported and the run goes on.
+func HaltsBackground(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || KindOf(err) == KindUnavailable
+}
+
+// CheckVersion refuses a change made from version want of a thing (what id) that is at version
+// have now (want 0: the caller did not say, and nothing is checked).
+func CheckVersion(what string, id int64, have, want int) error {
+	if want != 0 && want != have {
+		return Conflict("version_mismatch", "%s %d is at version %d, not %d: reload and retry", what, id, have, want)
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -54,7 +53,7 @@ func InWarranty(p Purchase, day Date) bool {
 
 // TierFor decides the tier from the purchase record (nil: no record, so paid) on the booking's day.
 func (r Rules) TierFor(p *Purchase, at time.Time) Tier {
-	if p != nil && InWarranty(*p, DateOf(at.In(r.loc()))) {
+	if p != nil && InWarranty(*p, DateOf(at.In(r.Zone()))) {
 		return TierWarranty
 	}
 	return TierPaid
@@ -77,7 +76,7 @@ func (r Rules) CheckReturn(p *Purchase, kind ReturnKind, at time.Time) error {
 	if p.DeliveredAt != nil {
 		delivered = *p.DeliveredAt
 	}
-	days := delivered.DaysUntil(DateOf(at.In(r.loc())))
+	days := delivered.DaysUntil(DateOf(at.In(r.Zone())))
 	switch {
 	case days <= r.ReturnDays:
 		return nil
@@ -98,7 +97,8 @@ func (r Rules) CheckReturn(p *Purchase, kind ReturnKind, at time.Time) error {
 	}
 }
 
-func (r Rules) loc() *time.Location {
+// Zone is the business's time zone (UTC when unset): days and arrival windows are told in it.
+func (r Rules) Zone() *time.Location {
 	if r.Location == nil {
 		return time.UTC
 	}
@@ -121,6 +121,12 @@ var appliances = map[string]appliance{
 	"ac":           {"ac", 90 * time.Minute},
 	"tv":           {"tv", 45 * time.Minute},
 	"water_heater": {"water_heater", 90 * time.Minute},
+}
+
+// ValidAppliance reports whether name is an appliance we service.
+func ValidAppliance(name string) bool {
+	_, ok := appliances[name]
+	return ok
 }
 
 // Appliances lists the appliance names we accept, sorted.
@@ -257,6 +263,5 @@ func normClock(s string) string {
 	return s
 }
 
-func describeWindow(w Window) string {
-	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339Nano), w.End.Format(time.RFC3339Nano))
-}
+// ArrivalWindow is how wide the arrival window promised to a customer is.
+const ArrivalWindow = 2 * time.Hour

@@ -24,6 +24,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -105,10 +106,10 @@ func TestCrashMidLoadLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every technician has a phone, so every offer is a push.
-	svc := dispatch.NewService(postgres.New(s.Pool), dispatch.DefaultRules(), nil, nil)
+	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), nil, nil)
 	for i := 1; i <= 20; i++ {
 		sub := fmt.Sprintf("tech-%02d", i)
-		if _, err := svc.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, "phone-"+sub, "android", "1"); err != nil {
+		if _, err := svc.Lifecycle.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, "phone-"+sub, "android", "1"); err != nil {
 			t.Fatal(err)
 		}
 	}

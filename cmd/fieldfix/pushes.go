@@ -27,7 +27,7 @@ func pushSetup(ctx context.Context, getenv func(string) string, store *postgres.
 	}
 	// FIELDFIX_PUSH_LEASE: how long a worker may go without a heartbeat before another takes its
 	// leases (15 s); a worker that died loses them at once (its database session ended).
-	w := &push.Worker{Store: store, Sender: client, Log: log, Metrics: m, Name: replicaName(),
+	w := &push.Worker{Store: store.Pushes(), Sender: client, Log: log, Metrics: m, Name: replicaName(),
 		Lease: durationEnv(getenv, "FIELDFIX_PUSH_LEASE", 0)}
 	where := "Firebase Cloud Messaging"
 	if endpoint != "" {

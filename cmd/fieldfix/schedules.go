@@ -12,6 +12,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/schedule"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // scheduleSpecs are the cron expressions of the background jobs, each overridable by its env var.
@@ -31,22 +32,22 @@ var scheduleSpecs = []struct {
 }
 
 // schedules builds the background jobs of serve.
-func schedules(svc *dispatch.Service, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
+func schedules(svc *services.Set, getenv func(string) string, log *slog.Logger) ([]schedule.Job, error) {
 	run := map[string]func(ctx context.Context, tick time.Time) (any, error){
-		"sla-watchdog": func(ctx context.Context, _ time.Time) (any, error) { return svc.SLAWatchdog(ctx) },
+		"sla-watchdog": func(ctx context.Context, _ time.Time) (any, error) { return svc.Watchdog.SLAWatchdog(ctx) },
 		"reoptimize": func(ctx context.Context, _ time.Time) (any, error) {
-			return svc.ReoptimizeRegions(ctx, 60*time.Second)
+			return svc.Optimize.ReoptimizeRegions(ctx, 60*time.Second)
 		},
 		"follow-ups": func(ctx context.Context, _ time.Time) (any, error) {
-			n, err := svc.FollowUps(ctx)
+			n, err := svc.Aftersales.FollowUps(ctx)
 			return map[string]int{"sent": n}, err
 		},
 		"kpi-rollup": func(ctx context.Context, tick time.Time) (any, error) {
 			day := dispatch.DateOf(tick.UTC()).AddDays(-1)
-			return map[string]string{"day": day.String()}, svc.RollUpKPIs(ctx, day)
+			return map[string]string{"day": day.String()}, svc.Aftersales.RollUpKPIs(ctx, day)
 		},
 		"stale-devices": func(ctx context.Context, _ time.Time) (any, error) {
-			n, err := svc.DisableStaleDevices(ctx, 30*24*time.Hour)
+			n, err := svc.Lifecycle.DisableStaleDevices(ctx, 30*24*time.Hour)
 			return map[string]int64{"disabled": n}, err
 		},
 	}

@@ -11,7 +11,10 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 )
 
 // The demo city is Lyon: technicians live within ~12 km of the centre.
@@ -71,7 +74,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer pool.Close()
-	svc := dispatch.NewService(postgres.New(pool), rules, dispatch.SystemClock, nil)
+	svc := services.New(postgres.New(pool), rules, dispatch.SystemClock, nil)
 	seeded, err := seedDemo(ctx, svc, *technicians, *bookings, time.Now())
 	if err != nil {
 		return err
@@ -85,9 +88,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // seedDemo loads the demo city when there is no technician yet.
-func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now time.Time) (bool, error) {
+func seedDemo(ctx context.Context, svc *services.Set, n, bookings int, now time.Time) (bool, error) {
 	admin := dispatch.Actor{Subject: "seed", Role: dispatch.RoleAdmin}
-	existing, err := svc.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
+	existing, err := svc.Roster.ListTechnicians(ctx, admin, dispatch.Page{Limit: 1})
 	if err != nil {
 		return false, err
 	}
@@ -104,7 +107,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 		if i%4 == 0 {
 			skills = append(skills, "install")
 		}
-		_, err := svc.CreateTechnician(ctx, admin, dispatch.TechnicianRequest{
+		_, err := svc.Roster.CreateTechnician(ctx, admin, roster.TechnicianRequest{
 			Subject:      fmt.Sprintf("tech-%02d", i+1),
 			Name:         demoFirstNames[i%len(demoFirstNames)] + " " + demoLastNames[(i*7+i/len(demoFirstNames))%len(demoLastNames)],
 			Skills:       skills,
@@ -128,7 +131,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 		sub := fmt.Sprintf("demo-customer-%d", c)
 		for _, p := range mine {
 			p.CustomerSub = sub
-			if _, err := svc.RegisterPurchase(ctx, admin, p); err != nil {
+			if _, err := svc.Intake.RegisterPurchase(ctx, admin, p); err != nil {
 				return false, fmt.Errorf("seed purchase: %w", err)
 			}
 		}
@@ -137,7 +140,7 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 	apps := []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher"}
 	for i := range bookings {
 		sub := fmt.Sprintf("demo-customer-%d", i%5+1)
-		if _, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		if _, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, intake.BookingRequest{
 			ServiceType: dispatch.ServiceRepair, Appliance: apps[i%len(apps)], Problem: "demo: not working as it should",
 			Address: fmt.Sprintf("%d rue de la Demo, Lyon", i+1), Location: demoPoint(rng, 9), Channel: "app"}, "", ""); err != nil {
 			return false, fmt.Errorf("seed booking: %w", err)
@@ -147,10 +150,10 @@ func seedDemo(ctx context.Context, svc *dispatch.Service, n, bookings int, now t
 }
 
 // demoPurchases covers each tier rule: in warranty, out of warranty, extended, a recent delivery.
-func demoPurchases(today dispatch.Date) []dispatch.PurchaseRequest {
+func demoPurchases(today dispatch.Date) []intake.PurchaseRequest {
 	ext := today.AddDays(200)
 	recent := today.AddDays(-3)
-	return []dispatch.PurchaseRequest{
+	return []intake.PurchaseRequest{
 		{Category: "washer", Brand: "Bosch", Model: "Serie 6 WAU28", Serial: "BW-1001", PurchasedAt: today.AddMonths(-5), WarrantyMonths: 24},
 		{Category: "fridge", Brand: "Samsung", Model: "RB34T", Serial: "SF-2002", PurchasedAt: today.AddMonths(-40), WarrantyMonths: 24},
 		{Category: "ac", Brand: "Daikin", Model: "Sensira FTXF35", Serial: "DA-3003", PurchasedAt: today.AddMonths(-30), WarrantyMonths: 24, ExtendedWarrantyUntil: &ext},
@@ -161,7 +164,7 @@ func demoPurchases(today dispatch.Date) []dispatch.PurchaseRequest {
 }
 
 // printDemoTokens prints one token per role and the first customer's purchases, ready to paste.
-func printDemoTokens(ctx context.Context, svc *dispatch.Service, tokens api.JWT, w io.Writer) error {
+func printDemoTokens(ctx context.Context, svc *services.Set, tokens api.JWT, w io.Writer) error {
 	now := time.Now()
 	fmt.Fprintln(w, "\ndemo tokens (valid 30 days):")
 	for _, r := range []struct {
@@ -177,12 +180,12 @@ func printDemoTokens(ctx context.Context, svc *dispatch.Service, tokens api.JWT,
 	}
 	fmt.Fprintln(w, "\ndemo purchases:")
 	for _, sub := range []string{"demo-customer-1"} {
-		ps, err := svc.ListPurchases(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, "", dispatch.Page{Limit: 10})
+		ps, err := svc.Intake.ListPurchases(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, "", dispatch.Page{Limit: 10})
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			in, until := svc.WarrantyStatus(p)
+			in, until := svc.Intake.WarrantyStatus(p)
 			state := "out of warranty"
 			if in {
 				state = "in warranty until " + until.String()

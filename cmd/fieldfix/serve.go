@@ -15,8 +15,10 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/schedule"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/metrics"
 )
@@ -30,7 +32,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.OfferHorizon, "offer-horizon", durationEnv(getenv, "FIELDFIX_OFFER_HORIZON", 24*time.Hour), "jobs planned within this are offered at once (env FIELDFIX_OFFER_HORIZON)")
 	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
 	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
-	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", dispatch.DefaultPlanning().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
+	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", planning.DefaultConfig().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
 	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
 	fs.IntVar(&c.ComplaintsPerMinute, "complaints-per-minute", intEnv(getenv, "FIELDFIX_COMPLAINTS_PER_MINUTE", 6), "POST /v1/complaints allowed per subject per minute, after a burst of 5 (env FIELDFIX_COMPLAINTS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
@@ -63,26 +65,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer pool.Close()
 
 	store := postgres.New(pool)
-	svc := dispatch.NewService(store, rules, dispatch.SystemClock, log)
-	svc.Lifecycle.OfferHorizon, svc.Lifecycle.OfferTTL = c.OfferHorizon, c.OfferTTL
-	svc.Planning.PositionMaxAge, svc.Planning.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
-	svc.Index = geo.NewIndex()
+	svc := services.New(store, rules, dispatch.SystemClock, log)
+	svc.Offers.Config.OfferHorizon, svc.Offers.Config.OfferTTL = c.OfferHorizon, c.OfferTTL
+	svc.Planner.Config.PositionMaxAge, svc.Planner.Config.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
+	svc.Planner.Index = geo.NewIndex()
 	if url := getenv("FIELDFIX_OSRM_URL"); url != "" {
-		table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: url}, Secondary: svc.Travel, Logger: log}
-		if svc.Matrix, err = geo.NewMatrixBuilder(table, svc.Travel, 0); err != nil {
+		table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: url}, Secondary: svc.Planner.Travel, Logger: log}
+		if svc.Planner.Matrix, err = geo.NewMatrixBuilder(table, svc.Planner.Travel, 0); err != nil {
 			return err
 		}
 		log.Info("travel times from the routing engine", "osrm", url)
 	}
-	reg := metrics.New(svc.AtRiskCount)
-	svc.Metrics = reg
+	reg := metrics.New(svc.Board.AtRiskCount)
+	svc.Env.Metrics = reg
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {
 		return err
 	}
-	svc.Notifier = notifier
+	svc.Env.Notifier = notifier
 	fmt.Fprintln(stdout, "fieldfix: "+pushLine)
-	if err := svc.LoadIndex(ctx); err != nil {
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
 	}
 	// Background work stops with ctx; wg lets shutdown wait for it.
@@ -90,7 +92,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
 	if url := getenv("FIELDFIX_FOLLOWUP_WEBHOOK"); url != "" {
-		svc.FollowUp.Webhook = followUpWebhook(url)
+		svc.Aftersales.FollowUp.Webhook = followUpWebhook(url)
 	}
 	jobs, err := schedules(svc, getenv, log)
 	if err != nil {
@@ -99,7 +101,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, j := range jobs {
 		reg.Schedules(j.Name)
 	}
-	runner := &schedule.Runner{Jobs: jobs, Claims: store, Replica: replicaName(), Log: log, Metrics: reg}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store.Ticks(), Replica: replicaName(), Log: log, Metrics: reg}
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
@@ -113,14 +115,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 	go func() {
 		defer wg.Done()
-		store.ListenTechnicians(bg, func(id int64) { svc.SyncTechnician(bg, id) }, func() {
-			if err := svc.LoadIndex(bg); err != nil && bg.Err() == nil {
+		store.ListenTechnicians(bg, func(id int64) { svc.Planner.SyncTechnician(bg, id) }, func() {
+			if err := svc.Planner.LoadIndex(bg); err != nil && bg.Err() == nil {
 				log.Warn("geo index reload", "err", err)
 			}
 		})
 	}()
-	go func() { defer wg.Done(); svc.RunLifecycle(bg, c.LifecycleTick) }()
-	e := api.NewServer(api.Deps{Service: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
+	go func() { defer wg.Done(); svc.Offers.RunLifecycle(bg, c.LifecycleTick) }()
+	e := api.NewServer(api.Deps{Services: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
 		ComplaintsPerMinute: c.ComplaintsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)

@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The live feed follows the audit trail by polling it: each replica reads the events committed
@@ -92,5 +95,72 @@ func (s *Store) pollEvents(ctx context.Context, cursor *int64, holes map[int64]t
 		if len(rows) < feedPage {
 			return nil
 		}
+	}
+}
+
+// TechnicianChannel is the LISTEN/NOTIFY channel (suffixed ":<schema>") on which every
+// technician change is announced, in the changing transaction, so each replica's index can follow.
+const TechnicianChannel = "fieldfix_technicians"
+
+func (s *Store) announceTechnician(ctx context.Context, id int64) error {
+	return mapErr(s.q.TechnicianNotifyChanged(ctx, id))
+}
+
+// ListenTechnicians calls changed(id) for every technician change any replica commits, and
+// resync() after each (re)connection, since notifications sent while disconnected are lost.
+func (s *Store) ListenTechnicians(ctx context.Context, changed func(id int64), resync func()) {
+	s.Listen(ctx, TechnicianChannel, func(payload string) {
+		var id int64
+		if _, err := fmt.Sscan(payload, &id); err == nil {
+			changed(id)
+		}
+	}, resync)
+}
+
+// Listen calls fn with each payload NOTIFYed on channel by any replica, and resync() after each
+// (re)connection. It reconnects with backoff and returns when ctx ends.
+func (s *Store) Listen(ctx context.Context, channel string, fn func(payload string), resync func()) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		connected := s.listenOnce(ctx, channel, fn, resync)
+		if connected {
+			backoff = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// listenOnce listens until the connection fails or ctx ends; it reports whether it got connected.
+func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string), resync func()) bool {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false
+	}
+	defer conn.Release()
+	// Channels are per schema, so several FieldFix databases in one cluster (or test schemas)
+	// do not hear each other.
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		return false
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel + ":" + schema}.Sanitize()); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		return false
+	}
+	resync()
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			// A connection that was listening must not go back to the pool still subscribed.
+			conn.Conn().Close(context.WithoutCancel(ctx))
+			return true
+		}
+		fn(n.Payload)
 	}
 }

@@ -12,8 +12,11 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/fcm"
 	"github.com/fieldfix/fieldfix/dispatch/fcm/fcmtest"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/push"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
 
@@ -21,7 +24,7 @@ type bundle struct {
 	t      *testing.T
 	db     *dbtest.Schema
 	store  *postgres.Store
-	svc    *dispatch.Service
+	svc    *services.Set
 	fake   *fcmtest.Server
 	worker *push.Worker
 }
@@ -32,8 +35,8 @@ func setup(t *testing.T) *bundle {
 	t.Parallel()
 	s := dbtest.New(t)
 	store := postgres.New(s.Pool)
-	svc := dispatch.NewService(store, dispatch.DefaultRules(), nil, nil)
-	svc.Notifier = dispatch.Outbox{}
+	svc := services.New(store, dispatch.DefaultRules(), nil, nil)
+	svc.Env.Notifier = dispatch.Outbox{}
 	fake := fcmtest.NewServer("fieldfix-test")
 	t.Cleanup(fake.Close)
 	client, err := fcm.NewClient(context.Background(), fcm.Config{ProjectID: "fieldfix-test", Endpoint: fake.Endpoint()})
@@ -47,7 +50,7 @@ func setup(t *testing.T) *bundle {
 // the test ends).
 func newWorker(t *testing.T, store *postgres.Store, sender push.Sender) *push.Worker {
 	t.Helper()
-	w := &push.Worker{Store: store, Sender: sender, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	w := &push.Worker{Store: store.Pushes(), Sender: sender, Backoff: fcm.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Poll: 20 * time.Millisecond, Probe: 50 * time.Millisecond}
 	if err := w.Join(context.Background()); err != nil {
 		t.Fatal(err)
@@ -65,12 +68,12 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
 		shifts = append(shifts, dispatch.Shift{Day: d, Start: "00:00", End: "23:59"})
 	}
-	if _, err := b.svc.CreateTechnician(context.Background(), admin, dispatch.TechnicianRequest{Subject: sub, Name: sub + " Tech",
+	if _, err := b.svc.Roster.CreateTechnician(context.Background(), admin, roster.TechnicianRequest{Subject: sub, Name: sub + " Tech",
 		Skills: []string{"washer"}, Home: dispatch.Location{Lat: 45.76, Lng: 4.84}, TimeZone: "UTC", WeeklyShifts: shifts}); err != nil {
 		b.t.Fatal(err)
 	}
 	for _, tok := range tokens {
-		if _, err := b.svc.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, tok, "android", "2.0"); err != nil {
+		if _, err := b.svc.Lifecycle.RegisterDevice(context.Background(), dispatch.Actor{Subject: sub, Role: dispatch.RoleTechnician}, tok, "android", "2.0"); err != nil {
 			b.t.Fatal(err)
 		}
 	}
@@ -78,7 +81,7 @@ func (b *bundle) technicianWithDevices(sub string, tokens ...string) {
 
 func (b *bundle) book() dispatch.Booking {
 	b.t.Helper()
-	bk, _, err := b.svc.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+	bk, _, err := b.svc.Intake.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, intake.BookingRequest{
 		Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", "")
 	if err != nil {
 		b.t.Fatal(err)
@@ -358,7 +361,7 @@ func (b *bundle) run(w *push.Worker) {
 
 // claimFor leases every due delivery to w, as w's Drain would before sending.
 func (b *bundle) claimFor(w *push.Worker) (int, error) {
-	claims, err := b.store.ClaimPushes(context.Background(), w.ID(), time.Now(), 100)
+	claims, err := b.store.Pushes().ClaimPushes(context.Background(), w.ID(), time.Now(), 100)
 	return len(claims), err
 }
 
@@ -386,10 +389,10 @@ var errRollback = errors.New("rollback")
 func TestNoPushForARolledBackChange(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-a1")
-	err := b.store.Tx(context.Background(), func(st dispatch.Store) error {
-		inTx := *b.svc
+	err := b.store.Intake().Tx(context.Background(), func(st intake.Store) error {
+		inTx := *b.svc.Intake
 		inTx.Store = st
-		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, dispatch.BookingRequest{
+		if _, _, err := inTx.CreateBooking(context.Background(), dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}, intake.BookingRequest{
 			Appliance: "washer", Problem: "leaks", Address: "Lyon", Location: dispatch.Location{Lat: 45.764, Lng: 4.8357}}, "", ""); err != nil {
 			return err
 		}
@@ -412,17 +415,17 @@ func TestCustomerNotificationsThroughFCM(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-tech")
 	cust := dispatch.Actor{Subject: "cust", Role: dispatch.RoleCustomer}
-	if _, err := b.svc.RegisterDevice(context.Background(), cust, "tok-customer", "ios", "3.1"); err != nil {
+	if _, err := b.svc.Lifecycle.RegisterDevice(context.Background(), cust, "tok-customer", "ios", "3.1"); err != nil {
 		t.Fatal(err)
 	}
 	bk := b.book()
 	tech := dispatch.Actor{Subject: "tech-a", Role: dispatch.RoleTechnician}
 	id := bk.CurrentJob().ID
-	if _, err := b.svc.AcceptJob(context.Background(), tech, id); err != nil {
+	if _, err := b.svc.Lifecycle.AcceptJob(context.Background(), tech, id); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []dispatch.JobStatus{dispatch.JobEnRoute, dispatch.JobOnSite, dispatch.JobCompleted} {
-		if _, err := b.svc.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
+		if _, err := b.svc.Lifecycle.UpdateJobStatus(context.Background(), tech, id, dispatch.StatusUpdate{Status: st}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,7 +38,7 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &schedule.Runner{Jobs: []schedule.Job{job(name)}, Claims: store, Replica: name}
+			r := &schedule.Runner{Jobs: []schedule.Job{job(name)}, Claims: store.Ticks(), Replica: name}
 			if err := r.Run(ctx); err != nil {
 				t.Error(err)
 			}
@@ -64,7 +64,7 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 
 func TestTickIsClaimedOnce(t *testing.T) {
 	s := dbtest.New(t)
-	r := &schedule.Runner{Claims: postgres.New(s.Pool), Replica: "a"}
+	r := &schedule.Runner{Claims: postgres.New(s.Pool).Ticks(), Replica: "a"}
 	n := 0
 	j := schedule.Job{Name: "once", Spec: "@hourly", Run: func(context.Context, time.Time) (any, error) { n++; return nil, nil }}
 	tick := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -157,7 +157,7 @@ func TestTickDuringADatabaseRestartRunsLate(t *testing.T) {
 	store, proxy := behindProxy(t, s)
 	m := &counts{}
 	var ran sync.Map
-	r := &schedule.Runner{Claims: store, Replica: "a", Metrics: m, RetryBase: 100 * time.Millisecond, RetryMax: 400 * time.Millisecond,
+	r := &schedule.Runner{Claims: store.Ticks(), Replica: "a", Metrics: m, RetryBase: 100 * time.Millisecond, RetryMax: 400 * time.Millisecond,
 		Jobs: []schedule.Job{{Name: "watchdog", Spec: "*/2 * * * * *", Run: func(ctx context.Context, tick time.Time) (any, error) {
 			ran.Store(tick.Unix(), true)
 			return nil, nil
@@ -197,7 +197,7 @@ func TestTickGivenUpIsMissedOnce(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		store, proxy := behindProxy(t, s)
 		proxies = append(proxies, proxy)
-		runners = append(runners, &schedule.Runner{Claims: store, Replica: name, Metrics: m, RetryBase: 100 * time.Millisecond,
+		runners = append(runners, &schedule.Runner{Claims: store.Ticks(), Replica: name, Metrics: m, RetryBase: 100 * time.Millisecond,
 			RetryMax: 400 * time.Millisecond, Jobs: []schedule.Job{{Name: "watchdog", Spec: "*/2 * * * * *",
 				Run: func(context.Context, time.Time) (any, error) { return nil, nil }}}})
 	}
@@ -260,7 +260,7 @@ func TestFailedTickIsRetriedByOneReplicaAtATime(t *testing.T) {
 	}}
 	var runners []*schedule.Runner
 	for _, name := range []string{"a", "b"} {
-		runners = append(runners, &schedule.Runner{Claims: store, Replica: name, Jobs: []schedule.Job{job},
+		runners = append(runners, &schedule.Runner{Claims: store.Ticks(), Replica: name, Jobs: []schedule.Job{job},
 			RetryBase: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond})
 	}
 	runFor(t, 3500*time.Millisecond, runners...)
@@ -310,7 +310,7 @@ func TestMissedDailyTickRunsLate(t *testing.T) {
 			}}
 	}
 	m := &counts{}
-	r := &schedule.Runner{Claims: store, Replica: "a", Metrics: m,
+	r := &schedule.Runner{Claims: store.Ticks(), Replica: "a", Metrics: m,
 		Jobs: []schedule.Job{job("rollup", true), job("cleanup", false), job("never-ran", false)}}
 	runFor(t, 1500*time.Millisecond, r)
 	day := func(d int) string { return today.AddDate(0, 0, d).Format("01-02") }

@@ -33,7 +33,9 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 )
 
@@ -691,17 +693,17 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 		return "", 0, err
 	}
 	defer pool.Close()
-	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
-	svc.Index = geo.NewIndex()
-	if err := svc.LoadIndex(ctx); err != nil {
+	svc := services.New(postgres.New(pool), dispatch.DefaultRules(), nil, nil)
+	svc.Planner.Index = geo.NewIndex()
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return "", 0, err
 	}
 	// A replica holds its candidates' plans and reads only those that changed since: one booking
 	// first, unrecorded, so that the recorded one reads what a busy replica's booking reads (the
 	// plan of the technician the previous booking went to), not every candidate's.
-	req := dispatch.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "does not work", Address: "Lyon",
+	req := intake.BookingRequest{ServiceType: "repair", Appliance: "washer", Problem: "does not work", Address: "Lyon",
 		Location: dispatch.Location{Lat: 45.76, Lng: 4.84}}
-	warm, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req, "", "")
+	warm, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req, "", "")
 	if err != nil {
 		return "", 0, err
 	}
@@ -712,7 +714,7 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 	// The same customer, as most of a busy replica's bookings are from customers it has seen (their
 	// id is remembered, not read).
 	rec.on = true
-	recorded, _, err := svc.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req,
+	recorded, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: replayCustomer, Role: dispatch.RoleCustomer}, req,
 		"pgbench-recording-key", "hash")
 	rec.on = false
 	if err != nil {

@@ -64,7 +64,7 @@ func run(n int) error {
 	if err != nil {
 		return err
 	}
-	w := &push.Worker{Store: postgres.New(pool), Sender: client}
+	w := &push.Worker{Store: postgres.New(pool).Pushes(), Sender: client}
 	if err := w.Join(ctx); err != nil {
 		return err
 	}

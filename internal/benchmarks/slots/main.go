@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/internal/dbtest"
 )
@@ -45,8 +48,8 @@ func run() error {
 
 	// Monday 07:00 UTC, so the day's shifts lie ahead.
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	svc := dispatch.NewService(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
-	svc.Index = geo.NewIndex()
+	svc := services.New(postgres.New(pool), dispatch.DefaultRules(), dispatch.ClockFunc(func() time.Time { return now }), nil)
+	svc.Planner.Index = geo.NewIndex()
 	rng := rand.New(rand.NewPCG(1, 2))
 	center := dispatch.Location{Lat: 45.764, Lng: 4.8357}
 	near := func(km float64) dispatch.Location {
@@ -60,22 +63,22 @@ func run() error {
 	}
 	trades := []string{"washer", "fridge", "ac", "tv", "water_heater"}
 	for i := range *techs {
-		if _, err := svc.CreateTechnician(ctx, admin2, dispatch.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
+		if _, err := svc.Roster.CreateTechnician(ctx, admin2, roster.TechnicianRequest{Subject: fmt.Sprintf("t%d", i), Name: fmt.Sprintf("Tech %d", i),
 			Skills: []string{trades[i%5], trades[(i+2)%5]}, Home: near(9), TimeZone: "Europe/Paris", WeeklyShifts: shifts}); err != nil {
 			return err
 		}
 	}
-	if err := svc.LoadIndex(ctx); err != nil {
+	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
 	}
 	cust := dispatch.Actor{Subject: "bench-customer", Role: dispatch.RoleCustomer}
-	req := func() dispatch.BookingRequest {
-		return dispatch.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
+	req := func() intake.BookingRequest {
+		return intake.BookingRequest{ServiceType: dispatch.ServiceRepair, Appliance: trades[rng.IntN(5)], Problem: "broken",
 			Address: "Lyon", Location: near(9)}
 	}
 	start := time.Now()
 	for range *jobs {
-		if _, _, err := svc.CreateBooking(ctx, cust, req(), "", ""); err != nil {
+		if _, _, err := svc.Intake.CreateBooking(ctx, cust, req(), "", ""); err != nil {
 			return err
 		}
 	}
@@ -90,7 +93,7 @@ func run() error {
 	for range *queries {
 		r := req()
 		t0 := time.Now()
-		ss, _, err := svc.Slots(ctx, cust, dispatch.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
+		ss, _, err := svc.Intake.Slots(ctx, cust, intake.SlotQuery{Location: r.Location, Appliance: r.Appliance, ServiceType: r.ServiceType,
 			From: now, To: now.Add(72 * time.Hour)})
 		if err != nil {
 			return err
@@ -98,7 +101,7 @@ func run() error {
 		slotT = append(slotT, time.Since(t0))
 		offered += len(ss)
 		t0 = time.Now()
-		if _, _, err := svc.CreateBooking(ctx, cust, r, "", ""); err != nil {
+		if _, _, err := svc.Intake.CreateBooking(ctx, cust, r, "", ""); err != nil {
 			return err
 		}
 		bookT = append(bookT, time.Since(t0))

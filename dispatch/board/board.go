@@ -1,0 +1,141 @@
+package board
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/geo"
+)
+
+// Item is a job waiting for attention, with its SLA countdown.
+type Item struct {
+	BoardJob
+	DueIn   time.Duration
+	Reasons []string // why it is at risk
+}
+
+// Route is one technician's day.
+type Route struct {
+	Technician dispatch.Technician
+	Jobs       []dispatch.Job
+}
+
+// Board is the dispatcher's view of a day.
+type Board struct {
+	Day        dispatch.Date
+	Region     string
+	Unassigned []Item
+	AtRisk     []Item
+	Routes     []Route
+	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
+	OverdueComplaints []dispatch.Complaint
+}
+
+// AtRiskWithin flags bookings whose SLA falls due this soon without a visit under way.
+const AtRiskWithin = 6 * time.Hour
+
+// Board lists unassigned and at-risk jobs and each technician's route for a day, optionally in
+// one region (an H3 res-5 cell).
+func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date, region string) (Board, error) {
+	if !a.Staff() {
+		return Board{}, dispatch.Forbidden("only dispatchers read the board")
+	}
+	var reg geo.Cell
+	if region != "" {
+		c, err := geo.ParseCellAt(region, geo.ResRegion)
+		if err != nil {
+			return Board{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		}
+		reg = c
+	}
+	inRegion := func(l dispatch.Location) bool {
+		if region == "" {
+			return true
+		}
+		c, err := geo.RegionOf(planning.Point(l))
+		return err == nil && c == reg
+	}
+	now := s.Now()
+	if day.IsZero() {
+		day = dispatch.DateOf(now.In(s.Rules.Zone()))
+	}
+	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}}
+	open, err := s.Store.OpenJobs(ctx, now.Add(AtRiskWithin))
+	if err != nil {
+		return Board{}, err
+	}
+	for _, bj := range open {
+		if !inRegion(bj.Location) {
+			continue
+		}
+		item := Item{BoardJob: bj, DueIn: bj.SLADueAt.Sub(now)}
+		if bj.Job.TechnicianID == nil {
+			out.Unassigned = append(out.Unassigned, item)
+		}
+		if bj.Job.Visit == 1 && bj.Job.Status != dispatch.JobOnSite {
+			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin {
+				item.Reasons = append(item.Reasons, "no technician and less than 6 h to the SLA due time")
+			}
+			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) {
+				item.Reasons = append(item.Reasons, "planned arrival after the SLA due time")
+			}
+			if bj.Job.TechnicianID != nil && item.DueIn < AtRiskWithin && bj.Job.Status != dispatch.JobEnRoute && bj.Job.PlannedStart != nil && bj.Job.PlannedStart.Add(30*time.Minute).Before(now) {
+				item.Reasons = append(item.Reasons, "technician more than 30 min late for the planned start")
+			}
+			if len(item.Reasons) > 0 {
+				out.AtRisk = append(out.AtRisk, item)
+			}
+		}
+	}
+	if out.OverdueComplaints, err = s.OverdueComplaints(ctx); err != nil {
+		return Board{}, err
+	}
+	from := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.Zone())
+	techs, err := s.Store.ListTechnicians(ctx, dispatch.Page{Limit: 10000})
+	if err != nil {
+		return Board{}, err
+	}
+	slices.SortFunc(techs, func(x, y dispatch.Technician) int { return int(x.ID - y.ID) })
+	for _, t := range techs {
+		if !t.Active || !inRegion(t.Home) {
+			continue
+		}
+		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, from.AddDate(0, 0, 1))
+		if err != nil {
+			return Board{}, err
+		}
+		if jobs == nil {
+			jobs = []dispatch.Job{}
+		}
+		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs})
+	}
+	return out, nil
+}
+
+// OverdueComplaints are complaints still open past the acknowledgement time.
+func (s *Service) OverdueComplaints(ctx context.Context) ([]dispatch.Complaint, error) {
+	return s.Store.UnacknowledgedComplaints(ctx, s.Now().Add(-dispatch.ComplaintAckWithin))
+}
+
+// AtRiskCount is the number of bookings at risk now (for the gauge).
+func (s *Service) AtRiskCount(ctx context.Context) (int, error) {
+	b, err := s.Board(ctx, dispatch.Actor{Subject: "metrics", Role: dispatch.RoleDispatcher}, dispatch.Date{}, "")
+	if err != nil {
+		return 0, err
+	}
+	return len(b.AtRisk), nil
+}
+
+// BoardJob is a job as the board lists it.
+type BoardJob struct {
+	Job       dispatch.Job
+	SLADueAt  time.Time
+	Tier      dispatch.Tier
+	Location  dispatch.Location
+	Appliance string
+	Address   string
+	Region    string
+}

@@ -1,0 +1,36 @@
+// Package board owns the dispatcher's view of the service: the day's board (unassigned and at-risk
+// jobs, each technician's route, overdue complaints), the map's cells and the audit trail.
+package board
+
+import (
+	"context"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+)
+
+// Store is what the board reads.
+type Store interface {
+	// OpenJobs are live jobs without a technician, or due before riskBefore, or planned after their due time.
+	OpenJobs(ctx context.Context, riskBefore time.Time) ([]BoardJob, error)
+	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
+	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error)
+	ListTechnicians(ctx context.Context, page dispatch.Page) ([]dispatch.Technician, error)
+	UnacknowledgedComplaints(ctx context.Context, olderThan time.Time) ([]dispatch.Complaint, error)
+	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
+	OpenBookingPoints(ctx context.Context) ([]dispatch.Location, error)
+	ListAudit(ctx context.Context, f AuditFilter) ([]dispatch.AuditEvent, error)
+}
+
+// Service is the dispatcher's view: the day's board, the map, the audit trail.
+type Service struct {
+	*dispatch.Env
+	Store   Store
+	Planner *planning.Planner // where technicians are
+}
+
+// New is the board over store.
+func New(store Store, env *dispatch.Env, planner *planning.Planner) *Service {
+	return &Service{Env: env, Store: store, Planner: planner}
+}

@@ -1,0 +1,106 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// AgendaItem is one visit on a technician's agenda.
+type AgendaItem struct {
+	Job     dispatch.Job
+	Booking dispatch.Booking
+	ETA     *time.Time
+}
+
+// Agenda lists the caller's live jobs in visit order, each with an ETA.
+func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, error) {
+	t, err := s.technicianFor(ctx, s.Store, a)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	jobs, err := s.Store.TechnicianJobs(ctx, t.ID, now.Add(-24*time.Hour), now.Add(14*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AgendaItem, 0, len(jobs))
+	pos, at := s.Planner.StartPosition(t, now), now
+	for _, j := range jobs {
+		b, err := s.Store.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		item := AgendaItem{Job: j, Booking: b}
+		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
+			eta := at.Add(s.Planner.TravelTime(pos, b.Location, at))
+			if eta.Before(*j.PlannedStart) {
+				eta = *j.PlannedStart
+			}
+			item.ETA = &eta
+			at = eta.Add(b.Duration)
+		} else if j.Status == dispatch.JobOnSite {
+			at = now.Add(b.Duration)
+			if j.OnSiteAt != nil {
+				at = j.OnSiteAt.Add(b.Duration)
+			}
+		}
+		pos = b.Location
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// ETA is when the technician should arrive for the booking's current visit: the planned start,
+// or later when the technician is on the way and the travel from their position says so.
+func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
+	j := b.CurrentJob()
+	if j == nil || j.TechnicianID == nil || j.PlannedStart == nil {
+		return nil
+	}
+	switch j.Status {
+	case dispatch.JobOffered, dispatch.JobAccepted, dispatch.JobUnassigned:
+		return j.PlannedStart
+	case dispatch.JobEnRoute:
+		t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+		if err != nil {
+			return j.PlannedStart
+		}
+		now := s.Now()
+		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		if j.PlannedStart.After(eta) {
+			eta = *j.PlannedStart
+		}
+		return &eta
+	}
+	return nil
+}
+
+// arrivalWindow describes the two hours from start in the customer's business time zone.
+func arrivalWindow(start time.Time, loc *time.Location) string {
+	st := start.In(loc)
+	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(dispatch.ArrivalWindow).Format("15:04"))
+}
+
+// tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
+// or has finished.
+func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) error {
+	first, _, _ := strings.Cut(t.Name, " ")
+	switch j.Status {
+	case dispatch.JobEnRoute:
+		now := s.Now()
+		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		return s.Env.TellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
+			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
+	case dispatch.JobOnSite:
+		return s.Env.TellCustomer(ctx, st, b, j, "arrived", first+" has arrived", "Your technician is at the door.", nil)
+	case dispatch.JobCompleted:
+		return s.Env.TellCustomer(ctx, st, b, j, "completed", "Visit completed", fmt.Sprintf("%s finished the %s %s.", first, b.Appliance, b.ServiceType), nil)
+	case dispatch.JobIncomplete:
+		return s.Env.TellCustomer(ctx, st, b, j, "change", "Another visit is needed", "We are planning a second visit: "+j.Outcome+".", nil)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+// Package optimize owns re-optimisation, the bridge to the solver (scheduling.Optimize): a region's
+// movable jobs planned again under a budget, and what improved written back, by hand or per region.
+package optimize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+)
+
+// Store is what a re-optimisation reads and writes.
+type Store interface {
+	offers.Writer
+	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
+	Tx(ctx context.Context, fn func(Store) error) error
+	// LockJob reads the job with its row locked until the transaction ends.
+	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
+	// MovableJobs are jobs the optimiser may move (not pinned, accepted or started; starting after
+	// frozenUntil, or unassigned), most urgent first; region "" means all.
+	MovableJobs(ctx context.Context, frozenUntil time.Time, region string) ([]int64, error)
+	// PlanVersions are the technicians' plan_version, by id; lock holds their rows (in id
+	// order) until the transaction ends, so that their plans cannot move meanwhile.
+	PlanVersions(ctx context.Context, ids []int64, lock bool) (map[int64]int64, error)
+	// OpenRegions are the regions with bookings still to serve.
+	OpenRegions(ctx context.Context) ([]string, error)
+}
+
+// Service re-optimises a region's plan with the solver and writes back what improved.
+type Service struct {
+	*dispatch.Env
+	Store   Store
+	Planner *planning.Planner
+	Offers  *offers.Service
+}
+
+// New is the re-optimisation over store, planning and offering through planner and offers.
+func New(store Store, env *dispatch.Env, planner *planning.Planner, offers *offers.Service) *Service {
+	return &Service{Env: env, Store: store, Planner: planner, Offers: offers}
+}
+
+// ReoptimizeRegions re-optimises each region with bookings to serve, sharing the budget; regions
+// are independent, so one region's work never waits on another's.
+func (s *Service) ReoptimizeRegions(ctx context.Context, budget time.Duration) (map[string]Result, error) {
+	regions, err := s.Store.OpenRegions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Result{}
+	var failed error
+	for _, r := range regions {
+		if r == "" {
+			continue
+		}
+		res, err := s.Reoptimize(ctx, dispatch.System(), r, budget/time.Duration(max(1, len(regions))))
+		if err != nil {
+			// Reported; the regions after it are re-optimised all the same.
+			failed = errors.Join(failed, fmt.Errorf("region %s: %w", r, err))
+			if dispatch.HaltsBackground(ctx, err) {
+				return out, failed
+			}
+			continue
+		}
+		out[r] = res
+	}
+	return out, failed
+}

@@ -1,0 +1,239 @@
+package overrides
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+)
+
+// Warning is something a dispatcher should know about an override that was still carried out.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// AssignRequest is a dispatcher's override.
+type AssignRequest struct {
+	TechnicianID int64
+	PlannedStart *time.Time // nil: the best time in the technician's route
+	Pin          *bool      // default true: the solver must not move a hand-made assignment
+	Reason       string
+	Force        bool // assign even without the required skills
+}
+
+// AssignJob gives the job to a technician by hand, pinned by default. A skill mismatch needs
+// Force; a time clash with the technician's other jobs is a conflict; SLA and area risks come back
+// as warnings.
+func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, r AssignRequest) (dispatch.Job, []Warning, error) {
+	if err := staffOnly(a); err != nil {
+		return dispatch.Job{}, nil, err
+	}
+	if utf8.RuneCountInString(r.Reason) > 1000 {
+		return dispatch.Job{}, nil, dispatch.Invalid("reason", "too_long", "reason is longer than 1000 characters")
+	}
+	var (
+		out      dispatch.Job
+		warnings []Warning
+	)
+	err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
+		warnings = nil
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if j.Started() || !j.Live() {
+			return dispatch.Conflict("job_not_assignable", "job %d is %s and can no longer be re-assigned", id, j.Status)
+		}
+		t, err := st.GetTechnician(ctx, r.TechnicianID)
+		if errors.Is(err, dispatch.ErrNotFound) {
+			return dispatch.Unprocessable("unknown_technician", "technician %d does not exist", r.TechnicianID)
+		} else if err != nil {
+			return err
+		}
+		if !t.Active {
+			return dispatch.Unprocessable("technician_inactive", "technician %d is not active", t.ID)
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		if !t.HasSkills(b.RequiredSkills) {
+			if !r.Force {
+				return dispatch.Unprocessable("skill_mismatch", "%s lacks skills %s that this job needs; send force: true to assign anyway",
+					t.Name, strings.Join(b.RequiredSkills, ", "))
+			}
+			warnings = append(warnings, Warning{"skill_mismatch_forced", fmt.Sprintf("%s lacks %s", t.Name, strings.Join(b.RequiredSkills, ", "))})
+		}
+		now := s.Now()
+		start := r.PlannedStart
+		if start == nil {
+			p, reason, err := s.Planner.PlanFor(ctx, st, b, j, t)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return dispatch.Conflict("no_room", "no time in %s's route fits this job: %s; give planned_start to place it by hand", t.Name, reason.Message)
+			}
+			start = &p.Start
+		} else if start.Before(now.Add(-time.Minute)) {
+			return dispatch.Invalid("planned_start", "start_in_past", "planned_start %s is in the past", start.Format(time.RFC3339))
+		}
+		end := start.Add(b.Duration)
+		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
+
+		prevTech := j.TechnicianID
+		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
+			return err
+		}
+		if prevTech != nil && *prevTech != t.ID {
+			if err := s.Env.TellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved job %d to a colleague.", j.ID)); err != nil {
+				return err
+			}
+		}
+		from := j.Status
+		pin := r.Pin == nil || *r.Pin
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd = &t.ID, start, &end
+		j.Pinned, j.PinnedStart = pin, pin && r.PlannedStart != nil
+		j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = dispatch.JobUnassigned, nil, nil, now
+		saved, err := st.UpdateJob(ctx, j)
+		if err != nil {
+			return err
+		}
+		j.Version = saved.Version
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "assigned", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: r.Reason,
+			Data: map[string]any{"technician_id": t.ID, "previous_technician_id": prevTech, "planned_start": start, "pinned": pin,
+				"forced": r.Force, "warnings": warnings, "booking_id": b.ID}}); err != nil {
+			return err
+		}
+		if start.Before(now.Add(s.Offers.Config.OfferHorizon)) {
+			if err := s.Offers.Offer(ctx, st, a, b, &j, nil); err != nil {
+				return err
+			}
+		}
+		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
+			return err
+		}
+		out, err = st.GetJob(ctx, id)
+		return err
+	})
+	if warnings == nil {
+		warnings = []Warning{}
+	}
+	return out, warnings, err
+}
+
+// assignmentWarnings are the risks of putting booking b with t at start.
+func (s *Service) assignmentWarnings(ctx context.Context, st Store, b dispatch.Booking, t dispatch.Technician, start time.Time) []Warning {
+	var ws []Warning
+	if start.After(b.SLADueAt) {
+		ws = append(ws, Warning{"sla_will_be_missed", fmt.Sprintf("planned start %s is after the SLA due time %s",
+			start.Format(time.RFC3339), b.SLADueAt.Format(time.RFC3339))})
+	}
+	if !planning.Covers(t, b.Location) {
+		ws = append(ws, Warning{"outside_service_area", fmt.Sprintf("the address is outside %s's service area", t.Name)})
+	}
+	if !planning.OnShift(t, start, b.Duration) {
+		ws = append(ws, Warning{"outside_shift", fmt.Sprintf("%s is not on shift for the whole visit", t.Name)})
+	}
+	if off, err := st.TimeOff(ctx, t.ID, start, start.Add(b.Duration)); err == nil && len(off) > 0 {
+		ws = append(ws, Warning{"technician_unavailable", fmt.Sprintf("%s is marked unavailable then", t.Name)})
+	}
+	return ws
+}
+
+// UnassignJob takes the job off its technician; it waits on the board for a dispatcher or the next optimisation.
+func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, reason string) (dispatch.Job, error) {
+	if err := staffOnly(a); err != nil {
+		return dispatch.Job{}, err
+	}
+	var out dispatch.Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if j.Started() || !j.Live() {
+			return dispatch.Conflict("job_not_assignable", "job %d is %s and can no longer be unassigned", id, j.Status)
+		}
+		if j.TechnicianID == nil {
+			return dispatch.Conflict("not_assigned", "job %d has no technician", id)
+		}
+		if err := s.Offers.Withdraw(ctx, st, j, "unassigned by a dispatcher"); err != nil {
+			return err
+		}
+		if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
+			return err
+		}
+		prev, from, now := j.TechnicianID, j.Status, s.Now()
+		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = dispatch.JobUnassigned, nil, nil, nil, nil, nil
+		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
+		if _, err := st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if err := st.SetBookingStatus(ctx, j.BookingID, dispatch.BookingOpen, s.Now()); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: "unassigned", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: reason,
+			Data: map[string]any{"previous_technician_id": *prev, "booking_id": j.BookingID}}); err != nil {
+			return err
+		}
+		out, err = st.GetJob(ctx, id)
+		return err
+	})
+	return out, err
+}
+
+// SetPinned pins or unpins a job: the solver never moves a pinned job.
+func (s *Service) SetPinned(ctx context.Context, a dispatch.Actor, id int64, ifVersion int, pinned bool) (dispatch.Job, error) {
+	if err := staffOnly(a); err != nil {
+		return dispatch.Job{}, err
+	}
+	var out dispatch.Job
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := st.LockJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := dispatch.CheckVersion("job", id, j.Version, ifVersion); err != nil {
+			return err
+		}
+		if !j.Live() {
+			return dispatch.Conflict("job_closed", "job %d is %s", id, j.Status)
+		}
+		if pinned && j.TechnicianID == nil {
+			return dispatch.Conflict("not_assigned", "job %d has no technician to pin it to", id)
+		}
+		now := s.Now()
+		j.Pinned, j.UpdatedAt = pinned, now
+		if !pinned {
+			j.PinnedStart = false
+		}
+		if out, err = st.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		action := "unpinned"
+		if pinned {
+			action = "pinned"
+		}
+		return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: id,
+			Action: action, FromStatus: string(j.Status), ToStatus: string(j.Status), Data: map[string]any{"booking_id": j.BookingID}})
+	})
+	if err != nil {
+		return dispatch.Job{}, err
+	}
+	return s.Store.GetJob(ctx, out.ID)
+}

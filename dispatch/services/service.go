@@ -1,0 +1,72 @@
+// Package services wires the areas of one process over one store adapter: one planner (its geo
+// index, plan cache and picks) and one offers loop that every area shares. cmd/fieldfix, the
+// benchmarks and the tests build the set here, so that all of them run what the server runs.
+package services
+
+import (
+	"log/slog"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/aftersales"
+	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/intake"
+	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
+	"github.com/fieldfix/fieldfix/dispatch/overrides"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/watchdog"
+)
+
+// Set is every area's service, wired together.
+type Set struct {
+	Env        *dispatch.Env
+	Planner    *planning.Planner
+	Offers     *offers.Service
+	Intake     *intake.Service
+	Lifecycle  *lifecycle.Service
+	Roster     *roster.Service
+	Overrides  *overrides.Service
+	Board      *board.Service
+	Optimize   *optimize.Service
+	Watchdog   *watchdog.Service
+	Aftersales *aftersales.Service
+}
+
+// Stores is a store adapter: each area's store.
+type Stores interface {
+	Planning() planning.Store
+	Offers() offers.Store
+	Intake() intake.Store
+	Lifecycle() lifecycle.Store
+	Roster() roster.Store
+	Overrides() overrides.Store
+	Board() board.Store
+	Optimize() optimize.Store
+	Watchdog() watchdog.Store
+	Aftersales() aftersales.Store
+}
+
+// New wires the areas over store with the business rules, the wall clock and a silent log where
+// none are given, and every area's defaults; callers adjust the exported fields after (the
+// planner's index and matrix, the metrics on Env).
+func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Logger) *Set {
+	env := dispatch.NewEnv(rules, clock, log)
+	planner := planning.NewPlanner(store.Planning(), env)
+	offs := offers.New(store.Offers(), env, planner)
+	in := intake.New(store.Intake(), env, planner, offs)
+	return &Set{
+		Env:        env,
+		Planner:    planner,
+		Offers:     offs,
+		Intake:     in,
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in), // intake settles warranties on site
+		Roster:     roster.New(store.Roster(), env),
+		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
+		Board:      board.New(store.Board(), env, planner),
+		Optimize:   optimize.New(store.Optimize(), env, planner, offs),
+		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
+		Aftersales: aftersales.New(store.Aftersales(), env),
+	}
+}
