@@ -24,6 +24,9 @@ type Budget struct {
 	// waits while the foreground needs the machine. Its waits count in Time. Searches also
 	// bounds the goroutines that compute the neighbourhoods (at most 2).
 	Yield func()
+	// Stability, when set, freezes what starts soon (and accepted visits) and charges for moving
+	// told visits (see Stability).
+	Stability *Stability
 }
 
 // Stats says what Optimize did.
@@ -33,6 +36,8 @@ type Stats struct {
 	Before     Cost          `json:"before"`
 	After      Cost          `json:"after"`
 	Elapsed    time.Duration `json:"elapsed"`
+	// Moved counts the told visits moved (Budget.Stability).
+	Moved int `json:"moved"`
 	// Ruins counts, per ruin operator, how often it was chosen and how often it led to a new best.
 	Ruins map[string][2]int `json:"ruins"`
 }
@@ -64,6 +69,9 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 		b.Yield = func() {}
 	}
 	sc := p.c.fixedFor(p.s)
+	if b.Stability != nil {
+		sc.stabilize(p.s, b.Stability)
+	}
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
@@ -97,8 +105,22 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			}
 		}
 	}
-	st.Before, st.After, st.Elapsed = p.s.sum, results[best].sum, time.Since(began)
-	return &Plan{c: p.c.clone(), s: results[best]}, st
+	out := &Plan{c: sc.clone(), s: results[best]}
+	if sc.told != nil { // the plan answered keeps what was frozen, and costs no moves
+		for j := range sc.jobs {
+			if r := out.s.where[j]; r >= 0 && sc.moveCost(j, int(r), out.s.start[j]) > 0 {
+				st.Moved++
+			}
+		}
+		out.c.told = nil
+		for r, seq := range out.s.seqs {
+			if len(seq) > 0 {
+				out.s.set(out.c, r, seq, out.c.eval(r, seq, nil))
+			}
+		}
+	}
+	st.Before, st.After, st.Elapsed = p.s.sum, out.s.sum, time.Since(began)
+	return out, st
 }
 
 // fixedFor is the problem as Optimize sees it: pinned and started jobs held at their place.
@@ -108,9 +130,7 @@ func (c *compiled) fixedFor(s *state) *compiled {
 	for j := range sc.jobs {
 		job := c.job(j)
 		if s.where[j] >= 0 && (job.PinnedTech != 0 || job.PinnedStart != 0 || job.Started) {
-			cj := &sc.jobs[j]
-			cj.fixed, cj.pinTech = true, c.routes[s.where[j]].tech
-			cj.ws = []Window{{s.start[j], s.start[j]}}
+			sc.fix(j, int(s.where[j]), s.start[j])
 		}
 	}
 	return &sc

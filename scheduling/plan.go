@@ -18,6 +18,8 @@ type compiled struct {
 	skillBit map[string]int
 	horizon  int64 // the last shift end
 	disrupt  int64
+	told     []told // Optimize with Stability: where told visits were (nil: no stability)
+	keepTold bool   // InsertWith(KeepTold): told visits stay in their windows
 }
 
 type ctech struct {

@@ -108,6 +108,9 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 				return rcost{}
 			}
 		}
+		if !c.keeps(job, s) {
+			return rcost{}
+		}
 		if starts != nil {
 			starts[k] = s
 		}
@@ -122,6 +125,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		if job.AcceptedBy != 0 && job.AcceptedBy != t.ID {
 			out.disr += c.disrupt
 		}
+		out.disr += c.moveCost(int(j), r, s)
 		at, loc = s+job.Duration, job.Loc
 	}
 	for ; bi < len(sh.Breaks); bi++ {

@@ -1,0 +1,108 @@
+package scheduling
+
+import "time"
+
+// Stability keeps a re-optimised plan close to what customers and technicians were told
+// (Budget.Stability). A told visit is a job placed in the plan given to Optimize with Job.Told
+// set: the arrival window the customer heard.
+type Stability struct {
+	// Freeze: visits starting before Problem.Now+Freeze keep their technician and start (the
+	// technician is preparing them). Zero: nothing is frozen by time.
+	Freeze time.Duration
+	// MoveCost, in seconds of travel, is what moving a told visit costs: giving it another
+	// technician or shift, or a start outside its Told window. The search moves it only when the
+	// move saves more. 0: DefaultMoveCost.
+	MoveCost int64
+	// ChangeCost is added to MoveCost when the technician or the shift (the day) changes.
+	// 0: DefaultChangeCost.
+	ChangeCost int64
+	// MoveAccepted lets the search move accepted visits (at the Problem's Disruption when to
+	// another technician); by default they keep their technician and start.
+	MoveAccepted bool
+}
+
+// Defaults of Stability: about 10 minutes of travel to move a told visit within its shift, 30
+// minutes to give it another technician or day.
+const (
+	DefaultMoveCost   = 600
+	DefaultChangeCost = 1200
+)
+
+// told is where a told visit was when Optimize began, and what moving it costs.
+type told struct {
+	route      int // -1: not a told visit
+	win        Window
+	move, swap int64 // the cost outside the window; with another route
+}
+
+// stabilize marks, in sc (fixedFor's copy), what Stability freezes and what it charges for.
+func (sc *compiled) stabilize(s *state, st *Stability) {
+	move, change := st.MoveCost, st.ChangeCost
+	if move == 0 {
+		move = DefaultMoveCost
+	}
+	if change == 0 {
+		change = DefaultChangeCost
+	}
+	frozen := sc.pr.Now + int64(st.Freeze/time.Second)
+	sc.told = make([]told, len(sc.jobs))
+	for j := range sc.jobs {
+		sc.told[j].route = -1
+		r := s.where[j]
+		job := sc.job(j)
+		if r < 0 || sc.jobs[j].fixed {
+			continue
+		}
+		if s.start[j] < frozen || (job.AcceptedBy != 0 && !st.MoveAccepted) {
+			sc.fix(j, int(r), s.start[j])
+			continue
+		}
+		if job.Told != nil {
+			sc.told[j] = told{route: int(r), win: *job.Told, move: move, swap: move + change}
+		}
+	}
+}
+
+// fix holds job j at route r and start.
+func (c *compiled) fix(j, r int, start int64) {
+	cj := &c.jobs[j]
+	cj.fixed, cj.pinTech = true, c.routes[r].tech
+	cj.ws = []Window{{start, start}}
+}
+
+// moveCost is what starting job j at s in route r costs against where it was told.
+func (c *compiled) moveCost(j, r int, s int64) int64 {
+	if c.told == nil {
+		return 0
+	}
+	t := &c.told[j]
+	switch {
+	case t.route < 0:
+		return 0
+	case t.route != r:
+		return t.swap
+	case s < t.win.Start || s > t.win.End:
+		return t.move
+	}
+	return 0
+}
+
+// InsertOptions choose how Insert places a job.
+type InsertOptions struct {
+	// KeepTold: every visit with a Told window keeps its technician and starts inside that
+	// window; the new job goes only where that holds (the online booking's mode: nobody already
+	// told a time hears a new one).
+	KeepTold bool
+}
+
+// InsertWith is Insert with options.
+func (p *Plan) InsertWith(j Job, candidates []int64, o InsertOptions) (Placement, error) {
+	p.c.keepTold = o.KeepTold
+	defer func() { p.c.keepTold = false }()
+	return p.Insert(j, candidates)
+}
+
+// keeps says whether a visit of job at s keeps its told window (in KeepTold mode).
+func (c *compiled) keeps(job *Job, s int64) bool {
+	return !c.keepTold || job.Told == nil || (job.Told.Start <= s && s <= job.Told.End)
+}
