@@ -129,6 +129,14 @@ func TestStabilityFreezesAndChargesMoves(t *testing.T) {
 				t.Fatalf("seed %d: told job %d moved from %v to %d at %d (told %v)", seed, j.ID, b, tech, start, *j.Told)
 			}
 		}
+		// Moves almost free: the frozen and the accepted still stay.
+		out, _ = Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: seed, Stability: &Stability{Freeze: freeze, MoveCost: 1, ChangeCost: 1}})
+		mustCheck(t, out)
+		for id, b := range before {
+			if tech, _, start, ok := out.Where(id); (b.start < horizon || id == accepted) && (!ok || tech != b.tech || start != b.start) {
+				t.Fatalf("seed %d: frozen or accepted job %d moved from %v to %d at %d", seed, id, b, tech, start)
+			}
+		}
 		// At the default cost, the moves made must pay for themselves in travel.
 		out, st = Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: seed, Stability: &Stability{}})
 		mustCheck(t, out)
