@@ -244,6 +244,9 @@ type search struct {
 	budget Budget
 	began  time.Time
 	buf    []int32
+	// touched marks the routes this iteration's ruin changed (nil: all may have room).
+	touched []bool
+	rbuf    []int
 }
 
 func (se *search) movable(s *state, j int) bool {
@@ -267,6 +270,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	st := Stats{Ruins: map[string][2]int{}}
 	se.recreate(cur, nil, 0) // place what can be placed before searching
 	se.localSearch(ctx, cur, nil)
+	se.touched = make([]bool, len(se.c.routes))
 	best := cur.clone()
 	weights := [len(ruinNames)]float64{1, 1, 1, 1}
 	scores := [len(ruinNames)]float64{}
@@ -288,8 +292,9 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		temp := t0 * math.Pow(tf/t0, prog)
 		op := se.pick(weights[:])
 		cand := cur.clone()
+		clear(se.touched)
 		removed := se.ruin(op, cand)
-		se.recreate(cand, removed, se.rng.IntN(4))
+		se.recreate(cand, removed, se.rng.IntN(5))
 		st.Iterations++
 		uses[op]++
 		w := st.Ruins[ruinNames[op]]
@@ -306,6 +311,12 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 			scores[op]++
 			if cand.sum.Less(best.sum) {
 				se.localSearch(ctx, cand, removed)
+				// The local search changed routes the next ruin may not touch: try the
+				// unassigned everywhere once.
+				touched := se.touched
+				se.touched = nil
+				se.recreate(cand, nil, 4)
+				se.touched = touched
 				best = cand.clone()
 				scores[op] += 9
 				st.Improved++
@@ -341,147 +352,4 @@ func (se *search) pick(w []float64) int {
 		r -= x
 	}
 	return len(w) - 1
-}
-
-// ruin takes some movable jobs out of s with operator op and returns them.
-func (se *search) ruin(op int, s *state) []int32 {
-	var assigned []int32
-	for j, r := range s.where {
-		if r >= 0 && se.movable(s, j) {
-			assigned = append(assigned, int32(j))
-		}
-	}
-	if len(assigned) == 0 {
-		return nil
-	}
-	k := min(len(assigned), 1+se.rng.IntN(min(30, max(4, len(assigned)/5))))
-	var out []int32
-	take := func(j int32) {
-		if len(out) < k && s.where[j] >= 0 && se.movable(s, int(j)) && s.unassign(se.c, int(j)) {
-			out = append(out, j)
-		}
-	}
-	switch op {
-	case 0: // random jobs
-		for range 3 * k {
-			take(assigned[se.rng.IntN(len(assigned))])
-		}
-	case 1: // strings of visits around neighbouring jobs (SISR)
-		seed := assigned[se.rng.IntN(len(assigned))]
-		near := append([]int32{seed}, se.nb.jobs[seed]...)
-		done := map[int32]bool{}
-		for _, j := range near {
-			r := s.where[j]
-			if r < 0 || done[r] || len(out) >= k {
-				continue
-			}
-			done[r] = true
-			seq := slices.Clone(s.seqs[r])
-			pos := slices.Index(seq, j)
-			l := 1 + se.rng.IntN(min(len(seq), max(1, (k-len(out)+1)/2)))
-			lo := max(0, min(pos-se.rng.IntN(l), len(seq)-l))
-			for _, x := range seq[lo : lo+l] {
-				take(x)
-			}
-		}
-	case 2: // the most expensive visits: late first, then by the detour they cause
-		type scored struct {
-			j int32
-			v float64
-		}
-		var sc []scored
-		for _, j := range assigned {
-			r := int(s.where[j])
-			seq := s.seqs[r]
-			pos := slices.Index(seq, j)
-			job := se.c.job(int(j))
-			br, lt := lateness(*job, s.start[j])
-			v := float64(br)*1e9 + float64(lt)*1e3 + float64(se.detour(r, seq, pos))
-			sc = append(sc, scored{j, v * (0.7 + 0.6*se.rng.Float64())})
-		}
-		slices.SortFunc(sc, func(a, b scored) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.j, b.j)) })
-		for _, x := range sc {
-			take(x.j)
-		}
-	case 3: // visits close in time to a random one, wherever they are
-		seed := assigned[se.rng.IntN(len(assigned))]
-		t0 := s.start[seed]
-		byTime := slices.Clone(assigned)
-		slices.SortFunc(byTime, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(abs(s.start[a]-t0), abs(s.start[b]-t0)), cmp.Compare(a, b))
-		})
-		for _, j := range byTime[:min(len(byTime), 3*k)] {
-			if se.rng.IntN(2) == 0 {
-				take(j)
-			}
-		}
-	}
-	return out
-}
-
-func abs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// detour is the travel visit pos of route r adds.
-func (se *search) detour(r int, seq []int32, pos int) int64 {
-	c := se.c
-	t := &c.pr.Technicians[c.routes[r].tech]
-	prev, next := t.Start, t.End
-	if pos > 0 {
-		prev = c.job(int(seq[pos-1])).Loc
-	}
-	if pos < len(seq)-1 {
-		next = c.job(int(seq[pos+1])).Loc
-	}
-	loc := c.job(int(seq[pos])).Loc
-	tr := c.pr.Travel
-	return tr.Seconds(prev, loc) + tr.Seconds(loc, next) - tr.Seconds(prev, next)
-}
-
-// recreate puts removed jobs, and every other unassigned one, back by greedy insertion with
-// blinks, in one of four orders: random, deadline first, paid first, farthest first.
-func (se *search) recreate(s *state, removed []int32, order int) {
-	pending := slices.Clone(removed)
-	for j, r := range s.where {
-		if r == -1 && !slices.Contains(removed, int32(j)) && !se.c.jobs[j].removed {
-			pending = append(pending, int32(j))
-		}
-	}
-	c := se.c
-	due := func(j int32) int64 {
-		if d := c.job(int(j)).Due; d != 0 {
-			return d
-		}
-		return math.MaxInt64
-	}
-	switch order {
-	case 0:
-		se.rng.Shuffle(len(pending), func(a, b int) { pending[a], pending[b] = pending[b], pending[a] })
-	case 1:
-		slices.SortFunc(pending, func(a, b int32) int { return cmp.Or(cmp.Compare(due(a), due(b)), cmp.Compare(a, b)) })
-	case 2:
-		slices.SortFunc(pending, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(c.job(int(b)).Tier, c.job(int(a)).Tier), cmp.Compare(due(a), due(b)), cmp.Compare(a, b))
-		})
-	case 3:
-		far := func(j int32) int64 {
-			rs := se.nb.routes[j]
-			if len(rs) == 0 {
-				return 0
-			}
-			return c.pr.Travel.Seconds(c.pr.Technicians[c.routes[rs[0]].tech].Start, c.job(int(j)).Loc)
-		}
-		slices.SortFunc(pending, func(a, b int32) int { return cmp.Or(cmp.Compare(far(b), far(a)), cmp.Compare(a, b)) })
-	}
-	blink := func() bool { return se.rng.IntN(100) == 0 }
-	for _, j := range pending {
-		se.budget.Yield()
-		if o, ok := s.bestOption(c, int(j), se.nb.routes[j], se.buf, blink); ok {
-			s.place(c, int(j), o)
-		}
-	}
 }
