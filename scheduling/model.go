@@ -107,6 +107,13 @@ type Travel interface {
 	Seconds(from, to int) int64
 }
 
+// TimedTravel is a Travel whose times depend on the hour of departure (rush hours): At is the
+// arrival when leaving from at depart, never earlier for a later departure (FIFO).
+type TimedTravel interface {
+	Travel
+	At(from, to int, depart int64) int64
+}
+
 // Matrix is a Travel from a full duration table.
 type Matrix [][]int64
 

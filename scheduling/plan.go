@@ -18,8 +18,9 @@ type compiled struct {
 	skillBit map[string]int
 	horizon  int64 // the last shift end
 	disrupt  int64
-	told     []told // Optimize with Stability: where told visits were (nil: no stability)
-	keepTold bool   // InsertWith(KeepTold): told visits stay in their windows
+	told     []told      // Optimize with Stability: where told visits were (nil: no stability)
+	keepTold bool        // InsertWith(KeepTold): told visits stay in their windows
+	timed    TimedTravel // the Travel when it depends on the hour (nil: it does not)
 }
 
 type ctech struct {

@@ -20,6 +20,8 @@ type state struct {
 	start []int64
 	work  []int64 // per technician
 	sum   Cost
+	// latest is bestIn's scratch for latestStarts.
+	latest []int64
 }
 
 func newState(c *compiled) *state {
@@ -238,6 +240,10 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		lastEnd = cj.ws[len(cj.ws)-1].End
 	}
 	rs := [1]int{r}
+	latest, quick := c.latestStarts(r, seq, s.latest)
+	if quick {
+		s.latest = latest
+	}
 	for pos := 0; pos <= len(seq); pos++ {
 		if pos > 0 && len(cj.ws) > 0 {
 			prev := int(seq[pos-1])
@@ -249,6 +255,9 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 			continue // nothing goes before a visit under way
 		}
 		if skip != nil && skip() {
+			continue
+		}
+		if quick && !s.fits(c, r, seq, latest, j, pos) {
 			continue
 		}
 		buf = append(buf[:0], seq[:pos]...)

@@ -1,0 +1,90 @@
+package scheduling
+
+import "slices"
+
+// latestStarts is, for route r with visits seq (feasible), the latest start of each visit that
+// keeps the rest of the route feasible, so that bestIn can tell in constant time whether a job
+// fits at a position before evaluating the route in full. It answers false where it cannot
+// (breaks, told windows kept, time-dependent travel): bestIn then evaluates every position.
+func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool) {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	if len(sh.Breaks) > 0 || c.keepTold || c.timed != nil {
+		return nil, false
+	}
+	next := t.End
+	if sh.To != nil {
+		next = *sh.To
+	}
+	tr := c.pr.Travel
+	out = slices.Grow(out[:0], len(seq))[:len(seq)]
+	bound := sh.End
+	for k := len(seq) - 1; k >= 0; k-- {
+		job := c.job(int(seq[k]))
+		l, ok := latestIn(c.jobs[seq[k]].ws, min(bound-tr.Seconds(job.Loc, next), sh.End)-job.Duration)
+		if !ok || job.Started {
+			return nil, false
+		}
+		out[k], bound, next = l, l, job.Loc
+	}
+	return out, true
+}
+
+// latestIn is the latest start ≤ b inside one of ws (sorted; none: anywhere), or false.
+func latestIn(ws []Window, b int64) (int64, bool) {
+	if len(ws) == 0 {
+		return b, true
+	}
+	for i := len(ws) - 1; i >= 0; i-- {
+		if ws[i].Start <= b {
+			return min(ws[i].End, b), true
+		}
+	}
+	return 0, false
+}
+
+// fits says whether job j fits in route r (visits seq, latest starts from latestStarts) at
+// position pos: exactly what evaluating the route would say of its feasibility.
+func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int) bool {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	if t.MaxJobs > 0 && len(seq) >= t.MaxJobs {
+		return false
+	}
+	job := c.job(j)
+	if t.Capacity > 0 {
+		load := job.Load
+		for _, x := range seq {
+			load += c.job(int(x)).Load
+		}
+		if load > t.Capacity {
+			return false
+		}
+	}
+	tr := c.pr.Travel
+	at, loc := sh.Start, t.Start
+	if sh.From != nil {
+		loc = *sh.From
+	}
+	if pos > 0 {
+		prev := int(seq[pos-1])
+		at, loc = s.start[prev]+c.job(prev).Duration, c.job(prev).Loc
+	}
+	sj, ok := earliest(c.jobs[j].ws, max(at+tr.Seconds(loc, job.Loc), c.pr.Now))
+	if !ok || sj+job.Duration > sh.End {
+		return false
+	}
+	end := sj + job.Duration
+	if pos == len(seq) {
+		home := t.End
+		if sh.To != nil {
+			home = *sh.To
+		}
+		return end+tr.Seconds(job.Loc, home) <= sh.End
+	}
+	nx := int(seq[pos])
+	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(job.Loc, c.job(nx).Loc), c.pr.Now))
+	return ok && e <= latest[pos]
+}
