@@ -124,13 +124,18 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 				return cost, fmt.Errorf("technician %d shift %d: load %d over capacity %d", t.ID, rt.Shift, load, t.Capacity)
 			}
 			d := pr.Travel.Seconds(loc, j.Loc)
+			var left int64
 			if !j.Started {
-				left, err := idle(v.Start)
+				var err error
+				left, err = idle(v.Start)
 				if err != nil {
 					return cost, err
 				}
 				if left < d {
 					return cost, fmt.Errorf("job %d starts at %d: %ds to drive, %ds free since %d", j.ID, v.Start, d, left, free)
+				}
+				if j.Told != nil && v.Start < j.Told.Start {
+					return cost, fmt.Errorf("job %d starts at %d, before the window %d–%d its customer was told", j.ID, v.Start, j.Told.Start, j.Told.End)
 				}
 				if v.Start < pr.Now {
 					return cost, fmt.Errorf("job %d starts at %d, before now %d", j.ID, v.Start, pr.Now)
@@ -153,6 +158,9 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			}
 			cost.Travel += d
 			work[t.ID] += d + j.Duration
+			if k > 0 { // idle between visits: the time free of breaks, less the drive
+				cost.Waiting += left - d
+			}
 			free, loc = v.End, j.Loc
 		}
 		d := pr.Travel.Seconds(loc, home)

@@ -72,7 +72,7 @@ func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int
 		prev := int(seq[pos-1])
 		at, loc = s.start[prev]+c.job(prev).Duration, c.job(prev).Loc
 	}
-	sj, ok := earliest(c.jobs[j].ws, max(at+tr.Seconds(loc, job.Loc), c.pr.Now))
+	sj, ok := earliest(c.jobs[j].ws, max(at+tr.Seconds(loc, job.Loc), c.pr.Now, toldFrom(job)))
 	if !ok || sj+job.Duration > sh.End {
 		return false
 	}
@@ -85,6 +85,67 @@ func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int
 		return end+tr.Seconds(job.Loc, home) <= sh.End
 	}
 	nx := int(seq[pos])
-	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(job.Loc, c.job(nx).Loc), c.pr.Now))
+	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(job.Loc, c.job(nx).Loc), c.pr.Now, toldFrom(c.job(nx))))
 	return ok && e <= latest[pos]
+}
+
+// departLate moves the forward schedule ss of a route without breaks to the latest starts that
+// keep the last visit where it is: the technician leaves late instead of waiting at a door. No
+// visit becomes late that was not, none leaves its told window, a visit under way stays, and
+// each arrival in as follows (the first: just in time).
+func (c *compiled) departLate(seq []int32, ss, ds, as []int64) {
+	n := len(seq)
+	for k := n - 2; k >= 0; k-- {
+		job := c.job(int(seq[k]))
+		if job.Started {
+			break
+		}
+		bound := ss[k+1] - ds[k+1] - job.Duration
+		if job.Due != 0 {
+			bound = min(bound, max(job.Due, ss[k])) // no later past the deadline
+		}
+		if job.Told != nil && ss[k] <= job.Told.End {
+			bound = min(bound, job.Told.End)
+		}
+		if l, ok := latestIn(c.jobs[seq[k]].ws, bound); ok && l > ss[k] {
+			ss[k] = l
+		}
+	}
+	for k := range n {
+		switch {
+		case k > 0:
+			as[k] = ss[k-1] + c.job(int(seq[k-1])).Duration + ds[k]
+		case !c.job(int(seq[0])).Started:
+			as[0] = ss[0]
+		}
+	}
+}
+
+// shown sets, for the visits of route r, the starts the plan reports (after departLate): the
+// times customers are told. s.start keeps the forward schedule the search reasons with.
+func (c *compiled) shown(s *state, r int, out []int64) {
+	var rep Route
+	c.simulate(r, s.seqs[r], nil, &rep)
+	for k, j := range s.seqs[r] {
+		out[j] = rep.Visits[k].Start
+	}
+}
+
+// shownAll is every placed job's reported start (the others: 0).
+func (c *compiled) shownAll(s *state) []int64 {
+	out := make([]int64, len(s.where))
+	for r, seq := range s.seqs {
+		if len(seq) > 0 {
+			c.shown(s, r, out)
+		}
+	}
+	return out
+}
+
+// toldFrom is the start of job's told window (no visit starts before it), or 0.
+func toldFrom(job *Job) int64 {
+	if job.Told != nil {
+		return job.Told.Start
+	}
+	return 0
 }

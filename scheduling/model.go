@@ -97,8 +97,9 @@ type Job struct {
 	Exclude []int64
 	// Technicians, when set, are the only ones who may get the job (those whose area holds it).
 	Technicians []int64
-	// Told is the arrival window the customer was told (nil: none yet). Insert in KeepTold mode
-	// keeps the visit inside it; Optimize with Stability charges its MoveCost to leave it.
+	// Told is the arrival window the customer was told (nil: none yet): the visit never starts
+	// before it; Insert in KeepTold mode keeps it inside, and Optimize with Stability charges
+	// its MoveCost to start after it or with another technician.
 	Told *Window
 }
 

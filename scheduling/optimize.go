@@ -72,6 +72,8 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	if b.Stability != nil {
 		sc.stabilize(p.s, b.Stability)
 	}
+	init := p.s.clone() // the plan as the search sees it: told visits no earlier than told
+	sc.restate(init)
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
@@ -85,7 +87,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			pr.Travel = memoize(pr.Travel, sc.locations())
 			mine.pr = &pr
 			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began}
-			results[i], stats[i] = se.run(ctx, p.s.clone())
+			results[i], stats[i] = se.run(ctx, init.clone())
 		}()
 	}
 	wg.Wait()
@@ -113,11 +115,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			}
 		}
 		out.c.told = nil
-		for r, seq := range out.s.seqs {
-			if len(seq) > 0 {
-				out.s.set(out.c, r, seq, out.c.eval(r, seq, nil))
-			}
-		}
+		out.c.restate(out.s)
 	}
 	st.Before, st.After, st.Elapsed = p.s.sum, out.s.sum, time.Since(began)
 	return out, st
@@ -127,10 +125,11 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 func (c *compiled) fixedFor(s *state) *compiled {
 	sc := *c
 	sc.jobs = slices.Clone(c.jobs)
+	shown := c.shownAll(s)
 	for j := range sc.jobs {
 		job := c.job(j)
 		if s.where[j] >= 0 && (job.PinnedTech != 0 || job.PinnedStart != 0 || job.Started) {
-			sc.fix(j, int(s.where[j]), s.start[j])
+			sc.fix(j, int(s.where[j]), shown[j])
 		}
 	}
 	return &sc

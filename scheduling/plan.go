@@ -279,7 +279,8 @@ func (p *Plan) Insert(j Job, candidates []int64) (Placement, error) {
 	}
 	if o, ok := s.bestOption(c, ji, c.routesFor(ji, techs, nil), nil, nil); ok {
 		s.place(c, ji, o)
-		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: s.start[ji]}, nil
+		_, _, start, _ := p.Where(j.ID)
+		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: start}, nil
 	}
 	return Placement{Reason: c.reason(s, ji, techs)}, nil
 }
@@ -359,8 +360,12 @@ func (p *Plan) Where(id int64) (tech int64, shift int, start int64, ok bool) {
 	if !found || p.s.where[j] < 0 {
 		return 0, 0, 0, false
 	}
-	cr := p.c.routes[p.s.where[j]]
-	return p.c.pr.Technicians[cr.tech].ID, cr.shift, p.s.start[j], true
+	r := int(p.s.where[j])
+	cr := p.c.routes[r]
+	var rep Route
+	p.c.simulate(r, p.s.seqs[r], nil, &rep)
+	start = rep.Visits[slices.Index(p.s.seqs[r], int32(j))].Start
+	return p.c.pr.Technicians[cr.tech].ID, cr.shift, start, true
 }
 
 // Problem is the plan's problem as it stands: the jobs Insert added, without those removed.

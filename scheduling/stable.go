@@ -45,6 +45,7 @@ func (sc *compiled) stabilize(s *state, st *Stability) {
 		change = DefaultChangeCost
 	}
 	frozen := sc.pr.Now + int64(st.Freeze/time.Second)
+	shown := sc.shownAll(s)
 	sc.told = make([]told, len(sc.jobs))
 	for j := range sc.jobs {
 		sc.told[j].route = -1
@@ -53,8 +54,8 @@ func (sc *compiled) stabilize(s *state, st *Stability) {
 		if r < 0 || sc.jobs[j].fixed {
 			continue
 		}
-		if s.start[j] < frozen || (job.AcceptedBy != 0 && !st.MoveAccepted) {
-			sc.fix(j, int(r), s.start[j])
+		if shown[j] < frozen || (job.AcceptedBy != 0 && !st.MoveAccepted) {
+			sc.fix(j, int(r), shown[j])
 			continue
 		}
 		if job.Told != nil {
@@ -105,4 +106,16 @@ func (p *Plan) InsertWith(j Job, candidates []int64, o InsertOptions) (Placement
 // keeps says whether a visit of job at s keeps its told window (in KeepTold mode).
 func (c *compiled) keeps(job *Job, s int64) bool {
 	return !c.keepTold || job.Told == nil || (job.Told.Start <= s && s <= job.Told.End)
+}
+
+// restate re-evaluates every route of s under c (a route that no longer holds keeps its old
+// evaluation: the search starts from it and moves away).
+func (c *compiled) restate(s *state) {
+	for r, seq := range s.seqs {
+		if len(seq) > 0 {
+			if rc := c.eval(r, seq, nil); rc.ok {
+				s.set(c, r, seq, rc)
+			}
+		}
+	}
 }

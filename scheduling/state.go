@@ -6,10 +6,10 @@ import (
 
 // rcost is one route's share of the objective.
 type rcost struct {
-	ok                         bool
-	breach, late, travel, disr int64
-	work                       int64
-	n, load                    int
+	ok                               bool
+	breach, late, travel, disr, wait int64
+	work                             int64
+	n, load                          int
 }
 
 // state is a plan: every route's visits and every job's place and start.
@@ -71,6 +71,11 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	if sh.From != nil {
 		loc = *sh.From
 	}
+	// The forward schedule (each visit as early as it can), each leg's travel and arrival, for
+	// the backward pass that departs late instead of waiting at a door.
+	var buf [3][16]int64
+	ss, ds, as := buf[0][:0], buf[1][:0], buf[2][:0]
+	var inner int64 // breaks taken between visits
 	for k, j := range seq {
 		job := &c.pr.Jobs[j]
 		out.load += job.Load
@@ -101,11 +106,14 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 				if rep != nil {
 					rep.Breaks = append(rep.Breaks, Window{bs, bs + b.Duration})
 				}
+				if k > 0 {
+					inner += b.Duration
+				}
 				at = bs + b.Duration
 				bi++
 			}
 			var ok bool
-			s, ok = earliest(ws, max(at+drive, now))
+			s, ok = earliest(ws, max(at+drive, now, toldFrom(job))) // a told customer sees no one earlier
 			if !ok || s+job.Duration > sh.End {
 				return rcost{}
 			}
@@ -116,9 +124,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		if starts != nil {
 			starts[k] = s
 		}
-		if rep != nil {
-			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: at + drive, Start: s, End: s + job.Duration})
-		}
+		ss, ds, as = append(ss, s), append(ds, d), append(as, at+drive)
 		br, lt := lateness(*job, s)
 		out.breach += br
 		out.late += lt
@@ -129,6 +135,19 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		}
 		out.disr += c.moveCost(int(j), r, s)
 		at, loc = s+job.Duration, job.Loc
+	}
+	if len(sh.Breaks) == 0 {
+		c.departLate(seq, ss, ds, as)
+	}
+	out.wait = -inner
+	for k, j := range seq {
+		job := &c.pr.Jobs[j]
+		if k > 0 {
+			out.wait += ss[k] - ss[k-1] - c.pr.Jobs[seq[k-1]].Duration - ds[k]
+		}
+		if rep != nil {
+			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: as[k], Start: ss[k], End: ss[k] + job.Duration})
+		}
 	}
 	for ; bi < len(sh.Breaks); bi++ {
 		b := &sh.Breaks[bi]
@@ -165,6 +184,7 @@ func (s *state) set(c *compiled, r int, seq []int32, rc rcost) {
 	s.sum.Lateness += rc.late - old.late
 	s.sum.Travel += rc.travel - old.travel
 	s.sum.Disruption += rc.disr - old.disr
+	s.sum.Waiting += rc.wait - old.wait
 	for _, j := range s.seqs[r] {
 		if s.where[j] == int32(r) {
 			s.where[j] = -1
@@ -190,6 +210,7 @@ func (s *state) delta(c *compiled, rs []int, rcs []rcost) Cost {
 		d.Lateness += nw.late - old.late
 		d.Travel += nw.travel - old.travel
 		d.Disruption += nw.disr - old.disr
+		d.Waiting += nw.wait - old.wait
 		ti := c.routes[r].tech
 		k := slices.Index(techs[:nt], ti)
 		if k < 0 {
