@@ -24,6 +24,9 @@ type Budget struct {
 	// waits while the foreground needs the machine. Its waits count in Time. Searches also
 	// bounds the goroutines that compute the neighbourhoods (at most 2).
 	Yield func()
+	// Patience stops a search after this many iterations without a new best (and at least as
+	// many as it had made before its last one): converged. 0: 20 a job (at least 1,000); -1: never.
+	Patience int
 	// Stability, when set, freezes what starts soon (and accepted visits) and charges for moving
 	// told visits (see Stability).
 	Stability *Stability
@@ -36,6 +39,9 @@ type Stats struct {
 	Before     Cost          `json:"before"`
 	After      Cost          `json:"after"`
 	Elapsed    time.Duration `json:"elapsed"`
+	// Converged says the best search stopped on Patience, before its budget: Elapsed is then
+	// the time it needed.
+	Converged bool `json:"converged"`
 	// Moved counts the told visits moved (Budget.Stability).
 	Moved int `json:"moved"`
 	// Ruins counts, per ruin operator, how often it was chosen and how often it led to a new best.
@@ -282,10 +288,18 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	}
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
 	t0, tf := max(1, 0.2*arc), max(0.01, 0.002*arc)
+	patience, last := se.budget.Patience, 0
+	if patience == 0 {
+		patience = max(1000, 20*len(se.c.jobs))
+	}
 	for it := 0; ; it++ {
 		se.budget.Yield()
 		prog := se.progress(it)
 		if prog >= 1 || ctx.Err() != nil {
+			break
+		}
+		if patience > 0 && it-last > max(patience, it/2) {
+			st.Converged = true // no new best for long: more time would be spent for nothing
 			break
 		}
 		temp := t0 * math.Pow(tf/t0, prog)
@@ -319,6 +333,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 				best = cand.clone()
 				scores[op] += 9
 				st.Improved++
+				last = it
 				w[1]++
 			} else if cand.sum.Less(cur.sum) {
 				scores[op] += 3
