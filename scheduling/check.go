@@ -18,6 +18,7 @@ func Check(p *Plan) (Cost, error) {
 }
 
 func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed Cost) (Cost, error) {
+	timed, _ := pr.Travel.(TimedTravel)
 	disruption := pr.Disruption
 	if disruption == 0 {
 		disruption = DefaultDisruption
@@ -123,7 +124,7 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			if t.Capacity > 0 && load > t.Capacity {
 				return cost, fmt.Errorf("technician %d shift %d: load %d over capacity %d", t.ID, rt.Shift, load, t.Capacity)
 			}
-			d := pr.Travel.Seconds(loc, j.Loc)
+			d := leg(pr.Travel, timed, loc, j.Loc, free)
 			var left int64
 			if !j.Started {
 				var err error
@@ -163,7 +164,7 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			}
 			free, loc = v.End, j.Loc
 		}
-		d := pr.Travel.Seconds(loc, home)
+		d := leg(pr.Travel, timed, loc, home, free)
 		left, err := idle(sh.End)
 		if err != nil {
 			return cost, err

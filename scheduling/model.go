@@ -108,11 +108,21 @@ type Travel interface {
 	Seconds(from, to int) int64
 }
 
-// TimedTravel is a Travel whose times depend on the hour of departure (rush hours): At is the
-// arrival when leaving from at depart, never earlier for a later departure (FIFO).
+// TimedTravel is a Travel whose times depend on the hour of departure (rush hours): SecondsAt
+// is the drive leaving at depart, and leaving later never arrives earlier (FIFO). The search and
+// Check time each leg from when it leaves: the end of the previous visit (the shift's start for
+// the first). Seconds stays the untimed figure, used only to rank neighbours.
 type TimedTravel interface {
 	Travel
-	At(from, to int, depart int64) int64
+	SecondsAt(from, to int, depart int64) int64
+}
+
+// leg is the drive from a to b leaving at depart.
+func leg(tr Travel, timed TimedTravel, a, b int, depart int64) int64 {
+	if timed != nil {
+		return timed.SecondsAt(a, b, depart)
+	}
+	return tr.Seconds(a, b)
 }
 
 // Matrix is a Travel from a full duration table.

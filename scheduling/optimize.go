@@ -196,6 +196,9 @@ func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 				h.routes[j] = c.untilDue(j, c.routesFor(j, techs, nil))
 				cand = cand[:0]
 				places, cheap := tr.(*Places)
+				if tp, ok := tr.(TimedPlaces); ok {
+					places, cheap = tp.Places, true
+				}
 				for k := range n {
 					if k == j || c.jobs[k].removed {
 						continue

@@ -47,6 +47,7 @@ func compile(p *Problem) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{pr: p, jobIndex: map[int64]int{}, techIdx: map[int64]int{}, skillBit: map[string]int{}, disrupt: p.Disruption}
+	c.timed, _ = p.Travel.(TimedTravel)
 	if c.disrupt == 0 {
 		c.disrupt = DefaultDisruption
 	}

@@ -82,7 +82,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		if t.Capacity > 0 && out.load > t.Capacity {
 			return rcost{}
 		}
-		d := tr.Seconds(loc, job.Loc)
+		d := leg(tr, c.timed, loc, job.Loc, at)
 		drive := d // still to drive before the visit
 		var s int64
 		if job.Started {
@@ -136,7 +136,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		out.disr += c.moveCost(int(j), r, s)
 		at, loc = s+job.Duration, job.Loc
 	}
-	if len(sh.Breaks) == 0 {
+	if len(sh.Breaks) == 0 && c.timed == nil {
 		c.departLate(seq, ss, ds, as)
 	}
 	out.wait = -inner
@@ -149,6 +149,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: as[k], Start: ss[k], End: ss[k] + job.Duration})
 		}
 	}
+	leave := at // the drive home is timed from the last visit's end
 	for ; bi < len(sh.Breaks); bi++ {
 		b := &sh.Breaks[bi]
 		bs := max(at, b.Start)
@@ -164,7 +165,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	if sh.To != nil {
 		home = *sh.To
 	}
-	d := tr.Seconds(loc, home)
+	d := leg(tr, c.timed, loc, home, leave)
 	if at+d > sh.End {
 		return rcost{}
 	}
