@@ -302,7 +302,8 @@ func (s *state) bestOption(c *compiled, j int, rs []int, buf []int32, skip func(
 }
 
 // Remove takes a job out of the plan (a cancelled booking). Later visits keep their order and
-// may start earlier.
+// may start earlier; with timed travel the direct road can be slower than the detour was, and
+// the later visits it makes unreachable are placed again like new bookings.
 func (p *Plan) Remove(id int64) error {
 	j, ok := p.c.jobIndex[id]
 	if !ok {
@@ -311,7 +312,7 @@ func (p *Plan) Remove(id int64) error {
 	if p.c.job(j).Started {
 		return fmt.Errorf("%w: job %d is under way", ErrInvalid, id)
 	}
-	if !p.s.unassign(p.c, j) {
+	if !p.s.unassign(p.c, j) && !p.s.unassignReplacing(p.c, j) {
 		return fmt.Errorf("%w: removing job %d breaks its route (a pinned start or a break)", ErrInvalid, id)
 	}
 	p.s.sum = p.s.sum.sub(unassignedCost(*p.c.job(j), p.c.horizon, p.c.disrupt))

@@ -1,6 +1,9 @@
 package scheduling
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Stability keeps a re-optimised plan close to what customers and technicians were told
 // (Budget.Stability). A told visit is a job placed in the plan given to Optimize with Job.Told
@@ -59,7 +62,11 @@ func (sc *compiled) stabilize(s *state, st *Stability) {
 			continue
 		}
 		if job.Told != nil {
-			sc.told[j] = told{route: int(r), win: *job.Told, move: move, swap: move + change}
+			// A visit already after its told window (an earlier plan moved it) may stay where
+			// it is for free: the cost is for moving it from here.
+			win := *job.Told
+			win.End = max(win.End, s.start[j], shown[j])
+			sc.told[j] = told{route: int(r), win: win, move: move, swap: move + change}
 		}
 	}
 }
@@ -118,4 +125,41 @@ func (c *compiled) restate(s *state) {
 			}
 		}
 	}
+}
+
+// unassignReplacing takes job j out of its route when the rest does not hold as it stands
+// (timed travel: the direct road at that hour is slower than the detour was): the visits after
+// it leave the route from the last one until the route holds, and are placed again wherever
+// they fit best. False when a visit that cannot move is in the way.
+func (s *state) unassignReplacing(c *compiled, j int) bool {
+	r := int(s.where[j])
+	seq := slices.DeleteFunc(slices.Clone(s.seqs[r]), func(x int32) bool { return int(x) == j })
+	pos := slices.Index(s.seqs[r], int32(j))
+	var out []int32
+	for len(seq) > pos {
+		if rc := c.eval(r, seq, nil); rc.ok {
+			break
+		}
+		last := seq[len(seq)-1]
+		if job := c.job(int(last)); job.Started || job.PinnedStart != 0 || c.jobs[last].fixed {
+			return false
+		}
+		out, seq = append(out, last), seq[:len(seq)-1]
+	}
+	rc := c.eval(r, seq, nil)
+	if !rc.ok {
+		return false
+	}
+	s.set(c, r, seq, rc)
+	s.sum = s.sum.add(unassignedCost(*c.job(j), c.horizon, c.disrupt))
+	for _, x := range out {
+		s.where[x] = -1
+		s.sum = s.sum.add(unassignedCost(*c.job(int(x)), c.horizon, c.disrupt))
+	}
+	for _, x := range slices.Backward(out) {
+		if o, ok := s.bestOption(c, int(x), c.routesFor(int(x), nil, nil), nil, nil); ok {
+			s.place(c, int(x), o)
+		}
+	}
+	return true
 }
