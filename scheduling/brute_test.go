@@ -79,7 +79,7 @@ func TestOptimizeFindsTheBruteForceOptimum(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := bruteForce(plan.c)
-		got, _ := Optimize(context.Background(), plan, Budget{Iterations: 2000, Seed: seed})
+		got, _ := Optimize(context.Background(), plan, Budget{Iterations: 2000, Seed: seed, Searches: 4})
 		mustCheck(t, got)
 		if got.Cost() != want {
 			t.Errorf("seed %d: optimise %v, brute force %v", seed, got.Cost(), want)

@@ -149,3 +149,45 @@ func toldFrom(job *Job) int64 {
 	}
 	return 0
 }
+
+// simple says whether inserting job j into a route with visits seq changes only travel and
+// balance, whatever the position (no deadline on the route or on j, j not accepted, no move
+// costs): bestIn then ranks positions by their detour alone, waiting aside.
+func (s *state) simple(c *compiled, seq []int32, j int) bool {
+	if job := c.job(j); job.Due != 0 || job.AcceptedBy != 0 || c.told != nil {
+		return false
+	}
+	for _, x := range seq {
+		if c.job(int(x)).Due != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// detour is what inserting job j at pos in route r (visits seq) adds to travel and balance.
+func (s *state) detour(c *compiled, r int, seq []int32, j, pos int) Cost {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	prev, next := t.Start, t.End
+	if sh.From != nil {
+		prev = *sh.From
+	}
+	if sh.To != nil {
+		next = *sh.To
+	}
+	if pos > 0 {
+		prev = c.job(int(seq[pos-1])).Loc
+	}
+	if pos < len(seq) {
+		next = c.job(int(seq[pos])).Loc
+	}
+	tr, job := c.pr.Travel, c.job(j)
+	dt := tr.Seconds(prev, job.Loc) + tr.Seconds(job.Loc, next)
+	if len(seq) > 0 { // an empty route had no travel at all
+		dt -= tr.Seconds(prev, next)
+	}
+	w := s.work[cr.tech]
+	return Cost{Travel: dt, Balance: balanceOf(w+dt+job.Duration) - balanceOf(w)}
+}

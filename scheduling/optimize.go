@@ -276,7 +276,14 @@ func (se *search) progress(it int) float64 {
 
 func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	st := Stats{Ruins: map[string][2]int{}}
-	se.recreate(cur, nil, 0) // place what can be placed before searching
+	// Place what can be placed before searching: in random order and the dearest first, keep
+	// the better.
+	dear := cur.clone()
+	se.recreate(cur, nil, 0)
+	se.recreate(dear, nil, 4)
+	if dear.sum.Less(cur.sum) {
+		cur = dear
+	}
 	se.localSearch(ctx, cur, nil)
 	se.touched = make([]bool, len(se.c.routes))
 	best := cur.clone()

@@ -266,6 +266,7 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 	if quick {
 		s.latest = latest
 	}
+	simple := quick && s.simple(c, seq, j)
 	for pos := 0; pos <= len(seq); pos++ {
 		if pos > 0 && len(cj.ws) > 0 {
 			prev := int(seq[pos-1])
@@ -282,6 +283,12 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if quick && !s.fits(c, r, seq, latest, j, pos) {
 			continue
 		}
+		if simple { // only travel and balance differ between positions: no need to evaluate
+			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {
+				best, found = option{r: r, pos: pos, d: d}, true
+			}
+			continue
+		}
 		buf = append(buf[:0], seq[:pos]...)
 		buf = append(buf, int32(j))
 		buf = append(buf, seq[pos:]...)
@@ -293,6 +300,13 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if !found || d.Less(best.d) {
 			best, found = option{r: r, pos: pos, rc: rc, d: d}, true
 		}
+	}
+	if simple && found { // the chosen position, evaluated in full (waiting included)
+		buf = slices.Insert(append(buf[:0], seq...), best.pos, int32(j))
+		if best.rc = c.eval(r, buf, nil); !best.rc.ok {
+			return option{}, false
+		}
+		best.d = s.delta(c, rs[:], []rcost{best.rc})
 	}
 	return best, found
 }
