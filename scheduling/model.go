@@ -11,7 +11,13 @@
 // The objective, compared lexicographically (see Cost): hard constraints are never broken (a job
 // that fits nowhere stays unassigned, with a reason) → fewest SLA breaches, paid weighted twice
 // warranty → least total lateness → fewest unassigned jobs (higher priority first) → least
-// travel plus disruption → balanced work.
+// travel plus disruption (accepted jobs given away, told visits moved under Stability) → least
+// waiting between visits (routes leave as late as their visits allow) → balanced work.
+//
+// Travel is a Matrix as given, or timed by the hour of each departure (TimedTravel,
+// Places.Timed) in the search and in Check alike. Job.Told is the window a customer was told:
+// InsertWith(KeepTold) never moves a told visit out of it, Optimize with Budget.Stability
+// freezes what starts soon and charges for moving told visits.
 package scheduling
 
 import (
