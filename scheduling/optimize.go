@@ -334,6 +334,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 			scores[op]++
 			if cand.sum.Less(best.sum) {
 				se.localSearch(ctx, cand, removed)
+				se.eject(ctx, cand)
 				// The local search changed routes the next ruin may not touch: try the
 				// unassigned everywhere once.
 				touched := se.touched
