@@ -47,6 +47,15 @@ func latestIn(ws []Window, b int64) (int64, bool) {
 // fits says whether job j fits in route r (visits seq, latest starts from latestStarts) at
 // position pos: exactly what evaluating the route would say of its feasibility.
 func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int) bool {
+	var prevStart int64
+	if pos > 0 {
+		prevStart = s.start[seq[pos-1]]
+	}
+	return c.fitsAfter(r, seq, latest, j, pos, prevStart)
+}
+
+// fitsAfter is fits with the start of the visit before pos given (any route's schedule).
+func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, prevStart int64) bool {
 	cr := c.routes[r]
 	t := &c.pr.Technicians[cr.tech]
 	sh := &t.Shifts[cr.shift]
@@ -70,7 +79,7 @@ func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int
 	}
 	if pos > 0 {
 		prev := int(seq[pos-1])
-		at, loc = s.start[prev]+c.job(prev).Duration, c.job(prev).Loc
+		at, loc = prevStart+c.job(prev).Duration, c.job(prev).Loc
 	}
 	sj, ok := earliest(c.jobs[j].ws, max(at+tr.Seconds(loc, job.Loc), c.pr.Now, toldFrom(job)))
 	if !ok || sj+job.Duration > sh.End {

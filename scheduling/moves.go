@@ -187,9 +187,17 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 					continue
 				}
 				rest := slices.Delete(slices.Clone(seq), k, k+1)
+				starts := make([]int64, len(rest))
+				if !c.eval(r, rest, starts).ok {
+					continue
+				}
+				latest, quick := c.latestStarts(r, rest, nil)
 				var best []int32
 				var bestRC rcost
 				for pos := 0; pos <= len(rest); pos++ {
+					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1)) {
+						continue
+					}
 					cand := slices.Insert(slices.Clone(rest), pos, int32(j))
 					if rc := c.eval(r, cand, nil); rc.ok && (best == nil || rc.travel < bestRC.travel) {
 						best, bestRC = cand, rc
@@ -226,4 +234,12 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 		}
 	}
 	return improved
+}
+
+// at is xs[k], or 0 when k is out of range.
+func at(xs []int64, k int) int64 {
+	if k < 0 || k >= len(xs) {
+		return 0
+	}
+	return xs[k]
 }
