@@ -209,11 +209,24 @@ func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 						cand = append(cand, near{k, tr.Seconds(loc, c.job(k).Loc)})
 					}
 				}
-				if len(cand) > nearJobs {
-					slices.SortFunc(cand, func(a, b near) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.i, b.i)) })
-					cand = cand[:nearJobs]
-				}
+				// The nearJobs nearest (ties: the lower index), kept sorted as the scan goes.
+				var top [nearJobs]near
+				nt := 0
 				for _, x := range cand {
+					if nt == nearJobs && cmp.Or(cmp.Compare(x.d, top[nt-1].d), cmp.Compare(x.i, top[nt-1].i)) >= 0 {
+						continue
+					}
+					k := min(nt, nearJobs-1)
+					for k > 0 && cmp.Or(cmp.Compare(x.d, top[k-1].d), cmp.Compare(x.i, top[k-1].i)) < 0 {
+						if k < nearJobs {
+							top[k] = top[k-1]
+						}
+						k--
+					}
+					top[k] = x
+					nt = min(nt+1, nearJobs)
+				}
+				for _, x := range top[:nt] {
 					h.jobs[j] = append(h.jobs[j], int32(x.i))
 				}
 			}
