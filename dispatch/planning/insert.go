@@ -2,12 +2,12 @@ package planning
 
 import (
 	"context"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/scheduling"
 )
 
 // Routes is the live plan of some technicians, loaded once and evaluated many times.
@@ -159,88 +159,56 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 	return rd, nil
 }
 
-// cost ranks an option: SLA breach (paid weighted above warranty), lateness (s), then the travel
-// it adds plus a quarter of the wait (s).
-type cost [3]float64
+// OnTimeFirst are the horizons the insertion looks within first, in turn: a visit that can be
+// on time starting within the first goes to the best place there, else within the next, and so
+// on; else the best place up to the due time (and each technician's first shift after it). The
+// customer's wait is the objective's "waiting" here, counted in these steps: a customer is seen
+// soon when a technician is free, and later hours keep their room for the bookings due then.
+var OnTimeFirst = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
 
-func (a cost) less(b cost) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
+// best finds booking b's best place in routes rd whose visit starts inside one of windows (none:
+// any time): scheduling's insertion, every told visit kept where it is (see newInsertion).
+func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, scheduling.Cost) {
+	in, err := p.newInsertion(b, windows, rd, farFuture, len(windows) == 0)
+	if err != nil {
+		p.Env.Log.Error("insertion: the problem cannot be built", "booking_id", b.ID, "err", err)
+		return nil, scheduling.Cost{}
+	}
+	for _, ahead := range OnTimeFirst {
+		ws := within(windows, dispatch.Window{Start: rd.now, End: rd.now.Add(ahead)})
+		if len(ws) == 0 {
+			continue
+		}
+		if pl, c := in.place(b, ws); pl != nil && c.Breaches == 0 {
+			return pl, c
 		}
 	}
-	return false
+	return in.place(b, windows)
 }
 
-// best finds the cheapest gap for booking b whose visit starts inside one of windows (none: any
-// time). Planned jobs keep their committed times (a technician may have accepted them), so the
-// online insertion scans the gaps between them inside shifts.
-func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, cost) {
-	var (
-		best     Placement // kept by value: a better option is found many times per call
-		found    bool
-		bestCost cost
-	)
-	now := rd.now
-	var inShift []Stop // reused: the stops of the shift at hand
-	for _, t := range rd.techs {
-		route := rd.stops[t.ID]
-		onTime := false // an option without breach in an earlier shift of t
-		for _, w := range rd.shifts[t.ID] {
-			if onTime {
-				break // a later shift of the same technician adds hours of waiting: never cheaper
-			}
-			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
-			prevLoc, prevEnd := t.Home, Later(w.Start, now)
-			if !w.Start.After(now) {
-				prevLoc = p.PositionAt(t, now, route)
-			}
-			inShift = inShift[:0]
-			for _, sp := range route {
-				if sp.End.After(w.Start) && sp.Start.Before(w.End) {
-					inShift = append(inShift, sp)
-				}
-			}
-			for i := 0; i <= len(inShift); i++ {
-				gapEnd, nextLoc, hasNext := w.End, dispatch.Location{}, i < len(inShift)
-				if hasNext {
-					gapEnd, nextLoc = inShift[i].Start, inShift[i].Location
-				}
-				if i > 0 {
-					prevLoc, prevEnd = inShift[i-1].Location, Later(inShift[i-1].End, now)
-				}
-				// The visit starts after prevEnd (travel is never negative): a gap shorter than
-				// the visit cannot take it, whatever the travel, which need not be asked for.
-				if !prevEnd.Add(b.Duration).Before(gapEnd) {
-					continue
-				}
-				in := p.travelIn(rd, prevLoc, b.Location, prevEnd)
-				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
-				start, ok := fitWindows(earliest, windows)
-				if !ok {
-					continue
-				}
-				end := start.Add(b.Duration)
-				out := time.Duration(0)
-				if hasNext {
-					out = p.travelIn(rd, b.Location, nextLoc, end)
-				}
-				if end.Add(out).After(gapEnd) || end.After(w.End) {
-					continue
-				}
-				c := p.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
-				onTime = onTime || c[0] == 0
-				if !found || c.less(bestCost) {
-					best, found, bestCost = Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, true, c
-				}
-			}
+// within are the windows cut to w (none: w itself).
+func within(ws []dispatch.Window, w dispatch.Window) []dispatch.Window {
+	if len(ws) == 0 {
+		return []dispatch.Window{w}
+	}
+	var out []dispatch.Window
+	for _, x := range ws {
+		if s, e := Later(x.Start, w.Start), earlier(x.End, w.End); s.Before(e) {
+			out = append(out, dispatch.Window{Start: s, End: e})
 		}
 	}
-	if !found {
-		return nil, bestCost
-	}
-	return &best, bestCost
+	return out
 }
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// farFuture is past every shift a route is read with.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
@@ -255,7 +223,7 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 	wall := time.Now()
 	p.pending.merge(rd, j.ID, wall)
 	pl, c := p.best(b, b.PreferredWindows, rd)
-	p.Env.Count().SolverRun("insert", time.Since(wall), c[0]*1e9+c[1]+c[2])
+	p.Env.Count().SolverRun("insert", time.Since(wall), float64(c.Breaches)*1e9+float64(c.Lateness+c.Travel))
 	var pick *reservation
 	if pl != nil {
 		pick = p.pending.reserve(*pl, j.ID, b.ID, b.Location, wall)
@@ -295,37 +263,6 @@ func (c Config) until(b dispatch.Booking) time.Time {
 	return until
 }
 
-// fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).
-func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
-	if len(ws) == 0 {
-		return earliest, true
-	}
-	var best time.Time
-	for _, w := range ws {
-		st := Later(earliest, w.Start)
-		if st.Before(w.End) && (best.IsZero() || st.Before(best)) {
-			best = st
-		}
-	}
-	return best, !best.IsZero()
-}
-
-func (p *Planner) insertionCost(rd *Routes, b dispatch.Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next dispatch.Location) cost {
-	breach, late := 0.0, 0.0
-	if start.After(b.SLADueAt) {
-		breach = 1
-		if b.Tier == dispatch.TierPaid {
-			breach = 2
-		}
-		late = start.Sub(b.SLADueAt).Seconds()
-	}
-	added := in + out
-	if hasNext {
-		added -= p.travelIn(rd, prev, next, start)
-	}
-	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
-}
-
 // Later is the later of two times.
 func Later(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -347,7 +284,7 @@ func (r *Routes) Stops(id int64) []Stop { return r.stops[id] }
 func (r *Routes) Shifts(id int64) []dispatch.Window { return r.shifts[id] }
 
 // Option is a window in which booking b's visit fits, where and when, and what it costs the plan:
-// the travel it adds plus a quarter of the wait until it (seconds).
+// the travel it adds plus its lateness (seconds).
 type Option struct {
 	Window    dispatch.Window
 	Placement Placement
@@ -369,10 +306,14 @@ func (p *Planner) Options(ctx context.Context, st Store, b dispatch.Booking, unt
 	p.pending.mu.Lock()
 	p.pending.merge(rd, 0, time.Now())
 	p.pending.mu.Unlock()
+	in, err := p.newInsertion(b, ws, rd, until, false)
+	if err != nil {
+		return nil, err
+	}
 	var out []Option
 	for _, w := range ws {
-		if pl, c := p.best(b, []dispatch.Window{w}, rd); pl != nil {
-			out = append(out, Option{Window: w, Placement: *pl, Cost: c[2]})
+		if pl, c := in.place(b, []dispatch.Window{w}); pl != nil {
+			out = append(out, Option{Window: w, Placement: *pl, Cost: float64(c.Travel + c.Lateness)})
 		}
 	}
 	return out, nil
