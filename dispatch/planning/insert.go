@@ -159,12 +159,16 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 	return rd, nil
 }
 
-// OnTimeFirst are the horizons the insertion looks within first, in turn: a visit that can be
-// on time starting within the first goes to the best place there, else within the next, and so
-// on; else the best place up to the due time (and each technician's first shift after it). The
-// customer's wait is the objective's "waiting" here, counted in these steps: a customer is seen
-// soon when a technician is free, and later hours keep their room for the bookings due then.
-var OnTimeFirst = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
+// Horizons cut the time ahead for the customer's wait: scheduling's insertion finds the best
+// place starting within each (the last one: any time), and these few answers are compared on
+// the objective with the customer's wait in its travel level (see Waiting).
+var Horizons = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
+
+// Waiting is what a customer's wait costs a booking placed online, on the objective's
+// travel + waiting level: a quarter of it (an hour sooner is worth 15 min of driving). Without
+// it the online insertion would give today's visit to tomorrow for a minute of driving, and
+// fill the days the later bookings are due in.
+func Waiting(wait time.Duration) int64 { return int64(wait/time.Second) / 4 }
 
 // best finds booking b's best place in routes rd whose visit starts inside one of windows (none:
 // any time): scheduling's insertion, every told visit kept where it is (see newInsertion).
@@ -174,16 +178,28 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 		p.Env.Log.Error("insertion: the problem cannot be built", "booking_id", b.ID, "err", err)
 		return nil, scheduling.Cost{}
 	}
-	for _, ahead := range OnTimeFirst {
-		ws := within(windows, dispatch.Window{Start: rd.now, End: rd.now.Add(ahead)})
-		if len(ws) == 0 {
-			continue
+	var (
+		best          *Placement
+		bestCost, cmp scheduling.Cost
+	)
+	try := func(ws []dispatch.Window) {
+		pl, c := in.place(b, ws)
+		if pl == nil {
+			return
 		}
-		if pl, c := in.place(b, ws); pl != nil && c.Breaches == 0 {
-			return pl, c
+		w := c
+		w.Travel += Waiting(pl.Start.Sub(rd.now))
+		if best == nil || w.Less(cmp) {
+			best, bestCost, cmp = pl, c, w
 		}
 	}
-	return in.place(b, windows)
+	for _, ahead := range Horizons {
+		if ws := within(windows, dispatch.Window{Start: rd.now, End: rd.now.Add(ahead)}); len(ws) > 0 {
+			try(ws)
+		}
+	}
+	try(windows)
+	return best, bestCost
 }
 
 // within are the windows cut to w (none: w itself).

@@ -25,17 +25,43 @@ type gapTravel struct {
 	rd   *Routes
 	locs []dispatch.Location
 	at   []time.Time // departure hour of the legs of each place; zero: the other end's
+	// The legs asked for again and again (each part's, and to and from the visit being placed,
+	// place 0), by their other end: -1 when not asked yet.
+	toJob, fromJob, next []int64
+	nextTo           []int
 }
 
 func (g *gapTravel) add(l dispatch.Location, at time.Time) int {
 	g.locs = append(g.locs, l)
 	g.at = append(g.at, at)
+	g.toJob, g.fromJob, g.next, g.nextTo = append(g.toJob, -1), append(g.fromJob, -1), append(g.next, -1), append(g.nextTo, -1)
 	return len(g.locs) - 1
 }
 
 // Seconds implements scheduling.Travel.
 func (g *gapTravel) Seconds(from, to int) int64 {
-	if from == to || g.locs[from] == g.locs[to] {
+	switch {
+	case from == to:
+		return 0
+	case to == 0:
+		if g.toJob[from] < 0 {
+			g.toJob[from] = g.leg(from, to)
+		}
+		return g.toJob[from]
+	case from == 0:
+		if g.fromJob[to] < 0 {
+			g.fromJob[to] = g.leg(from, to)
+		}
+		return g.fromJob[to]
+	case g.nextTo[from] == to:
+		return g.next[from]
+	}
+	g.nextTo[from], g.next[from] = to, g.leg(from, to)
+	return g.next[from]
+}
+
+func (g *gapTravel) leg(from, to int) int64 {
+	if g.locs[from] == g.locs[to] {
 		return 0
 	}
 	at := g.at[from]
@@ -66,8 +92,15 @@ func ceilMinute(t time.Time) time.Time {
 // each technician's first one after it), cut at their told visits; parts too short for the visit
 // or outside every one of windows (none: any time) are left out.
 func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd *Routes, until time.Time, uptoDue bool) (*insertion, error) {
-	tr := &gapTravel{p: p, rd: rd}
-	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs))}
+	parts := 0 // at most: a part per told visit and one per shift
+	for _, t := range rd.techs {
+		parts += len(rd.stops[t.ID]) + len(rd.shifts[t.ID])
+	}
+	n := 1 + 2*parts
+	tr := &gapTravel{p: p, rd: rd, locs: make([]dispatch.Location, 0, n), at: make([]time.Time, 0, n),
+		toJob: make([]int64, 0, n), fromJob: make([]int64, 0, n), next: make([]int64, 0, n), nextTo: make([]int, 0, n)}
+	ends := make([]int, 0, 2*parts) // the parts' From and To: never grown, so pointers into it hold
+	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs))} // place 0
 	nowS := ceilMinute(rd.now)
 	// fits reports whether a visit may start in [from, to-b.Duration] inside one of the windows.
 	fits := func(from, to time.Time) bool {
@@ -85,8 +118,10 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 		}
 		return false
 	}
-	pr := &scheduling.Problem{Travel: tr, Now: nowS.Unix()}
-	var routes []scheduling.Assignment
+	pr := &scheduling.Problem{Travel: tr, Now: nowS.Unix(), Jobs: make([]scheduling.Job, 0, parts),
+		Technicians: make([]scheduling.Technician, 0, len(rd.techs))}
+	routes := make([]scheduling.Assignment, 0, parts)
+	ids := make([]int64, parts) // each part's told visit
 	told := func(t, start, end int64, loc int) int64 {
 		id := int64(len(pr.Jobs) + 1)
 		pr.Jobs = append(pr.Jobs, scheduling.Job{ID: id, Loc: loc, Duration: end - start, PinnedTech: t, PinnedStart: start})
@@ -120,13 +155,16 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 				if reach := reachBy(pin, end); cur.Unix()+tr.Seconds(fi, ti) > reach.Unix() {
 					return
 				}
-				sh := scheduling.Shift{Window: scheduling.Window{Start: cur.Unix(), End: end.Unix()}, From: &fi, To: &ti}
+				ends = append(ends, fi, ti)
+				sh := scheduling.Shift{Window: scheduling.Window{Start: cur.Unix(), End: end.Unix()}, From: &ends[len(ends)-2], To: &ends[len(ends)-1]}
 				a := scheduling.Assignment{Technician: t.ID, Shift: len(st.Shifts)}
+				k := len(pr.Jobs)
 				if pin != nil {
-					a.Jobs = []int64{told(t.ID, pin.Start.Unix(), pin.End.Unix(), ti)}
+					ids[k] = told(t.ID, pin.Start.Unix(), pin.End.Unix(), ti)
 				} else { // home by the shift's end
-					a.Jobs = []int64{told(t.ID, end.Unix(), end.Unix(), ti)}
+					ids[k] = told(t.ID, end.Unix(), end.Unix(), ti)
 				}
+				a.Jobs = ids[k : k+1 : k+1]
 				st.Shifts = append(st.Shifts, sh)
 				routes = append(routes, a)
 			}
