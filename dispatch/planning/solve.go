@@ -28,7 +28,7 @@ type gapTravel struct {
 	// The legs asked for again and again (each part's, and to and from the visit being placed,
 	// place 0), by their other end: -1 when not asked yet.
 	toJob, fromJob, next []int64
-	nextTo           []int
+	nextTo               []int
 }
 
 func (g *gapTravel) add(l dispatch.Location, at time.Time) int {
@@ -99,7 +99,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 	n := 1 + 2*parts
 	tr := &gapTravel{p: p, rd: rd, locs: make([]dispatch.Location, 0, n), at: make([]time.Time, 0, n),
 		toJob: make([]int64, 0, n), fromJob: make([]int64, 0, n), next: make([]int64, 0, n), nextTo: make([]int, 0, n)}
-	ends := make([]int, 0, 2*parts) // the parts' From and To: never grown, so pointers into it hold
+	ends := make([]int, 0, 2*parts)                                                                                      // the parts' From and To: never grown, so pointers into it hold
 	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs))} // place 0
 	nowS := ceilMinute(rd.now)
 	// fits reports whether a visit may start in [from, to-b.Duration] inside one of the windows.
