@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -301,5 +302,40 @@ func TestPlannerNeverTripsTheNoOverlapConstraint(t *testing.T) {
 	res, err := b.svc.Optimize.Run(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, optimize.Request{Budget: time.Second, Freeze: new(time.Duration)})
 	if err != nil || res.Skipped != 0 {
 		t.Fatalf("re-optimisation: %+v %v", res, err)
+	}
+}
+
+// TestAssignChecksTheRouteWithThePlanner: a dispatcher's start is checked by the planner's own
+// model: 20 km in five minutes after the visit before does not fit (a warning), next door does.
+func TestAssignChecksTheRouteWithThePlanner(t *testing.T) {
+	b := setup(t)
+	tech := b.technician("solo", []string{"washer"}, 45.764, 4.8357)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	first := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	end, _ := time.Parse(time.RFC3339, first["planned_end"].(string))
+	far := washerBooking(nil)
+	far["location"] = map[string]any{"lat": 45.60, "lng": 4.70}
+	farJob := jobOf(t, b.do("POST", "/v1/bookings", cust, far).json(t))
+	nearJob := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	codes := func(job map[string]any) []string {
+		r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/assign", job["id"]), disp, map[string]any{"technician_id": tech,
+			"planned_start": end.Add(5 * time.Minute).Format(time.RFC3339)})
+		if r.Status != 200 {
+			t.Fatalf("assign: %d %s", r.Status, r.Body)
+		}
+		var out []string
+		for _, w := range r.json(t)["warnings"].([]any) {
+			out = append(out, w.(map[string]any)["code"].(string))
+		}
+		// Back off the route, for the next one.
+		b.do("POST", fmt.Sprintf("/v1/jobs/%v/unassign", job["id"]), disp, map[string]any{"reason": "test"})
+		return out
+	}
+	if got := codes(farJob); !slices.Contains(got, "route_does_not_fit") {
+		t.Fatalf("20 km in 5 min: warnings %v", got)
+	}
+	if got := codes(nearJob); slices.Contains(got, "route_does_not_fit") {
+		t.Fatalf("next door: warnings %v", got)
 	}
 }

@@ -1,6 +1,7 @@
 package planning
 
 import (
+	"context"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -246,4 +247,23 @@ func tierOf(t dispatch.Tier) scheduling.Tier {
 		return scheduling.Paid
 	}
 	return scheduling.Warranty
+}
+
+// Fits reports whether booking b's job j can start at 'start' in technician t's route as it
+// stands, every other told visit kept where it is, under the same model the insertion plans with
+// (travel from the visit before, to the one after, home by the shift's end): the check of a
+// dispatcher's assignment.
+func (p *Planner) Fits(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician, start time.Time) (bool, error) {
+	rd, err := p.loadRoutes(ctx, st, []dispatch.Technician{t}, j.ID, start.Add(b.Duration+24*time.Hour), nil)
+	if err != nil {
+		return false, err
+	}
+	p.withMatrix(ctx, rd, b.Location)
+	ws := []dispatch.Window{{Start: start, End: start.Add(time.Minute)}}
+	in, err := p.newInsertion(b, ws, rd, farFuture, false)
+	if err != nil {
+		return false, err
+	}
+	pl, _ := in.place(b, ws)
+	return pl != nil, nil
 }
