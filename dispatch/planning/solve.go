@@ -18,9 +18,11 @@ import (
 // detour it adds: the route's travel with it minus the route's travel without it.
 
 // gapTravel is the scheduling.Travel of one insertion: every part has places of its own, so that
-// each leg is driven at the speed of its part's hour (the leg into a told visit at the hour of
-// that visit), from the routing engine's matrix when there is one. Times are whole minutes,
-// rounded up: a customer is told a time to the minute.
+// each leg is driven at the speed of its hour: out of a part's start place when the part starts,
+// into a told visit at its start, home at the shift's end (scheduling's travel is not yet
+// time-dependent; these are the hours the legs leave or must arrive by), from the routing
+// engine's matrix when there is one. Times are whole minutes, rounded up: a customer is told a
+// time to the minute.
 type gapTravel struct {
 	p    *Planner
 	rd   *Routes
@@ -180,7 +182,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 				cur, from = Later(cur, sp.End), sp.Location
 			}
 			if cur.Before(w.End) && fits(cur, w.End) {
-				part(w.End, t.Home, cur, nil)
+				part(w.End, t.Home, w.End, nil)
 			}
 			last = Later(cur, w.End)
 		}
