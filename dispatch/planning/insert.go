@@ -160,8 +160,8 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 }
 
 // Horizons cut the time ahead for the customer's wait: scheduling's insertion finds the best
-// place starting within each (the last one: any time), and these few answers are compared on
-// the objective with the customer's wait in its travel level (see Waiting).
+// place starting in each slice (now to 1 h, 1 h to 4 h, 4 h to 24 h, later), and these few answers
+// are compared on the objective with the customer's wait in its travel level (see Waiting).
 var Horizons = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
 
 // Waiting is what a customer's wait costs a booking placed online, on the objective's
@@ -182,10 +182,26 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 		best          *Placement
 		bestCost, cmp scheduling.Cost
 	)
-	try := func(ws []dispatch.Window) {
+	from := rd.now
+	for k := 0; k <= len(Horizons); k++ {
+		until := farFuture
+		if k < len(Horizons) {
+			until = rd.now.Add(Horizons[k])
+		}
+		slice := dispatch.Window{Start: from, End: until}
+		from = until
+		// A later slice waits at least until its start: it cannot beat a place on time that
+		// costs less than that wait.
+		if best != nil && cmp.Breaches == 0 && cmp.Lateness == 0 && cmp.Travel+cmp.Disruption <= Waiting(slice.Start.Sub(rd.now)) {
+			break
+		}
+		ws := within(windows, slice)
+		if len(ws) == 0 {
+			continue
+		}
 		pl, c := in.place(b, ws)
 		if pl == nil {
-			return
+			continue
 		}
 		w := c
 		w.Travel += Waiting(pl.Start.Sub(rd.now))
@@ -193,12 +209,6 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 			best, bestCost, cmp = pl, c, w
 		}
 	}
-	for _, ahead := range Horizons {
-		if ws := within(windows, dispatch.Window{Start: rd.now, End: rd.now.Add(ahead)}); len(ws) > 0 {
-			try(ws)
-		}
-	}
-	try(windows)
 	return best, bestCost
 }
 
@@ -235,10 +245,21 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 		return nil, Reason{}, err
 	}
 	p.withMatrix(ctx, rd, b.Location)
+	// The picks of this process are merged under the lock, the insertion runs without it (bookings
+	// are planned in parallel), and the pick is reserved under it again, unless another booking
+	// picked on the same technician meanwhile: then the insertion runs again with that pick,
+	// holding the lock.
 	p.pending.mu.Lock()
 	wall := time.Now()
 	p.pending.merge(rd, j.ID, wall)
+	mark := p.pending.seq
+	p.pending.mu.Unlock()
 	pl, c := p.best(b, b.PreferredWindows, rd)
+	p.pending.mu.Lock()
+	if pl != nil && p.pending.pickedSince(pl.TechnicianID, mark) {
+		p.pending.merge(rd, j.ID, time.Now())
+		pl, c = p.best(b, b.PreferredWindows, rd)
+	}
 	p.Env.Count().SolverRun("insert", time.Since(wall), float64(c.Breaches)*1e9+float64(c.Lateness+c.Travel))
 	var pick *reservation
 	if pl != nil {
