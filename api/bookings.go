@@ -47,6 +47,8 @@ type bookingRequest struct {
 
 type jobDTO struct {
 	ID             int64      `json:"id"`
+	BookingID      int64      `json:"booking_id"`
+	Reference      string     `json:"reference"`
 	Visit          int        `json:"visit"`
 	Status         string     `json:"status"`
 	TechnicianID   *int64     `json:"technician_id"`
@@ -55,7 +57,49 @@ type jobDTO struct {
 	PlannedEnd     *time.Time `json:"planned_end,omitempty"`
 	Pinned         bool       `json:"pinned"`
 	OfferExpiresAt *time.Time `json:"offer_expires_at,omitempty"`
+	EnRouteAt      *time.Time `json:"en_route_at,omitempty"`
+	OnSiteAt       *time.Time `json:"on_site_at,omitempty"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	Outcome        string     `json:"outcome,omitempty"`
 	Version        int        `json:"version"`
+}
+
+// jobDetailDTO is one visit whole (GET /v1/jobs/{id}): what was planned, what the technician
+// reported, and the booking it serves.
+type jobDetailDTO struct {
+	jobDTO
+	AcceptedAt *time.Time      `json:"accepted_at,omitempty"`
+	Notes      *string         `json:"notes,omitempty"` // staff and the technician only
+	PartsUsed  []dispatch.Part `json:"parts_used"`
+	Booking    visitBookingDTO `json:"booking"`
+}
+
+type visitBookingDTO struct {
+	ID          int64             `json:"id"`
+	Status      string            `json:"status"`
+	Tier        string            `json:"tier"`
+	SLADueAt    time.Time         `json:"sla_due_at"`
+	ServiceType string            `json:"service_type"`
+	Appliance   string            `json:"appliance"`
+	Problem     string            `json:"problem"`
+	Address     string            `json:"address"`
+	Location    dispatch.Location `json:"location"`
+}
+
+func jobDetailOut(j dispatch.Job, b dispatch.Booking, a dispatch.Actor) jobDetailDTO {
+	out := jobDetailDTO{jobDTO: jobOut(j, a), AcceptedAt: j.AcceptedAt, PartsUsed: j.PartsUsed,
+		Booking: visitBookingDTO{ID: b.ID, Status: string(b.Status), Tier: string(b.Tier), SLADueAt: b.SLADueAt, ServiceType: string(b.ServiceType),
+			Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location}}
+	if out.PartsUsed == nil {
+		out.PartsUsed = []dispatch.Part{}
+	}
+	if a.Role != dispatch.RoleCustomer { // the technician's notes are the service's, not the customer's
+		notes := j.Notes
+		out.Notes = &notes
+	} else {
+		out.OfferExpiresAt = nil
+	}
+	return out
 }
 
 type bookingDTO struct {
@@ -93,8 +137,9 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	if a.Role == dispatch.RoleCustomer {
 		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
 	}
-	return jobDTO{ID: j.ID, Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID, TechnicianName: name,
-		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, Version: j.Version}
+	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID,
+		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
+		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome, Version: j.Version}
 }
 
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {

@@ -104,6 +104,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
 	private("GET", "/geo/cells", con.geoCells, dispatcher)
 
+	private("GET", "/jobs/:id", lc.getJob, customer, technician, dispatcher, admin)
 	private("POST", "/jobs/:id/accept", lc.acceptJob, technician)
 	private("POST", "/jobs/:id/decline", lc.declineJob, technician)
 	private("POST", "/jobs/:id/status", lc.jobStatus, technician)

@@ -5,6 +5,7 @@ package dispatch
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -197,6 +198,12 @@ type Job struct {
 	Version        int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// Reference is how people name a visit: its booking and the visit's number, B-25/2 for booking
+// 25's second visit (job ids and booking ids drift apart after a revisit).
+func (j Job) Reference() string {
+	return "B-" + strconv.FormatInt(j.BookingID, 10) + "/" + strconv.Itoa(j.Visit)
 }
 
 // Part is a spare part used on a visit.

@@ -24,6 +24,35 @@ func (s *Service) GetBooking(ctx context.Context, a dispatch.Actor, id int64) (d
 	return b, nil
 }
 
+// GetVisit returns one visit (job) with its booking: to staff, to the visit's technician, and to
+// the booking's customer (the API shows them a customer-safe subset). Others get not-found.
+func (s *Service) GetVisit(ctx context.Context, a dispatch.Actor, jobID int64) (dispatch.Job, dispatch.Booking, error) {
+	j, err := s.Store.GetJob(ctx, jobID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	b, err := s.Store.GetBooking(ctx, j.BookingID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	switch a.Role {
+	case dispatch.RoleDispatcher, dispatch.RoleAdmin:
+		return j, b, nil
+	case dispatch.RoleCustomer:
+		if b.CustomerSubject == a.Subject {
+			return j, b, nil
+		}
+	case dispatch.RoleTechnician:
+		if j.TechnicianID != nil {
+			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+			if err == nil && t.Subject != nil && *t.Subject == a.Subject {
+				return j, b, nil
+			}
+		}
+	}
+	return dispatch.Job{}, dispatch.Booking{}, dispatch.NotFound("job", jobID)
+}
+
 func (s *Service) canSee(ctx context.Context, a dispatch.Actor, b dispatch.Booking) error {
 	switch a.Role {
 	case dispatch.RoleDispatcher, dispatch.RoleAdmin:
