@@ -137,7 +137,7 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	if a.Role == dispatch.RoleCustomer {
 		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
 	}
-	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID,
+	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
 		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
 		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome, Version: j.Version}
 }

@@ -75,3 +75,59 @@ func TestVisitReadBack(t *testing.T) {
 		t.Fatalf("the audit of the completion: notes %q sku %q (%v)", notes, sku, err)
 	}
 }
+
+// TestJobStatesSayWhatIsTrue: a job with a technician and a planned start used to be called
+// unassigned (planned beyond the offer horizon, or after its offer was withdrawn), so the board
+// counted no unassigned job while its at-risk list said "unassigned". Such a job is planned
+// everywhere people read it; the board's unassigned list holds exactly the jobs without a
+// technician.
+func TestJobStatesSayWhatIsTrue(t *testing.T) {
+	b := setup(t)
+	techID := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	// Two days ahead, past the offer horizon and past the paid SLA: planned, at risk, not offered.
+	w := washerBooking(nil)
+	start := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	w["preferred_windows"] = []any{map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}}
+	planned := jobOf(t, b.do("POST", "/v1/bookings", cust, w).json(t))
+	if planned["status"] != "planned" || planned["technician_id"] != float64(techID) {
+		t.Fatalf("a job planned beyond the horizon: %v", planned)
+	}
+	// A fridge nobody repairs: no technician.
+	f := washerBooking(nil)
+	f["appliance"] = "fridge"
+	alone := jobOf(t, b.do("POST", "/v1/bookings", cust, f).json(t))
+	if alone["status"] != "unassigned" || alone["technician_id"] != nil {
+		t.Fatalf("a job nobody can take: %v", alone)
+	}
+	if j := b.do("GET", fmt.Sprintf("/v1/jobs/%v", planned["id"]), disp, nil).json(t); j["status"] != "planned" {
+		t.Fatalf("GET job says %v", j["status"])
+	}
+	board := b.do("GET", "/v1/board", disp, nil).json(t)
+	un := board["unassigned"].([]any)
+	if len(un) != 1 || un[0].(map[string]any)["job_id"] != alone["id"] {
+		t.Fatalf("the board's unassigned list is not exactly the job without a technician: %v", un)
+	}
+	found := false
+	for _, it := range board["at_risk"].([]any) {
+		it := it.(map[string]any)
+		if it["job_id"] == planned["id"] {
+			found = true
+			if it["status"] != "planned" {
+				t.Fatalf("the at-risk list calls a planned job %v", it["status"])
+			}
+		}
+		if it["status"] == "unassigned" && it["technician_id"] != nil {
+			t.Fatalf("an at-risk job with a technician is called unassigned: %v", it)
+		}
+	}
+	if !found {
+		t.Fatalf("the job planned after its due time is not at risk: %v", board["at_risk"])
+	}
+	var n int
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM audit_events WHERE entity='job' AND entity_id=$1 AND action='planned' AND to_status='planned'",
+		planned["id"]).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the audit's planned event: %d (%v)", n, err)
+	}
+}

@@ -95,7 +95,20 @@ const (
 	JobCompleted  JobStatus = "completed"
 	JobIncomplete JobStatus = "incomplete"
 	JobCancelled  JobStatus = "cancelled"
+	// JobPlanned is what people are shown for a job stored unassigned that has a technician and a
+	// start: planned, not offered yet (beyond the offer horizon, or its offer withdrawn). It is
+	// never stored: the transitions are unassigned's.
+	JobPlanned JobStatus = "planned"
 )
+
+// State is the job's status as people read it: planned for an unassigned job that has a
+// technician and a start, its status otherwise.
+func (j Job) State() JobStatus {
+	if j.Status == JobUnassigned && j.TechnicianID != nil && j.PlannedStart != nil {
+		return JobPlanned
+	}
+	return j.Status
+}
 
 // Location is a point on Earth in degrees.
 type Location struct {
