@@ -90,6 +90,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians", con.listTechnicians, admin, dispatcher)
 	private("PATCH", "/technicians/:id", con.updateTechnician, admin, dispatcher)
 	private("POST", "/technicians/:id/unavailable", con.technicianUnavailable, dispatcher)
+	private("GET", "/technicians/:id/time-off", con.listTimeOff, dispatcher, admin)
+	private("DELETE", "/technicians/:id/time-off/:time_off_id", con.withdrawTimeOff, dispatcher)
 
 	private("PUT", "/technicians/me/devices", lc.putDevice, technician)
 	private("DELETE", "/technicians/me/devices/:token", lc.deleteDevice, technician)

@@ -263,6 +263,17 @@ type Technician struct {
 	UpdatedAt    time.Time
 }
 
+// TimeOff is a period a technician is unavailable (a dispatcher marked it); MovedJobs are the
+// jobs it took off them, which withdrawing it plans again.
+type TimeOff struct {
+	ID           int64
+	TechnicianID int64
+	Start, End   time.Time
+	Reason       string
+	MovedJobs    []int64
+	CreatedAt    time.Time
+}
+
 // HasSkills reports whether t has every skill in need.
 func (t Technician) HasSkills(need []string) bool {
 	for _, n := range need {

@@ -21,6 +21,7 @@ type Item struct {
 type Route struct {
 	Technician dispatch.Technician
 	Jobs       []dispatch.Job
+	TimeOff    []dispatch.TimeOff // overlapping the day
 }
 
 // Board is the dispatcher's view of a day.
@@ -99,18 +100,31 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		return Board{}, err
 	}
 	slices.SortFunc(techs, func(x, y dispatch.Technician) int { return int(x.ID - y.ID) })
+	to := from.AddDate(0, 0, 1)
 	for _, t := range techs {
 		if !t.Active || !inRegion(t.Home) {
 			continue
 		}
-		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, from.AddDate(0, 0, 1))
+		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, to)
 		if err != nil {
 			return Board{}, err
 		}
 		if jobs == nil {
 			jobs = []dispatch.Job{}
 		}
-		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs})
+		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs, TimeOff: []dispatch.TimeOff{}})
+	}
+	ids := make([]int64, len(out.Routes))
+	for i, r := range out.Routes {
+		ids[i] = r.Technician.ID
+	}
+	offs, err := s.Store.TimeOffBetween(ctx, ids, from, to)
+	if err != nil {
+		return Board{}, err
+	}
+	for _, o := range offs {
+		i := slices.IndexFunc(out.Routes, func(r Route) bool { return r.Technician.ID == o.TechnicianID })
+		out.Routes[i].TimeOff = append(out.Routes[i].TimeOff, o)
 	}
 	return out, nil
 }

@@ -84,6 +84,10 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 				return dispatch.Conflict("no_room", "no time in %s's route fits this job: %s; give planned_start to place it by hand", t.Name, reason.Message)
 			}
 			start = &p.Start
+			if off, err := st.TimeOff(ctx, t.ID, now, p.Start); err == nil && len(off) > 0 {
+				warnings = append(warnings, Warning{"technician_unavailable", fmt.Sprintf("%s is unavailable from %s until %s: the job is planned after, at %s",
+					t.Name, off[0].Start.Format(time.RFC3339), off[len(off)-1].End.Format(time.RFC3339), p.Start.Format(time.RFC3339))})
+			}
 		} else if start.Before(now.Add(-time.Minute)) {
 			return dispatch.Invalid("planned_start", "start_in_past", "planned_start %s is in the past", start.Format(time.RFC3339))
 		}

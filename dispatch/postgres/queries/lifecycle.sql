@@ -98,8 +98,18 @@ WHERE recipient_kind = $1 AND recipient_subject = $2 AND (sqlc.arg(before)::bigi
 ORDER BY id DESC
 LIMIT sqlc.arg(max_rows);
 
--- name: TimeOffInsert :exec
-INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4);
+-- name: TimeOffInsert :one
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+RETURNING *;
+
+-- name: TimeOffSetMoved :exec
+UPDATE technician_time_off SET moved_job_ids = sqlc.arg(job_ids)::bigint[] WHERE id = $1;
+
+-- name: TimeOffOfTechnician :many
+SELECT * FROM technician_time_off WHERE technician_id = $1 AND ends_at > sqlc.arg(ends_after) ORDER BY starts_at, id;
+
+-- name: TimeOffDelete :one
+DELETE FROM technician_time_off WHERE id = $1 AND technician_id = $2 RETURNING *;
 
 -- name: TimeOffBetween :many
 SELECT * FROM technician_time_off

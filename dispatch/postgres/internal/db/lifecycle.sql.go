@@ -1022,7 +1022,7 @@ func (q *Queries) TechniciansWithSkills(ctx context.Context, skills []string) ([
 }
 
 const timeOffBetween = `-- name: TimeOffBetween :many
-SELECT id, technician_id, starts_at, ends_at, reason, created_at FROM technician_time_off
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off
 WHERE technician_id = ANY($1::bigint[]) AND ends_at > $2 AND starts_at < $3
 ORDER BY technician_id, starts_at
 `
@@ -1043,6 +1043,7 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 			&i.EndsAt,
 			&i.Reason,
 			&i.CreatedAt,
+			&i.MovedJobIds,
 		); err != nil {
 			return nil, err
 		}
@@ -1054,16 +1055,87 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 	return items, nil
 }
 
-const timeOffInsert = `-- name: TimeOffInsert :exec
-INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+const timeOffDelete = `-- name: TimeOffDelete :one
+DELETE FROM technician_time_off WHERE id = $1 AND technician_id = $2 RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
 `
 
-func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) error {
-	_, err := q.db.Exec(ctx, timeOffInsert,
+func (q *Queries) TimeOffDelete(ctx context.Context, iD int64, technicianID int64) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffDelete, iD, technicianID)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffInsert = `-- name: TimeOffInsert :one
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
+`
+
+func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffInsert,
 		technicianID,
 		startsAt,
 		endsAt,
 		reason,
 	)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffOfTechnician = `-- name: TimeOffOfTechnician :many
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off WHERE technician_id = $1 AND ends_at > $2 ORDER BY starts_at, id
+`
+
+func (q *Queries) TimeOffOfTechnician(ctx context.Context, technicianID int64, endsAfter time.Time) ([]TechnicianTimeOff, error) {
+	rows, err := q.db.Query(ctx, timeOffOfTechnician, technicianID, endsAfter)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TechnicianTimeOff
+	for rows.Next() {
+		var i TechnicianTimeOff
+		if err := rows.Scan(
+			&i.ID,
+			&i.TechnicianID,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.MovedJobIds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const timeOffSetMoved = `-- name: TimeOffSetMoved :exec
+UPDATE technician_time_off SET moved_job_ids = $2::bigint[] WHERE id = $1
+`
+
+func (q *Queries) TimeOffSetMoved(ctx context.Context, iD int64, jobIds []int64) error {
+	_, err := q.db.Exec(ctx, timeOffSetMoved, iD, jobIds)
 	return err
 }
