@@ -43,6 +43,7 @@ type bookingRequest struct {
 	Channel          string       `json:"channel,omitempty"`
 	ReturnKind       string       `json:"return_kind,omitempty"`
 	CustomerSub      string       `json:"customer_sub,omitempty"`
+	ForceReason      string       `json:"force_reason,omitempty"`
 }
 
 type jobDTO struct {
@@ -177,7 +178,7 @@ func (h intakeHandlers) createBooking(c echo.Context) error {
 	br := intake.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
-		CustomerSub: req.CustomerSub,
+		CustomerSub: req.CustomerSub, ForceReason: req.ForceReason,
 	}
 	for _, w := range req.PreferredWindows {
 		br.PreferredWindows = append(br.PreferredWindows, dispatch.Window(w))
@@ -298,4 +299,23 @@ func (h intakeHandlers) rescheduleBooking(c echo.Context) error {
 	}
 	setETag(c, b.Version)
 	return c.JSON(http.StatusOK, bookingOut(b, a))
+}
+
+func (h intakeHandlers) coverage(c echo.Context) error {
+	var l dispatch.Location
+	for _, q := range []struct {
+		name string
+		v    *float64
+	}{{"lat", &l.Lat}, {"lng", &l.Lng}} {
+		f, err := strconv.ParseFloat(c.QueryParam(q.name), 64)
+		if err != nil {
+			return dispatch.Invalid(q.name, "invalid_location", "%s must be a number of degrees", q.name)
+		}
+		*q.v = f
+	}
+	trades, err := h.Services.Intake.Coverage(c.Request().Context(), l)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"location": l, "served": len(trades) > 0, "trades": trades})
 }

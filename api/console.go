@@ -180,7 +180,10 @@ type boardItemDTO struct {
 	Location     dispatch.Location `json:"location"`
 	Region       string            `json:"region"`
 	Reasons      []string          `json:"reasons,omitempty"`
-	Version      int               `json:"version"`
+	// ReasonCode and ReasonMessage: why a job without a technician has none.
+	ReasonCode    string `json:"reason_code,omitempty"`
+	ReasonMessage string `json:"reason_message,omitempty"`
+	Version       int    `json:"version"`
 }
 
 type routeDTO struct {
@@ -194,7 +197,7 @@ func boardItems(items []board.Item) []boardItemDTO {
 	for _, it := range items {
 		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
-			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, Version: it.Job.Version})
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version})
 	}
 	return out
 }

@@ -75,6 +75,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/purchases/:id/extended-warranty", in.extendWarranty, dispatcher, admin)
 
 	private("GET", "/slots", in.slots, customer, dispatcher)
+	private("GET", "/coverage", in.coverage, customer, dispatcher, admin)
 	private("POST", "/bookings", in.createBooking, customer, dispatcher)
 	private("GET", "/bookings", in.listBookings, customer, dispatcher)
 	private("GET", "/bookings/:id", in.getBooking, customer, technician, dispatcher)

@@ -152,4 +152,10 @@ type BoardJob struct {
 	Appliance string
 	Address   string
 	Region    string
+	// CustomerDeferred: the customer chose windows after the due time.
+	CustomerDeferred bool
+	// UnassignedCode and UnassignedReason say why a job without a technician has none: the
+	// planner's reason (no_skill, outside_areas, no_room, no_room_in_windows, all_refused),
+	// unassigned_by_dispatcher, planning_failed, or not_planned.
+	UnassignedCode, UnassignedReason string
 }
