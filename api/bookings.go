@@ -225,9 +225,16 @@ func (h intakeHandlers) listBookings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := onlyQuery(c, "status", "tier", "at_risk", "region"); err != nil {
+		return err
+	}
+	atRisk, err := queryBool(c, "at_risk")
+	if err != nil {
+		return err
+	}
 	a := actor(c)
 	f := intake.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
-		Page: page}
+		AtRisk: atRisk, Region: c.QueryParam("region"), Page: page}
 	bs, err := h.Services.Intake.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // GetBooking returns a booking its customer, its technician or staff may see. Others get
@@ -93,6 +94,11 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingF
 	}
 	if f.Tier != "" && f.Tier != dispatch.TierWarranty && f.Tier != dispatch.TierPaid {
 		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
+	}
+	if f.Region != "" {
+		if _, err := geo.ParseCellAt(f.Region, geo.ResRegion); err != nil {
+			return nil, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		}
 	}
 	f.Page = f.Page.Norm()
 	return s.Store.ListBookings(ctx, f)

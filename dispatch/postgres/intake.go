@@ -147,7 +147,7 @@ func (s intakeStore) LockBooking(ctx context.Context, id int64) (dispatch.Bookin
 
 func (s intakeStore) ListBookings(ctx context.Context, f intake.BookingFilter) ([]dispatch.Booking, error) {
 	rows, err := s.q.BookingList(ctx, db.BookingListParams{
-		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), Before: f.Before, MaxRows: int32(f.Limit),
+		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), AtRisk: f.AtRisk, Region: f.Region, Before: f.Before, MaxRows: int32(f.Limit),
 	})
 	if err != nil {
 		return nil, mapErr(err)

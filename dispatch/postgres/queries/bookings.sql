@@ -18,6 +18,8 @@ FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE (sqlc.narg(customer_id)::bigint IS NULL OR b.customer_id = sqlc.narg(customer_id))
   AND (sqlc.arg(status)::text = '' OR b.status = sqlc.arg(status))
   AND (sqlc.arg(tier)::text = '' OR b.tier = sqlc.arg(tier))
+  AND (sqlc.narg(at_risk)::boolean IS NULL OR b.at_risk = sqlc.narg(at_risk))
+  AND (sqlc.arg(region)::text = '' OR b.region = sqlc.arg(region))
   AND (sqlc.arg(before)::bigint = 0 OR b.id < sqlc.arg(before))
 ORDER BY b.id DESC
 LIMIT sqlc.arg(max_rows);
