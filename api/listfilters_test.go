@@ -62,3 +62,51 @@ func TestBookingListFilters(t *testing.T) {
 	wantProblem(t, b.do("GET", "/v1/bookings?region="+cell.String(), disp, nil), 400, "invalid_region")
 	wantProblem(t, b.do("GET", "/v1/bookings?teir=paid", disp, nil), 400, "unknown_filter")
 }
+
+// TestRescheduleDefersLikeCreate: a booking rescheduled to windows after its due time was not
+// marked as the customer's choice (customer_deferred false) while one created with the same
+// window was, and both showed at risk. One rule now: windows that all start after the due time
+// are the customer's choice, on create and on reschedule (and back again), and such a booking is
+// at risk only when its technician is late, on the board and for the watchdog.
+func TestRescheduleDefersLikeCreate(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	late := time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC) // the paid SLA falls due at 09:00
+	win := []any{map[string]any{"start": late.Format(time.RFC3339), "end": late.Add(2 * time.Hour).Format(time.RFC3339)}}
+	w := washerBooking(nil)
+	w["preferred_windows"] = win
+	created := b.do("POST", "/v1/bookings", cust, w).json(t)
+	moved := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	if moved["customer_deferred"] != false {
+		t.Fatalf("a booking without windows is deferred: %v", moved["customer_deferred"])
+	}
+	r := b.do("POST", fmt.Sprintf("/v1/bookings/%v/reschedule", moved["id"]), cust, map[string]any{"preferred_windows": win})
+	if r.Status != 200 {
+		t.Fatalf("reschedule: %d %s", r.Status, r.Body)
+	}
+	for _, bk := range []map[string]any{created, r.json(t)} {
+		if bk["customer_deferred"] != true {
+			t.Fatalf("booking %v: customer_deferred %v, want true", bk["id"], bk["customer_deferred"])
+		}
+		if got := b.do("GET", fmt.Sprintf("/v1/bookings/%v", bk["id"]), disp, nil).json(t); got["customer_deferred"] != true {
+			t.Fatalf("booking %v reads customer_deferred %v", bk["id"], got["customer_deferred"])
+		}
+	}
+	if _, err := b.svc.Watchdog.SLAWatchdog(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if items := b.do("GET", "/v1/bookings?at_risk=true", disp, nil).json(t)["items"].([]any); len(items) != 0 {
+		t.Fatalf("the watchdog flags bookings the customer deferred: %v", items)
+	}
+	if risk := b.do("GET", "/v1/board", disp, nil).json(t)["at_risk"].([]any); len(risk) != 0 {
+		t.Fatalf("the board puts bookings the customer deferred at risk: %v", risk)
+	}
+	soon := b.clock.Now().Add(3 * time.Hour)
+	back := b.do("POST", fmt.Sprintf("/v1/bookings/%v/reschedule", moved["id"]), cust, map[string]any{"preferred_windows": []any{
+		map[string]any{"start": soon.Format(time.RFC3339), "end": soon.Add(2 * time.Hour).Format(time.RFC3339)}}})
+	if back.Status != 200 || back.json(t)["customer_deferred"] != false {
+		t.Fatalf("rescheduled inside the SLA: %d %s", back.Status, back.Body)
+	}
+}

@@ -77,10 +77,12 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 			out.Unassigned = append(out.Unassigned, item)
 		}
 		if bj.Job.Visit == 1 && bj.Job.Status != dispatch.JobOnSite {
-			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin {
+			// A customer who chose windows after the due time is not a risk the service runs (the
+			// watchdog's rule too): only a late technician is.
+			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin && !bj.CustomerDeferred {
 				item.Reasons = append(item.Reasons, "no technician and less than 6 h to the SLA due time")
 			}
-			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) {
+			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) && !bj.CustomerDeferred {
 				item.Reasons = append(item.Reasons, "planned arrival after the SLA due time")
 			}
 			if bj.Job.TechnicianID != nil && item.DueIn < AtRiskWithin && bj.Job.Status != dispatch.JobEnRoute && bj.Job.PlannedStart != nil && bj.Job.PlannedStart.Add(30*time.Minute).Before(now) {

@@ -230,6 +230,7 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 		}
 		b.PreferredWindows = windows
 		b.Status = dispatch.BookingOpen
+		b.CustomerDeferred = deferredByCustomer(windows, b.SLADueAt) // the rule a new booking's windows follow
 		if j != nil {
 			if err := s.Offers.Withdraw(ctx, st, *j, "booking rescheduled"); err != nil {
 				return "", err

@@ -26,7 +26,7 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, customer_deferred = $7, version = version + 1
 WHERE id = $1
 RETURNING version;
 

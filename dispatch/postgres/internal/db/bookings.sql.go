@@ -410,7 +410,7 @@ func (q *Queries) BookingSetTier(ctx context.Context, arg BookingSetTierParams) 
 
 const bookingUpdate = `-- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, customer_deferred = $7, version = version + 1
 WHERE id = $1
 RETURNING version
 `
@@ -422,6 +422,7 @@ type BookingUpdateParams struct {
 	CancelReason     string
 	UpdatedAt        time.Time
 	AtRisk           bool
+	CustomerDeferred bool
 }
 
 func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (int32, error) {
@@ -432,6 +433,7 @@ func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (i
 		arg.CancelReason,
 		arg.UpdatedAt,
 		arg.AtRisk,
+		arg.CustomerDeferred,
 	)
 	var version int32
 	err := row.Scan(&version)
