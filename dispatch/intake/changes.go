@@ -101,6 +101,9 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingF
 		}
 	}
 	f.Page = f.Page.Norm()
+	if s.Reads != nil {
+		return s.Reads.ListBookings(ctx, f)
+	}
 	return s.Store.ListBookings(ctx, f)
 }
 
