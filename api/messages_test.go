@@ -102,3 +102,89 @@ func TestMessagesTellTimesInTheReadersZone(t *testing.T) {
 		t.Fatalf("confirmation %q does not say %q", confirmed["body"], tell)
 	}
 }
+
+// TestEveryChangeIsToldOnceInOrder: the customer hears of the booking, the confirmation, each
+// move of the window or of the technician they were told of (and not of a move that changes
+// neither), through the outbox like every other message, each with the same tracking link; the
+// technician hears of each change to their agenda.
+func TestEveryChangeIsToldOnceInOrder(t *testing.T) {
+	b := setup(t)
+	paris := b.parisBusiness()
+	b.svc.Env.Notifier = dispatch.Outbox{}
+	first := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	second := b.technician("tech-b", []string{"washer"}, 45.70, 4.90)
+	cust, disp := b.token(dispatch.RoleCustomer, "zoe"), b.token(dispatch.RoleDispatcher, "disp")
+	if r := b.do("PUT", "/v1/customers/me/devices", cust, map[string]any{"token": "zoe-phone", "platform": "ios"}); r.Status != 200 {
+		t.Fatalf("device: %d %s", r.Status, r.Body)
+	}
+	bk := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	job := jobOf(t, bk)
+	if job["technician_id"] != float64(first) {
+		t.Fatalf("planned %v", job)
+	}
+	path := fmt.Sprintf("/v1/jobs/%v", job["id"])
+	accept := func(sub string) {
+		t.Helper()
+		if r := b.do("POST", path+"/accept", b.token(dispatch.RoleTechnician, sub), nil); r.Status != 200 {
+			t.Fatalf("%s accepts: %d %s", sub, r.Status, r.Body)
+		}
+	}
+	assign := func(at time.Time) {
+		t.Helper()
+		if r := b.do("POST", path+"/assign", disp, map[string]any{"technician_id": second, "planned_start": at.Format(time.RFC3339)}); r.Status != 200 {
+			t.Fatalf("assign: %d %s", r.Status, r.Body)
+		}
+	}
+	now := b.clock.Now()                          // Fri 20 Nov 10:00 in Paris
+	accept("tech-a")                              // confirmed, 10:00–12:00
+	assign(now.Add(4 * time.Hour))                // tech-b at 14:00: moved, another technician
+	accept("tech-b")                              // confirmed, 14:00–16:00
+	assign(now.Add(4*time.Hour + 30*time.Minute)) // 14:30, the same window: the customer is not told
+	accept("tech-b")                              // (the re-assignment is offered again)
+	assign(now.Add(29 * time.Hour))               // Sat 15:00, past the offer horizon: moved; tech-b told
+	if r := b.do("POST", path+"/unassign", disp, map[string]any{"reason": "parts late"}); r.Status != 200 {
+		t.Fatalf("unassign: %d %s", r.Status, r.Body)
+	}
+	var kinds, titles []string
+	links := map[string]bool{}
+	got := b.inboxOf(dispatch.RoleCustomer, "zoe")
+	for _, n := range got {
+		kinds, titles = append(kinds, n["kind"].(string)), append(titles, n["title"].(string))
+		url, _ := n["data"].(map[string]any)["tracking_url"].(string)
+		links[url] = true
+		if !strings.Contains(n["body"].(string), url) || !strings.Contains(url, "/t/") {
+			t.Errorf("%s %q carries no tracking link (%q)", n["kind"], n["body"], url)
+		}
+	}
+	if fmt.Sprint(kinds) != "[received confirmed moved confirmed confirmed moved moved]" {
+		t.Fatalf("the customer heard %v: %v", kinds, titles)
+	}
+	if len(links) != 1 {
+		t.Errorf("tracking links %v, want one for the booking", links)
+	}
+	wantWindow := func(n map[string]any, start time.Time) {
+		t.Helper()
+		data := n["data"].(map[string]any)
+		if !parseTime(t, data["window_start"]).Equal(start) || !strings.Contains(n["body"].(string), dispatch.TellWindow(dispatch.PromisedWindow(start, paris), paris)) {
+			t.Errorf("%s %q (%v), want the window from %s", n["title"], n["body"], data, start.In(paris))
+		}
+	}
+	wantWindow(got[0], time.Date(2026, 11, 20, 10, 0, 0, 0, paris))
+	wantWindow(got[2], time.Date(2026, 11, 20, 14, 0, 0, 0, paris))
+	wantWindow(got[5], time.Date(2026, 11, 21, 14, 0, 0, 0, paris))
+	if got[2]["title"] != "Your visit moved" || !strings.Contains(got[2]["body"].(string), "Another technician") || got[6]["title"] != "We are finding a new time" {
+		t.Errorf("moves told as %v", titles)
+	}
+	var tech []string
+	for _, n := range b.inboxOf(dispatch.RoleTechnician, "tech-b") {
+		tech = append(tech, n["kind"].(string))
+	}
+	if fmt.Sprint(tech) != "[offer offer change cancellation]" {
+		t.Errorf("tech-b heard %v", tech)
+	}
+	var pushed int
+	if err := b.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM push_deliveries p JOIN notifications n ON n.id = p.notification_id
+		WHERE n.recipient_kind = 'customer' AND p.token = 'zoe-phone'`).Scan(&pushed); err != nil || pushed != len(got) {
+		t.Fatalf("%d pushes to the customer's phone (%v), want one per message (%d)", pushed, err, len(got))
+	}
+}

@@ -78,6 +78,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := metrics.New(svc.Board.AtRiskCount)
 	svc.Env.Metrics = reg
+	svc.Env.PublicURL = c.PublicURL
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {
 		return err

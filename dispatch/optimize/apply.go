@@ -212,6 +212,9 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 			if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingOpen, s.Now()); err != nil {
 				return err
 			}
+			if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
+				return err
+			}
 			*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
 			continue
 		}
@@ -236,6 +239,9 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 			return err
 		}
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
+			return err
+		}
+		if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
 			return err
 		}
 		*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),

@@ -261,3 +261,10 @@ type TechnicianTimeOff struct {
 	Reason       string
 	CreatedAt    time.Time
 }
+
+type TrackingLink struct {
+	Token     string
+	BookingID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
