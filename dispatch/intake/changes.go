@@ -148,9 +148,8 @@ func (s *Service) beforeCutoff(a dispatch.Actor, j *dispatch.Job, now time.Time,
 	if now.Before(closes) {
 		return nil
 	}
-	verb := map[string]string{"cancelled": "cancelled", "rescheduled": "rescheduled"}[action]
 	e := dispatch.Conflict("change_cutoff_passed", "the visit on %s can no longer be %s online: changes close %s before the window, at %s; please call us",
-		dispatch.TellWindow(w, loc), verb, strings.TrimSuffix(strings.TrimSuffix(s.Rules.ChangeCutoff.String(), "0s"), "0m"), closes.In(loc).Format("Mon 2 Jan 15:04"))
+		dispatch.TellWindow(w, loc), action, strings.TrimSuffix(strings.TrimSuffix(s.Rules.ChangeCutoff.String(), "0s"), "0m"), closes.In(loc).Format("Mon 2 Jan 15:04"))
 	e.(*dispatch.Error).Extra = map[string]any{"change_cutoff": closes}
 	return e
 }

@@ -53,6 +53,8 @@ type Bookings interface {
 	ListBookings(ctx context.Context, f BookingFilter) ([]dispatch.Booking, error)
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (dispatch.Booking, error)
+	// TrackedBooking is the booking a tracking token opens and when the token lapses.
+	TrackedBooking(ctx context.Context, token string) (bookingID int64, expires time.Time, err error)
 	// LockJob reads the job with its row locked until the transaction ends.
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
 	UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch.Booking, error)

@@ -198,3 +198,9 @@ func (s intakeStore) SetExtendedWarranty(ctx context.Context, purchaseID int64, 
 	}
 	return purchaseFrom(r), nil
 }
+
+// TrackedBooking is the booking a tracking token opens.
+func (s intakeStore) TrackedBooking(ctx context.Context, token string) (int64, time.Time, error) {
+	r, err := s.q.TrackingLinkGet(ctx, token)
+	return r.BookingID, r.ExpiresAt, mapErr(err)
+}
