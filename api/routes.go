@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}
+	in, lc, con, as, tr := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -69,6 +69,13 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
+	// The customer's tracking link: the token is the key, no login.
+	public("GET", "/t/:token", web.Tracking)
+	public("GET", "/t/:token/visit", tr.visit)
+	public("GET", "/t/:token/slots", tr.slots)
+	public("POST", "/t/:token/reschedule", tr.reschedule)
+	public("POST", "/t/:token/cancel", tr.cancel)
+	public("GET", "/track/*", web.TrackingAsset)
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)

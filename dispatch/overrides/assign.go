@@ -111,7 +111,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 			}
 		}
 
-		prevTech := j.TechnicianID
+		prevTech, before := j.TechnicianID, j
 		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
 			return err
 		}
@@ -144,8 +144,10 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return err
 		}
-		out, err = st.GetJob(ctx, id)
-		return err
+		if out, err = st.GetJob(ctx, id); err != nil {
+			return err
+		}
+		return s.Env.TellMoved(ctx, st, b, before, out)
 	})
 	if warnings == nil {
 		warnings = []Warning{}
@@ -255,7 +257,7 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
 			return err
 		}
-		prev, from, now := j.TechnicianID, j.Status, s.Now()
+		prev, from, now, before := j.TechnicianID, j.Status, s.Now(), j
 		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = dispatch.JobUnassigned, nil, nil, nil, nil, nil
 		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
 		if _, err := st.UpdateJob(ctx, j); err != nil {
@@ -269,8 +271,14 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 			Data: map[string]any{"previous_technician_id": *prev, "booking_id": j.BookingID}}); err != nil {
 			return err
 		}
-		out, err = st.GetJob(ctx, id)
-		return err
+		if out, err = st.GetJob(ctx, id); err != nil {
+			return err
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		return s.Env.TellMoved(ctx, st, b, before, out)
 	})
 	return out, err
 }

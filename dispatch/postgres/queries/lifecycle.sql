@@ -211,3 +211,13 @@ SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[])
 -- re-optimisation's technicians cannot move until its transaction ends.
 -- name: PlanVersionsLock :many
 SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: TrackingLinkIssue :one
+-- The booking's tracking link: the one it has (lasting at least until expires_at), else token.
+INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+VALUES (@new_token::text, @booking_id, @created_at, @expires_at)
+ON CONFLICT (booking_id) DO UPDATE SET expires_at = GREATEST(tracking_links.expires_at, EXCLUDED.expires_at)
+RETURNING token;
+
+-- name: TrackingLinkGet :one
+SELECT booking_id, expires_at FROM tracking_links WHERE tracking_links.token = @link_token::text;

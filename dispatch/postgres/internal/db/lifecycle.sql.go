@@ -1182,3 +1182,39 @@ func (q *Queries) TimeOffSetMoved(ctx context.Context, iD int64, jobIds []int64)
 	_, err := q.db.Exec(ctx, timeOffSetMoved, iD, jobIds)
 	return err
 }
+
+const trackingLinkGet = `-- name: TrackingLinkGet :one
+SELECT booking_id, expires_at FROM tracking_links WHERE tracking_links.token = $1::text
+`
+
+type TrackingLinkGetRow struct {
+	BookingID int64
+	ExpiresAt time.Time
+}
+
+func (q *Queries) TrackingLinkGet(ctx context.Context, linkToken string) (TrackingLinkGetRow, error) {
+	row := q.db.QueryRow(ctx, trackingLinkGet, linkToken)
+	var i TrackingLinkGetRow
+	err := row.Scan(&i.BookingID, &i.ExpiresAt)
+	return i, err
+}
+
+const trackingLinkIssue = `-- name: TrackingLinkIssue :one
+INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+VALUES ($1::text, $2, $3, $4)
+ON CONFLICT (booking_id) DO UPDATE SET expires_at = GREATEST(tracking_links.expires_at, EXCLUDED.expires_at)
+RETURNING token
+`
+
+// The booking's tracking link: the one it has (lasting at least until expires_at), else token.
+func (q *Queries) TrackingLinkIssue(ctx context.Context, newToken string, bookingID int64, createdAt time.Time, expiresAt time.Time) (string, error) {
+	row := q.db.QueryRow(ctx, trackingLinkIssue,
+		newToken,
+		bookingID,
+		createdAt,
+		expiresAt,
+	)
+	var token string
+	err := row.Scan(&token)
+	return token, err
+}

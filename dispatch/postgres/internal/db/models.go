@@ -262,3 +262,10 @@ type TechnicianTimeOff struct {
 	CreatedAt    time.Time
 	MovedJobIds  []int64
 }
+
+type TrackingLink struct {
+	Token     string
+	BookingID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
