@@ -162,42 +162,43 @@ func (p page) photos(ph []proof.Photo) {
 	if len(ph) == 0 {
 		return
 	}
+	const w, gap, capH, maxH = 40.0, 5.0, 9.0, 55.0
+	p.room(maxH + capH + 14) // the heading stays with the first row
 	p.section("Photos and files")
-	const w, gap, capH = 40.0, 5.0, 9.0
-	col := 0
-	for i, x := range ph {
-		h := w * 0.75
-		if x.Width != nil && x.Height != nil && *x.Width > 0 {
-			h = math.Min(w*float64(*x.Height)/float64(*x.Width), 55)
+	for start := 0; start < len(ph); start += 4 {
+		row := ph[start:min(start+4, len(ph))]
+		heights := make([]float64, len(row))
+		rowH := 0.0
+		for i, x := range row {
+			heights[i] = w * 0.75
+			if x.Width != nil && x.Height != nil && *x.Width > 0 {
+				heights[i] = math.Min(w*float64(*x.Height)/float64(*x.Width), maxH)
+			}
+			rowH = math.Max(rowH, heights[i])
 		}
-		if col == 0 {
-			p.room(55 + capH)
+		p.room(rowH + capH)
+		top := p.f.GetY()
+		for i, x := range row {
+			left, h := margin+float64(i)*(w+gap), heights[i]
+			if x.Thumbnail != nil {
+				name := fmt.Sprintf("photo-%d", x.ID)
+				p.f.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "JPG"}, bytes.NewReader(x.Thumbnail))
+				p.f.ImageOptions(name, left, top, w, h, false, fpdf.ImageOptions{ImageType: "JPG"}, 0, "")
+			} else {
+				p.f.Rect(left, top, w, h, "D")
+				p.f.SetXY(left, top+h/2-3)
+				p.f.CellFormat(w, 6, x.ContentType, "", 0, "C", false, 0, "")
+			}
+			p.f.SetFont(family, "", 8)
+			p.f.SetXY(left, top+h+0.5)
+			p.f.CellFormat(w, 4, fmt.Sprintf("#%d %s", x.ID, x.Kind), "", 0, "L", false, 0, "")
+			if x.TakenAt != nil {
+				p.f.SetXY(left, top+h+4.5)
+				p.f.CellFormat(w, 4, x.TakenAt.UTC().Format("2006-01-02 15:04"), "", 0, "L", false, 0, "")
+			}
+			p.f.SetFont(family, "", 10)
 		}
-		left, top := margin+float64(col)*(w+gap), p.f.GetY()
-		if x.Thumbnail != nil {
-			name := fmt.Sprintf("photo-%d", i)
-			p.f.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "JPG"}, bytes.NewReader(x.Thumbnail))
-			p.f.ImageOptions(name, left, top, w, h, false, fpdf.ImageOptions{ImageType: "JPG"}, 0, "")
-		} else {
-			p.f.Rect(left, top, w, h, "D")
-			p.f.SetXY(left, top+h/2-3)
-			p.f.CellFormat(w, 6, x.ContentType, "", 0, "C", false, 0, "")
-		}
-		p.f.SetFont(family, "", 8)
-		p.f.SetXY(left, top+h+0.5)
-		p.f.CellFormat(w, 4, fmt.Sprintf("#%d %s", x.ID, x.Kind), "", 0, "L", false, 0, "")
-		if x.TakenAt != nil {
-			p.f.SetXY(left, top+h+4.5)
-			p.f.CellFormat(w, 4, x.TakenAt.UTC().Format("2006-01-02 15:04"), "", 0, "L", false, 0, "")
-		}
-		p.f.SetFont(family, "", 10)
-		col++
-		if col == 4 || i == len(ph)-1 {
-			col = 0
-			p.f.SetXY(margin, top+55+capH)
-		} else {
-			p.f.SetXY(left+w+gap, top)
-		}
+		p.f.SetXY(margin, top+rowH+capH+2)
 	}
 }
 
