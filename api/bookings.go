@@ -55,6 +55,8 @@ type jobDTO struct {
 	PlannedEnd     *time.Time `json:"planned_end,omitempty"`
 	Pinned         bool       `json:"pinned"`
 	OfferExpiresAt *time.Time `json:"offer_expires_at,omitempty"`
+	SignOffMethod  string     `json:"signoff_method,omitempty"`
+	SignedOffAt    *time.Time `json:"signed_off_at,omitempty"`
 	Version        int        `json:"version"`
 }
 
@@ -94,7 +96,8 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
 	}
 	return jobDTO{ID: j.ID, Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID, TechnicianName: name,
-		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, Version: j.Version}
+		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
+		SignOffMethod: j.SignOffMethod, SignedOffAt: j.SignedOffAt, Version: j.Version}
 }
 
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {

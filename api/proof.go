@@ -332,6 +332,9 @@ func (h proofHandlers) content(thumb bool) echo.HandlerFunc {
 			return c.Redirect(http.StatusFound, x.URL)
 		}
 		defer x.Body.Close()
+		if x.ContentType == "application/pdf" { // an uploaded document is downloaded, not opened in the API's origin
+			c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="attachment-%d.pdf"`, aid))
+		}
 		return c.Stream(http.StatusOK, x.ContentType, x.Body)
 	}
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"regexp"
@@ -26,6 +27,15 @@ func (b *testBundle) lastCode(cust string) string {
 	}
 	b.t.Fatalf("no acceptance code in %s's inbox: %v", cust, items)
 	return ""
+}
+
+func (b *testBundle) bookingOf(jobID int64) int64 {
+	b.t.Helper()
+	var id int64
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT booking_id FROM jobs WHERE id = $1", jobID).Scan(&id); err != nil {
+		b.t.Fatal(err)
+	}
+	return id
 }
 
 func wrongCode(code string) string {
@@ -83,6 +93,11 @@ func TestAcceptanceCodeFlow(t *testing.T) {
 		t.Fatalf("sign-off: %d %s", r.Status, r.Body)
 	}
 	wantProblem(t, b.do("POST", path, tech, map[string]any{"method": "code", "code": third}), 409, "already_signed_off")
+	// The sign-off is part of the visit: the booking's job answers how and when.
+	bk := b.do("GET", fmt.Sprintf("/v1/bookings/%v", b.bookingOf(id)), b.token(dispatch.RoleCustomer, "cust-k"), nil).json(t)
+	if j := jobOf(t, bk); j["signoff_method"] != "code" || j["signed_off_at"] == nil {
+		t.Fatalf("the visit does not carry its sign-off: %v", j)
+	}
 	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%d/status", id), tech, map[string]any{"status": "completed"}); r.Status != 200 {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}

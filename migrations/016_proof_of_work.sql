@@ -69,6 +69,8 @@ CREATE TABLE signoffs (
     signed_at               timestamptz NOT NULL
 );
 CREATE INDEX signoffs_refused ON signoffs (signed_at) WHERE method = 'refused';
+-- How and when the visit was signed off is part of the visit (the job answers it).
+ALTER TABLE jobs ADD COLUMN signoff_method text, ADD COLUMN signed_off_at timestamptz;
 
 -- The one-time acceptance code of a visit, as a salted hash: sent to the customer at on_site,
 -- typed by the technician; it expires, allows 5 tries, and may be sent again a few times.

@@ -238,6 +238,10 @@ func (s proofStore) AddSignOff(ctx context.Context, so proof.SignOff) (proof.Sig
 	return signOffFrom(r), nil
 }
 
+func (s proofStore) JobSignedOff(ctx context.Context, jobID int64, method string, at time.Time) error {
+	return mapErr(s.q.JobSignedOff(ctx, jobID, &method, &at))
+}
+
 func (s proofStore) GetCode(ctx context.Context, jobID int64) (proof.Code, error) {
 	r, err := s.q.AcceptanceCodeGet(ctx, jobID)
 	if err != nil {

@@ -58,6 +58,8 @@ type SignOffs interface {
 	GetSignOff(ctx context.Context, jobID int64) (SignOff, error)
 	// AddSignOff records a visit's sign-off; a visit signed off already is a conflict.
 	AddSignOff(ctx context.Context, s SignOff) (SignOff, error)
+	// JobSignedOff writes the sign-off's method and time on the visit's own row.
+	JobSignedOff(ctx context.Context, jobID int64, method string, at time.Time) error
 	// GetCode reads a visit's acceptance code, its row locked until the transaction ends.
 	GetCode(ctx context.Context, jobID int64) (Code, error)
 	// PutCode issues (or replaces, counting the sends) a visit's code with no tries made.

@@ -295,6 +295,9 @@ func (s *Service) SignOff(ctx context.Context, a dispatch.Actor, jobID int64, r 
 		if out, err = st.AddSignOff(ctx, so); err != nil {
 			return err
 		}
+		if err := st.JobSignedOff(ctx, jobID, r.Method, now); err != nil {
+			return err
+		}
 		return st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: jobID,
 			Action: "signoff_" + r.Method, Reason: r.Reason, Data: map[string]any{"booking_id": v.Booking.ID, "signer_name": r.SignerName}})
 	})

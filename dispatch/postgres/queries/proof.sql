@@ -75,6 +75,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (job_id) DO NOTHING
 RETURNING *;
 
+-- The sign-off on the job's own row (no plan moves: the plan version trigger ignores it).
+-- name: JobSignedOff :exec
+UPDATE jobs SET signoff_method = $2, signed_off_at = $3 WHERE id = $1;
+
 -- name: AcceptanceCodeGet :one
 SELECT * FROM acceptance_codes WHERE job_id = $1 FOR UPDATE;
 

@@ -180,6 +180,8 @@ type Job struct {
 	Lat             float64
 	Lng             float64
 	DurationMinutes int32
+	SignoffMethod   *string
+	SignedOffAt     *time.Time
 }
 
 type JobChecklist struct {

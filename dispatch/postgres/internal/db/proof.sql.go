@@ -471,6 +471,16 @@ func (q *Queries) JobChecklistSave(ctx context.Context, jobID int64, answers []b
 	return i, err
 }
 
+const jobSignedOff = `-- name: JobSignedOff :exec
+UPDATE jobs SET signoff_method = $2, signed_off_at = $3 WHERE id = $1
+`
+
+// The sign-off on the job's own row (no plan moves: the plan version trigger ignores it).
+func (q *Queries) JobSignedOff(ctx context.Context, iD int64, signoffMethod *string, signedOffAt *time.Time) error {
+	_, err := q.db.Exec(ctx, jobSignedOff, iD, signoffMethod, signedOffAt)
+	return err
+}
+
 const refusedSignoffs = `-- name: RefusedSignoffs :many
 SELECT s.job_id, j.booking_id, s.refusal_reason, s.complaint_id, s.technician_sub, s.signed_at,
        COALESCE(t.name, '')::text AS technician_name
