@@ -220,3 +220,32 @@ func TestRefusalOpensComplaint(t *testing.T) {
 		t.Fatalf("sign-off report %v", rep)
 	}
 }
+
+// TestSignaturePNG: a signature sent as a PNG is kept as the visit's attachment of kind signature
+// (not counted among its photos), served back, and drawn into the report.
+func TestSignaturePNG(t *testing.T) {
+	b := setup(t)
+	id := b.visitOnSite("tech-g", "cust-g")
+	tech := b.token(dispatch.RoleTechnician, "tech-g")
+	sig := pngImage(300, 100)
+	r := b.do("POST", fmt.Sprintf("/v1/jobs/%d/signoff", id), tech, map[string]any{"method": "signature", "signer_name": "Gaëlle",
+		"png_base64": base64.StdEncoding.EncodeToString(sig)})
+	if r.Status != 201 || r.json(t)["signature_url"] == nil {
+		t.Fatalf("signature: %d %s", r.Status, r.Body)
+	}
+	got := b.do("GET", r.json(t)["signature_url"].(string), b.token(dispatch.RoleCustomer, "cust-g"), nil)
+	if got.Status != 200 || got.Header.Get("Content-Type") != "image/png" || sha(got.Body) != sha(sig) {
+		t.Fatalf("signature image: %d %s", got.Status, got.Header.Get("Content-Type"))
+	}
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%d/status", id), tech, map[string]any{"status": "completed"}); r.Status != 200 {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	rep := b.do("GET", fmt.Sprintf("/v1/jobs/%d/report", id), tech, nil).json(t)
+	if len(rep["photos"].([]any)) != 0 || rep["signoff"].(map[string]any)["signature_url"] == nil {
+		t.Fatalf("report %v", rep)
+	}
+	pdf := b.do("GET", fmt.Sprintf("/v1/jobs/%d/report.pdf", id), tech, nil)
+	if pdf.Status != 200 || !strings.Contains(string(pdf.Body), "/Subtype /Image") || !strings.Contains(pdftext.Text(pdf.Body), "Gaëlle") {
+		t.Fatalf("report.pdf without the signature image (%d, %d bytes)", pdf.Status, len(pdf.Body))
+	}
+}
