@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}
+	in, lc, con, as, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, moneyHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -69,6 +69,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
+	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -117,6 +118,22 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/audit", con.audit, dispatcher, admin)
 	private("GET", "/kpis", as.kpis, dispatcher, admin)
 	private("GET", "/events", con.events, dispatcher)
+
+	private("GET", "/pricebook", mon.priceBook, technician, dispatcher, admin)
+	private("POST", "/pricebook", mon.updatePriceBook, admin)
+	private("POST", "/jobs/:id/quotes", mon.createQuote, technician, dispatcher)
+	private("GET", "/bookings/:id/quotes", mon.bookingQuotes, customer, technician, dispatcher)
+	private("GET", "/quotes/:id", mon.getQuote, customer, technician, dispatcher)
+	private("POST", "/quotes/:id/approve", mon.decideQuote(true), customer, dispatcher)
+	private("POST", "/quotes/:id/decline", mon.decideQuote(false), customer, dispatcher)
+	private("GET", "/invoices", mon.listInvoices, customer, dispatcher, admin)
+	private("GET", "/invoices/:id", mon.getInvoice, customer, dispatcher, admin) // :id may end in .pdf
+	private("POST", "/invoices/:id/payments", mon.recordPayment, technician, dispatcher, admin)
+	private("POST", "/invoices/:id/credit-notes", mon.creditNote, dispatcher, admin)
+	private("GET", "/settlements", mon.settlements, dispatcher, admin)
+	private("POST", "/settlements/:period/close", mon.closePeriod, dispatcher, admin)
+	private("POST", "/settlements/claims/:id/reject", mon.changeClaim(true), dispatcher, admin)
+	private("POST", "/settlements/claims/:id/resubmit", mon.changeClaim(false), dispatcher, admin)
 }
 
 // The handlers of each area's routes, over the server's dependencies.
@@ -125,4 +142,5 @@ type (
 	lifecycleHandlers  struct{ Deps } // the technician's jobs; devices and inboxes
 	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
 	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
+	moneyHandlers      struct{ Deps } // price book, quotes, invoices, payments, warranty settlement
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
+	"github.com/fieldfix/fieldfix/dispatch/money"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -32,6 +33,7 @@ type Set struct {
 	Optimize   *optimize.Service
 	Watchdog   *watchdog.Service
 	Aftersales *aftersales.Service
+	Money      *money.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -46,6 +48,7 @@ type Stores interface {
 	Optimize() optimize.Store
 	Watchdog() watchdog.Store
 	Aftersales() aftersales.Store
+	Money() money.Store
 }
 
 // New wires the areas over store with the business rules, the wall clock and a silent log where
@@ -56,17 +59,20 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	planner := planning.NewPlanner(store.Planning(), env)
 	offs := offers.New(store.Offers(), env, planner)
 	in := intake.New(store.Intake(), env, planner, offs)
+	mon := money.New(store.Money(), env)
 	return &Set{
-		Env:        env,
-		Planner:    planner,
-		Offers:     offs,
-		Intake:     in,
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in), // intake settles warranties on site
+		Env:     env,
+		Planner: planner,
+		Offers:  offs,
+		Intake:  in,
+		// intake settles warranties on site; money then invoices the paid visit or claims the warranty one
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, mon),
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
 		Optimize:   optimize.New(store.Optimize(), env, planner, offs),
 		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
 		Aftersales: aftersales.New(store.Aftersales(), env),
+		Money:      mon,
 	}
 }
