@@ -51,6 +51,7 @@ type invoiceDTO struct {
 	PaidMinor        int64           `json:"paid_minor"`
 	CreditedMinor    int64           `json:"credited_minor"`
 	DueMinor         int64           `json:"due_minor"`
+	RefundDueMinor   int64           `json:"refund_due_minor"` // credited after payment: owed back to the customer
 	CreditNoteIDs    []int64         `json:"credit_note_ids"`
 	Payments         []paymentDTO    `json:"payments"`
 }
@@ -64,7 +65,7 @@ func invoiceOut(i money.Invoice) invoiceDTO {
 	out := invoiceDTO{ID: i.ID, Kind: i.Kind, Number: i.Number, BookingID: i.BookingID, JobID: i.JobID, CreditsInvoiceID: i.CreditsInvoiceID,
 		Currency: i.Currency, Lines: i.Lines, Taxes: i.Taxes, NetMinor: i.NetMinor, TaxMinor: i.TaxMinor, TotalMinor: i.TotalMinor, QuoteIDs: i.QuoteIDs,
 		OnSiteMinutes: i.OnSiteMinutes, Reason: i.Reason, IssuedAt: i.IssuedAt, IssuedBy: i.IssuedBy, Status: i.Status(), PaidMinor: i.PaidMinor,
-		CreditedMinor: i.CreditedMinor, DueMinor: max(i.DueMinor(), 0), CreditNoteIDs: i.CreditNoteIDs, Payments: make([]paymentDTO, 0, len(i.Payments))}
+		CreditedMinor: i.CreditedMinor, DueMinor: max(i.DueMinor(), 0), RefundDueMinor: max(-i.DueMinor(), 0), CreditNoteIDs: i.CreditNoteIDs, Payments: make([]paymentDTO, 0, len(i.Payments))}
 	if out.QuoteIDs == nil {
 		out.QuoteIDs = []int64{}
 	}

@@ -229,3 +229,41 @@ func (h moneyHandlers) decideQuote(approve bool) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, quoteOut(q))
 	}
 }
+
+// ---- KPIs ----
+
+func (h moneyHandlers) kpis(c echo.Context) error {
+	from, err := queryTime(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(c, "to")
+	if err != nil {
+		return err
+	}
+	if to == nil {
+		end := h.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+		to = &end
+	}
+	if from == nil {
+		f := to.Add(-30 * 24 * time.Hour)
+		from = &f
+	}
+	k, err := h.Services.Money.KPIs(c.Request().Context(), actor(c), *from, *to)
+	if err != nil {
+		return err
+	}
+	f := k.Figures
+	return c.JSON(http.StatusOK, map[string]any{"from": k.From.UTC(), "to": k.To.UTC(), "currency": k.Currency,
+		"paid_visits": f.PaidVisits, "invoices": f.Invoices, "invoiced_net_minor": f.InvoicedNetMinor, "invoiced_total_minor": f.InvoicedTotalMinor,
+		"credited_net_minor": f.CreditedNetMinor, "received_minor": f.ReceivedMinor, "quotes_approved": f.QuotesApproved, "quotes_declined": f.QuotesDeclined,
+		"claims": f.Claims, "claimed_minor": f.ClaimedMinor, "revenue_minor": k.RevenueMinor, "revenue_per_paid_visit_minor": k.RevenuePerPaidVisit,
+		"average_ticket_minor": k.AverageTicketMinor, "quote_acceptance_rate": k.QuoteAcceptanceRate, "settlement_by_period": orEmpty(k.SettlementTotalByMonth)})
+}
+
+func orEmpty[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}

@@ -130,6 +130,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/invoices/:id", mon.getInvoice, customer, dispatcher, admin) // :id may end in .pdf
 	private("POST", "/invoices/:id/payments", mon.recordPayment, technician, dispatcher, admin)
 	private("POST", "/invoices/:id/credit-notes", mon.creditNote, dispatcher, admin)
+	private("GET", "/kpis/money", mon.kpis, dispatcher, admin)
 	private("GET", "/settlements", mon.settlements, dispatcher, admin)
 	private("POST", "/settlements/:period/close", mon.closePeriod, dispatcher, admin)
 	private("POST", "/settlements/claims/:id/reject", mon.changeClaim(true), dispatcher, admin)

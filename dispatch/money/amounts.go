@@ -118,7 +118,11 @@ func Text(label string, lines []Line, t Totals, currency string) string {
 		fmt.Fprintf(&b, "%s\n", label)
 	}
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%d × %s @ %s = %s\n", l.Quantity, l.Description, Format(l.UnitMinor, currency), Format(l.NetMinor, currency))
+		d := l.Description
+		if l.AfterHours {
+			d += " (evening/weekend rate)"
+		}
+		fmt.Fprintf(&b, "%d × %s @ %s = %s\n", l.Quantity, d, Format(l.UnitMinor, currency), Format(l.NetMinor, currency))
 	}
 	fmt.Fprintf(&b, "Net %s\n", Format(t.NetMinor, currency))
 	for _, x := range t.Taxes {

@@ -16,6 +16,8 @@ type Store interface {
 	Quotes
 	Invoices
 	Claims
+	// Figures are the money KPIs of [from, to).
+	Figures(ctx context.Context, business string, from, to time.Time) (Figures, error)
 	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
 	Tx(ctx context.Context, fn func(Store) error) error
 	// Join is the store bound to tx, another area's open transaction (for a hook).

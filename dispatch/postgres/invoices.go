@@ -228,3 +228,11 @@ func (s moneyStore) PurchaseBrand(ctx context.Context, id int64) (string, error)
 	}
 	return b, nil
 }
+
+func (s moneyStore) Figures(ctx context.Context, business string, from, to time.Time) (money.Figures, error) {
+	r, err := s.q.MoneyKPIs(ctx, from, to, business)
+	if err != nil {
+		return money.Figures{}, mapErr(err)
+	}
+	return money.Figures(r), nil
+}

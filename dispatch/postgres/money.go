@@ -205,7 +205,3 @@ func (s moneyStore) BookingQuotes(ctx context.Context, bookingID int64) ([]money
 	}
 	return out, nil
 }
-
-func (s moneyStore) TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error) {
-	return lifecycleStore(s).TechnicianBySubject(ctx, subject)
-}

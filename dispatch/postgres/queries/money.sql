@@ -158,3 +158,19 @@ SELECT closed_at FROM settlement_periods WHERE business = $1 AND period = $2;
 
 -- name: PurchaseBrand :one
 SELECT brand FROM purchases WHERE id = $1;
+
+-- The money KPIs of [from, to): paid visits completed, invoices and credit notes issued, payments
+-- received, quotes answered, warranty claims made and still submitted.
+-- name: MoneyKPIs :one
+SELECT
+    (SELECT count(*) FROM jobs j JOIN bookings b ON b.id = j.booking_id
+     WHERE j.status = 'completed' AND b.tier = 'paid' AND j.finished_at >= sqlc.arg(from_at)::timestamptz AND j.finished_at < sqlc.arg(to_at)::timestamptz)::bigint AS paid_visits,
+    (SELECT count(*) FROM invoices WHERE business = sqlc.arg(biz)::text AND kind = 'invoice' AND issued_at >= sqlc.arg(from_at) AND issued_at < sqlc.arg(to_at))::bigint AS invoices,
+    COALESCE((SELECT sum(net_minor) FROM invoices WHERE business = sqlc.arg(biz)::text AND kind = 'invoice' AND issued_at >= sqlc.arg(from_at) AND issued_at < sqlc.arg(to_at)), 0)::bigint AS invoiced_net_minor,
+    COALESCE((SELECT sum(total_minor) FROM invoices WHERE business = sqlc.arg(biz)::text AND kind = 'invoice' AND issued_at >= sqlc.arg(from_at) AND issued_at < sqlc.arg(to_at)), 0)::bigint AS invoiced_total_minor,
+    COALESCE((SELECT sum(net_minor) FROM invoices WHERE business = sqlc.arg(biz)::text AND kind = 'credit_note' AND issued_at >= sqlc.arg(from_at) AND issued_at < sqlc.arg(to_at)), 0)::bigint AS credited_net_minor,
+    COALESCE((SELECT sum(p.amount_minor) FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.business = sqlc.arg(biz)::text AND p.received_at >= sqlc.arg(from_at) AND p.received_at < sqlc.arg(to_at)), 0)::bigint AS received_minor,
+    (SELECT count(*) FROM quotes WHERE business = sqlc.arg(biz)::text AND status = 'approved' AND decided_at >= sqlc.arg(from_at) AND decided_at < sqlc.arg(to_at))::bigint AS quotes_approved,
+    (SELECT count(*) FROM quotes WHERE business = sqlc.arg(biz)::text AND status = 'declined' AND decided_at >= sqlc.arg(from_at) AND decided_at < sqlc.arg(to_at))::bigint AS quotes_declined,
+    (SELECT count(*) FROM settlement_claims WHERE business = sqlc.arg(biz)::text AND status = 'submitted' AND created_at >= sqlc.arg(from_at) AND created_at < sqlc.arg(to_at))::bigint AS claims,
+    COALESCE((SELECT sum(total_minor) FROM settlement_claims WHERE business = sqlc.arg(biz)::text AND status = 'submitted' AND created_at >= sqlc.arg(from_at) AND created_at < sqlc.arg(to_at)), 0)::bigint AS claimed_minor;

@@ -523,6 +523,54 @@ func (q *Queries) InvoiceLock(ctx context.Context, id int64) error {
 	return err
 }
 
+const moneyKPIs = `-- name: MoneyKPIs :one
+SELECT
+    (SELECT count(*) FROM jobs j JOIN bookings b ON b.id = j.booking_id
+     WHERE j.status = 'completed' AND b.tier = 'paid' AND j.finished_at >= $1::timestamptz AND j.finished_at < $2::timestamptz)::bigint AS paid_visits,
+    (SELECT count(*) FROM invoices WHERE business = $3::text AND kind = 'invoice' AND issued_at >= $1 AND issued_at < $2)::bigint AS invoices,
+    COALESCE((SELECT sum(net_minor) FROM invoices WHERE business = $3::text AND kind = 'invoice' AND issued_at >= $1 AND issued_at < $2), 0)::bigint AS invoiced_net_minor,
+    COALESCE((SELECT sum(total_minor) FROM invoices WHERE business = $3::text AND kind = 'invoice' AND issued_at >= $1 AND issued_at < $2), 0)::bigint AS invoiced_total_minor,
+    COALESCE((SELECT sum(net_minor) FROM invoices WHERE business = $3::text AND kind = 'credit_note' AND issued_at >= $1 AND issued_at < $2), 0)::bigint AS credited_net_minor,
+    COALESCE((SELECT sum(p.amount_minor) FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.business = $3::text AND p.received_at >= $1 AND p.received_at < $2), 0)::bigint AS received_minor,
+    (SELECT count(*) FROM quotes WHERE business = $3::text AND status = 'approved' AND decided_at >= $1 AND decided_at < $2)::bigint AS quotes_approved,
+    (SELECT count(*) FROM quotes WHERE business = $3::text AND status = 'declined' AND decided_at >= $1 AND decided_at < $2)::bigint AS quotes_declined,
+    (SELECT count(*) FROM settlement_claims WHERE business = $3::text AND status = 'submitted' AND created_at >= $1 AND created_at < $2)::bigint AS claims,
+    COALESCE((SELECT sum(total_minor) FROM settlement_claims WHERE business = $3::text AND status = 'submitted' AND created_at >= $1 AND created_at < $2), 0)::bigint AS claimed_minor
+`
+
+type MoneyKPIsRow struct {
+	PaidVisits         int64
+	Invoices           int64
+	InvoicedNetMinor   int64
+	InvoicedTotalMinor int64
+	CreditedNetMinor   int64
+	ReceivedMinor      int64
+	QuotesApproved     int64
+	QuotesDeclined     int64
+	Claims             int64
+	ClaimedMinor       int64
+}
+
+// The money KPIs of [from, to): paid visits completed, invoices and credit notes issued, payments
+// received, quotes answered, warranty claims made and still submitted.
+func (q *Queries) MoneyKPIs(ctx context.Context, fromAt time.Time, toAt time.Time, biz string) (MoneyKPIsRow, error) {
+	row := q.db.QueryRow(ctx, moneyKPIs, fromAt, toAt, biz)
+	var i MoneyKPIsRow
+	err := row.Scan(
+		&i.PaidVisits,
+		&i.Invoices,
+		&i.InvoicedNetMinor,
+		&i.InvoicedTotalMinor,
+		&i.CreditedNetMinor,
+		&i.ReceivedMinor,
+		&i.QuotesApproved,
+		&i.QuotesDeclined,
+		&i.Claims,
+		&i.ClaimedMinor,
+	)
+	return i, err
+}
+
 const moneySettingsGet = `-- name: MoneySettingsGet :one
 SELECT business, currency, tax_rate_bp, call_out_without_quote, quote_send_ahead_minor, travel_bands, version, updated_at FROM money_settings WHERE business = $1
 `
