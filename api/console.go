@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -175,7 +176,8 @@ func (h consoleHandlers) board(c echo.Context) error {
 		overdue = append(overdue, complaintOut(x))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "region": b.Region, "unassigned": boardItems(b.Unassigned),
-		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue})
+		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue,
+		"read_from": b.ReadFrom, "stale_seconds": math.Round(b.Stale.Seconds()*10) / 10})
 }
 
 type auditDTO struct {

@@ -32,6 +32,10 @@ type Board struct {
 	Routes     []Route
 	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
 	OverdueComplaints []dispatch.Complaint
+	// ReadFrom is "primary" or "replica" (FIELDFIX_READ_DATABASE_URL); Stale is how far behind
+	// the primary the replica was when read (0 on the primary).
+	ReadFrom string
+	Stale    time.Duration
 }
 
 // AtRiskWithin flags bookings whose SLA falls due this soon without a visit under way.
@@ -62,7 +66,10 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 	if day.IsZero() {
 		day = dispatch.DateOf(now.In(s.Rules.Zone()))
 	}
-	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}}
+	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}, ReadFrom: "primary"}
+	if s.Fresh != nil {
+		out.ReadFrom, out.Stale = s.Fresh(ctx)
+	}
 	open, err := s.Store.OpenJobs(ctx, now.Add(AtRiskWithin))
 	if err != nil {
 		return Board{}, err

@@ -28,6 +28,8 @@ type Service struct {
 	*dispatch.Env
 	Store   Store
 	Planner *planning.Planner // where technicians are
+	// Fresh, when Store reads a replica, says where the last read went and how stale it is.
+	Fresh func(context.Context) (source string, lag time.Duration)
 }
 
 // New is the board over store.

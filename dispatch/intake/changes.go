@@ -66,6 +66,9 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingF
 		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
 	}
 	f.Page = f.Page.Norm()
+	if s.Reads != nil {
+		return s.Reads.ListBookings(ctx, f)
+	}
 	return s.Store.ListBookings(ctx, f)
 }
 

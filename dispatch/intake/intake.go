@@ -67,6 +67,8 @@ type Service struct {
 	Store   Store
 	Planner *planning.Planner
 	Offers  *offers.Service
+	// Reads, when set, serves booking lists from a read replica.
+	Reads Bookings
 
 	customers *customerIDs // ids of customers seen, by subject
 }
