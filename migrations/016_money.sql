@@ -46,7 +46,7 @@ CREATE TABLE quotes (
     business          text        NOT NULL REFERENCES money_settings (business),
     booking_id        bigint      NOT NULL REFERENCES bookings (id),
     job_id            bigint      NOT NULL REFERENCES jobs (id),
-    status            text        NOT NULL CHECK (status IN ('sent', 'approved', 'declined', 'withdrawn')),
+    status            text        NOT NULL CHECK (status IN ('sent', 'approved', 'declined')),
     currency          text        NOT NULL,
     options           jsonb       NOT NULL, -- [{key, label, lines, net_minor, tax_minor, total_minor, taxes}]
     sent_ahead        boolean     NOT NULL DEFAULT false,
@@ -110,11 +110,11 @@ CREATE UNIQUE INDEX invoices_one_per_job ON invoices (job_id) WHERE kind = 'invo
 CREATE INDEX invoices_credits ON invoices (credits_invoice_id) WHERE credits_invoice_id IS NOT NULL;
 CREATE INDEX invoices_booking ON invoices (booking_id);
 
-CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION money_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% % is immutable once issued', TG_TABLE_NAME, OLD.id USING ERRCODE = '55000';
 END $$;
-CREATE TRIGGER invoices_immutable BEFORE UPDATE OR DELETE ON invoices FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER invoices_immutable BEFORE UPDATE OR DELETE ON invoices FOR EACH ROW EXECUTE FUNCTION money_refuse_change();
 
 -- Payments against invoices: recorded, never changed (a refund is a credit note and its payment).
 CREATE TABLE payments (
@@ -129,7 +129,7 @@ CREATE TABLE payments (
     recorded_by_role text     NOT NULL
 );
 CREATE INDEX payments_invoice ON payments (invoice_id);
-CREATE TRIGGER payments_immutable BEFORE UPDATE OR DELETE ON payments FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER payments_immutable BEFORE UPDATE OR DELETE ON payments FOR EACH ROW EXECUTE FUNCTION money_refuse_change();
 
 -- Provider events seen (replay safety), accepted or not.
 CREATE TABLE payment_events (
@@ -176,7 +176,7 @@ CREATE UNIQUE INDEX settlement_claims_job ON settlement_claims (job_id);
 CREATE INDEX settlement_claims_period ON settlement_claims (business, period, party);
 
 -- A claim of a closed period changes no more, and none is added to it.
-CREATE FUNCTION refuse_closed_period() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION money_refuse_closed_period() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM settlement_periods p WHERE p.business = OLD.business AND p.period = OLD.period) THEN
         RAISE EXCEPTION 'settlement period % is closed', OLD.period USING ERRCODE = '55000';
@@ -184,12 +184,12 @@ BEGIN
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER settlement_claims_closed BEFORE UPDATE OR DELETE ON settlement_claims FOR EACH ROW EXECUTE FUNCTION refuse_closed_period();
-CREATE FUNCTION refuse_closed_period_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE TRIGGER settlement_claims_closed BEFORE UPDATE OR DELETE ON settlement_claims FOR EACH ROW EXECUTE FUNCTION money_refuse_closed_period();
+CREATE FUNCTION money_refuse_closed_period_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM settlement_periods p WHERE p.business = NEW.business AND p.period = NEW.period) THEN
         RAISE EXCEPTION 'settlement period % is closed', NEW.period USING ERRCODE = '55000';
     END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER settlement_claims_closed_insert BEFORE INSERT ON settlement_claims FOR EACH ROW EXECUTE FUNCTION refuse_closed_period_insert();
+CREATE TRIGGER settlement_claims_closed_insert BEFORE INSERT ON settlement_claims FOR EACH ROW EXECUTE FUNCTION money_refuse_closed_period_insert();
