@@ -182,13 +182,14 @@ func placed(p *Plan) map[int64][2]int64 {
 	return out
 }
 
-// tellAll reloads p with every placed visit told a window from its start to an hour later.
+// tellAll reloads p with every placed visit told a window from its start to an hour later (told
+// again when a plan moved it since).
 func tellAll(t *testing.T, p *Plan) *Plan {
 	t.Helper()
 	pp := p.Problem()
 	at := placed(p)
 	for i := range pp.Jobs {
-		if w, ok := at[pp.Jobs[i].ID]; ok && pp.Jobs[i].Told == nil {
+		if w, ok := at[pp.Jobs[i].ID]; ok { // told again where the plan moved it
 			pp.Jobs[i].Told = &Window{w[1], w[1] + 3600}
 		}
 	}
