@@ -89,6 +89,16 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		}
 		end := start.Add(b.Duration)
 		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
+		if r.PlannedStart != nil {
+			fits, err := s.Planner.Fits(ctx, st, b, j, t, *start)
+			if err != nil {
+				return err
+			}
+			if !fits {
+				warnings = append(warnings, Warning{"route_does_not_fit", fmt.Sprintf("under the travel model %s cannot be at this visit at %s between their other visits and be home by the shift's end",
+					t.Name, start.Format(time.RFC3339))})
+			}
+		}
 
 		prevTech := j.TechnicianID
 		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {

@@ -63,6 +63,11 @@ FOR UPDATE SKIP LOCKED;
 SELECT DISTINCT technician_id FROM offers
 WHERE job_id = $1 AND status IN ('declined', 'expired');
 
+-- The technicians a re-optimisation took the job from: it is never offered to them again by one.
+-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised';
+
 -- name: JobsToOffer :many
 SELECT id FROM jobs
 WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sqlc.arg(horizon)::timestamptz

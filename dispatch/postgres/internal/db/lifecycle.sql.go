@@ -877,6 +877,32 @@ func (q *Queries) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64,
 	return items, nil
 }
 
+const reoptimizedFrom = `-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised'
+`
+
+// The technicians a re-optimisation took the job from: it is never offered to them again by one.
+func (q *Queries) ReoptimizedFrom(ctx context.Context, jobID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, reoptimizedFrom, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var technician_id int64
+		if err := rows.Scan(&technician_id); err != nil {
+			return nil, err
+		}
+		items = append(items, technician_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const technicianBySubject = `-- name: TechnicianBySubject :one
 SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE subject = $1
 `
