@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzPlanOperations runs random sequences of Insert, Remove and Optimize on a random problem
-// with pins and jobs under way, half the time with timed travel; and the modes: telling every
+// with pins and jobs under way, half the time with timed travel, a third leaving late; and the
+// modes: telling every
 // placed visit a window, Insert keeping the told visits (they must stay with their technician
 // inside their windows), Optimize with Stability (what starts within the freeze horizon must
 // stay). After every step the checker must agree with the plan, pinned and started jobs must be
@@ -35,6 +36,7 @@ func FuzzPlanOperations(f *testing.F) {
 		if seed%2 == 1 {
 			p.Travel = rushGrid{g}
 		}
+		p.DepartLate = seed%3 == 0
 		plan, err := NewPlan(p, []Assignment{{Technician: p.Technicians[0].ID, Jobs: []int64{1000}}})
 		if err != nil {
 			t.Fatal(err)
