@@ -24,6 +24,17 @@ type Problem struct {
 	Field    string `json:"field,omitempty"`
 	// Alternatives are offered with a 409 window_unavailable.
 	Alternatives any `json:"alternatives,omitempty"`
+	// Missing names the required checklist items of a 409 checklist_incomplete.
+	Missing any `json:"missing,omitempty"`
+	// AttemptsLeft are the tries left on an acceptance code (code_wrong, code_locked, code_expired).
+	AttemptsLeft any `json:"attempts_left,omitempty"`
+}
+
+// statusOfCode overrides the kind's status for a few codes that HTTP has a word of its own for.
+var statusOfCode = map[string]int{
+	"file_too_large":         http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"content_type_mismatch":  http.StatusUnsupportedMediaType,
 }
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -68,7 +79,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			p.Status, p.Code, p.Detail = he.status, he.code, he.msg
 		case errors.As(err, &de):
 			p.Status, p.Code, p.Detail, p.Field = statusOf[de.Kind], de.Code, de.Message, de.Field
-			p.Alternatives = de.Extra["alternatives"]
+			p.Alternatives, p.Missing, p.AttemptsLeft = de.Extra["alternatives"], de.Extra["missing"], de.Extra["attempts_left"]
+			if st, ok := statusOfCode[de.Code]; ok {
+				p.Status = st
+			}
 			if de.Kind == dispatch.KindInternal {
 				p.Detail = "internal error"
 			}
@@ -92,6 +106,19 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(2))
 		}
 		body, _ := json.Marshal(p)
+		if de != nil && len(de.Extra) > 0 && p.Status < 500 {
+			// The error's other members (the job a clash is with, the technician without room)
+			// join the problem document, without overriding its own.
+			var m map[string]any
+			if json.Unmarshal(body, &m) == nil {
+				for k, v := range de.Extra {
+					if _, taken := m[k]; !taken {
+						m[k] = v
+					}
+				}
+				body, _ = json.Marshal(m)
+			}
+		}
 		_ = c.Blob(p.Status, "application/problem+json", body)
 	}
 }
