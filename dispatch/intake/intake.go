@@ -157,5 +157,7 @@ type BookingFilter struct {
 	CustomerID *int64
 	Status     dispatch.BookingStatus
 	Tier       dispatch.Tier
+	AtRisk     *bool  // the SLA watchdog's flag (as the board's at-risk list)
+	Region     string // H3 res-5 cell of the address
 	dispatch.Page
 }

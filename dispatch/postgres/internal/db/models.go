@@ -260,4 +260,5 @@ type TechnicianTimeOff struct {
 	EndsAt       time.Time
 	Reason       string
 	CreatedAt    time.Time
+	MovedJobIds  []int64
 }
