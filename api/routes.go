@@ -34,7 +34,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, moneyHandlers{d}
+	in, lc, con, as, tr := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}
+	mon := moneyHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -70,12 +71,20 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
 	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
+	// The customer's tracking link: the token is the key, no login.
+	public("GET", "/t/:token", web.Tracking)
+	public("GET", "/t/:token/visit", tr.visit)
+	public("GET", "/t/:token/slots", tr.slots)
+	public("POST", "/t/:token/reschedule", tr.reschedule)
+	public("POST", "/t/:token/cancel", tr.cancel)
+	public("GET", "/track/*", web.TrackingAsset)
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
 	private("POST", "/purchases/:id/extended-warranty", in.extendWarranty, dispatcher, admin)
 
 	private("GET", "/slots", in.slots, customer, dispatcher)
+	private("GET", "/coverage", in.coverage, customer, dispatcher, admin)
 	private("POST", "/bookings", in.createBooking, customer, dispatcher)
 	private("GET", "/bookings", in.listBookings, customer, dispatcher)
 	private("GET", "/bookings/:id", in.getBooking, customer, technician, dispatcher)
@@ -91,6 +100,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians", con.listTechnicians, admin, dispatcher)
 	private("PATCH", "/technicians/:id", con.updateTechnician, admin, dispatcher)
 	private("POST", "/technicians/:id/unavailable", con.technicianUnavailable, dispatcher)
+	private("GET", "/technicians/:id/time-off", con.listTimeOff, dispatcher, admin)
+	private("DELETE", "/technicians/:id/time-off/:time_off_id", con.withdrawTimeOff, dispatcher)
 
 	private("PUT", "/technicians/me/devices", lc.putDevice, technician)
 	private("DELETE", "/technicians/me/devices/:token", lc.deleteDevice, technician)
@@ -105,6 +116,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
 	private("GET", "/geo/cells", con.geoCells, dispatcher)
 
+	private("GET", "/jobs/:id", lc.getJob, customer, technician, dispatcher, admin)
 	private("POST", "/jobs/:id/accept", lc.acceptJob, technician)
 	private("POST", "/jobs/:id/decline", lc.declineJob, technician)
 	private("POST", "/jobs/:id/status", lc.jobStatus, technician)

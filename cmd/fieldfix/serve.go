@@ -87,6 +87,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer closeReads()
 	}
+	svc.Env.PublicURL = c.PublicURL
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {
 		return err

@@ -392,4 +392,12 @@ type TechnicianTimeOff struct {
 	EndsAt       time.Time
 	Reason       string
 	CreatedAt    time.Time
+	MovedJobIds  []int64
+}
+
+type TrackingLink struct {
+	Token     string
+	BookingID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
