@@ -78,6 +78,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("POST", "/t/:token/reschedule", tr.reschedule)
 	public("POST", "/t/:token/cancel", tr.cancel)
 	public("GET", "/track/*", web.TrackingAsset)
+	public("GET", "/t/:token/quotes", mon.trackedQuotes)
+	public("POST", "/t/:token/quotes/:id/approve", mon.trackedDecision(true))
+	public("POST", "/t/:token/quotes/:id/decline", mon.trackedDecision(false))
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
