@@ -35,7 +35,7 @@ func (b *testBundle) priceBook() {
 
 // visitOnSite books a washer repair for customer (purchase: a warranty one, or nil for paid) and
 // brings its technician on site; it returns the booking and job ids.
-func (b *testBundle) visitOnSite(customer, tech string, purchase any) (bookingID, jobID int64) {
+func (b *testBundle) bookedVisitOnSite(customer, tech string, purchase any) (bookingID, jobID int64) {
 	b.t.Helper()
 	bk := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, customer), washerBooking(purchase))
 	if bk.Status != 201 {
@@ -127,7 +127,7 @@ func TestPaidRepairFromQuoteToPayment(t *testing.T) {
 	b := setup(t)
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	bookingID, jobID := b.visitOnSite("ana", "tech-a", nil)
+	bookingID, jobID := b.bookedVisitOnSite("ana", "tech-a", nil)
 	q := b.quote("tech-a", jobID, map[string]any{"options": []any{
 		map[string]any{"key": "good", "label": "Belt only", "lines": []any{line("callout.washer", 1), line("part.belt", 1), line("labour.washer", 2)}},
 		map[string]any{"key": "better", "label": "Bearing", "lines": []any{line("callout.washer", 1), line("svc.drum-bearing", 1), line("BRG-6204", 2)}},
@@ -253,7 +253,7 @@ func TestDeclinedQuoteChargesTheCallOut(t *testing.T) {
 	b := setup(t)
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	bookingID, jobID := b.visitOnSite("ana", "tech-a", nil)
+	bookingID, jobID := b.bookedVisitOnSite("ana", "tech-a", nil)
 	q := b.quote("tech-a", jobID, map[string]any{"lines": []any{line("callout.washer", 1), line("svc.drum-bearing", 1)}})
 	r := b.do("POST", fmt.Sprintf("/v1/quotes/%d/decline", num(q, "id")), b.token(dispatch.RoleCustomer, "ana"), map[string]any{"reason": "too dear"})
 	if r.Status != 200 || r.json(t)["status"] != "declined" || r.json(t)["decline_reason"] != "too dear" {
@@ -272,7 +272,7 @@ func TestDeclinedQuoteChargesTheCallOut(t *testing.T) {
 	if r := b.do("POST", "/v1/pricebook", b.token(dispatch.RoleAdmin, "admin"), map[string]any{"call_out_without_quote": false}); r.Status != 200 {
 		t.Fatalf("settings: %d %s", r.Status, r.Body)
 	}
-	booking2, job2 := b.visitOnSite("ana", "tech-a", nil)
+	booking2, job2 := b.bookedVisitOnSite("ana", "tech-a", nil)
 	if r := b.complete("tech-a", job2); r.Status != 200 {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}
@@ -287,7 +287,7 @@ func TestExtraWorkNeedsASecondApproval(t *testing.T) {
 	b := setup(t)
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	bookingID, jobID := b.visitOnSite("ana", "tech-a", nil)
+	bookingID, jobID := b.bookedVisitOnSite("ana", "tech-a", nil)
 	ana := b.token(dispatch.RoleCustomer, "ana")
 	q1 := b.quote("tech-a", jobID, map[string]any{"lines": []any{line("callout.washer", 1), line("labour.washer", 4)}})
 	if r := b.do("POST", fmt.Sprintf("/v1/quotes/%d/approve", num(q1, "id")), ana, nil); r.Status != 200 {
@@ -332,7 +332,7 @@ func TestQuoteAndPriceBookRefusals(t *testing.T) {
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	b.technician("tech-b", []string{"fridge"}, 45.76, 4.84)
-	_, jobID := b.visitOnSite("ana", "tech-a", nil)
+	_, jobID := b.bookedVisitOnSite("ana", "tech-a", nil)
 	post := func(tech string, body any) response {
 		return b.do("POST", fmt.Sprintf("/v1/jobs/%d/quotes", jobID), b.token(dispatch.RoleTechnician, tech), body)
 	}
@@ -351,7 +351,7 @@ func TestQuoteAndPriceBookRefusals(t *testing.T) {
 	}
 	// A warranty booking is not quoted.
 	bosch := b.salesRecord("wim", map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2026-06-01", "warranty_months": 24})
-	_, wjob := b.visitOnSite("wim", "tech-a", bosch)
+	_, wjob := b.bookedVisitOnSite("wim", "tech-a", bosch)
 	wantProblem(t, b.do("POST", fmt.Sprintf("/v1/jobs/%d/quotes", wjob), b.token(dispatch.RoleTechnician, "tech-a"), map[string]any{"lines": []any{line("labour.washer", 1)}}), 422, "not_paid")
 }
 
@@ -361,7 +361,7 @@ func TestCreditNoteCorrectsAnInvoice(t *testing.T) {
 	b := setup(t)
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	bookingID, jobID := b.visitOnSite("ana", "tech-a", nil)
+	bookingID, jobID := b.bookedVisitOnSite("ana", "tech-a", nil)
 	q := b.quote("tech-a", jobID, map[string]any{"lines": []any{line("callout.washer", 1), line("labour.washer", 2)}}) // 7900 net, 9480 total
 	if r := b.do("POST", fmt.Sprintf("/v1/quotes/%d/approve", num(q, "id")), b.token(dispatch.RoleCustomer, "ana"), nil); r.Status != 200 {
 		t.Fatal(r.Status)
@@ -406,7 +406,7 @@ func TestInvoiceNumbersGaplessUnderConcurrentIssue(t *testing.T) {
 		b.technician(sub, []string{"washer"}, 45.76, 4.84)
 	}
 	for i := range n {
-		_, jobID := b.visitOnSite(fmt.Sprintf("cust-%d", i), "", nil)
+		_, jobID := b.bookedVisitOnSite(fmt.Sprintf("cust-%d", i), "", nil)
 		var sub string
 		_ = b.db.Pool.QueryRow(t.Context(), "SELECT t.subject FROM jobs j JOIN technicians t ON t.id = j.technician_id WHERE j.id = $1", jobID).Scan(&sub)
 		jobs[jobID] = sub
@@ -462,10 +462,10 @@ func TestQuoteAnsweredOnTheTrackingPage(t *testing.T) {
 	b := setup(t)
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
-	_, job1 := b.visitOnSite("ana", "tech-a", nil)
+	_, job1 := b.bookedVisitOnSite("ana", "tech-a", nil)
 	q1 := b.quote("tech-a", job1, map[string]any{"lines": []any{line("callout.washer", 1)}})
 	link := b.trackingPath("ana")
-	_, job2 := b.visitOnSite("bob", "tech-a", nil)
+	_, job2 := b.bookedVisitOnSite("bob", "tech-a", nil)
 	q2 := b.quote("tech-a", job2, map[string]any{"lines": []any{line("callout.washer", 1)}})
 	if r := b.do("GET", link+"/quotes", "", nil); r.Status != 200 || len(r.json(t)["items"].([]any)) != 1 {
 		t.Fatalf("quotes on the page: %d %s", r.Status, r.Body)

@@ -15,7 +15,7 @@ func TestMoneyKPIs(t *testing.T) {
 	b.priceBook()
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	t0 := b.clock.Now()
-	_, job1 := b.visitOnSite("ana", "tech-a", nil)
+	_, job1 := b.bookedVisitOnSite("ana", "tech-a", nil)
 	q1 := b.quote("tech-a", job1, map[string]any{"lines": []any{line("callout.washer", 1), line("labour.washer", 4)}}) // 10900 net, 13080 total
 	if r := b.do("POST", fmt.Sprintf("/v1/quotes/%d/approve", num(q1, "id")), b.token(dispatch.RoleCustomer, "ana"), nil); r.Status != 200 {
 		t.Fatal(r.Status)
@@ -23,7 +23,7 @@ func TestMoneyKPIs(t *testing.T) {
 	if r := b.complete("tech-a", job1); r.Status != 200 {
 		t.Fatal(r.Status, string(r.Body))
 	}
-	_, job2 := b.visitOnSite("bob", "tech-a", nil)
+	_, job2 := b.bookedVisitOnSite("bob", "tech-a", nil)
 	q2 := b.quote("tech-a", job2, map[string]any{"lines": []any{line("svc.drum-bearing", 1)}})
 	if r := b.do("POST", fmt.Sprintf("/v1/quotes/%d/decline", num(q2, "id")), b.token(dispatch.RoleCustomer, "bob"), nil); r.Status != 200 {
 		t.Fatal(r.Status)
@@ -32,7 +32,7 @@ func TestMoneyKPIs(t *testing.T) {
 		t.Fatal(r.Status, string(r.Body))
 	}
 	bosch := b.salesRecord("wim", map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2026-06-01", "warranty_months": 24})
-	_, job3 := b.visitOnSite("wim", "tech-a", bosch)
+	_, job3 := b.bookedVisitOnSite("wim", "tech-a", bosch)
 	b.clock.Set(b.clock.Now().Add(30 * time.Minute))
 	if r := b.complete("tech-a", job3); r.Status != 200 { // 2 quarters × 1100 + travel 1500 = 3700
 		t.Fatal(r.Status, string(r.Body))

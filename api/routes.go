@@ -34,8 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as, tr := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}
-	mon := moneyHandlers{d}
+	in, lc, con, as, tr, pw, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}, moneyHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -70,7 +69,6 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
-	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 	// The customer's tracking link: the token is the key, no login.
 	public("GET", "/t/:token", web.Tracking)
 	public("GET", "/t/:token/visit", tr.visit)
@@ -81,6 +79,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/t/:token/quotes", mon.trackedQuotes)
 	public("POST", "/t/:token/quotes/:id/approve", mon.trackedDecision(true))
 	public("POST", "/t/:token/quotes/:id/decline", mon.trackedDecision(false))
+	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -128,6 +127,23 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/jobs/:id/pin", con.pinJob(true), dispatcher)
 	private("POST", "/jobs/:id/unpin", con.pinJob(false), dispatcher)
 
+	private("POST", "/checklists", pw.createTemplate, admin)
+	private("GET", "/checklists", pw.listTemplates, admin, dispatcher)
+	private("GET", "/checklists/:id", pw.getTemplate, admin, dispatcher)
+	private("PATCH", "/checklists/:id", pw.updateTemplate, admin)
+	private("GET", "/jobs/:id/checklist", pw.getChecklist, technician, customer, dispatcher, admin)
+	private("PUT", "/jobs/:id/checklist", pw.putChecklist, technician)
+	private("POST", "/jobs/:id/attachments", pw.upload, technician)
+	private("GET", "/jobs/:id/attachments", pw.listAttachments, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/content", pw.content(false), technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/thumbnail", pw.content(true), technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff", pw.signOff, technician)
+	private("GET", "/jobs/:id/signoff", pw.getSignOff, technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff/code", pw.resendCode, technician)
+	private("GET", "/jobs/:id/report", pw.report, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/report.pdf", pw.reportPDF, technician, customer, dispatcher, admin)
+	private("GET", "/reports/signoffs", pw.signOffs, dispatcher, admin)
+
 	private("GET", "/board", con.board, dispatcher)
 	private("POST", "/dispatch/optimize", con.optimize, dispatcher)
 	private("GET", "/audit", con.audit, dispatcher, admin)
@@ -158,5 +174,6 @@ type (
 	lifecycleHandlers  struct{ Deps } // the technician's jobs; devices and inboxes
 	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
 	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
+	proofHandlers      struct{ Deps } // proof of work: checklists, attachments, sign-off, service reports
 	moneyHandlers      struct{ Deps } // price book, quotes, invoices, payments, warranty settlement
 )

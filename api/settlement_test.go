@@ -18,7 +18,7 @@ func TestWarrantySettlement(t *testing.T) {
 	b.priceBook()
 	techID := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	bosch := b.salesRecord("wim", map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2026-06-01", "warranty_months": 24})
-	bookingID, jobID := b.visitOnSite("wim", "tech-a", bosch)
+	bookingID, jobID := b.bookedVisitOnSite("wim", "tech-a", bosch)
 	b.clock.Set(b.clock.Now().Add(50 * time.Minute))
 	if r := b.complete("tech-a", jobID, map[string]any{"sku": "BRG-6204", "quantity": 1}, map[string]any{"sku": "XYZ-1", "name": "gasket", "quantity": 1}); r.Status != 200 {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)

@@ -72,14 +72,6 @@ func orEmpty[T any](xs []T) []T {
 	return xs
 }
 
-func int32Ptr(p *int) *int32 {
-	if p == nil {
-		return nil
-	}
-	v := int32(*p)
-	return &v
-}
-
 func intPtr(p *int32) *int {
 	if p == nil {
 		return nil
