@@ -267,3 +267,56 @@ func orEmpty[T any](xs []T) []T {
 	}
 	return xs
 }
+
+// ---- quotes on the tracking page (/t/{token}: the customer, without a login) ----
+
+func (h moneyHandlers) trackedQuotes(c echo.Context) error {
+	b, a, err := h.Services.Intake.Tracked(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	qs, err := h.Services.Money.BookingQuotes(c.Request().Context(), a, b.ID)
+	if err != nil {
+		return err
+	}
+	out := listDTO[quoteDTO]{Items: make([]quoteDTO, 0, len(qs))}
+	for _, q := range qs {
+		out.Items = append(out.Items, quoteOut(q))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// trackedDecision answers a quote of the link's own booking as its customer: a quote of another
+// booking answers as a missing one.
+func (h moneyHandlers) trackedDecision(approve bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		b, a, err := h.Services.Intake.Tracked(ctx, c.Param("token"))
+		if err != nil {
+			return err
+		}
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		if q, err := h.Services.Money.Quote(ctx, a, id); err != nil || q.BookingID != b.ID {
+			return dispatch.NotFound("quote", id)
+		}
+		var req decisionRequest
+		if c.Request().ContentLength != 0 {
+			if _, err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+		}
+		var q money.Quote
+		if approve {
+			q, err = h.Services.Money.ApproveQuote(ctx, a, id, req.Option)
+		} else {
+			q, err = h.Services.Money.DeclineQuote(ctx, a, id, req.Reason)
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, quoteOut(q))
+	}
+}

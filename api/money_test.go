@@ -455,3 +455,28 @@ func TestInvoiceNumbersGaplessUnderConcurrentIssue(t *testing.T) {
 		t.Fatalf("two payments of the balance: %v, want one 201 and one 409", got)
 	}
 }
+
+// TestQuoteAnsweredOnTheTrackingPage: the link's customer sees the quote and approves it without
+// a login, recorded as themselves; a quote of another booking is not reachable through the link.
+func TestQuoteAnsweredOnTheTrackingPage(t *testing.T) {
+	b := setup(t)
+	b.priceBook()
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	_, job1 := b.bookedVisitOnSite("ana", "tech-a", nil)
+	q1 := b.quote("tech-a", job1, map[string]any{"lines": []any{line("callout.washer", 1)}})
+	link := b.trackingPath("ana")
+	_, job2 := b.bookedVisitOnSite("bob", "tech-a", nil)
+	q2 := b.quote("tech-a", job2, map[string]any{"lines": []any{line("callout.washer", 1)}})
+	if r := b.do("GET", link+"/quotes", "", nil); r.Status != 200 || len(r.json(t)["items"].([]any)) != 1 {
+		t.Fatalf("quotes on the page: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, b.do("POST", fmt.Sprintf("%s/quotes/%d/approve", link, num(q2, "id")), "", nil), 404, "quote_not_found")
+	r := b.do("POST", fmt.Sprintf("%s/quotes/%d/approve", link, num(q1, "id")), "", nil)
+	if r.Status != 200 || r.json(t)["decided_by"] != "ana" || r.json(t)["decided_by_role"] != "customer" {
+		t.Fatalf("approve on the page: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, b.do("POST", fmt.Sprintf("/t/%s/quotes/%d/approve", strings.Repeat("x", 26), num(q1, "id")), "", nil), 404, "tracking_link_not_found")
+	if st := b.do("GET", fmt.Sprintf("/v1/quotes/%d", num(q2, "id")), b.token(dispatch.RoleCustomer, "bob"), nil).json(t)["status"]; st != "sent" {
+		t.Fatalf("bob's quote is %v", st)
+	}
+}

@@ -76,6 +76,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("POST", "/t/:token/reschedule", tr.reschedule)
 	public("POST", "/t/:token/cancel", tr.cancel)
 	public("GET", "/track/*", web.TrackingAsset)
+	public("GET", "/t/:token/quotes", mon.trackedQuotes)
+	public("POST", "/t/:token/quotes/:id/approve", mon.trackedDecision(true))
+	public("POST", "/t/:token/quotes/:id/decline", mon.trackedDecision(false))
 	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)

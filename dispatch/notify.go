@@ -26,7 +26,7 @@ type Notification struct {
 	ID               int64
 	RecipientKind    string
 	RecipientSubject string
-	Kind             string // offer, change, cancellation, reminder, received, moved, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
+	Kind             string // offer, change, cancellation, reminder, received, moved, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed, quote, invoice
 	JobID            *int64
 	BookingID        *int64
 	Title, Body      string

@@ -68,9 +68,45 @@
     timer = setTimeout(refresh, v.visit === "on_the_way" ? 10000 : 30000);
   }
 
+  // The visit's quotes: the one waiting is shown option by option with its text, to approve or
+  // decline; answered ones say what was decided.
+  async function loadQuotes() {
+    const { items } = await call("GET", "/quotes");
+    const list = $("quote-list");
+    list.replaceChildren();
+    const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text) e.textContent = text; return e; };
+    for (const q of items) {
+      const box = el("div", "quote");
+      if (q.status !== "sent") {
+        box.appendChild(el("p", "note", q.status === "approved" ? `You approved ${q.approved_option === "standard" ? "the quote" : q.approved_option}.` : "You declined this quote."));
+        list.appendChild(box);
+        continue;
+      }
+      for (const o of q.options) {
+        box.appendChild(el("pre", "quote-text", o.text));
+        const b = el("button", "", q.options.length > 1 ? `Approve ${o.key}` : "Approve");
+        b.type = "button";
+        b.addEventListener("click", () => answer(q.id, "approve", { option: o.key }));
+        box.appendChild(b);
+      }
+      const d = el("button", "secondary", "Decline");
+      d.type = "button";
+      d.addEventListener("click", () => answer(q.id, "decline", { reason: "declined on the tracking page" }));
+      box.appendChild(d);
+      list.appendChild(box);
+    }
+    $("quotes").hidden = !items.length;
+  }
+
+  async function answer(id, verb, body) {
+    try { await call("POST", `/quotes/${id}/${verb}`, body); $("message").textContent = ""; await loadQuotes(); }
+    catch (e) { $("message").textContent = e.message; }
+  }
+
   async function refresh() {
     try {
       render(await call("GET", "/visit"));
+      await loadQuotes();
       $("live").className = "on";
     } catch (e) {
       $("live").className = "";
