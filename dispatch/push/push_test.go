@@ -295,7 +295,7 @@ func TestLiveWorkerKeepsItsLeases(t *testing.T) {
 	if _, err := b.fake.WaitMessages(timeout(t, 10*time.Second), 1); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // a taken lease would show as a second request by now
+	time.Sleep(2 * time.Second)        // a taken lease would show as a second request by now
 	if n := b.fake.Arrived(); n != 1 { // arrivals, answered or not: a second send shows at once
 		t.Fatalf("FCM got %d requests for one push: a live worker's lease was taken", n)
 	}
