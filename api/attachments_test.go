@@ -111,15 +111,6 @@ func (b *testBundle) upload(token string, jobID int64, kind, filename, contentTy
 	return b.do("POST", fmt.Sprintf("/v1/jobs/%d/attachments", jobID), token, body.Bytes(), "Content-Type", mw.FormDataContentType())
 }
 
-func (b *testBundle) count(table string) int {
-	b.t.Helper()
-	var n int
-	if err := b.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		b.t.Fatal(err)
-	}
-	return n
-}
-
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // get fetches url (an API path with token, or a presigned URL without).
@@ -195,7 +186,7 @@ func checkUploads(t *testing.T, b *testBundle, presigned bool) {
 			t.Fatalf("%s: %d %s", f.name, r.Status, r.Body)
 		}
 	}
-	blobs := b.count("attachments")
+	blobs := b.count("SELECT count(*) FROM attachments")
 
 	// Bad input: each its own code, nothing stored.
 	for _, x := range []struct {
@@ -221,7 +212,7 @@ func checkUploads(t *testing.T, b *testBundle, presigned bool) {
 		t.Fatalf("fifth: %d %s", r.Status, r.Body)
 	}
 	wantProblem(t, b.upload(tech, id, "after", "after2.jpg", "image/jpeg", photo(64, 48, false)), 409, "visit_attachment_limit")
-	if got := b.count("attachments"); got != blobs+1 {
+	if got := b.count("SELECT count(*) FROM attachments"); got != blobs+1 {
 		t.Fatalf("%d attachments, want %d: a refused upload was recorded", got, blobs+1)
 	}
 	if !presigned {
@@ -257,7 +248,7 @@ func TestUploadsInS3(t *testing.T) {
 	}
 	b.svc.Proof.Blobs = store
 	checkUploads(t, b, true)
-	if n := b.count("blobs"); n != 0 {
+	if n := b.count("SELECT count(*) FROM blobs"); n != 0 {
 		t.Fatalf("%d blobs in PostgreSQL with the S3 store", n)
 	}
 }
