@@ -30,6 +30,7 @@ check-static: static
 run: build
 	@url=$$(scripts/dev-db.sh) || exit 1; \
 	export DATABASE_URL=$$url; \
+	export FIELDFIX_TIME_ZONE=$${FIELDFIX_TIME_ZONE:-Europe/Paris}; \
 	$(BIN)/fieldfix seed && \
 	echo "console: http://localhost:$${FIELDFIX_PORT:-8080}/console   API: http://localhost:$${FIELDFIX_PORT:-8080}/openapi.json" && \
 	exec $(BIN)/fieldfix serve --addr "$${FIELDFIX_ADDR:-:$${FIELDFIX_PORT:-8080}}"
@@ -53,6 +54,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzEXIF$$' -fuzztime $(FUZZTIME) ./dispatch/proof
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./dispatch/money
 
 # Fails when `go mod tidy` would change go.mod or go.sum.
 check-tidy:

@@ -111,11 +111,61 @@ func (h consoleHandlers) technicianUnavailable(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	moved, err := h.Services.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
+	off, moved, err := h.Services.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"redispatched": moved})
+	return c.JSON(http.StatusOK, map[string]any{"time_off": timeOffOut(off), "redispatched": moved})
+}
+
+type timeOffDTO struct {
+	ID           int64     `json:"id"`
+	TechnicianID int64     `json:"technician_id"`
+	From         time.Time `json:"from"`
+	Until        time.Time `json:"until"`
+	Reason       string    `json:"reason"`
+	MovedJobIDs  []int64   `json:"moved_job_ids"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func timeOffOut(o dispatch.TimeOff) timeOffDTO {
+	out := timeOffDTO{ID: o.ID, TechnicianID: o.TechnicianID, From: o.Start, Until: o.End, Reason: o.Reason, MovedJobIDs: o.MovedJobs, CreatedAt: o.CreatedAt}
+	if out.MovedJobIDs == nil {
+		out.MovedJobIDs = []int64{}
+	}
+	return out
+}
+
+func (h consoleHandlers) listTimeOff(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	offs, err := h.Services.Overrides.ListTimeOff(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	out := listDTO[timeOffDTO]{Items: make([]timeOffDTO, 0, len(offs))}
+	for _, o := range offs {
+		out.Items = append(out.Items, timeOffOut(o))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h consoleHandlers) withdrawTimeOff(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	offID, err := pathID(c, "time_off_id")
+	if err != nil {
+		return err
+	}
+	moved, err := h.Services.Overrides.WithdrawTimeOff(c.Request().Context(), actor(c), id, offID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"replanned": moved})
 }
 
 type boardItemDTO struct {
@@ -132,20 +182,24 @@ type boardItemDTO struct {
 	Location     dispatch.Location `json:"location"`
 	Region       string            `json:"region"`
 	Reasons      []string          `json:"reasons,omitempty"`
-	Version      int               `json:"version"`
+	// ReasonCode and ReasonMessage: why a job without a technician has none.
+	ReasonCode    string `json:"reason_code,omitempty"`
+	ReasonMessage string `json:"reason_message,omitempty"`
+	Version       int    `json:"version"`
 }
 
 type routeDTO struct {
 	Technician technicianDTO `json:"technician"`
 	Jobs       []jobDTO      `json:"jobs"`
+	TimeOff    []timeOffDTO  `json:"time_off"`
 }
 
 func boardItems(items []board.Item) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
-		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,
+		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
-			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, Version: it.Job.Version})
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version})
 	}
 	return out
 }
@@ -170,7 +224,11 @@ func (h consoleHandlers) board(c echo.Context) error {
 		for _, j := range r.Jobs {
 			jobs = append(jobs, jobOut(j, a))
 		}
-		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs})
+		offs := make([]timeOffDTO, 0, len(r.TimeOff))
+		for _, o := range r.TimeOff {
+			offs = append(offs, timeOffOut(o))
+		}
+		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs, TimeOff: offs})
 	}
 	overdue := make([]complaintDTO, 0, len(b.OverdueComplaints))
 	for _, x := range b.OverdueComplaints {

@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzPlanOperations runs random sequences of Insert, Remove and Optimize on a random problem
-// with pins and jobs under way, half the time with timed travel; and the modes: telling every
+// with pins and jobs under way, half the time with timed travel, a third leaving late; and the
+// modes: telling every
 // placed visit a window, Insert keeping the told visits (they must stay with their technician
 // inside their windows), Optimize with Stability (what starts within the freeze horizon must
 // stay). After every step the checker must agree with the plan, pinned and started jobs must be
@@ -35,6 +36,7 @@ func FuzzPlanOperations(f *testing.F) {
 		if seed%2 == 1 {
 			p.Travel = rushGrid{g}
 		}
+		p.DepartLate = seed%3 == 0
 		plan, err := NewPlan(p, []Assignment{{Technician: p.Technicians[0].ID, Jobs: []int64{1000}}})
 		if err != nil {
 			t.Fatal(err)
@@ -182,13 +184,14 @@ func placed(p *Plan) map[int64][2]int64 {
 	return out
 }
 
-// tellAll reloads p with every placed visit told a window from its start to an hour later.
+// tellAll reloads p with every placed visit told a window from its start to an hour later (told
+// again when a plan moved it since).
 func tellAll(t *testing.T, p *Plan) *Plan {
 	t.Helper()
 	pp := p.Problem()
 	at := placed(p)
 	for i := range pp.Jobs {
-		if w, ok := at[pp.Jobs[i].ID]; ok && pp.Jobs[i].Told == nil {
+		if w, ok := at[pp.Jobs[i].ID]; ok { // told again where the plan moved it
 			pp.Jobs[i].Told = &Window{w[1], w[1] + 3600}
 		}
 	}

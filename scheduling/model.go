@@ -150,6 +150,11 @@ type Problem struct {
 	Now int64
 	// Disruption is the cost, in seconds of travel, of giving an accepted job to someone else.
 	Disruption int64
+	// DepartLate reports each route leaving as late as its visits allow (shift-start slack):
+	// visits start at the latest times that keep the route's end, deadlines and told windows,
+	// and waiting counts only what no later departure avoids. Off, visits start as early as
+	// they can (what the dispatch side's bookings and offers assume).
+	DepartLate bool
 }
 
 // Reason says, in a dispatcher's words, why a job is unassigned.

@@ -92,7 +92,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			pr := *sc.pr
 			pr.Travel = memoize(pr.Travel, sc.locations())
 			mine.pr = &pr
-			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began}
+			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began, ctx: ctx}
 			results[i], stats[i] = se.run(ctx, init.clone())
 		}()
 	}
@@ -265,6 +265,7 @@ type search struct {
 	budget Budget
 	began  time.Time
 	buf    []int32
+	ctx    context.Context
 	// touched marks the routes this iteration's ruin changed (nil: all may have room).
 	touched []bool
 	rbuf    []int

@@ -164,6 +164,9 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 	blink := func() bool { return se.rng.IntN(100) == 0 }
 	for _, j := range pending {
 		se.budget.Yield()
+		if se.ctx.Err() != nil {
+			break // cancelled: what is placed stays, the rest waits unassigned
+		}
 		rs := se.nb.routes[j]
 		if se.touched != nil && !slices.Contains(removed, j) {
 			se.rbuf = se.rbuf[:0]
@@ -179,4 +182,3 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 		}
 	}
 }
-

@@ -136,7 +136,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		out.disr += c.moveCost(int(j), r, s)
 		at, loc = s+job.Duration, job.Loc
 	}
-	if len(sh.Breaks) == 0 && c.timed == nil {
+	if c.pr.DepartLate && len(sh.Breaks) == 0 && c.timed == nil {
 		c.departLate(seq, ss, ds, as)
 	}
 	out.wait = -inner

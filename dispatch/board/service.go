@@ -21,6 +21,8 @@ type Store interface {
 	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
 	OpenBookingPoints(ctx context.Context) ([]dispatch.Location, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]dispatch.AuditEvent, error)
+	// TimeOffBetween is the time off of the technicians ids overlapping [from, to).
+	TimeOffBetween(ctx context.Context, ids []int64, from, to time.Time) ([]dispatch.TimeOff, error)
 }
 
 // Service is the dispatcher's view: the day's board, the map, the audit trail.

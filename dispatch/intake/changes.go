@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // GetBooking returns a booking its customer, its technician or staff may see. Others get
@@ -22,6 +24,35 @@ func (s *Service) GetBooking(ctx context.Context, a dispatch.Actor, id int64) (d
 		return dispatch.Booking{}, err
 	}
 	return b, nil
+}
+
+// GetVisit returns one visit (job) with its booking: to staff, to the visit's technician, and to
+// the booking's customer (the API shows them a customer-safe subset). Others get not-found.
+func (s *Service) GetVisit(ctx context.Context, a dispatch.Actor, jobID int64) (dispatch.Job, dispatch.Booking, error) {
+	j, err := s.Store.GetJob(ctx, jobID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	b, err := s.Store.GetBooking(ctx, j.BookingID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	switch a.Role {
+	case dispatch.RoleDispatcher, dispatch.RoleAdmin:
+		return j, b, nil
+	case dispatch.RoleCustomer:
+		if b.CustomerSubject == a.Subject {
+			return j, b, nil
+		}
+	case dispatch.RoleTechnician:
+		if j.TechnicianID != nil {
+			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+			if err == nil && t.Subject != nil && *t.Subject == a.Subject {
+				return j, b, nil
+			}
+		}
+	}
+	return dispatch.Job{}, dispatch.Booking{}, dispatch.NotFound("job", jobID)
 }
 
 func (s *Service) canSee(ctx context.Context, a dispatch.Actor, b dispatch.Booking) error {
@@ -65,6 +96,11 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingF
 	if f.Tier != "" && f.Tier != dispatch.TierWarranty && f.Tier != dispatch.TierPaid {
 		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
 	}
+	if f.Region != "" {
+		if _, err := geo.ParseCellAt(f.Region, geo.ResRegion); err != nil {
+			return nil, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		}
+	}
 	f.Page = f.Page.Norm()
 	if s.Reads != nil {
 		return s.Reads.ListBookings(ctx, f)
@@ -103,6 +139,9 @@ func (s *Service) changeBooking(ctx context.Context, a dispatch.Actor, id int64,
 			}
 		}
 		now := s.Now()
+		if err := s.beforeCutoff(a, j, now, action); err != nil {
+			return err
+		}
 		reason, err := fn(st, &b, j, now)
 		if err != nil {
 			return err
@@ -132,6 +171,25 @@ func (s *Service) changeBooking(ctx context.Context, a dispatch.Actor, id int64,
 		return err
 	})
 	return out, err
+}
+
+// beforeCutoff refuses a customer's change once the cut-off before the visit's window has
+// passed (Rules.ChangeCutoff, FIELDFIX_CHANGE_CUTOFF): the technician's day is set by then, and
+// staff, who can rearrange it, may still change it. A cut-off of 0 is none.
+func (s *Service) beforeCutoff(a dispatch.Actor, j *dispatch.Job, now time.Time, action string) error {
+	if a.Role != dispatch.RoleCustomer || j == nil || j.PlannedStart == nil || j.TechnicianID == nil || s.Rules.ChangeCutoff <= 0 {
+		return nil
+	}
+	loc := s.Rules.Zone()
+	w := dispatch.PromisedWindow(*j.PlannedStart, loc)
+	closes := w.Start.Add(-s.Rules.ChangeCutoff)
+	if now.Before(closes) {
+		return nil
+	}
+	e := dispatch.Conflict("change_cutoff_passed", "the visit on %s can no longer be %s online: changes close %s before the window, at %s; please call us",
+		dispatch.TellWindow(w, loc), action, strings.TrimSuffix(strings.TrimSuffix(s.Rules.ChangeCutoff.String(), "0s"), "0m"), closes.In(loc).Format("Mon 2 Jan 15:04"))
+	e.(*dispatch.Error).Extra = map[string]any{"change_cutoff": closes}
+	return e
 }
 
 // lockBookingAndVisit reads booking id with its row and its current visit's row locked, in the
@@ -177,6 +235,10 @@ func (s *Service) CancelBooking(ctx context.Context, a dispatch.Actor, id int64,
 				fmt.Sprintf("The customer cancelled job %d (%s).", j.ID, b.Address)); err != nil {
 				return "", err
 			}
+			if err := s.Env.TellCustomer(ctx, st, *b, *j, "cancellation", "Booking cancelled",
+				fmt.Sprintf("Your %s %s visit is cancelled.", b.Appliance, strings.ReplaceAll(string(b.ServiceType), "_", " ")), nil); err != nil {
+				return "", err
+			}
 			j.Status = dispatch.JobCancelled
 		}
 		return reason, nil
@@ -192,12 +254,17 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 	if err := s.validateWindows(windows, now); err != nil {
 		return dispatch.Booking{}, err
 	}
+	var before dispatch.Job
 	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(st Store, b *dispatch.Booking, j *dispatch.Job, now time.Time) (string, error) {
+		if j != nil {
+			before = *j
+		}
 		if j != nil && (j.Status == dispatch.JobEnRoute || j.Status == dispatch.JobOnSite) {
 			return "", dispatch.Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
 		}
 		b.PreferredWindows = windows
 		b.Status = dispatch.BookingOpen
+		b.CustomerDeferred = deferredByCustomer(windows, b.SLADueAt) // the rule a new booking's windows follow
 		if j != nil {
 			if err := s.Offers.Withdraw(ctx, st, *j, "booking rescheduled"); err != nil {
 				return "", err
@@ -216,6 +283,9 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 			return nil
 		}
 		if err := s.Offers.Dispatch(ctx, st, a, b, j, nil); err != nil {
+			return err
+		}
+		if err := s.Env.TellMoved(ctx, st, b, before, *j); err != nil {
 			return err
 		}
 		if j.TechnicianID != nil {

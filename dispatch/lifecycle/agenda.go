@@ -79,12 +79,6 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 	return nil
 }
 
-// arrivalWindow describes the two hours from start in the customer's business time zone.
-func arrivalWindow(start time.Time, loc *time.Location) string {
-	st := start.In(loc)
-	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(dispatch.ArrivalWindow).Format("15:04"))
-}
-
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
 // or has finished.
 func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) error {

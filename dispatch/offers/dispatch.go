@@ -52,7 +52,7 @@ func PlanAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dis
 		e.Data = map[string]any{"reason_code": reason.Code, "booking_id": bookingID}
 		return e
 	}
-	e.Action = "planned"
+	e.Action, e.ToStatus = "planned", string(dispatch.JobPlanned)
 	e.Data = map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": bookingID}
 	return e
 }
@@ -68,6 +68,7 @@ func (s *Service) Redispatch(ctx context.Context, st Writer, a dispatch.Actor, j
 	if err != nil {
 		return dispatch.Job{}, err
 	}
+	before := j
 	if err := s.unassign(ctx, st, &j); err != nil {
 		return dispatch.Job{}, err
 	}
@@ -79,6 +80,9 @@ func (s *Service) Redispatch(ctx context.Context, st Writer, a dispatch.Actor, j
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return dispatch.Job{}, err
 		}
+	}
+	if err := s.Env.TellMoved(ctx, st, b, before, j); err != nil {
+		return dispatch.Job{}, err
 	}
 	return st.GetJob(ctx, j.ID)
 }

@@ -173,6 +173,9 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 				return err
 			}
 			rp.written[id] = j.Status
+			if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
+				return err
+			}
 			continue
 		}
 		tech := rp.techs[to.tech]
@@ -208,6 +211,9 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 			return err
 		}
 		rp.written[id] = j.Status
+		if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
+			return err
+		}
 	}
 	return nil
 }

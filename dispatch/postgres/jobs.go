@@ -208,3 +208,9 @@ func (s jobRows) EnqueuePush(ctx context.Context, notificationID int64, now time
 	n, err := s.q.PushEnqueue(ctx, now, notificationID)
 	return n, mapErr(err)
 }
+
+// TrackingLink is the booking's tracking token, issued (or its life extended) in this transaction.
+func (s jobRows) TrackingLink(ctx context.Context, bookingID int64, token string, at, expires time.Time) (string, error) {
+	got, err := s.q.TrackingLinkIssue(ctx, token, bookingID, at, expires)
+	return got, mapErr(err)
+}

@@ -291,7 +291,7 @@ func (p *Problem) build() (*model, error) {
 	if err := p.refusals(); err != nil {
 		return nil, err
 	}
-	m := &model{p: p, pr: &scheduling.Problem{}, breaks: map[int64][]int64{}, veh: map[int64]int{}, job: map[int64]int{}}
+	m := &model{p: p, pr: &scheduling.Problem{DepartLate: true}, breaks: map[int64][]int64{}, veh: map[int64]int{}, job: map[int64]int{}}
 	var err error
 	if m.dim, m.width, err = p.amounts(); err != nil {
 		return nil, err

@@ -111,15 +111,19 @@ FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
   AND ($3::text = '' OR b.tier = $3)
-  AND ($4::bigint = 0 OR b.id < $4)
+  AND ($4::boolean IS NULL OR b.at_risk = $4)
+  AND ($5::text = '' OR b.region = $5)
+  AND ($6::bigint = 0 OR b.id < $6)
 ORDER BY b.id DESC
-LIMIT $5
+LIMIT $7
 `
 
 type BookingListParams struct {
 	CustomerID *int64
 	Status     string
 	Tier       string
+	AtRisk     *bool
+	Region     string
 	Before     int64
 	MaxRows    int32
 }
@@ -134,6 +138,8 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 		arg.CustomerID,
 		arg.Status,
 		arg.Tier,
+		arg.AtRisk,
+		arg.Region,
 		arg.Before,
 		arg.MaxRows,
 	)
@@ -232,22 +238,36 @@ WITH ids AS MATERIALIZED (
     FROM ok
     WHERE $32::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
+), tl AS (
+    INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+    SELECT $37::text, ok.booking_id, $22, $38::timestamptz
+    FROM ok
+), nc AS (
+    -- the customer's "booking received", with the tracking link
+    INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+    SELECT 'customer', $39::text, 'received', ok.job_id, ok.booking_id, $40::text, $41::text,
+           $42::jsonb || jsonb_build_object('deep_link', 'fieldfix://bookings/' || ok.booking_id), $22
+    FROM ok
+    WHERE $39::text IS NOT NULL
+    RETURNING id, recipient_kind, recipient_subject
 ), p AS (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
     SELECT n.id, d.id, d.token, 'pending', $22, $22, $22
-    FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
-    WHERE $37::boolean
+    FROM (SELECT id, recipient_kind, recipient_subject FROM n UNION ALL SELECT id, recipient_kind, recipient_subject FROM nc) n
+    JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
+    WHERE $43::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
     SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
            CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
            e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
            CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
-    FROM ok, jsonb_array_elements($38::jsonb) WITH ORDINALITY AS e(v, n)
+    FROM ok, jsonb_array_elements($44::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
 SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
-       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE(fresh.ok, false)::boolean AS plan_fresh
+       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE((SELECT nc.id FROM nc), 0)::bigint AS received_id,
+       COALESCE(fresh.ok, false)::boolean AS plan_fresh
 FROM fresh LEFT JOIN ok ON true
 `
 
@@ -288,6 +308,12 @@ type BookingPlaceParams struct {
 	NotifyBody         string
 	NotifyData         []byte
 	JobLinkPrefix      string
+	TrackingToken      string
+	TrackingExpiresAt  time.Time
+	ReceivedSubject    *string
+	ReceivedTitle      string
+	ReceivedBody       string
+	ReceivedData       []byte
 	Push               bool
 	Events             []byte
 }
@@ -296,6 +322,7 @@ type BookingPlaceRow struct {
 	BookingID      int64
 	JobID          int64
 	NotificationID int64
+	ReceivedID     int64
 	PlanFresh      bool
 }
 
@@ -351,6 +378,12 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.NotifyBody,
 		arg.NotifyData,
 		arg.JobLinkPrefix,
+		arg.TrackingToken,
+		arg.TrackingExpiresAt,
+		arg.ReceivedSubject,
+		arg.ReceivedTitle,
+		arg.ReceivedBody,
+		arg.ReceivedData,
 		arg.Push,
 		arg.Events,
 	)
@@ -359,6 +392,7 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		&i.BookingID,
 		&i.JobID,
 		&i.NotificationID,
+		&i.ReceivedID,
 		&i.PlanFresh,
 	)
 	return i, err
@@ -404,7 +438,7 @@ func (q *Queries) BookingSetTier(ctx context.Context, arg BookingSetTierParams) 
 
 const bookingUpdate = `-- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, customer_deferred = $7, version = version + 1
 WHERE id = $1
 RETURNING version
 `
@@ -416,6 +450,7 @@ type BookingUpdateParams struct {
 	CancelReason     string
 	UpdatedAt        time.Time
 	AtRisk           bool
+	CustomerDeferred bool
 }
 
 func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (int32, error) {
@@ -426,6 +461,7 @@ func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (i
 		arg.CancelReason,
 		arg.UpdatedAt,
 		arg.AtRisk,
+		arg.CustomerDeferred,
 	)
 	var version int32
 	err := row.Scan(&version)

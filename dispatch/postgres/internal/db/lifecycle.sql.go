@@ -73,8 +73,17 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+       COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
+       COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
+LEFT JOIN LATERAL (
+    SELECT COALESCE(a.data->>'reason_code',
+                    CASE WHEN a.actor_role IN ('dispatcher', 'admin') THEN 'unassigned_by_dispatcher' ELSE 'planning_failed' END) AS code,
+           a.reason
+    FROM audit_events a
+    WHERE j.technician_id IS NULL AND a.entity = 'job' AND a.entity_id = j.id AND a.action = 'unassigned'
+    ORDER BY a.id DESC LIMIT 1) r ON true
 WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < $1 OR j.planned_start > b.sla_due_at)
 ORDER BY b.sla_due_at
@@ -82,16 +91,21 @@ LIMIT 500
 `
 
 type BookingsOpenJobsRow struct {
-	Job       Job
-	SlaDueAt  time.Time
-	Tier      string
-	Lat       float64
-	Lng       float64
-	Appliance string
-	Address   string
-	Region    string
+	Job              Job
+	SlaDueAt         time.Time
+	Tier             string
+	Lat              float64
+	Lng              float64
+	Appliance        string
+	Address          string
+	Region           string
+	CustomerDeferred bool
+	UnassignedCode   string
+	UnassignedReason string
 }
 
+// A job without a technician carries why: the reason code of its latest "unassigned" event
+// (the planner's; a dispatcher's hand: unassigned_by_dispatcher; none: not_planned).
 func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([]BookingsOpenJobsRow, error) {
 	rows, err := q.db.Query(ctx, bookingsOpenJobs, riskBefore)
 	if err != nil {
@@ -134,6 +148,9 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Appliance,
 			&i.Address,
 			&i.Region,
+			&i.CustomerDeferred,
+			&i.UnassignedCode,
+			&i.UnassignedReason,
 		); err != nil {
 			return nil, err
 		}
@@ -1056,7 +1073,7 @@ func (q *Queries) TechniciansWithSkills(ctx context.Context, skills []string) ([
 }
 
 const timeOffBetween = `-- name: TimeOffBetween :many
-SELECT id, technician_id, starts_at, ends_at, reason, created_at FROM technician_time_off
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off
 WHERE technician_id = ANY($1::bigint[]) AND ends_at > $2 AND starts_at < $3
 ORDER BY technician_id, starts_at
 `
@@ -1077,6 +1094,7 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 			&i.EndsAt,
 			&i.Reason,
 			&i.CreatedAt,
+			&i.MovedJobIds,
 		); err != nil {
 			return nil, err
 		}
@@ -1088,16 +1106,123 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 	return items, nil
 }
 
-const timeOffInsert = `-- name: TimeOffInsert :exec
-INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+const timeOffDelete = `-- name: TimeOffDelete :one
+DELETE FROM technician_time_off WHERE id = $1 AND technician_id = $2 RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
 `
 
-func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) error {
-	_, err := q.db.Exec(ctx, timeOffInsert,
+func (q *Queries) TimeOffDelete(ctx context.Context, iD int64, technicianID int64) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffDelete, iD, technicianID)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffInsert = `-- name: TimeOffInsert :one
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
+`
+
+func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffInsert,
 		technicianID,
 		startsAt,
 		endsAt,
 		reason,
 	)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffOfTechnician = `-- name: TimeOffOfTechnician :many
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off WHERE technician_id = $1 AND ends_at > $2 ORDER BY starts_at, id
+`
+
+func (q *Queries) TimeOffOfTechnician(ctx context.Context, technicianID int64, endsAfter time.Time) ([]TechnicianTimeOff, error) {
+	rows, err := q.db.Query(ctx, timeOffOfTechnician, technicianID, endsAfter)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TechnicianTimeOff
+	for rows.Next() {
+		var i TechnicianTimeOff
+		if err := rows.Scan(
+			&i.ID,
+			&i.TechnicianID,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.MovedJobIds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const timeOffSetMoved = `-- name: TimeOffSetMoved :exec
+UPDATE technician_time_off SET moved_job_ids = $2::bigint[] WHERE id = $1
+`
+
+func (q *Queries) TimeOffSetMoved(ctx context.Context, iD int64, jobIds []int64) error {
+	_, err := q.db.Exec(ctx, timeOffSetMoved, iD, jobIds)
 	return err
+}
+
+const trackingLinkGet = `-- name: TrackingLinkGet :one
+SELECT booking_id, expires_at FROM tracking_links WHERE tracking_links.token = $1::text
+`
+
+type TrackingLinkGetRow struct {
+	BookingID int64
+	ExpiresAt time.Time
+}
+
+func (q *Queries) TrackingLinkGet(ctx context.Context, linkToken string) (TrackingLinkGetRow, error) {
+	row := q.db.QueryRow(ctx, trackingLinkGet, linkToken)
+	var i TrackingLinkGetRow
+	err := row.Scan(&i.BookingID, &i.ExpiresAt)
+	return i, err
+}
+
+const trackingLinkIssue = `-- name: TrackingLinkIssue :one
+INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+VALUES ($1::text, $2, $3, $4)
+ON CONFLICT (booking_id) DO UPDATE SET expires_at = GREATEST(tracking_links.expires_at, EXCLUDED.expires_at)
+RETURNING token
+`
+
+// The booking's tracking link: the one it has (lasting at least until expires_at), else token.
+func (q *Queries) TrackingLinkIssue(ctx context.Context, newToken string, bookingID int64, createdAt time.Time, expiresAt time.Time) (string, error) {
+	row := q.db.QueryRow(ctx, trackingLinkIssue,
+		newToken,
+		bookingID,
+		createdAt,
+		expiresAt,
+	)
+	var token string
+	err := row.Scan(&token)
+	return token, err
 }
