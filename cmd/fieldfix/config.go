@@ -46,6 +46,8 @@ type config struct {
 	PositionMaxAge time.Duration
 	PlanCacheAge   time.Duration
 	LifecycleTick  time.Duration
+	FreezeHorizon  time.Duration
+	MoveCost       time.Duration
 
 	BookingsPerMinute   int
 	ComplaintsPerMinute int

@@ -23,22 +23,23 @@ func undelivered(t *testing.T, s *dbtest.Schema) int {
 }
 
 // TestKilledServersPushesAreTakenOver: a server leases 25 pushes and is killed with SIGKILL in
-// the middle of sending them (FCM is slow). They must not wait out a lease: a server started 3 s
-// later sends every one within 5 s of its start, and a second replica alive all along within
-// 10 s of the kill.
+// the middle of sending them (FCM is slow). They must not wait out a lease (set to a minute here):
+// a server started 3 s later, and a second replica alive all along, send every one well inside it
+// (half of it, counted from the restarted server's start, or from the kill). The bounds are loose
+// because a busy machine takes seconds to start a server; make bench-faults measures the times.
 func TestKilledServersPushesAreTakenOver(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		restart bool
 		within  time.Duration
-	}{{"restart", true, 5 * time.Second}, {"second replica", false, 10 * time.Second}} {
+	}{{"restart", true, 30 * time.Second}, {"second replica", false, 30 * time.Second}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := dbtest.New(t)
 			fake := fcmtest.NewServer("kill-test")
 			defer fake.Close()
 			fake.SetLatency(time.Hour) // the first server's sends hang until it dies
 			env := []string{"DATABASE_URL=" + s.URL, "FIELDFIX_JWT_SECRET=x", "FIELDFIX_LOG_LEVEL=error",
-				"FIREBASE_PROJECT_ID=kill-test", "FIELDFIX_FCM_ENDPOINT=" + fake.Endpoint()}
+				"FIREBASE_PROJECT_ID=kill-test", "FIELDFIX_FCM_ENDPOINT=" + fake.Endpoint(), "FIELDFIX_PUSH_LEASE=60s"}
 			first := startChild(t, env)
 			if err := dbtest.QueuePushes(context.Background(), s.Pool, 25, "tech-"); err != nil {
 				t.Fatal(err)
@@ -59,13 +60,13 @@ func TestKilledServersPushesAreTakenOver(t *testing.T) {
 			start := time.Now()
 			if tc.restart {
 				time.Sleep(3 * time.Second) // as in the black-box run that found it
-				start = time.Now()
 				second = startChild(t, env)
+				start = time.Now()
 			}
 			defer func() { _ = second.cmd.Process.Kill(); _ = second.cmd.Wait() }()
 			after := map[bool]string{true: "restart", false: "kill"}[tc.restart]
 			for undelivered(t, s) > 0 {
-				if time.Since(start) > 20*time.Second {
+				if time.Since(start) > 90*time.Second {
 					t.Fatalf("%d pushes still undelivered %v after the %s", undelivered(t, s), time.Since(start).Round(time.Second), after)
 				}
 				time.Sleep(20 * time.Millisecond)

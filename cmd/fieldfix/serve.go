@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/schedule"
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
 	fs.DurationVar(&c.PositionMaxAge, "position-max-age", durationEnv(getenv, "FIELDFIX_POSITION_MAX_AGE", 30*time.Minute), "an older location ping falls back to home base (env FIELDFIX_POSITION_MAX_AGE)")
 	fs.DurationVar(&c.PlanCacheAge, "plan-cache-max-age", durationEnv(getenv, "FIELDFIX_PLAN_CACHE_MAX_AGE", planning.DefaultConfig().PlanCacheMaxAge), "a new booking plans on cached plans younger than this without reading them; 0 reads every time (env FIELDFIX_PLAN_CACHE_MAX_AGE)")
+	fs.DurationVar(&c.FreezeHorizon, "freeze-horizon", durationEnv(getenv, "FIELDFIX_FREEZE_HORIZON", optimize.DefaultConfig().FreezeHorizon), "re-optimisation leaves visits starting this soon where they are (env FIELDFIX_FREEZE_HORIZON)")
+	fs.DurationVar(&c.MoveCost, "move-cost", durationEnv(getenv, "FIELDFIX_MOVE_COST", optimize.DefaultConfig().MoveCost), "re-optimisation moves a told visit only for more travel saved than this (twice to another technician, plus 30 min to another day) (env FIELDFIX_MOVE_COST)")
 	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
 	fs.IntVar(&c.ComplaintsPerMinute, "complaints-per-minute", intEnv(getenv, "FIELDFIX_COMPLAINTS_PER_MINUTE", 6), "POST /v1/complaints allowed per subject per minute, after a burst of 5 (env FIELDFIX_COMPLAINTS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
@@ -70,6 +73,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	svc := services.New(store, rules, dispatch.SystemClock, log)
 	svc.Offers.Config.OfferHorizon, svc.Offers.Config.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planner.Config.PositionMaxAge, svc.Planner.Config.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
+	svc.Optimize.Config.FreezeHorizon = c.FreezeHorizon
+	svc.Optimize.Config.MoveCost, svc.Optimize.Config.ChangeTechnician = c.MoveCost, c.MoveCost
 	svc.Planner.Index = geo.NewIndex()
 	if url := getenv("FIELDFIX_OSRM_URL"); url != "" {
 		table := geo.FallbackTable{Primary: &geo.OSRMClient{BaseURL: url}, Secondary: svc.Planner.Travel, Logger: log}

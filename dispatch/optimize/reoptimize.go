@@ -310,7 +310,7 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 // the routes that do not hold under the solver's travel times (or of a technician left out), and
 // the technicians it left out because the solver cannot take them as they are.
 func (s *Service) buildPlan(places *scheduling.Places, now time.Time, jobs []scheduling.Job, techs []dispatch.Technician, rd *planning.Routes, rp *readPlanned) (*scheduling.Plan, []int64, []NotModelled, error) {
-	pr := &scheduling.Problem{Travel: places, Now: now.Unix(), Jobs: jobs}
+	pr := &scheduling.Problem{Travel: places.Timed(), Now: now.Unix(), Jobs: jobs}
 	var (
 		routes []scheduling.Assignment
 		stuck  []int64

@@ -17,12 +17,11 @@ import (
 // shift's end), so that a new visit fits in a gap without moving anything, and its cost is the
 // detour it adds: the route's travel with it minus the route's travel without it.
 
-// gapTravel is the scheduling.Travel of one insertion: every part has places of its own, so that
-// each leg is driven at the speed of its hour: out of a part's start place when the part starts,
-// into a told visit at its start, home at the shift's end (scheduling's travel is not yet
-// time-dependent; these are the hours the legs leave or must arrive by), from the routing
-// engine's matrix when there is one. Times are whole minutes, rounded up: a customer is told a
-// time to the minute.
+// gapTravel is the scheduling.TimedTravel of one insertion: each leg at the speed of the hour
+// it leaves (SecondsAt; scheduling times every leg from its departure, in the search and in
+// Check alike), from the routing engine's matrix when there is one; Seconds, which scheduling
+// uses only to rank neighbours, times a leg at its part's hour. Every part has places of its
+// own. Times are whole minutes, rounded up: a customer is told a time to the minute.
 type gapTravel struct {
 	p    *Planner
 	rd   *Routes
@@ -32,13 +31,38 @@ type gapTravel struct {
 	// place 0), by their other end: -1 when not asked yet.
 	toJob, fromJob, next []int64
 	nextTo               []int
+	// The legs to and from the visit being placed, timed: by their other end, with the departure
+	// they were asked for.
+	toJobAt, fromJobAt       []int64
+	toJobLeave, fromJobLeave []int64
 }
 
 func (g *gapTravel) add(l dispatch.Location, at time.Time) int {
 	g.locs = append(g.locs, l)
 	g.at = append(g.at, at)
 	g.toJob, g.fromJob, g.next, g.nextTo = append(g.toJob, -1), append(g.fromJob, -1), append(g.next, -1), append(g.nextTo, -1)
+	g.toJobAt, g.fromJobAt = append(g.toJobAt, -1), append(g.fromJobAt, -1)
+	g.toJobLeave, g.fromJobLeave = append(g.toJobLeave, 0), append(g.fromJobLeave, 0)
 	return len(g.locs) - 1
+}
+
+// SecondsAt implements scheduling.TimedTravel: the drive leaving at depart (Unix seconds).
+func (g *gapTravel) SecondsAt(from, to int, depart int64) int64 {
+	switch {
+	case from == to:
+		return 0
+	case to == 0:
+		if g.toJobAt[from] < 0 || g.toJobLeave[from] != depart {
+			g.toJobAt[from], g.toJobLeave[from] = g.legAt(from, to, time.Unix(depart, 0)), depart
+		}
+		return g.toJobAt[from]
+	case from == 0:
+		if g.fromJobAt[to] < 0 || g.fromJobLeave[to] != depart {
+			g.fromJobAt[to], g.fromJobLeave[to] = g.legAt(from, to, time.Unix(depart, 0)), depart
+		}
+		return g.fromJobAt[to]
+	}
+	return g.legAt(from, to, time.Unix(depart, 0))
 }
 
 // Seconds implements scheduling.Travel.
@@ -64,12 +88,16 @@ func (g *gapTravel) Seconds(from, to int) int64 {
 }
 
 func (g *gapTravel) leg(from, to int) int64 {
-	if g.locs[from] == g.locs[to] {
-		return 0
-	}
 	at := g.at[from]
 	if at.IsZero() {
 		at = g.at[to]
+	}
+	return g.legAt(from, to, at)
+}
+
+func (g *gapTravel) legAt(from, to int, at time.Time) int64 {
+	if g.locs[from] == g.locs[to] {
+		return 0
 	}
 	d := g.p.travelIn(g.rd, g.locs[from], g.locs[to], at)
 	return int64((d + time.Minute - 1) / time.Minute * 60)
@@ -155,7 +183,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 			// or on other travel times): that gap takes no new visit.
 			part := func(end time.Time, to dispatch.Location, toAt time.Time, pin *Stop) {
 				fi, ti := tr.add(from, cur), tr.add(to, toAt)
-				if reach := reachBy(pin, end); cur.Unix()+tr.Seconds(fi, ti) > reach.Unix() {
+				if reach := reachBy(pin, end); cur.Unix()+tr.SecondsAt(fi, ti, cur.Unix()) > reach.Unix() {
 					return
 				}
 				ends = append(ends, fi, ti)

@@ -79,9 +79,8 @@ func TestInsertionKeepsEveryToldVisit(t *testing.T) {
 }
 
 // checkPlacement recomputes placement pl of booking b from the routes, without the insertion's
-// code: the gap it sits in, the travel on each side (at the hour the insertion times each leg:
-// leaving the gap's start, arriving at the next told visit or home at the shift's end), the
-// shift, the windows.
+// code: the gap it sits in, the travel on each side (each leg at the hour it leaves: the gap's
+// start, the visit's end), the shift, the windows.
 func checkPlacement(t *testing.T, p *Planner, rd *Routes, b dispatch.Booking, ws []dispatch.Window, pl *Placement, round int) {
 	t.Helper()
 	mins := func(d time.Duration) time.Duration { return (d + time.Minute - 1) / time.Minute * time.Minute }
@@ -123,10 +122,10 @@ func checkPlacement(t *testing.T, p *Planner, rd *Routes, b dispatch.Booking, ws
 		t.Fatalf("round %d: %v from %v, %v to drive: cannot start at %v", round, free, from, in, pl.Start)
 	}
 	if next != nil && next.Start.Before(shift.End) {
-		if out := mins(p.TravelTime(b.Location, next.Location, next.Start)); pl.End.Add(out).After(next.Start) {
+		if out := mins(p.TravelTime(b.Location, next.Location, pl.End)); pl.End.Add(out).After(next.Start) {
 			t.Fatalf("round %d: ends %v, %v to the next told visit at %v", round, pl.End, out, next.Start)
 		}
-	} else if home := mins(p.TravelTime(b.Location, tech.Home, shift.End)); pl.End.Add(home).After(shift.End) {
+	} else if home := mins(p.TravelTime(b.Location, tech.Home, pl.End)); pl.End.Add(home).After(shift.End) {
 		t.Fatalf("round %d: ends %v, %v home, the shift ends %v", round, pl.End, home, shift.End)
 	}
 }

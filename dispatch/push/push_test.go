@@ -141,7 +141,9 @@ func TestOfferPushWireFormat(t *testing.T) {
 	// built between the drain's start and FCM's receipt, so it lies between the life left at those
 	// two instants (less the rounding), however slow the machine.
 	ttl, err := time.ParseDuration(m.Android.TTL)
-	atDrain, atReceipt := job.OfferExpiresAt.Sub(drained), job.OfferExpiresAt.Sub(reqs[0].ReceivedAt)
+	// The worker reads the expiry from the notification, in RFC 3339's whole seconds.
+	expires := job.OfferExpiresAt.Truncate(time.Second)
+	atDrain, atReceipt := expires.Sub(drained), expires.Sub(reqs[0].ReceivedAt)
 	if m.Android.Priority != "high" || m.Android.CollapseKey != fmt.Sprintf("job-%d", job.ID) ||
 		err != nil || ttl > 600*time.Second || ttl != ttl.Truncate(time.Second) || ttl > atDrain || ttl <= atReceipt-time.Second {
 		t.Fatalf("android %+v; the offer had %v left at the drain, %v at receipt", m.Android, atDrain, atReceipt)
