@@ -265,6 +265,9 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 }
 
 func (h consoleHandlers) audit(c echo.Context) error {
+	if err := onlyQuery(c, "entity", "entity_id", "actor", "from", "to"); err != nil {
+		return err
+	}
 	page, err := pageOf(c)
 	if err != nil {
 		return err

@@ -106,6 +106,18 @@ func (h lifecycleHandlers) agenda(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+// named fills in the technician's name of a job a transition answered without it (the technician
+// reads their own job's answers as everyone else reads jobs).
+func (h lifecycleHandlers) named(c echo.Context, j dispatch.Job) dispatch.Job {
+	if j.TechnicianName != "" || j.TechnicianID == nil {
+		return j
+	}
+	if t, err := h.Services.Roster.Store.GetTechnician(c.Request().Context(), *j.TechnicianID); err == nil {
+		j.TechnicianName = t.Name
+	}
+	return j
+}
+
 func jobAnswer(c echo.Context, j dispatch.Job, warnings []overrides.Warning) error {
 	setETag(c, j.Version)
 	out := map[string]any{"job": jobOut(j, actor(c))}
@@ -124,7 +136,7 @@ func (h lifecycleHandlers) acceptJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return jobAnswer(c, j, nil)
+	return jobAnswer(c, h.named(c, j), nil)
 }
 
 type declineRequest struct {
@@ -178,7 +190,7 @@ func (h lifecycleHandlers) jobStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return jobAnswer(c, j, nil)
+	return jobAnswer(c, h.named(c, j), nil)
 }
 
 func (h lifecycleHandlers) getJob(c echo.Context) error {
