@@ -54,8 +54,9 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 	return out, nil
 }
 
-// ETA is when the technician should arrive for the booking's current visit: the planned start,
-// or later when the technician is on the way and the travel from their position says so.
+// ETA is when the technician should arrive for the booking's current visit: the planned start
+// until they set off; once en route, now plus the travel model's time from their latest position
+// (ping), as the "on the way" push says, moving with each ping.
 func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 	j := b.CurrentJob()
 	if j == nil || j.TechnicianID == nil || j.PlannedStart == nil {
@@ -69,14 +70,17 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 		if err != nil {
 			return j.PlannedStart
 		}
-		now := s.Now()
-		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
-		if j.PlannedStart.After(eta) {
-			eta = *j.PlannedStart
-		}
+		eta := s.enRouteETA(t, b)
 		return &eta
 	}
 	return nil
+}
+
+// enRouteETA is the arrival of technician t, on the way to b: now plus the travel from their
+// latest position, to the minute. The push and every read of the ETA use it.
+func (s *Service) enRouteETA(t dispatch.Technician, b dispatch.Booking) time.Time {
+	now := s.Now()
+	return now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
 }
 
 // arrivalWindow describes the two hours from start in the customer's business time zone.
@@ -91,8 +95,7 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch
 	first, _, _ := strings.Cut(t.Name, " ")
 	switch j.Status {
 	case dispatch.JobEnRoute:
-		now := s.Now()
-		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		eta := s.enRouteETA(t, b)
 		return s.Env.TellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
 			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
 	case dispatch.JobOnSite:
