@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +58,55 @@ func TestETAFollowsTheTechnician(t *testing.T) {
 	}
 	if second := eta(); !second.Before(first) || second.Sub(b.clock.Now()) > 5*time.Minute {
 		t.Fatalf("after a ping two streets away the ETA is %s (was %s, now %s)", second, first, b.clock.Now())
+	}
+}
+
+// TestAgendaKeepsTheDay: a completed job left the technician's agenda. The day's finished visits
+// stay on it, marked done, and every item gives the SLA due time and the planned start in the
+// technician's time zone (Europe/Paris: +01:00 in November).
+func TestAgendaKeepsTheDay(t *testing.T) {
+	b := setup(t)
+	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	done := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	next := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	path := fmt.Sprintf("/v1/jobs/%v", jobOf(t, done)["id"])
+	for _, s := range []map[string]any{nil, {"status": "en_route"}, {"status": "on_site"}, {"status": "completed", "outcome": "fixed"}} {
+		p, body := path+"/status", any(s)
+		if s == nil {
+			p, body = path+"/accept", nil
+		}
+		if r := b.do("POST", p, tech, body); r.Status != 200 {
+			t.Fatalf("%s %v: %d %s", p, s, r.Status, r.Body)
+		}
+	}
+	items := b.do("GET", "/v1/technicians/me/jobs", tech, nil).json(t)["items"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("the agenda holds %d items, want the done job and the next: %v", len(items), items)
+	}
+	first, second := items[0].(map[string]any), items[1].(map[string]any)
+	if first["booking_id"] != done["id"] || first["done"] != true || first["job"].(map[string]any)["status"] != "completed" {
+		t.Fatalf("the day's done job: %v", first)
+	}
+	if second["booking_id"] != next["id"] || second["done"] != false || second["eta"] == nil {
+		t.Fatalf("the next job: %v", second)
+	}
+	for _, it := range items {
+		it := it.(map[string]any)
+		local, _ := it["sla_due_local"].(string)
+		if it["time_zone"] != "Europe/Paris" || !strings.HasSuffix(local, "+01:00") || it["address"] == "" || it["problem"] == "" || it["tier"] == "" {
+			t.Fatalf("an agenda item a technician reads: %v", it)
+		}
+		if due, _ := time.Parse(time.RFC3339, it["sla_due_at"].(string)); !strings.HasPrefix(local, due.In(time.FixedZone("", 3600)).Format("2006-01-02T15:04")) {
+			t.Fatalf("sla_due_local %s is not sla_due_at %v in Paris", local, it["sla_due_at"])
+		}
+	}
+	// Tomorrow, yesterday's work is gone.
+	b.clock.Set(b.clock.Now().Add(24 * time.Hour))
+	for _, it := range b.do("GET", "/v1/technicians/me/jobs", b.token(dispatch.RoleTechnician, "tech-a"), nil).json(t)["items"].([]any) {
+		if it.(map[string]any)["done"] == true {
+			t.Fatalf("yesterday's done job is still on the agenda: %v", it)
+		}
 	}
 }

@@ -14,27 +14,47 @@ type AgendaItem struct {
 	Job     dispatch.Job
 	Booking dispatch.Booking
 	ETA     *time.Time
+	Done    bool           // finished today (completed or incomplete), kept on the day's agenda
+	Zone    *time.Location // the technician's time zone, for the times a person reads
 }
 
-// Agenda lists the caller's live jobs in visit order, each with an ETA.
+// Agenda lists the caller's day: the visits they finished today (in their time zone) first,
+// marked done, then their live jobs in visit order, each with an ETA.
 func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, error) {
 	t, err := s.technicianFor(ctx, s.Store, a)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
+	zone, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		zone = time.UTC
+	}
+	local := now.In(zone)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, zone)
+	done, err := s.Store.TechnicianFinishedJobs(ctx, t.ID, today, now.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
 	jobs, err := s.Store.TechnicianJobs(ctx, t.ID, now.Add(-24*time.Hour), now.Add(14*24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AgendaItem, 0, len(jobs))
+	out := make([]AgendaItem, 0, len(done)+len(jobs))
+	for _, j := range done {
+		b, err := s.Store.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, AgendaItem{Job: j, Booking: b, Done: true, Zone: zone})
+	}
 	pos, at := s.Planner.StartPosition(t, now), now
 	for _, j := range jobs {
 		b, err := s.Store.GetBooking(ctx, j.BookingID)
 		if err != nil {
 			return nil, err
 		}
-		item := AgendaItem{Job: j, Booking: b}
+		item := AgendaItem{Job: j, Booking: b, Zone: zone}
 		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
 			eta := at.Add(s.Planner.TravelTime(pos, b.Location, at))
 			if eta.Before(*j.PlannedStart) {
