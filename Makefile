@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-faults clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -30,6 +30,7 @@ check-static: static
 run: build
 	@url=$$(scripts/dev-db.sh) || exit 1; \
 	export DATABASE_URL=$$url; \
+	export FIELDFIX_TIME_ZONE=$${FIELDFIX_TIME_ZONE:-Europe/Paris}; \
 	$(BIN)/fieldfix seed && \
 	echo "console: http://localhost:$${FIELDFIX_PORT:-8080}/console   API: http://localhost:$${FIELDFIX_PORT:-8080}/openapi.json" && \
 	exec $(BIN)/fieldfix serve --addr "$${FIELDFIX_ADDR:-:$${FIELDFIX_PORT:-8080}}"
@@ -52,6 +53,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanOperations$$' -fuzztime $(FUZZTIME) ./scheduling
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
+	$(GO) test -run '^$$' -fuzz '^FuzzEXIF$$' -fuzztime $(FUZZTIME) ./dispatch/proof
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./dispatch/money
 
 # Fails when `go mod tidy` would change go.mod or go.sum.
 check-tidy:
@@ -78,6 +81,11 @@ check-generated: $(SQLC)
 bench-solver:
 	$(GO) run ./internal/benchmarks/solver -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 990ms
 
+# The three public city days through the VROOM path at VROOM's limits and a quarter of each, against
+# VROOM 1.14's recorded answers (../shared/benchmarks/cityday).
+bench-cityday:
+	$(GO) run ./internal/benchmarks/cityday -dir $(CURDIR)/../shared/benchmarks/cityday
+
 bench-vroom:
 	$(GO) run ./internal/benchmarks/vroom -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 1s
 
@@ -94,6 +102,10 @@ bench-slots:
 # 10,000 queued pushes drained: outbox → worker → Firebase SDK → local FCM fake.
 bench-push:
 	$(GO) run ./internal/benchmarks/push
+
+# 1,000 photos of 3 MB through the API into PostgreSQL: throughput, heap, database growth per photo.
+bench-attachments:
+	$(GO) run ./internal/benchmarks/attachments
 
 # Faults from outside against real server processes: SIGKILL mid-send, the database cut across a
 # tick, FCM refusing connections for 30 s (docs/reliability.md). BIN_UNDER_TEST=path probes another build.

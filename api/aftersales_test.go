@@ -33,6 +33,7 @@ func near(t *testing.T, name string, got any, want float64) {
 // compares every KPI with figures worked out by hand (in the comments).
 func TestKPIsAgainstHandWorkedFixture(t *testing.T) {
 	b := setup(t)
+	b.svc.Env.Rules.ChangeCutoff = 0                        // no cut-off: a customer cancels a visit due within the hour
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84) // shifts 08:00–20:00 Paris = 12 h a day
 	t0 := b.clock.Now()                                     // 2026-11-20 09:00 UTC
 	cust := b.token(dispatch.RoleCustomer, "kim")

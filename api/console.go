@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 )
 
@@ -304,6 +305,9 @@ func (h consoleHandlers) audit(c echo.Context) error {
 type optimizeRequest struct {
 	Region   string `json:"region,omitempty"`
 	BudgetMS int    `json:"budget_ms,omitempty"`
+	DryRun   bool   `json:"dry_run,omitempty"`
+	// FreezeMinutes, when given, replaces the freeze horizon (0: every visit not accepted may move).
+	FreezeMinutes *int `json:"freeze_minutes,omitempty"`
 }
 
 func (h consoleHandlers) optimize(c echo.Context) error {
@@ -314,7 +318,15 @@ func (h consoleHandlers) optimize(c echo.Context) error {
 	if req.BudgetMS < 0 || req.BudgetMS > 120000 {
 		return dispatch.Invalid("budget_ms", "out_of_range", "budget_ms must be between 1 and 120000")
 	}
-	res, err := h.Services.Optimize.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
+	run := optimize.Request{Region: req.Region, Budget: time.Duration(req.BudgetMS) * time.Millisecond, DryRun: req.DryRun}
+	if req.FreezeMinutes != nil {
+		if *req.FreezeMinutes < 0 || *req.FreezeMinutes > 7*24*60 {
+			return dispatch.Invalid("freeze_minutes", "out_of_range", "freeze_minutes must be between 0 and 10080")
+		}
+		f := time.Duration(*req.FreezeMinutes) * time.Minute
+		run.Freeze = &f
+	}
+	res, err := h.Services.Optimize.Run(c.Request().Context(), actor(c), run)
 	if err != nil {
 		return err
 	}

@@ -238,14 +238,15 @@ func TestCustomerNotificationSequence(t *testing.T) {
 	for i := len(items) - 1; i >= 0; i-- { // the inbox is newest first
 		kinds = append(kinds, items[i].(map[string]any)["kind"].(string))
 	}
-	if fmt.Sprint(kinds) != "[confirmed on_the_way arrived completed]" {
+	// Proof of work's hook sends the service report's link inside the completion, before lifecycle's own word.
+	if fmt.Sprint(kinds) != "[received confirmed on_the_way arrived service_report completed]" {
 		t.Fatalf("customer heard %v", kinds)
 	}
-	confirmed := items[len(items)-1].(map[string]any)
+	confirmed := items[len(items)-2].(map[string]any)
 	if data := confirmed["data"].(map[string]any); data["technician_first_name"] != "tech-a" || data["window_start"] == nil {
 		t.Fatalf("confirmed %v", confirmed)
 	}
-	if eta := items[len(items)-2].(map[string]any)["data"].(map[string]any)["eta"]; eta == nil {
+	if eta := items[len(items)-3].(map[string]any)["data"].(map[string]any)["eta"]; eta == nil {
 		t.Fatal("on_the_way without an ETA")
 	}
 	// Another customer's inbox stays empty.
@@ -255,8 +256,9 @@ func TestCustomerNotificationSequence(t *testing.T) {
 }
 
 // TestNotificationLogPrintsIDs: without FCM the log is the push channel, and issue 19 found it
-// printing pointers (job_id=0x270b93cb13c0). The technician's offer (written with the booking) and
-// the customer's confirmation (written on accept) each log the notification, job and booking ids.
+// printing pointers (job_id=0x270b93cb13c0). The technician's offer and the customer's "received"
+// (written with the booking) and the customer's confirmation (written on accept) each log the
+// notification, job and booking ids.
 func TestNotificationLogPrintsIDs(t *testing.T) {
 	b := setup(t)
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "fieldfix.log"))
@@ -272,18 +274,18 @@ func TestNotificationLogPrintsIDs(t *testing.T) {
 		t.Fatalf("accept: %d %s", r.Status, r.Body)
 	}
 	var ids []int64
-	if err := b.db.Pool.QueryRow(t.Context(), "SELECT array_agg(id ORDER BY id) FROM notifications").Scan(&ids); err != nil || len(ids) != 2 {
-		t.Fatalf("notifications %v (%v), want the offer and the confirmation", ids, err)
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT array_agg(id ORDER BY id) FROM notifications").Scan(&ids); err != nil || len(ids) != 3 {
+		t.Fatalf("notifications %v (%v), want the offer, the receipt and the confirmation", ids, err)
 	}
 	out, err := os.ReadFile(logFile.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 3 {
 		t.Fatalf("log:\n%s", out)
 	}
-	for i, kind := range []string{"technician:tech-a kind=offer", "customer:zoe kind=confirmed"} {
+	for i, kind := range []string{"technician:tech-a kind=offer", "customer:zoe kind=received", "customer:zoe kind=confirmed"} {
 		want := fmt.Sprintf("msg=notification notification_id=%d to=%s job_id=%v booking_id=%v ", ids[i], kind, job["id"], bk["id"])
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("log line %q\ndoes not hold %q", lines[i], want)

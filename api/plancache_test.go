@@ -235,7 +235,7 @@ func (p pausingIntake) Autocommit(ctx context.Context, fn func(intake.Store) (bo
 	return p.Store.Autocommit(ctx, func(st intake.Store) (bool, error) { return fn(pausingIntake{st, p.before}) })
 }
 
-func (p pausingIntake) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (p pausingIntake) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, []dispatch.Notification, bool, error) {
 	p.before()
 	return p.Store.WriteNewBooking(ctx, nb)
 }

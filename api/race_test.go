@@ -351,6 +351,7 @@ func TestLostUpdateRacesHaveOneOutcome(t *testing.T) {
 	for _, race := range races {
 		t.Run(race.name, func(t *testing.T) {
 			b := setup(t)
+			b.svc.Env.Rules.ChangeCutoff = 0 // no cut-off: the customer races the technician up to the arrival
 			b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 			for i := range rounds {
 				r := b.jobReadyFor(i, fmt.Sprintf("cust-%d", i), "tech-a", race.steps...)

@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}
+	in, lc, con, as, tr, pw, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}, moneyHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -69,6 +69,14 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
+	// The customer's tracking link: the token is the key, no login.
+	public("GET", "/t/:token", web.Tracking)
+	public("GET", "/t/:token/visit", tr.visit)
+	public("GET", "/t/:token/slots", tr.slots)
+	public("POST", "/t/:token/reschedule", tr.reschedule)
+	public("POST", "/t/:token/cancel", tr.cancel)
+	public("GET", "/track/*", web.TrackingAsset)
+	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -116,11 +124,45 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/jobs/:id/pin", con.pinJob(true), dispatcher)
 	private("POST", "/jobs/:id/unpin", con.pinJob(false), dispatcher)
 
+	private("POST", "/checklists", pw.createTemplate, admin)
+	private("GET", "/checklists", pw.listTemplates, admin, dispatcher)
+	private("GET", "/checklists/:id", pw.getTemplate, admin, dispatcher)
+	private("PATCH", "/checklists/:id", pw.updateTemplate, admin)
+	private("GET", "/jobs/:id/checklist", pw.getChecklist, technician, customer, dispatcher, admin)
+	private("PUT", "/jobs/:id/checklist", pw.putChecklist, technician)
+	private("POST", "/jobs/:id/attachments", pw.upload, technician)
+	private("GET", "/jobs/:id/attachments", pw.listAttachments, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/content", pw.content(false), technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/thumbnail", pw.content(true), technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff", pw.signOff, technician)
+	private("GET", "/jobs/:id/signoff", pw.getSignOff, technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff/code", pw.resendCode, technician)
+	private("GET", "/jobs/:id/report", pw.report, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/report.pdf", pw.reportPDF, technician, customer, dispatcher, admin)
+	private("GET", "/reports/signoffs", pw.signOffs, dispatcher, admin)
+
 	private("GET", "/board", con.board, dispatcher)
 	private("POST", "/dispatch/optimize", con.optimize, dispatcher)
 	private("GET", "/audit", con.audit, dispatcher, admin)
 	private("GET", "/kpis", as.kpis, dispatcher, admin)
 	private("GET", "/events", con.events, dispatcher)
+
+	private("GET", "/pricebook", mon.priceBook, technician, dispatcher, admin)
+	private("POST", "/pricebook", mon.updatePriceBook, admin)
+	private("POST", "/jobs/:id/quotes", mon.createQuote, technician, dispatcher)
+	private("GET", "/bookings/:id/quotes", mon.bookingQuotes, customer, technician, dispatcher)
+	private("GET", "/quotes/:id", mon.getQuote, customer, technician, dispatcher)
+	private("POST", "/quotes/:id/approve", mon.decideQuote(true), customer, dispatcher)
+	private("POST", "/quotes/:id/decline", mon.decideQuote(false), customer, dispatcher)
+	private("GET", "/invoices", mon.listInvoices, customer, dispatcher, admin)
+	private("GET", "/invoices/:id", mon.getInvoice, customer, dispatcher, admin) // :id may end in .pdf
+	private("POST", "/invoices/:id/payments", mon.recordPayment, technician, dispatcher, admin)
+	private("POST", "/invoices/:id/credit-notes", mon.creditNote, dispatcher, admin)
+	private("GET", "/kpis/money", mon.kpis, dispatcher, admin)
+	private("GET", "/settlements", mon.settlements, dispatcher, admin)
+	private("POST", "/settlements/:period/close", mon.closePeriod, dispatcher, admin)
+	private("POST", "/settlements/claims/:id/reject", mon.changeClaim(true), dispatcher, admin)
+	private("POST", "/settlements/claims/:id/resubmit", mon.changeClaim(false), dispatcher, admin)
 }
 
 // The handlers of each area's routes, over the server's dependencies.
@@ -129,4 +171,6 @@ type (
 	lifecycleHandlers  struct{ Deps } // the technician's jobs; devices and inboxes
 	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
 	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
+	proofHandlers      struct{ Deps } // proof of work: checklists, attachments, sign-off, service reports
+	moneyHandlers      struct{ Deps } // price book, quotes, invoices, payments, warranty settlement
 )

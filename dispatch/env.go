@@ -14,6 +14,8 @@ type Env struct {
 	Log      *slog.Logger
 	Notifier Notifier // beyond the inbox; nil: the inbox alone
 	Metrics  Metrics  // nil: nothing counted
+	// PublicURL is where customers open the service's pages (tracking links): FIELDFIX_PUBLIC_URL.
+	PublicURL string
 }
 
 // NewEnv is an Env with the wall clock, a silent log and notifications logged (LogNotifier) where

@@ -26,7 +26,7 @@ type Notification struct {
 	ID               int64
 	RecipientKind    string
 	RecipientSubject string
-	Kind             string // offer, change, cancellation, reminder, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
+	Kind             string // offer, change, cancellation, reminder, received, moved, confirmed, on_the_way, arrived, completed, feedback_request, tier_changed
 	JobID            *int64
 	BookingID        *int64
 	Title, Body      string
@@ -52,6 +52,9 @@ type NoticeStore interface {
 	PushQueue
 	AddNotification(ctx context.Context, n Notification) (Notification, error)
 	GetTechnician(ctx context.Context, id int64) (Technician, error)
+	// TrackingLink is booking bookingID's tracking token, lasting at least until expires: the one
+	// it has, else token, issued at.
+	TrackingLink(ctx context.Context, bookingID int64, token string, at, expires time.Time) (string, error)
 }
 
 // Outbox enqueues a push of each notification to the recipient's devices in the transaction that
@@ -120,12 +123,20 @@ func (e *Env) TellTechnician(ctx context.Context, st NoticeStore, techID *int64,
 		BookingID: &j.BookingID, Title: title, Body: body, Data: map[string]any{"deep_link": JobLink(j.ID)}})
 }
 
-// TellCustomer notifies booking b's customer of job j (inbox, and push to their devices).
+// TellCustomer notifies booking b's customer of job j (inbox, and push to their devices), with
+// the booking's tracking link (issued, or extended, for TrackingTTL from now).
 func (e *Env) TellCustomer(ctx context.Context, st NoticeStore, b Booking, j Job, kind, title, body string, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
+	now := e.Now()
+	token, err := st.TrackingLink(ctx, b.ID, NewTrackingToken(), now, now.Add(TrackingTTL))
+	if err != nil {
+		return err
+	}
 	data["deep_link"] = fmt.Sprintf("fieldfix://bookings/%d", b.ID)
+	data["tracking_url"] = e.TrackingURL(token)
+	body += " Follow your visit: " + e.TrackingURL(token)
 	return e.Notify(ctx, st, Notification{RecipientKind: "customer", RecipientSubject: b.CustomerSubject, Kind: kind, JobID: &j.ID,
 		BookingID: &b.ID, Title: title, Body: body, Data: data})
 }

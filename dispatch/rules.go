@@ -17,6 +17,7 @@ type Rules struct {
 	MaxWindowsAhead  time.Duration // how far ahead a preferred window may lie
 	MinWindowLength  time.Duration // the shortest preferred window a customer may ask for (30 min)
 	MaxProblemLength int
+	ChangeCutoff     time.Duration // a customer reschedules or cancels up to this long before the window (2 h; 0: until the technician is on site)
 }
 
 // DefaultRules are the business's defaults.
@@ -30,6 +31,7 @@ func DefaultRules() Rules {
 		MaxWindowsAhead:  60 * 24 * time.Hour,
 		MinWindowLength:  30 * time.Minute,
 		MaxProblemLength: 4000,
+		ChangeCutoff:     2 * time.Hour,
 	}
 }
 

@@ -47,7 +47,7 @@ func (se *search) localSearch(ctx context.Context, s *state, focus []int32) {
 				improved = se.twoOptStar(s, j, k) || improved
 			}
 		}
-		if !improved {
+		if !improved && (focus != nil || !se.eject(ctx, s)) {
 			return
 		}
 	}
@@ -162,4 +162,84 @@ func (se *search) twoOptStar(s *state, a, b int32) bool {
 		}
 	}
 	return se.try(s, []int{ra, rb}, [][]int32{slices.Concat(qa[:i], tb), slices.Concat(qb[:k], ta)})
+}
+
+// eject serves jobs left unassigned by making room: for each, a visit of one of its routes
+// leaves for its best place in another route and the job takes the room (an ejection chain of
+// one), when that improves the plan. It returns whether any did.
+func (se *search) eject(ctx context.Context, s *state) bool {
+	c := se.c
+	improved := false
+	for j := range s.where {
+		if s.where[j] != -1 || c.jobs[j].removed || len(se.nb.routes[j]) == 0 {
+			continue
+		}
+		if ctx.Err() != nil || (se.budget.Time > 0 && time.Since(se.began) >= se.budget.Time) {
+			return improved
+		}
+		se.budget.Yield()
+		free := unassignedCost(*c.job(j), c.horizon, c.disrupt)
+	routes:
+		for _, r := range se.nb.routes[j] {
+			seq := s.seqs[r]
+			for k, x := range seq {
+				if !se.movable(s, int(x)) {
+					continue
+				}
+				rest := slices.Delete(slices.Clone(seq), k, k+1)
+				starts := make([]int64, len(rest))
+				if !c.eval(r, rest, starts).ok {
+					continue
+				}
+				latest, quick := c.latestStarts(r, rest, nil)
+				var best []int32
+				var bestRC rcost
+				for pos := 0; pos <= len(rest); pos++ {
+					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1)) {
+						continue
+					}
+					cand := slices.Insert(slices.Clone(rest), pos, int32(j))
+					if rc := c.eval(r, cand, nil); rc.ok && (best == nil || rc.travel < bestRC.travel) {
+						best, bestRC = cand, rc
+					}
+				}
+				if best == nil {
+					continue
+				}
+				others := slices.DeleteFunc(slices.Clone(se.nb.routes[x]), func(q int) bool { return q == r })
+				o, ok := s.bestOption(c, int(x), others, se.buf, nil)
+				if !ok && len(others) == 0 {
+					continue
+				}
+				if !ok { // x fits nowhere else: only a better job may take its place
+					o = option{r: -1}
+				}
+				d := s.delta(c, []int{r}, []rcost{bestRC}).sub(free)
+				if o.r >= 0 {
+					d = d.add(o.d)
+				} else {
+					d = d.add(unassignedCost(*c.job(int(x)), c.horizon, c.disrupt))
+				}
+				if !d.Less(Cost{}) {
+					continue
+				}
+				s.set(c, r, best, bestRC)
+				s.sum = s.sum.sub(free).add(unassignedCost(*c.job(int(x)), c.horizon, c.disrupt))
+				if o.r >= 0 {
+					s.place(c, int(x), o)
+				}
+				improved = true
+				break routes
+			}
+		}
+	}
+	return improved
+}
+
+// at is xs[k], or 0 when k is out of range.
+func at(xs []int64, k int) int64 {
+	if k < 0 || k >= len(xs) {
+		return 0
+	}
+	return xs[k]
 }

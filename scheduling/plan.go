@@ -18,6 +18,9 @@ type compiled struct {
 	skillBit map[string]int
 	horizon  int64 // the last shift end
 	disrupt  int64
+	told     []told      // Optimize with Stability: where told visits were (nil: no stability)
+	keepTold bool        // InsertWith(KeepTold): told visits stay in their windows
+	timed    TimedTravel // the Travel when it depends on the hour (nil: it does not)
 }
 
 type ctech struct {
@@ -44,6 +47,7 @@ func compile(p *Problem) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{pr: p, jobIndex: map[int64]int{}, techIdx: map[int64]int{}, skillBit: map[string]int{}, disrupt: p.Disruption}
+	c.timed, _ = p.Travel.(TimedTravel)
 	if c.disrupt == 0 {
 		c.disrupt = DefaultDisruption
 	}
@@ -276,7 +280,8 @@ func (p *Plan) Insert(j Job, candidates []int64) (Placement, error) {
 	}
 	if o, ok := s.bestOption(c, ji, c.routesFor(ji, techs, nil), nil, nil); ok {
 		s.place(c, ji, o)
-		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: s.start[ji]}, nil
+		_, _, start, _ := p.Where(j.ID)
+		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: start}, nil
 	}
 	return Placement{Reason: c.reason(s, ji, techs)}, nil
 }
@@ -297,7 +302,8 @@ func (s *state) bestOption(c *compiled, j int, rs []int, buf []int32, skip func(
 }
 
 // Remove takes a job out of the plan (a cancelled booking). Later visits keep their order and
-// may start earlier.
+// may start earlier; with timed travel the direct road can be slower than the detour was, and
+// the later visits it makes unreachable are placed again like new bookings.
 func (p *Plan) Remove(id int64) error {
 	j, ok := p.c.jobIndex[id]
 	if !ok {
@@ -306,7 +312,7 @@ func (p *Plan) Remove(id int64) error {
 	if p.c.job(j).Started {
 		return fmt.Errorf("%w: job %d is under way", ErrInvalid, id)
 	}
-	if !p.s.unassign(p.c, j) {
+	if !p.s.unassign(p.c, j) && !p.s.unassignReplacing(p.c, j) {
 		return fmt.Errorf("%w: removing job %d breaks its route (a pinned start or a break)", ErrInvalid, id)
 	}
 	p.s.sum = p.s.sum.sub(unassignedCost(*p.c.job(j), p.c.horizon, p.c.disrupt))
@@ -356,8 +362,12 @@ func (p *Plan) Where(id int64) (tech int64, shift int, start int64, ok bool) {
 	if !found || p.s.where[j] < 0 {
 		return 0, 0, 0, false
 	}
-	cr := p.c.routes[p.s.where[j]]
-	return p.c.pr.Technicians[cr.tech].ID, cr.shift, p.s.start[j], true
+	r := int(p.s.where[j])
+	cr := p.c.routes[r]
+	var rep Route
+	p.c.simulate(r, p.s.seqs[r], nil, &rep)
+	start = rep.Visits[slices.Index(p.s.seqs[r], int32(j))].Start
+	return p.c.pr.Technicians[cr.tech].ID, cr.shift, start, true
 }
 
 // Problem is the plan's problem as it stands: the jobs Insert added, without those removed.

@@ -6,10 +6,10 @@ import (
 
 // rcost is one route's share of the objective.
 type rcost struct {
-	ok                         bool
-	breach, late, travel, disr int64
-	work                       int64
-	n, load                    int
+	ok                               bool
+	breach, late, travel, disr, wait int64
+	work                             int64
+	n, load                          int
 }
 
 // state is a plan: every route's visits and every job's place and start.
@@ -20,6 +20,8 @@ type state struct {
 	start []int64
 	work  []int64 // per technician
 	sum   Cost
+	// latest is bestIn's scratch for latestStarts.
+	latest []int64
 }
 
 func newState(c *compiled) *state {
@@ -69,13 +71,18 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	if sh.From != nil {
 		loc = *sh.From
 	}
+	// The forward schedule (each visit as early as it can), each leg's travel and arrival, for
+	// the backward pass that departs late instead of waiting at a door.
+	var buf [3][16]int64
+	ss, ds, as := buf[0][:0], buf[1][:0], buf[2][:0]
+	var inner int64 // breaks taken between visits
 	for k, j := range seq {
 		job := &c.pr.Jobs[j]
 		out.load += job.Load
 		if t.Capacity > 0 && out.load > t.Capacity {
 			return rcost{}
 		}
-		d := tr.Seconds(loc, job.Loc)
+		d := leg(tr, c.timed, loc, job.Loc, at)
 		drive := d // still to drive before the visit
 		var s int64
 		if job.Started {
@@ -99,21 +106,25 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 				if rep != nil {
 					rep.Breaks = append(rep.Breaks, Window{bs, bs + b.Duration})
 				}
+				if k > 0 {
+					inner += b.Duration
+				}
 				at = bs + b.Duration
 				bi++
 			}
 			var ok bool
-			s, ok = earliest(ws, max(at+drive, now))
+			s, ok = earliest(ws, max(at+drive, now, toldFrom(job))) // a told customer sees no one earlier
 			if !ok || s+job.Duration > sh.End {
 				return rcost{}
 			}
 		}
+		if !c.keeps(job, s) {
+			return rcost{}
+		}
 		if starts != nil {
 			starts[k] = s
 		}
-		if rep != nil {
-			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: at + drive, Start: s, End: s + job.Duration})
-		}
+		ss, ds, as = append(ss, s), append(ds, d), append(as, at+drive)
 		br, lt := lateness(*job, s)
 		out.breach += br
 		out.late += lt
@@ -122,8 +133,23 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		if job.AcceptedBy != 0 && job.AcceptedBy != t.ID {
 			out.disr += c.disrupt
 		}
+		out.disr += c.moveCost(int(j), r, s)
 		at, loc = s+job.Duration, job.Loc
 	}
+	if len(sh.Breaks) == 0 && c.timed == nil {
+		c.departLate(seq, ss, ds, as)
+	}
+	out.wait = -inner
+	for k, j := range seq {
+		job := &c.pr.Jobs[j]
+		if k > 0 {
+			out.wait += ss[k] - ss[k-1] - c.pr.Jobs[seq[k-1]].Duration - ds[k]
+		}
+		if rep != nil {
+			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: as[k], Start: ss[k], End: ss[k] + job.Duration})
+		}
+	}
+	leave := at // the drive home is timed from the last visit's end
 	for ; bi < len(sh.Breaks); bi++ {
 		b := &sh.Breaks[bi]
 		bs := max(at, b.Start)
@@ -139,7 +165,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	if sh.To != nil {
 		home = *sh.To
 	}
-	d := tr.Seconds(loc, home)
+	d := leg(tr, c.timed, loc, home, leave)
 	if at+d > sh.End {
 		return rcost{}
 	}
@@ -159,6 +185,7 @@ func (s *state) set(c *compiled, r int, seq []int32, rc rcost) {
 	s.sum.Lateness += rc.late - old.late
 	s.sum.Travel += rc.travel - old.travel
 	s.sum.Disruption += rc.disr - old.disr
+	s.sum.Waiting += rc.wait - old.wait
 	for _, j := range s.seqs[r] {
 		if s.where[j] == int32(r) {
 			s.where[j] = -1
@@ -184,6 +211,7 @@ func (s *state) delta(c *compiled, rs []int, rcs []rcost) Cost {
 		d.Lateness += nw.late - old.late
 		d.Travel += nw.travel - old.travel
 		d.Disruption += nw.disr - old.disr
+		d.Waiting += nw.wait - old.wait
 		ti := c.routes[r].tech
 		k := slices.Index(techs[:nt], ti)
 		if k < 0 {
@@ -234,6 +262,11 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		lastEnd = cj.ws[len(cj.ws)-1].End
 	}
 	rs := [1]int{r}
+	latest, quick := c.latestStarts(r, seq, s.latest)
+	if quick {
+		s.latest = latest
+	}
+	simple := quick && s.simple(c, seq, j)
 	for pos := 0; pos <= len(seq); pos++ {
 		if pos > 0 && len(cj.ws) > 0 {
 			prev := int(seq[pos-1])
@@ -247,6 +280,15 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if skip != nil && skip() {
 			continue
 		}
+		if quick && !s.fits(c, r, seq, latest, j, pos) {
+			continue
+		}
+		if simple { // only travel and balance differ between positions: no need to evaluate
+			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {
+				best, found = option{r: r, pos: pos, d: d}, true
+			}
+			continue
+		}
 		buf = append(buf[:0], seq[:pos]...)
 		buf = append(buf, int32(j))
 		buf = append(buf, seq[pos:]...)
@@ -258,6 +300,13 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if !found || d.Less(best.d) {
 			best, found = option{r: r, pos: pos, rc: rc, d: d}, true
 		}
+	}
+	if simple && found { // the chosen position, evaluated in full (waiting included)
+		buf = slices.Insert(append(buf[:0], seq...), best.pos, int32(j))
+		if best.rc = c.eval(r, buf, nil); !best.rc.ok {
+			return option{}, false
+		}
+		best.d = s.delta(c, rs[:], []rcost{best.rc})
 	}
 	return best, found
 }

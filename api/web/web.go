@@ -1,6 +1,7 @@
-// Package web is the dispatcher console: one page with its script and styles embedded in the
-// binary (no build step, no external assets: the map is SVG drawn from the API's H3 hexagons).
-// The page is public; every API call it makes carries the dispatcher's bearer token.
+// Package web is the dispatcher console and the customer's tracking page: pages with their
+// scripts and styles embedded in the binary (no build step, no external assets: maps are SVG).
+// The console is public and every API call it makes carries the dispatcher's bearer token; the
+// tracking page's calls carry its link's token in their path.
 package web
 
 import (
@@ -21,6 +22,25 @@ func Console(c echo.Context) error {
 	if name == "" || name == "index.html" {
 		name = "index.html"
 	}
+	return serve(c, name)
+}
+
+// Tracking serves the customer's tracking page, /t/{token}; the page reads its token from the path.
+func Tracking(c echo.Context) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token stays in this page
+	return serve(c, "track.html")
+}
+
+// TrackingAsset serves the tracking page's script and styles, /track/*.
+func TrackingAsset(c echo.Context) error {
+	name := strings.TrimPrefix(c.Param("*"), "/")
+	if name != "track.js" && name != "track.css" {
+		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	return serve(c, name)
+}
+
+func serve(c echo.Context, name string) error {
 	sub, _ := fs.Sub(assets, "assets")
 	data, err := fs.ReadFile(sub, name)
 	if err != nil {

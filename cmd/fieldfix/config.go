@@ -37,6 +37,9 @@ type config struct {
 	PaidSLA         time.Duration
 	TimeZone        string
 	LogLevel        string
+	PublicURL       string
+	// ChangeCutoff: a customer changes or cancels a visit up to this long before its window.
+	ChangeCutoff time.Duration
 
 	OfferHorizon   time.Duration
 	OfferTTL       time.Duration
@@ -80,6 +83,12 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, c *config) {
 	fs.DurationVar(&c.WarrantySLA, "warranty-sla", durationEnv(getenv, "FIELDFIX_WARRANTY_SLA", 48*time.Hour), "on-site deadline for warranty bookings (env FIELDFIX_WARRANTY_SLA)")
 	fs.DurationVar(&c.PaidSLA, "paid-sla", durationEnv(getenv, "FIELDFIX_PAID_SLA", 24*time.Hour), "on-site deadline for paid bookings (env FIELDFIX_PAID_SLA)")
 	fs.StringVar(&c.TimeZone, "time-zone", envOr(getenv, "FIELDFIX_TIME_ZONE", "UTC"), "business time zone for calendar-day rules such as warranty end (env FIELDFIX_TIME_ZONE)")
+	fs.StringVar(&c.PublicURL, "public-url", envOr(getenv, "FIELDFIX_PUBLIC_URL", "http://localhost:8080"), "where customers open the tracking links in their messages (env FIELDFIX_PUBLIC_URL)")
+	cutoff := durationEnv(getenv, "FIELDFIX_CHANGE_CUTOFF", 2*time.Hour)
+	if d, err := time.ParseDuration(getenv("FIELDFIX_CHANGE_CUTOFF")); err == nil && d == 0 {
+		cutoff = 0 // none
+	}
+	fs.DurationVar(&c.ChangeCutoff, "change-cutoff", cutoff, "a customer reschedules or cancels up to this long before the arrival window; 0: until the technician is on site (env FIELDFIX_CHANGE_CUTOFF)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "FIELDFIX_LOG_LEVEL", "info"), "debug, info, warn or error (env FIELDFIX_LOG_LEVEL)")
 }
 
@@ -97,7 +106,7 @@ func (c config) jwt() api.JWT {
 
 func (c config) rules() (dispatch.Rules, error) {
 	r := dispatch.DefaultRules()
-	r.WarrantySLA, r.PaidSLA = c.WarrantySLA, c.PaidSLA
+	r.WarrantySLA, r.PaidSLA, r.ChangeCutoff = c.WarrantySLA, c.PaidSLA, c.ChangeCutoff
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		return r, fmt.Errorf("time zone %q: %w", c.TimeZone, err)

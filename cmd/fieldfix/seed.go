@@ -75,6 +75,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer pool.Close()
 	svc := services.New(postgres.New(pool), rules, dispatch.SystemClock, nil)
+	svc.Env.PublicURL = c.PublicURL
 	seeded, err := seedDemo(ctx, svc, *technicians, *bookings, time.Now())
 	if err != nil {
 		return err

@@ -87,12 +87,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer closeReads()
 	}
+	svc.Env.PublicURL = c.PublicURL
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {
 		return err
 	}
 	svc.Env.Notifier = notifier
 	fmt.Fprintln(stdout, "fieldfix: "+pushLine)
+	proofLine, err := proofSetup(ctx, getenv, svc.Proof, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "fieldfix: "+proofLine)
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
 	}
@@ -100,6 +106,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
+	svc.Money.Provider.Secret = []byte(getenv("FIELDFIX_PAYMENTS_WEBHOOK_SECRET"))
+	svc.Money.Provider.Tolerance = durationEnv(getenv, "FIELDFIX_PAYMENTS_WEBHOOK_TOLERANCE", 5*time.Minute)
 	if url := getenv("FIELDFIX_FOLLOWUP_WEBHOOK"); url != "" {
 		svc.Aftersales.FollowUp.Webhook = followUpWebhook(url)
 	}

@@ -207,13 +207,15 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Acto
 			var offered dispatch.AuditEvent
 			offered, nb.Notification = s.Offers.Draft(a, now, b, &j, p.Technician)
 			nb.Audit = append(nb.Audit, offered)
-			_, nb.Push = s.Notifier.(dispatch.Outbox)
 		}
 	}
 	b.Jobs = []dispatch.Job{j}
 	nb.Booking = b
 	nb.PlanVersion = p.ExpectedVersion(ctx)
-	got, n, written, err := st.WriteNewBooking(ctx, nb)
+	nb.TrackingToken, nb.TrackingExpires = dispatch.NewTrackingToken(), now.Add(dispatch.TrackingTTL)
+	nb.Received = dispatch.Received(b, j, s.Rules.Zone(), s.TrackingURL(nb.TrackingToken))
+	_, nb.Push = s.Notifier.(dispatch.Outbox)
+	got, ns, written, err := st.WriteNewBooking(ctx, nb)
 	if dispatch.HasCode(err, "plan_changed") {
 		p.Changed()
 	}
@@ -227,9 +229,11 @@ func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Acto
 	}
 	if nb.Offered {
 		s.Offers.Sent(*j.OfferExpiresAt)
-		if n != nil && s.Notifier != nil && !nb.Push {
+	}
+	for _, n := range ns {
+		if s.Notifier != nil && !nb.Push {
 			// A notifier that is not the outbox acts after the write (the outbox's rows were in it).
-			if err := s.Notifier.Notify(ctx, st, *n); err != nil {
+			if err := s.Notifier.Notify(ctx, st, n); err != nil {
 				s.Log.Warn("notifier failed after a booking was written", "booking_id", got.ID, "err", err)
 			}
 		}

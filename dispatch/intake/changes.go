@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -138,6 +139,9 @@ func (s *Service) changeBooking(ctx context.Context, a dispatch.Actor, id int64,
 			}
 		}
 		now := s.Now()
+		if err := s.beforeCutoff(a, j, now, action); err != nil {
+			return err
+		}
 		reason, err := fn(st, &b, j, now)
 		if err != nil {
 			return err
@@ -167,6 +171,25 @@ func (s *Service) changeBooking(ctx context.Context, a dispatch.Actor, id int64,
 		return err
 	})
 	return out, err
+}
+
+// beforeCutoff refuses a customer's change once the cut-off before the visit's window has
+// passed (Rules.ChangeCutoff, FIELDFIX_CHANGE_CUTOFF): the technician's day is set by then, and
+// staff, who can rearrange it, may still change it. A cut-off of 0 is none.
+func (s *Service) beforeCutoff(a dispatch.Actor, j *dispatch.Job, now time.Time, action string) error {
+	if a.Role != dispatch.RoleCustomer || j == nil || j.PlannedStart == nil || j.TechnicianID == nil || s.Rules.ChangeCutoff <= 0 {
+		return nil
+	}
+	loc := s.Rules.Zone()
+	w := dispatch.PromisedWindow(*j.PlannedStart, loc)
+	closes := w.Start.Add(-s.Rules.ChangeCutoff)
+	if now.Before(closes) {
+		return nil
+	}
+	e := dispatch.Conflict("change_cutoff_passed", "the visit on %s can no longer be %s online: changes close %s before the window, at %s; please call us",
+		dispatch.TellWindow(w, loc), action, strings.TrimSuffix(strings.TrimSuffix(s.Rules.ChangeCutoff.String(), "0s"), "0m"), closes.In(loc).Format("Mon 2 Jan 15:04"))
+	e.(*dispatch.Error).Extra = map[string]any{"change_cutoff": closes}
+	return e
 }
 
 // lockBookingAndVisit reads booking id with its row and its current visit's row locked, in the
@@ -212,6 +235,10 @@ func (s *Service) CancelBooking(ctx context.Context, a dispatch.Actor, id int64,
 				fmt.Sprintf("The customer cancelled job %d (%s).", j.ID, b.Address)); err != nil {
 				return "", err
 			}
+			if err := s.Env.TellCustomer(ctx, st, *b, *j, "cancellation", "Booking cancelled",
+				fmt.Sprintf("Your %s %s visit is cancelled.", b.Appliance, strings.ReplaceAll(string(b.ServiceType), "_", " ")), nil); err != nil {
+				return "", err
+			}
 			j.Status = dispatch.JobCancelled
 		}
 		return reason, nil
@@ -227,7 +254,11 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 	if err := s.validateWindows(windows, now); err != nil {
 		return dispatch.Booking{}, err
 	}
+	var before dispatch.Job
 	return s.changeBooking(ctx, a, id, ifVersion, "rescheduled", func(st Store, b *dispatch.Booking, j *dispatch.Job, now time.Time) (string, error) {
+		if j != nil {
+			before = *j
+		}
 		if j != nil && (j.Status == dispatch.JobEnRoute || j.Status == dispatch.JobOnSite) {
 			return "", dispatch.Conflict("technician_on_the_way", "booking %d cannot be rescheduled: the technician is %s", b.ID, j.Status)
 		}
@@ -252,6 +283,9 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 			return nil
 		}
 		if err := s.Offers.Dispatch(ctx, st, a, b, j, nil); err != nil {
+			return err
+		}
+		if err := s.Env.TellMoved(ctx, st, b, before, *j); err != nil {
 			return err
 		}
 		if j.TechnicianID != nil {

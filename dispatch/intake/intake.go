@@ -43,15 +43,18 @@ type Purchases interface {
 // Bookings keeps the bookings and their visits.
 type Bookings interface {
 	// WriteNewBooking writes nb whole and atomically: the idempotency key (if any), the booking
-	// and its job, the offer, the notification and its pushes, the audit events. It returns the
-	// booking and the notification with their ids. written is false, and nothing is written, when
-	// the key was taken already (a concurrent request with the key waits for the first to end).
-	WriteNewBooking(ctx context.Context, nb NewBooking) (b dispatch.Booking, n *dispatch.Notification, written bool, err error)
+	// and its job, the offer, the notifications and their pushes, the tracking link, the audit
+	// events. It returns the booking and the notifications written, with their ids. written is
+	// false, and nothing is written, when the key was taken already (a concurrent request with
+	// the key waits for the first to end).
+	WriteNewBooking(ctx context.Context, nb NewBooking) (b dispatch.Booking, ns []dispatch.Notification, written bool, err error)
 	// IdempotentBooking is the booking a taken key made and the hash of the request that made it.
 	IdempotentBooking(ctx context.Context, k IdempotencyKey) (b dispatch.Booking, storedHash string, err error)
 	ListBookings(ctx context.Context, f BookingFilter) ([]dispatch.Booking, error)
 	// LockBooking reads the booking with its row locked until the transaction ends.
 	LockBooking(ctx context.Context, id int64) (dispatch.Booking, error)
+	// TrackedBooking is the booking a tracking token opens and when the token lapses.
+	TrackedBooking(ctx context.Context, token string) (bookingID int64, expires time.Time, err error)
 	// LockJob reads the job with its row locked until the transaction ends.
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
 	UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch.Booking, error)
@@ -138,7 +141,13 @@ type NewBooking struct {
 	// Notification tells the technician of the offer (nil: none); the write sets its job and
 	// booking ids and adds the deep link to the job to its data.
 	Notification *dispatch.Notification
-	// Push enqueues the notification's pushes to the technician's devices (the outbox).
+	// Received tells the customer the booking is received (its window, once planned, and the
+	// tracking link); the write sets its ids and the deep link to the booking.
+	Received dispatch.Notification
+	// Tracking is the booking's tracking link: its token and when it lapses.
+	TrackingToken   string
+	TrackingExpires time.Time
+	// Push enqueues the notifications' pushes to their recipients' devices (the outbox).
 	Push bool
 	// PlanVersion, when set, is the plan_version of the job's technician that the job was placed
 	// on: if it moved, nothing is written and the error has code plan_changed.

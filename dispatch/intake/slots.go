@@ -88,8 +88,7 @@ func (s *Service) Slots(ctx context.Context, a dispatch.Actor, q SlotQuery) ([]S
 
 // slotGrid cuts [from, to) into dispatch.ArrivalWindow windows starting on even local hours.
 func slotGrid(from, to time.Time, loc *time.Location) []dispatch.Window {
-	l := from.In(loc)
-	start := time.Date(l.Year(), l.Month(), l.Day(), l.Hour()-l.Hour()%2, 0, 0, 0, loc)
+	start := dispatch.PromisedWindow(from, loc).Start
 	var out []dispatch.Window
 	for w := start; w.Before(to); w = w.Add(dispatch.ArrivalWindow) {
 		end := w.Add(dispatch.ArrivalWindow)

@@ -103,12 +103,6 @@ func (s *Service) enRouteETA(t dispatch.Technician, b dispatch.Booking) time.Tim
 	return now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
 }
 
-// arrivalWindow describes the two hours from start in the customer's business time zone.
-func arrivalWindow(start time.Time, loc *time.Location) string {
-	st := start.In(loc)
-	return fmt.Sprintf("%s between %s and %s", st.Format("Mon 2 Jan"), st.Format("15:04"), st.Add(dispatch.ArrivalWindow).Format("15:04"))
-}
-
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
 // or has finished.
 func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) error {

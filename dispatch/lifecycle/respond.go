@@ -49,10 +49,10 @@ func (s *Service) AcceptJob(ctx context.Context, a dispatch.Actor, id int64) (di
 			return err
 		}
 		first, _, _ := strings.Cut(t.Name, " ")
+		w := dispatch.PromisedWindow(*j.PlannedStart, s.Rules.Zone())
 		return s.Env.TellCustomer(ctx, st, b, j, "confirmed", "Your visit is confirmed",
-			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, arrivalWindow(*j.PlannedStart, s.Rules.Zone())),
-			map[string]any{"technician_first_name": first, "window_start": j.PlannedStart.Format(time.RFC3339),
-				"window_end": j.PlannedStart.Add(dispatch.ArrivalWindow).Format(time.RFC3339)})
+			fmt.Sprintf("%s will come for your %s on %s.", first, b.Appliance, dispatch.TellWindow(w, s.Rules.Zone())),
+			map[string]any{"technician_first_name": first, "window_start": w.Start.Format(time.RFC3339), "window_end": w.End.Format(time.RFC3339)})
 	})
 	if err == nil {
 		s.Count().Offer("accepted")

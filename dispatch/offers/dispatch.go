@@ -68,6 +68,7 @@ func (s *Service) Redispatch(ctx context.Context, st Writer, a dispatch.Actor, j
 	if err != nil {
 		return dispatch.Job{}, err
 	}
+	before := j
 	if err := s.unassign(ctx, st, &j); err != nil {
 		return dispatch.Job{}, err
 	}
@@ -79,6 +80,9 @@ func (s *Service) Redispatch(ctx context.Context, st Writer, a dispatch.Actor, j
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return dispatch.Job{}, err
 		}
+	}
+	if err := s.Env.TellMoved(ctx, st, b, before, j); err != nil {
+		return dispatch.Job{}, err
 	}
 	return st.GetJob(ctx, j.ID)
 }

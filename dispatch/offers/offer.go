@@ -83,10 +83,10 @@ func offerNotification(t dispatch.Technician, b dispatch.Booking, j dispatch.Job
 	if t.Subject == nil {
 		return nil
 	}
-	exp := *j.OfferExpiresAt
+	exp, loc := *j.OfferExpiresAt, t.Zone() // told in the technician's zone
 	return &dispatch.Notification{RecipientKind: "technician", RecipientSubject: *t.Subject, Kind: "offer",
 		JobID: new(j.ID), BookingID: new(b.ID), Title: "New job: " + b.Appliance + " " + string(b.ServiceType),
-		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.Format("Mon 15:04"), b.Address, exp.Format("15:04")),
+		Body: fmt.Sprintf("%s at %s, %s. Accept by %s.", b.Problem, j.PlannedStart.In(loc).Format("Mon 15:04"), b.Address, exp.In(loc).Format("15:04")),
 		Data: map[string]any{"offer_expires_at": exp.Format(time.RFC3339)}}
 }
 

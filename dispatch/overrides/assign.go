@@ -100,8 +100,18 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 			return err
 		}
 		warnings = append(warnings, s.assignmentWarnings(ctx, st, b, t, *start)...)
+		if r.PlannedStart != nil {
+			fits, err := s.Planner.Fits(ctx, st, b, j, t, *start)
+			if err != nil {
+				return err
+			}
+			if !fits {
+				warnings = append(warnings, Warning{"route_does_not_fit", fmt.Sprintf("under the travel model %s cannot be at this visit at %s between their other visits and be home by the shift's end",
+					t.Name, start.Format(time.RFC3339))})
+			}
+		}
 
-		prevTech := j.TechnicianID
+		prevTech, before := j.TechnicianID, j
 		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
 			return err
 		}
@@ -134,8 +144,10 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return err
 		}
-		out, err = st.GetJob(ctx, id)
-		return err
+		if out, err = st.GetJob(ctx, id); err != nil {
+			return err
+		}
+		return s.Env.TellMoved(ctx, st, b, before, out)
 	})
 	if warnings == nil {
 		warnings = []Warning{}
@@ -245,7 +257,7 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 		if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher took job %d off your agenda.", j.ID)); err != nil {
 			return err
 		}
-		prev, from, now := j.TechnicianID, j.Status, s.Now()
+		prev, from, now, before := j.TechnicianID, j.Status, s.Now(), j
 		j.Status, j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.AcceptedAt = dispatch.JobUnassigned, nil, nil, nil, nil, nil
 		j.Pinned, j.PinnedStart, j.UpdatedAt = false, false, now
 		if _, err := st.UpdateJob(ctx, j); err != nil {
@@ -259,8 +271,14 @@ func (s *Service) UnassignJob(ctx context.Context, a dispatch.Actor, id int64, i
 			Data: map[string]any{"previous_technician_id": *prev, "booking_id": j.BookingID}}); err != nil {
 			return err
 		}
-		out, err = st.GetJob(ctx, id)
-		return err
+		if out, err = st.GetJob(ctx, id); err != nil {
+			return err
+		}
+		b, err := st.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return err
+		}
+		return s.Env.TellMoved(ctx, st, b, before, out)
 	})
 	return out, err
 }

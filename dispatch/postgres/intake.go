@@ -62,7 +62,7 @@ func purchaseFrom(r db.Purchase) dispatch.Purchase {
 }
 
 // WriteNewBooking writes a new booking whole in one statement (BookingPlace).
-func (s intakeStore) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, *dispatch.Notification, bool, error) {
+func (s intakeStore) WriteNewBooking(ctx context.Context, nb intake.NewBooking) (dispatch.Booking, []dispatch.Notification, bool, error) {
 	b := nb.Booking
 	if len(b.Jobs) != 1 {
 		return dispatch.Booking{}, nil, false, fmt.Errorf("write booking: a new booking has one job, not %d", len(b.Jobs))
@@ -82,6 +82,16 @@ func (s intakeStore) WriteNewBooking(ctx context.Context, nb intake.NewBooking) 
 		JobStatus: string(j.Status), TechnicianID: j.TechnicianID, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd,
 		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
 		JobLinkPrefix: dispatch.JobLinkPrefix, PlanVersion: nb.PlanVersion, WarrantyVerified: b.WarrantyVerified,
+		TrackingToken: nb.TrackingToken, TrackingExpiresAt: nb.TrackingExpires, ReceivedData: []byte("{}"),
+	}
+	rc := nb.Received
+	if rc.RecipientSubject != "" {
+		p.ReceivedSubject, p.ReceivedTitle, p.ReceivedBody = &rc.RecipientSubject, rc.Title, rc.Body
+		if rc.Data != nil {
+			if p.ReceivedData, err = json.Marshal(rc.Data); err != nil {
+				return dispatch.Booking{}, nil, false, err
+			}
+		}
 	}
 	if k := nb.Idempotency; k != nil {
 		p.IdempotencySubject, p.IdempotencyKey, p.RequestHash = &k.Subject, &k.Key, k.RequestHash
@@ -107,17 +117,23 @@ func (s intakeStore) WriteNewBooking(ctx context.Context, nb intake.NewBooking) 
 	}
 	b.ID, j.ID, j.BookingID, j.Version = r.BookingID, r.JobID, r.BookingID, 1
 	b.Jobs = []dispatch.Job{j}
-	if n != nil {
-		saved := *n
-		saved.ID, saved.JobID, saved.BookingID, saved.CreatedAt = r.NotificationID, &j.ID, &b.ID, b.CreatedAt
-		saved.Data = maps.Clone(n.Data)
-		if saved.Data == nil {
-			saved.Data = map[string]any{}
+	var ns []dispatch.Notification
+	written := func(n dispatch.Notification, id int64, link string) {
+		n.ID, n.JobID, n.BookingID, n.CreatedAt = id, &j.ID, &b.ID, b.CreatedAt
+		n.Data = maps.Clone(n.Data)
+		if n.Data == nil {
+			n.Data = map[string]any{}
 		}
-		saved.Data["deep_link"] = dispatch.JobLink(j.ID)
-		n = &saved
+		n.Data["deep_link"] = link
+		ns = append(ns, n)
 	}
-	return b, n, true, nil // as written: no need to read it back
+	if n != nil {
+		written(*n, r.NotificationID, dispatch.JobLink(j.ID))
+	}
+	if r.ReceivedID != 0 {
+		written(rc, r.ReceivedID, fmt.Sprintf("fieldfix://bookings/%d", b.ID))
+	}
+	return b, ns, true, nil // as written: no need to read it back
 }
 
 // IdempotentBooking reads the booking a taken key points at.
@@ -181,4 +197,10 @@ func (s intakeStore) SetExtendedWarranty(ctx context.Context, purchaseID int64, 
 		return dispatch.Purchase{}, notFound(err, "purchase", purchaseID)
 	}
 	return purchaseFrom(r), nil
+}
+
+// TrackedBooking is the booking a tracking token opens.
+func (s intakeStore) TrackedBooking(ctx context.Context, token string) (int64, time.Time, error) {
+	r, err := s.q.TrackingLinkGet(ctx, token)
+	return r.BookingID, r.ExpiresAt, mapErr(err)
 }

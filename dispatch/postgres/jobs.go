@@ -86,6 +86,7 @@ func jobFrom(r db.Job, techName string) dispatch.Job {
 		TechnicianName: techName, PlannedStart: utcPtr(r.PlannedStart), PlannedEnd: utcPtr(r.PlannedEnd), Pinned: r.Pinned,
 		PinnedStart: r.PinnedStart, OfferExpiresAt: utcPtr(r.OfferExpiresAt), AcceptedAt: utcPtr(r.AcceptedAt), EnRouteAt: utcPtr(r.EnRouteAt),
 		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
+		SignOffMethod: deref(r.SignoffMethod), SignedOffAt: utcPtr(r.SignedOffAt),
 		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -184,6 +185,11 @@ func (s jobRows) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, 
 	return ids, mapErr(err)
 }
 
+func (s jobRows) ReoptimizedFrom(ctx context.Context, jobID int64) ([]int64, error) {
+	ids, err := s.q.ReoptimizedFrom(ctx, jobID)
+	return ids, mapErr(err)
+}
+
 func (s jobRows) AddNotification(ctx context.Context, n dispatch.Notification) (dispatch.Notification, error) {
 	data, _ := json.Marshal(n.Data)
 	if n.Data == nil {
@@ -201,4 +207,10 @@ func (s jobRows) AddNotification(ctx context.Context, n dispatch.Notification) (
 func (s jobRows) EnqueuePush(ctx context.Context, notificationID int64, now time.Time) (int64, error) {
 	n, err := s.q.PushEnqueue(ctx, now, notificationID)
 	return n, mapErr(err)
+}
+
+// TrackingLink is the booking's tracking token, issued (or its life extended) in this transaction.
+func (s jobRows) TrackingLink(ctx context.Context, bookingID int64, token string, at, expires time.Time) (string, error) {
+	got, err := s.q.TrackingLinkIssue(ctx, token, bookingID, at, expires)
+	return got, mapErr(err)
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
+	"github.com/fieldfix/fieldfix/dispatch/money"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/dispatch/proof"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
@@ -34,6 +36,8 @@ type Set struct {
 	Optimize   *optimize.Service
 	Watchdog   *watchdog.Service
 	Aftersales *aftersales.Service
+	Proof      *proof.Service
+	Money      *money.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -48,6 +52,10 @@ type Stores interface {
 	Optimize() optimize.Store
 	Watchdog() watchdog.Store
 	Aftersales() aftersales.Store
+	Proof() proof.Store
+	// Blobs is where attachments' bytes go unless the caller sets another store on Set.Proof.
+	Blobs() proof.Blobs
+	Money() money.Store
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -68,17 +76,23 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	planner := planning.NewPlanner(store.Planning(), env)
 	offs := offers.New(store.Offers(), env, planner)
 	in := intake.New(store.Intake(), env, planner, offs)
+	pw := proof.New(store.Proof(), env, store.Blobs())
+	mon := money.New(store.Money(), env)
 	return &Set{
-		Env:        env,
-		Planner:    planner,
-		Offers:     offs,
-		Intake:     in,
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in), // intake settles warranties on site
+		Env:     env,
+		Planner: planner,
+		Offers:  offs,
+		Intake:  in,
+		// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
+		// invoices the paid visit or claims the warranty one
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon),
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
 		Optimize:   optimize.New(store.Optimize(), env, planner, offs),
 		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
 		Aftersales: aftersales.New(store.Aftersales(), env),
+		Proof:      pw,
+		Money:      mon,
 	}
 }

@@ -190,7 +190,7 @@ func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *d
 	if j.TechnicianID != nil && !late && j.PlannedStart != nil && !p.Start.Before(*j.PlannedStart) {
 		return false, nil // no better than what it has
 	}
-	prev := j.TechnicianID
+	prev, before := j.TechnicianID, *j
 	if err := s.Offers.Withdraw(ctx, st, *j, "re-dispatched by the SLA watchdog"); err != nil {
 		return false, err
 	}
@@ -216,6 +216,9 @@ func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *d
 		if err := s.Offers.Offer(ctx, st, dispatch.System(), b, j, nil); err != nil {
 			return false, err
 		}
+	}
+	if err := s.Env.TellMoved(ctx, st, b, before, *j); err != nil {
+		return false, err
 	}
 	return true, st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now())
 }

@@ -19,6 +19,21 @@ type voidTravel struct {
 	void int
 }
 
+// padded is the matrix with the void location as one more row and column of zeros: a plain
+// Matrix, which the search reads directly (no memo, no wrapper).
+func padded(mat [][]int64, void int) scheduling.Travel {
+	if void != len(mat) {
+		return voidTravel{scheduling.Matrix(mat), void}
+	}
+	out := make(scheduling.Matrix, len(mat)+1)
+	for i, row := range mat {
+		out[i] = append(make([]int64, 0, len(row)+1), row...)
+		out[i] = append(out[i], 0)
+	}
+	out[len(mat)] = make([]int64, len(mat)+1)
+	return out
+}
+
 func (v voidTravel) Seconds(from, to int) int64 {
 	if from == v.void || to == v.void {
 		return 0
@@ -209,7 +224,7 @@ func (m *model) travel() error {
 				return err
 			}
 		}
-		m.pr.Travel = voidTravel{scheduling.Matrix(mat), m.void}
+		m.pr.Travel = padded(mat, m.void)
 		return nil
 	}
 	// geo's model, off-peak: VROOM's timestamps carry no date, so no rush hour applies.

@@ -113,10 +113,23 @@ WITH ids AS MATERIALIZED (
     FROM ok
     WHERE sqlc.narg(notify_subject)::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
+), tl AS (
+    INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+    SELECT @tracking_token::text, ok.booking_id, @created_at, @tracking_expires_at::timestamptz
+    FROM ok
+), nc AS (
+    -- the customer's "booking received", with the tracking link
+    INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+    SELECT 'customer', sqlc.narg(received_subject)::text, 'received', ok.job_id, ok.booking_id, @received_title::text, @received_body::text,
+           @received_data::jsonb || jsonb_build_object('deep_link', 'fieldfix://bookings/' || ok.booking_id), @created_at
+    FROM ok
+    WHERE sqlc.narg(received_subject)::text IS NOT NULL
+    RETURNING id, recipient_kind, recipient_subject
 ), p AS (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
     SELECT n.id, d.id, d.token, 'pending', @created_at, @created_at, @created_at
-    FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
+    FROM (SELECT * FROM n UNION ALL SELECT * FROM nc) n
+    JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
     WHERE @push::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
@@ -129,5 +142,6 @@ WITH ids AS MATERIALIZED (
 )
 -- booking_id 0: nothing written; notification_id 0: none.
 SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
-       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE(fresh.ok, false)::boolean AS plan_fresh
+       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE((SELECT nc.id FROM nc), 0)::bigint AS received_id,
+       COALESCE(fresh.ok, false)::boolean AS plan_fresh
 FROM fresh LEFT JOIN ok ON true;

@@ -72,6 +72,11 @@ FOR UPDATE SKIP LOCKED;
 SELECT DISTINCT technician_id FROM offers
 WHERE job_id = $1 AND status IN ('declined', 'expired');
 
+-- The technicians a re-optimisation took the job from: it is never offered to them again by one.
+-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised';
+
 -- name: JobsToOffer :many
 SELECT id FROM jobs
 WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sqlc.arg(horizon)::timestamptz
@@ -215,3 +220,13 @@ SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[])
 -- re-optimisation's technicians cannot move until its transaction ends.
 -- name: PlanVersionsLock :many
 SELECT id, plan_version FROM technicians WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: TrackingLinkIssue :one
+-- The booking's tracking link: the one it has (lasting at least until expires_at), else token.
+INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+VALUES (@new_token::text, @booking_id, @created_at, @expires_at)
+ON CONFLICT (booking_id) DO UPDATE SET expires_at = GREATEST(tracking_links.expires_at, EXCLUDED.expires_at)
+RETURNING token;
+
+-- name: TrackingLinkGet :one
+SELECT booking_id, expires_at FROM tracking_links WHERE tracking_links.token = @link_token::text;

@@ -238,22 +238,36 @@ WITH ids AS MATERIALIZED (
     FROM ok
     WHERE $32::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
+), tl AS (
+    INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+    SELECT $37::text, ok.booking_id, $22, $38::timestamptz
+    FROM ok
+), nc AS (
+    -- the customer's "booking received", with the tracking link
+    INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
+    SELECT 'customer', $39::text, 'received', ok.job_id, ok.booking_id, $40::text, $41::text,
+           $42::jsonb || jsonb_build_object('deep_link', 'fieldfix://bookings/' || ok.booking_id), $22
+    FROM ok
+    WHERE $39::text IS NOT NULL
+    RETURNING id, recipient_kind, recipient_subject
 ), p AS (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
     SELECT n.id, d.id, d.token, 'pending', $22, $22, $22
-    FROM n JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
-    WHERE $37::boolean
+    FROM (SELECT id, recipient_kind, recipient_subject FROM n UNION ALL SELECT id, recipient_kind, recipient_subject FROM nc) n
+    JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
+    WHERE $43::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
     SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
            CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
            e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
            CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
-    FROM ok, jsonb_array_elements($38::jsonb) WITH ORDINALITY AS e(v, n)
+    FROM ok, jsonb_array_elements($44::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
 SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
-       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE(fresh.ok, false)::boolean AS plan_fresh
+       COALESCE((SELECT n.id FROM n), 0)::bigint AS notification_id, COALESCE((SELECT nc.id FROM nc), 0)::bigint AS received_id,
+       COALESCE(fresh.ok, false)::boolean AS plan_fresh
 FROM fresh LEFT JOIN ok ON true
 `
 
@@ -294,6 +308,12 @@ type BookingPlaceParams struct {
 	NotifyBody         string
 	NotifyData         []byte
 	JobLinkPrefix      string
+	TrackingToken      string
+	TrackingExpiresAt  time.Time
+	ReceivedSubject    *string
+	ReceivedTitle      string
+	ReceivedBody       string
+	ReceivedData       []byte
 	Push               bool
 	Events             []byte
 }
@@ -302,6 +322,7 @@ type BookingPlaceRow struct {
 	BookingID      int64
 	JobID          int64
 	NotificationID int64
+	ReceivedID     int64
 	PlanFresh      bool
 }
 
@@ -357,6 +378,12 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.NotifyBody,
 		arg.NotifyData,
 		arg.JobLinkPrefix,
+		arg.TrackingToken,
+		arg.TrackingExpiresAt,
+		arg.ReceivedSubject,
+		arg.ReceivedTitle,
+		arg.ReceivedBody,
+		arg.ReceivedData,
 		arg.Push,
 		arg.Events,
 	)
@@ -365,6 +392,7 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		&i.BookingID,
 		&i.JobID,
 		&i.NotificationID,
+		&i.ReceivedID,
 		&i.PlanFresh,
 	)
 	return i, err
@@ -460,7 +488,7 @@ func (q *Queries) IdempotencyGet(ctx context.Context, subject string, key string
 const jobInsert = `-- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes
+RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at
 `
 
 type JobInsertParams struct {
@@ -514,12 +542,14 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 		&i.Lat,
 		&i.Lng,
 		&i.DurationMinutes,
+		&i.SignoffMethod,
+		&i.SignedOffAt,
 	)
 	return i, err
 }
 
 const jobsByBookings = `-- name: JobsByBookings :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY($1::bigint[])
 ORDER BY j.booking_id, j.visit
@@ -563,6 +593,8 @@ func (q *Queries) JobsByBookings(ctx context.Context, bookingIds []int64) ([]Job
 			&i.Job.Lat,
 			&i.Job.Lng,
 			&i.Job.DurationMinutes,
+			&i.Job.SignoffMethod,
+			&i.Job.SignedOffAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
@@ -139,6 +139,8 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Job.Lat,
 			&i.Job.Lng,
 			&i.Job.DurationMinutes,
+			&i.Job.SignoffMethod,
+			&i.Job.SignedOffAt,
 			&i.SlaDueAt,
 			&i.Tier,
 			&i.Lat,
@@ -366,7 +368,7 @@ func (q *Queries) DevicesActive(ctx context.Context, ownerKind string, ownerSubj
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.id = $1
 `
@@ -403,13 +405,15 @@ func (q *Queries) JobGet(ctx context.Context, id int64) (JobGetRow, error) {
 		&i.Job.Lat,
 		&i.Job.Lng,
 		&i.Job.DurationMinutes,
+		&i.Job.SignoffMethod,
+		&i.Job.SignedOffAt,
 		&i.TechnicianName,
 	)
 	return i, err
 }
 
 const jobLock = `-- name: JobLock :one
-SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
@@ -439,6 +443,8 @@ func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
 		&i.Lat,
 		&i.Lng,
 		&i.DurationMinutes,
+		&i.SignoffMethod,
+		&i.SignedOffAt,
 	)
 	return i, err
 }
@@ -894,6 +900,32 @@ func (q *Queries) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64,
 	return items, nil
 }
 
+const reoptimizedFrom = `-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised'
+`
+
+// The technicians a re-optimisation took the job from: it is never offered to them again by one.
+func (q *Queries) ReoptimizedFrom(ctx context.Context, jobID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, reoptimizedFrom, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var technician_id int64
+		if err := rows.Scan(&technician_id); err != nil {
+			return nil, err
+		}
+		items = append(items, technician_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const technicianBySubject = `-- name: TechnicianBySubject :one
 SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE subject = $1
 `
@@ -924,7 +956,7 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 }
 
 const technicianFinishedJobs = `-- name: TechnicianFinishedJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('completed', 'incomplete')
@@ -971,6 +1003,8 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 			&i.Job.Lat,
 			&i.Job.Lng,
 			&i.Job.DurationMinutes,
+			&i.Job.SignoffMethod,
+			&i.Job.SignedOffAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err
@@ -984,7 +1018,7 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 }
 
 const technicianJobs = `-- name: TechnicianJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -1030,6 +1064,8 @@ func (q *Queries) TechnicianJobs(ctx context.Context, technicianID int64, fromTi
 			&i.Job.Lat,
 			&i.Job.Lng,
 			&i.Job.DurationMinutes,
+			&i.Job.SignoffMethod,
+			&i.Job.SignedOffAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err
@@ -1215,4 +1251,40 @@ UPDATE technician_time_off SET moved_job_ids = $2::bigint[] WHERE id = $1
 func (q *Queries) TimeOffSetMoved(ctx context.Context, iD int64, jobIds []int64) error {
 	_, err := q.db.Exec(ctx, timeOffSetMoved, iD, jobIds)
 	return err
+}
+
+const trackingLinkGet = `-- name: TrackingLinkGet :one
+SELECT booking_id, expires_at FROM tracking_links WHERE tracking_links.token = $1::text
+`
+
+type TrackingLinkGetRow struct {
+	BookingID int64
+	ExpiresAt time.Time
+}
+
+func (q *Queries) TrackingLinkGet(ctx context.Context, linkToken string) (TrackingLinkGetRow, error) {
+	row := q.db.QueryRow(ctx, trackingLinkGet, linkToken)
+	var i TrackingLinkGetRow
+	err := row.Scan(&i.BookingID, &i.ExpiresAt)
+	return i, err
+}
+
+const trackingLinkIssue = `-- name: TrackingLinkIssue :one
+INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
+VALUES ($1::text, $2, $3, $4)
+ON CONFLICT (booking_id) DO UPDATE SET expires_at = GREATEST(tracking_links.expires_at, EXCLUDED.expires_at)
+RETURNING token
+`
+
+// The booking's tracking link: the one it has (lasting at least until expires_at), else token.
+func (q *Queries) TrackingLinkIssue(ctx context.Context, newToken string, bookingID int64, createdAt time.Time, expiresAt time.Time) (string, error) {
+	row := q.db.QueryRow(ctx, trackingLinkIssue,
+		newToken,
+		bookingID,
+		createdAt,
+		expiresAt,
+	)
+	var token string
+	err := row.Scan(&token)
+	return token, err
 }

@@ -8,6 +8,34 @@ import (
 	"time"
 )
 
+type AcceptanceCode struct {
+	JobID     int64
+	CodeHash  string
+	ExpiresAt time.Time
+	Attempts  int32
+	Sends     int32
+	SentAt    time.Time
+}
+
+type Attachment struct {
+	ID          int64
+	JobID       int64
+	Kind        string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	BlobKey     string
+	ThumbKey    *string
+	Filename    string
+	Width       *int32
+	Height      *int32
+	TakenAt     *time.Time
+	Lat         *float64
+	Lng         *float64
+	UploadedBy  string
+	CreatedAt   time.Time
+}
+
 type AuditEvent struct {
 	ID         int64
 	At         time.Time
@@ -25,6 +53,13 @@ type AuditEvent struct {
 type AuditFeed struct {
 	ID    int64
 	Event string
+}
+
+type Blob struct {
+	Key         string
+	ContentType string
+	Content     []byte
+	CreatedAt   time.Time
 }
 
 type Booking struct {
@@ -55,6 +90,18 @@ type Booking struct {
 	FollowupSentAt   *time.Time
 	CustomerDeferred bool
 	WarrantyVerified *bool
+}
+
+type ChecklistTemplate struct {
+	ID          int64
+	Name        string
+	ServiceType string
+	Appliance   string
+	Items       []byte
+	Active      bool
+	Version     int32
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 type Complaint struct {
@@ -92,6 +139,13 @@ type Device struct {
 	LastSeenAt     time.Time
 }
 
+type DocumentCounter struct {
+	Business string
+	Series   string
+	Year     int32
+	Last     int32
+}
+
 type Feedback struct {
 	BookingID  int64
 	CustomerID int64
@@ -107,6 +161,30 @@ type IdempotencyKey struct {
 	RequestHash string
 	BookingID   *int64
 	CreatedAt   time.Time
+}
+
+type Invoice struct {
+	ID               int64
+	Business         string
+	Kind             string
+	Number           string
+	Year             int32
+	Seq              int32
+	BookingID        int64
+	JobID            *int64
+	CustomerID       int64
+	CreditsInvoiceID *int64
+	Currency         string
+	Lines            []byte
+	Taxes            []byte
+	NetMinor         int64
+	TaxMinor         int64
+	TotalMinor       int64
+	QuoteIds         []int64
+	OnSiteMinutes    *int32
+	Reason           string
+	IssuedAt         time.Time
+	IssuedBySub      string
 }
 
 type Job struct {
@@ -133,6 +211,17 @@ type Job struct {
 	Lat             float64
 	Lng             float64
 	DurationMinutes int32
+	SignoffMethod   *string
+	SignedOffAt     *time.Time
+}
+
+type JobChecklist struct {
+	JobID      int64
+	TemplateID *int64
+	Items      []byte
+	Answers    []byte
+	Version    int32
+	UpdatedAt  time.Time
 }
 
 type KpiDaily struct {
@@ -141,6 +230,17 @@ type KpiDaily struct {
 	Grp        string
 	Figures    []byte
 	ComputedAt time.Time
+}
+
+type MoneySetting struct {
+	Business            string
+	Currency            string
+	TaxRateBp           int32
+	CallOutWithoutQuote bool
+	QuoteSendAheadMinor int64
+	TravelBands         []byte
+	Version             int32
+	UpdatedAt           time.Time
 }
 
 type Notification struct {
@@ -165,6 +265,43 @@ type Offer struct {
 	ExpiresAt    time.Time
 	RespondedAt  *time.Time
 	Reason       string
+}
+
+type Payment struct {
+	ID             int64
+	InvoiceID      int64
+	Method         string
+	AmountMinor    int64
+	Reference      string
+	EventID        *string
+	ReceivedAt     time.Time
+	RecordedBySub  string
+	RecordedByRole string
+}
+
+type PaymentEvent struct {
+	EventID    string
+	ReceivedAt time.Time
+	InvoiceID  *int64
+	Outcome    string
+}
+
+type PriceItem struct {
+	ID              int64
+	Business        string
+	Code            string
+	Kind            string
+	Trade           string
+	Tier            string
+	Name            string
+	Sku             *string
+	PriceMinor      int64
+	AfterHoursMinor *int64
+	CostMinor       *int64
+	TaxRateBp       *int32
+	Active          bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 type Purchase struct {
@@ -220,6 +357,28 @@ type PushWorker struct {
 	HeartbeatAt time.Time
 }
 
+type Quote struct {
+	ID                 int64
+	Business           string
+	BookingID          int64
+	JobID              int64
+	Status             string
+	Currency           string
+	Options            []byte
+	SentAhead          bool
+	CreatedBySub       string
+	CreatedByRole      string
+	CreatedAt          time.Time
+	DecidedAt          *time.Time
+	DecidedBySub       *string
+	DecidedByRole      *string
+	ApprovedOption     *string
+	ApprovedTotalMinor *int64
+	TextSeen           *string
+	DeclineReason      *string
+	Version            int32
+}
+
 type ScheduleRun struct {
 	Name         string
 	Tick         time.Time
@@ -231,6 +390,49 @@ type ScheduleRun struct {
 	Status       string
 	Attempts     int32
 	ClaimedUntil *time.Time
+}
+
+type SettlementClaim struct {
+	ID            int64
+	Business      string
+	Period        string
+	Party         string
+	BookingID     int64
+	JobID         int64
+	TechnicianID  *int64
+	Currency      string
+	Lines         []byte
+	LabourMinor   int64
+	PartsMinor    int64
+	TravelMinor   int64
+	TotalMinor    int64
+	OnSiteMinutes int32
+	DistanceKm    float64
+	Status        string
+	RejectReason  *string
+	Resubmissions int32
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int32
+}
+
+type SettlementPeriod struct {
+	Business string
+	Period   string
+	ClosedAt time.Time
+	ClosedBy string
+}
+
+type Signoff struct {
+	JobID                 int64
+	Method                string
+	SignerName            string
+	Strokes               []byte
+	SignatureAttachmentID *int64
+	RefusalReason         string
+	ComplaintID           *int64
+	TechnicianSub         string
+	SignedAt              time.Time
 }
 
 type Technician struct {
@@ -261,4 +463,11 @@ type TechnicianTimeOff struct {
 	Reason       string
 	CreatedAt    time.Time
 	MovedJobIds  []int64
+}
+
+type TrackingLink struct {
+	Token     string
+	BookingID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

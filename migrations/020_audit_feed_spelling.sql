@@ -1,10 +1,4 @@
--- One issue's schema (issue 21: every user's day, coherent).
---
--- Time off can be read back and withdrawn: each period remembers the jobs it moved off its
--- technician, so that withdrawing it plans those that can still move back.
-ALTER TABLE technician_time_off ADD COLUMN moved_job_ids bigint[] NOT NULL DEFAULT '{}';
-
--- One spelling per idea: the live feed names a change's statuses as the audit does
+-- One spelling per idea (issue 21): the live feed names a change's statuses as the audit does
 -- (from_status, to_status), and carries the reason, where it had from and to.
 CREATE OR REPLACE VIEW audit_feed AS
 SELECT id, json_build_object(
