@@ -179,4 +179,3 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 		}
 	}
 }
-

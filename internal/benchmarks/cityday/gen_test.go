@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
