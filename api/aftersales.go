@@ -1,7 +1,9 @@
 package api
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -123,6 +125,7 @@ func (h aftersalesHandlers) updateComplaint(c echo.Context) error {
 
 type kpiDTO struct {
 	Group            string   `json:"group"`
+	GroupName        string   `json:"group_name,omitempty"` // the technician's name, grouped by technician
 	Bookings         int64    `json:"bookings"`
 	Cancelled        int64    `json:"cancelled"`
 	SLAMet           int64    `json:"sla_met"`
@@ -148,7 +151,20 @@ func minutes(s *float64) *float64 {
 		return nil
 	}
 	v := *s / 60
-	return &v
+	return round(&v, 1)
+}
+
+// round keeps the digits a person reads (0.923, 41.5 min), not 3.0e-9.
+func round(v *float64, digits int) *float64 {
+	if v == nil {
+		return nil
+	}
+	p := math.Pow(10, float64(digits))
+	r := math.Round(*v*p) / p
+	if r == 0 {
+		r = 0 // no -0
+	}
+	return &r
 }
 
 func (h aftersalesHandlers) kpis(c echo.Context) error {
@@ -176,9 +192,21 @@ func (h aftersalesHandlers) kpis(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	names := map[string]string{}
+	if c.QueryParam("group_by") == "technician" {
+		ts, err := h.Services.Roster.ListTechnicians(c.Request().Context(), actor(c), dispatch.Page{Limit: 10000})
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			names[strconv.FormatInt(t.ID, 10)] = t.Name
+		}
+	}
 	out := make([]kpiDTO, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, kpiOut(r))
+		k := kpiOut(r)
+		k.GroupName = names[r.Group]
+		out = append(out, k)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "group_by": c.QueryParam("group_by"), "groups": out})
 }
@@ -202,8 +230,8 @@ func (h aftersalesHandlers) dailyKPIs(c echo.Context, from, to time.Time) error 
 
 func kpiOut(r aftersales.KPIRow) kpiDTO {
 	return kpiDTO{Group: r.Group, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SLAMet, SLAMissed: r.SLAMissed, SLADeferred: r.SLADeferred,
-		SLACompliance: r.SLACompliance, ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
-		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: r.FirstTimeFixRate, CSATAvg: r.CSATAvg,
-		Feedback: r.Feedback, NPS: r.NPS, Complaints: r.Complaints, ComplaintRate: r.ComplaintRate, HandlingAvgMin: minutes(r.HandlingAvg),
-		Utilisation: r.Utilisation}
+		SLACompliance: round(r.SLACompliance, 3), ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
+		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: round(r.FirstTimeFixRate, 3), CSATAvg: round(r.CSATAvg, 2),
+		Feedback: r.Feedback, NPS: round(r.NPS, 1), Complaints: r.Complaints, ComplaintRate: round(r.ComplaintRate, 3), HandlingAvgMin: minutes(r.HandlingAvg),
+		Utilisation: round(r.Utilisation, 3)}
 }

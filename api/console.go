@@ -171,6 +171,7 @@ func (h consoleHandlers) withdrawTimeOff(c echo.Context) error {
 type boardItemDTO struct {
 	JobID        int64             `json:"job_id"`
 	BookingID    int64             `json:"booking_id"`
+	Reference    string            `json:"reference"` // B-<booking>/<visit>, as people name it
 	Status       string            `json:"status"`
 	TechnicianID *int64            `json:"technician_id"`
 	PlannedStart *time.Time        `json:"planned_start"`
@@ -197,7 +198,7 @@ type routeDTO struct {
 func boardItems(items []board.Item) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
-		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
+		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Reference: it.Job.Reference(), Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
 			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version})
 	}
@@ -266,6 +267,9 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 }
 
 func (h consoleHandlers) audit(c echo.Context) error {
+	if err := onlyQuery(c, "entity", "entity_id", "actor", "from", "to"); err != nil {
+		return err
+	}
 	page, err := pageOf(c)
 	if err != nil {
 		return err

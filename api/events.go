@@ -69,7 +69,7 @@ func (h *Hub) Subscribers() int {
 }
 
 // events streams job and booking changes as Server-Sent Events: "change" events carry the
-// audit event's JSON (id, entity, entity_id, action, from, to, booking_id, technician_id);
+// audit event's JSON (id, entity, entity_id, action, from_status, to_status, reason, booking_id, technician_id);
 // "resync" means some were missed and the client should reload its view. The stream ends with
 // "token_expired" when the caller's token expires: a token is checked once per request, and a
 // stream must not outlive it (the client reconnects with a fresh one).

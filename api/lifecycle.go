@@ -88,6 +88,12 @@ type agendaItemDTO struct {
 	// WarrantyVerified false: ask for the proof of purchase on site (proof_of_purchase).
 	WarrantyVerified *bool      `json:"warranty_verified"`
 	ETA              *time.Time `json:"eta"`
+	// Done: finished today (completed or incomplete), kept on the day's agenda.
+	Done bool `json:"done"`
+	// The times a technician reads, in their own time zone.
+	TimeZone          string  `json:"time_zone"`
+	SLADueLocal       string  `json:"sla_due_local"`
+	PlannedStartLocal *string `json:"planned_start_local"`
 }
 
 func (h lifecycleHandlers) agenda(c echo.Context) error {
@@ -99,11 +105,29 @@ func (h lifecycleHandlers) agenda(c echo.Context) error {
 	out := listDTO[agendaItemDTO]{Items: make([]agendaItemDTO, 0, len(items))}
 	for _, it := range items {
 		b := it.Booking
-		out.Items = append(out.Items, agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
+		item := agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
 			Problem: b.Problem, Address: b.Address, Location: b.Location, DurationMinutes: int(b.Duration / time.Minute),
-			SLADueAt: b.SLADueAt, Tier: string(b.Tier), WarrantyVerified: b.WarrantyVerified, ETA: it.ETA})
+			SLADueAt: b.SLADueAt, Tier: string(b.Tier), WarrantyVerified: b.WarrantyVerified, ETA: it.ETA, Done: it.Done,
+			TimeZone: it.Zone.String(), SLADueLocal: b.SLADueAt.In(it.Zone).Format(time.RFC3339)}
+		if it.Job.PlannedStart != nil {
+			v := it.Job.PlannedStart.In(it.Zone).Format(time.RFC3339)
+			item.PlannedStartLocal = &v
+		}
+		out.Items = append(out.Items, item)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// named fills in the technician's name of a job a transition answered without it (the technician
+// reads their own job's answers as everyone else reads jobs).
+func (h lifecycleHandlers) named(c echo.Context, j dispatch.Job) dispatch.Job {
+	if j.TechnicianName != "" || j.TechnicianID == nil {
+		return j
+	}
+	if t, err := h.Services.Roster.Store.GetTechnician(c.Request().Context(), *j.TechnicianID); err == nil {
+		j.TechnicianName = t.Name
+	}
+	return j
 }
 
 func jobAnswer(c echo.Context, j dispatch.Job, warnings []overrides.Warning) error {
@@ -124,7 +148,7 @@ func (h lifecycleHandlers) acceptJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return jobAnswer(c, j, nil)
+	return jobAnswer(c, h.named(c, j), nil)
 }
 
 type declineRequest struct {
@@ -178,7 +202,7 @@ func (h lifecycleHandlers) jobStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return jobAnswer(c, j, nil)
+	return jobAnswer(c, h.named(c, j), nil)
 }
 
 func (h lifecycleHandlers) getJob(c echo.Context) error {

@@ -78,9 +78,12 @@ func TestRescheduleDefersLikeCreate(t *testing.T) {
 	w := washerBooking(nil)
 	w["preferred_windows"] = win
 	created := b.do("POST", "/v1/bookings", cust, w).json(t)
-	moved := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	mw := washerBooking(nil) // this afternoon, inside the SLA and outside the change cut-off
+	aft := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	mw["preferred_windows"] = []any{map[string]any{"start": aft.Format(time.RFC3339), "end": aft.Add(2 * time.Hour).Format(time.RFC3339)}}
+	moved := b.do("POST", "/v1/bookings", cust, mw).json(t)
 	if moved["customer_deferred"] != false {
-		t.Fatalf("a booking without windows is deferred: %v", moved["customer_deferred"])
+		t.Fatalf("a booking inside the SLA is deferred: %v", moved["customer_deferred"])
 	}
 	// The dispatcher moves it, on the customer's call: its visit starts within the hour, past the
 	// cut-off for the customer's own changes (FIELDFIX_CHANGE_CUTOFF), and staff may still move it.

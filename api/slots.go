@@ -55,5 +55,20 @@ func (h intakeHandlers) slots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(dispatch.ArrivalWindow / time.Minute), "slots": slots})
+	type slotDTO struct {
+		Start       time.Time `json:"start"`
+		End         time.Time `json:"end"`
+		InsideSLA   bool      `json:"inside_sla"`
+		Grade       string    `json:"grade"`
+		CostMinutes *float64  `json:"cost_minutes,omitempty"` // staff only: the plan's costs are the service's
+	}
+	staff := actor(c).Staff()
+	out := make([]slotDTO, len(slots))
+	for i, s := range slots {
+		out[i] = slotDTO{Start: s.Start, End: s.End, InsideSLA: s.InsideSLA, Grade: s.Grade}
+		if staff {
+			out[i].CostMinutes = &slots[i].CostMinutes
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"sla_due_at": due, "window_minutes": int(dispatch.ArrivalWindow / time.Minute), "slots": out})
 }

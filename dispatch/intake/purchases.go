@@ -33,7 +33,7 @@ func (s *Service) RegisterPurchase(ctx context.Context, a dispatch.Actor, r Purc
 			Message: "an extended warranty is registered by the shop (a dispatcher or an admin), not by the customer"}
 	}
 	if !dispatch.ValidAppliance(r.Category) {
-		return dispatch.Purchase{}, dispatch.Invalid("category", "unknown_appliance", "unknown category %q; one of: %s", r.Category, strings.Join(dispatch.Appliances(), ", "))
+		return dispatch.Purchase{}, dispatch.Invalid("category", "invalid_category", "unknown category %q; one of: %s", r.Category, strings.Join(dispatch.Appliances(), ", "))
 	}
 	if r.PurchasedAt.IsZero() {
 		return dispatch.Purchase{}, dispatch.Invalid("purchased_at", "missing_field", "purchased_at is required (YYYY-MM-DD)")

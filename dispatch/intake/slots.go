@@ -1,8 +1,10 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -24,7 +26,7 @@ type Slot struct {
 	Start        time.Time `json:"start"`
 	End          time.Time `json:"end"`
 	InsideSLA    bool      `json:"inside_sla"`
-	Grade        string    `json:"grade"`        // best, good, fair: by cost among the offered windows
+	Grade        string    `json:"grade"`        // best, good, possible: by the spread of cost among the offered windows
 	CostMinutes  float64   `json:"cost_minutes"` // travel the visit adds to the plan, plus a quarter of the wait until it
 	TechnicianID int64     `json:"-"`
 }
@@ -97,7 +99,11 @@ func slotGrid(from, to time.Time, loc *time.Location) []dispatch.Window {
 	return out
 }
 
-// gradeSlots labels the cheapest third best, the next good, the rest fair.
+// gradeSlots grades the windows by what they really cost the plan, against the spread of the
+// costs offered: best for the few cheapest (at most BestSlots, and only those within a quarter of
+// the spread of the cheapest), good up to the middle of the spread, possible beyond. When the
+// costs hardly differ (a spread under SlotCostTie), the earliest BestSlots are best and the rest
+// good: sooner is then what a customer gains.
 func gradeSlots(ss []Slot) {
 	if len(ss) == 0 {
 		return
@@ -106,14 +112,34 @@ func gradeSlots(ss []Slot) {
 	for _, s := range ss {
 		lo, hi = math.Min(lo, s.CostMinutes), math.Max(hi, s.CostMinutes)
 	}
-	for i := range ss {
-		switch f := (ss[i].CostMinutes - lo) / math.Max(hi-lo, 1e-9); {
-		case f <= 1.0/3:
+	order := make([]int, len(ss))
+	for i := range order {
+		order[i] = i
+	}
+	flat := hi-lo < SlotCostTie.Minutes()
+	slices.SortStableFunc(order, func(a, b int) int {
+		if !flat && ss[a].CostMinutes != ss[b].CostMinutes {
+			return cmp.Compare(ss[a].CostMinutes, ss[b].CostMinutes)
+		}
+		return ss[a].Start.Compare(ss[b].Start)
+	})
+	spread := hi - lo
+	for rank, i := range order {
+		f := (ss[i].CostMinutes - lo) / math.Max(spread, 1e-9)
+		switch {
+		case rank < BestSlots && (flat || f <= 0.25):
 			ss[i].Grade = "best"
-		case f <= 2.0/3:
+		case flat || f <= 0.5:
 			ss[i].Grade = "good"
 		default:
-			ss[i].Grade = "fair"
+			ss[i].Grade = "possible"
 		}
 	}
 }
+
+// BestSlots is how many windows at most are graded best; SlotCostTie is the spread of costs
+// under which windows cost the plan the same.
+const (
+	BestSlots   = 3
+	SlotCostTie = 5 * time.Minute
+)

@@ -14,27 +14,47 @@ type AgendaItem struct {
 	Job     dispatch.Job
 	Booking dispatch.Booking
 	ETA     *time.Time
+	Done    bool           // finished today (completed or incomplete), kept on the day's agenda
+	Zone    *time.Location // the technician's time zone, for the times a person reads
 }
 
-// Agenda lists the caller's live jobs in visit order, each with an ETA.
+// Agenda lists the caller's day: the visits they finished today (in their time zone) first,
+// marked done, then their live jobs in visit order, each with an ETA.
 func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, error) {
 	t, err := s.technicianFor(ctx, s.Store, a)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
+	zone, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		zone = time.UTC
+	}
+	local := now.In(zone)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, zone)
+	done, err := s.Store.TechnicianFinishedJobs(ctx, t.ID, today, now.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
 	jobs, err := s.Store.TechnicianJobs(ctx, t.ID, now.Add(-24*time.Hour), now.Add(14*24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AgendaItem, 0, len(jobs))
+	out := make([]AgendaItem, 0, len(done)+len(jobs))
+	for _, j := range done {
+		b, err := s.Store.GetBooking(ctx, j.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, AgendaItem{Job: j, Booking: b, Done: true, Zone: zone})
+	}
 	pos, at := s.Planner.StartPosition(t, now), now
 	for _, j := range jobs {
 		b, err := s.Store.GetBooking(ctx, j.BookingID)
 		if err != nil {
 			return nil, err
 		}
-		item := AgendaItem{Job: j, Booking: b}
+		item := AgendaItem{Job: j, Booking: b, Zone: zone}
 		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
 			eta := at.Add(s.Planner.TravelTime(pos, b.Location, at))
 			if eta.Before(*j.PlannedStart) {
@@ -54,8 +74,9 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 	return out, nil
 }
 
-// ETA is when the technician should arrive for the booking's current visit: the planned start,
-// or later when the technician is on the way and the travel from their position says so.
+// ETA is when the technician should arrive for the booking's current visit: the planned start
+// until they set off; once en route, now plus the travel model's time from their latest position
+// (ping), as the "on the way" push says, moving with each ping.
 func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 	j := b.CurrentJob()
 	if j == nil || j.TechnicianID == nil || j.PlannedStart == nil {
@@ -69,14 +90,17 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 		if err != nil {
 			return j.PlannedStart
 		}
-		now := s.Now()
-		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
-		if j.PlannedStart.After(eta) {
-			eta = *j.PlannedStart
-		}
+		eta := s.enRouteETA(t, b)
 		return &eta
 	}
 	return nil
+}
+
+// enRouteETA is the arrival of technician t, on the way to b: now plus the travel from their
+// latest position, to the minute. The push and every read of the ETA use it.
+func (s *Service) enRouteETA(t dispatch.Technician, b dispatch.Booking) time.Time {
+	now := s.Now()
+	return now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
 }
 
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
@@ -85,8 +109,7 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch
 	first, _, _ := strings.Cut(t.Name, " ")
 	switch j.Status {
 	case dispatch.JobEnRoute:
-		now := s.Now()
-		eta := now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
+		eta := s.enRouteETA(t, b)
 		return s.Env.TellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
 			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
 	case dispatch.JobOnSite:

@@ -26,6 +26,8 @@ type Store interface {
 	SetTechnicianPosition(ctx context.Context, id int64, l dispatch.Location, at time.Time) error
 	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
 	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error)
+	// TechnicianFinishedJobs are a technician's visits finished (completed or incomplete) in [from, to).
+	TechnicianFinishedJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error)
 }
 
 // Devices keeps the phones notifications are pushed to, and the inboxes they are kept in.

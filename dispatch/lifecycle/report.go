@@ -71,6 +71,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 			if err := st.SetTechnicianPosition(ctx, t.ID, *u.Location, now); err != nil {
 				return err
 			}
+			t.LastPosition, t.LastSeenAt = u.Location, &now // the push's ETA starts from here too
 		}
 		b, err := st.GetBooking(ctx, j.BookingID)
 		if err != nil {

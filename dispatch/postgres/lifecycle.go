@@ -98,3 +98,15 @@ func (s lifecycleStore) DisableStaleDevices(ctx context.Context, lastSeenBefore 
 	n, err := s.q.DevicesDisableStale(ctx, lastSeenBefore)
 	return n, mapErr(err)
 }
+
+func (s lifecycleStore) TechnicianFinishedJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error) {
+	rows, err := s.q.TechnicianFinishedJobs(ctx, techID, from, to)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]dispatch.Job, len(rows))
+	for i, r := range rows {
+		out[i] = jobFrom(r.Job, r.TechnicianName)
+	}
+	return out, nil
+}

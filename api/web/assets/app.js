@@ -73,7 +73,9 @@ function renderTables() {
   for (const it of b.unassigned) {
     const tr = document.createElement("tr");
     tr.dataset.job = it.job_id;
-    tr.innerHTML = `<td>#${it.job_id}</td><td>${it.appliance}</td><td>${it.tier}</td><td class="due"></td><td><select class="tech"></select></td><td><button class="assign" type="button">Assign</button></td>`;
+    tr.innerHTML = `<td></td><td>${it.appliance}</td><td>${it.tier}</td><td class="due"></td><td><select class="tech"></select></td><td><button class="assign" type="button">Assign</button></td>`;
+    tr.children[0].textContent = it.reference;
+    tr.children[0].title = `job ${it.job_id}` + (it.reason_code ? ` · ${it.reason_code}: ${it.reason_message}` : "");
     tr.querySelector(".due").textContent = fmtDue(it.sla_due_at);
     tr.querySelector(".due").classList.toggle("late", minutesLeft(it.sla_due_at) < 360);
     tr.querySelector(".due").dataset.due = it.sla_due_at;
@@ -88,12 +90,14 @@ function renderTables() {
     const tr = document.createElement("tr");
     tr.dataset.job = it.job_id;
     const t = state.techs.find((x) => x.id === it.technician_id);
-    tr.innerHTML = `<td>#${it.job_id}</td><td></td><td>${hhmm(it.planned_start)}</td><td class="due late"></td><td></td>`;
+    tr.innerHTML = `<td></td><td></td><td>${hhmm(it.planned_start)}</td><td class="due late"></td><td></td>`;
+    tr.children[0].textContent = it.reference;
+    tr.children[0].title = `job ${it.job_id}`;
     tr.children[1].textContent = t ? t.name : "—";
     tr.children[3].textContent = fmtDue(it.sla_due_at);
     tr.children[3].dataset.due = it.sla_due_at;
     tr.children[4].textContent = (it.reasons || []).join("; ");
-    tr.onclick = () => select({ id: it.job_id, appliance: it.appliance, technician_id: it.technician_id, planned_start: it.planned_start });
+    tr.onclick = () => select({ id: it.job_id, reference: it.reference, appliance: it.appliance, technician_id: it.technician_id, planned_start: it.planned_start });
     ar.append(tr);
   }
   $("#n-atrisk").textContent = "(" + b.at_risk.length + ")";
@@ -120,9 +124,9 @@ function renderRoutes() {
       el.dataset.job = j.id;
       el.style.left = Math.max(0, (100 * s) / span) + "%";
       el.style.width = Math.max(0.6, (100 * (e - s)) / span) + "%";
-      el.textContent = "#" + j.id;
-      el.title = `job ${j.id} · ${j.status} · ${hhmm(j.planned_start)}–${hhmm(j.planned_end)}` + (j.pinned ? " · pinned" : "");
-      el.onclick = () => select({ id: j.id, technician_id: r.technician.id, planned_start: j.planned_start, status: j.status, pinned: j.pinned });
+      el.textContent = j.reference;
+      el.title = `${j.reference} (job ${j.id}) · ${j.status} · ${hhmm(j.planned_start)}–${hhmm(j.planned_end)}` + (j.pinned ? " · pinned" : "");
+      el.onclick = () => select({ id: j.id, reference: j.reference, technician_id: r.technician.id, planned_start: j.planned_start, status: j.status, pinned: j.pinned });
       bar.append(el);
     }
     const off = document.createElement("button");
@@ -144,7 +148,7 @@ function renderRoutes() {
 function select(job) {
   state.selected = job;
   $("#selected").hidden = false;
-  $("#sel-id").textContent = "#" + job.id;
+  $("#sel-id").textContent = job.reference || "#" + job.id;
   const t = state.techs.find((x) => x.id === job.technician_id);
   $("#sel-info").textContent = (t ? "with " + t.name : "unassigned") + (job.planned_start ? " at " + hhmm(job.planned_start) : "") + (job.pinned ? " · pinned" : "");
   techOptions($("#sel-tech"), job.appliance);

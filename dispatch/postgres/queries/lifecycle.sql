@@ -24,6 +24,15 @@ WHERE j.technician_id = sqlc.arg(technician_id)::bigint
   AND j.planned_end > sqlc.arg(from_time)::timestamptz AND j.planned_start < sqlc.arg(to_time)::timestamptz
 ORDER BY j.planned_start;
 
+-- A technician's visits finished in [from_time, to_time): the agenda keeps the day's done work.
+-- name: TechnicianFinishedJobs :many
+SELECT sqlc.embed(j), COALESCE(t.name, '')::text AS technician_name
+FROM jobs j JOIN technicians t ON t.id = j.technician_id
+WHERE j.technician_id = sqlc.arg(technician_id)::bigint
+  AND j.status IN ('completed', 'incomplete')
+  AND j.finished_at >= sqlc.arg(from_time)::timestamptz AND j.finished_at < sqlc.arg(to_time)::timestamptz
+ORDER BY j.finished_at;
+
 -- name: LiveJobsOf :many
 SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
        j.lat, j.lng, j.duration_minutes

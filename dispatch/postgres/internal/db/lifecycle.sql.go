@@ -955,6 +955,68 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 	return i, err
 }
 
+const technicianFinishedJobs = `-- name: TechnicianFinishedJobs :many
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
+FROM jobs j JOIN technicians t ON t.id = j.technician_id
+WHERE j.technician_id = $1::bigint
+  AND j.status IN ('completed', 'incomplete')
+  AND j.finished_at >= $2::timestamptz AND j.finished_at < $3::timestamptz
+ORDER BY j.finished_at
+`
+
+type TechnicianFinishedJobsRow struct {
+	Job            Job
+	TechnicianName string
+}
+
+// A technician's visits finished in [from_time, to_time): the agenda keeps the day's done work.
+func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64, fromTime time.Time, toTime time.Time) ([]TechnicianFinishedJobsRow, error) {
+	rows, err := q.db.Query(ctx, technicianFinishedJobs, technicianID, fromTime, toTime)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TechnicianFinishedJobsRow
+	for rows.Next() {
+		var i TechnicianFinishedJobsRow
+		if err := rows.Scan(
+			&i.Job.ID,
+			&i.Job.BookingID,
+			&i.Job.Visit,
+			&i.Job.Status,
+			&i.Job.TechnicianID,
+			&i.Job.PlannedStart,
+			&i.Job.PlannedEnd,
+			&i.Job.Pinned,
+			&i.Job.OfferExpiresAt,
+			&i.Job.AcceptedAt,
+			&i.Job.EnRouteAt,
+			&i.Job.OnSiteAt,
+			&i.Job.FinishedAt,
+			&i.Job.Outcome,
+			&i.Job.Notes,
+			&i.Job.PartsUsed,
+			&i.Job.Version,
+			&i.Job.CreatedAt,
+			&i.Job.UpdatedAt,
+			&i.Job.PinnedStart,
+			&i.Job.Lat,
+			&i.Job.Lng,
+			&i.Job.DurationMinutes,
+			&i.Job.SignoffMethod,
+			&i.Job.SignedOffAt,
+			&i.TechnicianName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const technicianJobs = `-- name: TechnicianJobs :many
 SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
