@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-faults clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-faults clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -78,6 +78,11 @@ check-generated: $(SQLC)
 # Solomon's 56 VRPTW instances: gap to the distance-only best known, per class.
 bench-solver:
 	$(GO) run ./internal/benchmarks/solver -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 990ms
+
+# The three public city days through the VROOM path at VROOM's limits and a quarter of each, against
+# VROOM 1.14's recorded answers (../shared/benchmarks/cityday).
+bench-cityday:
+	$(GO) run ./internal/benchmarks/cityday -dir $(CURDIR)/../shared/benchmarks/cityday
 
 bench-vroom:
 	$(GO) run ./internal/benchmarks/vroom -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 1s

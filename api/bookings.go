@@ -43,10 +43,13 @@ type bookingRequest struct {
 	Channel          string       `json:"channel,omitempty"`
 	ReturnKind       string       `json:"return_kind,omitempty"`
 	CustomerSub      string       `json:"customer_sub,omitempty"`
+	ForceReason      string       `json:"force_reason,omitempty"`
 }
 
 type jobDTO struct {
 	ID             int64      `json:"id"`
+	BookingID      int64      `json:"booking_id"`
+	Reference      string     `json:"reference"`
 	Visit          int        `json:"visit"`
 	Status         string     `json:"status"`
 	TechnicianID   *int64     `json:"technician_id"`
@@ -55,7 +58,49 @@ type jobDTO struct {
 	PlannedEnd     *time.Time `json:"planned_end,omitempty"`
 	Pinned         bool       `json:"pinned"`
 	OfferExpiresAt *time.Time `json:"offer_expires_at,omitempty"`
+	EnRouteAt      *time.Time `json:"en_route_at,omitempty"`
+	OnSiteAt       *time.Time `json:"on_site_at,omitempty"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	Outcome        string     `json:"outcome,omitempty"`
 	Version        int        `json:"version"`
+}
+
+// jobDetailDTO is one visit whole (GET /v1/jobs/{id}): what was planned, what the technician
+// reported, and the booking it serves.
+type jobDetailDTO struct {
+	jobDTO
+	AcceptedAt *time.Time      `json:"accepted_at,omitempty"`
+	Notes      *string         `json:"notes,omitempty"` // staff and the technician only
+	PartsUsed  []dispatch.Part `json:"parts_used"`
+	Booking    visitBookingDTO `json:"booking"`
+}
+
+type visitBookingDTO struct {
+	ID          int64             `json:"id"`
+	Status      string            `json:"status"`
+	Tier        string            `json:"tier"`
+	SLADueAt    time.Time         `json:"sla_due_at"`
+	ServiceType string            `json:"service_type"`
+	Appliance   string            `json:"appliance"`
+	Problem     string            `json:"problem"`
+	Address     string            `json:"address"`
+	Location    dispatch.Location `json:"location"`
+}
+
+func jobDetailOut(j dispatch.Job, b dispatch.Booking, a dispatch.Actor) jobDetailDTO {
+	out := jobDetailDTO{jobDTO: jobOut(j, a), AcceptedAt: j.AcceptedAt, PartsUsed: j.PartsUsed,
+		Booking: visitBookingDTO{ID: b.ID, Status: string(b.Status), Tier: string(b.Tier), SLADueAt: b.SLADueAt, ServiceType: string(b.ServiceType),
+			Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location}}
+	if out.PartsUsed == nil {
+		out.PartsUsed = []dispatch.Part{}
+	}
+	if a.Role != dispatch.RoleCustomer { // the technician's notes are the service's, not the customer's
+		notes := j.Notes
+		out.Notes = &notes
+	} else {
+		out.OfferExpiresAt = nil
+	}
+	return out
 }
 
 type bookingDTO struct {
@@ -93,8 +138,9 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	if a.Role == dispatch.RoleCustomer {
 		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
 	}
-	return jobDTO{ID: j.ID, Visit: j.Visit, Status: string(j.Status), TechnicianID: j.TechnicianID, TechnicianName: name,
-		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt, Version: j.Version}
+	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
+		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
+		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome, Version: j.Version}
 }
 
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
@@ -132,7 +178,7 @@ func (h intakeHandlers) createBooking(c echo.Context) error {
 	br := intake.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
-		CustomerSub: req.CustomerSub,
+		CustomerSub: req.CustomerSub, ForceReason: req.ForceReason,
 	}
 	for _, w := range req.PreferredWindows {
 		br.PreferredWindows = append(br.PreferredWindows, dispatch.Window(w))
@@ -179,9 +225,16 @@ func (h intakeHandlers) listBookings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := onlyQuery(c, "status", "tier", "at_risk", "region"); err != nil {
+		return err
+	}
+	atRisk, err := queryBool(c, "at_risk")
+	if err != nil {
+		return err
+	}
 	a := actor(c)
 	f := intake.BookingFilter{Status: dispatch.BookingStatus(c.QueryParam("status")), Tier: dispatch.Tier(c.QueryParam("tier")),
-		Page: page}
+		AtRisk: atRisk, Region: c.QueryParam("region"), Page: page}
 	bs, err := h.Services.Intake.ListBookings(c.Request().Context(), a, f)
 	if err != nil {
 		return err
@@ -253,4 +306,23 @@ func (h intakeHandlers) rescheduleBooking(c echo.Context) error {
 	}
 	setETag(c, b.Version)
 	return c.JSON(http.StatusOK, bookingOut(b, a))
+}
+
+func (h intakeHandlers) coverage(c echo.Context) error {
+	var l dispatch.Location
+	for _, q := range []struct {
+		name string
+		v    *float64
+	}{{"lat", &l.Lat}, {"lng", &l.Lng}} {
+		f, err := strconv.ParseFloat(c.QueryParam(q.name), 64)
+		if err != nil {
+			return dispatch.Invalid(q.name, "invalid_location", "%s must be a number of degrees", q.name)
+		}
+		*q.v = f
+	}
+	trades, err := h.Services.Intake.Coverage(c.Request().Context(), l)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"location": l, "served": len(trades) > 0, "trades": trades})
 }

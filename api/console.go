@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 )
 
@@ -109,11 +111,61 @@ func (h consoleHandlers) technicianUnavailable(c echo.Context) error {
 	if err := optionalBody(c, &req); err != nil {
 		return err
 	}
-	moved, err := h.Services.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
+	off, moved, err := h.Services.Overrides.MarkUnavailable(c.Request().Context(), actor(c), id, req.From, req.Until, req.Reason)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"redispatched": moved})
+	return c.JSON(http.StatusOK, map[string]any{"time_off": timeOffOut(off), "redispatched": moved})
+}
+
+type timeOffDTO struct {
+	ID           int64     `json:"id"`
+	TechnicianID int64     `json:"technician_id"`
+	From         time.Time `json:"from"`
+	Until        time.Time `json:"until"`
+	Reason       string    `json:"reason"`
+	MovedJobIDs  []int64   `json:"moved_job_ids"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func timeOffOut(o dispatch.TimeOff) timeOffDTO {
+	out := timeOffDTO{ID: o.ID, TechnicianID: o.TechnicianID, From: o.Start, Until: o.End, Reason: o.Reason, MovedJobIDs: o.MovedJobs, CreatedAt: o.CreatedAt}
+	if out.MovedJobIDs == nil {
+		out.MovedJobIDs = []int64{}
+	}
+	return out
+}
+
+func (h consoleHandlers) listTimeOff(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	offs, err := h.Services.Overrides.ListTimeOff(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	out := listDTO[timeOffDTO]{Items: make([]timeOffDTO, 0, len(offs))}
+	for _, o := range offs {
+		out.Items = append(out.Items, timeOffOut(o))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h consoleHandlers) withdrawTimeOff(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	offID, err := pathID(c, "time_off_id")
+	if err != nil {
+		return err
+	}
+	moved, err := h.Services.Overrides.WithdrawTimeOff(c.Request().Context(), actor(c), id, offID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"replanned": moved})
 }
 
 type boardItemDTO struct {
@@ -130,20 +182,24 @@ type boardItemDTO struct {
 	Location     dispatch.Location `json:"location"`
 	Region       string            `json:"region"`
 	Reasons      []string          `json:"reasons,omitempty"`
-	Version      int               `json:"version"`
+	// ReasonCode and ReasonMessage: why a job without a technician has none.
+	ReasonCode    string `json:"reason_code,omitempty"`
+	ReasonMessage string `json:"reason_message,omitempty"`
+	Version       int    `json:"version"`
 }
 
 type routeDTO struct {
 	Technician technicianDTO `json:"technician"`
 	Jobs       []jobDTO      `json:"jobs"`
+	TimeOff    []timeOffDTO  `json:"time_off"`
 }
 
 func boardItems(items []board.Item) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
-		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.Status), TechnicianID: it.Job.TechnicianID,
+		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
-			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, Version: it.Job.Version})
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version})
 	}
 	return out
 }
@@ -168,14 +224,19 @@ func (h consoleHandlers) board(c echo.Context) error {
 		for _, j := range r.Jobs {
 			jobs = append(jobs, jobOut(j, a))
 		}
-		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs})
+		offs := make([]timeOffDTO, 0, len(r.TimeOff))
+		for _, o := range r.TimeOff {
+			offs = append(offs, timeOffOut(o))
+		}
+		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs, TimeOff: offs})
 	}
 	overdue := make([]complaintDTO, 0, len(b.OverdueComplaints))
 	for _, x := range b.OverdueComplaints {
 		overdue = append(overdue, complaintOut(x))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "region": b.Region, "unassigned": boardItems(b.Unassigned),
-		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue})
+		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue,
+		"read_from": b.ReadFrom, "stale_seconds": math.Round(b.Stale.Seconds()*10) / 10})
 }
 
 type auditDTO struct {
@@ -240,6 +301,9 @@ func (h consoleHandlers) audit(c echo.Context) error {
 type optimizeRequest struct {
 	Region   string `json:"region,omitempty"`
 	BudgetMS int    `json:"budget_ms,omitempty"`
+	DryRun   bool   `json:"dry_run,omitempty"`
+	// FreezeMinutes, when given, replaces the freeze horizon (0: every visit not accepted may move).
+	FreezeMinutes *int `json:"freeze_minutes,omitempty"`
 }
 
 func (h consoleHandlers) optimize(c echo.Context) error {
@@ -250,7 +314,15 @@ func (h consoleHandlers) optimize(c echo.Context) error {
 	if req.BudgetMS < 0 || req.BudgetMS > 120000 {
 		return dispatch.Invalid("budget_ms", "out_of_range", "budget_ms must be between 1 and 120000")
 	}
-	res, err := h.Services.Optimize.Reoptimize(c.Request().Context(), actor(c), req.Region, time.Duration(req.BudgetMS)*time.Millisecond)
+	run := optimize.Request{Region: req.Region, Budget: time.Duration(req.BudgetMS) * time.Millisecond, DryRun: req.DryRun}
+	if req.FreezeMinutes != nil {
+		if *req.FreezeMinutes < 0 || *req.FreezeMinutes > 7*24*60 {
+			return dispatch.Invalid("freeze_minutes", "out_of_range", "freeze_minutes must be between 0 and 10080")
+		}
+		f := time.Duration(*req.FreezeMinutes) * time.Minute
+		run.Freeze = &f
+	}
+	res, err := h.Services.Optimize.Run(c.Request().Context(), actor(c), run)
 	if err != nil {
 		return err
 	}

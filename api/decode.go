@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -213,4 +214,31 @@ func nextBefore(p dispatch.Page, n int, lastID int64) *int64 {
 		return nil
 	}
 	return &lastID
+}
+
+// onlyQuery refuses query parameters other than names (and the paging ones, limit and before):
+// a filter the server does not know would otherwise be ignored silently, and the caller would
+// read an unfiltered list as a filtered one.
+func onlyQuery(c echo.Context, names ...string) error {
+	for q := range c.QueryParams() {
+		if q != "limit" && q != "before" && !slices.Contains(names, q) {
+			return problem(http.StatusBadRequest, "unknown_filter", fmt.Sprintf("unknown query parameter %q; this list takes %s, limit and before", q, strings.Join(names, ", ")))
+		}
+	}
+	return nil
+}
+
+// queryBool reads an optional true/false parameter.
+func queryBool(c echo.Context, name string) (*bool, error) {
+	switch c.QueryParam(name) {
+	case "":
+		return nil, nil
+	case "true":
+		v := true
+		return &v, nil
+	case "false":
+		v := false
+		return &v, nil
+	}
+	return nil, problem(http.StatusBadRequest, "invalid_query", fmt.Sprintf("query parameter %s must be true or false", name))
 }

@@ -92,6 +92,19 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(2))
 		}
 		body, _ := json.Marshal(p)
+		if de != nil && len(de.Extra) > 0 && p.Status < 500 {
+			// The error's other members (the job a clash is with, the technician without room)
+			// join the problem document, without overriding its own.
+			var m map[string]any
+			if json.Unmarshal(body, &m) == nil {
+				for k, v := range de.Extra {
+					if _, taken := m[k]; !taken {
+						m[k] = v
+					}
+				}
+				body, _ = json.Marshal(m)
+			}
+		}
 		_ = c.Blob(p.Status, "application/problem+json", body)
 	}
 }

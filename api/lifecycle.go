@@ -180,3 +180,17 @@ func (h lifecycleHandlers) jobStatus(c echo.Context) error {
 	}
 	return jobAnswer(c, j, nil)
 }
+
+func (h lifecycleHandlers) getJob(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a := actor(c)
+	j, b, err := h.Services.Intake.GetVisit(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	setETag(c, j.Version)
+	return c.JSON(http.StatusOK, jobDetailOut(j, b, a))
+}

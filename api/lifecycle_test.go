@@ -336,7 +336,7 @@ func TestOfferDueGoesOnPastAJobItCannotOffer(t *testing.T) {
 		start := time.Date(2026, 11, 22, hour, 0, 0, 0, time.UTC)
 		w["preferred_windows"] = []any{map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}}
 		j := jobOf(t, b.do("POST", "/v1/bookings", cust, w).json(t))
-		if j["status"] != "unassigned" || j["technician_id"] == nil {
+		if j["status"] != "planned" || j["technician_id"] == nil {
 			t.Fatalf("not planned for later: %v", j)
 		}
 		jobs = append(jobs, j)

@@ -21,9 +21,8 @@ func TestDispatcherOverrides(t *testing.T) {
 		t.Fatalf("planned to %v", job["technician_id"])
 	}
 
-	// A skill mismatch needs force.
-	wantProblem(t, b.do("POST", path+"/assign", disp, map[string]any{"technician_id": fridgeOnly}), 422, "skill_mismatch")
-	r := b.do("POST", path+"/assign", disp, map[string]any{"technician_id": fridgeOnly, "force": true, "reason": "trainee shadowing"})
+	// A skill mismatch is a warning (SPEC), with or without force.
+	r := b.do("POST", path+"/assign", disp, map[string]any{"technician_id": fridgeOnly, "reason": "trainee shadowing"})
 	if r.Status != 200 {
 		t.Fatalf("forced assign: %d %s", r.Status, r.Body)
 	}
@@ -31,7 +30,7 @@ func TestDispatcherOverrides(t *testing.T) {
 	if jobOf(t, m)["technician_id"] != float64(fridgeOnly) || jobOf(t, m)["pinned"] != true {
 		t.Fatalf("forced assign: %v", m)
 	}
-	if ws := m["warnings"].([]any); len(ws) == 0 || ws[0].(map[string]any)["code"] != "skill_mismatch_forced" {
+	if ws := m["warnings"].([]any); len(ws) == 0 || ws[0].(map[string]any)["code"] != "skill_mismatch" {
 		t.Fatalf("warnings %v", ws)
 	}
 	etag := r.Header.Get("ETag")

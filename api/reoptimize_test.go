@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/optimize"
 )
 
 // TestReoptimizeLeavesTheGroupABookingChanged: two pairs of technicians, each with its two jobs
@@ -69,7 +70,8 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 			})
 		}
 	}})
-	res, err := svc.Optimize.Reoptimize(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, "", 2*time.Second)
+	unfrozen := time.Duration(0) // the visits start within the hour: the dispatcher asks for no freeze
+	res, err := svc.Optimize.Run(t.Context(), dispatch.Actor{Subject: "disp", Role: dispatch.RoleDispatcher}, optimize.Request{Budget: 2 * time.Second, Freeze: &unfrozen})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestReoptimizeLeavesTheGroupABookingChanged(t *testing.T) {
 		t.Fatal("the first pair changed although its plan moved under the solver")
 	}
 	// The next run (the server's own service) takes the first pair up.
-	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000})
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000, "freeze_minutes": 0})
 	if again := r.json(t); r.Status != 200 || len(again["moved"].([]any)) != 2 || again["skipped_changed_meanwhile"] != float64(0) {
 		t.Fatalf("second run: %d %s", r.Status, r.Body)
 	}
@@ -111,7 +113,7 @@ func TestReoptimizeMovesToACloserTechnician(t *testing.T) {
 	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", accepted["id"]), b.token(dispatch.RoleTechnician, "far"), nil)
 	near := b.technician("near", []string{"washer"}, 45.7641, 4.8358)
 
-	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000})
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000, "freeze_minutes": 0})
 	if r.Status != 200 {
 		t.Fatalf("optimize: %d %s", r.Status, r.Body)
 	}
@@ -130,7 +132,7 @@ func TestReoptimizeMovesToACloserTechnician(t *testing.T) {
 		t.Fatalf("near inbox %v", items)
 	}
 	// A second run finds nothing more to do.
-	if again := b.do("POST", "/v1/dispatch/optimize", disp, nil).json(t)["moved"].([]any); len(again) != 0 {
+	if again := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"freeze_minutes": 0}).json(t)["moved"].([]any); len(again) != 0 {
 		t.Fatalf("second run moved %v", again)
 	}
 	wantProblem(t, b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"region": "nope"}), 400, "invalid_region")
@@ -163,7 +165,7 @@ func TestReoptimizeUncrossesRoutes(t *testing.T) {
 			t.Fatalf("assign: %d %s", r.Status, r.Body)
 		}
 	}
-	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000})
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 5000, "freeze_minutes": 0})
 	if r.Status != 200 {
 		t.Fatalf("optimize: %d %s", r.Status, r.Body)
 	}
@@ -186,7 +188,7 @@ func TestReoptimizeUncrossesRoutes(t *testing.T) {
 	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/decline", je["id"]), b.token(dispatch.RoleTechnician, "east"), map[string]any{"reason": "van broken"}); r.Status != 200 {
 		t.Fatalf("decline: %d %s", r.Status, r.Body)
 	}
-	b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000})
+	b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000, "freeze_minutes": 0})
 	var tech *int64
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id FROM jobs WHERE id = $1", je["id"]).Scan(&tech); err != nil || (tech != nil && *tech == east) {
 		t.Fatalf("declined job went back to east: %v %v", tech, err)
@@ -223,7 +225,7 @@ func TestReoptimizeLeavesARouteThatDoesNotHold(t *testing.T) {
 		}
 	}
 	b.technician("u", []string{"washer"}, 45.60, 4.70) // next door to the far visit
-	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000})
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000, "freeze_minutes": 0})
 	if r.Status != 200 {
 		t.Fatalf("optimize: %d %s", r.Status, r.Body)
 	}
@@ -266,7 +268,7 @@ func TestReoptimizeDropsTheJobItUnassigns(t *testing.T) {
 	if paid["tier"] != "paid" || pj["technician_id"] != nil {
 		t.Fatalf("paid booking %v", paid)
 	}
-	r = b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000})
+	r = b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 2000, "freeze_minutes": 0})
 	if r.Status != 200 {
 		t.Fatalf("optimize: %d %s", r.Status, r.Body)
 	}

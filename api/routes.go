@@ -82,6 +82,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/purchases/:id/extended-warranty", in.extendWarranty, dispatcher, admin)
 
 	private("GET", "/slots", in.slots, customer, dispatcher)
+	private("GET", "/coverage", in.coverage, customer, dispatcher, admin)
 	private("POST", "/bookings", in.createBooking, customer, dispatcher)
 	private("GET", "/bookings", in.listBookings, customer, dispatcher)
 	private("GET", "/bookings/:id", in.getBooking, customer, technician, dispatcher)
@@ -97,6 +98,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians", con.listTechnicians, admin, dispatcher)
 	private("PATCH", "/technicians/:id", con.updateTechnician, admin, dispatcher)
 	private("POST", "/technicians/:id/unavailable", con.technicianUnavailable, dispatcher)
+	private("GET", "/technicians/:id/time-off", con.listTimeOff, dispatcher, admin)
+	private("DELETE", "/technicians/:id/time-off/:time_off_id", con.withdrawTimeOff, dispatcher)
 
 	private("PUT", "/technicians/me/devices", lc.putDevice, technician)
 	private("DELETE", "/technicians/me/devices/:token", lc.deleteDevice, technician)
@@ -111,6 +114,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
 	private("GET", "/geo/cells", con.geoCells, dispatcher)
 
+	private("GET", "/jobs/:id", lc.getJob, customer, technician, dispatcher, admin)
 	private("POST", "/jobs/:id/accept", lc.acceptJob, technician)
 	private("POST", "/jobs/:id/decline", lc.declineJob, technician)
 	private("POST", "/jobs/:id/status", lc.jobStatus, technician)

@@ -5,6 +5,7 @@ package dispatch
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -94,7 +95,20 @@ const (
 	JobCompleted  JobStatus = "completed"
 	JobIncomplete JobStatus = "incomplete"
 	JobCancelled  JobStatus = "cancelled"
+	// JobPlanned is what people are shown for a job stored unassigned that has a technician and a
+	// start: planned, not offered yet (beyond the offer horizon, or its offer withdrawn). It is
+	// never stored: the transitions are unassigned's.
+	JobPlanned JobStatus = "planned"
 )
+
+// State is the job's status as people read it: planned for an unassigned job that has a
+// technician and a start, its status otherwise.
+func (j Job) State() JobStatus {
+	if j.Status == JobUnassigned && j.TechnicianID != nil && j.PlannedStart != nil {
+		return JobPlanned
+	}
+	return j.Status
+}
 
 // Location is a point on Earth in degrees.
 type Location struct {
@@ -199,6 +213,12 @@ type Job struct {
 	UpdatedAt      time.Time
 }
 
+// Reference is how people name a visit: its booking and the visit's number, B-25/2 for booking
+// 25's second visit (job ids and booking ids drift apart after a revisit).
+func (j Job) Reference() string {
+	return "B-" + strconv.FormatInt(j.BookingID, 10) + "/" + strconv.Itoa(j.Visit)
+}
+
 // Part is a spare part used on a visit.
 type Part struct {
 	SKU      string `json:"sku"`
@@ -241,6 +261,17 @@ type Technician struct {
 	Version      int
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+// TimeOff is a period a technician is unavailable (a dispatcher marked it); MovedJobs are the
+// jobs it took off them, which withdrawing it plans again.
+type TimeOff struct {
+	ID           int64
+	TechnicianID int64
+	Start, End   time.Time
+	Reason       string
+	MovedJobs    []int64
+	CreatedAt    time.Time
 }
 
 // HasSkills reports whether t has every skill in need.

@@ -29,6 +29,7 @@ type Registry struct {
 	schedRuns  *prometheus.CounterVec
 	schedLate  *prometheus.CounterVec
 	schedMiss  *prometheus.CounterVec
+	readLag    prometheus.Gauge
 }
 
 var _ dispatch.Metrics = (*Registry)(nil)
@@ -60,6 +61,8 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 		Name: "fieldfix_schedule_late_runs_total", Help: "Ticks that ran late: on a retry after a failure, or caught up after no replica ran them."}, []string{"schedule"})
 	r.schedMiss = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "fieldfix_schedule_missed_ticks_total", Help: "Ticks given up (every try failed until the next tick), counted once across replicas."}, []string{"schedule"})
+	r.readLag = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "fieldfix_read_replica_lag_seconds", Help: "How far the read replica was behind the primary at its last check; -1 when it did not answer."})
 	atRiskGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fieldfix_bookings_at_risk", Help: "Bookings at risk of missing their SLA now."}, func() float64 {
 		if atRisk == nil {
@@ -73,7 +76,7 @@ func New(atRisk func(ctx context.Context) (int, error)) *Registry {
 		}
 		return float64(n)
 	})
-	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, r.planCache, r.schedRuns, r.schedLate, r.schedMiss, atRiskGauge,
+	r.reg.MustRegister(r.http, r.bookings, r.offers, r.pushes, r.solverTime, r.solverObj, r.planCache, r.schedRuns, r.schedLate, r.schedMiss, r.readLag, atRiskGauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -125,3 +128,12 @@ func (r *Registry) Schedules(names ...string) {
 
 // ScheduleMissed counts a tick given up.
 func (r *Registry) ScheduleMissed(name string) { r.schedMiss.WithLabelValues(name).Inc() }
+
+// ReadReplicaLag records the read replica's last lag measurement (ok false: it did not answer).
+func (r *Registry) ReadReplicaLag(lag time.Duration, ok bool) {
+	if !ok {
+		r.readLag.Set(-1)
+		return
+	}
+	r.readLag.Set(lag.Seconds())
+}

@@ -27,6 +27,7 @@ func bruteForce(c *compiled) Cost {
 				sum.Lateness += rc.late
 				sum.Travel += rc.travel
 				sum.Disruption += rc.disr
+				sum.Waiting += rc.wait
 				work[c.routes[r].tech] += rc.work
 			}
 			for k := range c.jobs {
@@ -78,7 +79,7 @@ func TestOptimizeFindsTheBruteForceOptimum(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := bruteForce(plan.c)
-		got, _ := Optimize(context.Background(), plan, Budget{Iterations: 1000, Seed: seed})
+		got, _ := Optimize(context.Background(), plan, Budget{Iterations: 2000, Seed: seed, Searches: 4})
 		mustCheck(t, got)
 		if got.Cost() != want {
 			t.Errorf("seed %d: optimise %v, brute force %v", seed, got.Cost(), want)

@@ -18,6 +18,7 @@ func Check(p *Plan) (Cost, error) {
 }
 
 func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed Cost) (Cost, error) {
+	timed, _ := pr.Travel.(TimedTravel)
 	disruption := pr.Disruption
 	if disruption == 0 {
 		disruption = DefaultDisruption
@@ -123,14 +124,19 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			if t.Capacity > 0 && load > t.Capacity {
 				return cost, fmt.Errorf("technician %d shift %d: load %d over capacity %d", t.ID, rt.Shift, load, t.Capacity)
 			}
-			d := pr.Travel.Seconds(loc, j.Loc)
+			d := leg(pr.Travel, timed, loc, j.Loc, free)
+			var left int64
 			if !j.Started {
-				left, err := idle(v.Start)
+				var err error
+				left, err = idle(v.Start)
 				if err != nil {
 					return cost, err
 				}
 				if left < d {
 					return cost, fmt.Errorf("job %d starts at %d: %ds to drive, %ds free since %d", j.ID, v.Start, d, left, free)
+				}
+				if j.Told != nil && v.Start < j.Told.Start {
+					return cost, fmt.Errorf("job %d starts at %d, before the window %d–%d its customer was told", j.ID, v.Start, j.Told.Start, j.Told.End)
 				}
 				if v.Start < pr.Now {
 					return cost, fmt.Errorf("job %d starts at %d, before now %d", j.ID, v.Start, pr.Now)
@@ -153,9 +159,12 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 			}
 			cost.Travel += d
 			work[t.ID] += d + j.Duration
+			if k > 0 { // idle between visits: the time free of breaks, less the drive
+				cost.Waiting += left - d
+			}
 			free, loc = v.End, j.Loc
 		}
-		d := pr.Travel.Seconds(loc, home)
+		d := leg(pr.Travel, timed, loc, home, free)
 		left, err := idle(sh.End)
 		if err != nil {
 			return cost, err

@@ -15,6 +15,9 @@ type Cost struct {
 	// Travel (seconds) plus Disruption (accepted jobs given to someone else) is one level.
 	Travel     int64 `json:"travel_s"`
 	Disruption int64 `json:"disruption_s"`
+	// Waiting (seconds) is the technicians' idle time between visits, each route leaving as
+	// late as its visits allow (shift-start slack): after travel, before balance.
+	Waiting int64 `json:"waiting_s"`
 	// Balance is Σ over technicians of their working minutes squared: lower is more even.
 	Balance int64 `json:"balance"`
 }
@@ -32,6 +35,8 @@ func (c Cost) Less(d Cost) bool {
 		return c.Unassigned < d.Unassigned
 	case c.Travel+c.Disruption != d.Travel+d.Disruption:
 		return c.Travel+c.Disruption < d.Travel+d.Disruption
+	case c.Waiting != d.Waiting:
+		return c.Waiting < d.Waiting
 	default:
 		return c.Balance < d.Balance
 	}
@@ -43,18 +48,18 @@ func (c Cost) upper() [4]int64 {
 }
 
 func (c Cost) String() string {
-	return fmt.Sprintf("breaches %d, lateness %ds, unassigned %d (priority %d), travel %ds, disruption %ds, balance %d",
-		c.Breaches, c.Lateness, c.Unassigned, c.UnassignedPriority, c.Travel, c.Disruption, c.Balance)
+	return fmt.Sprintf("breaches %d, lateness %ds, unassigned %d (priority %d), travel %ds, disruption %ds, waiting %ds, balance %d",
+		c.Breaches, c.Lateness, c.Unassigned, c.UnassignedPriority, c.Travel, c.Disruption, c.Waiting, c.Balance)
 }
 
 func (c Cost) add(d Cost) Cost {
 	return Cost{c.Breaches + d.Breaches, c.Lateness + d.Lateness, c.UnassignedPriority + d.UnassignedPriority,
-		c.Unassigned + d.Unassigned, c.Travel + d.Travel, c.Disruption + d.Disruption, c.Balance + d.Balance}
+		c.Unassigned + d.Unassigned, c.Travel + d.Travel, c.Disruption + d.Disruption, c.Waiting + d.Waiting, c.Balance + d.Balance}
 }
 
 func (c Cost) sub(d Cost) Cost {
 	return Cost{c.Breaches - d.Breaches, c.Lateness - d.Lateness, c.UnassignedPriority - d.UnassignedPriority,
-		c.Unassigned - d.Unassigned, c.Travel - d.Travel, c.Disruption - d.Disruption, c.Balance - d.Balance}
+		c.Unassigned - d.Unassigned, c.Travel - d.Travel, c.Disruption - d.Disruption, c.Waiting - d.Waiting, c.Balance - d.Balance}
 }
 
 // unassignedCost is what leaving a job out costs.

@@ -11,7 +11,13 @@
 // The objective, compared lexicographically (see Cost): hard constraints are never broken (a job
 // that fits nowhere stays unassigned, with a reason) → fewest SLA breaches, paid weighted twice
 // warranty → least total lateness → fewest unassigned jobs (higher priority first) → least
-// travel plus disruption → balanced work.
+// travel plus disruption (accepted jobs given away, told visits moved under Stability) → least
+// waiting between visits (routes leave as late as their visits allow) → balanced work.
+//
+// Travel is a Matrix as given, or timed by the hour of each departure (TimedTravel,
+// Places.Timed) in the search and in Check alike. Job.Told is the window a customer was told:
+// InsertWith(KeepTold) never moves a told visit out of it, Optimize with Budget.Stability
+// freezes what starts soon and charges for moving told visits.
 package scheduling
 
 import (
@@ -97,11 +103,32 @@ type Job struct {
 	Exclude []int64
 	// Technicians, when set, are the only ones who may get the job (those whose area holds it).
 	Technicians []int64
+	// Told is the arrival window the customer was told (nil: none yet): the visit never starts
+	// before it; Insert in KeepTold mode keeps it inside, and Optimize with Stability charges
+	// its MoveCost to start after it or with another technician.
+	Told *Window
 }
 
 // Travel gives driving times in seconds between locations.
 type Travel interface {
 	Seconds(from, to int) int64
+}
+
+// TimedTravel is a Travel whose times depend on the hour of departure (rush hours): SecondsAt
+// is the drive leaving at depart, and leaving later never arrives earlier (FIFO). The search and
+// Check time each leg from when it leaves: the end of the previous visit (the shift's start for
+// the first). Seconds stays the untimed figure, used only to rank neighbours.
+type TimedTravel interface {
+	Travel
+	SecondsAt(from, to int, depart int64) int64
+}
+
+// leg is the drive from a to b leaving at depart.
+func leg(tr Travel, timed TimedTravel, a, b int, depart int64) int64 {
+	if timed != nil {
+		return timed.SecondsAt(a, b, depart)
+	}
+	return tr.Seconds(a, b)
 }
 
 // Matrix is a Travel from a full duration table.

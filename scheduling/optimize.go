@@ -24,6 +24,12 @@ type Budget struct {
 	// waits while the foreground needs the machine. Its waits count in Time. Searches also
 	// bounds the goroutines that compute the neighbourhoods (at most 2).
 	Yield func()
+	// Patience stops a search after this many iterations without a new best (and at least as
+	// many as it had made before its last one): converged. 0: 20 a job (at least 1,000); -1: never.
+	Patience int
+	// Stability, when set, freezes what starts soon (and accepted visits) and charges for moving
+	// told visits (see Stability).
+	Stability *Stability
 }
 
 // Stats says what Optimize did.
@@ -33,6 +39,11 @@ type Stats struct {
 	Before     Cost          `json:"before"`
 	After      Cost          `json:"after"`
 	Elapsed    time.Duration `json:"elapsed"`
+	// Converged says the best search stopped on Patience, before its budget: Elapsed is then
+	// the time it needed.
+	Converged bool `json:"converged"`
+	// Moved counts the told visits moved (Budget.Stability).
+	Moved int `json:"moved"`
 	// Ruins counts, per ruin operator, how often it was chosen and how often it led to a new best.
 	Ruins map[string][2]int `json:"ruins"`
 }
@@ -64,6 +75,11 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 		b.Yield = func() {}
 	}
 	sc := p.c.fixedFor(p.s)
+	if b.Stability != nil {
+		sc.stabilize(p.s, b.Stability)
+	}
+	init := p.s.clone() // the plan as the search sees it: told visits no earlier than told
+	sc.restate(init)
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
@@ -77,7 +93,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			pr.Travel = memoize(pr.Travel, sc.locations())
 			mine.pr = &pr
 			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began}
-			results[i], stats[i] = se.run(ctx, p.s.clone())
+			results[i], stats[i] = se.run(ctx, init.clone())
 		}()
 	}
 	wg.Wait()
@@ -97,20 +113,29 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			}
 		}
 	}
-	st.Before, st.After, st.Elapsed = p.s.sum, results[best].sum, time.Since(began)
-	return &Plan{c: p.c.clone(), s: results[best]}, st
+	out := &Plan{c: sc.clone(), s: results[best]}
+	if sc.told != nil { // the plan answered keeps what was frozen, and costs no moves
+		for j := range sc.jobs {
+			if r := out.s.where[j]; r >= 0 && sc.moveCost(j, int(r), out.s.start[j]) > 0 {
+				st.Moved++
+			}
+		}
+		out.c.told = nil
+		out.c.restate(out.s)
+	}
+	st.Before, st.After, st.Elapsed = p.s.sum, out.s.sum, time.Since(began)
+	return out, st
 }
 
 // fixedFor is the problem as Optimize sees it: pinned and started jobs held at their place.
 func (c *compiled) fixedFor(s *state) *compiled {
 	sc := *c
 	sc.jobs = slices.Clone(c.jobs)
+	shown := c.shownAll(s)
 	for j := range sc.jobs {
 		job := c.job(j)
 		if s.where[j] >= 0 && (job.PinnedTech != 0 || job.PinnedStart != 0 || job.Started) {
-			cj := &sc.jobs[j]
-			cj.fixed, cj.pinTech = true, c.routes[s.where[j]].tech
-			cj.ws = []Window{{s.start[j], s.start[j]}}
+			sc.fix(j, int(s.where[j]), shown[j])
 		}
 	}
 	return &sc
@@ -171,6 +196,9 @@ func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 				h.routes[j] = c.untilDue(j, c.routesFor(j, techs, nil))
 				cand = cand[:0]
 				places, cheap := tr.(*Places)
+				if tp, ok := tr.(TimedPlaces); ok {
+					places, cheap = tp.Places, true
+				}
 				for k := range n {
 					if k == j || c.jobs[k].removed {
 						continue
@@ -181,11 +209,24 @@ func (c *compiled) neighbours(s *state, parts int, yield func()) *hood {
 						cand = append(cand, near{k, tr.Seconds(loc, c.job(k).Loc)})
 					}
 				}
-				if len(cand) > nearJobs {
-					slices.SortFunc(cand, func(a, b near) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.i, b.i)) })
-					cand = cand[:nearJobs]
-				}
+				// The nearJobs nearest (ties: the lower index), kept sorted as the scan goes.
+				var top [nearJobs]near
+				nt := 0
 				for _, x := range cand {
+					if nt == nearJobs && cmp.Or(cmp.Compare(x.d, top[nt-1].d), cmp.Compare(x.i, top[nt-1].i)) >= 0 {
+						continue
+					}
+					k := min(nt, nearJobs-1)
+					for k > 0 && cmp.Or(cmp.Compare(x.d, top[k-1].d), cmp.Compare(x.i, top[k-1].i)) < 0 {
+						if k < nearJobs {
+							top[k] = top[k-1]
+						}
+						k--
+					}
+					top[k] = x
+					nt = min(nt+1, nearJobs)
+				}
+				for _, x := range top[:nt] {
 					h.jobs[j] = append(h.jobs[j], int32(x.i))
 				}
 			}
@@ -224,6 +265,9 @@ type search struct {
 	budget Budget
 	began  time.Time
 	buf    []int32
+	// touched marks the routes this iteration's ruin changed (nil: all may have room).
+	touched []bool
+	rbuf    []int
 }
 
 func (se *search) movable(s *state, j int) bool {
@@ -245,8 +289,16 @@ func (se *search) progress(it int) float64 {
 
 func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	st := Stats{Ruins: map[string][2]int{}}
-	se.recreate(cur, nil, 0) // place what can be placed before searching
+	// Place what can be placed before searching: in random order and the dearest first, keep
+	// the better.
+	dear := cur.clone()
+	se.recreate(cur, nil, 0)
+	se.recreate(dear, nil, 4)
+	if dear.sum.Less(cur.sum) {
+		cur = dear
+	}
 	se.localSearch(ctx, cur, nil)
+	se.touched = make([]bool, len(se.c.routes))
 	best := cur.clone()
 	weights := [len(ruinNames)]float64{1, 1, 1, 1}
 	scores := [len(ruinNames)]float64{}
@@ -259,17 +311,26 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	}
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
 	t0, tf := max(1, 0.2*arc), max(0.01, 0.002*arc)
+	patience, last := se.budget.Patience, 0
+	if patience == 0 {
+		patience = max(1000, 20*len(se.c.jobs))
+	}
 	for it := 0; ; it++ {
 		se.budget.Yield()
 		prog := se.progress(it)
 		if prog >= 1 || ctx.Err() != nil {
 			break
 		}
+		if patience > 0 && it-last > max(patience, it/2) {
+			st.Converged = true // no new best for long: more time would be spent for nothing
+			break
+		}
 		temp := t0 * math.Pow(tf/t0, prog)
 		op := se.pick(weights[:])
 		cand := cur.clone()
+		clear(se.touched)
 		removed := se.ruin(op, cand)
-		se.recreate(cand, removed, se.rng.IntN(4))
+		se.recreate(cand, removed, se.rng.IntN(5))
 		st.Iterations++
 		uses[op]++
 		w := st.Ruins[ruinNames[op]]
@@ -286,9 +347,17 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 			scores[op]++
 			if cand.sum.Less(best.sum) {
 				se.localSearch(ctx, cand, removed)
+				se.eject(ctx, cand)
+				// The local search changed routes the next ruin may not touch: try the
+				// unassigned everywhere once.
+				touched := se.touched
+				se.touched = nil
+				se.recreate(cand, nil, 4)
+				se.touched = touched
 				best = cand.clone()
 				scores[op] += 9
 				st.Improved++
+				last = it
 				w[1]++
 			} else if cand.sum.Less(cur.sum) {
 				scores[op] += 3
@@ -321,305 +390,4 @@ func (se *search) pick(w []float64) int {
 		r -= x
 	}
 	return len(w) - 1
-}
-
-// ruin takes some movable jobs out of s with operator op and returns them.
-func (se *search) ruin(op int, s *state) []int32 {
-	var assigned []int32
-	for j, r := range s.where {
-		if r >= 0 && se.movable(s, j) {
-			assigned = append(assigned, int32(j))
-		}
-	}
-	if len(assigned) == 0 {
-		return nil
-	}
-	k := min(len(assigned), 1+se.rng.IntN(min(30, max(4, len(assigned)/5))))
-	var out []int32
-	take := func(j int32) {
-		if len(out) < k && s.where[j] >= 0 && se.movable(s, int(j)) && s.unassign(se.c, int(j)) {
-			out = append(out, j)
-		}
-	}
-	switch op {
-	case 0: // random jobs
-		for range 3 * k {
-			take(assigned[se.rng.IntN(len(assigned))])
-		}
-	case 1: // strings of visits around neighbouring jobs (SISR)
-		seed := assigned[se.rng.IntN(len(assigned))]
-		near := append([]int32{seed}, se.nb.jobs[seed]...)
-		done := map[int32]bool{}
-		for _, j := range near {
-			r := s.where[j]
-			if r < 0 || done[r] || len(out) >= k {
-				continue
-			}
-			done[r] = true
-			seq := slices.Clone(s.seqs[r])
-			pos := slices.Index(seq, j)
-			l := 1 + se.rng.IntN(min(len(seq), max(1, (k-len(out)+1)/2)))
-			lo := max(0, min(pos-se.rng.IntN(l), len(seq)-l))
-			for _, x := range seq[lo : lo+l] {
-				take(x)
-			}
-		}
-	case 2: // the most expensive visits: late first, then by the detour they cause
-		type scored struct {
-			j int32
-			v float64
-		}
-		var sc []scored
-		for _, j := range assigned {
-			r := int(s.where[j])
-			seq := s.seqs[r]
-			pos := slices.Index(seq, j)
-			job := se.c.job(int(j))
-			br, lt := lateness(*job, s.start[j])
-			v := float64(br)*1e9 + float64(lt)*1e3 + float64(se.detour(r, seq, pos))
-			sc = append(sc, scored{j, v * (0.7 + 0.6*se.rng.Float64())})
-		}
-		slices.SortFunc(sc, func(a, b scored) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.j, b.j)) })
-		for _, x := range sc {
-			take(x.j)
-		}
-	case 3: // visits close in time to a random one, wherever they are
-		seed := assigned[se.rng.IntN(len(assigned))]
-		t0 := s.start[seed]
-		byTime := slices.Clone(assigned)
-		slices.SortFunc(byTime, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(abs(s.start[a]-t0), abs(s.start[b]-t0)), cmp.Compare(a, b))
-		})
-		for _, j := range byTime[:min(len(byTime), 3*k)] {
-			if se.rng.IntN(2) == 0 {
-				take(j)
-			}
-		}
-	}
-	return out
-}
-
-func abs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// detour is the travel visit pos of route r adds.
-func (se *search) detour(r int, seq []int32, pos int) int64 {
-	c := se.c
-	t := &c.pr.Technicians[c.routes[r].tech]
-	prev, next := t.Start, t.End
-	if pos > 0 {
-		prev = c.job(int(seq[pos-1])).Loc
-	}
-	if pos < len(seq)-1 {
-		next = c.job(int(seq[pos+1])).Loc
-	}
-	loc := c.job(int(seq[pos])).Loc
-	tr := c.pr.Travel
-	return tr.Seconds(prev, loc) + tr.Seconds(loc, next) - tr.Seconds(prev, next)
-}
-
-// recreate puts removed jobs, and every other unassigned one, back by greedy insertion with
-// blinks, in one of four orders: random, deadline first, paid first, farthest first.
-func (se *search) recreate(s *state, removed []int32, order int) {
-	pending := slices.Clone(removed)
-	for j, r := range s.where {
-		if r == -1 && !slices.Contains(removed, int32(j)) && !se.c.jobs[j].removed {
-			pending = append(pending, int32(j))
-		}
-	}
-	c := se.c
-	due := func(j int32) int64 {
-		if d := c.job(int(j)).Due; d != 0 {
-			return d
-		}
-		return math.MaxInt64
-	}
-	switch order {
-	case 0:
-		se.rng.Shuffle(len(pending), func(a, b int) { pending[a], pending[b] = pending[b], pending[a] })
-	case 1:
-		slices.SortFunc(pending, func(a, b int32) int { return cmp.Or(cmp.Compare(due(a), due(b)), cmp.Compare(a, b)) })
-	case 2:
-		slices.SortFunc(pending, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(c.job(int(b)).Tier, c.job(int(a)).Tier), cmp.Compare(due(a), due(b)), cmp.Compare(a, b))
-		})
-	case 3:
-		far := func(j int32) int64 {
-			rs := se.nb.routes[j]
-			if len(rs) == 0 {
-				return 0
-			}
-			return c.pr.Travel.Seconds(c.pr.Technicians[c.routes[rs[0]].tech].Start, c.job(int(j)).Loc)
-		}
-		slices.SortFunc(pending, func(a, b int32) int { return cmp.Or(cmp.Compare(far(b), far(a)), cmp.Compare(a, b)) })
-	}
-	blink := func() bool { return se.rng.IntN(100) == 0 }
-	for _, j := range pending {
-		se.budget.Yield()
-		if o, ok := s.bestOption(c, int(j), se.nb.routes[j], se.buf, blink); ok {
-			s.place(c, int(j), o)
-		}
-	}
-}
-
-// localSearch applies improving relocate, swap, 2-opt* and or-opt moves until none is left
-// (or ctx ends). focus, when not nil, limits it to those jobs and their neighbours.
-func (se *search) localSearch(ctx context.Context, s *state, focus []int32) {
-	var jobs []int32
-	if focus == nil {
-		for j := range s.where {
-			jobs = append(jobs, int32(j))
-		}
-	} else {
-		seen := map[int32]bool{}
-		for _, j := range focus {
-			for _, k := range append([]int32{j}, se.nb.jobs[j]...) {
-				if !seen[k] {
-					seen[k] = true
-					jobs = append(jobs, k)
-				}
-			}
-		}
-	}
-	for pass := 0; pass < 10; pass++ {
-		improved := false
-		for n, j := range jobs {
-			if n%64 == 0 {
-				if ctx.Err() != nil || (se.budget.Time > 0 && time.Since(se.began) >= se.budget.Time) {
-					return
-				}
-				se.budget.Yield()
-			}
-			if s.where[j] < 0 || !se.movable(s, int(j)) {
-				continue
-			}
-			improved = se.relocate(s, j) || improved
-			improved = se.orOpt(s, j) || improved
-			for _, k := range se.nb.jobs[j] {
-				if s.where[j] < 0 || s.where[k] < 0 || s.where[j] == s.where[k] {
-					continue
-				}
-				improved = se.swap(s, j, k) || improved
-				improved = se.twoOptStar(s, j, k) || improved
-			}
-		}
-		if !improved {
-			return
-		}
-	}
-}
-
-// try applies the new sequences of routes rs when they are feasible and improve the plan.
-func (se *search) try(s *state, rs []int, seqs [][]int32) bool {
-	rcs := make([]rcost, len(rs))
-	for i, r := range rs {
-		if rcs[i] = se.c.eval(r, seqs[i], nil); !rcs[i].ok {
-			return false
-		}
-	}
-	if !s.delta(se.c, rs, rcs).Less(Cost{}) {
-		return false
-	}
-	for i, r := range rs {
-		s.set(se.c, r, seqs[i], rcs[i])
-	}
-	return true
-}
-
-// relocate moves job j to its best place in another route.
-func (se *search) relocate(s *state, j int32) bool {
-	c := se.c
-	r := int(s.where[j])
-	rest := slices.DeleteFunc(slices.Clone(s.seqs[r]), func(x int32) bool { return x == j })
-	rc := c.eval(r, rest, nil)
-	if !rc.ok {
-		return false
-	}
-	var best option
-	found := false
-	// Granular: only the routes that hold one of j's nearest jobs, where j may go.
-	var rs [nearJobs]int
-	nr := 0
-	for _, k := range se.nb.jobs[j] {
-		if r2 := int(s.where[k]); r2 >= 0 && r2 != r && !slices.Contains(rs[:nr], r2) && slices.Contains(se.nb.routes[j], r2) {
-			rs[nr] = r2
-			nr++
-		}
-	}
-	for _, r2 := range rs[:nr] {
-		if o, ok := s.bestIn(c, r2, int(j), se.buf, nil); ok && (!found || o.d.Less(best.d)) {
-			best, found = o, true
-		}
-	}
-	if !found {
-		return false
-	}
-	seq2 := slices.Insert(slices.Clone(s.seqs[best.r]), best.pos, j)
-	return se.try(s, []int{r, best.r}, [][]int32{rest, seq2})
-}
-
-// orOpt moves a string of one to three visits starting at j elsewhere in its route.
-func (se *search) orOpt(s *state, j int32) bool {
-	r := int(s.where[j])
-	seq := s.seqs[r]
-	i := slices.Index(seq, j)
-	for l := 1; l <= 3 && i+l <= len(seq); l++ {
-		seg := seq[i : i+l]
-		if slices.ContainsFunc(seg, func(x int32) bool { return !se.movable(s, int(x)) }) {
-			return false
-		}
-		rest := slices.Concat(seq[:i], seq[i+l:])
-		for k := 0; k <= len(rest); k++ {
-			if k == i {
-				continue
-			}
-			if se.try(s, []int{r}, [][]int32{slices.Concat(rest[:k], seg, rest[k:])}) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// swap exchanges jobs a and b between their routes.
-func (se *search) swap(s *state, a, b int32) bool {
-	if !se.movable(s, int(b)) {
-		return false
-	}
-	ra, rb := int(s.where[a]), int(s.where[b])
-	c := se.c
-	if !c.canDo(c.routes[rb].tech, int(a)) || !c.canDo(c.routes[ra].tech, int(b)) {
-		return false
-	}
-	sa, sb := slices.Clone(s.seqs[ra]), slices.Clone(s.seqs[rb])
-	sa[slices.Index(sa, a)], sb[slices.Index(sb, b)] = b, a
-	return se.try(s, []int{ra, rb}, [][]int32{sa, sb})
-}
-
-// twoOptStar joins the head of a's route up to a with the tail of b's route from b, and the head
-// of b's route with the tail of a's.
-func (se *search) twoOptStar(s *state, a, b int32) bool {
-	ra, rb := int(s.where[a]), int(s.where[b])
-	c := se.c
-	if c.routes[ra].tech == c.routes[rb].tech {
-		return false
-	}
-	qa, qb := s.seqs[ra], s.seqs[rb]
-	i, k := slices.Index(qa, a)+1, slices.Index(qb, b)
-	ta, tb := qa[i:], qb[k:]
-	for _, x := range ta {
-		if !se.movable(s, int(x)) || !c.canDo(c.routes[rb].tech, int(x)) {
-			return false
-		}
-	}
-	for _, x := range tb {
-		if !se.movable(s, int(x)) || !c.canDo(c.routes[ra].tech, int(x)) {
-			return false
-		}
-	}
-	return se.try(s, []int{ra, rb}, [][]int32{slices.Concat(qa[:i], tb), slices.Concat(qb[:k], ta)})
 }

@@ -18,6 +18,9 @@ type compiled struct {
 	skillBit map[string]int
 	horizon  int64 // the last shift end
 	disrupt  int64
+	told     []told      // Optimize with Stability: where told visits were (nil: no stability)
+	keepTold bool        // InsertWith(KeepTold): told visits stay in their windows
+	timed    TimedTravel // the Travel when it depends on the hour (nil: it does not)
 }
 
 type ctech struct {
@@ -44,6 +47,7 @@ func compile(p *Problem) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{pr: p, jobIndex: map[int64]int{}, techIdx: map[int64]int{}, skillBit: map[string]int{}, disrupt: p.Disruption}
+	c.timed, _ = p.Travel.(TimedTravel)
 	if c.disrupt == 0 {
 		c.disrupt = DefaultDisruption
 	}
@@ -146,356 +150,6 @@ func (c *compiled) canDo(ti, j int) bool {
 	cj := &c.jobs[j]
 	return !cj.removed && cj.skills&^c.techs[ti].skills == 0 && (cj.pinTech < 0 || cj.pinTech == ti) &&
 		(cj.allow == nil || cj.allow[ti]) && !slices.Contains(cj.exclude, ti)
-}
-
-// rcost is one route's share of the objective.
-type rcost struct {
-	ok                         bool
-	breach, late, travel, disr int64
-	work                       int64
-	n, load                    int
-}
-
-// state is a plan: every route's visits and every job's place and start.
-type state struct {
-	seqs  [][]int32
-	rc    []rcost
-	where []int32 // route, -1 unassigned
-	start []int64
-	work  []int64 // per technician
-	sum   Cost
-}
-
-func newState(c *compiled) *state {
-	s := &state{seqs: make([][]int32, len(c.routes)), rc: make([]rcost, len(c.routes)), work: make([]int64, len(c.techs))}
-	for r := range s.rc {
-		s.rc[r] = rcost{ok: true}
-	}
-	for j := range c.jobs {
-		s.grow(c, j)
-	}
-	return s
-}
-
-// grow adds job j (new) as unassigned.
-func (s *state) grow(c *compiled, j int) {
-	s.where = append(s.where, -1)
-	s.start = append(s.start, 0)
-	s.sum = s.sum.add(unassignedCost(*c.job(j), c.horizon, c.disrupt))
-}
-
-func (s *state) clone() *state {
-	return &state{seqs: slices.Clone(s.seqs), rc: slices.Clone(s.rc), where: slices.Clone(s.where), start: slices.Clone(s.start),
-		work: slices.Clone(s.work), sum: s.sum}
-}
-
-// eval simulates route r with visits seq (see Break for when breaks are taken); starts, when
-// not nil, receives each visit's start and rep, when not nil, the route's full report. It is the
-// search's evaluator; Check is independent.
-func (c *compiled) eval(r int, seq []int32, starts []int64) rcost {
-	return c.simulate(r, seq, starts, nil)
-}
-
-func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcost {
-	if len(seq) == 0 {
-		return rcost{ok: true}
-	}
-	cr := c.routes[r]
-	t := &c.pr.Technicians[cr.tech]
-	sh := &t.Shifts[cr.shift]
-	tr := c.pr.Travel
-	now := c.pr.Now
-	out := rcost{ok: true, n: len(seq)}
-	if t.MaxJobs > 0 && len(seq) > t.MaxJobs {
-		return rcost{}
-	}
-	at, loc, bi := sh.Start, t.Start, 0
-	if sh.From != nil {
-		loc = *sh.From
-	}
-	for k, j := range seq {
-		job := &c.pr.Jobs[j]
-		out.load += job.Load
-		if t.Capacity > 0 && out.load > t.Capacity {
-			return rcost{}
-		}
-		d := tr.Seconds(loc, job.Loc)
-		drive := d // still to drive before the visit
-		var s int64
-		if job.Started {
-			if k > 0 {
-				return rcost{} // a visit under way comes first
-			}
-			s = job.PinnedStart
-		} else {
-			ws := c.jobs[j].ws
-			for bi < len(sh.Breaks) {
-				b := &sh.Breaks[bi]
-				if s0, ok := earliest(ws, max(at+drive, now)); ok && s0+job.Duration <= b.End {
-					break // the break can wait until after this visit
-				}
-				var bs int64
-				if bs = max(at+drive, b.Start); bs <= b.End {
-					drive = 0 // on arrival, before the visit
-				} else if bs = max(at, b.Start); bs > b.End {
-					return rcost{}
-				} // else before leaving: the window closes on the road
-				if rep != nil {
-					rep.Breaks = append(rep.Breaks, Window{bs, bs + b.Duration})
-				}
-				at = bs + b.Duration
-				bi++
-			}
-			var ok bool
-			s, ok = earliest(ws, max(at+drive, now))
-			if !ok || s+job.Duration > sh.End {
-				return rcost{}
-			}
-		}
-		if starts != nil {
-			starts[k] = s
-		}
-		if rep != nil {
-			rep.Visits = append(rep.Visits, Visit{Job: job.ID, Arrival: at + drive, Start: s, End: s + job.Duration})
-		}
-		br, lt := lateness(*job, s)
-		out.breach += br
-		out.late += lt
-		out.travel += d
-		out.work += d + job.Duration
-		if job.AcceptedBy != 0 && job.AcceptedBy != t.ID {
-			out.disr += c.disrupt
-		}
-		at, loc = s+job.Duration, job.Loc
-	}
-	for ; bi < len(sh.Breaks); bi++ {
-		b := &sh.Breaks[bi]
-		bs := max(at, b.Start)
-		if bs > b.End {
-			return rcost{}
-		}
-		if rep != nil {
-			rep.Breaks = append(rep.Breaks, Window{bs, bs + b.Duration})
-		}
-		at = bs + b.Duration
-	}
-	home := t.End
-	if sh.To != nil {
-		home = *sh.To
-	}
-	d := tr.Seconds(loc, home)
-	if at+d > sh.End {
-		return rcost{}
-	}
-	out.travel += d
-	out.work += d
-	return out
-}
-
-// set replaces route r's visits with seq (feasible, cost rc) and updates the totals.
-func (s *state) set(c *compiled, r int, seq []int32, rc rcost) {
-	ti := c.routes[r].tech
-	old := s.rc[r]
-	s.sum.Balance -= balanceOf(s.work[ti])
-	s.work[ti] += rc.work - old.work
-	s.sum.Balance += balanceOf(s.work[ti])
-	s.sum.Breaches += rc.breach - old.breach
-	s.sum.Lateness += rc.late - old.late
-	s.sum.Travel += rc.travel - old.travel
-	s.sum.Disruption += rc.disr - old.disr
-	for _, j := range s.seqs[r] {
-		if s.where[j] == int32(r) {
-			s.where[j] = -1
-		}
-	}
-	s.seqs[r], s.rc[r] = seq, rc
-	starts := make([]int64, len(seq))
-	c.eval(r, seq, starts)
-	for k, j := range seq {
-		s.where[j], s.start[j] = int32(r), starts[k]
-	}
-}
-
-// delta is what changing routes rs to seqs (with costs rcs) does to the total.
-func (s *state) delta(c *compiled, rs []int, rcs []rcost) Cost {
-	var d Cost
-	var techs [4]int
-	var works [4]int64
-	nt := 0
-	for i, r := range rs {
-		old, nw := s.rc[r], rcs[i]
-		d.Breaches += nw.breach - old.breach
-		d.Lateness += nw.late - old.late
-		d.Travel += nw.travel - old.travel
-		d.Disruption += nw.disr - old.disr
-		ti := c.routes[r].tech
-		k := slices.Index(techs[:nt], ti)
-		if k < 0 {
-			k = nt
-			techs[k], works[k] = ti, s.work[ti]
-			nt++
-		}
-		works[k] += nw.work - old.work
-	}
-	for k := range nt {
-		d.Balance += balanceOf(works[k]) - balanceOf(s.work[techs[k]])
-	}
-	return d
-}
-
-// unassign takes job j out of the plan (its route is re-evaluated; removal keeps it feasible
-// except with breaks or pinned starts, which eval checks).
-func (s *state) unassign(c *compiled, j int) bool {
-	r := s.where[j]
-	if r < 0 {
-		return true
-	}
-	seq := slices.DeleteFunc(slices.Clone(s.seqs[r]), func(x int32) bool { return int(x) == j })
-	rc := c.eval(int(r), seq, nil)
-	if !rc.ok {
-		return false
-	}
-	s.set(c, int(r), seq, rc)
-	s.sum = s.sum.add(unassignedCost(*c.job(j), c.horizon, c.disrupt))
-	return true
-}
-
-// option is a place for a job: route and position, and what it changes.
-type option struct {
-	r, pos int
-	rc     rcost
-	d      Cost
-}
-
-// bestIn finds job j's best position in route r (ok false: none). skip, when not nil, blinks
-// positions (the search's randomisation).
-func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (option, bool) {
-	seq := s.seqs[r]
-	cj := &c.jobs[j]
-	best, found := option{}, false
-	var lastEnd int64 = -1 << 62
-	if len(cj.ws) > 0 {
-		lastEnd = cj.ws[len(cj.ws)-1].End
-	}
-	rs := [1]int{r}
-	for pos := 0; pos <= len(seq); pos++ {
-		if pos > 0 && len(cj.ws) > 0 {
-			prev := int(seq[pos-1])
-			if s.start[prev]+c.job(prev).Duration > lastEnd {
-				break // every later position starts after the last window
-			}
-		}
-		if pos < len(seq) && c.job(int(seq[pos])).Started {
-			continue // nothing goes before a visit under way
-		}
-		if skip != nil && skip() {
-			continue
-		}
-		buf = append(buf[:0], seq[:pos]...)
-		buf = append(buf, int32(j))
-		buf = append(buf, seq[pos:]...)
-		rc := c.eval(r, buf, nil)
-		if !rc.ok {
-			continue
-		}
-		d := s.delta(c, rs[:], []rcost{rc})
-		if !found || d.Less(best.d) {
-			best, found = option{r: r, pos: pos, rc: rc, d: d}, true
-		}
-	}
-	return best, found
-}
-
-// place puts job j (unassigned) at option o.
-func (s *state) place(c *compiled, j int, o option) {
-	seq := make([]int32, 0, len(s.seqs[o.r])+1)
-	seq = append(seq, s.seqs[o.r][:o.pos]...)
-	seq = append(seq, int32(j))
-	seq = append(seq, s.seqs[o.r][o.pos:]...)
-	s.sum = s.sum.sub(unassignedCost(*c.job(j), c.horizon, c.disrupt))
-	s.set(c, o.r, seq, o.rc)
-}
-
-// routesFor lists the routes where job j could go: technicians in techs (nil: all) who can do it,
-// shifts that overlap its windows and end after now.
-func (c *compiled) routesFor(j int, techs []int, out []int) []int {
-	cj := &c.jobs[j]
-	lo, hi := c.pr.Now, int64(1<<62)
-	if len(cj.ws) > 0 {
-		lo, hi = max(lo, cj.ws[0].Start), cj.ws[len(cj.ws)-1].End
-	}
-	try := func(ti int) {
-		if !c.canDo(ti, j) {
-			return
-		}
-		t := &c.pr.Technicians[ti]
-		for si, r := range c.techs[ti].routes {
-			sh := &t.Shifts[si]
-			if sh.End >= lo && sh.Start <= hi {
-				out = append(out, r)
-			}
-		}
-	}
-	if techs == nil {
-		for ti := range c.techs {
-			try(ti)
-		}
-	} else {
-		for _, ti := range techs {
-			try(ti)
-		}
-	}
-	return out
-}
-
-// reason explains why job j found no place among techs (nil: all).
-func (c *compiled) reason(s *state, j int, techs []int) Reason {
-	cj := &c.jobs[j]
-	job := c.job(j)
-	if techs != nil && len(techs) == 0 {
-		return ReasonOutsideAreas
-	}
-	if cj.pinTech >= 0 && cj.skills&^c.techs[cj.pinTech].skills != 0 {
-		return ReasonPinned
-	}
-	skilled := false
-	for ti := range c.techs {
-		skilled = skilled || c.canDo(ti, j)
-	}
-	if !skilled {
-		if cj.pinTech >= 0 {
-			return ReasonPinned
-		}
-		return ReasonNoSkill
-	}
-	rs := c.routesFor(j, techs, nil)
-	if len(rs) == 0 {
-		if cj.pinTech >= 0 || job.PinnedStart != 0 {
-			return ReasonPinned
-		}
-		return ReasonNoShift
-	}
-	full := true
-	for _, r := range rs {
-		t := &c.pr.Technicians[c.routes[r].tech]
-		load := 0
-		for _, x := range s.seqs[r] {
-			load += c.job(int(x)).Load
-		}
-		if !(t.MaxJobs > 0 && len(s.seqs[r]) >= t.MaxJobs) && !(t.Capacity > 0 && load+job.Load > t.Capacity) {
-			full = false
-		}
-	}
-	switch {
-	case full:
-		return ReasonCapacity
-	case job.PinnedStart != 0:
-		return ReasonPinned
-	case len(job.Windows) > 0:
-		return ReasonNoRoomWindows
-	default:
-		return ReasonNoRoom
-	}
 }
 
 // Plan is a schedule for a Problem. Its methods are not safe for concurrent use.
@@ -626,7 +280,8 @@ func (p *Plan) Insert(j Job, candidates []int64) (Placement, error) {
 	}
 	if o, ok := s.bestOption(c, ji, c.routesFor(ji, techs, nil), nil, nil); ok {
 		s.place(c, ji, o)
-		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: s.start[ji]}, nil
+		_, _, start, _ := p.Where(j.ID)
+		return Placement{Assigned: true, Technician: c.pr.Technicians[c.routes[o.r].tech].ID, Shift: c.routes[o.r].shift, Start: start}, nil
 	}
 	return Placement{Reason: c.reason(s, ji, techs)}, nil
 }
@@ -647,7 +302,8 @@ func (s *state) bestOption(c *compiled, j int, rs []int, buf []int32, skip func(
 }
 
 // Remove takes a job out of the plan (a cancelled booking). Later visits keep their order and
-// may start earlier.
+// may start earlier; with timed travel the direct road can be slower than the detour was, and
+// the later visits it makes unreachable are placed again like new bookings.
 func (p *Plan) Remove(id int64) error {
 	j, ok := p.c.jobIndex[id]
 	if !ok {
@@ -656,7 +312,7 @@ func (p *Plan) Remove(id int64) error {
 	if p.c.job(j).Started {
 		return fmt.Errorf("%w: job %d is under way", ErrInvalid, id)
 	}
-	if !p.s.unassign(p.c, j) {
+	if !p.s.unassign(p.c, j) && !p.s.unassignReplacing(p.c, j) {
 		return fmt.Errorf("%w: removing job %d breaks its route (a pinned start or a break)", ErrInvalid, id)
 	}
 	p.s.sum = p.s.sum.sub(unassignedCost(*p.c.job(j), p.c.horizon, p.c.disrupt))
@@ -706,8 +362,12 @@ func (p *Plan) Where(id int64) (tech int64, shift int, start int64, ok bool) {
 	if !found || p.s.where[j] < 0 {
 		return 0, 0, 0, false
 	}
-	cr := p.c.routes[p.s.where[j]]
-	return p.c.pr.Technicians[cr.tech].ID, cr.shift, p.s.start[j], true
+	r := int(p.s.where[j])
+	cr := p.c.routes[r]
+	var rep Route
+	p.c.simulate(r, p.s.seqs[r], nil, &rep)
+	start = rep.Visits[slices.Index(p.s.seqs[r], int32(j))].Start
+	return p.c.pr.Technicians[cr.tech].ID, cr.shift, start, true
 }
 
 // Problem is the plan's problem as it stands: the jobs Insert added, without those removed.

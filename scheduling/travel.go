@@ -34,6 +34,24 @@ func (pl *Places) Seconds(from, to int) int64 {
 	return int64(math.Round(pl.Model.Duration(pl.Points[from], pl.Points[to], pl.Depart).Seconds()))
 }
 
+// Timed is pl as a TimedTravel: each leg at the speed of the hours it drives through, leaving
+// at a time in Unix seconds, read on Depart's clock (its location) unless the model sets one.
+// Seconds stays at Depart.
+func (pl *Places) Timed() TimedPlaces { return TimedPlaces{pl} }
+
+// TimedPlaces is Places with time-dependent travel (see Places.Timed).
+type TimedPlaces struct{ *Places }
+
+// SecondsAt implements TimedTravel: geo's model integrates the speed across band edges, so a
+// later departure never arrives earlier, and rounding to whole seconds keeps that.
+func (tp TimedPlaces) SecondsAt(from, to int, depart int64) int64 {
+	if from == to {
+		return 0
+	}
+	at := time.Unix(depart, 0).In(tp.Depart.Location())
+	return int64(math.Round(tp.Model.Duration(tp.Points[from], tp.Points[to], at).Seconds()))
+}
+
 // near ranks b by closeness to a cheaply (the equirectangular approximation): good enough to
 // choose neighbours, never used for times.
 func (pl *Places) near(a, b int) float64 {

@@ -26,15 +26,18 @@ const devSecret = "fieldfix-development-secret-do-not-use-in-production"
 // config is every setting; flags fall back to the environment, which falls back to defaults.
 type config struct {
 	DatabaseURL string
-	Addr        string
-	JWTSecret   string
-	JWTIssuer   string
-	JWTAudience string
-	WarrantySLA time.Duration
-	PaidSLA     time.Duration
-	TimeZone    string
-	LogLevel    string
-	PublicURL   string
+	// ReadDatabaseURL, when set, is a streaming replica the reading pages are served from.
+	ReadDatabaseURL string
+	ReadMaxLag      time.Duration
+	Addr            string
+	JWTSecret       string
+	JWTIssuer       string
+	JWTAudience     string
+	WarrantySLA     time.Duration
+	PaidSLA         time.Duration
+	TimeZone        string
+	LogLevel        string
+	PublicURL       string
 	// ChangeCutoff: a customer changes or cancels a visit up to this long before its window.
 	ChangeCutoff time.Duration
 

@@ -36,6 +36,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&c.BookingsPerMinute, "bookings-per-minute", intEnv(getenv, "FIELDFIX_BOOKINGS_PER_MINUTE", 30), "POST /v1/bookings allowed per subject per minute, after a burst (env FIELDFIX_BOOKINGS_PER_MINUTE)")
 	fs.IntVar(&c.ComplaintsPerMinute, "complaints-per-minute", intEnv(getenv, "FIELDFIX_COMPLAINTS_PER_MINUTE", 6), "POST /v1/complaints allowed per subject per minute, after a burst of 5 (env FIELDFIX_COMPLAINTS_PER_MINUTE)")
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
+	fs.StringVar(&c.ReadDatabaseURL, "read-database-url", envOr(getenv, "FIELDFIX_READ_DATABASE_URL", ""), "optional streaming replica for the board, audit, KPIs and lists (env FIELDFIX_READ_DATABASE_URL)")
+	fs.DurationVar(&c.ReadMaxLag, "read-max-lag", durationEnv(getenv, "FIELDFIX_READ_MAX_LAG", postgres.DefaultMaxLag), "reads go back to the primary while the replica is further behind than this (env FIELDFIX_READ_MAX_LAG)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +80,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := metrics.New(svc.Board.AtRiskCount)
 	svc.Env.Metrics = reg
+	if c.ReadDatabaseURL != "" {
+		closeReads, err := readFromReplica(ctx, c, svc, pool, reg, log)
+		if err != nil {
+			return err
+		}
+		defer closeReads()
+	}
 	svc.Env.PublicURL = c.PublicURL
 	notifier, pusher, pushLine, err := pushSetup(ctx, getenv, store, reg, log)
 	if err != nil {

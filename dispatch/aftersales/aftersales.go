@@ -57,6 +57,8 @@ type Service struct {
 	*dispatch.Env
 	Store    Store
 	FollowUp FollowUpConfig
+	// Reads, when set, serves the KPIs from a read replica.
+	Reads Figures
 }
 
 // New is the after-sales area, asking for feedback 24 h after a visit.

@@ -24,11 +24,11 @@ func (s *Service) KPIs(ctx context.Context, a dispatch.Actor, from, to time.Time
 	if to.Sub(from) > 366*24*time.Hour {
 		return nil, dispatch.Invalid("to", "window_too_long", "a KPI period is at most 366 days")
 	}
-	rows, err := s.Store.KPIs(ctx, from, to, groupBy, s.Now())
+	rows, err := s.figures().KPIs(ctx, from, to, groupBy, s.Now())
 	if err != nil {
 		return nil, err
 	}
-	util, err := s.Store.Utilisation(ctx, from, to)
+	util, err := s.figures().Utilisation(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) DailyKPIs(ctx context.Context, a dispatch.Actor, groupBy strin
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only staff read KPIs")
 	}
-	return s.Store.DailyKPIs(ctx, groupBy, from, to)
+	return s.figures().DailyKPIs(ctx, groupBy, from, to)
 }
 
 // KPIRow holds the after-sales figures for one group. A nil figure had nothing to measure.
@@ -94,4 +94,12 @@ type DailyKPI struct {
 	Day     dispatch.Date
 	GroupBy string
 	Row     KPIRow
+}
+
+// figures is where KPIs are read: the read replica's store when one is set, else the primary's.
+func (s *Service) figures() Figures {
+	if s.Reads != nil {
+		return s.Reads
+	}
+	return s.Store
 }

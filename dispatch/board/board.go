@@ -21,6 +21,7 @@ type Item struct {
 type Route struct {
 	Technician dispatch.Technician
 	Jobs       []dispatch.Job
+	TimeOff    []dispatch.TimeOff // overlapping the day
 }
 
 // Board is the dispatcher's view of a day.
@@ -32,6 +33,10 @@ type Board struct {
 	Routes     []Route
 	// OverdueComplaints were not acknowledged within ComplaintAckWithin.
 	OverdueComplaints []dispatch.Complaint
+	// ReadFrom is "primary" or "replica" (FIELDFIX_READ_DATABASE_URL); Stale is how far behind
+	// the primary the replica was when read (0 on the primary).
+	ReadFrom string
+	Stale    time.Duration
 }
 
 // AtRiskWithin flags bookings whose SLA falls due this soon without a visit under way.
@@ -62,7 +67,10 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 	if day.IsZero() {
 		day = dispatch.DateOf(now.In(s.Rules.Zone()))
 	}
-	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}}
+	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}, ReadFrom: "primary"}
+	if s.Fresh != nil {
+		out.ReadFrom, out.Stale = s.Fresh(ctx)
+	}
 	open, err := s.Store.OpenJobs(ctx, now.Add(AtRiskWithin))
 	if err != nil {
 		return Board{}, err
@@ -76,10 +84,12 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 			out.Unassigned = append(out.Unassigned, item)
 		}
 		if bj.Job.Visit == 1 && bj.Job.Status != dispatch.JobOnSite {
-			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin {
+			// A customer who chose windows after the due time is not a risk the service runs (the
+			// watchdog's rule too): only a late technician is.
+			if bj.Job.TechnicianID == nil && item.DueIn < AtRiskWithin && !bj.CustomerDeferred {
 				item.Reasons = append(item.Reasons, "no technician and less than 6 h to the SLA due time")
 			}
-			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) {
+			if bj.Job.PlannedStart != nil && bj.Job.PlannedStart.After(bj.SLADueAt) && !bj.CustomerDeferred {
 				item.Reasons = append(item.Reasons, "planned arrival after the SLA due time")
 			}
 			if bj.Job.TechnicianID != nil && item.DueIn < AtRiskWithin && bj.Job.Status != dispatch.JobEnRoute && bj.Job.PlannedStart != nil && bj.Job.PlannedStart.Add(30*time.Minute).Before(now) {
@@ -99,18 +109,31 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		return Board{}, err
 	}
 	slices.SortFunc(techs, func(x, y dispatch.Technician) int { return int(x.ID - y.ID) })
+	to := from.AddDate(0, 0, 1)
 	for _, t := range techs {
 		if !t.Active || !inRegion(t.Home) {
 			continue
 		}
-		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, from.AddDate(0, 0, 1))
+		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, to)
 		if err != nil {
 			return Board{}, err
 		}
 		if jobs == nil {
 			jobs = []dispatch.Job{}
 		}
-		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs})
+		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs, TimeOff: []dispatch.TimeOff{}})
+	}
+	ids := make([]int64, len(out.Routes))
+	for i, r := range out.Routes {
+		ids[i] = r.Technician.ID
+	}
+	offs, err := s.Store.TimeOffBetween(ctx, ids, from, to)
+	if err != nil {
+		return Board{}, err
+	}
+	for _, o := range offs {
+		i := slices.IndexFunc(out.Routes, func(r Route) bool { return r.Technician.ID == o.TechnicianID })
+		out.Routes[i].TimeOff = append(out.Routes[i].TimeOff, o)
 	}
 	return out, nil
 }
@@ -138,4 +161,10 @@ type BoardJob struct {
 	Appliance string
 	Address   string
 	Region    string
+	// CustomerDeferred: the customer chose windows after the due time.
+	CustomerDeferred bool
+	// UnassignedCode and UnassignedReason say why a job without a technician has none: the
+	// planner's reason (no_skill, outside_areas, no_room, no_room_in_windows, all_refused),
+	// unassigned_by_dispatcher, planning_failed, or not_planned.
+	UnassignedCode, UnassignedReason string
 }

@@ -21,6 +21,8 @@ type Store interface {
 	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.
 	OpenBookingPoints(ctx context.Context) ([]dispatch.Location, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]dispatch.AuditEvent, error)
+	// TimeOffBetween is the time off of the technicians ids overlapping [from, to).
+	TimeOffBetween(ctx context.Context, ids []int64, from, to time.Time) ([]dispatch.TimeOff, error)
 }
 
 // Service is the dispatcher's view: the day's board, the map, the audit trail.
@@ -28,6 +30,8 @@ type Service struct {
 	*dispatch.Env
 	Store   Store
 	Planner *planning.Planner // where technicians are
+	// Fresh, when Store reads a replica, says where the last read went and how stale it is.
+	Fresh func(context.Context) (source string, lag time.Duration)
 }
 
 // New is the board over store.

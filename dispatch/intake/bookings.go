@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
@@ -22,6 +23,18 @@ type BookingRequest struct {
 	Channel          dispatch.Channel
 	ReturnKind       dispatch.ReturnKind
 	CustomerSub      string
+	// ForceReason: a dispatcher books at an address outside every service area all the same (it
+	// waits unassigned, reason outside_areas, for them to find someone), and says why.
+	ForceReason string
+}
+
+// Coverage says whether an address is served and by which trades (skills), so an app can check
+// before the booking form: the rule POST /v1/bookings refuses unserved addresses by.
+func (s *Service) Coverage(ctx context.Context, l dispatch.Location) ([]string, error) {
+	if err := dispatch.ValidateLocation("location", l); err != nil {
+		return nil, err
+	}
+	return s.Planner.Coverage(ctx, s.Store, l)
 }
 
 // CreateBooking books a visit. With an idempotency key, a retry of the same request returns the
@@ -39,6 +52,12 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 	if err := s.validate(&r, now); err != nil {
 		return dispatch.Booking{}, false, err
 	}
+	if r.ForceReason != "" && !a.Staff() {
+		return dispatch.Booking{}, false, dispatch.Forbidden("only dispatchers force a booking outside the service areas")
+	}
+	if utf8.RuneCountInString(r.ForceReason) > 1000 {
+		return dispatch.Booking{}, false, dispatch.Invalid("force_reason", "too_long", "force_reason is longer than 1000 characters")
+	}
 	if len(idemKey) > 200 {
 		return dispatch.Booking{}, false, dispatch.Invalid("Idempotency-Key", "invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
 	}
@@ -51,9 +70,10 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 	if idemKey != "" {
 		key = &IdempotencyKey{Subject: subject, Key: idemKey, RequestHash: requestHash}
 	}
-	if served, err := s.Planner.Served(ctx, s.Store, r.Location); err != nil {
+	served, err := s.Planner.Served(ctx, s.Store, r.Location)
+	if err != nil {
 		return dispatch.Booking{}, false, err
-	} else if !served {
+	} else if !served && r.ForceReason == "" {
 		if key != nil { // a retry of a booking made while the address was served is that booking
 			if prev, err := s.replay(ctx, s.Store, *key); err == nil {
 				return prev, true, nil
@@ -76,8 +96,12 @@ func (s *Service) CreateBooking(ctx context.Context, a dispatch.Actor, r Booking
 				At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "booking", Action: "created",
 				ToStatus: string(dispatch.BookingOpen), Data: map[string]any{"tier": draft.Tier, "channel": r.Channel},
 			}}}
+			if r.ForceReason != "" {
+				nb.Audit[0].Reason = r.ForceReason
+				nb.Audit[0].Data["forced"] = true
+			}
 			var written bool
-			out, written, err = s.placeNewBooking(ctx, st, a, nb, attempt < maxAttempts-1)
+			out, written, err = s.placeNewBooking(ctx, st, a, nb, served, attempt < maxAttempts-1)
 			if err == nil && !written {
 				keyRead = true
 				out, err = s.replay(ctx, st, *key)
@@ -154,14 +178,22 @@ func (s *Service) windowTaken(ctx context.Context, a dispatch.Actor, r BookingRe
 // onCache: planned on the plan cache, the write guarded by the chosen plan's version; when that
 // moved, the error has code plan_changed, nothing is written and the plan is dropped from the
 // cache, for the next attempt to read.
-func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Actor, nb NewBooking, onCache bool) (dispatch.Booking, bool, error) {
+// A booking a dispatcher forced at an unserved address (served false) is not planned: it waits
+// unassigned, reason outside_areas, for a dispatcher.
+func (s *Service) placeNewBooking(ctx context.Context, st Store, a dispatch.Actor, nb NewBooking, served, onCache bool) (dispatch.Booking, bool, error) {
 	now := s.Now()
 	b := nb.Booking
 	j := b.Jobs[0]
 	j.ID = s.Planner.NewJobID() // the plan's reservation needs an id before the job has one
-	p, reason, err := s.Planner.Plan(ctx, st, b, j, nil, onCache)
-	if err != nil {
-		return dispatch.Booking{}, false, err
+	var (
+		p      *planning.Placement
+		reason = planning.Reason{Code: "outside_areas", Message: "the address is outside every service area; a dispatcher booked it all the same"}
+		err    error
+	)
+	if served {
+		if p, reason, err = s.Planner.Plan(ctx, st, b, j, nil, onCache); err != nil {
+			return dispatch.Booking{}, false, err
+		}
 	}
 	if p == nil && len(b.PreferredWindows) > 0 {
 		return dispatch.Booking{}, false, errWindowTaken // a chosen window is held or the booking is refused

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // GetBooking returns a booking its customer, its technician or staff may see. Others get
@@ -23,6 +24,35 @@ func (s *Service) GetBooking(ctx context.Context, a dispatch.Actor, id int64) (d
 		return dispatch.Booking{}, err
 	}
 	return b, nil
+}
+
+// GetVisit returns one visit (job) with its booking: to staff, to the visit's technician, and to
+// the booking's customer (the API shows them a customer-safe subset). Others get not-found.
+func (s *Service) GetVisit(ctx context.Context, a dispatch.Actor, jobID int64) (dispatch.Job, dispatch.Booking, error) {
+	j, err := s.Store.GetJob(ctx, jobID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	b, err := s.Store.GetBooking(ctx, j.BookingID)
+	if err != nil {
+		return dispatch.Job{}, dispatch.Booking{}, err
+	}
+	switch a.Role {
+	case dispatch.RoleDispatcher, dispatch.RoleAdmin:
+		return j, b, nil
+	case dispatch.RoleCustomer:
+		if b.CustomerSubject == a.Subject {
+			return j, b, nil
+		}
+	case dispatch.RoleTechnician:
+		if j.TechnicianID != nil {
+			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
+			if err == nil && t.Subject != nil && *t.Subject == a.Subject {
+				return j, b, nil
+			}
+		}
+	}
+	return dispatch.Job{}, dispatch.Booking{}, dispatch.NotFound("job", jobID)
 }
 
 func (s *Service) canSee(ctx context.Context, a dispatch.Actor, b dispatch.Booking) error {
@@ -66,7 +96,15 @@ func (s *Service) ListBookings(ctx context.Context, a dispatch.Actor, f BookingF
 	if f.Tier != "" && f.Tier != dispatch.TierWarranty && f.Tier != dispatch.TierPaid {
 		return nil, dispatch.Invalid("tier", "invalid_tier", "tier must be warranty or paid")
 	}
+	if f.Region != "" {
+		if _, err := geo.ParseCellAt(f.Region, geo.ResRegion); err != nil {
+			return nil, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+		}
+	}
 	f.Page = f.Page.Norm()
+	if s.Reads != nil {
+		return s.Reads.ListBookings(ctx, f)
+	}
 	return s.Store.ListBookings(ctx, f)
 }
 
@@ -226,6 +264,7 @@ func (s *Service) RescheduleBooking(ctx context.Context, a dispatch.Actor, id in
 		}
 		b.PreferredWindows = windows
 		b.Status = dispatch.BookingOpen
+		b.CustomerDeferred = deferredByCustomer(windows, b.SLADueAt) // the rule a new booking's windows follow
 		if j != nil {
 			if err := s.Offers.Withdraw(ctx, st, *j, "booking rescheduled"); err != nil {
 				return "", err

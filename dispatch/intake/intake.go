@@ -70,6 +70,8 @@ type Service struct {
 	Store   Store
 	Planner *planning.Planner
 	Offers  *offers.Service
+	// Reads, when set, serves booking lists from a read replica.
+	Reads Bookings
 
 	customers *customerIDs // ids of customers seen, by subject
 }
@@ -164,5 +166,7 @@ type BookingFilter struct {
 	CustomerID *int64
 	Status     dispatch.BookingStatus
 	Tier       dispatch.Tier
+	AtRisk     *bool  // the SLA watchdog's flag (as the board's at-risk list)
+	Region     string // H3 res-5 cell of the address
 	dispatch.Page
 }

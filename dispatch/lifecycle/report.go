@@ -92,6 +92,10 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 			}
 		case dispatch.JobCompleted, dispatch.JobIncomplete:
 			j.FinishedAt, j.Outcome, j.Notes, j.PartsUsed = &now, u.Outcome, u.Notes, u.PartsUsed
+			data["outcome"], data["notes"], data["parts_used"] = u.Outcome, u.Notes, u.PartsUsed // the trail keeps what was reported
+			if u.PartsUsed == nil {
+				data["parts_used"] = []dispatch.Part{}
+			}
 			bookingStatus = dispatch.BookingCompleted
 			if u.Status == dispatch.JobIncomplete {
 				bookingStatus = dispatch.BookingOpen

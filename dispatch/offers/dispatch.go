@@ -52,7 +52,7 @@ func PlanAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dis
 		e.Data = map[string]any{"reason_code": reason.Code, "booking_id": bookingID}
 		return e
 	}
-	e.Action = "planned"
+	e.Action, e.ToStatus = "planned", string(dispatch.JobPlanned)
 	e.Data = map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": bookingID}
 	return e
 }

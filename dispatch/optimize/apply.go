@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/offers"
-	"github.com/fieldfix/fieldfix/scheduling"
 )
 
 // place is where the solver puts a job.
@@ -19,76 +17,29 @@ type place struct {
 	start time.Time
 }
 
-// applyPlan writes the routes the solver changed, and says how many changed jobs it left
-// because their technicians' plans moved since the read.
-func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlanned, out *scheduling.Plan, yield func()) ([]offers.Moved, int, error) {
-	// A route changed when the set or order of its movable jobs did; its jobs get the solver's
-	// times. Jobs of unchanged routes keep theirs.
-	type key [2]int64
-	before, after := map[key][]int64{}, map[key][]int64{}
-	for _, r := range rp.plan.Routes() {
-		for _, v := range r.Visits {
-			before[key{r.Technician, int64(r.Shift)}] = append(before[key{r.Technician, int64(r.Shift)}], v.Job)
-		}
-	}
-	changes := map[int64]place{}
-	placed := map[int64]bool{}
-	for _, r := range out.Routes() {
-		k := key{r.Technician, int64(r.Shift)}
-		for _, v := range r.Visits {
-			after[k] = append(after[k], v.Job)
-			placed[v.Job] = true
-		}
-		if slices.Equal(before[k], after[k]) {
-			continue
-		}
-		for _, v := range r.Visits {
-			j := rp.movable[v.Job]
-			start := time.Unix(v.Start, 0).UTC()
-			if j.TechnicianID == nil || *j.TechnicianID != r.Technician || j.PlannedStart == nil || !j.PlannedStart.Equal(start) {
-				changes[v.Job] = place{r.Technician, start}
-			}
-		}
-	}
-	// A job the solver leaves unassigned (it may give a warranty job's slot to a paid one due
-	// sooner) leaves its technician too: kept, it would hold a slot the solver gave away.
-	var dropped []int64
-	for id, j := range rp.movable {
-		if !placed[id] && j.TechnicianID != nil {
-			dropped = append(dropped, id)
-		}
-	}
-	if len(changes) == 0 && len(dropped) == 0 {
-		return []offers.Moved{}, 0, nil
-	}
-	ids := make([]int64, 0, len(changes)+len(dropped))
-	for id := range changes {
-		ids = append(ids, id)
-	}
-	ids = append(ids, dropped...)
-	slices.Sort(ids)
-	// The changes fall into groups that share no technician (a job links the technician it
-	// leaves and the one it goes to); each is written in a transaction of its own, holding its
-	// technicians' plans, and only when none of them moved since the read: a booking that landed
-	// meanwhile leaves its technician's group for the next run, not the whole run undone.
-	var moved []offers.Moved
+// applyPlan writes the groups of changes sel kept, each in a transaction of its own holding its
+// technicians' plans, and only when none of them moved since the read: a booking that landed
+// meanwhile leaves its technicians' group for the next run, not the whole run undone. It
+// returns the groups written and how many changed jobs it left.
+func (s *Service) applyPlan(ctx context.Context, a dispatch.Actor, rp *readPlanned, sel *selection, yield func()) ([]changeGroup, int, error) {
+	var written []changeGroup
 	skipped := 0
-	for _, g := range changeGroups(ids, rp, changes) {
+	rp.written = map[int64]dispatch.JobStatus{}
+	for _, g := range sel.groups {
 		yield()
-		n := len(moved)
 		err := s.Store.Tx(ctx, func(st Store) error {
-			moved = moved[:n]
-			return s.applyGroup(ctx, st, a, rp, g, changes, &moved)
+			return s.applyGroup(ctx, st, a, rp, g, sel.changes)
 		})
 		switch {
 		case dispatch.LostRace(err) || errors.Is(err, errMovedMeanwhile):
-			moved = moved[:n]
 			skipped += len(g.jobs)
 		case err != nil:
-			return moved, skipped, err
+			return written, skipped, err
+		default:
+			written = append(written, g)
 		}
 	}
-	return moved, skipped, nil
+	return written, skipped, nil
 }
 
 // changeGroup is a set of technicians and the changed jobs that touch only them, sorted.
@@ -154,7 +105,7 @@ func changeGroups(ids []int64, rp *readPlanned, changes map[int64]place) []chang
 // technicians, as the job transitions do (a job's row, then through its trigger its technician's),
 // so that it cannot deadlock with one; then it holds the technicians' plans and writes only if
 // none moved since the read.
-func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp *readPlanned, g changeGroup, changes map[int64]place, moved *[]offers.Moved) error {
+func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp *readPlanned, g changeGroup, changes map[int64]place) error {
 	ids := g.jobs
 	locked := map[int64]dispatch.Job{}
 	for _, id := range ids {
@@ -177,16 +128,25 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 			return errMovedMeanwhile
 		}
 	}
-	// Clear the old places first, so jobs trading slots do not collide on the way.
+	// Clear the old places first, so jobs trading slots do not collide on the way. A job that
+	// stays with its technician keeps its offer: only its time changes.
+	stays := func(id int64) bool {
+		to, ok := changes[id]
+		was := rp.movable[id].TechnicianID
+		return ok && was != nil && *was == to.tech
+	}
 	for _, id := range ids {
 		j := locked[id]
 		if j.TechnicianID == nil {
 			continue
 		}
-		if err := s.Offers.Withdraw(ctx, st, j, "re-optimised"); err != nil {
-			return err
+		if !stays(id) {
+			if err := s.Offers.Withdraw(ctx, st, j, "re-optimised"); err != nil {
+				return err
+			}
+			j.OfferExpiresAt = nil
 		}
-		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status, j.OfferExpiresAt = nil, nil, nil, dispatch.JobUnassigned, nil
+		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.Status = nil, nil, nil, dispatch.JobUnassigned
 		saved, err := st.UpdateJob(ctx, j)
 		if err != nil {
 			return err
@@ -212,10 +172,10 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 			if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingOpen, s.Now()); err != nil {
 				return err
 			}
+			rp.written[id] = j.Status
 			if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
 				return err
 			}
-			*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, Status: string(j.Status)})
 			continue
 		}
 		tech := rp.techs[to.tech]
@@ -231,21 +191,29 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 		if err := audit(); err != nil {
 			return err
 		}
-		if to.start.Before(now.Add(s.Offers.Config.OfferHorizon)) {
+		switch {
+		case stays(id) && rp.movable[id].Status == dispatch.JobOffered:
+			// Its offer stands (never withdrawn and offered again): only the time changes.
+			j.Status = dispatch.JobOffered
+			if _, err := st.UpdateJob(ctx, j); err != nil {
+				return err
+			}
+		case to.start.Before(now.Add(s.Offers.Config.OfferHorizon)):
 			if err := s.Offers.Offer(ctx, st, a, b, &j, &tech); err != nil {
 				return err
 			}
-		} else if _, err := st.UpdateJob(ctx, j); err != nil {
-			return err
+		default:
+			if _, err := st.UpdateJob(ctx, j); err != nil {
+				return err
+			}
 		}
 		if err := st.SetBookingStatus(ctx, b.ID, dispatch.BookingScheduled, s.Now()); err != nil {
 			return err
 		}
+		rp.written[id] = j.Status
 		if err := s.Env.TellMoved(ctx, st, b, rp.movable[id], j); err != nil {
 			return err
 		}
-		*moved = append(*moved, offers.Moved{JobID: j.ID, BookingID: b.ID, FromTechnician: prev, ToTechnician: j.TechnicianID, Status: string(j.Status),
-			PlannedStartNew: j.PlannedStart})
 	}
 	return nil
 }

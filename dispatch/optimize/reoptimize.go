@@ -8,31 +8,60 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/scheduling"
 )
 
-// Result says what a re-optimisation did.
+// Result says what a re-optimisation did (or, in a dry run, would do).
 type Result struct {
-	Considered int            `json:"considered"`
-	Moved      []offers.Moved `json:"moved"`
-	Assigned   int            `json:"newly_assigned"`
-	// Saved is the objective gained: SLA breaches avoided, lateness and travel+wait (seconds).
+	DryRun     bool   `json:"dry_run"`
+	Considered int    `json:"considered"`
+	Moved      []Move `json:"moved"`
+	Assigned   int    `json:"newly_assigned"`
+	// The plan before and after, as the checker (scheduling.Check) recomputes both under the
+	// same travel model: SLA breaches (paid weighted twice, an unserved job with a due time
+	// counting as breached), the lateness of the planned visits and their travel (seconds).
+	// Only the changes written (in a dry run: proposed) are in "after".
+	Before, After  Figures `json:"-"`
+	BreachesBefore int     `json:"breaches_before"`
+	BreachesAfter  int     `json:"breaches_after"`
+	LatenessBefore int64   `json:"lateness_before_s"`
+	LatenessAfter  int64   `json:"lateness_after_s"`
+	TravelBefore   int64   `json:"travel_before_s"`
+	TravelAfter    int64   `json:"travel_after_s"`
+	// BreachesAvoided and SecondsSaved (travel) are the differences of those checked figures.
 	BreachesAvoided int     `json:"breaches_avoided"`
 	SecondsSaved    float64 `json:"seconds_saved"`
-	Elapsed         string  `json:"elapsed"`
-	StoppedEarly    bool    `json:"stopped_early"`
+	// NotWorthMoving counts the told visits the solver would have moved for less than their move
+	// cost (Config): they stay where the customer was told.
+	NotWorthMoving int    `json:"not_worth_moving"`
+	Elapsed        string `json:"elapsed"`
+	StoppedEarly   bool   `json:"stopped_early"`
 	// Skipped counts the jobs the solver changed that were left as they are because a
 	// technician of theirs had a new booking (or any change of plan) while it solved; the next
-	// run takes them up. BreachesAvoided and SecondsSaved are the solver's figures for the
-	// whole plan, skipped changes included.
+	// run takes them up. They are not in "after".
 	Skipped int `json:"skipped_changed_meanwhile"`
 	// NotModelled are the jobs and technicians the solver could not be given as they are stored
 	// (a preferred window of less than a second, overlapping shifts, written before such input
 	// was refused): each is left as it is, and the rest of the region is optimised.
 	NotModelled []NotModelled `json:"not_modelled"`
+}
+
+// Move is a job a re-optimisation moves (or would move): from where to where, and its SLA.
+type Move struct {
+	JobID          int64      `json:"job_id"`
+	BookingID      int64      `json:"booking_id"`
+	FromTechnician *int64     `json:"from_technician_id"`
+	FromStart      *time.Time `json:"from_start"`
+	ToTechnician   *int64     `json:"to_technician_id"`
+	ToStart        *time.Time `json:"planned_start"`
+	// Status is the job's status once written ("proposed" in a dry run).
+	Status   string    `json:"status"`
+	SLADueAt time.Time `json:"sla_due_at"`
+	// LateBefore and LateAfter are how far past the due time the visit starts (seconds).
+	LateBefore int64 `json:"late_before_s"`
+	LateAfter  int64 `json:"late_after_s"`
 }
 
 // NotModelled is a job or a technician a re-optimisation left out, and why.
@@ -42,50 +71,63 @@ type NotModelled struct {
 	Reason       string `json:"reason"`
 }
 
-// FreezeAhead keeps jobs starting this soon where they are: the technician is preparing them.
-const FreezeAhead = 30 * time.Minute
-
-// Reoptimize improves the plan of a region ("" for all) within budget with the solver
-// (scheduling.Optimize). The movable jobs (not pinned, accepted or started, starting after
-// FreezeAhead, or unassigned) of the region are planned again on the technicians geo proposes
-// for them; every other job stays where it is and cuts its technician's shift (the technician
-// must be at its door at its start and leaves from there). When the solver's plan is better —
-// fewer SLA breaches, less lateness, fewer unassigned jobs, then less travel — the changed routes
-// are written, each group of technicians a change links in one transaction: moved offers are
-// withdrawn, technicians who lose a job are told, and jobs starting within the offer horizon are
-// offered anew. A concurrent change to one of those technicians' plans (a booking, an accept, an
-// override) wins: the changes that touch them are left for the next run, the others written
-// (applyPlan).
+// Reoptimize is Run of a region ("" for all) within budget, with the configured freeze.
 func (s *Service) Reoptimize(ctx context.Context, a dispatch.Actor, region string, budget time.Duration) (Result, error) {
+	return s.Run(ctx, a, Request{Region: region, Budget: budget})
+}
+
+// Run improves the plan of a region ("" for all) within the budget with the solver
+// (scheduling.Optimize). The movable jobs (not pinned, accepted or started, starting after the
+// freeze horizon, or unassigned) of the region are planned again on the technicians geo proposes
+// for them (never one who refused the job or from whom a re-optimisation took it); every other
+// job stays where it is and cuts its technician's shift (the technician must be at its door at its
+// start and leaves from there). The solver's changes fall into groups that share no technician;
+// a group is kept when its gain beats the cost of the told visits it moves (Config), under the
+// one objective (scheduling.Cost). The kept groups are written, each in one transaction: a job
+// moved to another technician has its offer withdrawn and is offered to the new one, a job that
+// stays with its technician only changes time (never withdrawn and offered again), technicians
+// who lose a job are told. A concurrent change to one of those technicians' plans (a booking, an
+// accept, an override) wins: the changes that touch them are left for the next run. A dry run
+// answers the same moves and writes nothing.
+func (s *Service) Run(ctx context.Context, a dispatch.Actor, req Request) (Result, error) {
 	if !a.Staff() && a.Role != dispatch.RoleSystem {
 		return Result{}, dispatch.Forbidden("only dispatchers re-optimise")
 	}
-	if region != "" {
-		if _, err := geo.ParseCellAt(region, geo.ResRegion); err != nil {
+	if req.Region != "" {
+		if _, err := geo.ParseCellAt(req.Region, geo.ResRegion); err != nil {
 			return Result{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
 		}
 	}
-	if budget <= 0 || budget > 2*time.Minute {
-		budget = 10 * time.Second
+	if req.Budget <= 0 || req.Budget > 2*time.Minute {
+		req.Budget = 10 * time.Second
 	}
 	began := time.Now()
-	res := Result{Moved: []offers.Moved{}, NotModelled: []NotModelled{}}
-	if err := s.reoptimize(ctx, a, region, began.Add(budget), &res); err != nil {
+	res := Result{DryRun: req.DryRun, Moved: []Move{}, NotModelled: []NotModelled{}}
+	if err := s.reoptimize(ctx, a, req, began.Add(req.Budget), &res); err != nil {
 		return res, err
 	}
+	res.BreachesBefore, res.BreachesAfter = int(res.Before.Breaches), int(res.After.Breaches)
+	res.LatenessBefore, res.LatenessAfter = res.Before.Lateness, res.After.Lateness
+	res.TravelBefore, res.TravelAfter = res.Before.Travel, res.After.Travel
+	res.BreachesAvoided = int(res.Before.Breaches - res.After.Breaches)
+	res.SecondsSaved = float64(res.Before.Travel - res.After.Travel)
 	res.Elapsed = time.Since(began).Round(time.Millisecond).String()
 	s.Count().SolverRun("reoptimize", time.Since(began), res.SecondsSaved)
 	return res, nil
 }
 
-// reoptimize reads the region's plan, solves it until deadline and writes what improved, into res.
-func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region string, deadline time.Time, res *Result) error {
+// reoptimize reads the region's plan, solves it until deadline and writes what is worth it, into res.
+func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, req Request, deadline time.Time, res *Result) error {
 	background := a.Role == dispatch.RoleSystem
 	yield := func() {} // a dispatcher waits for the answer
 	if background {
 		yield = s.Planner.YieldToBookings // bookings first, in the reads and writes too
 	}
-	rp, err := s.readPlan(ctx, region, yield)
+	freeze := s.Config.FreezeHorizon
+	if req.Freeze != nil {
+		freeze = *req.Freeze
+	}
+	rp, err := s.readPlan(ctx, req.Region, s.Now().Add(freeze), yield)
 	if err != nil {
 		return err
 	}
@@ -99,24 +141,32 @@ func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, region strin
 	if background {
 		bud.Searches, bud.Yield = 1, yield
 	}
-	out, st := scheduling.Optimize(octx, rp.plan, bud)
+	out, _ := scheduling.Optimize(octx, rp.plan, bud)
 	cancel()
 	res.StoppedEarly = ctx.Err() != nil
-	if !out.Cost().Less(rp.plan.Cost()) {
-		return nil
-	}
-	moved, skipped, err := s.applyPlan(ctx, a, rp, out, yield)
-	res.Moved, res.Skipped = append(res.Moved, moved...), skipped
+	sel, err := s.worthMoving(rp, out)
 	if err != nil {
 		return fmt.Errorf("re-optimise: %w", err)
 	}
-	for _, m := range moved {
+	res.NotWorthMoving = sel.notWorth
+	written := sel.groups
+	if !req.DryRun && len(sel.groups) > 0 {
+		var skipped int
+		written, skipped, err = s.applyPlan(ctx, a, rp, sel, yield)
+		res.Skipped = skipped
+		if err != nil {
+			return fmt.Errorf("re-optimise: %w", err)
+		}
+	}
+	if res.Before, res.After, err = sel.figures(rp, written); err != nil {
+		return fmt.Errorf("re-optimise: %w", err)
+	}
+	res.Moved = sel.moves(rp, written, req.DryRun)
+	for _, m := range res.Moved {
 		if m.FromTechnician == nil {
 			res.Assigned++
 		}
 	}
-	res.BreachesAvoided = int(st.Before.Breaches - st.After.Breaches)
-	res.SecondsSaved = float64(st.Before.Lateness-st.After.Lateness) + float64(st.Before.Travel-st.After.Travel)
 	return nil
 }
 
@@ -133,14 +183,16 @@ type readPlanned struct {
 	versions map[int64]int64
 	// notModelled are the jobs and technicians left out of the problem: they stay as they are.
 	notModelled []NotModelled
+	// written are the statuses of the jobs written, by id.
+	written map[int64]dispatch.JobStatus
 }
 
 // readPlan builds the scheduling problem: movable jobs with their skills, windows, SLA due
 // time, tier, declined technicians and area's candidates; the candidates' shifts (time off cut
 // out) split around the jobs that must stay; the current routes of the movable jobs.
-func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*readPlanned, error) {
+func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.Time, yield func()) (*readPlanned, error) {
 	now := s.Now()
-	ids, err := s.Store.MovableJobs(ctx, now.Add(FreezeAhead), region)
+	ids, err := s.Store.MovableJobs(ctx, frozenUntil, region)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +214,15 @@ func (s *Service) readPlan(ctx context.Context, region string, yield func()) (*r
 		refused, err := s.Store.RefusedTechnicians(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		taken, err := s.Store.ReoptimizedFrom(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range taken { // the technician who has it now keeps it, if the solver says so
+			if (j.TechnicianID == nil || t != *j.TechnicianID) && !slices.Contains(refused, t) {
+				refused = append(refused, t)
+			}
 		}
 		cands, err := s.Planner.Candidates(ctx, s.Store, b, refused)
 		if err != nil {

@@ -20,7 +20,13 @@ type Store interface {
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
 	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
 	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error)
-	AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) error
+	AddTimeOff(ctx context.Context, techID int64, from, to time.Time, reason string) (dispatch.TimeOff, error)
+	// SetTimeOffMoved records the jobs a time off moved off its technician.
+	SetTimeOffMoved(ctx context.Context, id int64, jobIDs []int64) error
+	// ListTimeOff is a technician's time off ending after endsAfter, in start order.
+	ListTimeOff(ctx context.Context, techID int64, endsAfter time.Time) ([]dispatch.TimeOff, error)
+	// DeleteTimeOff removes the technician's time off id and returns it (not found: ErrNotFound).
+	DeleteTimeOff(ctx context.Context, techID, id int64) (dispatch.TimeOff, error)
 	TimeOff(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Window, error)
 }
 

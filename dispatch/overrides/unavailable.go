@@ -12,9 +12,9 @@ import (
 
 // MarkUnavailable records time off from now (or from) until 'until' and re-dispatches the
 // technician's jobs in that time that have not started.
-func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID int64, from, until *time.Time, reason string) ([]offers.Moved, error) {
+func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID int64, from, until *time.Time, reason string) (dispatch.TimeOff, []offers.Moved, error) {
 	if err := staffOnly(a); err != nil {
-		return nil, err
+		return dispatch.TimeOff{}, nil, err
 	}
 	now := s.Now()
 	start := now
@@ -26,23 +26,26 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 		end = *until
 	}
 	if !end.After(start) || !end.After(now) {
-		return nil, dispatch.Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
+		return dispatch.TimeOff{}, nil, dispatch.Invalid("until", "invalid_window", "the unavailability must end after it starts and in the future")
 	}
 	if end.Sub(start) > 366*24*time.Hour {
-		return nil, dispatch.Invalid("until", "window_too_long", "an unavailability is at most a year")
+		return dispatch.TimeOff{}, nil, dispatch.Invalid("until", "window_too_long", "an unavailability is at most a year")
 	}
-	var moved []offers.Moved
+	var (
+		moved []offers.Moved
+		off   dispatch.TimeOff
+	)
 	err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
 		moved = nil
 		t, err := st.GetTechnician(ctx, techID)
 		if err != nil {
 			return err
 		}
-		if err := st.AddTimeOff(ctx, t.ID, start, end, reason); err != nil {
+		if off, err = st.AddTimeOff(ctx, t.ID, start, end, reason); err != nil {
 			return err
 		}
 		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID,
-			Action: "unavailable", Reason: reason, Data: map[string]any{"from": start, "until": end}}); err != nil {
+			Action: "unavailable", Reason: reason, Data: map[string]any{"from": start, "until": end, "time_off_id": off.ID}}); err != nil {
 			return err
 		}
 		jobs, err := st.TechnicianJobs(ctx, t.ID, start.Add(-12*time.Hour), end)
@@ -68,7 +71,7 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 			}
 			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
 				Action: "redispatch", FromStatus: string(j.Status), ToStatus: string(dispatch.JobUnassigned), Reason: "technician unavailable",
-				Data: map[string]any{"previous_technician_id": t.ID, "booking_id": j.BookingID}}); err != nil {
+				Data: map[string]any{"previous_technician_id": t.ID, "booking_id": j.BookingID, "time_off_id": off.ID}}); err != nil {
 				return err
 			}
 			prev := j.TechnicianID
@@ -77,7 +80,72 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 				return err
 			}
 			moved = append(moved, offers.Moved{JobID: j.ID, BookingID: j.BookingID, FromTechnician: prev, ToTechnician: nj.TechnicianID,
-				Status: string(nj.Status), PlannedStartNew: nj.PlannedStart})
+				Status: string(nj.State()), PlannedStartNew: nj.PlannedStart})
+			off.MovedJobs = append(off.MovedJobs, j.ID)
+		}
+		return st.SetTimeOffMoved(ctx, off.ID, off.MovedJobs)
+	})
+	if moved == nil {
+		moved = []offers.Moved{}
+	}
+	return off, moved, err
+}
+
+// ListTimeOff is a technician's time off that has not ended yet, in start order.
+func (s *Service) ListTimeOff(ctx context.Context, a dispatch.Actor, techID int64) ([]dispatch.TimeOff, error) {
+	if err := staffOnly(a); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.GetTechnician(ctx, techID); err != nil {
+		return nil, err
+	}
+	return s.Store.ListTimeOff(ctx, techID, s.Now())
+}
+
+// WithdrawTimeOff deletes a technician's time off (the dispatcher marked it by mistake, or the
+// technician is back early) and plans again the jobs it moved off them that can still move: not
+// started, not accepted by a colleague, not pinned by a dispatcher. The planner may give them
+// back to the technician, now free, or leave them where they are best.
+func (s *Service) WithdrawTimeOff(ctx context.Context, a dispatch.Actor, techID, id int64) ([]offers.Moved, error) {
+	if err := staffOnly(a); err != nil {
+		return nil, err
+	}
+	var moved []offers.Moved
+	err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
+		moved = nil
+		off, err := st.DeleteTimeOff(ctx, techID, id)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: techID,
+			Action: "available", Reason: "time off withdrawn", Data: map[string]any{"time_off_id": off.ID, "from": off.Start, "until": off.End}}); err != nil {
+			return err
+		}
+		for _, jobID := range off.MovedJobs {
+			j, err := st.LockJob(ctx, jobID)
+			if err != nil {
+				return err
+			}
+			if !j.Live() || j.Started() || j.Pinned || j.Status == dispatch.JobAccepted || (j.TechnicianID != nil && *j.TechnicianID == techID) {
+				continue
+			}
+			prev := j.TechnicianID
+			if err := s.Offers.Withdraw(ctx, st, j, "time off withdrawn: planned again"); err != nil {
+				return err
+			}
+			if prev != nil {
+				if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job re-planned",
+					fmt.Sprintf("Job %d is planned again: the colleague it came from is available after all.", j.ID)); err != nil {
+					return err
+				}
+			}
+			nj, err := s.Offers.Redispatch(ctx, st, a, j)
+			if err != nil {
+				return err
+			}
+			moved = append(moved, offers.Moved{JobID: j.ID, BookingID: j.BookingID, FromTechnician: prev, ToTechnician: nj.TechnicianID,
+				Status: string(nj.State()), PlannedStartNew: nj.PlannedStart})
 		}
 		return nil
 	})

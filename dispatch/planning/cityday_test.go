@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/scheduling"
 )
 
 // TestCityDayReport compares, on a synthetic city day, the online insertion the service uses
@@ -127,7 +128,7 @@ func cityDay(policy string) dayResult {
 }
 
 // bestEarliest is the baseline's choice in one technician's route: the earliest feasible gap.
-func (p *Planner) bestEarliest(b dispatch.Booking, rd *Routes) (*Placement, cost) {
+func (p *Planner) bestEarliest(b dispatch.Booking, rd *Routes) (*Placement, scheduling.Cost) {
 	var best *Placement
 	for day := rd.now; best == nil && day.Before(rd.now.Add(5*24*time.Hour)); day = day.Add(12 * time.Hour) {
 		p, c := p.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
@@ -135,5 +136,5 @@ func (p *Planner) bestEarliest(b dispatch.Booking, rd *Routes) (*Placement, cost
 			return p, c
 		}
 	}
-	return best, cost{}
+	return best, scheduling.Cost{}
 }

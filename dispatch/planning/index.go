@@ -84,6 +84,30 @@ func (p *Planner) Served(ctx context.Context, st Store, l dispatch.Location) (bo
 	return false, nil
 }
 
+// Coverage is the trades (skills) of the active technicians who cover l by the rule of Served,
+// sorted; none when l is served by nobody.
+func (p *Planner) Coverage(ctx context.Context, st Store, l dispatch.Location) ([]string, error) {
+	ts, err := st.CandidateTechnicians(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	now := p.Env.Now()
+	trades := []string{}
+	for _, t := range ts {
+		if len(t.ServiceArea) > 0 && !Covers(t, l) ||
+			len(t.ServiceArea) == 0 && geo.DistanceKm(Point(p.StartPosition(t, now)), Point(l)) > p.Config.MaxRadiusKm {
+			continue
+		}
+		for _, sk := range t.Skills {
+			if !slices.Contains(trades, sk) {
+				trades = append(trades, sk)
+			}
+		}
+	}
+	slices.Sort(trades)
+	return trades, nil
+}
+
 // nearbyCandidates asks the geo index for the nearest skilled, active technicians whose area
 // covers the address, leaving out the excluded ones.
 func (p *Planner) nearbyCandidates(ctx context.Context, st Store, b dispatch.Booking, exclude []int64, until time.Time, onCache bool) ([]dispatch.Technician, *routeRead, Reason, error) {

@@ -2,12 +2,12 @@ package planning
 
 import (
 	"context"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/geo"
+	"github.com/fieldfix/fieldfix/scheduling"
 )
 
 // Routes is the live plan of some technicians, loaded once and evaluated many times.
@@ -159,88 +159,82 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 	return rd, nil
 }
 
-// cost ranks an option: SLA breach (paid weighted above warranty), lateness (s), then the travel
-// it adds plus a quarter of the wait (s).
-type cost [3]float64
+// Horizons cut the time ahead for the customer's wait: scheduling's insertion finds the best
+// place starting in each slice (now to 1 h, 1 h to 4 h, 4 h to 24 h, later), and these few answers
+// are compared on the objective with the customer's wait in its travel level (see Waiting).
+var Horizons = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
 
-func (a cost) less(b cost) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+// Waiting is what a customer's wait costs a booking placed online, on the objective's
+// travel + waiting level: a quarter of it (an hour sooner is worth 15 min of driving). Without
+// it the online insertion would give today's visit to tomorrow for a minute of driving, and
+// fill the days the later bookings are due in.
+func Waiting(wait time.Duration) int64 { return int64(wait/time.Second) / 4 }
+
+// best finds booking b's best place in routes rd whose visit starts inside one of windows (none:
+// any time): scheduling's insertion, every told visit kept where it is (see newInsertion).
+func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, scheduling.Cost) {
+	in, err := p.newInsertion(b, windows, rd, farFuture, len(windows) == 0)
+	if err != nil {
+		p.Env.Log.Error("insertion: the problem cannot be built", "booking_id", b.ID, "err", err)
+		return nil, scheduling.Cost{}
 	}
-	return false
-}
-
-// best finds the cheapest gap for booking b whose visit starts inside one of windows (none: any
-// time). Planned jobs keep their committed times (a technician may have accepted them), so the
-// online insertion scans the gaps between them inside shifts.
-func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, cost) {
 	var (
-		best     Placement // kept by value: a better option is found many times per call
-		found    bool
-		bestCost cost
+		best          *Placement
+		bestCost, cmp scheduling.Cost
 	)
-	now := rd.now
-	var inShift []Stop // reused: the stops of the shift at hand
-	for _, t := range rd.techs {
-		route := rd.stops[t.ID]
-		onTime := false // an option without breach in an earlier shift of t
-		for _, w := range rd.shifts[t.ID] {
-			if onTime {
-				break // a later shift of the same technician adds hours of waiting: never cheaper
-			}
-			// The gaps of this shift: between its stops, from the shift start (or now) to its end.
-			prevLoc, prevEnd := t.Home, Later(w.Start, now)
-			if !w.Start.After(now) {
-				prevLoc = p.PositionAt(t, now, route)
-			}
-			inShift = inShift[:0]
-			for _, sp := range route {
-				if sp.End.After(w.Start) && sp.Start.Before(w.End) {
-					inShift = append(inShift, sp)
-				}
-			}
-			for i := 0; i <= len(inShift); i++ {
-				gapEnd, nextLoc, hasNext := w.End, dispatch.Location{}, i < len(inShift)
-				if hasNext {
-					gapEnd, nextLoc = inShift[i].Start, inShift[i].Location
-				}
-				if i > 0 {
-					prevLoc, prevEnd = inShift[i-1].Location, Later(inShift[i-1].End, now)
-				}
-				// The visit starts after prevEnd (travel is never negative): a gap shorter than
-				// the visit cannot take it, whatever the travel, which need not be asked for.
-				if !prevEnd.Add(b.Duration).Before(gapEnd) {
-					continue
-				}
-				in := p.travelIn(rd, prevLoc, b.Location, prevEnd)
-				earliest := prevEnd.Add(in).Truncate(time.Minute).Add(time.Minute)
-				start, ok := fitWindows(earliest, windows)
-				if !ok {
-					continue
-				}
-				end := start.Add(b.Duration)
-				out := time.Duration(0)
-				if hasNext {
-					out = p.travelIn(rd, b.Location, nextLoc, end)
-				}
-				if end.Add(out).After(gapEnd) || end.After(w.End) {
-					continue
-				}
-				c := p.insertionCost(rd, b, start, now, in, out, hasNext, prevLoc, nextLoc)
-				onTime = onTime || c[0] == 0
-				if !found || c.less(bestCost) {
-					best, found, bestCost = Placement{TechnicianID: t.ID, Technician: t, Start: start, End: end}, true, c
-				}
-			}
+	from := rd.now
+	for k := 0; k <= len(Horizons); k++ {
+		until := farFuture
+		if k < len(Horizons) {
+			until = rd.now.Add(Horizons[k])
+		}
+		slice := dispatch.Window{Start: from, End: until}
+		from = until
+		// A later slice waits at least until its start: it cannot beat a place on time that
+		// costs less than that wait.
+		if best != nil && cmp.Breaches == 0 && cmp.Lateness == 0 && cmp.Travel+cmp.Disruption <= Waiting(slice.Start.Sub(rd.now)) {
+			break
+		}
+		ws := within(windows, slice)
+		if len(ws) == 0 {
+			continue
+		}
+		pl, c := in.place(b, ws)
+		if pl == nil {
+			continue
+		}
+		w := c
+		w.Travel += Waiting(pl.Start.Sub(rd.now))
+		if best == nil || w.Less(cmp) {
+			best, bestCost, cmp = pl, c, w
 		}
 	}
-	if !found {
-		return nil, bestCost
-	}
-	return &best, bestCost
+	return best, bestCost
 }
+
+// within are the windows cut to w (none: w itself).
+func within(ws []dispatch.Window, w dispatch.Window) []dispatch.Window {
+	if len(ws) == 0 {
+		return []dispatch.Window{w}
+	}
+	var out []dispatch.Window
+	for _, x := range ws {
+		if s, e := Later(x.Start, w.Start), earlier(x.End, w.End); s.Before(e) {
+			out = append(out, dispatch.Window{Start: s, End: e})
+		}
+	}
+	return out
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// farFuture is past every shift a route is read with.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
@@ -251,11 +245,22 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 		return nil, Reason{}, err
 	}
 	p.withMatrix(ctx, rd, b.Location)
+	// The picks of this process are merged under the lock, the insertion runs without it (bookings
+	// are planned in parallel), and the pick is reserved under it again, unless another booking
+	// picked on the same technician meanwhile: then the insertion runs again with that pick,
+	// holding the lock.
 	p.pending.mu.Lock()
 	wall := time.Now()
 	p.pending.merge(rd, j.ID, wall)
+	mark := p.pending.seq
+	p.pending.mu.Unlock()
 	pl, c := p.best(b, b.PreferredWindows, rd)
-	p.Env.Count().SolverRun("insert", time.Since(wall), c[0]*1e9+c[1]+c[2])
+	p.pending.mu.Lock()
+	if pl != nil && p.pending.pickedSince(pl.TechnicianID, mark) {
+		p.pending.merge(rd, j.ID, time.Now())
+		pl, c = p.best(b, b.PreferredWindows, rd)
+	}
+	p.Env.Count().SolverRun("insert", time.Since(wall), float64(c.Breaches)*1e9+float64(c.Lateness+c.Travel))
 	var pick *reservation
 	if pl != nil {
 		pick = p.pending.reserve(*pl, j.ID, b.ID, b.Location, wall)
@@ -295,37 +300,6 @@ func (c Config) until(b dispatch.Booking) time.Time {
 	return until
 }
 
-// fitWindows is the earliest start ≥ earliest inside one of the windows (none: any).
-func fitWindows(earliest time.Time, ws []dispatch.Window) (time.Time, bool) {
-	if len(ws) == 0 {
-		return earliest, true
-	}
-	var best time.Time
-	for _, w := range ws {
-		st := Later(earliest, w.Start)
-		if st.Before(w.End) && (best.IsZero() || st.Before(best)) {
-			best = st
-		}
-	}
-	return best, !best.IsZero()
-}
-
-func (p *Planner) insertionCost(rd *Routes, b dispatch.Booking, start, now time.Time, in, out time.Duration, hasNext bool, prev, next dispatch.Location) cost {
-	breach, late := 0.0, 0.0
-	if start.After(b.SLADueAt) {
-		breach = 1
-		if b.Tier == dispatch.TierPaid {
-			breach = 2
-		}
-		late = start.Sub(b.SLADueAt).Seconds()
-	}
-	added := in + out
-	if hasNext {
-		added -= p.travelIn(rd, prev, next, start)
-	}
-	return cost{breach, late, added.Seconds() + 0.25*math.Max(0, start.Sub(now).Seconds())}
-}
-
 // Later is the later of two times.
 func Later(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -347,7 +321,7 @@ func (r *Routes) Stops(id int64) []Stop { return r.stops[id] }
 func (r *Routes) Shifts(id int64) []dispatch.Window { return r.shifts[id] }
 
 // Option is a window in which booking b's visit fits, where and when, and what it costs the plan:
-// the travel it adds plus a quarter of the wait until it (seconds).
+// the travel it adds plus its lateness (seconds).
 type Option struct {
 	Window    dispatch.Window
 	Placement Placement
@@ -369,10 +343,14 @@ func (p *Planner) Options(ctx context.Context, st Store, b dispatch.Booking, unt
 	p.pending.mu.Lock()
 	p.pending.merge(rd, 0, time.Now())
 	p.pending.mu.Unlock()
+	in, err := p.newInsertion(b, ws, rd, until, false)
+	if err != nil {
+		return nil, err
+	}
 	var out []Option
 	for _, w := range ws {
-		if pl, c := p.best(b, []dispatch.Window{w}, rd); pl != nil {
-			out = append(out, Option{Window: w, Placement: *pl, Cost: c[2]})
+		if pl, c := in.place(b, []dispatch.Window{w}); pl != nil {
+			out = append(out, Option{Window: w, Placement: *pl, Cost: float64(c.Travel + c.Lateness)})
 		}
 	}
 	return out, nil

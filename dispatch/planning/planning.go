@@ -200,7 +200,7 @@ func (p *Planner) storeCandidates(ctx context.Context, st Store, b dispatch.Book
 		return nil, Reason{}, err
 	}
 	if len(all) == 0 {
-		return nil, Reason{"no_skilled_technician", "no active technician has the skills " + strings.Join(b.RequiredSkills, ", ")}, nil
+		return nil, Reason{"no_skill", "no active technician has the skills " + strings.Join(b.RequiredSkills, ", ")}, nil
 	}
 	var out []dispatch.Technician
 	outside := 0
@@ -216,7 +216,7 @@ func (p *Planner) storeCandidates(ctx context.Context, st Store, b dispatch.Book
 	}
 	if len(out) == 0 {
 		if outside > 0 {
-			return nil, Reason{"outside_every_area", "the address is outside the service area of every technician with the skills"}, nil
+			return nil, Reason{"outside_areas", "the address is outside the service area of every technician with the skills"}, nil
 		}
 		return nil, Reason{"all_refused", "every technician with the skills declined this job or let its offer expire"}, nil
 	}

@@ -22,6 +22,7 @@ type reservations struct {
 	byTech map[int64][]*reservation
 	ttl    time.Duration // a safety net for a pick whose outcome never arrives
 	temp   atomic.Int64  // ids for jobs not yet written (negative)
+	seq    uint64        // picks reserved so far (under mu)
 }
 
 // tempID is a placeholder id, never a real job's, for a pick made before its job is written.
@@ -33,6 +34,7 @@ type reservation struct {
 	committed time.Time     // zero while pending
 	settled   chan struct{} // closed when the outcome is known
 	jobID     int64         // the job's id once written, for a pick made before its job had one
+	seq       uint64        // its place in the order of picks
 }
 
 // id is the id of the pick's job, once it has one (0: not yet).
@@ -84,8 +86,16 @@ func (r *reservations) reserve(p Placement, jobID, bookingID int64, loc dispatch
 		expires: wall.Add(r.ttl),
 		settled: make(chan struct{}),
 	}
+	r.seq++
+	x.seq = r.seq
 	r.byTech[p.TechnicianID] = append(r.byTech[p.TechnicianID], x)
 	return x
+}
+
+// pickedSince reports whether a pick was reserved on technician tech after the mark (r.seq when
+// it was read). The caller holds mu.
+func (r *reservations) pickedSince(tech int64, mark uint64) bool {
+	return slices.ContainsFunc(r.byTech[tech], func(x *reservation) bool { return x.seq > mark })
 }
 
 // written records the id of a pick's job, written (not yet committed when in a transaction).

@@ -163,7 +163,7 @@ func (s intakeStore) LockBooking(ctx context.Context, id int64) (dispatch.Bookin
 
 func (s intakeStore) ListBookings(ctx context.Context, f intake.BookingFilter) ([]dispatch.Booking, error) {
 	rows, err := s.q.BookingList(ctx, db.BookingListParams{
-		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), Before: f.Before, MaxRows: int32(f.Limit),
+		CustomerID: f.CustomerID, Status: string(f.Status), Tier: string(f.Tier), AtRisk: f.AtRisk, Region: f.Region, Before: f.Before, MaxRows: int32(f.Limit),
 	})
 	if err != nil {
 		return nil, mapErr(err)
@@ -178,7 +178,7 @@ func (s intakeStore) ListBookings(ctx context.Context, f intake.BookingFilter) (
 func (s intakeStore) UpdateBooking(ctx context.Context, b dispatch.Booking) (dispatch.Booking, error) {
 	windows, _ := json.Marshal(b.PreferredWindows)
 	v, err := s.q.BookingUpdate(ctx, db.BookingUpdateParams{ID: b.ID, Status: string(b.Status), PreferredWindows: windows,
-		CancelReason: b.CancelReason, UpdatedAt: b.UpdatedAt, AtRisk: b.AtRisk})
+		CancelReason: b.CancelReason, UpdatedAt: b.UpdatedAt, AtRisk: b.AtRisk, CustomerDeferred: b.CustomerDeferred})
 	if err != nil {
 		return dispatch.Booking{}, notFound(err, "booking", b.ID)
 	}

@@ -184,6 +184,11 @@ func (s jobRows) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64, 
 	return ids, mapErr(err)
 }
 
+func (s jobRows) ReoptimizedFrom(ctx context.Context, jobID int64) ([]int64, error) {
+	ids, err := s.q.ReoptimizedFrom(ctx, jobID)
+	return ids, mapErr(err)
+}
+
 func (s jobRows) AddNotification(ctx context.Context, n dispatch.Notification) (dispatch.Notification, error) {
 	data, _ := json.Marshal(n.Data)
 	if n.Data == nil {

@@ -103,6 +103,7 @@ func TestOfferPushWireFormat(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-a1")
 	bk := b.book()
+	drained := time.Now()
 	if n, err := b.worker.Drain(context.Background()); err != nil || n != 1 {
 		t.Fatalf("drained %d (%v)", n, err)
 	}
@@ -136,12 +137,14 @@ func TestOfferPushWireFormat(t *testing.T) {
 	if !strings.HasPrefix(m.Notification["title"], "New job") || m.Notification["body"] == "" {
 		t.Fatalf("notification %v", m.Notification)
 	}
-	// TTL: the offer's life left when it was sent, in whole seconds (a busy machine may take a
-	// second or two between the booking and the send).
+	// TTL: the offer's life left when the message was built, rounded down to whole seconds. It was
+	// built between the drain's start and FCM's receipt, so it lies between the life left at those
+	// two instants (less the rounding), however slow the machine.
 	ttl, err := time.ParseDuration(m.Android.TTL)
-	if left := job.OfferExpiresAt.Sub(reqs[0].ReceivedAt); m.Android.Priority != "high" || m.Android.CollapseKey != fmt.Sprintf("job-%d", job.ID) ||
-		err != nil || ttl > 600*time.Second || ttl < left-time.Second || ttl > left+time.Second {
-		t.Fatalf("android %+v; the offer had %v left", m.Android, left)
+	atDrain, atReceipt := job.OfferExpiresAt.Sub(drained), job.OfferExpiresAt.Sub(reqs[0].ReceivedAt)
+	if m.Android.Priority != "high" || m.Android.CollapseKey != fmt.Sprintf("job-%d", job.ID) ||
+		err != nil || ttl > 600*time.Second || ttl != ttl.Truncate(time.Second) || ttl > atDrain || ttl <= atReceipt-time.Second {
+		t.Fatalf("android %+v; the offer had %v left at the drain, %v at receipt", m.Android, atDrain, atReceipt)
 	}
 	if m.APNS.Headers["apns-priority"] != "10" || m.APNS.Headers["apns-push-type"] != "alert" {
 		t.Fatalf("apns %v", m.APNS.Headers)

@@ -27,6 +27,8 @@ type Store interface {
 type Service struct {
 	*dispatch.Env
 	Store Store
+	// Reads, when set, serves the technician list from a read replica.
+	Reads Store
 }
 
 // New is the roster over store.
@@ -127,6 +129,9 @@ func (s *Service) CreateTechnician(ctx context.Context, a dispatch.Actor, r Tech
 func (s *Service) ListTechnicians(ctx context.Context, a dispatch.Actor, page dispatch.Page) ([]dispatch.Technician, error) {
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only admins and dispatchers list technicians")
+	}
+	if s.Reads != nil {
+		return s.Reads.ListTechnicians(ctx, page.Norm())
 	}
 	return s.Store.ListTechnicians(ctx, page.Norm())
 }

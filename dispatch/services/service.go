@@ -4,7 +4,9 @@
 package services
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/aftersales"
@@ -46,6 +48,16 @@ type Stores interface {
 	Optimize() optimize.Store
 	Watchdog() watchdog.Store
 	Aftersales() aftersales.Store
+}
+
+// ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
+// streaming replica); fresh says where each read went and how stale it was.
+func (s *Set) ReadFrom(reads Stores, fresh func(context.Context) (source string, lag time.Duration)) {
+	s.Board = board.New(reads.Board(), s.Env, s.Planner)
+	s.Board.Fresh = fresh
+	s.Aftersales.Reads = reads.Aftersales()
+	s.Intake.Reads = reads.Intake()
+	s.Roster.Reads = reads.Roster()
 }
 
 // New wires the areas over store with the business rules, the wall clock and a silent log where

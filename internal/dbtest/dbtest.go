@@ -29,13 +29,21 @@ func URL() string {
 	return DefaultURL
 }
 
-var prepare = sync.OnceValue(func() error {
+// prepared holds, per server URL, the one-time preparation of its test database.
+var prepared sync.Map // string → func() error
+
+func prepare(base string) error {
+	once, _ := prepared.LoadOrStore(base, sync.OnceValue(func() error { return prepareDB(base) }))
+	return once.(func() error)()
+}
+
+func prepareDB(base string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := pgsetup.EnsureDatabase(ctx, URL()); err != nil {
+	if err := pgsetup.EnsureDatabase(ctx, base); err != nil {
 		return err
 	}
-	conn, err := pgx.Connect(ctx, URL())
+	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return err
 	}
@@ -43,7 +51,7 @@ var prepare = sync.OnceValue(func() error {
 	// Extensions are per database; create them once, serialised across test processes.
 	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock(7201002); CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public; SELECT pg_advisory_unlock(7201002)")
 	return err
-})
+}
 
 // Schema is a migrated private schema.
 type Schema struct {
@@ -66,13 +74,18 @@ func New(t testing.TB) *Schema {
 // Scratch creates a migrated schema with a random name starting with prefix, for tests and for
 // benchmark programs; drop closes the pool and removes the schema.
 func Scratch(ctx context.Context, prefix string, maxConns int32) (*Schema, func(), error) {
-	if err := prepare(); err != nil {
-		return nil, nil, fmt.Errorf("prepare %s: %w", URL(), err)
+	return ScratchOn(ctx, URL(), prefix, maxConns)
+}
+
+// ScratchOn is Scratch on the database at base rather than TEST_DATABASE_URL's (a second server).
+func ScratchOn(ctx context.Context, base, prefix string, maxConns int32) (*Schema, func(), error) {
+	if err := prepare(base); err != nil {
+		return nil, nil, fmt.Errorf("prepare %s: %w", base, err)
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := prefix + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, URL())
+	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
@@ -80,7 +93,7 @@ func Scratch(ctx context.Context, prefix string, maxConns int32) (*Schema, func(
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		return nil, nil, fmt.Errorf("create schema: %w", err)
 	}
-	url := WithSearchPath(URL(), name)
+	url := WithSearchPath(base, name)
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, nil, err
@@ -92,7 +105,7 @@ func Scratch(ctx context.Context, prefix string, maxConns int32) (*Schema, func(
 	}
 	drop := func() {
 		pool.Close()
-		c, err := pgx.Connect(context.Background(), URL())
+		c, err := pgx.Connect(context.Background(), base)
 		if err != nil {
 			return
 		}

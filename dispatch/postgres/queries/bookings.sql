@@ -18,13 +18,15 @@ FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE (sqlc.narg(customer_id)::bigint IS NULL OR b.customer_id = sqlc.narg(customer_id))
   AND (sqlc.arg(status)::text = '' OR b.status = sqlc.arg(status))
   AND (sqlc.arg(tier)::text = '' OR b.tier = sqlc.arg(tier))
+  AND (sqlc.narg(at_risk)::boolean IS NULL OR b.at_risk = sqlc.narg(at_risk))
+  AND (sqlc.arg(region)::text = '' OR b.region = sqlc.arg(region))
   AND (sqlc.arg(before)::bigint = 0 OR b.id < sqlc.arg(before))
 ORDER BY b.id DESC
 LIMIT sqlc.arg(max_rows);
 
 -- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, customer_deferred = $7, version = version + 1
 WHERE id = $1
 RETURNING version;
 

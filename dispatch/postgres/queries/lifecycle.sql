@@ -63,6 +63,11 @@ FOR UPDATE SKIP LOCKED;
 SELECT DISTINCT technician_id FROM offers
 WHERE job_id = $1 AND status IN ('declined', 'expired');
 
+-- The technicians a re-optimisation took the job from: it is never offered to them again by one.
+-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised';
+
 -- name: JobsToOffer :many
 SELECT id FROM jobs
 WHERE status = 'unassigned' AND technician_id IS NOT NULL AND planned_start < sqlc.arg(horizon)::timestamptz
@@ -98,8 +103,18 @@ WHERE recipient_kind = $1 AND recipient_subject = $2 AND (sqlc.arg(before)::bigi
 ORDER BY id DESC
 LIMIT sqlc.arg(max_rows);
 
--- name: TimeOffInsert :exec
-INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4);
+-- name: TimeOffInsert :one
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+RETURNING *;
+
+-- name: TimeOffSetMoved :exec
+UPDATE technician_time_off SET moved_job_ids = sqlc.arg(job_ids)::bigint[] WHERE id = $1;
+
+-- name: TimeOffOfTechnician :many
+SELECT * FROM technician_time_off WHERE technician_id = $1 AND ends_at > sqlc.arg(ends_after) ORDER BY starts_at, id;
+
+-- name: TimeOffDelete :one
+DELETE FROM technician_time_off WHERE id = $1 AND technician_id = $2 RETURNING *;
 
 -- name: TimeOffBetween :many
 SELECT * FROM technician_time_off
@@ -117,9 +132,20 @@ WHERE (sqlc.arg(entity)::text = '' OR entity = sqlc.arg(entity))
 ORDER BY id DESC
 LIMIT sqlc.arg(max_rows);
 
+-- A job without a technician carries why: the reason code of its latest "unassigned" event
+-- (the planner's; a dispatcher's hand: unassigned_by_dispatcher; none: not_planned).
 -- name: BookingsOpenJobs :many
-SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region
+SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+       COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
+       COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
+LEFT JOIN LATERAL (
+    SELECT COALESCE(a.data->>'reason_code',
+                    CASE WHEN a.actor_role IN ('dispatcher', 'admin') THEN 'unassigned_by_dispatcher' ELSE 'planning_failed' END) AS code,
+           a.reason
+    FROM audit_events a
+    WHERE j.technician_id IS NULL AND a.entity = 'job' AND a.entity_id = j.id AND a.action = 'unassigned'
+    ORDER BY a.id DESC LIMIT 1) r ON true
 WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < sqlc.arg(risk_before) OR j.planned_start > b.sla_due_at)
 ORDER BY b.sla_due_at

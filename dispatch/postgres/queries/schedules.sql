@@ -45,14 +45,16 @@ SELECT * FROM schedule_runs WHERE name = $1 ORDER BY tick DESC LIMIT sqlc.arg(ma
 
 -- Bookings whose first visit has not started and which are at risk now: no technician with less
 -- than the margin to their due time, planned after it, or their technician late for the start.
+-- A booking whose customer chose windows after the due time is late by their choice: only a late
+-- technician puts it at risk.
 -- name: AtRiskJobs :many
 SELECT sqlc.embed(j), b.sla_due_at, b.at_risk
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.visit = 1
   AND j.status IN ('unassigned', 'offered', 'accepted')
   AND b.status IN ('open', 'scheduled')
-  AND ((j.technician_id IS NULL AND b.sla_due_at < sqlc.arg(risk_before)::timestamptz)
-       OR j.planned_start > b.sla_due_at
+  AND ((j.technician_id IS NULL AND b.sla_due_at < sqlc.arg(risk_before)::timestamptz AND NOT b.customer_deferred)
+       OR (j.planned_start > b.sla_due_at AND NOT b.customer_deferred)
        OR (j.technician_id IS NOT NULL AND j.planned_start < sqlc.arg(late_before)::timestamptz))
 ORDER BY b.sla_due_at
 LIMIT 500;

@@ -111,15 +111,19 @@ FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
   AND ($3::text = '' OR b.tier = $3)
-  AND ($4::bigint = 0 OR b.id < $4)
+  AND ($4::boolean IS NULL OR b.at_risk = $4)
+  AND ($5::text = '' OR b.region = $5)
+  AND ($6::bigint = 0 OR b.id < $6)
 ORDER BY b.id DESC
-LIMIT $5
+LIMIT $7
 `
 
 type BookingListParams struct {
 	CustomerID *int64
 	Status     string
 	Tier       string
+	AtRisk     *bool
+	Region     string
 	Before     int64
 	MaxRows    int32
 }
@@ -134,6 +138,8 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 		arg.CustomerID,
 		arg.Status,
 		arg.Tier,
+		arg.AtRisk,
+		arg.Region,
 		arg.Before,
 		arg.MaxRows,
 	)
@@ -432,7 +438,7 @@ func (q *Queries) BookingSetTier(ctx context.Context, arg BookingSetTierParams) 
 
 const bookingUpdate = `-- name: BookingUpdate :one
 UPDATE bookings
-SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, version = version + 1
+SET status = $2, preferred_windows = $3, cancel_reason = $4, updated_at = $5, at_risk = $6, customer_deferred = $7, version = version + 1
 WHERE id = $1
 RETURNING version
 `
@@ -444,6 +450,7 @@ type BookingUpdateParams struct {
 	CancelReason     string
 	UpdatedAt        time.Time
 	AtRisk           bool
+	CustomerDeferred bool
 }
 
 func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (int32, error) {
@@ -454,6 +461,7 @@ func (q *Queries) BookingUpdate(ctx context.Context, arg BookingUpdateParams) (i
 		arg.CancelReason,
 		arg.UpdatedAt,
 		arg.AtRisk,
+		arg.CustomerDeferred,
 	)
 	var version int32
 	err := row.Scan(&version)

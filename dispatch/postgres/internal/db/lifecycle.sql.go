@@ -73,8 +73,17 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+       COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
+       COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
+LEFT JOIN LATERAL (
+    SELECT COALESCE(a.data->>'reason_code',
+                    CASE WHEN a.actor_role IN ('dispatcher', 'admin') THEN 'unassigned_by_dispatcher' ELSE 'planning_failed' END) AS code,
+           a.reason
+    FROM audit_events a
+    WHERE j.technician_id IS NULL AND a.entity = 'job' AND a.entity_id = j.id AND a.action = 'unassigned'
+    ORDER BY a.id DESC LIMIT 1) r ON true
 WHERE j.status IN ('unassigned', 'offered', 'accepted', 'en_route')
   AND (j.technician_id IS NULL OR b.sla_due_at < $1 OR j.planned_start > b.sla_due_at)
 ORDER BY b.sla_due_at
@@ -82,16 +91,21 @@ LIMIT 500
 `
 
 type BookingsOpenJobsRow struct {
-	Job       Job
-	SlaDueAt  time.Time
-	Tier      string
-	Lat       float64
-	Lng       float64
-	Appliance string
-	Address   string
-	Region    string
+	Job              Job
+	SlaDueAt         time.Time
+	Tier             string
+	Lat              float64
+	Lng              float64
+	Appliance        string
+	Address          string
+	Region           string
+	CustomerDeferred bool
+	UnassignedCode   string
+	UnassignedReason string
 }
 
+// A job without a technician carries why: the reason code of its latest "unassigned" event
+// (the planner's; a dispatcher's hand: unassigned_by_dispatcher; none: not_planned).
 func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([]BookingsOpenJobsRow, error) {
 	rows, err := q.db.Query(ctx, bookingsOpenJobs, riskBefore)
 	if err != nil {
@@ -132,6 +146,9 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Appliance,
 			&i.Address,
 			&i.Region,
+			&i.CustomerDeferred,
+			&i.UnassignedCode,
+			&i.UnassignedReason,
 		); err != nil {
 			return nil, err
 		}
@@ -877,6 +894,32 @@ func (q *Queries) RefusedTechnicians(ctx context.Context, jobID int64) ([]int64,
 	return items, nil
 }
 
+const reoptimizedFrom = `-- name: ReoptimizedFrom :many
+SELECT DISTINCT technician_id FROM offers
+WHERE job_id = $1 AND status = 'withdrawn' AND reason = 're-optimised'
+`
+
+// The technicians a re-optimisation took the job from: it is never offered to them again by one.
+func (q *Queries) ReoptimizedFrom(ctx context.Context, jobID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, reoptimizedFrom, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var technician_id int64
+		if err := rows.Scan(&technician_id); err != nil {
+			return nil, err
+		}
+		items = append(items, technician_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const technicianBySubject = `-- name: TechnicianBySubject :one
 SELECT id, subject, name, skills, home_lat, home_lng, time_zone, weekly_shifts, service_area, active, last_lat, last_lng, last_seen_at, version, created_at, updated_at, plan_version FROM technicians WHERE subject = $1
 `
@@ -1022,7 +1065,7 @@ func (q *Queries) TechniciansWithSkills(ctx context.Context, skills []string) ([
 }
 
 const timeOffBetween = `-- name: TimeOffBetween :many
-SELECT id, technician_id, starts_at, ends_at, reason, created_at FROM technician_time_off
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off
 WHERE technician_id = ANY($1::bigint[]) AND ends_at > $2 AND starts_at < $3
 ORDER BY technician_id, starts_at
 `
@@ -1043,6 +1086,7 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 			&i.EndsAt,
 			&i.Reason,
 			&i.CreatedAt,
+			&i.MovedJobIds,
 		); err != nil {
 			return nil, err
 		}
@@ -1054,17 +1098,88 @@ func (q *Queries) TimeOffBetween(ctx context.Context, technicianIds []int64, fro
 	return items, nil
 }
 
-const timeOffInsert = `-- name: TimeOffInsert :exec
-INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+const timeOffDelete = `-- name: TimeOffDelete :one
+DELETE FROM technician_time_off WHERE id = $1 AND technician_id = $2 RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
 `
 
-func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) error {
-	_, err := q.db.Exec(ctx, timeOffInsert,
+func (q *Queries) TimeOffDelete(ctx context.Context, iD int64, technicianID int64) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffDelete, iD, technicianID)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffInsert = `-- name: TimeOffInsert :one
+INSERT INTO technician_time_off (technician_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4)
+RETURNING id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids
+`
+
+func (q *Queries) TimeOffInsert(ctx context.Context, technicianID int64, startsAt time.Time, endsAt time.Time, reason string) (TechnicianTimeOff, error) {
+	row := q.db.QueryRow(ctx, timeOffInsert,
 		technicianID,
 		startsAt,
 		endsAt,
 		reason,
 	)
+	var i TechnicianTimeOff
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.StartsAt,
+		&i.EndsAt,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.MovedJobIds,
+	)
+	return i, err
+}
+
+const timeOffOfTechnician = `-- name: TimeOffOfTechnician :many
+SELECT id, technician_id, starts_at, ends_at, reason, created_at, moved_job_ids FROM technician_time_off WHERE technician_id = $1 AND ends_at > $2 ORDER BY starts_at, id
+`
+
+func (q *Queries) TimeOffOfTechnician(ctx context.Context, technicianID int64, endsAfter time.Time) ([]TechnicianTimeOff, error) {
+	rows, err := q.db.Query(ctx, timeOffOfTechnician, technicianID, endsAfter)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TechnicianTimeOff
+	for rows.Next() {
+		var i TechnicianTimeOff
+		if err := rows.Scan(
+			&i.ID,
+			&i.TechnicianID,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.MovedJobIds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const timeOffSetMoved = `-- name: TimeOffSetMoved :exec
+UPDATE technician_time_off SET moved_job_ids = $2::bigint[] WHERE id = $1
+`
+
+func (q *Queries) TimeOffSetMoved(ctx context.Context, iD int64, jobIds []int64) error {
+	_, err := q.db.Exec(ctx, timeOffSetMoved, iD, jobIds)
 	return err
 }
 

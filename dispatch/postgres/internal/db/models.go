@@ -260,6 +260,7 @@ type TechnicianTimeOff struct {
 	EndsAt       time.Time
 	Reason       string
 	CreatedAt    time.Time
+	MovedJobIds  []int64
 }
 
 type TrackingLink struct {

@@ -16,8 +16,8 @@ FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.visit = 1
   AND j.status IN ('unassigned', 'offered', 'accepted')
   AND b.status IN ('open', 'scheduled')
-  AND ((j.technician_id IS NULL AND b.sla_due_at < $1::timestamptz)
-       OR j.planned_start > b.sla_due_at
+  AND ((j.technician_id IS NULL AND b.sla_due_at < $1::timestamptz AND NOT b.customer_deferred)
+       OR (j.planned_start > b.sla_due_at AND NOT b.customer_deferred)
        OR (j.technician_id IS NOT NULL AND j.planned_start < $2::timestamptz))
 ORDER BY b.sla_due_at
 LIMIT 500
@@ -31,6 +31,8 @@ type AtRiskJobsRow struct {
 
 // Bookings whose first visit has not started and which are at risk now: no technician with less
 // than the margin to their due time, planned after it, or their technician late for the start.
+// A booking whose customer chose windows after the due time is late by their choice: only a late
+// technician puts it at risk.
 func (q *Queries) AtRiskJobs(ctx context.Context, riskBefore time.Time, lateBefore time.Time) ([]AtRiskJobsRow, error) {
 	rows, err := q.db.Query(ctx, atRiskJobs, riskBefore, lateBefore)
 	if err != nil {

@@ -1,0 +1,271 @@
+package planning
+
+import (
+	"context"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/scheduling"
+)
+
+// The online insertion is scheduling's: planning builds the problem of one booking on the
+// candidates' routes and scheduling.Plan.Insert decides, with the one objective (scheduling.Cost).
+//
+// Every visit already on a route has been told to its customer (and offered to its technician):
+// it keeps its technician and its start. Each shift is cut at those visits into parts, each part
+// ending with its told visit pinned where it is (the last part with the technician home by the
+// shift's end), so that a new visit fits in a gap without moving anything, and its cost is the
+// detour it adds: the route's travel with it minus the route's travel without it.
+
+// gapTravel is the scheduling.Travel of one insertion: every part has places of its own, so that
+// each leg is driven at the speed of its hour: out of a part's start place when the part starts,
+// into a told visit at its start, home at the shift's end (scheduling's travel is not yet
+// time-dependent; these are the hours the legs leave or must arrive by), from the routing
+// engine's matrix when there is one. Times are whole minutes, rounded up: a customer is told a
+// time to the minute.
+type gapTravel struct {
+	p    *Planner
+	rd   *Routes
+	locs []dispatch.Location
+	at   []time.Time // departure hour of the legs of each place; zero: the other end's
+	// The legs asked for again and again (each part's, and to and from the visit being placed,
+	// place 0), by their other end: -1 when not asked yet.
+	toJob, fromJob, next []int64
+	nextTo               []int
+}
+
+func (g *gapTravel) add(l dispatch.Location, at time.Time) int {
+	g.locs = append(g.locs, l)
+	g.at = append(g.at, at)
+	g.toJob, g.fromJob, g.next, g.nextTo = append(g.toJob, -1), append(g.fromJob, -1), append(g.next, -1), append(g.nextTo, -1)
+	return len(g.locs) - 1
+}
+
+// Seconds implements scheduling.Travel.
+func (g *gapTravel) Seconds(from, to int) int64 {
+	switch {
+	case from == to:
+		return 0
+	case to == 0:
+		if g.toJob[from] < 0 {
+			g.toJob[from] = g.leg(from, to)
+		}
+		return g.toJob[from]
+	case from == 0:
+		if g.fromJob[to] < 0 {
+			g.fromJob[to] = g.leg(from, to)
+		}
+		return g.fromJob[to]
+	case g.nextTo[from] == to:
+		return g.next[from]
+	}
+	g.nextTo[from], g.next[from] = to, g.leg(from, to)
+	return g.next[from]
+}
+
+func (g *gapTravel) leg(from, to int) int64 {
+	if g.locs[from] == g.locs[to] {
+		return 0
+	}
+	at := g.at[from]
+	if at.IsZero() {
+		at = g.at[to]
+	}
+	d := g.p.travelIn(g.rd, g.locs[from], g.locs[to], at)
+	return int64((d + time.Minute - 1) / time.Minute * 60)
+}
+
+// insertion is the scheduling problem of one booking's visit on the candidates' routes.
+type insertion struct {
+	plan   *scheduling.Plan
+	jobLoc int
+	techs  map[int64]dispatch.Technician
+}
+
+// ceilMinute is t rounded up to the minute.
+func ceilMinute(t time.Time) time.Time {
+	if r := t.Truncate(time.Minute); r.Before(t) {
+		return r.Add(time.Minute)
+	}
+	return t
+}
+
+// newInsertion builds the problem of booking b's visit (duration d) on routes rd: the shifts
+// starting before 'until' (and, when onTimeFirst, only those starting before b's due time plus
+// each technician's first one after it), cut at their told visits; parts too short for the visit
+// or outside every one of windows (none: any time) are left out.
+func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd *Routes, until time.Time, uptoDue bool) (*insertion, error) {
+	parts := 0 // at most: a part per told visit and one per shift
+	for _, t := range rd.techs {
+		parts += len(rd.stops[t.ID]) + len(rd.shifts[t.ID])
+	}
+	n := 1 + 2*parts
+	tr := &gapTravel{p: p, rd: rd, locs: make([]dispatch.Location, 0, n), at: make([]time.Time, 0, n),
+		toJob: make([]int64, 0, n), fromJob: make([]int64, 0, n), next: make([]int64, 0, n), nextTo: make([]int, 0, n)}
+	ends := make([]int, 0, 2*parts)                                                                                      // the parts' From and To: never grown, so pointers into it hold
+	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs))} // place 0
+	nowS := ceilMinute(rd.now)
+	// fits reports whether a visit may start in [from, to-b.Duration] inside one of the windows.
+	fits := func(from, to time.Time) bool {
+		last := to.Add(-b.Duration)
+		if last.Before(from) {
+			return false
+		}
+		if len(windows) == 0 {
+			return true
+		}
+		for _, w := range windows {
+			if !w.Start.After(last) && w.End.After(from) {
+				return true
+			}
+		}
+		return false
+	}
+	pr := &scheduling.Problem{Travel: tr, Now: nowS.Unix(), Jobs: make([]scheduling.Job, 0, parts),
+		Technicians: make([]scheduling.Technician, 0, len(rd.techs))}
+	routes := make([]scheduling.Assignment, 0, parts)
+	ids := make([]int64, parts) // each part's told visit
+	told := func(t, start, end int64, loc int) int64 {
+		id := int64(len(pr.Jobs) + 1)
+		pr.Jobs = append(pr.Jobs, scheduling.Job{ID: id, Loc: loc, Duration: end - start, PinnedTech: t, PinnedStart: start})
+		return id
+	}
+	for _, t := range rd.techs {
+		st := scheduling.Technician{ID: t.ID}
+		route := rd.stops[t.ID]
+		var last time.Time // where the previous part ended: parts never overlap
+		afterDue := false
+		for _, w := range rd.shifts[t.ID] {
+			if !w.Start.Before(until) || afterDue {
+				break
+			}
+			if uptoDue && w.Start.After(b.SLADueAt) {
+				afterDue = true // the first shift after the due time, and no later one
+			}
+			cur := Later(Later(w.Start, nowS), last)
+			if !cur.Before(w.End) {
+				continue
+			}
+			from := t.Home
+			if !w.Start.After(rd.now) {
+				from = p.PositionAt(t, rd.now, route)
+			}
+			// part adds the part [cur, end] from 'from' to 'to' (the told visit pin, or home
+			// by end), unless the model cannot reach its end in time (a visit planned by hand,
+			// or on other travel times): that gap takes no new visit.
+			part := func(end time.Time, to dispatch.Location, toAt time.Time, pin *Stop) {
+				fi, ti := tr.add(from, cur), tr.add(to, toAt)
+				if reach := reachBy(pin, end); cur.Unix()+tr.Seconds(fi, ti) > reach.Unix() {
+					return
+				}
+				ends = append(ends, fi, ti)
+				sh := scheduling.Shift{Window: scheduling.Window{Start: cur.Unix(), End: end.Unix()}, From: &ends[len(ends)-2], To: &ends[len(ends)-1]}
+				a := scheduling.Assignment{Technician: t.ID, Shift: len(st.Shifts)}
+				k := len(pr.Jobs)
+				if pin != nil {
+					ids[k] = told(t.ID, pin.Start.Unix(), pin.End.Unix(), ti)
+				} else { // home by the shift's end
+					ids[k] = told(t.ID, end.Unix(), end.Unix(), ti)
+				}
+				a.Jobs = ids[k : k+1 : k+1]
+				st.Shifts = append(st.Shifts, sh)
+				routes = append(routes, a)
+			}
+			for i := range route {
+				sp := &route[i]
+				if !sp.End.After(cur) || !sp.Start.Before(w.End) {
+					continue
+				}
+				if sp.Start.After(cur) && fits(cur, sp.Start) {
+					part(sp.End, sp.Location, sp.Start, sp)
+				}
+				cur, from = Later(cur, sp.End), sp.Location
+			}
+			if cur.Before(w.End) && fits(cur, w.End) {
+				part(w.End, t.Home, w.End, nil)
+			}
+			last = Later(cur, w.End)
+		}
+		if len(st.Shifts) > 0 {
+			pr.Technicians = append(pr.Technicians, st)
+			in.techs[t.ID] = t
+		}
+	}
+	plan, err := scheduling.NewPlan(pr, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range routes {
+		if err := plan.Assign(a); err != nil {
+			return nil, err
+		}
+	}
+	in.plan = plan
+	return in, nil
+}
+
+// reachBy is when a part must reach its end: its told visit's start, or the shift's end.
+func reachBy(pin *Stop, end time.Time) time.Time {
+	if pin != nil {
+		return pin.Start
+	}
+	return end
+}
+
+// newJobID is the id of the visit being placed: the told ones are numbered from 1.
+const newJobID = -1
+
+// place puts booking b's visit at its best place inside one of windows (none: any time): the
+// placement and what it costs the plan (nil when it fits nowhere). The visit is taken out again,
+// so that one insertion can try several windows.
+func (in *insertion) place(b dispatch.Booking, windows []dispatch.Window) (*Placement, scheduling.Cost) {
+	j := scheduling.Job{ID: newJobID, Loc: in.jobLoc, Duration: int64(b.Duration / time.Second), Tier: tierOf(b.Tier)}
+	if !b.SLADueAt.IsZero() {
+		j.Due = b.SLADueAt.Unix()
+	}
+	for _, w := range windows {
+		// The visit starts inside [Start, End), as the customer's window has it.
+		j.Windows = append(j.Windows, scheduling.Window{Start: w.Start.Unix(), End: w.End.Unix() - 1})
+	}
+	before := in.plan.Cost()
+	pl, err := in.plan.Insert(j, nil)
+	if err != nil {
+		return nil, scheduling.Cost{}
+	}
+	after := in.plan.Cost()
+	if err := in.plan.Remove(newJobID); err != nil || !pl.Assigned {
+		return nil, scheduling.Cost{}
+	}
+	start := time.Unix(pl.Start, 0).UTC()
+	t := in.techs[pl.Technician]
+	return &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: start.Add(b.Duration)},
+		scheduling.Cost{Breaches: after.Breaches - before.Breaches, Lateness: after.Lateness - before.Lateness,
+			Travel: after.Travel - before.Travel, Disruption: after.Disruption - before.Disruption}
+}
+
+// TierOf is the scheduling tier of a dispatch tier.
+func tierOf(t dispatch.Tier) scheduling.Tier {
+	if t == dispatch.TierPaid {
+		return scheduling.Paid
+	}
+	return scheduling.Warranty
+}
+
+// Fits reports whether booking b's job j can start at 'start' in technician t's route as it
+// stands, every other told visit kept where it is, under the same model the insertion plans with
+// (travel from the visit before, to the one after, home by the shift's end): the check of a
+// dispatcher's assignment.
+func (p *Planner) Fits(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician, start time.Time) (bool, error) {
+	rd, err := p.loadRoutes(ctx, st, []dispatch.Technician{t}, j.ID, start.Add(b.Duration+24*time.Hour), nil)
+	if err != nil {
+		return false, err
+	}
+	p.withMatrix(ctx, rd, b.Location)
+	ws := []dispatch.Window{{Start: start, End: start.Add(time.Minute)}}
+	in, err := p.newInsertion(b, ws, rd, farFuture, false)
+	if err != nil {
+		return false, err
+	}
+	pl, _ := in.place(b, ws)
+	return pl != nil, nil
+}

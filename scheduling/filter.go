@@ -1,0 +1,202 @@
+package scheduling
+
+import "slices"
+
+// latestStarts is, for route r with visits seq (feasible), the latest start of each visit that
+// keeps the rest of the route feasible, so that bestIn can tell in constant time whether a job
+// fits at a position before evaluating the route in full. It answers false where it cannot
+// (breaks, told windows kept, time-dependent travel): bestIn then evaluates every position.
+func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool) {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	if len(sh.Breaks) > 0 || c.keepTold || c.timed != nil {
+		return nil, false
+	}
+	next := t.End
+	if sh.To != nil {
+		next = *sh.To
+	}
+	tr := c.pr.Travel
+	out = slices.Grow(out[:0], len(seq))[:len(seq)]
+	bound := sh.End
+	for k := len(seq) - 1; k >= 0; k-- {
+		job := c.job(int(seq[k]))
+		l, ok := latestIn(c.jobs[seq[k]].ws, min(bound-tr.Seconds(job.Loc, next), sh.End)-job.Duration)
+		if !ok || job.Started {
+			return nil, false
+		}
+		out[k], bound, next = l, l, job.Loc
+	}
+	return out, true
+}
+
+// latestIn is the latest start ≤ b inside one of ws (sorted; none: anywhere), or false.
+func latestIn(ws []Window, b int64) (int64, bool) {
+	if len(ws) == 0 {
+		return b, true
+	}
+	for i := len(ws) - 1; i >= 0; i-- {
+		if ws[i].Start <= b {
+			return min(ws[i].End, b), true
+		}
+	}
+	return 0, false
+}
+
+// fits says whether job j fits in route r (visits seq, latest starts from latestStarts) at
+// position pos: exactly what evaluating the route would say of its feasibility.
+func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int) bool {
+	var prevStart int64
+	if pos > 0 {
+		prevStart = s.start[seq[pos-1]]
+	}
+	return c.fitsAfter(r, seq, latest, j, pos, prevStart)
+}
+
+// fitsAfter is fits with the start of the visit before pos given (any route's schedule).
+func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, prevStart int64) bool {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	if t.MaxJobs > 0 && len(seq) >= t.MaxJobs {
+		return false
+	}
+	job := c.job(j)
+	if t.Capacity > 0 {
+		load := job.Load
+		for _, x := range seq {
+			load += c.job(int(x)).Load
+		}
+		if load > t.Capacity {
+			return false
+		}
+	}
+	tr := c.pr.Travel
+	at, loc := sh.Start, t.Start
+	if sh.From != nil {
+		loc = *sh.From
+	}
+	if pos > 0 {
+		prev := int(seq[pos-1])
+		at, loc = prevStart+c.job(prev).Duration, c.job(prev).Loc
+	}
+	sj, ok := earliest(c.jobs[j].ws, max(at+tr.Seconds(loc, job.Loc), c.pr.Now, toldFrom(job)))
+	if !ok || sj+job.Duration > sh.End {
+		return false
+	}
+	end := sj + job.Duration
+	if pos == len(seq) {
+		home := t.End
+		if sh.To != nil {
+			home = *sh.To
+		}
+		return end+tr.Seconds(job.Loc, home) <= sh.End
+	}
+	nx := int(seq[pos])
+	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(job.Loc, c.job(nx).Loc), c.pr.Now, toldFrom(c.job(nx))))
+	return ok && e <= latest[pos]
+}
+
+// departLate moves the forward schedule ss of a route without breaks to the latest starts that
+// keep the last visit where it is: the technician leaves late instead of waiting at a door. No
+// visit becomes late that was not, none leaves its told window, a visit under way stays, and
+// each arrival in as follows (the first: just in time).
+func (c *compiled) departLate(seq []int32, ss, ds, as []int64) {
+	n := len(seq)
+	for k := n - 2; k >= 0; k-- {
+		job := c.job(int(seq[k]))
+		if job.Started {
+			break
+		}
+		bound := ss[k+1] - ds[k+1] - job.Duration
+		if job.Due != 0 {
+			bound = min(bound, max(job.Due, ss[k])) // no later past the deadline
+		}
+		if job.Told != nil && ss[k] <= job.Told.End {
+			bound = min(bound, job.Told.End)
+		}
+		if l, ok := latestIn(c.jobs[seq[k]].ws, bound); ok && l > ss[k] {
+			ss[k] = l
+		}
+	}
+	for k := range n {
+		switch {
+		case k > 0:
+			as[k] = ss[k-1] + c.job(int(seq[k-1])).Duration + ds[k]
+		case !c.job(int(seq[0])).Started:
+			as[0] = ss[0]
+		}
+	}
+}
+
+// shown sets, for the visits of route r, the starts the plan reports (after departLate): the
+// times customers are told. s.start keeps the forward schedule the search reasons with.
+func (c *compiled) shown(s *state, r int, out []int64) {
+	var rep Route
+	c.simulate(r, s.seqs[r], nil, &rep)
+	for k, j := range s.seqs[r] {
+		out[j] = rep.Visits[k].Start
+	}
+}
+
+// shownAll is every placed job's reported start (the others: 0).
+func (c *compiled) shownAll(s *state) []int64 {
+	out := make([]int64, len(s.where))
+	for r, seq := range s.seqs {
+		if len(seq) > 0 {
+			c.shown(s, r, out)
+		}
+	}
+	return out
+}
+
+// toldFrom is the start of job's told window (no visit starts before it), or 0.
+func toldFrom(job *Job) int64 {
+	if job.Told != nil {
+		return job.Told.Start
+	}
+	return 0
+}
+
+// simple says whether inserting job j into a route with visits seq changes only travel and
+// balance, whatever the position (no deadline on the route or on j, j not accepted, no move
+// costs): bestIn then ranks positions by their detour alone, waiting aside.
+func (s *state) simple(c *compiled, seq []int32, j int) bool {
+	if job := c.job(j); job.Due != 0 || job.AcceptedBy != 0 || c.told != nil {
+		return false
+	}
+	for _, x := range seq {
+		if c.job(int(x)).Due != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// detour is what inserting job j at pos in route r (visits seq) adds to travel and balance.
+func (s *state) detour(c *compiled, r int, seq []int32, j, pos int) Cost {
+	cr := c.routes[r]
+	t := &c.pr.Technicians[cr.tech]
+	sh := &t.Shifts[cr.shift]
+	prev, next := t.Start, t.End
+	if sh.From != nil {
+		prev = *sh.From
+	}
+	if sh.To != nil {
+		next = *sh.To
+	}
+	if pos > 0 {
+		prev = c.job(int(seq[pos-1])).Loc
+	}
+	if pos < len(seq) {
+		next = c.job(int(seq[pos])).Loc
+	}
+	tr, job := c.pr.Travel, c.job(j)
+	dt := tr.Seconds(prev, job.Loc) + tr.Seconds(job.Loc, next)
+	if len(seq) > 0 { // an empty route had no travel at all
+		dt -= tr.Seconds(prev, next)
+	}
+	w := s.work[cr.tech]
+	return Cost{Travel: dt, Balance: balanceOf(w+dt+job.Duration) - balanceOf(w)}
+}
