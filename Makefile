@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-faults clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanOperations$$' -fuzztime $(FUZZTIME) ./scheduling
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
+	$(GO) test -run '^$$' -fuzz '^FuzzEXIF$$' -fuzztime $(FUZZTIME) ./dispatch/proof
 
 # Fails when `go mod tidy` would change go.mod or go.sum.
 check-tidy:
@@ -100,6 +101,10 @@ bench-slots:
 # 10,000 queued pushes drained: outbox → worker → Firebase SDK → local FCM fake.
 bench-push:
 	$(GO) run ./internal/benchmarks/push
+
+# 1,000 photos of 3 MB through the API into PostgreSQL: throughput, heap, database growth per photo.
+bench-attachments:
+	$(GO) run ./internal/benchmarks/attachments
 
 # Faults from outside against real server processes: SIGKILL mid-send, the database cut across a
 # tick, FCM refusing connections for 30 s (docs/reliability.md). BIN_UNDER_TEST=path probes another build.

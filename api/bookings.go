@@ -62,6 +62,8 @@ type jobDTO struct {
 	OnSiteAt       *time.Time `json:"on_site_at,omitempty"`
 	FinishedAt     *time.Time `json:"finished_at,omitempty"`
 	Outcome        string     `json:"outcome,omitempty"`
+	SignOffMethod  string     `json:"signoff_method,omitempty"`
+	SignedOffAt    *time.Time `json:"signed_off_at,omitempty"`
 	Version        int        `json:"version"`
 }
 
@@ -140,7 +142,8 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	}
 	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
 		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
-		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome, Version: j.Version}
+		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome,
+		SignOffMethod: j.SignOffMethod, SignedOffAt: j.SignedOffAt, Version: j.Version}
 }
 
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {

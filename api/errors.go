@@ -24,6 +24,17 @@ type Problem struct {
 	Field    string `json:"field,omitempty"`
 	// Alternatives are offered with a 409 window_unavailable.
 	Alternatives any `json:"alternatives,omitempty"`
+	// Missing names the required checklist items of a 409 checklist_incomplete.
+	Missing any `json:"missing,omitempty"`
+	// AttemptsLeft are the tries left on an acceptance code (code_wrong, code_locked, code_expired).
+	AttemptsLeft any `json:"attempts_left,omitempty"`
+}
+
+// statusOfCode overrides the kind's status for a few codes that HTTP has a word of its own for.
+var statusOfCode = map[string]int{
+	"file_too_large":         http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"content_type_mismatch":  http.StatusUnsupportedMediaType,
 }
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -68,7 +79,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			p.Status, p.Code, p.Detail = he.status, he.code, he.msg
 		case errors.As(err, &de):
 			p.Status, p.Code, p.Detail, p.Field = statusOf[de.Kind], de.Code, de.Message, de.Field
-			p.Alternatives = de.Extra["alternatives"]
+			p.Alternatives, p.Missing, p.AttemptsLeft = de.Extra["alternatives"], de.Extra["missing"], de.Extra["attempts_left"]
+			if st, ok := statusOfCode[de.Code]; ok {
+				p.Status = st
+			}
 			if de.Kind == dispatch.KindInternal {
 				p.Detail = "internal error"
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/pdf"
 	"github.com/fieldfix/fieldfix/dispatch/postgres"
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
@@ -48,6 +49,7 @@ func setup(t *testing.T) *testBundle {
 	clock := &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	svc := services.New(postgres.New(s.Pool), dispatch.DefaultRules(), clock, nil)
 	svc.Planner.Index = geo.NewIndex()
+	svc.Proof.Renderer = pdf.Renderer{Uncompressed: true}
 	reg := metrics.New(svc.Board.AtRiskCount)
 	svc.Env.Metrics = reg
 	hub := api.NewHub()

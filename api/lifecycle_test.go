@@ -238,7 +238,8 @@ func TestCustomerNotificationSequence(t *testing.T) {
 	for i := len(items) - 1; i >= 0; i-- { // the inbox is newest first
 		kinds = append(kinds, items[i].(map[string]any)["kind"].(string))
 	}
-	if fmt.Sprint(kinds) != "[received confirmed on_the_way arrived completed]" {
+	// Proof of work's hook sends the service report's link inside the completion, before lifecycle's own word.
+	if fmt.Sprint(kinds) != "[received confirmed on_the_way arrived service_report completed]" {
 		t.Fatalf("customer heard %v", kinds)
 	}
 	confirmed := items[len(items)-2].(map[string]any)

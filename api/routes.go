@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as, tr := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}
+	in, lc, con, as, tr, pw := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -123,6 +123,23 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/jobs/:id/pin", con.pinJob(true), dispatcher)
 	private("POST", "/jobs/:id/unpin", con.pinJob(false), dispatcher)
 
+	private("POST", "/checklists", pw.createTemplate, admin)
+	private("GET", "/checklists", pw.listTemplates, admin, dispatcher)
+	private("GET", "/checklists/:id", pw.getTemplate, admin, dispatcher)
+	private("PATCH", "/checklists/:id", pw.updateTemplate, admin)
+	private("GET", "/jobs/:id/checklist", pw.getChecklist, technician, customer, dispatcher, admin)
+	private("PUT", "/jobs/:id/checklist", pw.putChecklist, technician)
+	private("POST", "/jobs/:id/attachments", pw.upload, technician)
+	private("GET", "/jobs/:id/attachments", pw.listAttachments, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/content", pw.content(false), technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/attachments/:aid/thumbnail", pw.content(true), technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff", pw.signOff, technician)
+	private("GET", "/jobs/:id/signoff", pw.getSignOff, technician, customer, dispatcher, admin)
+	private("POST", "/jobs/:id/signoff/code", pw.resendCode, technician)
+	private("GET", "/jobs/:id/report", pw.report, technician, customer, dispatcher, admin)
+	private("GET", "/jobs/:id/report.pdf", pw.reportPDF, technician, customer, dispatcher, admin)
+	private("GET", "/reports/signoffs", pw.signOffs, dispatcher, admin)
+
 	private("GET", "/board", con.board, dispatcher)
 	private("POST", "/dispatch/optimize", con.optimize, dispatcher)
 	private("GET", "/audit", con.audit, dispatcher, admin)
@@ -136,4 +153,5 @@ type (
 	lifecycleHandlers  struct{ Deps } // the technician's jobs; devices and inboxes
 	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
 	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
+	proofHandlers      struct{ Deps } // proof of work: checklists, attachments, sign-off, service reports
 )

@@ -208,9 +208,13 @@ type Job struct {
 	Outcome        string
 	Notes          string
 	PartsUsed      []Part
-	Version        int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// SignOffMethod and SignedOffAt are the customer's sign-off of the visit: signature, code or
+	// refused, and when (proof of work records them); empty before it.
+	SignOffMethod string
+	SignedOffAt   *time.Time
+	Version       int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Reference is how people name a visit: its booking and the visit's number, B-25/2 for booking

@@ -94,6 +94,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	svc.Env.Notifier = notifier
 	fmt.Fprintln(stdout, "fieldfix: "+pushLine)
+	proofLine, err := proofSetup(ctx, getenv, svc.Proof, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "fieldfix: "+proofLine)
 	if err := svc.Planner.LoadIndex(ctx); err != nil {
 		return err
 	}

@@ -112,10 +112,10 @@ func TestManyDevicesAreSentConcurrently(t *testing.T) {
 	}
 	b.fake.FailToken(fcmtest.InvalidToken(), "device-007")
 
-	start := time.Now()
 	res := b.client.Send(context.Background(), tokens, offer())
-	if el := time.Since(start); el > 2*time.Second {
-		t.Fatalf("120 devices took %v; SendEach should overlap them", el)
+	// Overlap is counted at the fake, not timed: a busy machine makes any time bound flaky.
+	if n := b.fake.MaxInFlight(); n < 10 {
+		t.Fatalf("at most %d of 120 sends were in flight at once; SendEach should overlap them", n)
 	}
 	names := map[string]bool{}
 	for i, r := range res {

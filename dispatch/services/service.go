@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
+	"github.com/fieldfix/fieldfix/dispatch/proof"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
@@ -34,6 +35,7 @@ type Set struct {
 	Optimize   *optimize.Service
 	Watchdog   *watchdog.Service
 	Aftersales *aftersales.Service
+	Proof      *proof.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -48,6 +50,9 @@ type Stores interface {
 	Optimize() optimize.Store
 	Watchdog() watchdog.Store
 	Aftersales() aftersales.Store
+	Proof() proof.Store
+	// Blobs is where attachments' bytes go unless the caller sets another store on Set.Proof.
+	Blobs() proof.Blobs
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -68,17 +73,19 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	planner := planning.NewPlanner(store.Planning(), env)
 	offs := offers.New(store.Offers(), env, planner)
 	in := intake.New(store.Intake(), env, planner, offs)
+	pw := proof.New(store.Proof(), env, store.Blobs())
 	return &Set{
 		Env:        env,
 		Planner:    planner,
 		Offers:     offs,
 		Intake:     in,
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in), // intake settles warranties on site
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw), // intake settles warranties on site; proof gates completion
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
 		Optimize:   optimize.New(store.Optimize(), env, planner, offs),
 		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
 		Aftersales: aftersales.New(store.Aftersales(), env),
+		Proof:      pw,
 	}
 }

@@ -29,8 +29,8 @@ type pkg struct {
 var (
 	shared = []string{"dispatch/planning", "dispatch/offers"}
 	areas  = []string{"dispatch/intake", "dispatch/lifecycle", "dispatch/roster", "dispatch/overrides", "dispatch/board",
-		"dispatch/optimize", "dispatch/watchdog", "dispatch/aftersales"}
-	adapters = []string{"api", "dispatch/postgres", "dispatch/fcm", "dispatch/push", "dispatch/schedule", "metrics"}
+		"dispatch/optimize", "dispatch/watchdog", "dispatch/aftersales", "dispatch/proof"}
+	adapters = []string{"api", "dispatch/postgres", "dispatch/fcm", "dispatch/push", "dispatch/schedule", "metrics", "dispatch/pdf", "dispatch/s3blob"}
 	// programs are free to import anything: they are where the house is put together.
 	programs = []string{"cmd", "internal/benchmarks", "internal/archtest", "internal/dbtest", "internal/pgsetup", "sim", "migrations", "geo/internal/geobench"}
 	// an adapter's own parts, and the one adapter that drives another (push sends through fcm).
@@ -38,7 +38,7 @@ var (
 		"dispatch/push": {"dispatch/fcm"}, "dispatch/fcm": {"dispatch/fcm/fcmtest"}}
 	// technologies that stay in their adapters.
 	adapterTech = []string{"github.com/labstack/echo", "github.com/jackc/pgx", "firebase.google.com", "github.com/riverqueue",
-		"github.com/prometheus", "github.com/robfig/cron", "database/sql"}
+		"github.com/prometheus", "github.com/robfig/cron", "database/sql", "codeberg.org/go-pdf", "github.com/minio"}
 )
 
 // under reports whether p is root or one of its subpackages.

@@ -184,3 +184,11 @@ func writeError(w http.ResponseWriter, f Fault) {
 	w.WriteHeader(f.HTTPStatus)
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// MaxInFlight is the most requests that were ever held in their latency (SetLatency) at once: how
+// far a client overlapped its sends, whatever the machine's speed.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}

@@ -70,6 +70,8 @@ type Server struct {
 	failUntil    time.Time
 	failFor      Fault
 	latency      time.Duration
+	inFlight     int // requests inside their latency now
+	maxInFlight  int // the most that ever were at once
 }
 
 // NewServer starts a fake FCM for projectID on a local port. Close it when done.
@@ -166,10 +168,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	latency := s.latency
 	s.mu.Unlock()
 	if latency > 0 {
+		s.mu.Lock()
+		s.inFlight++
+		s.maxInFlight = max(s.maxInFlight, s.inFlight)
+		s.mu.Unlock()
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():
 		}
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
 	}
 
 	if fault != nil {

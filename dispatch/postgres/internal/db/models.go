@@ -8,6 +8,34 @@ import (
 	"time"
 )
 
+type AcceptanceCode struct {
+	JobID     int64
+	CodeHash  string
+	ExpiresAt time.Time
+	Attempts  int32
+	Sends     int32
+	SentAt    time.Time
+}
+
+type Attachment struct {
+	ID          int64
+	JobID       int64
+	Kind        string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	BlobKey     string
+	ThumbKey    *string
+	Filename    string
+	Width       *int32
+	Height      *int32
+	TakenAt     *time.Time
+	Lat         *float64
+	Lng         *float64
+	UploadedBy  string
+	CreatedAt   time.Time
+}
+
 type AuditEvent struct {
 	ID         int64
 	At         time.Time
@@ -25,6 +53,13 @@ type AuditEvent struct {
 type AuditFeed struct {
 	ID    int64
 	Event string
+}
+
+type Blob struct {
+	Key         string
+	ContentType string
+	Content     []byte
+	CreatedAt   time.Time
 }
 
 type Booking struct {
@@ -55,6 +90,18 @@ type Booking struct {
 	FollowupSentAt   *time.Time
 	CustomerDeferred bool
 	WarrantyVerified *bool
+}
+
+type ChecklistTemplate struct {
+	ID          int64
+	Name        string
+	ServiceType string
+	Appliance   string
+	Items       []byte
+	Active      bool
+	Version     int32
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 type Complaint struct {
@@ -133,6 +180,17 @@ type Job struct {
 	Lat             float64
 	Lng             float64
 	DurationMinutes int32
+	SignoffMethod   *string
+	SignedOffAt     *time.Time
+}
+
+type JobChecklist struct {
+	JobID      int64
+	TemplateID *int64
+	Items      []byte
+	Answers    []byte
+	Version    int32
+	UpdatedAt  time.Time
 }
 
 type KpiDaily struct {
@@ -231,6 +289,18 @@ type ScheduleRun struct {
 	Status       string
 	Attempts     int32
 	ClaimedUntil *time.Time
+}
+
+type Signoff struct {
+	JobID                 int64
+	Method                string
+	SignerName            string
+	Strokes               []byte
+	SignatureAttachmentID *int64
+	RefusalReason         string
+	ComplaintID           *int64
+	TechnicianSub         string
+	SignedAt              time.Time
 }
 
 type Technician struct {
