@@ -34,7 +34,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	if e != nil {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
-	in, lc, con, as, tr, pw := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}
+	in, lc, con, as, tr, pw, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}, moneyHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -76,6 +76,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("POST", "/t/:token/reschedule", tr.reschedule)
 	public("POST", "/t/:token/cancel", tr.cancel)
 	public("GET", "/track/*", web.TrackingAsset)
+	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -145,6 +146,23 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/audit", con.audit, dispatcher, admin)
 	private("GET", "/kpis", as.kpis, dispatcher, admin)
 	private("GET", "/events", con.events, dispatcher)
+
+	private("GET", "/pricebook", mon.priceBook, technician, dispatcher, admin)
+	private("POST", "/pricebook", mon.updatePriceBook, admin)
+	private("POST", "/jobs/:id/quotes", mon.createQuote, technician, dispatcher)
+	private("GET", "/bookings/:id/quotes", mon.bookingQuotes, customer, technician, dispatcher)
+	private("GET", "/quotes/:id", mon.getQuote, customer, technician, dispatcher)
+	private("POST", "/quotes/:id/approve", mon.decideQuote(true), customer, dispatcher)
+	private("POST", "/quotes/:id/decline", mon.decideQuote(false), customer, dispatcher)
+	private("GET", "/invoices", mon.listInvoices, customer, dispatcher, admin)
+	private("GET", "/invoices/:id", mon.getInvoice, customer, dispatcher, admin) // :id may end in .pdf
+	private("POST", "/invoices/:id/payments", mon.recordPayment, technician, dispatcher, admin)
+	private("POST", "/invoices/:id/credit-notes", mon.creditNote, dispatcher, admin)
+	private("GET", "/kpis/money", mon.kpis, dispatcher, admin)
+	private("GET", "/settlements", mon.settlements, dispatcher, admin)
+	private("POST", "/settlements/:period/close", mon.closePeriod, dispatcher, admin)
+	private("POST", "/settlements/claims/:id/reject", mon.changeClaim(true), dispatcher, admin)
+	private("POST", "/settlements/claims/:id/resubmit", mon.changeClaim(false), dispatcher, admin)
 }
 
 // The handlers of each area's routes, over the server's dependencies.
@@ -154,4 +172,5 @@ type (
 	consoleHandlers    struct{ Deps } // the dispatcher's console: board, map, overrides, technicians, events
 	aftersalesHandlers struct{ Deps } // feedback, complaints, KPIs
 	proofHandlers      struct{ Deps } // proof of work: checklists, attachments, sign-off, service reports
+	moneyHandlers      struct{ Deps } // price book, quotes, invoices, payments, warranty settlement
 )

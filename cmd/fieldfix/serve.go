@@ -106,6 +106,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer func() { stopBG(); wg.Wait() }()
+	svc.Money.Provider.Secret = []byte(getenv("FIELDFIX_PAYMENTS_WEBHOOK_SECRET"))
+	svc.Money.Provider.Tolerance = durationEnv(getenv, "FIELDFIX_PAYMENTS_WEBHOOK_TOLERANCE", 5*time.Minute)
 	if url := getenv("FIELDFIX_FOLLOWUP_WEBHOOK"); url != "" {
 		svc.Aftersales.FollowUp.Webhook = followUpWebhook(url)
 	}

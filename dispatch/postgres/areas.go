@@ -9,6 +9,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
+	"github.com/fieldfix/fieldfix/dispatch/money"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -33,6 +34,7 @@ type (
 	optimizeStore   struct{ jobRows }
 	watchdogStore   struct{ jobRows }
 	aftersalesStore struct{ jobRows }
+	moneyStore      struct{ jobRows }
 )
 
 // Pushes is the outbox as the push workers see it (push.Store).
@@ -74,6 +76,10 @@ func (s *Store) Watchdog() watchdog.Store { return watchdogStore{rowsOf(s)} }
 
 // Aftersales is the store of feedback, complaints and KPIs.
 func (s *Store) Aftersales() aftersales.Store { return aftersalesStore{rowsOf(s)} }
+
+// Money is the store of prices, quotes, invoices, payments and warranty claims, which a visit's
+// report joins (Join).
+func (s *Store) Money() money.Store { return moneyStore{rowsOf(s)} }
 
 // Pushes is the push workers' outbox.
 func (s *Store) Pushes() Pushes { return Pushes{s} }

@@ -22,7 +22,8 @@ func (s lifecycleStore) InsertJob(ctx context.Context, j dispatch.Job) (dispatch
 	return jobFrom(r, ""), nil
 }
 
-func (s lifecycleStore) TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error) {
+// TechnicianBySubject is the technician linked to a login (lifecycle's and money's).
+func (s jobRows) TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error) {
 	r, err := s.q.TechnicianBySubject(ctx, &subject)
 	if err != nil {
 		return dispatch.Technician{}, notFound(err, "technician", subject)

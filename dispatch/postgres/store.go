@@ -107,6 +107,8 @@ func mapErr(err error) error {
 				Message: "text may not contain the NUL character or bytes that are not UTF-8", Err: err}
 		case "22001": // string_data_right_truncation
 			return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "too_long", Message: "a value is too long", Err: err}
+		case "55000": // object_not_in_prerequisite_state: the triggers of issued documents and closed periods
+			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "immutable", Message: pe.Message, Err: err}
 		case "40001", "40P01":
 			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "concurrent_update", Message: "a concurrent change won; retry", Err: err}
 		case "57P01", "57P02", "57P03", "53300":

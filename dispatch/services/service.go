@@ -13,6 +13,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/board"
 	"github.com/fieldfix/fieldfix/dispatch/intake"
 	"github.com/fieldfix/fieldfix/dispatch/lifecycle"
+	"github.com/fieldfix/fieldfix/dispatch/money"
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
@@ -36,6 +37,7 @@ type Set struct {
 	Watchdog   *watchdog.Service
 	Aftersales *aftersales.Service
 	Proof      *proof.Service
+	Money      *money.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -53,6 +55,7 @@ type Stores interface {
 	Proof() proof.Store
 	// Blobs is where attachments' bytes go unless the caller sets another store on Set.Proof.
 	Blobs() proof.Blobs
+	Money() money.Store
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -74,12 +77,15 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	offs := offers.New(store.Offers(), env, planner)
 	in := intake.New(store.Intake(), env, planner, offs)
 	pw := proof.New(store.Proof(), env, store.Blobs())
+	mon := money.New(store.Money(), env)
 	return &Set{
-		Env:        env,
-		Planner:    planner,
-		Offers:     offs,
-		Intake:     in,
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw), // intake settles warranties on site; proof gates completion
+		Env:     env,
+		Planner: planner,
+		Offers:  offs,
+		Intake:  in,
+		// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
+		// invoices the paid visit or claims the warranty one
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon),
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
@@ -87,5 +93,6 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 		Watchdog:   watchdog.New(store.Watchdog(), env, planner, offs),
 		Aftersales: aftersales.New(store.Aftersales(), env),
 		Proof:      pw,
+		Money:      mon,
 	}
 }

@@ -139,6 +139,13 @@ type Device struct {
 	LastSeenAt     time.Time
 }
 
+type DocumentCounter struct {
+	Business string
+	Series   string
+	Year     int32
+	Last     int32
+}
+
 type Feedback struct {
 	BookingID  int64
 	CustomerID int64
@@ -154,6 +161,30 @@ type IdempotencyKey struct {
 	RequestHash string
 	BookingID   *int64
 	CreatedAt   time.Time
+}
+
+type Invoice struct {
+	ID               int64
+	Business         string
+	Kind             string
+	Number           string
+	Year             int32
+	Seq              int32
+	BookingID        int64
+	JobID            *int64
+	CustomerID       int64
+	CreditsInvoiceID *int64
+	Currency         string
+	Lines            []byte
+	Taxes            []byte
+	NetMinor         int64
+	TaxMinor         int64
+	TotalMinor       int64
+	QuoteIds         []int64
+	OnSiteMinutes    *int32
+	Reason           string
+	IssuedAt         time.Time
+	IssuedBySub      string
 }
 
 type Job struct {
@@ -201,6 +232,17 @@ type KpiDaily struct {
 	ComputedAt time.Time
 }
 
+type MoneySetting struct {
+	Business            string
+	Currency            string
+	TaxRateBp           int32
+	CallOutWithoutQuote bool
+	QuoteSendAheadMinor int64
+	TravelBands         []byte
+	Version             int32
+	UpdatedAt           time.Time
+}
+
 type Notification struct {
 	ID               int64
 	RecipientKind    string
@@ -223,6 +265,43 @@ type Offer struct {
 	ExpiresAt    time.Time
 	RespondedAt  *time.Time
 	Reason       string
+}
+
+type Payment struct {
+	ID             int64
+	InvoiceID      int64
+	Method         string
+	AmountMinor    int64
+	Reference      string
+	EventID        *string
+	ReceivedAt     time.Time
+	RecordedBySub  string
+	RecordedByRole string
+}
+
+type PaymentEvent struct {
+	EventID    string
+	ReceivedAt time.Time
+	InvoiceID  *int64
+	Outcome    string
+}
+
+type PriceItem struct {
+	ID              int64
+	Business        string
+	Code            string
+	Kind            string
+	Trade           string
+	Tier            string
+	Name            string
+	Sku             *string
+	PriceMinor      int64
+	AfterHoursMinor *int64
+	CostMinor       *int64
+	TaxRateBp       *int32
+	Active          bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 type Purchase struct {
@@ -278,6 +357,28 @@ type PushWorker struct {
 	HeartbeatAt time.Time
 }
 
+type Quote struct {
+	ID                 int64
+	Business           string
+	BookingID          int64
+	JobID              int64
+	Status             string
+	Currency           string
+	Options            []byte
+	SentAhead          bool
+	CreatedBySub       string
+	CreatedByRole      string
+	CreatedAt          time.Time
+	DecidedAt          *time.Time
+	DecidedBySub       *string
+	DecidedByRole      *string
+	ApprovedOption     *string
+	ApprovedTotalMinor *int64
+	TextSeen           *string
+	DeclineReason      *string
+	Version            int32
+}
+
 type ScheduleRun struct {
 	Name         string
 	Tick         time.Time
@@ -289,6 +390,37 @@ type ScheduleRun struct {
 	Status       string
 	Attempts     int32
 	ClaimedUntil *time.Time
+}
+
+type SettlementClaim struct {
+	ID            int64
+	Business      string
+	Period        string
+	Party         string
+	BookingID     int64
+	JobID         int64
+	TechnicianID  *int64
+	Currency      string
+	Lines         []byte
+	LabourMinor   int64
+	PartsMinor    int64
+	TravelMinor   int64
+	TotalMinor    int64
+	OnSiteMinutes int32
+	DistanceKm    float64
+	Status        string
+	RejectReason  *string
+	Resubmissions int32
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int32
+}
+
+type SettlementPeriod struct {
+	Business string
+	Period   string
+	ClosedAt time.Time
+	ClosedBy string
 }
 
 type Signoff struct {
