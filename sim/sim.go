@@ -227,7 +227,7 @@ func (r *runner) customers(ctx context.Context) {
 		body := map[string]any{"service_type": "repair", "appliance": app, "problem": "simulated fault", "address": "simulated address",
 			"location": loc, "channel": channels[rng.IntN(len(channels))]}
 		key := fmt.Sprintf("sim-%d-%d-%d", r.cfg.Seed, r.start.UnixMilli(), n) // a run's own: another run's key would replay its booking
-		inWarranty, age := rng.Float64() < r.cfg.Warranty, 1+rng.IntN(22) // months since the purchase
+		inWarranty, age := rng.Float64() < r.cfg.Warranty, 1+rng.IntN(22)      // months since the purchase
 		if !inWarranty {
 			age = 26 + rng.IntN(60)
 		}
