@@ -70,6 +70,7 @@ func TestBookingListFilters(t *testing.T) {
 // at risk only when its technician is late, on the board and for the watchdog.
 func TestRescheduleDefersLikeCreate(t *testing.T) {
 	b := setup(t)
+	b.svc.Env.Rules.ChangeCutoff = 0 // no cut-off: the customer moves a visit due within the hour
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	disp := b.token(dispatch.RoleDispatcher, "disp")

@@ -1,9 +1,14 @@
 // Package sim simulates a day in the demo city against a running FieldFix server, over HTTP
 // only: customers book at a Poisson rate, simulated technicians register their phones, take their
 // offers (accept, sometimes decline), drive (location pings), arrive, finish (sometimes needing a
-// second visit) and customers rate the visit. Durations are compressed by Speed so a day runs in
-// minutes. It prints KPIs as it goes and doubles as a load generator. It only ever talks to
-// Config.BaseURL and stops by itself after Config.Duration.
+// second visit) and customers rate the visit. About 40% of the customers' products are in
+// warranty (they register the purchase, and the technician sees the proof on site), as in a real
+// city. The sim keeps a simulated clock that starts at the wall clock and runs Speed times faster
+// (60: an hour a minute): a technician leaves for a visit when, on that clock, the drive brings
+// them to its planned start, and the report's response times and SLA are measured on it. The
+// server keeps its own (wall) clock, so its KPIs see the compressed durations. It prints figures
+// as it goes and doubles as a load generator. It only ever talks to Config.BaseURL and stops by
+// itself after Config.Duration.
 package sim
 
 import (
@@ -12,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -34,6 +40,7 @@ type Config struct {
 	Technicians int           // simulated technicians tech-01..tech-NN (the seed's subjects)
 	Decline     float64       // probability a technician declines an offer
 	Incomplete  float64       // probability a visit needs a second one
+	Warranty    float64       // share of bookings about a product in warranty (0.4)
 	Seed        uint64
 	Report      time.Duration // how often KPIs are printed
 	Out         io.Writer
@@ -54,6 +61,13 @@ type Summary struct {
 	Errors      int64
 	LastKPIs    map[string]any
 	BookingRate float64
+	Tiers       map[string]int // bookings made, by tier
+	// On the simulated clock: from SimStart to SimEnd; arrivals measured on it.
+	SimStart, SimEnd time.Time
+	Arrivals         map[string]int           // by tier
+	OnTime           map[string]int           // arrivals by the SLA due time, by tier
+	Response         map[string]time.Duration // median booking → arrival, by tier
+	Lateness         time.Duration            // median arrival after the planned start
 }
 
 type runner struct {
@@ -64,6 +78,22 @@ type runner struct {
 	codes  map[int]int
 	owner  map[int64]string // booking id → customer subject
 	s      Summary
+	start  time.Time                  // wall clock when the run began: the simulated clock's origin
+	booked map[int64]bookingRecord    // booking id → when (simulated) and due
+	resp   map[string][]time.Duration // simulated booking → arrival, by tier
+	late   []time.Duration            // simulated arrival − planned start
+}
+
+// bookingRecord is a booking as the simulated clock saw it.
+type bookingRecord struct {
+	tier     string
+	at, due  time.Time // simulated
+	customer string
+}
+
+// simNow is the simulated clock: the wall clock at the start, Speed times faster since.
+func (r *runner) simNow() time.Time {
+	return r.start.Add(time.Duration(float64(time.Since(r.start)) * r.cfg.Speed))
 }
 
 // Run simulates until cfg.Duration has passed or ctx ends.
@@ -80,7 +110,12 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	r := &runner{cfg: cfg, client: &http.Client{Timeout: 15 * time.Second}, codes: map[int]int{}, owner: map[int64]string{}}
+	if cfg.Warranty < 0 || cfg.Warranty > 1 {
+		return Summary{}, fmt.Errorf("warranty share %v is not between 0 and 1", cfg.Warranty)
+	}
+	r := &runner{cfg: cfg, client: &http.Client{Timeout: 15 * time.Second}, codes: map[int]int{}, owner: map[int64]string{},
+		start: time.Now(), booked: map[int64]bookingRecord{}, resp: map[string][]time.Duration{}}
+	r.s.Tiers, r.s.Arrivals, r.s.OnTime, r.s.Response = map[string]int{}, map[string]int{}, map[string]int{}, map[string]time.Duration{}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -103,8 +138,22 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		r.s.P50, r.s.P99 = s[len(s)/2], s[int(math.Ceil(0.99*float64(len(s))))-1]
 	}
 	r.s.BookingRate = float64(r.s.Bookings) / time.Since(start).Seconds()
+	r.s.SimStart, r.s.SimEnd = r.start, r.simNow()
+	for tier, ds := range r.resp {
+		r.s.Response[tier] = median(ds)
+	}
+	r.s.Lateness = median(r.late)
 	r.s.LastKPIs = r.kpis(context.Background())
 	return r.s, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func (r *runner) token(role dispatch.Role, sub string) string {
@@ -177,12 +226,28 @@ func (r *runner) customers(ctx context.Context) {
 		sub := fmt.Sprintf("sim-customer-%d", rng.IntN(5000))
 		body := map[string]any{"service_type": "repair", "appliance": app, "problem": "simulated fault", "address": "simulated address",
 			"location": loc, "channel": channels[rng.IntN(len(channels))]}
-		key := fmt.Sprintf("sim-%d-%d", r.cfg.Seed, n)
+		key := fmt.Sprintf("sim-%d-%d-%d", r.cfg.Seed, r.start.UnixMilli(), n) // a run's own: another run's key would replay its booking
+		inWarranty, age := rng.Float64() < r.cfg.Warranty, 1+rng.IntN(22)      // months since the purchase
+		if !inWarranty {
+			age = 26 + rng.IntN(60)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var out struct {
+				ID       int64     `json:"id"`
+				Tier     string    `json:"tier"`
+				Created  time.Time `json:"created_at"`
+				SLADueAt time.Time `json:"sla_due_at"`
+			}
+			// The customer's product: registered by them (the technician sees the proof on site).
+			var p struct {
 				ID int64 `json:"id"`
+			}
+			bought := dispatch.DateOf(time.Now()).AddMonths(-age)
+			if code, err := r.call(ctx, "POST", "/v1/purchases", r.token(dispatch.RoleCustomer, sub), map[string]any{"category": app, "brand": "Sim",
+				"model": "S-" + app, "purchased_at": bought.String(), "warranty_months": 24}, &p); err == nil && code == http.StatusCreated {
+				body["purchase_id"] = p.ID
 			}
 			t0 := time.Now()
 			code, err := r.call(ctx, "POST", "/v1/bookings", r.token(dispatch.RoleCustomer, sub), body, &out, "Idempotency-Key", key)
@@ -197,6 +262,9 @@ func (r *runner) customers(ctx context.Context) {
 			r.codes[code]++
 			if code == http.StatusCreated {
 				r.owner[out.ID] = sub
+				at := r.simNow()
+				r.booked[out.ID] = bookingRecord{tier: out.Tier, at: at, due: at.Add(out.SLADueAt.Sub(out.Created)), customer: sub}
+				r.s.Tiers[out.Tier]++
 			}
 			r.mu.Unlock()
 		}()
@@ -205,12 +273,14 @@ func (r *runner) customers(ctx context.Context) {
 
 type agendaItem struct {
 	Job struct {
-		ID     int64  `json:"id"`
-		Status string `json:"status"`
+		ID           int64     `json:"id"`
+		Status       string    `json:"status"`
+		PlannedStart time.Time `json:"planned_start"`
 	} `json:"job"`
-	BookingID       int64             `json:"booking_id"`
-	Location        dispatch.Location `json:"location"`
-	DurationMinutes int               `json:"duration_minutes"`
+	WarrantyVerified *bool             `json:"warranty_verified"`
+	BookingID        int64             `json:"booking_id"`
+	Location         dispatch.Location `json:"location"`
+	DurationMinutes  int               `json:"duration_minutes"`
 }
 
 // sleep waits d of simulated time.
@@ -264,6 +334,14 @@ func (r *runner) technician(ctx context.Context, sub string, seed uint64) {
 			}
 			continue
 		}
+		// Leave when the drive brings them to the planned start (simulated clock), answering
+		// offers meanwhile.
+		if wait := next.Job.PlannedStart.Add(-driveTime(pos, next.Location)).Sub(r.simNow()); wait > 0 {
+			if !r.sleep(ctx, min(wait, 5*time.Minute)) {
+				return
+			}
+			continue
+		}
 		pos = r.visit(ctx, rng, tok, pos, *next)
 	}
 }
@@ -274,8 +352,7 @@ func (r *runner) visit(ctx context.Context, rng *rand.Rand, tok string, from dis
 	if code, _ := r.call(ctx, "POST", path, tok, map[string]any{"status": "en_route", "location": from}, nil); code != 200 {
 		return from
 	}
-	km := 111.32 * math.Hypot(it.Location.Lat-from.Lat, (it.Location.Lng-from.Lng)*math.Cos(from.Lat*math.Pi/180))
-	drive := time.Duration(km/25*float64(time.Hour)) + 5*time.Minute
+	drive := driveTime(from, it.Location)
 	for step := 1; step <= 3; step++ {
 		if !r.sleep(ctx, drive/3) {
 			return from
@@ -284,10 +361,15 @@ func (r *runner) visit(ctx context.Context, rng *rand.Rand, tok string, from dis
 		p := dispatch.Location{Lat: from.Lat + f*(it.Location.Lat-from.Lat), Lng: from.Lng + f*(it.Location.Lng-from.Lng)}
 		_, _ = r.call(ctx, "PUT", "/v1/technicians/me/location", tok, p, nil)
 	}
-	if code, _ := r.call(ctx, "POST", path, tok, map[string]any{"status": "on_site", "location": it.Location}, nil); code != 200 {
+	arrive := map[string]any{"status": "on_site", "location": it.Location}
+	if it.WarrantyVerified != nil && !*it.WarrantyVerified {
+		arrive["proof_of_purchase"] = true // the customer shows the receipt
+	}
+	if code, _ := r.call(ctx, "POST", path, tok, arrive, nil); code != 200 {
 		return it.Location
 	}
 	atomic.AddInt64(&r.s.OnSite, 1)
+	r.arrived(it)
 	if !r.sleep(ctx, time.Duration(it.DurationMinutes)*time.Minute) {
 		return it.Location
 	}
@@ -317,6 +399,30 @@ func (r *runner) visit(ctx context.Context, rng *rand.Rand, tok string, from dis
 	return it.Location
 }
 
+// driveTime is the simulated drive: 25 km/h across the city, plus 5 minutes to park.
+func driveTime(from, to dispatch.Location) time.Duration {
+	km := 111.32 * math.Hypot(to.Lat-from.Lat, (to.Lng-from.Lng)*math.Cos(from.Lat*math.Pi/180))
+	return time.Duration(km/25*float64(time.Hour)) + 5*time.Minute
+}
+
+// arrived records an arrival on the simulated clock: the response time and whether it kept the SLA.
+func (r *runner) arrived(it agendaItem) {
+	now := r.simNow()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.late = append(r.late, now.Sub(it.Job.PlannedStart))
+	b, ok := r.booked[it.BookingID]
+	if !ok {
+		return // booked before this run
+	}
+	delete(r.booked, it.BookingID) // a second visit is not a response
+	r.resp[b.tier] = append(r.resp[b.tier], now.Sub(b.at))
+	r.s.Arrivals[b.tier]++
+	if !now.After(b.due) {
+		r.s.OnTime[b.tier]++
+	}
+}
+
 func (r *runner) kpis(ctx context.Context) map[string]any {
 	var out struct {
 		Groups []map[string]any `json:"groups"`
@@ -343,10 +449,11 @@ func (r *runner) reporter(ctx context.Context) {
 		r.mu.Lock()
 		n := len(r.lat)
 		r.mu.Unlock()
-		line := fmt.Sprintf("bookings %d · accepted %d · declined %d · completed %d · rated %d", n,
+		line := fmt.Sprintf("%s · bookings %d · accepted %d · declined %d · completed %d · rated %d", r.simNow().Format("Mon 15:04"), n,
 			atomic.LoadInt64(&r.s.Accepted), atomic.LoadInt64(&r.s.Declined), atomic.LoadInt64(&r.s.Completed), atomic.LoadInt64(&r.s.Rated))
-		for tier, g := range r.kpis(ctx) {
-			m := g.(map[string]any)
+		k := r.kpis(ctx)
+		for _, tier := range slices.Sorted(maps.Keys(k)) { // the same order on every line
+			m := k[tier].(map[string]any)
 			line += fmt.Sprintf(" · %s: SLA %v, FTF %v, CSAT %v, NPS %v", tier, pct(m["sla_compliance"]), pct(m["first_time_fix_rate"]), num(m["csat_avg"]), num(m["nps"]))
 		}
 		fmt.Fprintln(r.cfg.Out, line)

@@ -318,7 +318,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 }
 
 // TestSimRunsADay: the simulator books, technicians take offers, visits complete and customers
-// rate them, against a real server process.
+// rate them, against a real server process; its report states the simulated span.
 func TestSimRunsADay(t *testing.T) {
 	s := dbtest.New(t)
 	vars := func(k string) string {
@@ -340,7 +340,21 @@ func TestSimRunsADay(t *testing.T) {
 	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM bookings").Scan(&bookings)
 	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM jobs WHERE status = 'completed'").Scan(&completed)
 	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM feedback").Scan(&rated)
-	if bookings < 5 || completed == 0 || rated == 0 || !strings.Contains(out.String(), "simulated 6s") {
+	if bookings < 5 || completed == 0 || rated == 0 || !strings.Contains(out.String(), "ran 6s of wall time at --speed 3600: simulated 6h0m0s") {
 		t.Fatalf("%d bookings, %d completed, %d rated", bookings, completed, rated)
+	}
+	// Products in and out of warranty, and arrivals measured on the simulated clock: at the
+	// planned start give or take the drive's rounding, not hours before it.
+	var warranty, paid int
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE tier = 'warranty'), count(*) FILTER (WHERE tier = 'paid') FROM bookings").Scan(&warranty, &paid)
+	if warranty == 0 || paid == 0 {
+		t.Errorf("%d warranty and %d paid bookings, want both", warranty, paid)
+	}
+	late := regexp.MustCompile(`arrivals after the planned start: median (\S+)`).FindStringSubmatch(out.String())
+	if late == nil {
+		t.Fatalf("no lateness in the report:\n%s", out.String())
+	}
+	if d, err := time.ParseDuration(late[1]); err != nil || d < -30*time.Minute || d > 2*time.Hour {
+		t.Errorf("median arrival %s after the planned start", late[1])
 	}
 }

@@ -61,7 +61,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	commonFlags(fs, getenv, &c)
 	technicians := fs.Int("technicians", 40, "how many demo technicians")
-	bookings := fs.Int("bookings", 15, "how many open demo bookings")
+	bookings := fs.Int("bookings", 15, "how many demo bookings (today's work)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,7 +81,8 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if seeded {
-		fmt.Fprintf(stdout, "fieldfix: seeded the demo city of %s (%d technicians, 5 customers with purchases, %d open bookings)\n", demoCity.Name, *technicians, *bookings)
+		fmt.Fprintf(stdout, "fieldfix: seeded the demo city of %s (%d technicians, %d customers with purchases, %d bookings: warranty, paid, extended warranty, a return; the day's work under way)\n",
+			demoCity.Name, *technicians, 1+len(otherPurchases(dispatch.Date{})), *bookings)
 	} else {
 		fmt.Fprintln(stdout, "fieldfix: the database already has technicians; demo seed skipped")
 	}
@@ -120,32 +121,12 @@ func seedDemo(ctx context.Context, svc *services.Set, n, bookings int, now time.
 			return false, fmt.Errorf("seed technician %d: %w", i+1, err)
 		}
 	}
-	today := dispatch.DateOf(now)
-	// demo-customer-1 owns one of each; the others one product each. They come from the shop's
-	// sales records (registered by staff), so their warranties are verified.
-	purchases := demoPurchases(today)
-	for c := 1; c <= 5; c++ {
-		mine := purchases
-		if c > 1 {
-			mine = purchases[c-2 : c-1]
-		}
-		sub := fmt.Sprintf("demo-customer-%d", c)
-		for _, p := range mine {
-			p.CustomerSub = sub
-			if _, err := svc.Intake.RegisterPurchase(ctx, admin, p); err != nil {
-				return false, fmt.Errorf("seed purchase: %w", err)
-			}
-		}
+	owned, err := seedPurchases(ctx, svc, admin, dispatch.DateOf(now.In(svc.Env.Rules.Zone())))
+	if err != nil {
+		return false, err
 	}
-	// A morning's worth of open bookings, so the console's board and map have something to show.
-	apps := []string{"washer", "fridge", "ac", "tv", "water_heater", "dishwasher"}
-	for i := range bookings {
-		sub := fmt.Sprintf("demo-customer-%d", i%5+1)
-		if _, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: sub, Role: dispatch.RoleCustomer}, intake.BookingRequest{
-			ServiceType: dispatch.ServiceRepair, Appliance: apps[i%len(apps)], Problem: "demo: not working as it should",
-			Address: fmt.Sprintf("%d rue de la Demo, Lyon", i+1), Location: demoPoint(rng, 9), Channel: "app"}, "", ""); err != nil {
-			return false, fmt.Errorf("seed booking: %w", err)
-		}
+	if err := seedDay(ctx, svc, rng, owned, bookings); err != nil {
+		return false, err
 	}
 	return true, nil
 }

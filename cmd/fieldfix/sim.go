@@ -24,6 +24,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	techs := fs.Int("technicians", 40, "simulated technicians (tech-01.. from the demo seed)")
 	decline := fs.Float64("decline", 0.1, "probability an offer is declined")
 	incomplete := fs.Float64("incomplete", 0.1, "probability a visit needs a second one")
+	warranty := fs.Float64("warranty", 0.4, "share of bookings about a product in warranty")
 	seed := fs.Uint64("seed", 1, "random seed")
 	report := fs.Duration("report", 10*time.Second, "how often KPIs are printed")
 	if err := fs.Parse(args); err != nil {
@@ -33,12 +34,22 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("--url %q is not a server URL", *base)
 	}
 	s, err := sim.Run(ctx, sim.Config{BaseURL: *base, Tokens: c.jwt(), Duration: *dur, Rate: *rate, Speed: *speed,
-		Technicians: *techs, Decline: *decline, Incomplete: *incomplete, Seed: *seed, Report: *report, Out: stdout})
+		Technicians: *techs, Decline: *decline, Incomplete: *incomplete, Warranty: *warranty, Seed: *seed, Report: *report, Out: stdout})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nsimulated %s: %d bookings (%.1f/s), statuses %v, latency p50 %s p99 %s; accepted %d, declined %d, on site %d, completed %d, second visits %d, rated %d, transport errors %d\n",
-		*dur, s.Bookings, s.BookingRate, s.Statuses, s.P50.Round(time.Millisecond), s.P99.Round(time.Millisecond), s.Accepted, s.Declined, s.OnSite,
-		s.Completed, s.Incomplete, s.Rated, s.Errors)
+	fmt.Fprintf(stdout, "\nran %s of wall time at --speed %g: simulated %s (%s → %s on the simulated clock, UTC)\n",
+		*dur, *speed, s.SimEnd.Sub(s.SimStart).Round(time.Minute), s.SimStart.UTC().Format("Mon 15:04"), s.SimEnd.UTC().Format("Mon 15:04"))
+	fmt.Fprintf(stdout, "bookings %d (%.1f/s): %d warranty, %d paid; statuses %v, latency p50 %s p99 %s; transport errors %d\n",
+		s.Bookings, s.BookingRate, s.Tiers["warranty"], s.Tiers["paid"], s.Statuses, s.P50.Round(time.Millisecond), s.P99.Round(time.Millisecond), s.Errors)
+	fmt.Fprintf(stdout, "technicians: accepted %d, declined %d, on site %d, completed %d, second visits %d, rated %d\n",
+		s.Accepted, s.Declined, s.OnSite, s.Completed, s.Incomplete, s.Rated)
+	for _, tier := range []string{"paid", "warranty"} {
+		if n := s.Arrivals[tier]; n > 0 {
+			fmt.Fprintf(stdout, "  %-8s arrivals %d, median response (booking → on site) %s, on time for the SLA %d/%d (simulated clock)\n",
+				tier, n, s.Response[tier].Round(time.Minute), s.OnTime[tier], n)
+		}
+	}
+	fmt.Fprintf(stdout, "arrivals after the planned start: median %s (simulated clock)\n", s.Lateness.Round(time.Minute))
 	return nil
 }

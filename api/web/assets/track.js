@@ -1,5 +1,5 @@
 // The customer's tracking page: /t/{token}. It reads the visit, refreshes it by itself (every
-// 10 s while the technician is on the way, else every 30 s), and reschedules or cancels through
+// 5 s while the technician is on the way, else every 30 s), and reschedules or cancels through
 // the link's own endpoints until the cut-off.
 "use strict";
 (function () {
@@ -16,6 +16,7 @@
   const fmt = (iso, opts) => new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: zone }, opts)).format(new Date(iso));
   const day = (iso) => fmt(iso, { weekday: "short", day: "numeric", month: "short" });
   const clock = (iso) => fmt(iso, { hour: "2-digit", minute: "2-digit", hour12: false });
+  const sentence = (t) => t ? t.charAt(0).toUpperCase() + t.slice(1) + (t.endsWith(".") ? "" : ".") : "";
   const windowText = (w) => `${day(w.start)}, ${clock(w.start)}–${clock(w.end)}`;
 
   async function call(method, path, body) {
@@ -33,11 +34,11 @@
     if (!tech) { svg.hidden = true; return; }
     svg.hidden = false;
     const pad = 24, w = 300, h = 160;
-    const lats = [home.lat, tech.lat], lngs = [home.lng, tech.lng];
-    const span = Math.max(Math.max(...lats) - Math.min(...lats), Math.max(...lngs) - Math.min(...lngs), 0.002);
-    const midLat = (lats[0] + lats[1]) / 2, midLng = (lngs[0] + lngs[1]) / 2;
-    const scale = (Math.min(w, h) - 2 * pad) / span;
-    const pt = (p) => [w / 2 + (p.lng - midLng) * scale, h / 2 - (p.lat - midLat) * scale];
+    // The home at the centre, at a fixed scale (about 3 km across) unless the technician is
+    // farther: the dot comes closer as they do.
+    const reach = Math.max(Math.abs(tech.lat - home.lat), Math.abs(tech.lng - home.lng) * Math.cos(home.lat * Math.PI / 180), 0.015);
+    const scale = (h / 2 - pad) / reach;
+    const pt = (p) => [w / 2 + (p.lng - home.lng) * Math.cos(home.lat * Math.PI / 180) * scale, h / 2 - (p.lat - home.lat) * scale];
     const [hx, hy] = pt(home), [tx, ty] = pt(tech);
     const ns = "http://www.w3.org/2000/svg";
     const el = (name, attrs, text) => { const e = document.createElementNS(ns, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text) e.textContent = text; svg.appendChild(e); return e; };
@@ -52,7 +53,8 @@
     visit = v;
     zone = v.time_zone || "UTC";
     $("card").hidden = false;
-    $("what").textContent = `${v.appliance} ${v.service_type.replace("_", " ")} · ${v.address}`;
+    const what = `${v.appliance.replace("_", " ")} ${v.service_type.replace("_", " ")}`;
+    $("what").textContent = `${what.charAt(0).toUpperCase()}${what.slice(1)} · ${v.address}`;
     $("state").textContent = words[v.visit] || v.visit;
     $("window").textContent = v.window ? windowText(v.window) : "";
     $("tech").textContent = v.technician_first_name ? `${v.technician_first_name} is your technician.` : "";
@@ -63,9 +65,9 @@
     $("actions").hidden = ["cancelled", "completed"].includes(v.visit);
     $("cutoff").textContent = v.can_change
       ? (v.changes_close_at ? `You can change or cancel until ${day(v.changes_close_at)}, ${clock(v.changes_close_at)}.` : "")
-      : (v.cannot_change_reason || "");
+      : sentence(v.cannot_change_reason || "");
     clearTimeout(timer);
-    timer = setTimeout(refresh, v.visit === "on_the_way" ? 10000 : 30000);
+    timer = setTimeout(refresh, v.visit === "on_the_way" ? 5000 : 30000);
   }
 
   // The visit's quotes: the one waiting is shown option by option with its text, to approve or
