@@ -44,6 +44,8 @@ type bookingRequest struct {
 	ReturnKind       string       `json:"return_kind,omitempty"`
 	CustomerSub      string       `json:"customer_sub,omitempty"`
 	ForceReason      string       `json:"force_reason,omitempty"`
+	ContactName      string       `json:"contact_name,omitempty"`
+	ContactPhone     string       `json:"contact_phone,omitempty"`
 }
 
 type jobDTO struct {
@@ -128,6 +130,8 @@ type bookingDTO struct {
 	CancelReason     string            `json:"cancel_reason,omitempty"`
 	CustomerDeferred bool              `json:"customer_deferred"`
 	WarrantyVerified *bool             `json:"warranty_verified"`
+	ContactName      string            `json:"contact_name,omitempty"`
+	ContactPhone     string            `json:"contact_phone,omitempty"`
 	Version          int               `json:"version"`
 	Job              *jobDTO           `json:"job"`
 	Jobs             []jobDTO          `json:"jobs"`
@@ -151,8 +155,8 @@ func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {
 		UpdatedAt: b.UpdatedAt, RequiredSkills: b.RequiredSkills, DurationMinutes: int(b.Duration / time.Minute),
 		ServiceType: string(b.ServiceType), Appliance: b.Appliance, Problem: b.Problem, Address: b.Address, Location: b.Location, Region: b.Region,
 		PurchaseID: b.PurchaseID, Channel: string(b.Channel), ReturnKind: string(b.ReturnKind), CancelReason: b.CancelReason, CustomerDeferred: b.CustomerDeferred,
-		WarrantyVerified: b.WarrantyVerified,
-		Version:          b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
+		WarrantyVerified: b.WarrantyVerified, ContactName: b.ContactName, ContactPhone: b.ContactPhone,
+		Version: b.Version, PreferredWindows: []windowDTO{}, Jobs: []jobDTO{}}
 	if a.Role != dispatch.RoleCustomer {
 		out.CustomerSub = b.CustomerSubject
 	}
@@ -181,7 +185,7 @@ func (h intakeHandlers) createBooking(c echo.Context) error {
 	br := intake.BookingRequest{
 		ServiceType: dispatch.ServiceType(req.ServiceType), Appliance: req.Appliance, Problem: req.Problem, Address: req.Address,
 		Location: loc, PurchaseID: req.PurchaseID, Channel: dispatch.Channel(req.Channel), ReturnKind: dispatch.ReturnKind(req.ReturnKind),
-		CustomerSub: req.CustomerSub, ForceReason: req.ForceReason,
+		CustomerSub: req.CustomerSub, ForceReason: req.ForceReason, ContactName: req.ContactName, ContactPhone: req.ContactPhone,
 	}
 	for _, w := range req.PreferredWindows {
 		br.PreferredWindows = append(br.PreferredWindows, dispatch.Window(w))

@@ -69,7 +69,16 @@ func TestAgendaKeepsTheDay(t *testing.T) {
 	b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
 	tech := b.token(dispatch.RoleTechnician, "tech-a")
 	cust := b.token(dispatch.RoleCustomer, "cust")
-	done := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	// Who to ask for at the door comes with the booking: the customer's account holds no phone.
+	w := washerBooking(nil)
+	w["contact_name"], w["contact_phone"] = "Chloé Martin", "+33 6 12 34 56 78"
+	done := b.do("POST", "/v1/bookings", cust, w).json(t)
+	if done["contact_name"] != "Chloé Martin" || done["contact_phone"] != "+33 6 12 34 56 78" {
+		t.Fatalf("the booking's contact: %v %v", done["contact_name"], done["contact_phone"])
+	}
+	bad := washerBooking(nil)
+	bad["contact_phone"] = "call me maybe"
+	wantProblem(t, b.do("POST", "/v1/bookings", cust, bad), 400, "invalid_phone")
 	next := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	path := fmt.Sprintf("/v1/jobs/%v", jobOf(t, done)["id"])
 	for _, s := range []map[string]any{nil, {"status": "en_route"}, {"status": "on_site"}, {"status": "completed", "outcome": "fixed"}} {
@@ -86,7 +95,8 @@ func TestAgendaKeepsTheDay(t *testing.T) {
 		t.Fatalf("the agenda holds %d items, want the done job and the next: %v", len(items), items)
 	}
 	first, second := items[0].(map[string]any), items[1].(map[string]any)
-	if first["booking_id"] != done["id"] || first["done"] != true || first["job"].(map[string]any)["status"] != "completed" {
+	if first["booking_id"] != done["id"] || first["done"] != true || first["job"].(map[string]any)["status"] != "completed" ||
+		first["customer_name"] != "Chloé Martin" || first["customer_phone"] != "+33 6 12 34 56 78" {
 		t.Fatalf("the day's done job: %v", first)
 	}
 	if second["booking_id"] != next["id"] || second["done"] != false || second["eta"] == nil {

@@ -94,6 +94,9 @@ type agendaItemDTO struct {
 	TimeZone          string  `json:"time_zone"`
 	SLADueLocal       string  `json:"sla_due_local"`
 	PlannedStartLocal *string `json:"planned_start_local"`
+	// Who to ask for at the door, as the booking gives them (empty when not given).
+	CustomerName  string `json:"customer_name"`
+	CustomerPhone string `json:"customer_phone"`
 }
 
 func (h lifecycleHandlers) agenda(c echo.Context) error {
@@ -108,7 +111,8 @@ func (h lifecycleHandlers) agenda(c echo.Context) error {
 		item := agendaItemDTO{Job: jobOut(it.Job, a), BookingID: b.ID, Appliance: b.Appliance, ServiceType: string(b.ServiceType),
 			Problem: b.Problem, Address: b.Address, Location: b.Location, DurationMinutes: int(b.Duration / time.Minute),
 			SLADueAt: b.SLADueAt, Tier: string(b.Tier), WarrantyVerified: b.WarrantyVerified, ETA: it.ETA, Done: it.Done,
-			TimeZone: it.Zone.String(), SLADueLocal: b.SLADueAt.In(it.Zone).Format(time.RFC3339)}
+			TimeZone: it.Zone.String(), SLADueLocal: b.SLADueAt.In(it.Zone).Format(time.RFC3339),
+			CustomerName: b.ContactName, CustomerPhone: b.ContactPhone}
 		if it.Job.PlannedStart != nil {
 			v := it.Job.PlannedStart.In(it.Zone).Format(time.RFC3339)
 			item.PlannedStartLocal = &v

@@ -170,6 +170,8 @@ type Booking struct {
 	Region           string // H3 res-5 cell of the address, for reporting and the board
 	// CustomerDeferred: the customer chose windows that all start after the due time.
 	CustomerDeferred bool
+	// ContactName and ContactPhone: who the technician meets at the door (optional).
+	ContactName, ContactPhone string
 	// WarrantyVerified says whether the warranty the tier stands on is verified: nil when none is
 	// claimed (paid); false on a purchase the customer registered, until the technician confirms
 	// the proof of purchase on site (true) or the visit ends without it (the booking is then paid).

@@ -26,6 +26,8 @@ type BookingRequest struct {
 	// ForceReason: a dispatcher books at an address outside every service area all the same (it
 	// waits unassigned, reason outside_areas, for them to find someone), and says why.
 	ForceReason string
+	// ContactName and ContactPhone: who the technician meets at the door (optional).
+	ContactName, ContactPhone string
 }
 
 // Coverage says whether an address is served and by which trades (skills), so an app can check

@@ -31,6 +31,13 @@ func (s *Service) validate(r *BookingRequest, now time.Time) error {
 	if utf8.RuneCountInString(r.Problem) > s.Rules.MaxProblemLength {
 		return dispatch.Invalid("problem", "too_long", "problem is longer than %d characters", s.Rules.MaxProblemLength)
 	}
+	r.ContactName, r.ContactPhone = strings.TrimSpace(r.ContactName), strings.TrimSpace(r.ContactPhone)
+	if utf8.RuneCountInString(r.ContactName) > 200 {
+		return dispatch.Invalid("contact_name", "too_long", "contact_name is longer than 200 characters")
+	}
+	if !validPhone(r.ContactPhone) {
+		return dispatch.Invalid("contact_phone", "invalid_phone", "contact_phone must be a phone number: digits, spaces, + . - ( ), 6 to 20 digits")
+	}
 	if strings.TrimSpace(r.Address) == "" {
 		return dispatch.Invalid("address", "missing_field", "address is required")
 	}
@@ -134,6 +141,7 @@ func (s *Service) draftBooking(ctx context.Context, st Store, a dispatch.Actor, 
 	return dispatch.Booking{
 		CustomerID: customerID, CustomerSubject: subject, PurchaseID: r.PurchaseID,
 		ServiceType: r.ServiceType, Appliance: r.Appliance, Problem: r.Problem, Address: r.Address,
+		ContactName: r.ContactName, ContactPhone: r.ContactPhone,
 		Location: r.Location, Channel: r.Channel, ReturnKind: r.ReturnKind,
 		Tier: tier, Status: dispatch.BookingOpen, SLADueAt: s.Rules.SLADueAt(tier, now),
 		RequiredSkills: skills, Duration: dispatch.ExpectedDuration(r.Appliance, r.ServiceType),
@@ -155,4 +163,22 @@ func deferredByCustomer(ws []dispatch.Window, due time.Time) bool {
 		}
 	}
 	return true
+}
+
+// validPhone: empty (not given), or 6 to 20 digits with the separators people write (+ . - ( ) and spaces).
+func validPhone(p string) bool {
+	if p == "" {
+		return true
+	}
+	digits := 0
+	for i, c := range p {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0, c == ' ', c == '.', c == '-', c == '(', c == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 6 && digits <= 20
 }

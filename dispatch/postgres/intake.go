@@ -83,6 +83,7 @@ func (s intakeStore) WriteNewBooking(ctx context.Context, nb intake.NewBooking) 
 		OfferExpiresAt: j.OfferExpiresAt, Offered: nb.Offered, Push: nb.Push, Events: events, NotifyData: []byte("{}"),
 		JobLinkPrefix: dispatch.JobLinkPrefix, PlanVersion: nb.PlanVersion, WarrantyVerified: b.WarrantyVerified,
 		TrackingToken: nb.TrackingToken, TrackingExpiresAt: nb.TrackingExpires, ReceivedData: []byte("{}"),
+		ContactName: b.ContactName, ContactPhone: b.ContactPhone,
 	}
 	rc := nb.Received
 	if rc.RecipientSubject != "" {

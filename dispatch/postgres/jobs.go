@@ -75,6 +75,7 @@ func bookingFrom(r db.Booking, subject string) dispatch.Booking {
 		RequiredSkills: r.RequiredSkills, Duration: time.Duration(r.DurationMinutes) * time.Minute, PreferredWindows: windows,
 		CancelReason: r.CancelReason, AtRisk: r.AtRisk, Region: r.Region, CustomerDeferred: r.CustomerDeferred, WarrantyVerified: r.WarrantyVerified,
 		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		ContactName: r.ContactName, ContactPhone: r.ContactPhone,
 	}
 }
 

@@ -87,10 +87,12 @@ WITH ids AS MATERIALIZED (
 ), b AS (
     INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                          preferred_windows, created_at, updated_at, region, customer_deferred, warranty_verified)
+                          preferred_windows, created_at, updated_at, region, customer_deferred, warranty_verified,
+                          contact_name, contact_phone)
     SELECT ok.booking_id, @customer_id, @purchase_id, @service_type, @appliance, @problem, @address, @lat, @lng,
            @channel, @return_kind, @tier, @status, @sla_due_at, @required_skills, @duration_minutes,
-           @preferred_windows, @created_at, @updated_at, @region, @customer_deferred, sqlc.narg(warranty_verified)::boolean
+           @preferred_windows, @created_at, @updated_at, @region, @customer_deferred, sqlc.narg(warranty_verified)::boolean,
+           @contact_name::text, @contact_phone::text
     FROM ok
 ), j AS (
     -- The job's place and length are given here: the fill trigger cannot see the booking this

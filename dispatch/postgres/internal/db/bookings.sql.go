@@ -11,7 +11,7 @@ import (
 )
 
 const bookingGet = `-- name: BookingGet :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 `
@@ -52,13 +52,15 @@ func (q *Queries) BookingGet(ctx context.Context, id int64) (BookingGetRow, erro
 		&i.Booking.FollowupSentAt,
 		&i.Booking.CustomerDeferred,
 		&i.Booking.WarrantyVerified,
+		&i.Booking.ContactName,
+		&i.Booking.ContactPhone,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingGetForUpdate = `-- name: BookingGetForUpdate :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 FOR UPDATE OF b
@@ -100,13 +102,15 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 		&i.Booking.FollowupSentAt,
 		&i.Booking.CustomerDeferred,
 		&i.Booking.WarrantyVerified,
+		&i.Booking.ContactName,
+		&i.Booking.ContactPhone,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingList = `-- name: BookingList :many
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
@@ -178,6 +182,8 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 			&i.Booking.FollowupSentAt,
 			&i.Booking.CustomerDeferred,
 			&i.Booking.WarrantyVerified,
+			&i.Booking.ContactName,
+			&i.Booking.ContactPhone,
 			&i.CustomerSubject,
 		); err != nil {
 			return nil, err
@@ -212,57 +218,59 @@ WITH ids AS MATERIALIZED (
 ), b AS (
     INSERT INTO bookings (id, customer_id, purchase_id, service_type, appliance, problem, address, lat, lng,
                           channel, return_kind, tier, status, sla_due_at, required_skills, duration_minutes,
-                          preferred_windows, created_at, updated_at, region, customer_deferred, warranty_verified)
+                          preferred_windows, created_at, updated_at, region, customer_deferred, warranty_verified,
+                          contact_name, contact_phone)
     SELECT ok.booking_id, $6, $7, $8, $9, $10, $11, $12, $13,
            $14, $15, $16, $17, $18, $19, $20,
-           $21, $22, $23, $24, $25, $26::boolean
+           $21, $22, $23, $24, $25, $26::boolean,
+           $27::text, $28::text
     FROM ok
 ), j AS (
     -- The job's place and length are given here: the fill trigger cannot see the booking this
     -- same statement inserts.
     INSERT INTO jobs (id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at,
                       created_at, updated_at, lat, lng, duration_minutes)
-    SELECT ok.job_id, ok.booking_id, 1, $27::text, $2::bigint, $28::timestamptz,
-           $29::timestamptz, false, $30::timestamptz,
+    SELECT ok.job_id, ok.booking_id, 1, $29::text, $2::bigint, $30::timestamptz,
+           $31::timestamptz, false, $32::timestamptz,
            $22, $23, $12, $13, $20
     FROM ok
 ), o AS (
     INSERT INTO offers (job_id, technician_id, status, created_at, expires_at)
-    SELECT ok.job_id, $2::bigint, 'open', $22, $30::timestamptz
+    SELECT ok.job_id, $2::bigint, 'open', $22, $32::timestamptz
     FROM ok
-    WHERE $31::boolean
+    WHERE $33::boolean
 ), n AS (
     INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
-    SELECT 'technician', $32::text, 'offer', ok.job_id, ok.booking_id, $33::text, $34::text,
-           $35::jsonb || jsonb_build_object('deep_link', $36::text || ok.job_id), $22
+    SELECT 'technician', $34::text, 'offer', ok.job_id, ok.booking_id, $35::text, $36::text,
+           $37::jsonb || jsonb_build_object('deep_link', $38::text || ok.job_id), $22
     FROM ok
-    WHERE $32::text IS NOT NULL
+    WHERE $34::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
 ), tl AS (
     INSERT INTO tracking_links (token, booking_id, created_at, expires_at)
-    SELECT $37::text, ok.booking_id, $22, $38::timestamptz
+    SELECT $39::text, ok.booking_id, $22, $40::timestamptz
     FROM ok
 ), nc AS (
     -- the customer's "booking received", with the tracking link
     INSERT INTO notifications (recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at)
-    SELECT 'customer', $39::text, 'received', ok.job_id, ok.booking_id, $40::text, $41::text,
-           $42::jsonb || jsonb_build_object('deep_link', 'fieldfix://bookings/' || ok.booking_id), $22
+    SELECT 'customer', $41::text, 'received', ok.job_id, ok.booking_id, $42::text, $43::text,
+           $44::jsonb || jsonb_build_object('deep_link', 'fieldfix://bookings/' || ok.booking_id), $22
     FROM ok
-    WHERE $39::text IS NOT NULL
+    WHERE $41::text IS NOT NULL
     RETURNING id, recipient_kind, recipient_subject
 ), p AS (
     INSERT INTO push_deliveries (notification_id, device_id, token, status, next_attempt_at, created_at, updated_at)
     SELECT n.id, d.id, d.token, 'pending', $22, $22, $22
     FROM (SELECT id, recipient_kind, recipient_subject FROM n UNION ALL SELECT id, recipient_kind, recipient_subject FROM nc) n
     JOIN devices d ON d.owner_kind = n.recipient_kind AND d.owner_subject = n.recipient_subject AND d.active
-    WHERE $43::boolean
+    WHERE $45::boolean
 ), a AS (
     INSERT INTO audit_events (at, actor_sub, actor_role, entity, entity_id, action, from_status, to_status, reason, data)
     SELECT (e.v->>'at')::timestamptz, e.v->>'actor_sub', e.v->>'actor_role', e.v->>'entity',
            CASE e.v->>'entity' WHEN 'booking' THEN ok.booking_id ELSE ok.job_id END,
            e.v->>'action', e.v->>'from_status', e.v->>'to_status', e.v->>'reason',
            CASE e.v->>'entity' WHEN 'booking' THEN e.v->'data' ELSE e.v->'data' || jsonb_build_object('booking_id', ok.booking_id) END
-    FROM ok, jsonb_array_elements($44::jsonb) WITH ORDINALITY AS e(v, n)
+    FROM ok, jsonb_array_elements($46::jsonb) WITH ORDINALITY AS e(v, n)
     ORDER BY e.n
 )
 SELECT COALESCE(ok.booking_id, 0)::bigint AS booking_id, COALESCE(ok.job_id, 0)::bigint AS job_id,
@@ -298,6 +306,8 @@ type BookingPlaceParams struct {
 	Region             string
 	CustomerDeferred   bool
 	WarrantyVerified   *bool
+	ContactName        string
+	ContactPhone       string
 	JobStatus          string
 	PlannedStart       *time.Time
 	PlannedEnd         *time.Time
@@ -368,6 +378,8 @@ func (q *Queries) BookingPlace(ctx context.Context, arg BookingPlaceParams) (Boo
 		arg.Region,
 		arg.CustomerDeferred,
 		arg.WarrantyVerified,
+		arg.ContactName,
+		arg.ContactPhone,
 		arg.JobStatus,
 		arg.PlannedStart,
 		arg.PlannedEnd,

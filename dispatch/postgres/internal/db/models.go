@@ -90,6 +90,8 @@ type Booking struct {
 	FollowupSentAt   *time.Time
 	CustomerDeferred bool
 	WarrantyVerified *bool
+	ContactName      string
+	ContactPhone     string
 }
 
 type ChecklistTemplate struct {
