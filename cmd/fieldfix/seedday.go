@@ -109,7 +109,8 @@ func seedDay(ctx context.Context, svc *services.Set, rng *rand.Rand, owned []own
 		}
 		b, _, err := svc.Intake.CreateBooking(ctx, dispatch.Actor{Subject: v.sub, Role: dispatch.RoleCustomer}, intake.BookingRequest{
 			ServiceType: v.service, Appliance: v.p.Category, Problem: problem, PurchaseID: &v.p.ID,
-			Address: fmt.Sprintf("%d rue de la République, Lyon", 2+3*i), Location: demoPoint(rng, 9), Channel: []dispatch.Channel{"app", "web", "phone"}[i%3]}, "", "")
+			Address: fmt.Sprintf("%d rue de la République, Lyon", 2+3*i), Location: demoPoint(rng, 9), Channel: []dispatch.Channel{"app", "web", "phone"}[i%3],
+			ContactName: demoContacts[i%len(demoContacts)], ContactPhone: fmt.Sprintf("+33 6 %02d %02d %02d %02d", 10+i, 20+i, 30+i, 40+i)}, "", "")
 		if err != nil {
 			return fmt.Errorf("seed booking: %w", err)
 		}
@@ -145,3 +146,6 @@ func seedDay(ctx context.Context, svc *services.Set, rng *rand.Rand, owned []own
 	}
 	return nil
 }
+
+// demoContacts are who the technicians ask for at the door in the demo city.
+var demoContacts = []string{"Chloé Martin", "Hugo Bernard", "Léa Dubois", "Lucas Thomas", "Manon Robert", "Nathan Petit", "Camille Durand"}
