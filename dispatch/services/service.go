@@ -61,8 +61,7 @@ type Stores interface {
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
 // streaming replica); fresh says where each read went and how stale it was.
 func (s *Set) ReadFrom(reads Stores, fresh func(context.Context) (source string, lag time.Duration)) {
-	s.Board = board.New(reads.Board(), s.Env, s.Planner)
-	s.Board.Fresh = fresh
+	s.Board.Store, s.Board.Fresh = reads.Board(), fresh
 	s.Aftersales.Reads = reads.Aftersales()
 	s.Intake.Reads = reads.Intake()
 	s.Roster.Reads = reads.Roster()
