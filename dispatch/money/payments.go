@@ -134,7 +134,9 @@ func VerifySignature(secret []byte, header string, body []byte, now time.Time, t
 		case "t":
 			ts = v
 		case "v1":
-			if b, err := hex.DecodeString(v); err == nil {
+			// Lowercase hex only, as Sign writes it: one spelling per signature, so a header
+			// is accepted only when it holds the signature itself.
+			if b, err := hex.DecodeString(v); err == nil && hex.EncodeToString(b) == v {
 				sigs = append(sigs, b)
 			}
 		}
