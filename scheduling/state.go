@@ -94,7 +94,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 			ws := c.jobs[j].ws
 			for bi < len(sh.Breaks) {
 				b := &sh.Breaks[bi]
-				if s0, ok := earliest(ws, max(at+drive, now)); ok && s0+job.Duration <= b.End {
+				if s0, ok := earliest(ws, max(at+drive, now, toldFrom(job))); ok && s0+job.Duration <= b.End {
 					break // the break can wait until after this visit
 				}
 				var bs int64
