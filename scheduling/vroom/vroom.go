@@ -157,6 +157,8 @@ type Solution struct {
 	// Solver says which search produced the routes: "scheduling" or "vrptw" (not in VROOM's
 	// output; a FieldFix addition for comparisons).
 	Solver string `json:"solver"`
+	// Search says what the scheduling search did (a FieldFix addition; absent when vrptw won).
+	Search *scheduling.Stats `json:"search,omitempty"`
 }
 
 // FromSolomon is a Solomon instance as a VROOM problem in VROOM's integer units (distances and
@@ -280,6 +282,9 @@ type Options struct {
 	TimeLimit time.Duration // wall-clock budget (0: 1000 iterations a scheduling search, 1 s of vrptw)
 	Workers   int           // parallel searches, one a core (0: 1)
 	Seed      uint64        // the searches use Seed, Seed+1, ...
+	// Iterations bounds each scheduling search by iterations instead of (or as well as) time:
+	// with no TimeLimit the answer depends only on the problem and the seed.
+	Iterations int
 }
 
 // Solve solves p within o and answers in VROOM's shape. The plan is re-checked by
@@ -299,6 +304,7 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 	workers := max(1, o.Workers)
 	limit, seed := o.TimeLimit, o.Seed
 	var plan *scheduling.Plan
+	var stats scheduling.Stats
 	solver := "scheduling"
 	if m.plain() {
 		// Both searches side by side, the cores shared between them.
@@ -310,7 +316,7 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 			defer wg.Done()
 			other, otherErr = m.vrptwPlan(ctx, Options{TimeLimit: cmp.Or(limit, time.Second), Workers: max(1, workers/2), Seed: seed})
 		}()
-		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: seed, Searches: max(1, workers-workers/2)})
+		plan, stats = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Iterations: o.Iterations, Seed: seed, Searches: max(1, workers-workers/2)})
 		wg.Wait()
 		if otherErr != nil {
 			return nil, otherErr
@@ -319,7 +325,7 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 			plan, solver = other, "vrptw"
 		}
 	} else {
-		plan, _ = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Seed: seed, Searches: workers})
+		plan, stats = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Iterations: o.Iterations, Seed: seed, Searches: workers})
 	}
 	if _, err := scheduling.Check(plan); err != nil {
 		return nil, fmt.Errorf("vroom: the plan fails its check, not answering: %w", err)
@@ -329,6 +335,9 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 		return nil, err
 	}
 	out.Solver = solver
+	if solver == "scheduling" {
+		out.Search = &stats
+	}
 	out.Summary.ComputingTimes = map[string]int64{"loading": loading.Milliseconds(), "solving": time.Since(solving).Milliseconds(), "routing": 0}
 	return out, nil
 }

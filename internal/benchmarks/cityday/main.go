@@ -21,9 +21,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fieldfix/fieldfix/scheduling/vroom"
@@ -49,7 +51,27 @@ func main() {
 	only := flag.String("days", "", "comma-separated day names (default: all three)")
 	quarter := flag.Bool("quarter", true, "also run a quarter of each limit")
 	workers := flag.Int("workers", 2, "parallel searches (VROOM ran -t 2)")
+	iterations := flag.Int("iterations", 0, "instead of the table: solve each day with this many iterations a search (no time limit) and print quality, iterations and CPU time, which a busy machine does not change")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-cityday:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *iterations > 0 {
+		if err := iterate(*only, *runs, *iterations, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-cityday:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*dir, *runs, *maxLimit, *only, *quarter, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-cityday:", err)
 		os.Exit(1)
@@ -237,4 +259,77 @@ func findDir() (string, error) {
 		}
 		d = up
 	}
+}
+
+// iterate solves each day with an iteration budget: the answers depend only on the seed, and the
+// CPU time (not the wall clock) says what they cost, so variants of the search can be compared
+// on a shared machine.
+func iterate(only string, runs, iterations, workers int) error {
+	for _, d := range days {
+		if only != "" && !slices.Contains(strings.Split(only, ","), d.name) {
+			continue
+		}
+		doc, err := json.Marshal(cityDay(uint32(d.seed), d.jobs, d.techs))
+		if err != nil {
+			return err
+		}
+		for r := range runs {
+			p, err := vroom.Read(bytes.NewReader(doc))
+			if err != nil {
+				return err
+			}
+			cpu0, began := cpuTime(), time.Now()
+			s, err := vroom.Solve(context.Background(), p, vroom.Options{Iterations: iterations, Workers: workers, Seed: uint64(r + 1)})
+			cpu, wall := cpuTime()-cpu0, time.Since(began)
+			if err != nil {
+				return err
+			}
+			f, err := check(p, s)
+			if err != nil {
+				return fmt.Errorf("%s: the answer fails the independent check: %w", d.name, err)
+			}
+			it, conv := 0, false
+			if s.Search != nil {
+				it, conv = s.Search.Iterations, s.Search.Converged
+			}
+			if os.Getenv("CITYDAY_ROUTES") != "" {
+				hist := map[int]int{}
+				var slack []int64
+				for _, rt := range s.Routes {
+					n := 0
+					for _, st := range rt.Steps {
+						if st.Type == "job" {
+							n++
+						}
+					}
+					hist[n]++
+					slack = append(slack, 9*3600-rt.Duration-rt.Service-rt.WaitingTime)
+				}
+				slices.Sort(slack)
+				svc := map[int64]int64{}
+				for _, j := range p.Jobs {
+					svc[j.ID] = j.Service
+				}
+				var us []int64
+				for _, u := range s.Unassigned {
+					us = append(us, svc[u.ID]/60)
+				}
+				slices.Sort(us)
+				fmt.Printf("unserved jobs' service minutes %v\n", us)
+				fmt.Printf("routes %d, visits per route %v, idle seconds per route (sorted) %v\n", len(s.Routes), hist, slack)
+			}
+			fmt.Printf("%s seed %d: unserved %d (paid %d), travel %d, per served job %.1f, waiting %d; %d iterations (converged %v), CPU %.2f s, wall %.2f s\n",
+				d.name, r+1, f.unserved, f.paidUnserved, f.travel, float64(f.travel)/float64(d.jobs-f.unserved), f.waiting, it, conv, cpu.Seconds(), wall.Seconds())
+		}
+	}
+	return nil
+}
+
+// cpuTime is the CPU time this process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
