@@ -111,8 +111,8 @@ func (se *search) detour(r int, seq []int32, pos int) int64 {
 }
 
 // recreate puts removed jobs, and every other unassigned one, back by greedy insertion with
-// blinks, in one of five orders: random, deadline first, paid first (both then priority), farthest first,
-// dearest to leave out first. A job that was unassigned before the ruin is tried
+// blinks, in one of six orders: random, deadline first, paid first (both then priority), farthest first,
+// dearest to leave out first; or by regret (regretInsert). A job that was unassigned before the ruin is tried
 // only in the routes the ruin touched (se.touched; nil: everywhere): the others had no room for
 // it and still have none.
 func (se *search) recreate(s *state, removed []int32, order int) {
@@ -162,11 +162,7 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 		})
 	}
 	blink := func() bool { return se.rng.IntN(100) == 0 }
-	for _, j := range pending {
-		se.budget.Yield()
-		if se.ctx.Err() != nil {
-			break // cancelled: what is placed stays, the rest waits unassigned
-		}
+	routesOf := func(j int32) []int {
 		rs := se.nb.routes[j]
 		if se.touched != nil && !slices.Contains(removed, j) {
 			se.rbuf = se.rbuf[:0]
@@ -177,7 +173,18 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 			}
 			rs = se.rbuf
 		}
-		if o, ok := s.bestOption(c, int(j), rs, se.buf, blink); ok {
+		return rs
+	}
+	if order == 5 {
+		se.regretInsert(s, pending, routesOf, blink)
+		return
+	}
+	for _, j := range pending {
+		se.budget.Yield()
+		if se.ctx.Err() != nil {
+			break // cancelled: what is placed stays, the rest waits unassigned
+		}
+		if o, ok := s.bestOption(c, int(j), routesOf(j), se.buf, blink); ok {
 			s.place(c, int(j), o)
 		}
 	}
