@@ -117,7 +117,8 @@ func TestReoptimizeKeepsTheFreezeHorizon(t *testing.T) {
 
 // TestReoptimizeMovesOnlyForMoreThanTheMoveCost: a told visit 3 km from its technician, and a
 // colleague joins 500 m from it: moving it would save some minutes of driving, less than the
-// move cost of a change of technician (20 min), so it stays; with no move cost it moves.
+// move cost of a change of technician (20 min), so it stays (the search itself weighs the move
+// cost, so it does not even propose the move); with no move cost it moves.
 func TestReoptimizeMovesOnlyForMoreThanTheMoveCost(t *testing.T) {
 	b := setup(t)
 	first := b.technician("first", []string{"washer"}, 45.764+3/111.32, 4.8357)
@@ -130,7 +131,7 @@ func TestReoptimizeMovesOnlyForMoreThanTheMoveCost(t *testing.T) {
 	near := b.technician("near", []string{"washer"}, 45.764+0.5/111.32, 4.8357)
 	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 1000, "freeze_minutes": 0, "dry_run": true})
 	res := r.json(t)
-	if len(res["moved"].([]any)) != 0 || res["not_worth_moving"] != float64(1) {
+	if len(res["moved"].([]any)) != 0 {
 		t.Fatalf("moved for less than its cost: %s", r.Body)
 	}
 	b.svc.Optimize.Config.MoveCost, b.svc.Optimize.Config.ChangeTechnician = 0, 0

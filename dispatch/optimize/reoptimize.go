@@ -137,7 +137,13 @@ func (s *Service) reoptimize(ctx context.Context, a dispatch.Actor, req Request,
 		return nil
 	}
 	octx, cancel := context.WithDeadline(ctx, deadline)
+	// The search weighs the same move costs as the groups kept below (worthMoving), so it
+	// looks for gains that are worth their moves instead of finding ones that are not.
+	// (Zero is the scheduling default there, so a cost configured as none is a second.)
 	bud := scheduling.Budget{Time: time.Until(deadline), Iterations: 200 * len(rp.movable), Seed: 1}
+	if s.Config.MoveCost > 0 || s.Config.ChangeTechnician > 0 {
+		bud.Stability = &scheduling.Stability{MoveCost: max(1, int64(s.Config.MoveCost/time.Second)), ChangeCost: max(1, int64(s.Config.ChangeTechnician/time.Second))}
+	}
 	if background {
 		bud.Searches, bud.Yield = 1, yield
 	}
@@ -237,6 +243,12 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 		}
 		sj := scheduling.Job{ID: id, Loc: places.Add(planning.Point(b.Location)), Duration: int64(b.Duration / time.Second),
 			Skills: b.RequiredSkills, Due: b.SLADueAt.Unix(), Tier: tierOf(b.Tier), Exclude: refused}
+		if j.TechnicianID != nil && j.PlannedStart != nil {
+			// The customer heard the arrival window of the planned start: the search charges
+			// for moving the visit out of it (Budget.Stability) and never comes before it.
+			w := dispatch.PromisedWindow(*j.PlannedStart, s.Rules.Zone())
+			sj.Told = &scheduling.Window{Start: w.Start.Unix(), End: max(w.Start.Unix(), w.End.Unix()-1)}
+		}
 		for _, t := range cands {
 			sj.Technicians = append(sj.Technicians, t.ID)
 			rp.techs[t.ID] = t
