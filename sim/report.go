@@ -71,7 +71,7 @@ func (r *runner) reporter(ctx context.Context) {
 		r.mu.Lock()
 		n := len(r.lat)
 		r.mu.Unlock()
-		line := fmt.Sprintf("%s · bookings %d · accepted %d · declined %d · completed %d · rated %d", r.simNow().Format("Mon 15:04"), n,
+		line := fmt.Sprintf("%s UTC · bookings %d · accepted %d · declined %d · completed %d · rated %d", r.simNow().UTC().Format("Mon 15:04"), n,
 			atomic.LoadInt64(&r.s.Accepted), atomic.LoadInt64(&r.s.Declined), atomic.LoadInt64(&r.s.Completed), atomic.LoadInt64(&r.s.Rated))
 		k := r.kpis(ctx)
 		for _, tier := range slices.Sorted(maps.Keys(k)) { // the same order on every line
