@@ -137,13 +137,18 @@ type kpiDTO struct {
 	ResolutionAvgMin *float64 `json:"resolution_time_avg_minutes"`
 	Completed        int64    `json:"completed"`
 	FirstTimeFixRate *float64 `json:"first_time_fix_rate"`
-	CSATAvg          *float64 `json:"csat_avg"`
-	Feedback         int64    `json:"feedback_count"`
-	NPS              *float64 `json:"nps"`
-	Complaints       int64    `json:"complaints"`
-	ComplaintRate    *float64 `json:"complaint_rate"`
-	HandlingAvgMin   *float64 `json:"on_site_handling_avg_minutes"`
-	Utilisation      *float64 `json:"technician_utilisation"`
+	// By the customer's sign-off (FIELDFIX_SIGNOFF): bookings closed with one, and of those the
+	// ones closed by the first visit and not revisited within 30 days.
+	SignedOff                 int64    `json:"signed_off"`
+	SignedOffFixedFirstTime   int64    `json:"signed_off_fixed_first_time"`
+	SignedOffFirstTimeFixRate *float64 `json:"signed_off_first_time_fix_rate"`
+	CSATAvg                   *float64 `json:"csat_avg"`
+	Feedback                  int64    `json:"feedback_count"`
+	NPS                       *float64 `json:"nps"`
+	Complaints                int64    `json:"complaints"`
+	ComplaintRate             *float64 `json:"complaint_rate"`
+	HandlingAvgMin            *float64 `json:"on_site_handling_avg_minutes"`
+	Utilisation               *float64 `json:"technician_utilisation"`
 }
 
 func minutes(s *float64) *float64 {
@@ -233,5 +238,6 @@ func kpiOut(r aftersales.KPIRow) kpiDTO {
 		SLACompliance: round(r.SLACompliance, 3), ResponseP50Min: minutes(r.ResponseP50), ResponseP90Min: minutes(r.ResponseP90),
 		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: round(r.FirstTimeFixRate, 3), CSATAvg: round(r.CSATAvg, 2),
 		Feedback: r.Feedback, NPS: round(r.NPS, 1), Complaints: r.Complaints, ComplaintRate: round(r.ComplaintRate, 3), HandlingAvgMin: minutes(r.HandlingAvg),
-		Utilisation: round(r.Utilisation, 3)}
+		Utilisation: round(r.Utilisation, 3), SignedOff: r.SignedOff, SignedOffFixedFirstTime: r.SignedOffFirstTime,
+		SignedOffFirstTimeFixRate: round(r.SignedOffFirstTimeFixRate, 3)}
 }

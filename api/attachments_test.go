@@ -240,6 +240,15 @@ func TestUploadsInPostgres(t *testing.T) {
 // attachment's URLs are presigned GETs that fetch the bytes and the thumbnail without the API.
 func TestUploadsInS3(t *testing.T) {
 	b := setup(t)
+	useS3(t, b)
+	checkUploads(t, b, true)
+	if n := b.count("SELECT count(*) FROM blobs"); n != 0 {
+		t.Fatalf("%d blobs in PostgreSQL with the S3 store", n)
+	}
+}
+
+// useS3 keeps b's attachments in bucket photos of an in-process S3 server (gofakes3), through minio-go.
+func useS3(t *testing.T, b *testBundle) *s3blob.Store {
 	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(fake.Close)
 	store, err := s3blob.Open(context.Background(), "s3+http://fieldfix:secret@"+strings.TrimPrefix(fake.URL, "http://")+"/photos")
@@ -247,10 +256,7 @@ func TestUploadsInS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.svc.Proof.Blobs = store
-	checkUploads(t, b, true)
-	if n := b.count("SELECT count(*) FROM blobs"); n != 0 {
-		t.Fatalf("%d blobs in PostgreSQL with the S3 store", n)
-	}
+	return store
 }
 
 // TestPhotoChecklistItem: a photo item is answered with one of the visit's own photos.

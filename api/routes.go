@@ -80,6 +80,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("POST", "/t/:token/quotes/:id/approve", mon.trackedDecision(true))
 	public("POST", "/t/:token/quotes/:id/decline", mon.trackedDecision(false))
 	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
+	public("PUT", "/v1/uploads/:token", pw.receiveUpload)       // a two-step upload's bytes: the URL's token is the credential
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -134,6 +135,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/jobs/:id/checklist", pw.getChecklist, technician, customer, dispatcher, admin)
 	private("PUT", "/jobs/:id/checklist", pw.putChecklist, technician)
 	private("POST", "/jobs/:id/attachments", pw.upload, technician)
+	private("POST", "/jobs/:id/attachments/uploads", pw.startUpload, technician)
+	private("POST", "/jobs/:id/attachments/uploads/:uid/confirm", pw.confirmUpload, technician)
 	private("GET", "/jobs/:id/attachments", pw.listAttachments, technician, customer, dispatcher, admin)
 	private("GET", "/jobs/:id/attachments/:aid/content", pw.content(false), technician, customer, dispatcher, admin)
 	private("GET", "/jobs/:id/attachments/:aid/thumbnail", pw.content(true), technician, customer, dispatcher, admin)

@@ -3,12 +3,14 @@
 // offers (accept, sometimes decline), drive (location pings), arrive, finish (sometimes needing a
 // second visit) and customers rate the visit. About 40% of the customers' products are in
 // warranty (they register the purchase, and the technician sees the proof on site), as in a real
-// city. The sim keeps a simulated clock that starts at the wall clock and runs Speed times faster
-// (60: an hour a minute): a technician leaves for a visit when, on that clock, the drive brings
-// them to its planned start, and the report's response times and SLA are measured on it. The
-// server keeps its own (wall) clock, so its KPIs see the compressed durations. It prints figures
-// as it goes and doubles as a load generator. It only ever talks to Config.BaseURL and stops by
-// itself after Config.Duration.
+// city. The sim keeps a simulated clock (Clock) that starts at Config.Start and runs Speed times
+// faster than the wall clock (60: an hour a minute): a technician leaves for a visit when, on that
+// clock, the drive brings them to its planned start, and the report's response times and SLA are
+// measured on it. A server run on the same clock (Config.ServerOnClock: `fieldfix sim` runs one
+// in-process) keeps every time on it too, so its KPIs and board tell the simulated day; a server
+// on its own wall clock sees the compressed durations. It prints figures as it goes and doubles
+// as a load generator. It only ever talks to Config.BaseURL and stops by itself after
+// Config.Duration.
 package sim
 
 import (
@@ -17,7 +19,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -45,29 +46,48 @@ type Config struct {
 	Report      time.Duration // how often KPIs are printed
 	Out         io.Writer
 	Center      dispatch.Location // the city; default Lyon
+	// Clock is the simulated clock (nil: one from Start, or the wall clock's now, at Speed).
+	Clock *Clock
+	Start time.Time
+	// ServerOnClock says the server runs on Clock too: tokens are issued on it, and its KPIs and
+	// board are read for the simulated period.
+	ServerOnClock bool
 }
 
 // Summary is what a run did.
 type Summary struct {
-	Bookings    int
-	Statuses    map[int]int
-	P50, P99    time.Duration
-	Accepted    int64
-	Declined    int64
-	OnSite      int64
-	Completed   int64
-	Incomplete  int64
-	Rated       int64
-	Errors      int64
-	LastKPIs    map[string]any
-	BookingRate float64
-	Tiers       map[string]int // bookings made, by tier
+	Bookings   int
+	Statuses   map[int]int
+	P50, P99   time.Duration
+	Accepted   int64
+	Declined   int64
+	OnSite     int64
+	Completed  int64
+	Incomplete int64
+	Rated      int64
+	Errors     int64
+	LastKPIs   map[string]any // the server's GET /v1/kpis by tier at the end, for the simulated period
+	Board      BoardCounts    // the server's GET /v1/board at the end
+	Wall       time.Duration  // how long the run took
+	Speed      float64
+	// ServerOnClock: the server ran on the simulated clock, so LastKPIs and Board are of the simulated day.
+	ServerOnClock bool
+	BookingRate   float64
+	Tiers         map[string]int // bookings made, by tier
 	// On the simulated clock: from SimStart to SimEnd; arrivals measured on it.
 	SimStart, SimEnd time.Time
 	Arrivals         map[string]int           // by tier
 	OnTime           map[string]int           // arrivals by the SLA due time, by tier
 	Response         map[string]time.Duration // median booking → arrival, by tier
 	Lateness         time.Duration            // median arrival after the planned start
+}
+
+// BoardCounts is what the server's board held when the run ended.
+type BoardCounts struct {
+	Day                 string
+	Unassigned, AtRisk  int
+	Routes, PlannedJobs int
+	ByStatus            map[string]int // the routes' jobs by state
 }
 
 type runner struct {
@@ -78,7 +98,8 @@ type runner struct {
 	codes  map[int]int
 	owner  map[int64]string // booking id → customer subject
 	s      Summary
-	start  time.Time                  // wall clock when the run began: the simulated clock's origin
+	clock  *Clock
+	start  time.Time                  // the simulated clock when the run began
 	booked map[int64]bookingRecord    // booking id → when (simulated) and due
 	resp   map[string][]time.Duration // simulated booking → arrival, by tier
 	late   []time.Duration            // simulated arrival − planned start
@@ -91,10 +112,8 @@ type bookingRecord struct {
 	customer string
 }
 
-// simNow is the simulated clock: the wall clock at the start, Speed times faster since.
-func (r *runner) simNow() time.Time {
-	return r.start.Add(time.Duration(float64(time.Since(r.start)) * r.cfg.Speed))
-}
+// simNow is the simulated clock: Start at the start, Speed times faster than the wall since.
+func (r *runner) simNow() time.Time { return r.clock.Now() }
 
 // Run simulates until cfg.Duration has passed or ctx ends.
 func Run(ctx context.Context, cfg Config) (Summary, error) {
@@ -113,8 +132,16 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Warranty < 0 || cfg.Warranty > 1 {
 		return Summary{}, fmt.Errorf("warranty share %v is not between 0 and 1", cfg.Warranty)
 	}
+	if cfg.Clock == nil {
+		if cfg.Start.IsZero() {
+			cfg.Start = time.Now()
+		}
+		cfg.Clock = NewClock(cfg.Start, cfg.Speed)
+	}
 	r := &runner{cfg: cfg, client: &http.Client{Timeout: 15 * time.Second}, codes: map[int]int{}, owner: map[int64]string{},
-		start: time.Now(), booked: map[int64]bookingRecord{}, resp: map[string][]time.Duration{}}
+		clock: cfg.Clock, booked: map[int64]bookingRecord{}, resp: map[string][]time.Duration{}}
+	r.clock.Run() // a held clock (the server's, while it started) goes from here
+	r.start = r.clock.Now()
 	r.s.Tiers, r.s.Arrivals, r.s.OnTime, r.s.Response = map[string]int{}, map[string]int{}, map[string]int{}, map[string]time.Duration{}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -137,27 +164,40 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		slices.Sort(s)
 		r.s.P50, r.s.P99 = s[len(s)/2], s[int(math.Ceil(0.99*float64(len(s))))-1]
 	}
-	r.s.BookingRate = float64(r.s.Bookings) / time.Since(start).Seconds()
+	r.s.Wall = time.Since(start)
+	r.s.BookingRate = float64(r.s.Bookings) / r.s.Wall.Seconds()
+	r.s.Speed, r.s.ServerOnClock = r.clock.Speed(), cfg.ServerOnClock
 	r.s.SimStart, r.s.SimEnd = r.start, r.simNow()
 	for tier, ds := range r.resp {
 		r.s.Response[tier] = median(ds)
 	}
 	r.s.Lateness = median(r.late)
 	r.s.LastKPIs = r.kpis(context.Background())
+	r.s.Board = r.board(context.Background())
 	return r.s, nil
 }
 
+// median is the middle value, or the mean of the two middle ones: what the server's KPIs call
+// p50 (PostgreSQL's percentile_cont), so that the two agree on the same arrivals.
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }
 
+// token is a token for sub, issued on the server's clock.
 func (r *runner) token(role dispatch.Role, sub string) string {
-	t, _ := r.cfg.Tokens.Issue(role, sub, time.Now(), 24*time.Hour)
+	now := time.Now()
+	if r.cfg.ServerOnClock {
+		now = r.simNow()
+	}
+	t, _ := r.cfg.Tokens.Issue(role, sub, now, 24*time.Hour+time.Duration(float64(r.cfg.Duration)*r.clock.Speed()))
 	return t
 }
 
@@ -226,8 +266,8 @@ func (r *runner) customers(ctx context.Context) {
 		sub := fmt.Sprintf("sim-customer-%d", rng.IntN(5000))
 		body := map[string]any{"service_type": "repair", "appliance": app, "problem": "simulated fault", "address": "simulated address",
 			"location": loc, "channel": channels[rng.IntN(len(channels))]}
-		key := fmt.Sprintf("sim-%d-%d-%d", r.cfg.Seed, r.start.UnixMilli(), n) // a run's own: another run's key would replay its booking
-		inWarranty, age := rng.Float64() < r.cfg.Warranty, 1+rng.IntN(22)      // months since the purchase
+		key := fmt.Sprintf("sim-%d-%d-%d", r.cfg.Seed, time.Now().UnixMilli(), n) // a run's own: another run's key would replay its booking
+		inWarranty, age := rng.Float64() < r.cfg.Warranty, 1+rng.IntN(22)         // months since the purchase
 		if !inWarranty {
 			age = 26 + rng.IntN(60)
 		}
@@ -244,7 +284,7 @@ func (r *runner) customers(ctx context.Context) {
 			var p struct {
 				ID int64 `json:"id"`
 			}
-			bought := dispatch.DateOf(time.Now()).AddMonths(-age)
+			bought := dispatch.DateOf(r.simNow()).AddMonths(-age)
 			if code, err := r.call(ctx, "POST", "/v1/purchases", r.token(dispatch.RoleCustomer, sub), map[string]any{"category": app, "brand": "Sim",
 				"model": "S-" + app, "purchased_at": bought.String(), "warranty_months": 24}, &p); err == nil && code == http.StatusCreated {
 				body["purchase_id"] = p.ID
@@ -288,7 +328,7 @@ func (r *runner) sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-time.After(time.Duration(float64(d) / r.cfg.Speed)):
+	case <-time.After(r.clock.Wall(d)):
 		return true
 	}
 }
@@ -421,55 +461,4 @@ func (r *runner) arrived(it agendaItem) {
 	if !now.After(b.due) {
 		r.s.OnTime[b.tier]++
 	}
-}
-
-func (r *runner) kpis(ctx context.Context) map[string]any {
-	var out struct {
-		Groups []map[string]any `json:"groups"`
-	}
-	if _, err := r.call(ctx, "GET", "/v1/kpis?group_by=tier", r.token(dispatch.RoleDispatcher, "sim-dispatcher"), nil, &out); err != nil {
-		return nil
-	}
-	k := map[string]any{}
-	for _, g := range out.Groups {
-		k[fmt.Sprint(g["group"])] = g
-	}
-	return k
-}
-
-func (r *runner) reporter(ctx context.Context) {
-	t := time.NewTicker(r.cfg.Report)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r.mu.Lock()
-		n := len(r.lat)
-		r.mu.Unlock()
-		line := fmt.Sprintf("%s · bookings %d · accepted %d · declined %d · completed %d · rated %d", r.simNow().Format("Mon 15:04"), n,
-			atomic.LoadInt64(&r.s.Accepted), atomic.LoadInt64(&r.s.Declined), atomic.LoadInt64(&r.s.Completed), atomic.LoadInt64(&r.s.Rated))
-		k := r.kpis(ctx)
-		for _, tier := range slices.Sorted(maps.Keys(k)) { // the same order on every line
-			m := k[tier].(map[string]any)
-			line += fmt.Sprintf(" · %s: SLA %v, FTF %v, CSAT %v, NPS %v", tier, pct(m["sla_compliance"]), pct(m["first_time_fix_rate"]), num(m["csat_avg"]), num(m["nps"]))
-		}
-		fmt.Fprintln(r.cfg.Out, line)
-	}
-}
-
-func pct(v any) string {
-	if f, ok := v.(float64); ok {
-		return fmt.Sprintf("%.0f%%", 100*f)
-	}
-	return "—"
-}
-
-func num(v any) string {
-	if f, ok := v.(float64); ok {
-		return fmt.Sprintf("%.1f", f)
-	}
-	return "—"
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/services"
 	"github.com/fieldfix/fieldfix/geo"
 	"github.com/fieldfix/fieldfix/metrics"
+	"github.com/fieldfix/fieldfix/sim"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -29,6 +30,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commonFlags(fs, getenv, &c)
+	serveFlags(fs, getenv, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return serve(ctx, c, getenv, nil, stdout, stderr, nil)
+}
+
+// serveFlags registers the settings of the server alone (commonFlags has the shared ones).
+func serveFlags(fs *flag.FlagSet, getenv func(string) string, c *config) {
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "FIELDFIX_ADDR", ":8080"), "listen address (env FIELDFIX_ADDR)")
 	fs.DurationVar(&c.OfferHorizon, "offer-horizon", durationEnv(getenv, "FIELDFIX_OFFER_HORIZON", 24*time.Hour), "jobs planned within this are offered at once (env FIELDFIX_OFFER_HORIZON)")
 	fs.DurationVar(&c.OfferTTL, "offer-ttl", durationEnv(getenv, "FIELDFIX_OFFER_TTL", 10*time.Minute), "an offer expires after this (env FIELDFIX_OFFER_TTL)")
@@ -41,9 +51,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.LifecycleTick, "lifecycle-tick", durationEnv(getenv, "FIELDFIX_LIFECYCLE_TICK", 5*time.Second), "how often offers are expired and due jobs offered (env FIELDFIX_LIFECYCLE_TICK)")
 	fs.StringVar(&c.ReadDatabaseURL, "read-database-url", envOr(getenv, "FIELDFIX_READ_DATABASE_URL", ""), "optional streaming replica for the board, audit, KPIs and lists (env FIELDFIX_READ_DATABASE_URL)")
 	fs.DurationVar(&c.ReadMaxLag, "read-max-lag", durationEnv(getenv, "FIELDFIX_READ_MAX_LAG", postgres.DefaultMaxLag), "reads go back to the primary while the replica is further behind than this (env FIELDFIX_READ_MAX_LAG)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+}
+
+// serve runs the server until ctx ends, on clock (nil: the wall clock): a simulation's clock
+// moves every time the server keeps and tells, and its background loops (offers, schedules) run
+// as many times faster. listening, when given, is told the server's base URL once it listens.
+func serve(ctx context.Context, c config, getenv func(string) string, clock *sim.Clock, stdout, stderr io.Writer, listening func(string)) error {
 	log := c.logger(stderr)
 	if path := getenv("FIELDFIX_CPUPROFILE"); path != "" { // for performance work: a CPU profile of the whole run
 		f, err := os.Create(path)
@@ -70,7 +83,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer pool.Close()
 
 	store := postgres.New(pool)
-	svc := services.New(store, rules, dispatch.SystemClock, log)
+	var now dispatch.Clock = dispatch.SystemClock
+	speed := 1.0
+	if clock != nil {
+		now, speed = clock, clock.Speed()
+		c.LifecycleTick = max(time.Duration(float64(c.LifecycleTick)/speed), 100*time.Millisecond)
+		log.Info("serving on a simulated clock", "now", clock.Now().Format(time.RFC3339), "speed", speed)
+	}
+	svc := services.New(store, rules, now, log)
 	svc.Offers.Config.OfferHorizon, svc.Offers.Config.OfferTTL = c.OfferHorizon, c.OfferTTL
 	svc.Planner.Config.PositionMaxAge, svc.Planner.Config.PlanCacheMaxAge = c.PositionMaxAge, c.PlanCacheAge
 	svc.Optimize.Config.FreezeHorizon = c.FreezeHorizon
@@ -123,7 +143,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, j := range jobs {
 		reg.Schedules(j.Name)
 	}
-	runner := &schedule.Runner{Jobs: jobs, Claims: store.Ticks(), Replica: replicaName(), Log: log, Metrics: reg}
+	runner := &schedule.Runner{Jobs: jobs, Claims: store.Ticks(), Replica: replicaName(), Log: log, Metrics: reg, Now: now.Now, Speed: speed}
 	hub := api.NewHub()
 	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
@@ -144,7 +164,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 	}()
 	go func() { defer wg.Done(); svc.Offers.RunLifecycle(bg, c.LifecycleTick) }()
-	e := api.NewServer(api.Deps{Services: svc, Log: log, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
+	e := api.NewServer(api.Deps{Services: svc, Log: log, Now: now.Now, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
 		ComplaintsPerMinute: c.ComplaintsPerMinute})
 	ln, err := net.Listen("tcp", c.Addr)
@@ -167,6 +187,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv.RegisterOnShutdown(endStreams)
 	log.Info("serving", "version", version, "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "fieldfix: listening on http://%s\n", ln.Addr())
+	if listening != nil {
+		listening("http://" + ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -87,6 +87,11 @@ type KPIRow struct {
 	Bookings, Cancelled, SLAMet, SLAMissed, SLADeferred, Completed, Feedback, Complaints int64
 	SLACompliance, FirstTimeFixRate, CSATAvg, NPS, ComplaintRate, Utilisation            *float64
 	ResponseP50, ResponseP90, ResolutionAvg, HandlingAvg                                 *float64 // seconds
+	// First-time fix by the customer's sign-off: bookings closed with a sign-off (signature or
+	// code), of those the ones closed by their first visit and not revisited within 30 days, and
+	// the rate of the two (nil when nothing was signed off).
+	SignedOff, SignedOffFirstTime int64
+	SignedOffFirstTimeFixRate     *float64
 }
 
 // DailyKPI is one rolled-up day of one group.

@@ -86,7 +86,8 @@ func (s aftersalesStore) KPIs(ctx context.Context, from, to time.Time, groupBy s
 		out[i] = aftersales.KPIRow{Group: r.Grp, Bookings: r.Bookings, Cancelled: r.Cancelled, SLAMet: r.SlaMet, SLAMissed: r.SlaMissed, SLADeferred: r.SlaCustomerDeferred,
 			Completed: r.Completed, Feedback: r.FeedbackCount, Complaints: r.Complaints, SLACompliance: n(r.SlaCompliance),
 			FirstTimeFixRate: n(r.FirstTimeFixRate), CSATAvg: n(r.CsatAvg), NPS: n(r.Nps), ComplaintRate: n(r.ComplaintRate),
-			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS)}
+			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS),
+			SignedOff: r.SignedOff, SignedOffFirstTime: r.SignedOffFixedFirstTime, SignedOffFirstTimeFixRate: n(r.SignedOffFirstTimeFixRate)}
 	}
 	return out, nil
 }

@@ -204,6 +204,18 @@ func (s *Service) attach(ctx context.Context, st Store, a dispatch.Actor, v visi
 			"content_type": at.ContentType, "size_bytes": at.Size}})
 }
 
+// cleanFilename keeps a file's base name; a name that is no name is none.
+func cleanFilename(filename string) (string, error) {
+	filename = path.Base(strings.ReplaceAll(filename, "\\", "/"))
+	if filename == "." || filename == "/" || !utf8.ValidString(filename) || strings.ContainsRune(filename, 0) {
+		filename = ""
+	}
+	if utf8.RuneCountInString(filename) > 200 {
+		return "", dispatch.Invalid("file", "too_long", "the file name is at most 200 characters")
+	}
+	return filename, nil
+}
+
 // Upload adds a photo or file to visit jobID (its technician, while the visit is in hand): read
 // from r up to the size cap, typed by its content, its EXIF kept, a thumbnail made; the visit's
 // caps are checked with its row locked, so two uploads racing for the last place get one each
@@ -215,12 +227,9 @@ func (s *Service) Upload(ctx context.Context, a dispatch.Actor, jobID int64, kin
 	if !slices.Contains(AttachmentKinds, kind) {
 		return Attachment{}, dispatch.Invalid("kind", "invalid_kind", "kind must be one of %s", strings.Join(AttachmentKinds, ", "))
 	}
-	filename = path.Base(strings.ReplaceAll(filename, "\\", "/"))
-	if filename == "." || filename == "/" || !utf8.ValidString(filename) || strings.ContainsRune(filename, 0) {
-		filename = ""
-	}
-	if utf8.RuneCountInString(filename) > 200 {
-		return Attachment{}, dispatch.Invalid("file", "too_long", "the file name is at most 200 characters")
+	filename, err := cleanFilename(filename)
+	if err != nil {
+		return Attachment{}, err
 	}
 	// The visit first: a stranger's job is refused before its bytes are read.
 	v, err := visitFor(ctx, s.Store, a, jobID, false)
@@ -230,17 +239,35 @@ func (s *Service) Upload(ctx context.Context, a dispatch.Actor, jobID int64, kin
 	if err := working(v.Job); err != nil {
 		return Attachment{}, err
 	}
+	data, err := s.readCapped(r)
+	if err != nil {
+		return Attachment{}, err
+	}
+	return s.keep(ctx, a, jobID, kind, filename, declared, data, nil)
+}
+
+// readCapped reads a file up to the size cap: one over it, or none, is refused.
+func (s *Service) readCapped(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, s.Policy.MaxFileBytes+1))
 	if err != nil {
-		return Attachment{}, dispatch.Invalid("file", "upload_interrupted", "the upload was cut short: %v", err)
+		return nil, dispatch.Invalid("file", "upload_interrupted", "the upload was cut short: %v", err)
 	}
 	if int64(len(data)) > s.Policy.MaxFileBytes {
-		return Attachment{}, &dispatch.Error{Kind: dispatch.KindInvalid, Code: "file_too_large", Field: "file",
+		return nil, &dispatch.Error{Kind: dispatch.KindInvalid, Code: "file_too_large", Field: "file",
 			Message: fmt.Sprintf("a file is at most %d bytes", s.Policy.MaxFileBytes)}
 	}
 	if len(data) == 0 {
-		return Attachment{}, dispatch.Invalid("file", "empty_file", "the file is empty")
+		return nil, dispatch.Invalid("file", "empty_file", "the file is empty")
 	}
+	return data, nil
+}
+
+// keep types data by its content, puts it (and its thumbnail) in the blob store and records it
+// as visit jobID's attachment under the visit's caps, with the job's row locked; also, in that
+// transaction, whatever then does (a two-step upload marks itself confirmed). Refused, it
+// leaves no bytes behind.
+func (s *Service) keep(ctx context.Context, a dispatch.Actor, jobID int64, kind, filename, declared string, data []byte,
+	then func(st Store, out Attachment) error) (Attachment, error) {
 	f, err := sniff(data, declared)
 	if err != nil {
 		return Attachment{}, err
@@ -266,8 +293,13 @@ func (s *Service) Upload(ctx context.Context, a dispatch.Actor, jobID int64, kin
 			return dispatch.Conflict("visit_attachment_limit", "a visit keeps at most %d files and %d bytes; it has %d files and %d bytes",
 				s.Policy.MaxVisitFiles, s.Policy.MaxVisitBytes, files, bytes)
 		}
-		out, err = s.attach(ctx, st, a, v, kind, filename, p, s.Now())
-		return err
+		if out, err = s.attach(ctx, st, a, v, kind, filename, p, s.Now()); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(st, out)
+		}
+		return nil
 	})
 	if err != nil {
 		s.dropBlobs(ctx, p)

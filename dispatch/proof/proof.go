@@ -16,6 +16,7 @@ type Store interface {
 	dispatch.NoticeStore
 	Checklists
 	Attachments
+	Uploads
 	SignOffs
 	// Tx runs fn with a Store bound to one transaction; fn's error rolls it back.
 	Tx(ctx context.Context, fn func(Store) error) error
@@ -79,6 +80,9 @@ type Blobs interface {
 	// URL is a presigned GET of key, valid for ttl, that a client fetches the bytes from without
 	// the API; "" when the store has none (the API serves the bytes).
 	URL(ctx context.Context, key string, ttl time.Duration) (string, error)
+	// PutURL is a presigned PUT of key, valid for ttl, that a client sends the bytes to without
+	// the API; "" when the store has none (the API takes the bytes).
+	PutURL(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
 // Renderer turns a service report into a document (a PDF).

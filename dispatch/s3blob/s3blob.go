@@ -16,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 )
 
@@ -92,6 +93,9 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	if _, err := o.Stat(); err != nil {
 		o.Close()
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" { // nothing put there (yet): a two-step upload not sent
+			return nil, dispatch.NotFound("blob", key)
+		}
 		return nil, err
 	}
 	return o, nil
@@ -99,6 +103,15 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 
 func (s *Store) Delete(ctx context.Context, key string) error {
 	return s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+}
+
+// PutURL is a presigned PUT of key, good for ttl: the app sends a two-step upload's bytes there.
+func (s *Store) PutURL(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	u, err := s.c.PresignedPutObject(ctx, s.bucket, key, ttl)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
 }
 
 // URL is a presigned GET of key, good for ttl.

@@ -84,6 +84,9 @@ type Runner struct {
 	Log     *slog.Logger
 	Metrics Metrics // nil: nothing counted
 	Now     func() time.Time
+	// Speed is how many of Now's seconds pass in a wall second: a simulation's clock runs its
+	// ticks as many times sooner (0: 1, the wall clock).
+	Speed float64
 	// RetryBase is the wait before the first retry of a failed tick (1 s), doubling with jitter
 	// up to RetryMax (1 min) until the next tick.
 	RetryBase, RetryMax time.Duration
@@ -95,6 +98,9 @@ func (r *Runner) defaults() {
 	}
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
+	}
+	if r.Speed <= 0 {
+		r.Speed = 1
 	}
 	if r.RetryBase <= 0 {
 		r.RetryBase = time.Second
@@ -135,7 +141,7 @@ func (r *Runner) loop(ctx context.Context, j Job, s cron.Schedule) {
 	for ctx.Err() == nil {
 		// Ticks sit on the cron grid (whole seconds), so every replica computes the same ones.
 		tick := s.Next(r.Now())
-		if !sleep(ctx, time.Until(tick)) {
+		if !sleep(ctx, time.Duration(float64(tick.Sub(r.Now()))/r.Speed)) {
 			return
 		}
 		if !r.attempt(ctx, j, tick, s.Next(tick), false) {

@@ -55,7 +55,16 @@ WITH period AS (
            (SELECT COALESCE(sum(EXTRACT(epoch FROM j.finished_at - j.on_site_at)), 0) FROM jobs j
              WHERE j.booking_id = b.id AND j.finished_at IS NOT NULL AND j.on_site_at IS NOT NULL) AS handling_s,
            (SELECT count(*) FROM jobs j WHERE j.booking_id = b.id AND j.finished_at IS NOT NULL AND j.on_site_at IS NOT NULL) AS handled_visits,
-           f.csat, f.nps
+           f.csat, f.nps,
+           -- closed with the customer's sign-off (signature or code), and by the first visit with no
+           -- revisit within 30 days: another visit of the booking, or a new booking of the customer
+           -- for the same appliance
+           EXISTS (SELECT 1 FROM jobs j JOIN signoffs s ON s.job_id = j.id
+                   WHERE j.booking_id = b.id AND j.status = 'completed' AND s.method IN ('signature', 'code')) AS signed_off,
+           (fv.status = 'completed' AND EXISTS (SELECT 1 FROM signoffs s WHERE s.job_id = fv.id AND s.method IN ('signature', 'code'))
+              AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.booking_id = b.id AND r.visit > 1 AND r.created_at < fv.finished_at + interval '30 days')
+              AND NOT EXISTS (SELECT 1 FROM bookings nb WHERE nb.customer_id = b.customer_id AND nb.appliance = b.appliance AND nb.id <> b.id
+                                AND nb.created_at > fv.finished_at AND nb.created_at < fv.finished_at + interval '30 days')) AS signed_off_first_time
     FROM bookings b
     LEFT JOIN jobs fv ON fv.booking_id = b.id AND fv.visit = 1
     LEFT JOIN LATERAL (SELECT j.status, j.finished_at, j.visit, j.technician_id FROM jobs j
@@ -86,6 +95,9 @@ SELECT grp::text AS grp,
        COALESCE(((avg(EXTRACT(epoch FROM last_finished - created_at)) FILTER (WHERE last_status = 'completed'))::float8), 'NaN')::float8 AS resolution_avg_s,
        count(*) FILTER (WHERE last_status = 'completed')::bigint AS completed,
        COALESCE(((count(*) FILTER (WHERE last_status = 'completed' AND last_visit = 1))::float8 / NULLIF(count(*) FILTER (WHERE last_status = 'completed'), 0))::float8, 'NaN')::float8 AS first_time_fix_rate,
+       count(*) FILTER (WHERE signed_off)::bigint AS signed_off,
+       count(*) FILTER (WHERE signed_off_first_time)::bigint AS signed_off_fixed_first_time,
+       COALESCE(((count(*) FILTER (WHERE signed_off_first_time))::float8 / NULLIF(count(*) FILTER (WHERE signed_off), 0))::float8, 'NaN')::float8 AS signed_off_first_time_fix_rate,
        COALESCE(((avg(csat))::float8), 'NaN')::float8 AS csat_avg,
        count(nps)::bigint AS feedback_count,
        COALESCE(((100.0 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)))::float8 / NULLIF(count(nps), 0))::float8, 'NaN')::float8 AS nps,

@@ -41,7 +41,8 @@ WHERE job_id = $1
 RETURNING *;
 
 -- name: BlobPut :exec
-INSERT INTO blobs (key, content_type, content) VALUES ($1, $2, $3);
+INSERT INTO blobs (key, content_type, content) VALUES ($1, $2, $3)
+ON CONFLICT (key) DO UPDATE SET content_type = EXCLUDED.content_type, content = EXCLUDED.content; -- an upload sent again replaces its bytes
 
 -- name: BlobGet :one
 SELECT content_type, content FROM blobs WHERE key = $1;
@@ -116,3 +117,20 @@ SELECT count(*)::integer AS signed_off,
 FROM jobs j JOIN signoffs s ON s.job_id = j.id JOIN bookings b ON b.id = j.booking_id
 WHERE s.method IN ('signature', 'code') AND j.status = 'completed'
   AND j.finished_at >= sqlc.arg(from_time)::timestamptz AND j.finished_at < sqlc.arg(to_time)::timestamptz;
+
+-- name: UploadInsert :one
+INSERT INTO attachment_uploads (job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: UploadGet :one
+SELECT * FROM attachment_uploads WHERE id = $1;
+
+-- name: UploadLock :one
+SELECT * FROM attachment_uploads WHERE id = $1 FOR UPDATE;
+
+-- name: UploadByToken :one
+SELECT * FROM attachment_uploads WHERE token_hash = $1;
+
+-- name: UploadConfirmed :exec
+UPDATE attachment_uploads SET attachment_id = $2 WHERE id = $1;

@@ -36,6 +36,20 @@ type Attachment struct {
 	CreatedAt   time.Time
 }
 
+type AttachmentUpload struct {
+	ID           int64
+	JobID        int64
+	Kind         string
+	Filename     string
+	DeclaredType string
+	StagingKey   string
+	TokenHash    *string
+	UploadedBy   string
+	ExpiresAt    time.Time
+	AttachmentID *int64
+	CreatedAt    time.Time
+}
+
 type AuditEvent struct {
 	ID         int64
 	At         time.Time

@@ -215,6 +215,7 @@ func (q *Queries) BlobDelete(ctx context.Context, key string) error {
 }
 
 const blobGet = `-- name: BlobGet :one
+
 SELECT content_type, content FROM blobs WHERE key = $1
 `
 
@@ -223,6 +224,7 @@ type BlobGetRow struct {
 	Content     []byte
 }
 
+// an upload sent again replaces its bytes
 func (q *Queries) BlobGet(ctx context.Context, key string) (BlobGetRow, error) {
 	row := q.db.QueryRow(ctx, blobGet, key)
 	var i BlobGetRow
@@ -232,6 +234,7 @@ func (q *Queries) BlobGet(ctx context.Context, key string) (BlobGetRow, error) {
 
 const blobPut = `-- name: BlobPut :exec
 INSERT INTO blobs (key, content_type, content) VALUES ($1, $2, $3)
+ON CONFLICT (key) DO UPDATE SET content_type = EXCLUDED.content_type, content = EXCLUDED.content
 `
 
 func (q *Queries) BlobPut(ctx context.Context, key string, contentType string, content []byte) error {
@@ -624,6 +627,131 @@ func (q *Queries) SignoffInsert(ctx context.Context, arg SignoffInsertParams) (S
 		&i.ComplaintID,
 		&i.TechnicianSub,
 		&i.SignedAt,
+	)
+	return i, err
+}
+
+const uploadByToken = `-- name: UploadByToken :one
+SELECT id, job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, attachment_id, created_at FROM attachment_uploads WHERE token_hash = $1
+`
+
+func (q *Queries) UploadByToken(ctx context.Context, tokenHash *string) (AttachmentUpload, error) {
+	row := q.db.QueryRow(ctx, uploadByToken, tokenHash)
+	var i AttachmentUpload
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Kind,
+		&i.Filename,
+		&i.DeclaredType,
+		&i.StagingKey,
+		&i.TokenHash,
+		&i.UploadedBy,
+		&i.ExpiresAt,
+		&i.AttachmentID,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const uploadConfirmed = `-- name: UploadConfirmed :exec
+UPDATE attachment_uploads SET attachment_id = $2 WHERE id = $1
+`
+
+func (q *Queries) UploadConfirmed(ctx context.Context, iD int64, attachmentID *int64) error {
+	_, err := q.db.Exec(ctx, uploadConfirmed, iD, attachmentID)
+	return err
+}
+
+const uploadGet = `-- name: UploadGet :one
+SELECT id, job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, attachment_id, created_at FROM attachment_uploads WHERE id = $1
+`
+
+func (q *Queries) UploadGet(ctx context.Context, id int64) (AttachmentUpload, error) {
+	row := q.db.QueryRow(ctx, uploadGet, id)
+	var i AttachmentUpload
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Kind,
+		&i.Filename,
+		&i.DeclaredType,
+		&i.StagingKey,
+		&i.TokenHash,
+		&i.UploadedBy,
+		&i.ExpiresAt,
+		&i.AttachmentID,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const uploadInsert = `-- name: UploadInsert :one
+INSERT INTO attachment_uploads (job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id, job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, attachment_id, created_at
+`
+
+type UploadInsertParams struct {
+	JobID        int64
+	Kind         string
+	Filename     string
+	DeclaredType string
+	StagingKey   string
+	TokenHash    *string
+	UploadedBy   string
+	ExpiresAt    time.Time
+	CreatedAt    time.Time
+}
+
+func (q *Queries) UploadInsert(ctx context.Context, arg UploadInsertParams) (AttachmentUpload, error) {
+	row := q.db.QueryRow(ctx, uploadInsert,
+		arg.JobID,
+		arg.Kind,
+		arg.Filename,
+		arg.DeclaredType,
+		arg.StagingKey,
+		arg.TokenHash,
+		arg.UploadedBy,
+		arg.ExpiresAt,
+		arg.CreatedAt,
+	)
+	var i AttachmentUpload
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Kind,
+		&i.Filename,
+		&i.DeclaredType,
+		&i.StagingKey,
+		&i.TokenHash,
+		&i.UploadedBy,
+		&i.ExpiresAt,
+		&i.AttachmentID,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const uploadLock = `-- name: UploadLock :one
+SELECT id, job_id, kind, filename, declared_type, staging_key, token_hash, uploaded_by, expires_at, attachment_id, created_at FROM attachment_uploads WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) UploadLock(ctx context.Context, id int64) (AttachmentUpload, error) {
+	row := q.db.QueryRow(ctx, uploadLock, id)
+	var i AttachmentUpload
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Kind,
+		&i.Filename,
+		&i.DeclaredType,
+		&i.StagingKey,
+		&i.TokenHash,
+		&i.UploadedBy,
+		&i.ExpiresAt,
+		&i.AttachmentID,
+		&i.CreatedAt,
 	)
 	return i, err
 }
