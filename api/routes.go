@@ -70,6 +70,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
+	// The technician's app: installable, works offline, syncs through /v1/technicians/me/sync.
+	public("GET", "/tech", web.Tech)
+	public("GET", "/tech/*", web.Tech)
 	// The customer's tracking link: the token is the key, no login.
 	public("GET", "/t/:token", web.Tracking)
 	public("GET", "/t/:token/visit", tr.visit)

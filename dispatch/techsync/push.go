@@ -247,8 +247,7 @@ func (s *Service) judge(ctx context.Context, t dispatch.Technician, act Act, err
 	ans := Answer{Outcome: Conflicted, Code: de.Code, Message: de.Message, Visit: v}
 	if v != nil {
 		if ok, why := holds(*v, t.ID); !ok {
-			ans.Code = "job_" + why
-			ans.Message = fmt.Sprintf("job %d is no longer yours (%s): %s", act.JobID, why, de.Message)
+			ans.Code, ans.Message = "job_"+why, fmt.Sprintf(leftBecause[why], act.JobID)
 			if why == "declined" || why == "offer_expired" {
 				ans.Code = why
 			}
@@ -258,6 +257,15 @@ func (s *Service) judge(ctx context.Context, t dispatch.Technician, act Act, err
 		ans.Code = "job_not_found"
 	}
 	return ans, nil
+}
+
+// leftBecause says why a job left the technician's world, by the reason holds gives.
+var leftBecause = map[string]string{
+	"reassigned":    "job %d was given to another technician",
+	"unassigned":    "job %d was taken back by dispatch",
+	"cancelled":     "job %d was cancelled",
+	"declined":      "you declined job %d",
+	"offer_expired": "the offer of job %d expired",
 }
 
 // statusRank orders the visit's steps in the technician's hands.
