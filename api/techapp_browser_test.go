@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -84,6 +85,16 @@ func TestTechAppWorksOffline(t *testing.T) {
 		t.Fatalf("sign in: %v", err)
 	}
 	phoneShot(t, ctx, "tech-agenda.png")
+	var problems []*page.InstallabilityError
+	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) (err error) {
+		problems, err = page.GetInstallabilityErrors().Do(ctx)
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("Chromium would not install the app: %s %v", p.ErrorID, p.ErrorArguments)
+	}
 
 	// The connection goes.
 	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(true, 0, -1, -1), waitJS(`!navigator.onLine`)); err != nil {
@@ -140,6 +151,13 @@ func TestTechAppWorksOffline(t *testing.T) {
 	}
 	if s := b.jobStatus(a); s != "offered" {
 		t.Fatalf("offline, yet the server has the visit %s", s)
+	}
+	// The phone restarts the app with no connection: the shell comes from the service worker,
+	// the day and the queue from IndexedDB.
+	if err := chromedp.Run(ctx, chromedp.Reload(),
+		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "done" && document.getElementById("queue").textContent === "9 waiting"`, a)),
+	); err != nil {
+		t.Fatalf("offline restart: %v", err)
 	}
 
 	// Back online five minutes later: the queue is replayed.
