@@ -63,10 +63,14 @@ type jobDTO struct {
 	EnRouteAt      *time.Time `json:"en_route_at,omitempty"`
 	OnSiteAt       *time.Time `json:"on_site_at,omitempty"`
 	FinishedAt     *time.Time `json:"finished_at,omitempty"`
-	Outcome        string     `json:"outcome,omitempty"`
-	SignOffMethod  string     `json:"signoff_method,omitempty"`
-	SignedOffAt    *time.Time `json:"signed_off_at,omitempty"`
-	Version        int        `json:"version"`
+	// The phone's times of the steps reported offline, when plausible (the SLA reads them first).
+	EnRouteDeviceAt  *time.Time `json:"en_route_device_at,omitempty"`
+	OnSiteDeviceAt   *time.Time `json:"on_site_device_at,omitempty"`
+	FinishedDeviceAt *time.Time `json:"finished_device_at,omitempty"`
+	Outcome          string     `json:"outcome,omitempty"`
+	SignOffMethod    string     `json:"signoff_method,omitempty"`
+	SignedOffAt      *time.Time `json:"signed_off_at,omitempty"`
+	Version          int        `json:"version"`
 }
 
 // jobDetailDTO is one visit whole (GET /v1/jobs/{id}): what was planned, what the technician
@@ -147,6 +151,7 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
 		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
 		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome,
+		EnRouteDeviceAt: j.EnRouteDeviceAt, OnSiteDeviceAt: j.OnSiteDeviceAt, FinishedDeviceAt: j.FinishedDeviceAt,
 		SignOffMethod: j.SignOffMethod, SignedOffAt: j.SignedOffAt, Version: j.Version}
 }
 

@@ -54,6 +54,10 @@ type notificationDTO struct {
 	CreatedAt time.Time      `json:"created_at"`
 }
 
+func notificationOut(n dispatch.Notification) notificationDTO {
+	return notificationDTO{ID: n.ID, Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title, Body: n.Body, Data: n.Data, CreatedAt: n.CreatedAt}
+}
+
 func (h lifecycleHandlers) inbox(c echo.Context) error {
 	page, err := pageOf(c)
 	if err != nil {
@@ -65,8 +69,7 @@ func (h lifecycleHandlers) inbox(c echo.Context) error {
 	}
 	out := listDTO[notificationDTO]{Items: make([]notificationDTO, 0, len(ns))}
 	for _, n := range ns {
-		out.Items = append(out.Items, notificationDTO{ID: n.ID, Kind: n.Kind, JobID: n.JobID, BookingID: n.BookingID, Title: n.Title,
-			Body: n.Body, Data: n.Data, CreatedAt: n.CreatedAt})
+		out.Items = append(out.Items, notificationOut(n))
 	}
 	if n := len(ns); n > 0 {
 		out.NextBefore = nextBefore(page, n, ns[n-1].ID)

@@ -35,6 +35,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 		v1 = e.Group("/v1", authenticate(JWT{Secret: d.JWTSecret, Issuer: d.JWTIssuer, Audience: d.JWTAudience}, d.Now, d.Log))
 	}
 	in, lc, con, as, tr, pw, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}, moneyHandlers{d}
+	ts := techSyncHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -69,6 +70,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/metrics", serveMetrics(d))
 	public("GET", "/console", web.Console)
 	public("GET", "/console/*", web.Console)
+	// The technician's app: installable, works offline, syncs through /v1/technicians/me/sync.
+	public("GET", "/tech", web.Tech)
+	public("GET", "/tech/*", web.Tech)
 	// The customer's tracking link: the token is the key, no login.
 	public("GET", "/t/:token", web.Tracking)
 	public("GET", "/t/:token/visit", tr.visit)
@@ -111,6 +115,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/technicians/me/jobs", lc.agenda, technician)
 	private("GET", "/technicians/me/inbox", lc.inbox, technician)
 	private("PUT", "/technicians/me/location", lc.putLocation, technician)
+	private("GET", "/technicians/me/sync", ts.pull, technician)
+	private("POST", "/technicians/me/sync", ts.push, technician)
 	private("PUT", "/customers/me/devices", lc.putDevice, customer)
 	private("DELETE", "/customers/me/devices/:token", lc.deleteDevice, customer)
 	private("GET", "/customers/me/inbox", lc.inbox, customer)

@@ -207,9 +207,15 @@ type Job struct {
 	EnRouteAt      *time.Time
 	OnSiteAt       *time.Time
 	FinishedAt     *time.Time
-	Outcome        string
-	Notes          string
-	PartsUsed      []Part
+	// EnRouteDeviceAt, OnSiteDeviceAt and FinishedDeviceAt are when the technician's phone says
+	// the step happened, kept when plausible (a report made offline reaches the server later,
+	// at the times above); the SLA and the KPIs read them first.
+	EnRouteDeviceAt  *time.Time
+	OnSiteDeviceAt   *time.Time
+	FinishedDeviceAt *time.Time
+	Outcome          string
+	Notes            string
+	PartsUsed        []Part
 	// SignOffMethod and SignedOffAt are the customer's sign-off of the visit: signature, code or
 	// refused, and when (proof of work records them); empty before it.
 	SignOffMethod string

@@ -32,6 +32,9 @@ type StatusUpdate struct {
 	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
 	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
 	ProofOfPurchase *bool
+	// DeviceAt is when the technician's phone says the step happened (a report queued offline),
+	// judged plausible by the caller; kept beside the server's time. Nil: now.
+	DeviceAt *time.Time
 }
 
 // VisitReport is a technician's report on a visit as other areas hear of it (lifecycle's hooks):

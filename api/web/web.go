@@ -1,6 +1,7 @@
-// Package web is the dispatcher console and the customer's tracking page: pages with their
-// scripts and styles embedded in the binary (no build step, no external assets: maps are SVG).
-// The console is public and every API call it makes carries the dispatcher's bearer token; the
+// Package web is the dispatcher console, the customer's tracking page and the technician's app
+// (/tech, an installable web app that works offline): pages with their scripts and styles
+// embedded in the binary (no build step, no external assets: maps are SVG). The console and the
+// technician's app are public and every API call they make carries the bearer token; the
 // tracking page's calls carry its link's token in their path.
 package web
 
@@ -15,6 +16,9 @@ import (
 
 //go:embed assets
 var assets embed.FS
+
+//go:embed tech
+var techAssets embed.FS
 
 // Console serves /console (the page) and /console/* (its assets).
 func Console(c echo.Context) error {
@@ -55,5 +59,46 @@ func serve(c echo.Context, name string) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-cache")
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	return c.Blob(http.StatusOK, ct, data)
+}
+
+// techFiles are the technician app's files and their types.
+var techFiles = map[string]string{
+	"index.html":           "text/html; charset=utf-8",
+	"app.js":               "text/javascript; charset=utf-8",
+	"store.js":             "text/javascript; charset=utf-8",
+	"style.css":            "text/css; charset=utf-8",
+	"sw.js":                "text/javascript; charset=utf-8",
+	"manifest.webmanifest": "application/manifest+json",
+	"icon.svg":             "image/svg+xml",
+	"icon-192.png":         "image/png",
+	"icon-512.png":         "image/png",
+}
+
+// Tech serves the technician's app: /tech/ (the page) and /tech/* (its files); /tech sends the
+// browser to /tech/, the service worker's scope.
+func Tech(c echo.Context) error {
+	name := strings.TrimPrefix(c.Param("*"), "/")
+	if c.Path() == "/tech" {
+		return c.Redirect(http.StatusMovedPermanently, "/tech/")
+	}
+	if name == "" {
+		name = "index.html"
+	}
+	ct, ok := techFiles[name]
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	data, err := fs.ReadFile(techAssets, "tech/"+name)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-cache") // the service worker keeps the offline copy
+	// blob: shows a photo taken offline before it is uploaded; data: the signature's preview.
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'")
+	if name == "sw.js" {
+		h.Set("Service-Worker-Allowed", "/tech/")
+	}
 	return c.Blob(http.StatusOK, ct, data)
 }

@@ -83,16 +83,21 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 			}
 		}
 		bookingStatus := dispatch.BookingInProgress
+		happened := now // when the step happened: the phone's time of a report made offline
+		if u.DeviceAt != nil {
+			happened = *u.DeviceAt
+			data["device_at"] = happened
+		}
 		switch u.Status {
 		case dispatch.JobEnRoute:
-			j.EnRouteAt = &now
+			j.EnRouteAt, j.EnRouteDeviceAt = &now, u.DeviceAt
 		case dispatch.JobOnSite:
-			j.OnSiteAt = &now
+			j.OnSiteAt, j.OnSiteDeviceAt = &now, u.DeviceAt
 			if j.Visit == 1 {
-				data["sla_met"] = !now.After(b.SLADueAt)
+				data["sla_met"] = !happened.After(b.SLADueAt)
 			}
 		case dispatch.JobCompleted, dispatch.JobIncomplete:
-			j.FinishedAt, j.Outcome, j.Notes, j.PartsUsed = &now, u.Outcome, u.Notes, u.PartsUsed
+			j.FinishedAt, j.FinishedDeviceAt, j.Outcome, j.Notes, j.PartsUsed = &now, u.DeviceAt, u.Outcome, u.Notes, u.PartsUsed
 			data["outcome"], data["notes"], data["parts_used"] = u.Outcome, u.Notes, u.PartsUsed // the trail keeps what was reported
 			if u.PartsUsed == nil {
 				data["parts_used"] = []dispatch.Part{}

@@ -86,7 +86,8 @@ func jobFrom(r db.Job, techName string) dispatch.Job {
 		ID: r.ID, BookingID: r.BookingID, Visit: int(r.Visit), Status: dispatch.JobStatus(r.Status), TechnicianID: r.TechnicianID,
 		TechnicianName: techName, PlannedStart: utcPtr(r.PlannedStart), PlannedEnd: utcPtr(r.PlannedEnd), Pinned: r.Pinned,
 		PinnedStart: r.PinnedStart, OfferExpiresAt: utcPtr(r.OfferExpiresAt), AcceptedAt: utcPtr(r.AcceptedAt), EnRouteAt: utcPtr(r.EnRouteAt),
-		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
+		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), EnRouteDeviceAt: utcPtr(r.EnRouteDeviceAt),
+		OnSiteDeviceAt: utcPtr(r.OnSiteDeviceAt), FinishedDeviceAt: utcPtr(r.FinishedDeviceAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
 		SignOffMethod: deref(r.SignoffMethod), SignedOffAt: utcPtr(r.SignedOffAt),
 		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -126,7 +127,8 @@ func (s jobRows) UpdateJob(ctx context.Context, j dispatch.Job) (dispatch.Job, e
 	v, err := s.q.JobSave(ctx, db.JobSaveParams{ID: j.ID, Status: string(j.Status), TechnicianID: j.TechnicianID,
 		PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, PinnedStart: j.PinnedStart,
 		OfferExpiresAt: j.OfferExpiresAt, AcceptedAt: j.AcceptedAt, EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt,
-		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt, ReadVersion: int32(j.Version)})
+		FinishedAt: j.FinishedAt, Outcome: j.Outcome, Notes: j.Notes, PartsUsed: parts, UpdatedAt: j.UpdatedAt, ReadVersion: int32(j.Version),
+		EnRouteDeviceAt: j.EnRouteDeviceAt, OnSiteDeviceAt: j.OnSiteDeviceAt, FinishedDeviceAt: j.FinishedDeviceAt})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Callers hold a job they read (most with its row locked): no row means another
 		// transaction changed it since, and writing this copy would undo that change.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -76,14 +75,7 @@ func (s lifecycleStore) ListNotifications(ctx context.Context, kind, subject str
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]dispatch.Notification, len(rows))
-	for i, r := range rows {
-		var data map[string]any
-		_ = json.Unmarshal(r.Data, &data)
-		out[i] = dispatch.Notification{ID: r.ID, RecipientKind: r.RecipientKind, RecipientSubject: r.RecipientSubject, Kind: r.Kind,
-			JobID: r.JobID, BookingID: r.BookingID, Title: r.Title, Body: r.Body, Data: data, CreatedAt: r.CreatedAt.UTC()}
-	}
-	return out, nil
+	return mapAll(rows, notificationFrom), nil
 }
 
 // ---- time off ----

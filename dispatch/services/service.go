@@ -20,6 +20,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
+	"github.com/fieldfix/fieldfix/dispatch/techsync"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
 )
 
@@ -38,6 +39,7 @@ type Set struct {
 	Aftersales *aftersales.Service
 	Proof      *proof.Service
 	Money      *money.Service
+	TechSync   *techsync.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -56,6 +58,7 @@ type Stores interface {
 	// Blobs is where attachments' bytes go unless the caller sets another store on Set.Proof.
 	Blobs() proof.Blobs
 	Money() money.Store
+	TechSync() techsync.Store
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -77,14 +80,15 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	in := intake.New(store.Intake(), env, planner, offs)
 	pw := proof.New(store.Proof(), env, store.Blobs())
 	mon := money.New(store.Money(), env)
+	// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
+	// invoices the paid visit or claims the warranty one
+	lc := lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon)
 	return &Set{
-		Env:     env,
-		Planner: planner,
-		Offers:  offs,
-		Intake:  in,
-		// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
-		// invoices the paid visit or claims the warranty one
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon),
+		Env:        env,
+		Planner:    planner,
+		Offers:     offs,
+		Intake:     in,
+		Lifecycle:  lc,
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
@@ -93,5 +97,25 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 		Aftersales: aftersales.New(store.Aftersales(), env),
 		Proof:      pw,
 		Money:      mon,
+		TechSync:   techsync.New(store.TechSync(), env, actsOf(lc, pw)),
+	}
+}
+
+// actsOf are the technician's acts as lifecycle and proof carry them out, for the sync.
+func actsOf(lc *lifecycle.Service, pw *proof.Service) techsync.Acts {
+	return techsync.Acts{
+		Accept:  lc.AcceptJob,
+		Decline: lc.DeclineJob,
+		Status:  lc.UpdateJobStatus,
+		Ping:    lc.PingLocation,
+		Answer: func(ctx context.Context, a dispatch.Actor, jobID int64, answers map[string]any) error {
+			_, err := pw.FillChecklist(ctx, a, jobID, answers)
+			return err
+		},
+		SignOff: func(ctx context.Context, a dispatch.Actor, jobID int64, so techsync.SignOff) error {
+			_, err := pw.SignOff(ctx, a, jobID, proof.SignOffRequest{Method: so.Method, SignerName: so.SignerName, Strokes: so.Strokes,
+				Code: so.Code, Reason: so.Reason})
+			return err
+		},
 	}
 }

@@ -29,7 +29,7 @@ type pkg struct {
 var (
 	shared = []string{"dispatch/planning", "dispatch/offers"}
 	areas  = []string{"dispatch/intake", "dispatch/lifecycle", "dispatch/roster", "dispatch/overrides", "dispatch/board",
-		"dispatch/optimize", "dispatch/watchdog", "dispatch/aftersales", "dispatch/proof", "dispatch/money"}
+		"dispatch/optimize", "dispatch/watchdog", "dispatch/aftersales", "dispatch/proof", "dispatch/money", "dispatch/techsync"}
 	adapters = []string{"api", "dispatch/postgres", "dispatch/fcm", "dispatch/push", "dispatch/schedule", "metrics", "dispatch/pdf", "dispatch/s3blob"}
 	// programs are free to import anything: they are where the house is put together.
 	programs = []string{"cmd", "internal/benchmarks", "internal/archtest", "internal/dbtest", "internal/pgsetup", "sim", "migrations", "geo/internal/geobench"}

@@ -44,15 +44,16 @@ UPDATE purchases SET extended_warranty_from = $2, extended_warranty_until = $3 W
 RETURNING *;
 
 -- KPIs over the bookings created in [from, to), grouped by tier, region, technician (the one
--- who made the last visit) or not at all. A ratio or average with nothing to measure (a zero
+-- who made the last visit) or not at all. Arrivals and finishes are the phone's times when it
+-- gave plausible ones (a report made offline), else the server's. A ratio or average with nothing to measure (a zero
 -- denominator, an empty set) is NaN, which the store turns into JSON null.
 -- name: KPIs :many
 WITH period AS (
     SELECT b.id, b.tier, b.region, b.created_at, b.sla_due_at, b.status, b.customer_deferred,
-           fv.on_site_at AS first_on_site,
-           lv.status AS last_status, lv.finished_at AS last_finished, lv.visit AS last_visit, lv.technician_id AS last_tech,
+           COALESCE(fv.on_site_device_at, fv.on_site_at) AS first_on_site,
+           lv.status AS last_status, COALESCE(lv.finished_device_at, lv.finished_at) AS last_finished, lv.visit AS last_visit, lv.technician_id AS last_tech,
            (SELECT count(*) FROM complaints c WHERE c.booking_id = b.id) AS complaints,
-           (SELECT COALESCE(sum(EXTRACT(epoch FROM j.finished_at - j.on_site_at)), 0) FROM jobs j
+           (SELECT COALESCE(sum(EXTRACT(epoch FROM COALESCE(j.finished_device_at, j.finished_at) - COALESCE(j.on_site_device_at, j.on_site_at))), 0) FROM jobs j
              WHERE j.booking_id = b.id AND j.finished_at IS NOT NULL AND j.on_site_at IS NOT NULL) AS handling_s,
            (SELECT count(*) FROM jobs j WHERE j.booking_id = b.id AND j.finished_at IS NOT NULL AND j.on_site_at IS NOT NULL) AS handled_visits,
            f.csat, f.nps,
@@ -67,7 +68,7 @@ WITH period AS (
                                 AND nb.created_at > fv.finished_at AND nb.created_at < fv.finished_at + interval '30 days')) AS signed_off_first_time
     FROM bookings b
     LEFT JOIN jobs fv ON fv.booking_id = b.id AND fv.visit = 1
-    LEFT JOIN LATERAL (SELECT j.status, j.finished_at, j.visit, j.technician_id FROM jobs j
+    LEFT JOIN LATERAL (SELECT j.status, j.finished_at, j.finished_device_at, j.visit, j.technician_id FROM jobs j
                        WHERE j.booking_id = b.id ORDER BY j.visit DESC LIMIT 1) lv ON true
     LEFT JOIN feedback f ON f.booking_id = b.id
     WHERE b.created_at >= sqlc.arg(from_time)::timestamptz AND b.created_at < sqlc.arg(to_time)::timestamptz
@@ -122,9 +123,10 @@ WITH days AS (
     WHERE lower(to_char(days.day, 'dy')) = s->>'day'
     GROUP BY t.id
 ), site_s AS (
-    SELECT j.technician_id, COALESCE(sum(EXTRACT(epoch FROM j.finished_at - j.on_site_at)), 0)::float8 AS onsite_seconds
+    SELECT j.technician_id, COALESCE(sum(EXTRACT(epoch FROM COALESCE(j.finished_device_at, j.finished_at) - COALESCE(j.on_site_device_at, j.on_site_at))), 0)::float8 AS onsite_seconds
     FROM jobs j
-    WHERE j.on_site_at >= sqlc.arg(from_time)::timestamptz AND j.on_site_at < sqlc.arg(to_time)::timestamptz AND j.finished_at IS NOT NULL
+    WHERE COALESCE(j.on_site_device_at, j.on_site_at) >= sqlc.arg(from_time)::timestamptz
+      AND COALESCE(j.on_site_device_at, j.on_site_at) < sqlc.arg(to_time)::timestamptz AND j.finished_at IS NOT NULL
     GROUP BY j.technician_id
 )
 SELECT sh.technician_id, sh.shift_seconds, COALESCE(si.onsite_seconds, 0)::float8 AS onsite_seconds

@@ -12,7 +12,9 @@ SELECT * FROM jobs WHERE id = $1 FOR UPDATE;
 UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
-    outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
+    outcome = $13, notes = $14, parts_used = $15, updated_at = $16,
+    en_route_device_at = sqlc.narg(en_route_device_at), on_site_device_at = sqlc.narg(on_site_device_at),
+    finished_device_at = sqlc.narg(finished_device_at), version = version + 1
 WHERE id = $1 AND version = sqlc.arg(read_version)::integer
 RETURNING version;
 

@@ -72,7 +72,7 @@ RETURNING id;
 UPDATE bookings b SET breached_at = sqlc.arg(now_time)::timestamptz
 WHERE b.breached_at IS NULL AND b.sla_due_at < sqlc.arg(now_time)::timestamptz AND b.status <> 'cancelled'
   AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.booking_id = b.id AND j.visit = 1
-                  AND j.on_site_at IS NOT NULL AND j.on_site_at <= b.sla_due_at)
+                  AND j.on_site_at IS NOT NULL AND COALESCE(j.on_site_device_at, j.on_site_at) <= b.sla_due_at)
 RETURNING b.id, b.sla_due_at, b.tier;
 
 -- name: FollowUpsDue :many

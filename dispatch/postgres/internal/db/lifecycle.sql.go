@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
@@ -141,6 +141,9 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.EnRouteDeviceAt,
+			&i.Job.OnSiteDeviceAt,
+			&i.Job.FinishedDeviceAt,
 			&i.SlaDueAt,
 			&i.Tier,
 			&i.Lat,
@@ -368,7 +371,7 @@ func (q *Queries) DevicesActive(ctx context.Context, ownerKind string, ownerSubj
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.id = $1
 `
@@ -407,13 +410,16 @@ func (q *Queries) JobGet(ctx context.Context, id int64) (JobGetRow, error) {
 		&i.Job.DurationMinutes,
 		&i.Job.SignoffMethod,
 		&i.Job.SignedOffAt,
+		&i.Job.EnRouteDeviceAt,
+		&i.Job.OnSiteDeviceAt,
+		&i.Job.FinishedDeviceAt,
 		&i.TechnicianName,
 	)
 	return i, err
 }
 
 const jobLock = `-- name: JobLock :one
-SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, en_route_device_at, on_site_device_at, finished_device_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
@@ -445,6 +451,9 @@ func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
 		&i.DurationMinutes,
 		&i.SignoffMethod,
 		&i.SignedOffAt,
+		&i.EnRouteDeviceAt,
+		&i.OnSiteDeviceAt,
+		&i.FinishedDeviceAt,
 	)
 	return i, err
 }
@@ -453,29 +462,34 @@ const jobSave = `-- name: JobSave :one
 UPDATE jobs
 SET status = $2, technician_id = $3, planned_start = $4, planned_end = $5, pinned = $6, pinned_start = $7,
     offer_expires_at = $8, accepted_at = $9, en_route_at = $10, on_site_at = $11, finished_at = $12,
-    outcome = $13, notes = $14, parts_used = $15, updated_at = $16, version = version + 1
-WHERE id = $1 AND version = $17::integer
+    outcome = $13, notes = $14, parts_used = $15, updated_at = $16,
+    en_route_device_at = $17, on_site_device_at = $18,
+    finished_device_at = $19, version = version + 1
+WHERE id = $1 AND version = $20::integer
 RETURNING version
 `
 
 type JobSaveParams struct {
-	ID             int64
-	Status         string
-	TechnicianID   *int64
-	PlannedStart   *time.Time
-	PlannedEnd     *time.Time
-	Pinned         bool
-	PinnedStart    bool
-	OfferExpiresAt *time.Time
-	AcceptedAt     *time.Time
-	EnRouteAt      *time.Time
-	OnSiteAt       *time.Time
-	FinishedAt     *time.Time
-	Outcome        string
-	Notes          string
-	PartsUsed      []byte
-	UpdatedAt      time.Time
-	ReadVersion    int32
+	ID               int64
+	Status           string
+	TechnicianID     *int64
+	PlannedStart     *time.Time
+	PlannedEnd       *time.Time
+	Pinned           bool
+	PinnedStart      bool
+	OfferExpiresAt   *time.Time
+	AcceptedAt       *time.Time
+	EnRouteAt        *time.Time
+	OnSiteAt         *time.Time
+	FinishedAt       *time.Time
+	Outcome          string
+	Notes            string
+	PartsUsed        []byte
+	UpdatedAt        time.Time
+	EnRouteDeviceAt  *time.Time
+	OnSiteDeviceAt   *time.Time
+	FinishedDeviceAt *time.Time
+	ReadVersion      int32
 }
 
 // A job is written from the version it was read at: a copy that another transaction changed
@@ -498,6 +512,9 @@ func (q *Queries) JobSave(ctx context.Context, arg JobSaveParams) (int32, error)
 		arg.Notes,
 		arg.PartsUsed,
 		arg.UpdatedAt,
+		arg.EnRouteDeviceAt,
+		arg.OnSiteDeviceAt,
+		arg.FinishedDeviceAt,
 		arg.ReadVersion,
 	)
 	var version int32
@@ -956,7 +973,7 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 }
 
 const technicianFinishedJobs = `-- name: TechnicianFinishedJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('completed', 'incomplete')
@@ -1005,6 +1022,9 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.EnRouteDeviceAt,
+			&i.Job.OnSiteDeviceAt,
+			&i.Job.FinishedDeviceAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err
@@ -1018,7 +1038,7 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 }
 
 const technicianJobs = `-- name: TechnicianJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -1066,6 +1086,9 @@ func (q *Queries) TechnicianJobs(ctx context.Context, technicianID int64, fromTi
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.EnRouteDeviceAt,
+			&i.Job.OnSiteDeviceAt,
+			&i.Job.FinishedDeviceAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

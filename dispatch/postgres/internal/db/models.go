@@ -204,31 +204,34 @@ type Invoice struct {
 }
 
 type Job struct {
-	ID              int64
-	BookingID       int64
-	Visit           int32
-	Status          string
-	TechnicianID    *int64
-	PlannedStart    *time.Time
-	PlannedEnd      *time.Time
-	Pinned          bool
-	OfferExpiresAt  *time.Time
-	AcceptedAt      *time.Time
-	EnRouteAt       *time.Time
-	OnSiteAt        *time.Time
-	FinishedAt      *time.Time
-	Outcome         string
-	Notes           string
-	PartsUsed       []byte
-	Version         int32
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	PinnedStart     bool
-	Lat             float64
-	Lng             float64
-	DurationMinutes int32
-	SignoffMethod   *string
-	SignedOffAt     *time.Time
+	ID               int64
+	BookingID        int64
+	Visit            int32
+	Status           string
+	TechnicianID     *int64
+	PlannedStart     *time.Time
+	PlannedEnd       *time.Time
+	Pinned           bool
+	OfferExpiresAt   *time.Time
+	AcceptedAt       *time.Time
+	EnRouteAt        *time.Time
+	OnSiteAt         *time.Time
+	FinishedAt       *time.Time
+	Outcome          string
+	Notes            string
+	PartsUsed        []byte
+	Version          int32
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	PinnedStart      bool
+	Lat              float64
+	Lng              float64
+	DurationMinutes  int32
+	SignoffMethod    *string
+	SignedOffAt      *time.Time
+	EnRouteDeviceAt  *time.Time
+	OnSiteDeviceAt   *time.Time
+	FinishedDeviceAt *time.Time
 }
 
 type JobChecklist struct {
@@ -469,6 +472,26 @@ type Technician struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	PlanVersion  int64
+}
+
+type TechnicianChange struct {
+	ID           int64
+	TechnicianID int64
+	Entity       string
+	EntityID     int64
+	Txid         interface{}
+	At           time.Time
+}
+
+type TechnicianSyncAction struct {
+	TechnicianID int64
+	Key          string
+	Kind         string
+	RequestHash  string
+	State        string
+	Answer       []byte
+	ClaimedAt    time.Time
+	DoneAt       *time.Time
 }
 
 type TechnicianTimeOff struct {

@@ -1,0 +1,285 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/proof"
+)
+
+// TestTechAppWorksOffline is a technician's morning in the app at /tech on a phone (390×844, in
+// headless Chromium): signed in, the phone loses its connection (DevTools' offline emulation);
+// the technician accepts an offer, sets off, arrives, fills the checklist, takes a photo, has the
+// customer sign on the screen and completes the visit, all queued on the phone; meanwhile a
+// dispatcher gives their other visit to a colleague, and they set off for it too. Back online,
+// the queue is replayed: the server has the visit completed with the phone's times beside its
+// own, the photo answering the checklist and the signature; the other visit answers a conflict
+// the app shows plainly. Screenshots in artifacts/.
+func TestTechAppWorksOffline(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.svc.Proof.Policy.SignOff = proof.SignOffSignature
+	admin := b.token(dispatch.RoleAdmin, "admin")
+	if r := b.do("POST", "/v1/checklists", admin, map[string]any{"name": "Washer repair", "service_type": "repair", "appliance": "washer",
+		"items": []map[string]any{
+			{"key": "drum_spins", "label": "Drum spins freely", "kind": "yes_no", "required": true},
+			{"key": "motor_current", "label": "Motor current", "kind": "number", "unit": "A", "min": 0, "max": 20, "required": true},
+			{"key": "photo_after", "label": "Photo of the repair", "kind": "photo", "required": true},
+		}}); r.Status != http.StatusCreated {
+		t.Fatalf("checklist: %d %s", r.Status, r.Body)
+	}
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	offered := b.offeredTo("zoe")
+	other := b.offeredTo("yann")
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", other["id"]), tech, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	colleague := b.technician("dominique", []string{"fridge"}, 45.75, 4.85)
+	a, o := int64(offered["id"].(float64)), int64(other["id"].(float64))
+	photo := filepath.Join(t.TempDir(), "repair.jpg")
+	jpg := testJPEG(t)
+	if err := os.WriteFile(photo, jpg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, ctx := browser(t, bin)
+	sel := func(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+	waitJS := func(js string) chromedp.Action {
+		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+	}
+	stepIs := func(job int64, label string) chromedp.Action {
+		return waitJS(fmt.Sprintf(`document.querySelector("#job-%d .step")?.textContent === %q`, job, label))
+	}
+	start := time.Now()
+	if err := chromedp.Run(ctx,
+		emulation.SetDeviceMetricsOverride(390, 844, 2, true),
+		network.Enable(),
+		chromedp.Navigate(b.srv.URL+"/tech/"),
+		chromedp.WaitVisible("#token", chromedp.ByID),
+		chromedp.SendKeys("#token", tech, chromedp.ByID),
+		chromedp.Click("#signin button", chromedp.ByQuery),
+		chromedp.WaitVisible(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		stepIs(o, "On my way"),
+		waitJS(`navigator.serviceWorker.controller !== null`), // the shell is cached
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	phoneShot(t, ctx, "tech-agenda.png")
+	var problems []*page.InstallabilityError
+	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) (err error) {
+		problems, err = page.GetInstallabilityErrors().Do(ctx)
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("Chromium would not install the app: %s %v", p.ErrorID, p.ErrorArguments)
+	}
+
+	// The connection goes.
+	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(true, 0, -1, -1), waitJS(`!navigator.onLine`)); err != nil {
+		t.Fatal(err)
+	}
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%d/assign", o), disp, map[string]any{"technician_id": colleague, "reason": "closer"}); r.Status != 200 {
+		t.Fatalf("reassign: %d %s", r.Status, r.Body)
+	}
+	var pad struct{ X, Y, W, H float64 }
+	if err := chromedp.Run(ctx,
+		chromedp.Click(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		stepIs(a, "On my way"),
+		chromedp.Click(sel("#job-%d .step", o), chromedp.ByQuery), // the visit given away meanwhile
+		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		stepIs(a, "Arrived"),
+		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "on site"`, a)),
+		chromedp.Click(sel("#job-%d .open", a), chromedp.ByQuery),
+		chromedp.WaitVisible("#item-drum_spins", chromedp.ByID),
+		chromedp.SetValue("#item-drum_spins", "true", chromedp.ByID),
+		chromedp.SetValue("#item-motor_current", "4.5", chromedp.ByID),
+		chromedp.Click("#v-save-checklist", chromedp.ByID),
+		chromedp.SetUploadFiles("#v-photo", []string{photo}, chromedp.ByID, chromedp.NodeReady),
+		chromedp.WaitVisible("#v-thumbs img", chromedp.ByQuery),
+		chromedp.ScrollIntoView("#v-pad", chromedp.ByID),
+		chromedp.Evaluate(`(() => { const r = document.getElementById("v-pad").getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`, &pad),
+	); err != nil {
+		t.Fatalf("offline visit: %v", err)
+	}
+	if err := chromedp.Run(ctx, sign(pad.X, pad.Y, pad.W, pad.H),
+		chromedp.SendKeys("#v-signer", "Zoé Martin", chromedp.ByID),
+		chromedp.Click("#v-save-signature", chromedp.ByID),
+		chromedp.WaitVisible("#v-signed", chromedp.ByID),
+		chromedp.SendKeys("#v-notes", "Drive belt replaced", chromedp.ByID),
+		chromedp.Click("#v-add-part", chromedp.ByID),
+		chromedp.SendKeys(".part .sku", "BELT-1", chromedp.ByQuery),
+		chromedp.SendKeys(".part .name", "drive belt", chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("sign-off: %v", err)
+	}
+	phoneShot(t, ctx, "tech-visit-offline.png")
+	var waiting string
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#v-complete", chromedp.ByID),
+		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "done"`, a)),
+		chromedp.Text("#queue", &waiting, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	phoneShot(t, ctx, "tech-offline-queue.png")
+	if waiting != "9 waiting" {
+		t.Fatalf("the queue shows %q, want 9 waiting (accept, 4 statuses, checklist, the photo and its reference, signature)", waiting)
+	}
+	if s := b.jobStatus(a); s != "offered" {
+		t.Fatalf("offline, yet the server has the visit %s", s)
+	}
+	// The phone restarts the app with no connection: the shell comes from the service worker,
+	// the day and the queue from IndexedDB.
+	if err := chromedp.Run(ctx, chromedp.Reload(),
+		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "done" && document.getElementById("queue").textContent === "9 waiting"`, a)),
+	); err != nil {
+		t.Fatalf("offline restart: %v", err)
+	}
+
+	// Back online five minutes later: the queue is replayed.
+	b.clock.Set(b.clock.Now().Add(5 * time.Minute))
+	var conflict string
+	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(false, 0, -1, -1),
+		waitJS(`document.getElementById("queue").hidden && document.querySelector(".conflict") !== null`),
+		chromedp.Text(".conflict", &conflict, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	phoneShot(t, ctx, "tech-synced-conflict.png")
+	t.Logf("the browser part took %v", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(conflict, "On my way: not applied") || !strings.Contains(conflict, "given to another technician") || !strings.Contains(conflict, "job_reassigned") {
+		t.Fatalf("the conflict is not said plainly: %q", conflict)
+	}
+
+	r := b.do("GET", fmt.Sprintf("/v1/jobs/%d", a), disp, nil)
+	var j struct {
+		Status           string          `json:"status"`
+		OnSiteAt         time.Time       `json:"on_site_at"`
+		OnSiteDeviceAt   *time.Time      `json:"on_site_device_at"`
+		FinishedAt       time.Time       `json:"finished_at"`
+		FinishedDeviceAt *time.Time      `json:"finished_device_at"`
+		SignOffMethod    string          `json:"signoff_method"`
+		Notes            string          `json:"notes"`
+		PartsUsed        []dispatch.Part `json:"parts_used"`
+	}
+	if err := json.Unmarshal(r.Body, &j); err != nil {
+		t.Fatal(err)
+	}
+	offeredAt := b.clock.Now().Add(-5 * time.Minute)
+	if j.Status != "completed" || j.SignOffMethod != "signature" || j.Notes != "Drive belt replaced" || len(j.PartsUsed) != 1 || j.PartsUsed[0].SKU != "BELT-1" {
+		t.Fatalf("the server's visit: %s", r.Body)
+	}
+	if j.OnSiteDeviceAt == nil || j.FinishedDeviceAt == nil || !j.OnSiteDeviceAt.Before(j.OnSiteAt) || j.OnSiteDeviceAt.Before(offeredAt.Add(-time.Minute)) ||
+		j.FinishedDeviceAt.Before(*j.OnSiteDeviceAt) || !j.FinishedDeviceAt.Before(j.FinishedAt) {
+		t.Fatalf("the phone's times are not kept beside the server's: %s", r.Body)
+	}
+	atts := b.do("GET", fmt.Sprintf("/v1/jobs/%d/attachments", a), disp, nil).json(t)["items"].([]any)
+	if len(atts) != 1 { // the photo (the signature's strokes are the sign-off's own)
+		t.Fatalf("attachments: %v", atts)
+	}
+	cl := b.do("GET", fmt.Sprintf("/v1/jobs/%d/checklist", a), disp, nil).json(t)
+	if ans := cl["answers"].(map[string]any); ans["drum_spins"] != true || ans["motor_current"] != 4.5 || ans["photo_after"] == nil {
+		t.Fatalf("checklist: %v", cl)
+	}
+	var photoSHA string
+	for _, x := range atts {
+		if m := x.(map[string]any); m["kind"] == "after" {
+			photoSHA = m["sha256"].(string)
+			if m["id"] != answerOf(cl, "photo_after") {
+				t.Fatalf("the photo does not answer the checklist's photo item: %v %v", m, cl["answers"])
+			}
+		}
+	}
+	if photoSHA != sha(jpg) {
+		t.Fatalf("the photo on the server is not the one taken: %v", atts)
+	}
+	if s := b.jobStatus(o); s == "en_route" {
+		t.Fatal("the visit given away was set off by the old technician")
+	}
+}
+
+func answerOf(cl map[string]any, key string) any { return cl["answers"].(map[string]any)[key] }
+
+func (b *testBundle) jobStatus(id int64) string {
+	b.t.Helper()
+	var s string
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT status FROM jobs WHERE id = $1", id).Scan(&s); err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// sign draws a signature across the pad at (x, y, w, h) with the mouse.
+func sign(x, y, w, h float64) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		pts := [][2]float64{}
+		for i := 0; i <= 12; i++ {
+			f := float64(i) / 12
+			pts = append(pts, [2]float64{x + w*(0.1+0.8*f), y + h*(0.5+0.3*float64((i%4)-2)/2)})
+		}
+		if err := input.DispatchMouseEvent(input.MousePressed, pts[0][0], pts[0][1]).WithButton(input.Left).WithClickCount(1).Do(ctx); err != nil {
+			return err
+		}
+		for _, p := range pts[1:] {
+			if err := input.DispatchMouseEvent(input.MouseMoved, p[0], p[1]).WithButton(input.Left).WithButtons(1).Do(ctx); err != nil {
+				return err
+			}
+		}
+		last := pts[len(pts)-1]
+		return input.DispatchMouseEvent(input.MouseReleased, last[0], last[1]).WithButton(input.Left).WithClickCount(1).Do(ctx)
+	})
+}
+
+// phoneShot keeps a screenshot of the page in artifacts/.
+func phoneShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "artifacts")
+	_ = os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testJPEG is a small photo.
+func testJPEG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := range 48 {
+		for x := range 64 {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 120, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,386 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// pull is one GET /v1/technicians/me/sync (cursor "" for the whole world).
+func (b *testBundle) pull(tech, cursor string) map[string]any {
+	b.t.Helper()
+	path := "/v1/technicians/me/sync"
+	if cursor != "" {
+		path += "?cursor=" + url.QueryEscape(cursor)
+	}
+	r := b.do("GET", path, tech, nil)
+	if r.Status != http.StatusOK {
+		b.t.Fatalf("pull: %d %s", r.Status, r.Body)
+	}
+	return r.json(b.t)
+}
+
+// pullSettled pulls from cursor until a pull brings nothing new (the watermark is held back
+// while any write transaction of the cluster runs, parallel tests' included), gathering every
+// pull's answers into one; at most 5 s.
+func (b *testBundle) pullSettled(tech, cursor string) map[string]any {
+	b.t.Helper()
+	all := map[string]any{"upserts": map[string]any{"jobs": []any{}, "notifications": []any{}, "time_off": []any{}}, "removals": []any{}}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := b.pull(tech, cursor)
+		up, allUp := w["upserts"].(map[string]any), all["upserts"].(map[string]any)
+		n := len(w["removals"].([]any))
+		for _, k := range []string{"jobs", "notifications", "time_off"} {
+			n += len(up[k].([]any))
+			allUp[k] = append(allUp[k].([]any), up[k].([]any)...)
+		}
+		all["removals"] = append(all["removals"].([]any), w["removals"].([]any)...)
+		cursor = w["cursor"].(string)
+		all["cursor"] = cursor
+		if (n == 0 && len(allUp["jobs"].([]any))+len(all["removals"].([]any))+len(allUp["notifications"].([]any)) > 0) || time.Now().After(deadline) {
+			return all
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// upserted are the ids of the jobs (or notifications, time_off) a pull puts.
+func upserted(w map[string]any, what string) []int64 {
+	var ids []int64
+	for _, x := range w["upserts"].(map[string]any)[what].([]any) {
+		ids = append(ids, int64(x.(map[string]any)["id"].(float64)))
+	}
+	return ids
+}
+
+// removed is what a pull drops: entity id → reason.
+func removed(w map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, x := range w["removals"].([]any) {
+		m := x.(map[string]any)
+		out[fmt.Sprintf("%s %v", m["entity"], m["id"])] = m["reason"].(string)
+	}
+	return out
+}
+
+// syncPush posts acts with the phone's clock at deviceNow; the results by key.
+func (b *testBundle) syncPush(tech string, deviceNow time.Time, acts ...map[string]any) map[string]map[string]any {
+	b.t.Helper()
+	r := b.do("POST", "/v1/technicians/me/sync", tech, map[string]any{"device_time": deviceNow.Format(time.RFC3339Nano), "actions": acts})
+	if r.Status != http.StatusOK {
+		b.t.Fatalf("push: %d %s", r.Status, r.Body)
+	}
+	out := map[string]map[string]any{}
+	for _, x := range r.json(b.t)["results"].([]any) {
+		m := x.(map[string]any)
+		out[m["key"].(string)] = m
+	}
+	return out
+}
+
+// TestSyncPullsTheTechniciansWorld: the first pull is today's and tomorrow's world (the offer with
+// its booking, customer, navigation link and checklist); later pulls bring what changed since
+// their cursor: the job accepted, a notification, time off; a job given to someone else is a
+// removal saying so.
+func TestSyncPullsTheTechniciansWorld(t *testing.T) {
+	b := setup(t)
+	b.washerChecklist()
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	cust := b.token(dispatch.RoleCustomer, "zoe")
+	req := washerBooking(nil)
+	req["contact_name"], req["contact_phone"] = "Zoé Martin", "+33 6 12 34 56 78"
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, req).json(t))
+
+	w := b.pull(tech, "")
+	if w["full"] != true || len(upserted(w, "jobs")) != 1 || upserted(w, "jobs")[0] != int64(job["id"].(float64)) {
+		t.Fatalf("first pull: %v", w)
+	}
+	j := w["upserts"].(map[string]any)["jobs"].([]any)[0].(map[string]any)
+	offer, _ := j["offer"].(map[string]any)
+	cl, _ := j["checklist"].(map[string]any)
+	if j["status"] != "offered" || offer == nil || offer["status"] != "open" || j["customer"].(map[string]any)["name"] != "Zoé Martin" ||
+		j["booking"].(map[string]any)["address"] != req["address"] || cl == nil || len(cl["items"].([]any)) != 4 ||
+		j["navigation"] != "geo:45.764000,4.835700?q=45.764000%2C4.835700%2812+rue+de+la+R%C3%A9publique%2C+Lyon%29" {
+		t.Fatalf("the offered job lacks what the app shows: %v", j)
+	}
+	// The offer's notification is in the first pull, or (its transaction below the watermark
+	// only later) in the next.
+	cursor := w["cursor"].(string)
+	if n := len(upserted(w, "notifications")) + len(upserted(b.pullSettled(tech, cursor), "notifications")); n != 1 {
+		t.Fatalf("the offer's notification reached the phone %d times", n)
+	}
+	cursor = b.pull(tech, cursor)["cursor"].(string)
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", job["id"]), tech, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	w = b.pullSettled(tech, cursor)
+	if ids := upserted(w, "jobs"); len(ids) != 1 || w["upserts"].(map[string]any)["jobs"].([]any)[0].(map[string]any)["status"] != "accepted" {
+		t.Fatalf("the acceptance is not pulled: %v", w)
+	}
+	cursor = w["cursor"].(string)
+
+	other := b.technician("dominique", []string{"fridge"}, 45.75, 4.85)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/assign", job["id"]), disp, map[string]any{"technician_id": other}); r.Status != 200 {
+		t.Fatalf("reassign: %d %s", r.Status, r.Body)
+	}
+	camilleID := b.technicianID("camille")
+	if r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/unavailable", camilleID), disp, map[string]any{"reason": "training"}); r.Status != 200 {
+		t.Fatalf("time off: %d %s", r.Status, r.Body)
+	}
+	w = b.pullSettled(tech, cursor)
+	if rm := removed(w); rm[fmt.Sprintf("job %v", job["id"])] != "reassigned" || len(upserted(w, "jobs")) != 0 {
+		t.Fatalf("the reassigned job is not a removal: %v", w)
+	}
+	if len(upserted(w, "time_off")) != 1 || len(upserted(w, "notifications")) == 0 {
+		t.Fatalf("time off and the cancellation's notification are not pulled: %v", w["upserts"])
+	}
+	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor=nonsense", tech, nil), 400, "invalid_cursor")
+	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor=1-999999999999", tech, nil), 400, "invalid_cursor")
+	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?since=1", tech, nil), 400, "unknown_filter")
+}
+
+func (b *testBundle) technicianID(sub string) int64 {
+	b.t.Helper()
+	var id int64
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT id FROM technicians WHERE subject = $1", sub).Scan(&id); err != nil {
+		b.t.Fatal(err)
+	}
+	return id
+}
+
+// TestSyncCursorMissesNothingUnderConcurrentWriters: writers add notifications for the technician
+// in transactions that stay open for random times, so they commit out of the order their ids
+// (and transaction ids) were given, while the phone pulls with its cursor as fast as it can. Every
+// notification reaches the phone exactly once.
+func TestSyncCursorMissesNothingUnderConcurrentWriters(t *testing.T) {
+	b := setup(t)
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	cursor := b.pull(tech, "")["cursor"].(string)
+
+	const writers, each = 6, 20
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				tx, err := b.db.Pool.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO notifications (recipient_kind, recipient_subject, kind, title, body, created_at)
+					VALUES ('technician', 'camille', 'change', $1, '', now())`, fmt.Sprintf("w%d-%d", w, i)); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Duration(rand.IntN(15)) * time.Millisecond) // commit later than transactions begun after this one
+				if err := tx.Commit(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	seen := map[int64]int{}
+	pulls := 0
+	collect := func() {
+		w := b.pull(tech, cursor)
+		pulls++
+		for _, id := range upserted(w, "notifications") {
+			seen[id]++
+		}
+		cursor = w["cursor"].(string)
+	}
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			collect()
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var total int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM notifications WHERE recipient_subject = 'camille' AND kind = 'change'").Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	// Every writer has committed; the watermark passes them once the cluster's transactions that
+	// began before their last commit have ended (parallel tests' too).
+	for deadline := time.Now().Add(10 * time.Second); len(seen) < total && time.Now().Before(deadline); {
+		collect()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if total != writers*each || len(seen) != total {
+		t.Fatalf("%d notifications written, %d reached the phone in %d pulls", total, len(seen), pulls)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("notification %d reached the phone %d times", id, n)
+		}
+	}
+	t.Logf("%d notifications, each pulled once, in %d pulls", total, pulls)
+}
+
+// offeredTo books a washer repair the only washer technician (sub) is offered: the job.
+func (b *testBundle) offeredTo(cust string) map[string]any {
+	b.t.Helper()
+	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, cust), washerBooking(nil))
+	if r.Status != http.StatusCreated {
+		b.t.Fatalf("booking: %d %s", r.Status, r.Body)
+	}
+	return jobOf(b.t, r.json(b.t))
+}
+
+// TestSyncPushAppliesOfflineActsOnce: a day's acts made offline (accept, on the way, arrived,
+// checklist, finished, pings) sent in one batch apply in order; the same batch again answers
+// already_applied and changes nothing; a key used for another act is refused; a job given to
+// someone else meanwhile answers a conflict that says so, without the job.
+func TestSyncPushAppliesOfflineActsOnce(t *testing.T) {
+	b := setup(t)
+	b.washerChecklist()
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	b.svc.Offers.Config.OfferTTL = 2 * time.Hour // the phone accepts offline, in time, and syncs later
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	job := b.offeredTo("zoe")
+	second := b.offeredTo("yann")
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", second["id"]), tech, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	id := job["id"]
+	t0 := b.clock.Now()
+	b.clock.Set(t0.Add(40 * time.Minute)) // the phone comes back online
+	now := b.clock.Now()
+	acts := []map[string]any{
+		{"key": "a1", "kind": "accept", "job_id": id, "occurred_at": t0.Add(time.Minute)},
+		{"key": "a2", "kind": "status", "job_id": id, "status": "en_route", "occurred_at": t0.Add(5 * time.Minute)},
+		{"key": "a3", "kind": "ping", "location": map[string]any{"lat": 45.762, "lng": 4.836}, "occurred_at": t0.Add(19 * time.Minute)},
+		{"key": "a4", "kind": "status", "job_id": id, "status": "on_site", "occurred_at": t0.Add(20 * time.Minute)},
+		{"key": "a5", "kind": "checklist", "job_id": id, "answers": map[string]any{"drum_spins": true, "motor_current": 4.5}, "occurred_at": t0.Add(30 * time.Minute)},
+		{"key": "a6", "kind": "status", "job_id": id, "status": "completed", "notes": "belt replaced",
+			"parts_used": []map[string]any{{"sku": "BELT-1", "name": "drive belt", "quantity": 1}}, "occurred_at": t0.Add(35 * time.Minute)},
+	}
+	res := b.syncPush(tech, now, acts...)
+	for _, k := range []string{"a1", "a2", "a3", "a4", "a5", "a6"} {
+		if res[k]["outcome"] != "applied" {
+			t.Fatalf("%s: %v", k, res[k])
+		}
+	}
+	done := res["a6"]["job"].(map[string]any)
+	if done["status"] != "completed" || done["on_site_device_at"] != t0.Add(20*time.Minute).Format(time.RFC3339) ||
+		done["on_site_at"] != now.Format(time.RFC3339) || done["finished_device_at"] != t0.Add(35*time.Minute).Format(time.RFC3339) {
+		t.Fatalf("the device times are not kept beside the server's: %v", done)
+	}
+
+	again := b.syncPush(tech, now, acts...)
+	for _, k := range []string{"a1", "a2", "a3", "a4", "a5", "a6"} {
+		if again[k]["outcome"] != "already_applied" {
+			t.Fatalf("replayed %s: %v", k, again[k])
+		}
+	}
+	if n := b.auditCount("job", id, "on_site"); n != 1 {
+		t.Fatalf("the replay reported the arrival again: %d on_site events", n)
+	}
+	reused := b.syncPush(tech, now, map[string]any{"key": "a1", "kind": "accept", "job_id": second["id"]})
+	if reused["a1"]["outcome"] != "rejected" || reused["a1"]["code"] != "idempotency_key_reused" {
+		t.Fatalf("a key used for another act: %v", reused["a1"])
+	}
+
+	other := b.technician("dominique", []string{"fridge"}, 45.75, 4.85)
+	if r := b.do("POST", fmt.Sprintf("/v1/jobs/%v/assign", second["id"]), b.token(dispatch.RoleDispatcher, "disp"), map[string]any{"technician_id": other}); r.Status != 200 {
+		t.Fatalf("reassign: %d %s", r.Status, r.Body)
+	}
+	c := b.syncPush(tech, now, map[string]any{"key": "b1", "kind": "status", "job_id": second["id"], "status": "en_route", "occurred_at": now.Add(-time.Minute)},
+		map[string]any{"key": "b2", "kind": "accept", "job_id": 999999})
+	if c["b1"]["outcome"] != "conflict" || c["b1"]["code"] != "job_reassigned" || c["b1"]["job"] != nil {
+		t.Fatalf("a job reassigned meanwhile: %v", c["b1"])
+	}
+	if c["b2"]["outcome"] != "conflict" || c["b2"]["code"] != "job_not_found" {
+		t.Fatalf("a job never theirs: %v", c["b2"])
+	}
+	// The conflict was not recorded as applied: the same key answers the same conflict again.
+	if c2 := b.syncPush(tech, now, map[string]any{"key": "b1", "kind": "status", "job_id": second["id"], "status": "en_route", "occurred_at": now.Add(-time.Minute)}); c2["b1"]["code"] != "job_reassigned" {
+		t.Fatalf("the conflict again: %v", c2["b1"])
+	}
+	wantProblem(t, b.do("POST", "/v1/technicians/me/sync", tech, map[string]any{"actions": []any{}}), 400, "invalid_actions")
+	wantProblem(t, b.do("POST", "/v1/technicians/me/sync", b.token(dispatch.RoleCustomer, "zoe"), map[string]any{"actions": acts}), 403, "forbidden_role")
+}
+
+// TestSyncDeviceTimeRules: an arrival queued offline counts at the phone's time when plausible,
+// for the SLA and the KPIs (a visit on site before its due time, synced after it, is met); the
+// phone's clock skew, measured from the request's Date, is taken out; a time in the future or
+// before the offer is refused and the act keeps the server's time.
+func TestSyncDeviceTimeRules(t *testing.T) {
+	b := setup(t)
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	t0 := b.clock.Now()
+	job := b.offeredTo("zoe") // paid: due 24 h after booking
+	id := job["id"]
+	var due time.Time
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT b.sla_due_at FROM bookings b JOIN jobs j ON j.booking_id = b.id WHERE j.id = $1", id).Scan(&due); err != nil {
+		t.Fatal(err)
+	}
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", id), tech, nil)
+	// Synced 30 minutes after the due time, by a phone whose clock runs 2 h fast, in the Date header.
+	b.clock.Set(due.Add(30 * time.Minute))
+	now := b.clock.Now()
+	tech = b.token(dispatch.RoleTechnician, "camille")
+	fast := 2 * time.Hour
+	push := func(acts ...map[string]any) map[string]map[string]any {
+		r := b.do("POST", "/v1/technicians/me/sync", tech, map[string]any{"actions": acts}, "Date", now.Add(fast).Format(http.TimeFormat))
+		if r.Status != 200 {
+			t.Fatalf("push: %d %s", r.Status, r.Body)
+		}
+		out := map[string]map[string]any{}
+		for _, x := range r.json(t)["results"].([]any) {
+			out[x.(map[string]any)["key"].(string)] = x.(map[string]any)
+		}
+		return out
+	}
+	arrived := due.Add(-10 * time.Minute)
+	res := push(map[string]any{"key": "s0", "kind": "status", "job_id": id, "status": "en_route", "occurred_at": arrived.Add(fast - 25*time.Minute)},
+		map[string]any{"key": "s1", "kind": "status", "job_id": id, "status": "on_site", "occurred_at": arrived.Add(fast)})
+	if dt := res["s1"]["device_time"].(map[string]any); res["s1"]["outcome"] != "applied" || dt["status"] != "accepted" || dt["at"] != arrived.Format(time.RFC3339) {
+		t.Fatalf("a plausible arrival: %v", res["s1"])
+	}
+	if j := res["s1"]["job"].(map[string]any); j["on_site_device_at"] != arrived.Format(time.RFC3339) || j["on_site_at"] != now.Format(time.RFC3339) {
+		t.Fatalf("the arrival's times: %v", j)
+	}
+	q := url.Values{"from": {t0.Add(-time.Hour).Format(time.RFC3339)}, "to": {t0.Add(time.Hour).Format(time.RFC3339)}}
+	r := b.do("GET", "/v1/kpis?"+q.Encode(), b.token(dispatch.RoleDispatcher, "disp"), nil)
+	g := r.json(t)["groups"].([]any)[0].(map[string]any)
+	if g["sla_met"] != 1.0 || g["sla_missed"] != 0.0 {
+		t.Fatalf("the SLA does not count the arrival at the phone's time: %s", r.Body)
+	}
+
+	later := b.offeredTo("yann")
+	b.do("POST", fmt.Sprintf("/v1/jobs/%v/accept", later["id"]), tech, nil)
+	future := push(map[string]any{"key": "f1", "kind": "status", "job_id": later["id"], "status": "en_route", "occurred_at": now.Add(fast + time.Hour)},
+		map[string]any{"key": "e1", "kind": "status", "job_id": later["id"], "status": "on_site", "occurred_at": t0.Add(fast - time.Hour)})
+	if dt := future["f1"]["device_time"].(map[string]any); future["f1"]["outcome"] != "applied" || dt["status"] != "refused" || dt["code"] != "device_time_in_future" ||
+		future["f1"]["job"].(map[string]any)["en_route_device_at"] != nil || future["f1"]["job"].(map[string]any)["en_route_at"] != now.Format(time.RFC3339) {
+		t.Fatalf("a time in the future: %v", future["f1"])
+	}
+	if dt := future["e1"]["device_time"].(map[string]any); future["e1"]["outcome"] != "applied" || dt["status"] != "refused" || dt["code"] != "device_time_too_early" {
+		t.Fatalf("a time before the offer: %v", future["e1"])
+	}
+}
