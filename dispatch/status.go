@@ -32,6 +32,9 @@ type StatusUpdate struct {
 	// ProofOfPurchase is the technician's word, on site, on the proof of purchase of a booking
 	// whose warranty is not verified: shown (true) or not (false). Ignored on other bookings.
 	ProofOfPurchase *bool
+	// NeededParts are the parts an incomplete visit (outcome needs_part) lacked: part requests
+	// bring them, and the return visit waits for them.
+	NeededParts []Part
 }
 
 // VisitReport is a technician's report on a visit as other areas hear of it (lifecycle's hooks):

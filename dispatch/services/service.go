@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
+	"github.com/fieldfix/fieldfix/dispatch/parts"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
@@ -38,6 +39,7 @@ type Set struct {
 	Aftersales *aftersales.Service
 	Proof      *proof.Service
 	Money      *money.Service
+	Parts      *parts.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -56,6 +58,7 @@ type Stores interface {
 	// Blobs is where attachments' bytes go unless the caller sets another store on Set.Proof.
 	Blobs() proof.Blobs
 	Money() money.Store
+	Parts() parts.Store
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -77,14 +80,15 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	in := intake.New(store.Intake(), env, planner, offs)
 	pw := proof.New(store.Proof(), env, store.Blobs())
 	mon := money.New(store.Money(), env)
+	prt := parts.New(store.Parts(), env, offs)
 	return &Set{
 		Env:     env,
 		Planner: planner,
 		Offers:  offs,
 		Intake:  in,
-		// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
-		// invoices the paid visit or claims the warranty one
-		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon),
+		// intake settles warranties on site; proof gates completion (checklist, sign-off); parts
+		// takes what the visit used out of the van; money then invoices the paid visit or claims the warranty one
+		Lifecycle:  lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, prt, mon),
 		Roster:     roster.New(store.Roster(), env),
 		Overrides:  overrides.New(store.Overrides(), env, planner, offs),
 		Board:      board.New(store.Board(), env, planner),
@@ -93,5 +97,6 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 		Aftersales: aftersales.New(store.Aftersales(), env),
 		Proof:      pw,
 		Money:      mon,
+		Parts:      prt,
 	}
 }
