@@ -300,7 +300,7 @@ func (b *testBundle) stockVan(techID int64, sku string, quantity int) {
 // requireParts sets a job's required parts as the dispatcher.
 func (b *testBundle) requireParts(jobID any, parts ...map[string]any) response {
 	b.t.Helper()
-	return b.do("PUT", fmt.Sprintf("/v1/jobs/%v/parts", jobID), b.token(dispatch.RoleDispatcher, "disp"), map[string]any{"parts": parts})
+	return b.do("PUT", fmt.Sprintf("/v1/jobs/%v/parts", jobID), b.token(dispatch.RoleDispatcher, "disp"), map[string]any{"parts": append([]map[string]any{}, parts...)})
 }
 
 // TestConsumptionAtCompletion: a job's required part is reserved in its technician's van; the
@@ -567,4 +567,44 @@ func TestAwaitingPartsReturnVisit(t *testing.T) {
 	}
 	wantProblem(t, b.do("GET", "/v1/part-requests", b.token(dispatch.RoleCustomer, "wim"), nil), 403, "forbidden_role")
 	wantProblem(t, b.do("GET", "/v1/part-requests?state=lost", disp, nil), 400, "invalid_state")
+}
+
+// TestReoptimizeKeepsPartsWithTheirVan: a technician joins next door; re-optimisation leaves the job
+// whose part only the far technician's van holds where it is, reserved there; once the job no
+// longer requires it, the reservation is released and the job moves next door.
+func TestReoptimizeKeepsPartsWithTheirVan(t *testing.T) {
+	b := setup(t)
+	b.catalogued(false, map[string]int64{"PMP-7": 3100})
+	far := b.technician("far", []string{"washer"}, 45.60, 4.70)
+	b.stockVan(far, "PMP-7", 1)
+	cust, disp := b.token(dispatch.RoleCustomer, "cust"), b.token(dispatch.RoleDispatcher, "disp")
+	withPart := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	b.do("POST", "/v1/bookings", cust, washerBooking(nil))
+	if r := b.requireParts(withPart["id"], map[string]any{"sku": "PMP-7", "quantity": 1}); r.Status != 200 || num(r.json(t)["job"].(map[string]any), "technician_id") != far {
+		t.Fatalf("require: %d %s", r.Status, r.Body)
+	}
+	near := b.technician("near", []string{"washer"}, 45.7641, 4.8358)
+	r := b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 3000, "freeze_minutes": 0})
+	if r.Status != 200 {
+		t.Fatalf("optimize: %d %s", r.Status, r.Body)
+	}
+	if _, res := b.onHand(fmt.Sprintf("van:%d", far), "PMP-7"); res != 1 {
+		t.Fatalf("reservation after optimising: %d", res)
+	}
+	for _, m := range r.json(t)["moved"].([]any) {
+		if m := m.(map[string]any); m["job_id"] == withPart["id"] {
+			t.Fatalf("the job went to a van without its part: %v", m)
+		}
+	}
+	// Without the part, the solver takes both to the near technician.
+	if r := b.requireParts(withPart["id"]); r.Status != 200 {
+		t.Fatalf("no parts: %d %s", r.Status, r.Body)
+	}
+	r = b.do("POST", "/v1/dispatch/optimize", disp, map[string]any{"budget_ms": 3000, "freeze_minutes": 0})
+	if moved := r.json(t)["moved"].([]any); len(moved) != 2 || num(moved[0].(map[string]any), "to_technician_id") != near {
+		t.Fatalf("moved %v", moved)
+	}
+	if _, res := b.onHand(fmt.Sprintf("van:%d", far), "PMP-7"); res != 0 {
+		t.Fatalf("reservation after the part was dropped: %d", res)
+	}
 }

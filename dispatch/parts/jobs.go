@@ -101,11 +101,11 @@ func (s *Service) followParts(ctx context.Context, st Store, a dispatch.Actor, j
 	if j.TechnicianID == nil || j.Started() {
 		return j, nil
 	}
-	holders, _, err := st.VansHolding(ctx, j.ID, []int64{*j.TechnicianID})
+	holders, needs, err := st.VansHolding(ctx, j.ID, []int64{*j.TechnicianID})
 	if err != nil {
 		return j, err
 	}
-	if slices.Contains(holders, *j.TechnicianID) {
+	if !needs || slices.Contains(holders, *j.TechnicianID) {
 		return j, st.ReserveJobParts(ctx, j.ID)
 	}
 	return s.replan(ctx, st, a, j, "needs parts your van does not hold")

@@ -245,16 +245,16 @@ func (p *Planner) Plan(ctx context.Context, st Store, b dispatch.Booking, j disp
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
-	if techs, reason, err = withParts(ctx, st, j, techs); err != nil || len(techs) == 0 {
+	if techs, reason, err = WithParts(ctx, st, j, techs); err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
 	return p.insert(ctx, st, b, j, techs, pre)
 }
 
-// withParts keeps, of the candidates for job j, those whose van holds the parts it requires (all
+// WithParts keeps, of the candidates for job j, those whose van holds the parts it requires (all
 // of them when it requires none); with none left the job waits, parts_unavailable. A new
 // booking's job (no id yet) requires none.
-func withParts(ctx context.Context, st Store, j dispatch.Job, techs []dispatch.Technician) ([]dispatch.Technician, Reason, error) {
+func WithParts(ctx context.Context, st Store, j dispatch.Job, techs []dispatch.Technician) ([]dispatch.Technician, Reason, error) {
 	if j.ID == 0 {
 		return techs, Reason{}, nil
 	}
@@ -294,9 +294,9 @@ func location(name string) *time.Location {
 	return l
 }
 
-// notBefore are the customer's windows from t on (a return visit waits for its part); with none
+// NotBefore are the customer's windows from t on (a return visit waits for its part); with none
 // left, the week from t.
-func notBefore(ws []dispatch.Window, t time.Time) []dispatch.Window {
+func NotBefore(ws []dispatch.Window, t time.Time) []dispatch.Window {
 	var out []dispatch.Window
 	for _, w := range ws {
 		if w.End.After(t) {

@@ -115,7 +115,7 @@ func (s partsStore) SetJobParts(ctx context.Context, jobID int64, ps []dispatch.
 	if err := s.q.JobPartsDelete(ctx, jobID); err != nil {
 		return mapErr(err)
 	}
-	payload, err := json.Marshal(ps)
+	payload, err := json.Marshal(orEmpty(ps))
 	if err != nil {
 		return err
 	}
