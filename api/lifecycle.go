@@ -183,6 +183,7 @@ type statusRequest struct {
 	Outcome         string          `json:"outcome,omitempty"`
 	Notes           string          `json:"notes,omitempty"`
 	PartsUsed       []dispatch.Part `json:"parts_used,omitempty"`
+	NeededParts     []dispatch.Part `json:"needed_parts,omitempty"`
 	Location        *locationDTO    `json:"location,omitempty"`
 	ProofOfPurchase *bool           `json:"proof_of_purchase,omitempty"`
 }
@@ -197,7 +198,7 @@ func (h lifecycleHandlers) jobStatus(c echo.Context) error {
 		return err
 	}
 	u := dispatch.StatusUpdate{Status: dispatch.JobStatus(req.Status), Outcome: req.Outcome, Notes: req.Notes, PartsUsed: req.PartsUsed,
-		ProofOfPurchase: req.ProofOfPurchase}
+		NeededParts: req.NeededParts, ProofOfPurchase: req.ProofOfPurchase}
 	if req.Location != nil {
 		l, err := req.Location.toLocation("location")
 		if err != nil {

@@ -36,6 +36,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	}
 	in, lc, con, as, tr, pw, mon := intakeHandlers{d}, lifecycleHandlers{d}, consoleHandlers{d}, aftersalesHandlers{d}, trackingHandlers{d}, proofHandlers{d}, moneyHandlers{d}
 	ts := techSyncHandlers{d}
+	pt := partsHandlers{d}
 	public := func(method, path string, fn echo.HandlerFunc) {
 		for _, f := range visit {
 			f(Route{Method: method, Path: path})
@@ -175,6 +176,18 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/settlements/:period/close", mon.closePeriod, dispatcher, admin)
 	private("POST", "/settlements/claims/:id/reject", mon.changeClaim(true), dispatcher, admin)
 	private("POST", "/settlements/claims/:id/resubmit", mon.changeClaim(false), dispatcher, admin)
+
+	private("POST", "/parts", pt.savePart, admin)
+	private("GET", "/parts", pt.listParts, technician, dispatcher, admin)
+	private("POST", "/parts/import", pt.importParts, admin)
+	private("POST", "/stock/locations", pt.addWarehouse, admin)
+	private("GET", "/stock/locations", pt.listLocations, technician, dispatcher, admin)
+	private("GET", "/stock", pt.stock, technician, dispatcher, admin)
+	private("POST", "/stock/moves", pt.recordMove, technician, dispatcher, admin)
+	private("PUT", "/jobs/:id/parts", pt.putJobParts, technician, dispatcher)
+	private("POST", "/part-requests", pt.createPartRequest, technician, dispatcher)
+	private("GET", "/part-requests", pt.listPartRequests, technician, dispatcher, admin)
+	private("PATCH", "/part-requests/:id", pt.updatePartRequest, dispatcher, admin)
 }
 
 // The handlers of each area's routes, over the server's dependencies.

@@ -216,6 +216,8 @@ type Job struct {
 	Outcome          string
 	Notes            string
 	PartsUsed        []Part
+	// NotBefore holds a return visit back until its part arrives: it is planned no earlier.
+	NotBefore *time.Time
 	// SignOffMethod and SignedOffAt are the customer's sign-off of the visit: signature, code or
 	// refused, and when (proof of work records them); empty before it.
 	SignOffMethod string
@@ -236,6 +238,8 @@ type Part struct {
 	SKU      string `json:"sku"`
 	Name     string `json:"name,omitempty"`
 	Quantity int    `json:"quantity"`
+	// Serial is the unit's serial number, for a part the catalogue tracks by serial (one per line).
+	Serial string `json:"serial,omitempty"`
 }
 
 // Live reports whether the job still holds the technician's time.

@@ -106,10 +106,11 @@ func HasCode(err error, code string) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
-// LostRace reports whether a concurrent change won over err's (another pick took the gap, or
-// PostgreSQL chose this transaction as a deadlock's victim): doing it again may succeed.
+// LostRace reports whether a concurrent change won over err's (another pick took the gap or the
+// last part in the van, or PostgreSQL chose this transaction as a deadlock's victim): doing it
+// again may succeed.
 func LostRace(err error) bool {
-	return HasCode(err, "technician_double_booked") || HasCode(err, "concurrent_update")
+	return HasCode(err, "technician_double_booked") || HasCode(err, "concurrent_update") || HasCode(err, "parts_unavailable")
 }
 
 // HaltsBackground reports whether err, met on one item of a background run, ends the run: the

@@ -35,6 +35,9 @@ type StatusUpdate struct {
 	// DeviceAt is when the technician's phone says the step happened (a report queued offline),
 	// judged plausible by the caller; kept beside the server's time. Nil: now.
 	DeviceAt *time.Time
+	// NeededParts are the parts an incomplete visit (outcome needs_part) lacked: part requests
+	// bring them, and the return visit waits for them.
+	NeededParts []Part
 }
 
 // VisitReport is a technician's report on a visit as other areas hear of it (lifecycle's hooks):

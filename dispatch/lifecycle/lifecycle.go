@@ -79,3 +79,11 @@ func (s *Service) technicianFor(ctx context.Context, st Store, a dispatch.Actor)
 type Hook interface {
 	VisitReported(ctx context.Context, tx dispatch.Tx, r dispatch.VisitReport) error
 }
+
+// A RevisitHook prepares the return visit an incomplete report creates: RevisitCreated before it
+// is planned (it may hold it back: next.NotBefore), RevisitPlanned once it is (planned or waiting),
+// both in the report's transaction.
+type RevisitHook interface {
+	RevisitCreated(ctx context.Context, tx dispatch.Tx, r dispatch.VisitReport, next *dispatch.Job) error
+	RevisitPlanned(ctx context.Context, tx dispatch.Tx, r dispatch.VisitReport, next dispatch.Job) error
+}

@@ -14,7 +14,11 @@ import (
 const MaxPartsUsed = 100
 
 // Outcomes of an incomplete visit that plan a revisit.
-var incompleteOutcomes = []string{"needs_parts", "customer_absent", "needs_second_technician", "no_access", "other"}
+var incompleteOutcomes = []string{"needs_parts", "needs_part", "customer_absent", "needs_second_technician", "no_access", "other"}
+
+// NeedsPart is the outcome of a visit that lacked a part it names (needed_parts): the return
+// visit waits for the part requests it opens.
+const NeedsPart = "needs_part"
 
 // UpdateJobStatus moves the caller's job along en_route → on_site → completed | incomplete.
 func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int64, u dispatch.StatusUpdate) (dispatch.Job, error) {
@@ -38,12 +42,24 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 	if utf8.RuneCountInString(u.Notes) > 4000 || utf8.RuneCountInString(u.Outcome) > 200 {
 		return dispatch.Job{}, dispatch.Invalid("notes", "too_long", "notes are limited to 4000 characters and outcome to 200")
 	}
+	if (u.Outcome == NeedsPart) != (len(u.NeededParts) > 0) || (len(u.NeededParts) > 0 && u.Status != dispatch.JobIncomplete) {
+		return dispatch.Job{}, dispatch.Invalid("needed_parts", "invalid_needed_parts", "an incomplete visit with outcome needs_part names the parts it lacked (needed_parts: sku, quantity), and only it does")
+	}
+	if len(u.NeededParts) > MaxPartsUsed {
+		return dispatch.Job{}, dispatch.Invalid("needed_parts", "too_many_parts", "a visit lacks at most %d parts", MaxPartsUsed)
+	}
+	for i, p := range u.NeededParts {
+		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 {
+			return dispatch.Job{}, dispatch.Invalid("needed_parts", "invalid_part", "needed_parts[%d] needs a sku of at most 100 characters and a quantity between 1 and 1000", i)
+		}
+	}
 	if len(u.PartsUsed) > MaxPartsUsed {
 		return dispatch.Job{}, dispatch.Invalid("parts_used", "too_many_parts", "a visit lists at most %d parts (one entry per sku, with its quantity)", MaxPartsUsed)
 	}
 	for i, p := range u.PartsUsed {
-		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 || utf8.RuneCountInString(p.Name) > 200 {
-			return dispatch.Job{}, dispatch.Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200 and a quantity between 1 and 1000", i)
+		if strings.TrimSpace(p.SKU) == "" || p.Quantity <= 0 || p.Quantity > 1000 || utf8.RuneCountInString(p.SKU) > 100 || utf8.RuneCountInString(p.Name) > 200 ||
+			utf8.RuneCountInString(p.Serial) > 100 {
+			return dispatch.Job{}, dispatch.Invalid("parts_used", "invalid_part", "parts_used[%d] needs a sku of at most 100 characters, a name of at most 200, a quantity between 1 and 1000 and a serial of at most 100", i)
 		}
 	}
 	var out dispatch.Job
@@ -130,7 +146,24 @@ func (s *Service) UpdateJobStatus(ctx context.Context, a dispatch.Actor, id int6
 				Action: "revisit_created", ToStatus: string(dispatch.JobUnassigned), Reason: u.Outcome, Data: map[string]any{"booking_id": b.ID, "previous_job_id": id}}); err != nil {
 				return err
 			}
-			return s.Offers.Dispatch(ctx, st, a, b, &next, nil)
+			report := dispatch.VisitReport{Actor: a, Booking: &b, Job: j, Update: u, At: now}
+			for _, h := range s.Hooks {
+				if rh, ok := h.(RevisitHook); ok {
+					if err := rh.RevisitCreated(ctx, st, report, &next); err != nil {
+						return err
+					}
+				}
+			}
+			if err := s.Offers.Dispatch(ctx, st, a, b, &next, nil); err != nil {
+				return err
+			}
+			for _, h := range s.Hooks {
+				if rh, ok := h.(RevisitHook); ok {
+					if err := rh.RevisitPlanned(ctx, st, report, next); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		return nil
 	})

@@ -35,7 +35,7 @@ func (s *Service) invoiceVisit(ctx context.Context, st Store, r dispatch.VisitRe
 	if err != nil {
 		return err
 	}
-	bk, err := loadBook(ctx, st, s.Business)
+	bk, err := loadBook(ctx, st, s.Business, skusOf(r.Update.PartsUsed)...)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type Book interface {
 	PriceItems(ctx context.Context, business string) ([]PriceItem, error)
 	// UpsertPriceItem adds the item, or replaces the one of its code.
 	UpsertPriceItem(ctx context.Context, p PriceItem) (PriceItem, error)
+	// CatalogueParts are the parts catalogue's entries among skus as price items of kind part
+	// (code and sku the SKU, the catalogue's price and cost); unknown SKUs are left out.
+	CatalogueParts(ctx context.Context, skus []string) ([]PriceItem, error)
 }
 
 // Quotes keeps quotes and the customers' answers.

@@ -185,12 +185,27 @@ type book struct {
 	items []PriceItem
 }
 
-func loadBook(ctx context.Context, st Store, business string) (book, error) {
+// loadBook reads the business's settings and price items, with the catalogue's price and cost
+// for those of skus the parts catalogue knows: the catalogue is the parts' price list, the price
+// book a stand-in for parts it does not hold (a price book item of the same sku keeps its code and tax rate).
+func loadBook(ctx context.Context, st Store, business string, skus ...string) (book, error) {
 	set, err := st.Settings(ctx, business, false)
 	if err != nil {
 		return book{}, err
 	}
 	items, err := st.PriceItems(ctx, business)
+	if err != nil || len(skus) == 0 {
+		return book{set: set, items: items}, err
+	}
+	cat, err := st.CatalogueParts(ctx, skus)
+	for _, c := range cat {
+		i := slices.IndexFunc(items, func(it PriceItem) bool { return it.Kind == KindPart && it.SKU == c.SKU })
+		if i < 0 {
+			items = append(items, c)
+			continue
+		}
+		items[i].Name, items[i].PriceMinor, items[i].CostMinor, items[i].AfterHoursMinor, items[i].Active = c.Name, c.PriceMinor, c.CostMinor, nil, true
+	}
 	return book{set: set, items: items}, err
 }
 
@@ -238,4 +253,13 @@ func (b book) line(it PriceItem, quantity int64, afterHours bool) Line {
 		rate = *it.TaxRateBP
 	}
 	return priced(Line{Code: it.Code, Kind: it.Kind, Description: it.Name, SKU: it.SKU, Quantity: quantity, UnitMinor: unit, TaxRateBP: rate, AfterHours: ah})
+}
+
+// skusOf are the SKUs of a visit's parts.
+func skusOf(ps []dispatch.Part) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.SKU
+	}
+	return out
 }

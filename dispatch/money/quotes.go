@@ -50,7 +50,13 @@ func (s *Service) CreateQuote(ctx context.Context, a dispatch.Actor, jobID int64
 		case dispatch.JobCompleted, dispatch.JobIncomplete, dispatch.JobCancelled:
 			return dispatch.Conflict("visit_over", "job %d is %s: a quote is made before or during the visit", j.ID, j.Status)
 		}
-		bk, err := loadBook(ctx, st, s.Business)
+		var codes []string
+		for _, o := range opts {
+			for _, lr := range o.Lines {
+				codes = append(codes, lr.Code)
+			}
+		}
+		bk, err := loadBook(ctx, st, s.Business, codes...)
 		if err != nil {
 			return err
 		}

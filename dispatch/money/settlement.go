@@ -23,7 +23,7 @@ import (
 // from the technician's home falls in.
 func (s *Service) claimVisit(ctx context.Context, st Store, r dispatch.VisitReport) error {
 	b, j := *r.Booking, r.Job
-	bk, err := loadBook(ctx, st, s.Business)
+	bk, err := loadBook(ctx, st, s.Business, skusOf(r.Update.PartsUsed)...)
 	if err != nil {
 		return err
 	}

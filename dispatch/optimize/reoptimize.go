@@ -234,6 +234,10 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 		if err != nil {
 			return nil, err
 		}
+		// A job that requires parts goes only to a van that holds them (its own holds what it reserved).
+		if cands, _, err = planning.WithParts(ctx, s.Store, j, cands); err != nil {
+			return nil, err
+		}
 		if j.TechnicianID != nil && !containsTech(cands, *j.TechnicianID) {
 			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)
 			if err != nil {
@@ -253,7 +257,11 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 			sj.Technicians = append(sj.Technicians, t.ID)
 			rp.techs[t.ID] = t
 		}
-		for _, w := range b.PreferredWindows {
+		windows := b.PreferredWindows
+		if j.NotBefore != nil { // a return visit waits for its part
+			windows = planning.NotBefore(windows, *j.NotBefore)
+		}
+		for _, w := range windows {
 			// The visit starts inside the window [Start, End), as the online insertion has it.
 			sj.Windows = append(sj.Windows, scheduling.Window{Start: w.Start.Unix(), End: w.End.Unix() - 1})
 		}
@@ -264,7 +272,7 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 			rp.notModelled = append(rp.notModelled, NotModelled{JobID: id, Reason: err.Error()})
 			continue
 		}
-		for _, w := range b.PreferredWindows {
+		for _, w := range windows {
 			until = planning.Later(until, w.End)
 		}
 		until = planning.Later(until, b.SLADueAt.Add(s.Planner.Config.Horizon))

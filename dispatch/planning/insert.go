@@ -239,6 +239,9 @@ var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
 func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
+	if j.NotBefore != nil {
+		b.PreferredWindows = NotBefore(b.PreferredWindows, *j.NotBefore)
+	}
 	until := p.Config.until(b)
 	rd, err := p.loadRoutes(ctx, st, techs, j.ID, until, pre)
 	if err != nil {

@@ -29,6 +29,15 @@ type Store interface {
 	TimeOffOf(ctx context.Context, techIDs []int64, from, to time.Time) (map[int64][]dispatch.Window, error)
 	ListTechnicians(ctx context.Context, page dispatch.Page) ([]dispatch.Technician, error)
 	GetTechnician(ctx context.Context, id int64) (dispatch.Technician, error)
+	PartsStock
+}
+
+// PartsStock is what planning asks of the parts' stock (issue 25): a job that requires parts goes
+// only to a technician whose van holds them.
+type PartsStock interface {
+	// VansHolding are those of techIDs whose van holds every part job jobID requires, beyond what
+	// other jobs reserved there; needs is false when the job requires none (holders then nil).
+	VansHolding(ctx context.Context, jobID int64, techIDs []int64) (holders []int64, needs bool, err error)
 }
 
 // Planner decides where and when a job goes: the candidates (the geo index, or a scan), the plans

@@ -245,7 +245,32 @@ func (p *Planner) Plan(ctx context.Context, st Store, b dispatch.Booking, j disp
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
+	if techs, reason, err = WithParts(ctx, st, j, techs); err != nil || len(techs) == 0 {
+		return nil, reason, err
+	}
 	return p.insert(ctx, st, b, j, techs, pre)
+}
+
+// WithParts keeps, of the candidates for job j, those whose van holds the parts it requires (all
+// of them when it requires none); with none left the job waits, parts_unavailable. A new
+// booking's job (no id yet) requires none.
+func WithParts(ctx context.Context, st Store, j dispatch.Job, techs []dispatch.Technician) ([]dispatch.Technician, Reason, error) {
+	if j.ID == 0 {
+		return techs, Reason{}, nil
+	}
+	ids := make([]int64, len(techs))
+	for i, t := range techs {
+		ids[i] = t.ID
+	}
+	holders, needs, err := st.VansHolding(ctx, j.ID, ids)
+	if err != nil || !needs {
+		return techs, Reason{}, err
+	}
+	techs = slices.DeleteFunc(slices.Clone(techs), func(t dispatch.Technician) bool { return !slices.Contains(holders, t.ID) })
+	if len(techs) == 0 {
+		return nil, Reason{"parts_unavailable", "no candidate technician's van holds the parts this job requires"}, nil
+	}
+	return techs, Reason{}, nil
 }
 
 // PlanFor finds the best time for job j in one technician's route.
@@ -267,4 +292,19 @@ func location(name string) *time.Location {
 	}
 	zones.Store(name, l)
 	return l
+}
+
+// NotBefore are the customer's windows from t on (a return visit waits for its part); with none
+// left, the week from t.
+func NotBefore(ws []dispatch.Window, t time.Time) []dispatch.Window {
+	var out []dispatch.Window
+	for _, w := range ws {
+		if w.End.After(t) {
+			out = append(out, dispatch.Window{Start: Later(w.Start, t), End: w.End})
+		}
+	}
+	if len(out) == 0 {
+		out = []dispatch.Window{{Start: t, End: t.Add(7 * 24 * time.Hour)}}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
+	"github.com/fieldfix/fieldfix/dispatch/parts"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
 	"github.com/fieldfix/fieldfix/dispatch/watchdog"
@@ -35,6 +36,7 @@ type (
 	watchdogStore   struct{ jobRows }
 	aftersalesStore struct{ jobRows }
 	moneyStore      struct{ jobRows }
+	partsStore      struct{ jobRows }
 )
 
 // Pushes is the outbox as the push workers see it (push.Store).
@@ -80,6 +82,9 @@ func (s *Store) Aftersales() aftersales.Store { return aftersalesStore{rowsOf(s)
 // Money is the store of prices, quotes, invoices, payments and warranty claims, which a visit's
 // report joins (Join).
 func (s *Store) Money() money.Store { return moneyStore{rowsOf(s)} }
+
+// Parts is the store of the catalogue, stock and part requests, which a visit's report joins (Join).
+func (s *Store) Parts() parts.Store { return partsStore{rowsOf(s)} }
 
 // Pushes is the push workers' outbox.
 func (s *Store) Pushes() Pushes { return Pushes{s} }

@@ -88,7 +88,7 @@ func jobFrom(r db.Job, techName string) dispatch.Job {
 		PinnedStart: r.PinnedStart, OfferExpiresAt: utcPtr(r.OfferExpiresAt), AcceptedAt: utcPtr(r.AcceptedAt), EnRouteAt: utcPtr(r.EnRouteAt),
 		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), EnRouteDeviceAt: utcPtr(r.EnRouteDeviceAt),
 		OnSiteDeviceAt: utcPtr(r.OnSiteDeviceAt), FinishedDeviceAt: utcPtr(r.FinishedDeviceAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
-		SignOffMethod: deref(r.SignoffMethod), SignedOffAt: utcPtr(r.SignedOffAt),
+		SignOffMethod: deref(r.SignoffMethod), SignedOffAt: utcPtr(r.SignedOffAt), NotBefore: utcPtr(r.NotBefore),
 		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

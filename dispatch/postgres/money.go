@@ -197,3 +197,12 @@ func (s moneyStore) BookingQuotes(ctx context.Context, bookingID int64) ([]money
 	}
 	return out, nil
 }
+
+// CatalogueParts are the catalogue's parts among skus, as the price book's part items.
+func (s moneyStore) CatalogueParts(ctx context.Context, skus []string) ([]money.PriceItem, error) {
+	rows, err := s.q.PartsBySKU(ctx, skus)
+	return mapAll(rows, func(r db.Part) money.PriceItem {
+		return money.PriceItem{Business: "main", Code: r.Sku, Kind: money.KindPart, Name: r.Name, SKU: r.Sku, PriceMinor: r.UnitPriceMinor,
+			CostMinor: r.CostMinor, Active: true, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	}), mapErr(err)
+}

@@ -110,6 +110,9 @@ func mapErr(err error) error {
 		case "55000": // object_not_in_prerequisite_state: the triggers of issued documents and closed periods
 			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "immutable", Message: pe.Message, Err: err}
 		case "40001", "40P01":
+			if pe.ConstraintName == "parts_reservation" { // job_parts_reserve: the van no longer holds the job's parts
+				return &dispatch.Error{Kind: dispatch.KindConflict, Code: "parts_unavailable", Message: pe.Message, Err: err}
+			}
 			return &dispatch.Error{Kind: dispatch.KindConflict, Code: "concurrent_update", Message: "a concurrent change won; retry", Err: err}
 		case "57P01", "57P02", "57P03", "53300":
 			return &dispatch.Error{Kind: dispatch.KindUnavailable, Code: "database_unavailable", Message: "the database is unavailable", Err: err}

@@ -17,6 +17,7 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/optimize"
 	"github.com/fieldfix/fieldfix/dispatch/overrides"
+	"github.com/fieldfix/fieldfix/dispatch/parts"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 	"github.com/fieldfix/fieldfix/dispatch/roster"
@@ -40,6 +41,7 @@ type Set struct {
 	Proof      *proof.Service
 	Money      *money.Service
 	TechSync   *techsync.Service
+	Parts      *parts.Service
 }
 
 // Stores is a store adapter: each area's store.
@@ -59,6 +61,7 @@ type Stores interface {
 	Blobs() proof.Blobs
 	Money() money.Store
 	TechSync() techsync.Store
+	Parts() parts.Store
 }
 
 // ReadFrom serves the board, the audit trail, the KPIs and the lists from reads (a store on a
@@ -80,9 +83,11 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 	in := intake.New(store.Intake(), env, planner, offs)
 	pw := proof.New(store.Proof(), env, store.Blobs())
 	mon := money.New(store.Money(), env)
-	// intake settles warranties on site; proof gates completion (checklist, sign-off); money then
-	// invoices the paid visit or claims the warranty one
-	lc := lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, mon)
+	prt := parts.New(store.Parts(), env, offs)
+	// intake settles warranties on site; proof gates completion (checklist, sign-off); parts
+	// takes what the visit used out of the van; money then invoices the paid visit or claims the
+	// warranty one
+	lc := lifecycle.New(store.Lifecycle(), env, planner, offs, in, pw, prt, mon)
 	return &Set{
 		Env:        env,
 		Planner:    planner,
@@ -97,6 +102,7 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 		Aftersales: aftersales.New(store.Aftersales(), env),
 		Proof:      pw,
 		Money:      mon,
+		Parts:      prt,
 		TechSync:   techsync.New(store.TechSync(), env, actsOf(lc, pw)),
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const bookingGet = `-- name: BookingGet :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, b.supplier_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 `
@@ -54,13 +54,14 @@ func (q *Queries) BookingGet(ctx context.Context, id int64) (BookingGetRow, erro
 		&i.Booking.WarrantyVerified,
 		&i.Booking.ContactName,
 		&i.Booking.ContactPhone,
+		&i.Booking.SupplierDeferred,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingGetForUpdate = `-- name: BookingGetForUpdate :one
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, b.supplier_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE b.id = $1
 FOR UPDATE OF b
@@ -104,13 +105,14 @@ func (q *Queries) BookingGetForUpdate(ctx context.Context, id int64) (BookingGet
 		&i.Booking.WarrantyVerified,
 		&i.Booking.ContactName,
 		&i.Booking.ContactPhone,
+		&i.Booking.SupplierDeferred,
 		&i.CustomerSubject,
 	)
 	return i, err
 }
 
 const bookingList = `-- name: BookingList :many
-SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, c.subject AS customer_subject
+SELECT b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, b.supplier_deferred, c.subject AS customer_subject
 FROM bookings b JOIN customers c ON c.id = b.customer_id
 WHERE ($1::bigint IS NULL OR b.customer_id = $1)
   AND ($2::text = '' OR b.status = $2)
@@ -184,6 +186,7 @@ func (q *Queries) BookingList(ctx context.Context, arg BookingListParams) ([]Boo
 			&i.Booking.WarrantyVerified,
 			&i.Booking.ContactName,
 			&i.Booking.ContactPhone,
+			&i.Booking.SupplierDeferred,
 			&i.CustomerSubject,
 		); err != nil {
 			return nil, err
@@ -500,7 +503,7 @@ func (q *Queries) IdempotencyGet(ctx context.Context, subject string, key string
 const jobInsert = `-- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, en_route_device_at, on_site_device_at, finished_device_at
+RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at
 `
 
 type JobInsertParams struct {
@@ -556,6 +559,7 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 		&i.DurationMinutes,
 		&i.SignoffMethod,
 		&i.SignedOffAt,
+		&i.NotBefore,
 		&i.EnRouteDeviceAt,
 		&i.OnSiteDeviceAt,
 		&i.FinishedDeviceAt,
@@ -564,7 +568,7 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 }
 
 const jobsByBookings = `-- name: JobsByBookings :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY($1::bigint[])
 ORDER BY j.booking_id, j.visit
@@ -610,6 +614,7 @@ func (q *Queries) JobsByBookings(ctx context.Context, bookingIds []int64) ([]Job
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.NotBefore,
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,

@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
@@ -141,6 +141,7 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.NotBefore,
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
@@ -371,7 +372,7 @@ func (q *Queries) DevicesActive(ctx context.Context, ownerKind string, ownerSubj
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.id = $1
 `
@@ -410,6 +411,7 @@ func (q *Queries) JobGet(ctx context.Context, id int64) (JobGetRow, error) {
 		&i.Job.DurationMinutes,
 		&i.Job.SignoffMethod,
 		&i.Job.SignedOffAt,
+		&i.Job.NotBefore,
 		&i.Job.EnRouteDeviceAt,
 		&i.Job.OnSiteDeviceAt,
 		&i.Job.FinishedDeviceAt,
@@ -419,7 +421,7 @@ func (q *Queries) JobGet(ctx context.Context, id int64) (JobGetRow, error) {
 }
 
 const jobLock = `-- name: JobLock :one
-SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, en_route_device_at, on_site_device_at, finished_device_at FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
@@ -451,6 +453,7 @@ func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
 		&i.DurationMinutes,
 		&i.SignoffMethod,
 		&i.SignedOffAt,
+		&i.NotBefore,
 		&i.EnRouteDeviceAt,
 		&i.OnSiteDeviceAt,
 		&i.FinishedDeviceAt,
@@ -973,7 +976,7 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 }
 
 const technicianFinishedJobs = `-- name: TechnicianFinishedJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('completed', 'incomplete')
@@ -1022,6 +1025,7 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.NotBefore,
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
@@ -1038,7 +1042,7 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 }
 
 const technicianJobs = `-- name: TechnicianJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -1086,6 +1090,7 @@ func (q *Queries) TechnicianJobs(ctx context.Context, technicianID int64, fromTi
 			&i.Job.DurationMinutes,
 			&i.Job.SignoffMethod,
 			&i.Job.SignedOffAt,
+			&i.Job.NotBefore,
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,

@@ -106,6 +106,7 @@ type Booking struct {
 	WarrantyVerified *bool
 	ContactName      string
 	ContactPhone     string
+	SupplierDeferred bool
 }
 
 type ChecklistTemplate struct {
@@ -229,6 +230,7 @@ type Job struct {
 	DurationMinutes  int32
 	SignoffMethod    *string
 	SignedOffAt      *time.Time
+	NotBefore        *time.Time
 	EnRouteDeviceAt  *time.Time
 	OnSiteDeviceAt   *time.Time
 	FinishedDeviceAt *time.Time
@@ -241,6 +243,12 @@ type JobChecklist struct {
 	Answers    []byte
 	Version    int32
 	UpdatedAt  time.Time
+}
+
+type JobPart struct {
+	JobID    int64
+	Sku      string
+	Quantity int32
 }
 
 type KpiDaily struct {
@@ -284,6 +292,38 @@ type Offer struct {
 	ExpiresAt    time.Time
 	RespondedAt  *time.Time
 	Reason       string
+}
+
+type Part struct {
+	Sku            string
+	Name           string
+	Categories     []string
+	Models         []string
+	UnitPriceMinor int64
+	CostMinor      *int64
+	SerialTracked  bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type PartRequest struct {
+	ID              int64
+	BookingID       int64
+	JobID           int64
+	ReportedOnJobID *int64
+	Sku             string
+	Quantity        int32
+	State           string
+	Source          string
+	FromLocation    *int64
+	ToLocation      int64
+	ExpectedAt      time.Time
+	ArrivedAt       *time.Time
+	SupplierRef     string
+	CreatedBySub    string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Version         int32
 }
 
 type Payment struct {
@@ -452,6 +492,51 @@ type Signoff struct {
 	ComplaintID           *int64
 	TechnicianSub         string
 	SignedAt              time.Time
+}
+
+type StockBalance struct {
+	LocationID    int64
+	Sku           string
+	OnHand        int32
+	Reserved      int32
+	InTransit     int32
+	LowThreshold  *int32
+	LowNotifiedAt *time.Time
+}
+
+type StockLocation struct {
+	ID           int64
+	Kind         string
+	Name         string
+	Address      string
+	Lat          *float64
+	Lng          *float64
+	TechnicianID *int64
+	CreatedAt    time.Time
+}
+
+type StockMove struct {
+	ID             int64
+	Kind           string
+	Sku            string
+	Quantity       int32
+	FromLocation   *int64
+	ToLocation     *int64
+	JobID          *int64
+	Serial         *string
+	UnitPriceMinor *int64
+	UnitCostMinor  *int64
+	Note           string
+	ActorSub       string
+	ActorRole      string
+	At             time.Time
+}
+
+type StockReservation struct {
+	JobID      int64
+	LocationID int64
+	Sku        string
+	Quantity   int32
 }
 
 type Technician struct {

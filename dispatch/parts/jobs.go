@@ -1,0 +1,143 @@
+package parts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
+)
+
+// JobParts keeps the parts jobs require and what they hold of their technician's van.
+type JobParts interface {
+	// SetJobParts replaces the parts job jobID requires.
+	SetJobParts(ctx context.Context, jobID int64, ps []dispatch.Part) error
+	// JobParts are the parts the job requires, each with the location holding it for the job (if any).
+	JobParts(ctx context.Context, jobID int64) ([]Required, error)
+	// ReserveJobParts moves the job's reservations to its technician's van (parts_unavailable
+	// when the van does not hold them); ReleaseJobParts drops them.
+	ReserveJobParts(ctx context.Context, jobID int64) error
+	ReleaseJobParts(ctx context.Context, jobID int64) error
+	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
+}
+
+// Required is a part a job requires, and where it is reserved for it.
+type Required struct {
+	dispatch.Part
+	ReservedAt *int64 // the location (the technician's van) holding it for the job; nil: not reserved
+}
+
+// MaxRequired bounds the parts a job requires.
+const MaxRequired = 100
+
+// SetRequiredParts sets the parts job jobID requires (a dispatcher, or the job's technician) and
+// follows them through the plan in one transaction: a job assigned (not started) to a technician
+// whose van holds them reserves them there; one whose van does not is planned again, on a van that
+// holds them, or waits unassigned with the reason parts_unavailable.
+func (s *Service) SetRequiredParts(ctx context.Context, a dispatch.Actor, jobID int64, lines []dispatch.Part) (dispatch.Job, []Required, error) {
+	if !a.Staff() && a.Role != dispatch.RoleTechnician {
+		return dispatch.Job{}, nil, dispatch.Forbidden("a job's parts are set by dispatchers and its technician")
+	}
+	if len(lines) > MaxRequired {
+		return dispatch.Job{}, nil, dispatch.Invalid("parts", "too_many_parts", "a job requires at most %d parts", MaxRequired)
+	}
+	var (
+		want []dispatch.Part
+		skus []string
+	)
+	for i, l := range lines {
+		l.SKU = strings.TrimSpace(l.SKU)
+		if l.Quantity < 1 || l.Quantity > 1000 || l.SKU == "" {
+			return dispatch.Job{}, nil, dispatch.Invalid("parts", "invalid_part", "parts[%d] needs a sku and a quantity between 1 and 1000", i)
+		}
+		if slices.Contains(skus, l.SKU) {
+			return dispatch.Job{}, nil, dispatch.Invalid("parts", "duplicate_sku", "parts[%d]: %s is listed twice; give its total quantity once", i, l.SKU)
+		}
+		skus = append(skus, l.SKU)
+		want = append(want, dispatch.Part{SKU: l.SKU, Quantity: l.Quantity})
+	}
+	var (
+		job dispatch.Job
+		req []Required
+	)
+	err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
+		known, err := st.PartsBySKU(ctx, skus)
+		if err != nil {
+			return err
+		}
+		if len(known) != len(skus) {
+			for _, sku := range skus {
+				if !slices.ContainsFunc(known, func(p Part) bool { return p.SKU == sku }) {
+					return dispatch.Invalid("parts", "unknown_sku", "%q is not in the catalogue", sku)
+				}
+			}
+		}
+		j, err := s.lockLiveJob(ctx, st, a, jobID)
+		if err != nil {
+			return err
+		}
+		if err := st.SetJobParts(ctx, j.ID, want); err != nil {
+			return err
+		}
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: s.Now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+			Action: "parts_required", Data: map[string]any{"booking_id": j.BookingID, "parts": want}}); err != nil {
+			return err
+		}
+		if job, err = s.followParts(ctx, st, a, j); err != nil {
+			return err
+		}
+		req, err = st.JobParts(ctx, j.ID)
+		return err
+	})
+	return job, req, err
+}
+
+// followParts reserves the parts of job j in its technician's van, or plans j again when that van
+// does not hold them; a visit under way keeps its technician (the parts it lacks are the
+// technician's to fetch, or a part request's).
+func (s *Service) followParts(ctx context.Context, st Store, a dispatch.Actor, j dispatch.Job) (dispatch.Job, error) {
+	if j.TechnicianID == nil || j.Started() {
+		return j, nil
+	}
+	holders, needs, err := st.VansHolding(ctx, j.ID, []int64{*j.TechnicianID})
+	if err != nil {
+		return j, err
+	}
+	if !needs || slices.Contains(holders, *j.TechnicianID) {
+		return j, st.ReserveJobParts(ctx, j.ID)
+	}
+	return s.replan(ctx, st, a, j, "needs parts your van does not hold")
+}
+
+// replan plans job j again (its offer withdrawn, its technician told why), as offers does after a decline.
+func (s *Service) replan(ctx context.Context, st Store, a dispatch.Actor, j dispatch.Job, why string) (dispatch.Job, error) {
+	if err := s.Offers.Withdraw(ctx, st, j, why); err != nil {
+		return j, err
+	}
+	if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Visit planned again",
+		fmt.Sprintf("Visit %s %s: it is planned again.", j.Reference(), why)); err != nil {
+		return j, err
+	}
+	j.AcceptedAt = nil
+	return s.Offers.Redispatch(ctx, st, a, j)
+}
+
+// lockLiveJob locks a job that has not ended, for staff or its own technician (another's is not found).
+func (s *Service) lockLiveJob(ctx context.Context, st Store, a dispatch.Actor, jobID int64) (dispatch.Job, error) {
+	j, err := st.LockJob(ctx, jobID)
+	if err != nil {
+		return j, err
+	}
+	if a.Role == dispatch.RoleTechnician {
+		t, err := st.TechnicianBySubject(ctx, a.Subject)
+		if err != nil || j.TechnicianID == nil || *j.TechnicianID != t.ID {
+			return j, dispatch.NotFound("job", jobID)
+		}
+	}
+	if !j.Live() {
+		return j, dispatch.Conflict("visit_over", "job %d is %s: its parts are set before the visit ends", j.ID, j.Status)
+	}
+	return j, nil
+}

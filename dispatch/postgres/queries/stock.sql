@@ -1,0 +1,77 @@
+-- Parts (issue 25), stock: locations, the moves ledger and the balances it sums to.
+
+-- name: WarehouseInsert :one
+INSERT INTO stock_locations (kind, name, address, lat, lng, created_at)
+VALUES ('warehouse', sqlc.arg(name), sqlc.arg(address), sqlc.arg(lat), sqlc.arg(lng), sqlc.arg(created_at))
+RETURNING *;
+
+-- A technician's van, made the first time it is needed (a concurrent first use finds it made).
+-- name: VanEnsure :one
+WITH made AS (
+    INSERT INTO stock_locations (kind, name, technician_id, created_at)
+    SELECT 'van', 'Van of ' || t.name, t.id, sqlc.arg(created_at) FROM technicians t WHERE t.id = sqlc.arg(technician_id)
+    ON CONFLICT (technician_id) DO NOTHING
+    RETURNING *
+)
+SELECT * FROM made
+UNION ALL
+SELECT * FROM stock_locations WHERE technician_id = sqlc.arg(technician_id)
+LIMIT 1;
+
+-- name: StockLocationGet :one
+SELECT * FROM stock_locations WHERE id = $1;
+
+-- name: StockLocationList :many
+SELECT * FROM stock_locations ORDER BY kind DESC, id;
+
+-- name: StockMoveInsert :one
+INSERT INTO stock_moves (kind, sku, quantity, from_location, to_location, job_id, serial, unit_price_minor, unit_cost_minor,
+                         note, actor_sub, actor_role, at)
+VALUES (sqlc.arg(kind), sqlc.arg(sku), sqlc.arg(quantity), sqlc.narg(from_location), sqlc.narg(to_location), sqlc.narg(job_id),
+        sqlc.narg(serial), sqlc.narg(unit_price_minor), sqlc.narg(unit_cost_minor), sqlc.arg(note), sqlc.arg(actor_sub),
+        sqlc.arg(actor_role), sqlc.arg(at))
+RETURNING *;
+
+-- name: StockBalances :many
+SELECT b.*, p.name FROM stock_balances b JOIN parts p ON p.sku = b.sku
+WHERE (sqlc.narg(location_id)::bigint IS NULL OR b.location_id = sqlc.narg(location_id)::bigint)
+  AND (sqlc.arg(sku)::text = '' OR b.sku = sqlc.arg(sku)::text)
+ORDER BY b.location_id, b.sku;
+
+-- name: StockMovesOfJob :many
+SELECT * FROM stock_moves WHERE job_id = $1 ORDER BY id;
+
+-- Of the technicians, those whose van holds every part the job requires beyond what other jobs
+-- reserved there (what the job holds there already counts as its own).
+-- name: VansHolding :one
+SELECT EXISTS (SELECT 1 FROM job_parts WHERE job_id = sqlc.arg(job_id)::bigint) AS needs,
+       ARRAY(
+           SELECT t.id FROM unnest(sqlc.arg(technician_ids)::bigint[]) AS t(id)
+           WHERE NOT EXISTS (
+               SELECT 1 FROM job_parts n
+               LEFT JOIN stock_locations l ON l.technician_id = t.id
+               LEFT JOIN stock_balances b ON b.location_id = l.id AND b.sku = n.sku
+               LEFT JOIN stock_reservations r ON r.job_id = n.job_id AND r.location_id = l.id AND r.sku = n.sku
+               WHERE n.job_id = sqlc.arg(job_id)::bigint
+                 AND COALESCE(b.on_hand - b.reserved, 0) + COALESCE(r.quantity, 0) < n.quantity)
+       )::bigint[] AS holders;
+
+-- name: JobPartsDelete :exec
+DELETE FROM job_parts WHERE job_id = $1;
+
+-- name: JobPartsInsert :exec
+INSERT INTO job_parts (job_id, sku, quantity)
+SELECT sqlc.arg(job_id)::bigint, r.sku, r.quantity
+FROM jsonb_to_recordset(sqlc.arg(parts)::jsonb) AS r(sku text, quantity integer);
+
+-- name: JobPartsOf :many
+SELECT n.sku, p.name, n.quantity, r.location_id AS reserved_at
+FROM job_parts n JOIN parts p ON p.sku = n.sku
+LEFT JOIN stock_reservations r ON r.job_id = n.job_id AND r.sku = n.sku
+WHERE n.job_id = $1 ORDER BY n.sku;
+
+-- name: JobPartsReserve :exec
+SELECT job_parts_reserve(sqlc.arg(job_id)::bigint);
+
+-- name: JobPartsRelease :exec
+DELETE FROM stock_reservations WHERE job_id = $1;
