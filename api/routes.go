@@ -67,8 +67,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/readyz", readyz(d))
 	public("GET", "/openapi.json", serveOpenAPI)
 	public("GET", "/metrics", serveMetrics(d))
-	public("GET", "/console", web.Console)
-	public("GET", "/console/*", web.Console)
+	console := web.Console(web.ConsoleConfig{MapTiles: d.MapTiles, MapAttribution: d.MapAttribution})
+	public("GET", "/console", console)
+	public("GET", "/console/*", console)
 	// The customer's tracking link: the token is the key, no login.
 	public("GET", "/t/:token", web.Tracking)
 	public("GET", "/t/:token/visit", tr.visit)
