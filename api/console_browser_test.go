@@ -266,7 +266,7 @@ func TestConsoleMapAndPhone(t *testing.T) {
 	disp := b.token(dispatch.RoleDispatcher, "disp")
 	board := b.do("GET", "/v1/board", disp, nil).json(t)
 	_, ctx := browser(t, bin)
-	if err := chromedp.Run(ctx, signIn(b.srv.URL, disp), chromedp.WaitVisible("#map .route-line", chromedp.ByQuery)); err != nil {
+	if err := chromedp.Run(ctx, signIn(b.srv.URL, disp), chromedp.Poll(`MapView.drawnRoute(FF.routes.keys().next().value) !== null`, nil)); err != nil {
 		failShot(t, ctx, "console-map", err)
 	}
 	routes := 0
@@ -301,7 +301,6 @@ func TestConsoleMapAndPhone(t *testing.T) {
 		emulation.SetDeviceMetricsOverride(390, 844, 1, true),
 		chromedp.Reload(),
 		chromedp.WaitVisible("body[data-loaded]", chromedp.ByQuery),
-		chromedp.WaitVisible("#map .route-line", chromedp.ByQuery),
 		chromedp.Evaluate(`Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`, &width),
 		chromedp.Evaluate(`document.documentElement.clientWidth`, &client),
 		chromedp.Text("#map-note", &note, chromedp.ByQuery),

@@ -12,7 +12,7 @@ const MapView = (() => {
 
   function init() {
     if (map || typeof L === "undefined") return;
-    map = L.map("map", { zoomSnap: 0.25 }).setView([45.76, 4.84], 11);
+    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }) // a canvas: thousands of marks stay cheap.setView([45.76, 4.84], 11);
     if (FF.config.map_tiles) {
       L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
       $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
@@ -47,16 +47,22 @@ const MapView = (() => {
         continue;
       }
       const pts = routeLatLngs(r);
-      if (old) { old.setLatLngs(pts); continue; }
+      const sig = pts.join(";");
+      if (old) {
+        if (old._sig !== sig) old.setLatLngs(pts);
+        old._sig = sig;
+        continue;
+      }
       const line = L.polyline(pts, { color: hue(id), weight: 3, opacity: 0.8, className: "route-line" });
       line.bindTooltip(r.technician.name + " · " + r.jobs.map((x) => FF.jobs.get(x).reference).join(" → "), { sticky: true });
       line.on("click", () => Panel.showTech(id));
       line.techId = id;
+      line._sig = sig;
       line.addTo(layers.routes);
       routes.set(id, line);
     }
     if (!techIds) for (const [id, line] of routes) if (!FF.routes.has(id)) { line.remove(); routes.delete(id); }
-    for (const r of FF.routes.values()) for (const id of r.jobs) updateJob(FF.jobs.get(id));
+    for (const id of ids) for (const jid of (FF.routes.get(id) || { jobs: [] }).jobs) updateJob(FF.jobs.get(jid));
   }
 
   function updateJob(j) {
@@ -65,15 +71,22 @@ const MapView = (() => {
     let m = jobs.get(j.id);
     if (!shown) { if (m) { m.remove(); jobs.delete(j.id); } return; }
     const style = { radius: 6, weight: 3, color: TIER[j.tier] || "#333", fillColor: STATE[j.status] || "#999", fillOpacity: 0.95 };
+    const sig = style.fillColor + j.technician_id + j.location.lat + j.location.lng;
+    if (m && m._sig === sig) return;
+    const tip = `${j.reference} · ${j.status.replace("_", " ")} · ${j.tier} · ${techName(j.technician_id)}`;
     if (!m) {
       m = L.circleMarker([j.location.lat, j.location.lng], style).addTo(layers.jobs);
       m.on("click", () => Panel.showJob(j.id));
+      // The tooltip is made on the first hover: a thousand of them up front cost the first drawing.
+      m.once("mouseover", () => m.bindTooltip(m._tip).openTooltip());
       jobs.set(j.id, m);
     } else {
       m.setLatLng([j.location.lat, j.location.lng]);
       m.setStyle(style);
+      if (m.getTooltip()) m.setTooltipContent(tip);
     }
-    m.bindTooltip(`${j.reference} · ${j.status.replace("_", " ")} · ${j.tier} · ${techName(j.technician_id)}`);
+    m._sig = sig;
+    m._tip = tip;
   }
 
   // updatePositions moves the technicians' dots to their latest pings (and drops stale ones).
@@ -95,21 +108,24 @@ const MapView = (() => {
     for (const [id, m] of positions) if (!seen.has(id)) { m.remove(); positions.delete(id); }
   }
 
-  async function drawCells(region) {
+  // cells reads a region's hexagons (started alongside the board's read).
+  function cells(region) {
+    return region ? api("GET", "/v1/geo/cells?region=" + region).catch((e) => { fail(e); return null; }) : Promise.resolve(null);
+  }
+
+  async function drawCells(pending) {
     layers.cells.clearLayers();
-    if (!region) return;
-    let fc;
-    try { fc = await api("GET", "/v1/geo/cells?region=" + region); } catch (e) { fail(e); return; }
+    const fc = await pending;
+    if (!fc) return null;
     const max = Math.max(1, ...fc.features.map((f) => f.properties.bookings));
-    L.geoJSON(fc, {
+    return L.geoJSON(fc, {
       style: (f) => ({ weight: 0.6, color: "#8899aa", fillColor: "#1d3557", fillOpacity: 0.05 + 0.55 * (f.properties.bookings / max) }),
       onEachFeature: (f, l) => l.bindTooltip(`${f.properties.bookings} open booking(s), ${f.properties.technicians} technician(s)`),
     }).addTo(layers.cells);
-    return fc;
   }
 
   // render draws the day afresh (sign-in, a new day or region).
-  async function render(region) {
+  async function render(region, pending) {
     init();
     if (!map) return;
     map.invalidateSize(); // the box may have changed since (the phone layout): draw for its size
@@ -117,15 +133,16 @@ const MapView = (() => {
     for (const [id, m] of jobs) if (!FF.jobs.has(id)) { m.remove(); jobs.delete(id); }
     for (const id of FF.unassigned) updateJob(FF.jobs.get(id));
     updatePositions();
-    const fc = await drawCells(region);
-    if (fitted !== region + FF.day) {
-      fitted = region + FF.day;
+    const fit = (extra) => {
+      if (fitted === region + FF.day) return;
       const b = L.latLngBounds([]);
       for (const line of routes.values()) b.extend(line.getBounds());
-      if (fc && fc.features.length) b.extend(L.geoJSON(fc).getBounds());
-      if (b.isValid()) map.fitBounds(b, { padding: [10, 10] });
-    }
-    map.invalidateSize();
+      if (extra && extra.getLayers().length) b.extend(extra.getBounds());
+      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false }); }
+    };
+    if (routes.size) fit(null);
+    // The cells come when they come: the day is drawn without waiting for them.
+    drawCells(pending || cells(region)).then(fit);
   }
 
   // For the tests: the route drawn for a technician, as [lat, lng] pairs in drawing order.
@@ -134,5 +151,5 @@ const MapView = (() => {
     return line ? line.getLatLngs().map((p) => [p.lat, p.lng]) : null;
   }
 
-  return { render, updateRoutes, updateJob, updatePositions, drawnRoute, resize: () => map && map.invalidateSize() };
+  return { render, cells, updateRoutes, updateJob, updatePositions, drawnRoute, resize: () => map && map.invalidateSize() };
 })();

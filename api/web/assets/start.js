@@ -69,14 +69,23 @@ let loadSeq = 0;
 async function load(day) {
   const seq = ++loadSeq;
   const t = performance.now();
+  const region = FF.region || mapRegion();
+  const cells = MapView.cells(region);
   try {
     const b = await api("GET", boardPath(day));
     if (seq !== loadSeq) return;
+    const drawn = performance.now();
+    performance.measure("console-board-fetch", { start: t, end: drawn });
     ingest(b);
     renderLists();
+    const g = performance.now();
     Gantt.render();
-    await MapView.render(FF.region || mapRegion());
+    const m = performance.now();
+    performance.measure("console-draw-gantt", { start: g, end: m });
+    await MapView.render(region, cells);
+    performance.measure("console-draw-map", { start: m, end: performance.now() });
     if (!day) Gantt.scrollToNow();
+    performance.measure("console-draw", { start: drawn, end: performance.now() });
     performance.measure("console-load", { start: t, end: performance.now() });
     document.body.dataset.loaded = String(Date.now());
   } catch (e) {
@@ -125,7 +134,10 @@ async function onChange(ev) {
   else if (ev.entity === "booking") ids = [...FF.jobs.values()].filter((j) => j.booking_id === ev.entity_id).map((j) => j.id);
   if (ids.length === 0) { settleSoon(1000); return; }
   try {
-    for (const id of ids) applyJob(await api("GET", `/v1/jobs/${id}`));
+    const read = await Promise.all(ids.map((id) => api("GET", `/v1/jobs/${id}`)));
+    const t = performance.now();
+    for (const j of read) applyJob(j);
+    performance.measure("sse-draw", { start: t, end: performance.now() });
     performance.measure("sse-apply", mark);
   } catch (e) { if (e.status !== 404) fail(e); }
   settleSoon(2000);
