@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults bench-console clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -98,6 +98,11 @@ bench-geo:
 # Slot evaluation and online insertion on a 300-technician region (scratch schema on TEST_DATABASE_URL).
 bench-slots:
 	$(GO) run ./internal/benchmarks/slots
+
+# The console on a 150-technician, 1,200-visit day in headless Chromium (Performance API): the
+# first drawing and live changes applied. Needs Debian's chromium.
+bench-console:
+	FIELDFIX_BENCH_CONSOLE=1 $(GO) test ./api -run TestConsoleBenchmark -count=1 -v
 
 # 10,000 queued pushes drained: outbox → worker → Firebase SDK → local FCM fake.
 bench-push:

@@ -19,6 +19,7 @@ type assignRequest struct {
 	Pin          *bool      `json:"pin,omitempty"`
 	Reason       string     `json:"reason,omitempty"`
 	Force        bool       `json:"force,omitempty"`
+	DryRun       bool       `json:"dry_run,omitempty"`
 }
 
 func (h consoleHandlers) assignJob(c echo.Context) error {
@@ -38,7 +39,7 @@ func (h consoleHandlers) assignJob(c echo.Context) error {
 		return dispatch.Invalid("technician_id", "missing_field", "technician_id is required")
 	}
 	j, ws, err := h.Services.Overrides.AssignJob(c.Request().Context(), actor(c), id, v, overrides.AssignRequest{
-		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force})
+		TechnicianID: *req.TechnicianID, PlannedStart: req.PlannedStart, Pin: req.Pin, Reason: req.Reason, Force: req.Force, DryRun: req.DryRun})
 	if err != nil {
 		return err
 	}
@@ -184,23 +185,28 @@ type boardItemDTO struct {
 	Region       string            `json:"region"`
 	Reasons      []string          `json:"reasons,omitempty"`
 	// ReasonCode and ReasonMessage: why a job without a technician has none.
-	ReasonCode    string `json:"reason_code,omitempty"`
-	ReasonMessage string `json:"reason_message,omitempty"`
-	Version       int    `json:"version"`
+	ReasonCode     string   `json:"reason_code,omitempty"`
+	ReasonMessage  string   `json:"reason_message,omitempty"`
+	Version        int      `json:"version"`
+	CustomerName   string   `json:"customer_name"`
+	RequiredSkills []string `json:"required_skills"`
+	SlackMinutes   int      `json:"slack_minutes"`
 }
 
 type routeDTO struct {
 	Technician technicianDTO `json:"technician"`
-	Jobs       []jobDTO      `json:"jobs"`
+	Jobs       []routeJobDTO `json:"jobs"`
 	TimeOff    []timeOffDTO  `json:"time_off"`
+	Shifts     []windowDTO   `json:"shifts"`
 }
 
-func boardItems(items []board.Item) []boardItemDTO {
+func boardItems(items []board.Item, now time.Time) []boardItemDTO {
 	out := make([]boardItemDTO, 0, len(items))
 	for _, it := range items {
 		out = append(out, boardItemDTO{JobID: it.Job.ID, BookingID: it.Job.BookingID, Reference: it.Job.Reference(), Status: string(it.Job.State()), TechnicianID: it.Job.TechnicianID,
 			PlannedStart: it.Job.PlannedStart, Tier: string(it.Tier), SLADueAt: it.SLADueAt, DueInMinutes: int(it.DueIn / time.Minute),
-			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version})
+			Appliance: it.Appliance, Address: it.Address, Location: it.Location, Region: it.Region, Reasons: it.Reasons, ReasonCode: it.UnassignedCode, ReasonMessage: it.UnassignedReason, Version: it.Job.Version,
+			CustomerName: it.CustomerName, RequiredSkills: nonNil(it.RequiredSkills), SlackMinutes: int(it.Slack(now).Truncate(time.Minute) / time.Minute)})
 	}
 	return out
 }
@@ -221,22 +227,26 @@ func (h consoleHandlers) board(c echo.Context) error {
 	}
 	routes := make([]routeDTO, 0, len(b.Routes))
 	for _, r := range b.Routes {
-		jobs := make([]jobDTO, 0, len(r.Jobs))
+		jobs := make([]routeJobDTO, 0, len(r.Jobs))
 		for _, j := range r.Jobs {
-			jobs = append(jobs, jobOut(j, a))
+			jobs = append(jobs, routeJobOut(j, a))
 		}
 		offs := make([]timeOffDTO, 0, len(r.TimeOff))
 		for _, o := range r.TimeOff {
 			offs = append(offs, timeOffOut(o))
 		}
-		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs, TimeOff: offs})
+		shifts := make([]windowDTO, 0, len(r.Shifts))
+		for _, w := range r.Shifts {
+			shifts = append(shifts, windowDTO(w))
+		}
+		routes = append(routes, routeDTO{Technician: technicianOut(r.Technician), Jobs: jobs, TimeOff: offs, Shifts: shifts})
 	}
 	overdue := make([]complaintDTO, 0, len(b.OverdueComplaints))
 	for _, x := range b.OverdueComplaints {
 		overdue = append(overdue, complaintOut(x))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "region": b.Region, "unassigned": boardItems(b.Unassigned),
-		"at_risk": boardItems(b.AtRisk), "routes": routes, "overdue_complaints": overdue,
+	return c.JSON(http.StatusOK, map[string]any{"day": b.Day, "time_zone": b.Zone.String(), "now": b.Now, "region": b.Region,
+		"unassigned": boardItems(b.Unassigned, b.Now), "at_risk": boardItems(b.AtRisk, b.Now), "routes": routes, "overdue_complaints": overdue,
 		"read_from": b.ReadFrom, "stale_seconds": math.Round(b.Stale.Seconds()*10) / 10})
 }
 

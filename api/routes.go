@@ -69,8 +69,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/readyz", readyz(d))
 	public("GET", "/openapi.json", serveOpenAPI)
 	public("GET", "/metrics", serveMetrics(d))
-	public("GET", "/console", web.Console)
-	public("GET", "/console/*", web.Console)
+	console := web.Console(web.ConsoleConfig{MapTiles: d.MapTiles, MapAttribution: d.MapAttribution})
+	public("GET", "/console", console)
+	public("GET", "/console/*", console)
 	// The technician's app: installable, works offline, syncs through /v1/technicians/me/sync.
 	public("GET", "/tech", web.Tech)
 	public("GET", "/tech/*", web.Tech)

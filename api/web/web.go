@@ -1,7 +1,9 @@
 // Package web is the dispatcher console, the customer's tracking page and the technician's app
 // (/tech, an installable web app that works offline): pages with their scripts and styles
-// embedded in the binary (no build step, no external assets: maps are SVG). The console and the
-// technician's app are public and every API call they make carries the bearer token; the
+// embedded in the binary (no build step, no CDN: Leaflet is vendored under assets/leaflet by
+// scripts/vendor-leaflet.sh). The console's map draws tiles only from the source its
+// configuration names. The console and the technician's app are public and every API call they
+// make carries the bearer token; the
 // tracking page's calls carry its link's token in their path.
 package web
 
@@ -9,6 +11,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -20,19 +23,58 @@ var assets embed.FS
 //go:embed tech
 var techAssets embed.FS
 
-// Console serves /console (the page) and /console/* (its assets).
-func Console(c echo.Context) error {
-	name := strings.TrimPrefix(c.Param("*"), "/")
-	if name == "" || name == "index.html" {
-		name = "index.html"
+const pageCSP = "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+
+// ConsoleConfig is what the server tells the console: where its map's tiles come from.
+type ConsoleConfig struct {
+	// MapTiles is a raster tile URL template ({z}/{x}/{y}, optionally {s}) (FIELDFIX_MAP_TILES);
+	// empty: the map draws H3 cells and routes on a plain background and says so.
+	MapTiles string `json:"map_tiles"`
+	// MapAttribution is the credit the tile source asks for (FIELDFIX_MAP_ATTRIBUTION).
+	MapAttribution string `json:"map_attribution"`
+}
+
+// Console serves /console (the page), /console/config.json and /console/* (its assets). The
+// page may load images from the tile source's origin, and from nowhere else outside the server.
+func Console(cfg ConsoleConfig) echo.HandlerFunc {
+	csp := pageCSP
+	if o := tileOrigin(cfg.MapTiles); o != "" {
+		csp = strings.Replace(csp, "img-src 'self' data:", "img-src 'self' data: "+o, 1)
 	}
-	return serve(c, name)
+	return func(c echo.Context) error {
+		name := strings.TrimPrefix(c.Param("*"), "/")
+		if name == "" || name == "index.html" {
+			name = "index.html"
+		}
+		if name == "config.json" {
+			c.Response().Header().Set("Cache-Control", "no-cache")
+			return c.JSON(http.StatusOK, cfg)
+		}
+		return serve(c, name, csp)
+	}
+}
+
+var placeholder = regexp.MustCompile(`\{[^}]*\}`)
+
+// tileOrigin is the scheme and host of a tile URL template for the page's img-src, its
+// placeholders ({s}.tile.example.org) as a wildcard; empty when the template names none.
+func tileOrigin(tmpl string) string {
+	scheme, rest, ok := strings.Cut(tmpl, "://")
+	if !ok || (scheme != "https" && scheme != "http") {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host = placeholder.ReplaceAllString(host, "*")
+	if host == "" || strings.ContainsAny(host, " ;'\"") {
+		return ""
+	}
+	return scheme + "://" + host
 }
 
 // Tracking serves the customer's tracking page, /t/{token}; the page reads its token from the path.
 func Tracking(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token stays in this page
-	return serve(c, "track.html")
+	return serve(c, "track.html", pageCSP)
 }
 
 // TrackingAsset serves the tracking page's script and styles, /track/*.
@@ -41,10 +83,10 @@ func TrackingAsset(c echo.Context) error {
 	if name != "track.js" && name != "track.css" {
 		return echo.NewHTTPError(http.StatusNotFound, "no such file")
 	}
-	return serve(c, name)
+	return serve(c, name, pageCSP)
 }
 
-func serve(c echo.Context, name string) error {
+func serve(c echo.Context, name, csp string) error {
 	sub, _ := fs.Sub(assets, "assets")
 	data, err := fs.ReadFile(sub, name)
 	if err != nil {
@@ -56,9 +98,11 @@ func serve(c echo.Context, name string) error {
 		ct = "text/javascript; charset=utf-8"
 	case strings.HasSuffix(name, ".css"):
 		ct = "text/css; charset=utf-8"
+	case strings.HasSuffix(name, "LICENSE"):
+		ct = "text/plain; charset=utf-8"
 	}
 	c.Response().Header().Set("Cache-Control", "no-cache")
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	c.Response().Header().Set("Content-Security-Policy", csp)
 	return c.Blob(http.StatusOK, ct, data)
 }
 

@@ -166,7 +166,7 @@ func serve(ctx context.Context, c config, getenv func(string) string, clock *sim
 	go func() { defer wg.Done(); svc.Offers.RunLifecycle(bg, c.LifecycleTick) }()
 	e := api.NewServer(api.Deps{Services: svc, Log: log, Now: now.Now, JWTSecret: []byte(c.JWTSecret), JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience, Ready: pool.Ping,
 		Metrics: reg, MetricsHandler: reg.Handler(), Events: hub, BookingsPerMinute: c.BookingsPerMinute,
-		ComplaintsPerMinute: c.ComplaintsPerMinute})
+		ComplaintsPerMinute: c.ComplaintsPerMinute, MapTiles: getenv("FIELDFIX_MAP_TILES"), MapAttribution: getenv("FIELDFIX_MAP_ATTRIBUTION")})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

@@ -20,13 +20,16 @@ type Item struct {
 // Route is one technician's day.
 type Route struct {
 	Technician dispatch.Technician
-	Jobs       []dispatch.Job
+	Jobs       []RouteJob         // live and finished visits overlapping the day, in start order
 	TimeOff    []dispatch.TimeOff // overlapping the day
+	Shifts     []dispatch.Window  // the technician's shifts overlapping the day
 }
 
 // Board is the dispatcher's view of a day.
 type Board struct {
 	Day        dispatch.Date
+	Zone       *time.Location // the dispatchers' (FIELDFIX_TIME_ZONE): the day is a day there
+	Now        time.Time
 	Region     string
 	Unassigned []Item
 	AtRisk     []Item
@@ -67,7 +70,7 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 	if day.IsZero() {
 		day = dispatch.DateOf(now.In(s.Rules.Zone()))
 	}
-	out := Board{Day: day, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}, ReadFrom: "primary"}
+	out := Board{Day: day, Zone: s.Rules.Zone(), Now: now, Region: region, Unassigned: []Item{}, AtRisk: []Item{}, Routes: []Route{}, ReadFrom: "primary"}
 	if s.Fresh != nil {
 		out.ReadFrom, out.Stale = s.Fresh(ctx)
 	}
@@ -114,14 +117,11 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		if !t.Active || !inRegion(t.Home) {
 			continue
 		}
-		jobs, err := s.Store.TechnicianJobs(ctx, t.ID, from, to)
-		if err != nil {
-			return Board{}, err
-		}
-		if jobs == nil {
-			jobs = []dispatch.Job{}
-		}
-		out.Routes = append(out.Routes, Route{Technician: t, Jobs: jobs, TimeOff: []dispatch.TimeOff{}})
+		out.Routes = append(out.Routes, Route{Technician: t, Jobs: []RouteJob{}, TimeOff: []dispatch.TimeOff{},
+			Shifts: planning.ShiftWindows(t, from, to, nil)})
+	}
+	if err := s.fillRoutes(ctx, out.Routes, from, to); err != nil {
+		return Board{}, err
 	}
 	ids := make([]int64, len(out.Routes))
 	for i, r := range out.Routes {
@@ -163,6 +163,8 @@ type BoardJob struct {
 	Region    string
 	// CustomerDeferred: the customer chose windows after the due time.
 	CustomerDeferred bool
+	CustomerName     string   // who to ask for at the door (the booking's contact)
+	RequiredSkills   []string // the trade(s) the visit needs
 	// UnassignedCode and UnassignedReason say why a job without a technician has none: the
 	// planner's reason (no_skill, outside_areas, no_room, no_room_in_windows, all_refused),
 	// unassigned_by_dispatcher, planning_failed, or not_planned.

@@ -14,8 +14,8 @@ import (
 type Store interface {
 	// OpenJobs are live jobs without a technician, or due before riskBefore, or planned after their due time.
 	OpenJobs(ctx context.Context, riskBefore time.Time) ([]BoardJob, error)
-	// TechnicianJobs are a technician's live jobs overlapping [from, to), in start order.
-	TechnicianJobs(ctx context.Context, techID int64, from, to time.Time) ([]dispatch.Job, error)
+	// RouteJobs are the live and finished visits of the technicians ids overlapping [from, to), by technician and start.
+	RouteJobs(ctx context.Context, ids []int64, from, to time.Time) ([]RouteJob, error)
 	ListTechnicians(ctx context.Context, page dispatch.Page) ([]dispatch.Technician, error)
 	UnacknowledgedComplaints(ctx context.Context, olderThan time.Time) ([]dispatch.Complaint, error)
 	// OpenBookingPoints are the locations of bookings not yet completed or cancelled.

@@ -26,6 +26,9 @@ type AssignRequest struct {
 	Pin          *bool      // default true: the solver must not move a hand-made assignment
 	Reason       string
 	Force        bool // kept for older clients: a skill mismatch is a warning, never refused
+	// DryRun checks the assignment and says what it would warn of (or the conflict that refuses
+	// it) without making it: the console asks before a dispatcher confirms a drag.
+	DryRun bool
 }
 
 // AssignJob gives the job to a technician by hand, pinned by default. A time clash with the
@@ -110,6 +113,11 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 					t.Name, start.Format(time.RFC3339))})
 			}
 		}
+		if r.DryRun {
+			out = j
+			out.TechnicianID, out.TechnicianName, out.PlannedStart, out.PlannedEnd = &t.ID, t.Name, start, &end
+			return errDryRun // rolled back: a pick the planner reserved is released
+		}
 
 		prevTech, before := j.TechnicianID, j
 		if err := s.Offers.Withdraw(ctx, st, j, "re-assigned by a dispatcher"); err != nil {
@@ -149,11 +157,17 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 		}
 		return s.Env.TellMoved(ctx, st, b, before, out)
 	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
 	if warnings == nil {
 		warnings = []Warning{}
 	}
 	return out, warnings, err
 }
+
+// errDryRun ends a dry run's transaction without writing.
+var errDryRun = errors.New("dry run")
 
 // assignmentWarnings are the risks of putting booking b with t at start.
 func (s *Service) assignmentWarnings(ctx context.Context, st Store, b dispatch.Booking, t dispatch.Technician, start time.Time) []Warning {

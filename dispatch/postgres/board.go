@@ -35,7 +35,8 @@ func (s boardStore) OpenJobs(ctx context.Context, riskBefore time.Time) ([]board
 	for i, r := range rows {
 		out[i] = board.BoardJob{Job: jobFrom(r.Job, ""), SLADueAt: r.SlaDueAt.UTC(), Tier: dispatch.Tier(r.Tier),
 			Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Appliance: r.Appliance, Address: r.Address, Region: r.Region,
-			CustomerDeferred: r.CustomerDeferred, UnassignedCode: r.UnassignedCode, UnassignedReason: r.UnassignedReason}
+			CustomerDeferred: r.CustomerDeferred, CustomerName: r.ContactName, RequiredSkills: r.RequiredSkills,
+			UnassignedCode: r.UnassignedCode, UnassignedReason: r.UnassignedReason}
 	}
 	return out, nil
 }

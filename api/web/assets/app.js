@@ -1,29 +1,61 @@
-// FieldFix dispatch console: plain JavaScript over the public API, no build step.
+// FieldFix dispatch console: plain JavaScript over the public API, no build step. This file holds
+// the state, the API client, times in the dispatchers' zone, the lists and the confirm dialog;
+// gantt.js, map.js and panel.js draw the rest; start.js wires it together.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem("fieldfix.token") || "", board: null, techs: [], selected: null, stream: null };
+const FF = {
+  token: sessionStorage.getItem("fieldfix.token") || "",
+  config: { map_tiles: "", map_attribution: "" },
+  zone: "UTC",
+  day: "",          // the board's day (YYYY-MM-DD in the zone)
+  skew: 0,          // server clock − browser clock, ms
+  board: null,
+  techs: new Map(), // id → technician (every page of GET /v1/technicians)
+  jobs: new Map(),  // id → the console's record of a visit
+  routes: new Map(),// technician id → route {technician, jobs: [ids], time_off, shifts}
+  unassigned: [],   // job ids, server order
+  atRisk: [],       // job ids
+  selected: null,   // {kind: "job"|"tech", id}
+  filters: { tier: "", trade: "", q: "" },
+  stream: null,
+};
+window.FF = FF; // for the browser tests and whoever opens the console's devtools
 
-function say(text, kind) {
-  const div = document.createElement("div");
-  div.className = kind || "ok";
-  div.textContent = text;
+const LIVE = ["unassigned", "planned", "offered", "accepted", "en_route", "on_site"];
+const MOVABLE = ["unassigned", "planned", "offered", "accepted"];
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = text;
+  return e;
+}
+
+function say(text, kind, action) {
+  const div = el("div", kind || "ok", text);
+  if (action) {
+    const b = el("button", "linkish", action.label);
+    b.type = "button";
+    b.onclick = () => { div.remove(); action.run(); };
+    div.append(" ", b);
+  }
   $("#messages").prepend(div);
-  while ($("#messages").children.length > 5) $("#messages").lastChild.remove();
+  while ($("#messages").children.length > 4) $("#messages").lastChild.remove();
+  if (!action) setTimeout(() => div.remove(), 15000);
 }
 
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: { "Authorization": "Bearer " + state.token, "Content-Type": "application/json" },
+    headers: { "Authorization": "Bearer " + FF.token, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   const data = text ? JSON.parse(text) : {};
   if (!res.ok) {
     const err = new Error(data.detail || res.statusText);
-    err.status = res.status;
-    err.code = data.code;
+    Object.assign(err, data, { status: res.status, message: data.detail || res.statusText });
     throw err;
   }
   return data;
@@ -33,297 +65,257 @@ function fail(err) {
   say((err.status ? err.status + " " : "") + (err.code ? err.code + ": " : "") + err.message, "err");
 }
 
-const skillOf = { washer: "washer", dryer: "washer", dishwasher: "washer", fridge: "fridge", freezer: "fridge", ac: "ac", tv: "tv", water_heater: "water_heater" };
-
-function minutesLeft(iso) { return Math.round((new Date(iso) - Date.now()) / 60000); }
-function fmtDue(iso) {
-  const m = minutesLeft(iso);
-  const s = (m < 0 ? "−" : "") + Math.floor(Math.abs(m) / 60) + " h " + String(Math.abs(m) % 60).padStart(2, "0");
-  return s;
+// ---- Times, told in the dispatchers' zone (FIELDFIX_TIME_ZONE, the board's time_zone) ----
+const fmts = new Map();
+function fmt(ms, opts) {
+  const key = FF.zone + JSON.stringify(opts);
+  if (!fmts.has(key)) fmts.set(key, new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: FF.zone }, opts)));
+  return fmts.get(key).format(new Date(ms));
 }
-function hhmm(iso) { return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—"; }
+const ms = (iso) => (iso ? Date.parse(iso) : NaN);
+const nowMs = () => Date.now() + FF.skew;
+function hm(iso) { return iso ? fmt(ms(iso), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "—"; }
+function dayHm(iso) {
+  if (!iso) return "—";
+  return fmt(ms(iso), { weekday: "short", day: "numeric", month: "short" }) + " " + hm(iso);
+}
+// zoneOffset is the zone's offset from UTC at instant t, in ms.
+function zoneOffset(t) {
+  const p = {};
+  for (const x of partsFmt().formatToParts(new Date(t))) p[x.type] = x.value;
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second) - Math.floor(t / 1000) * 1000;
+}
+function partsFmt() {
+  const key = "parts:" + FF.zone;
+  if (fmts.has(key)) return fmts.get(key);
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: FF.zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  fmts.set(key, f);
+  return f;
+}
+// dayStart is 00:00 of the day (YYYY-MM-DD) in the zone, as epoch ms.
+function dayStart(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  const guess = Date.UTC(y, m - 1, d);
+  const first = guess - zoneOffset(guess);
+  return guess - zoneOffset(first);
+}
+function dayOf(t) {
+  const p = {};
+  for (const x of partsFmt().formatToParts(new Date(t))) p[x.type] = x.value;
+  return `${p.year}-${p.month}-${p.day}`;
+}
+function addDays(day, n) {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
+function duration(min) {
+  const a = Math.abs(Math.round(min));
+  return (min < 0 ? "−" : "") + (a >= 60 ? Math.floor(a / 60) + " h " + String(a % 60).padStart(2, "0") : a + " min");
+}
 
-function techOptions(select, appliance) {
-  select.replaceChildren();
-  const need = skillOf[appliance];
-  const sorted = [...state.techs].sort((a, b) => (b.skills.includes(need) - a.skills.includes(need)) || a.name.localeCompare(b.name));
-  for (const t of sorted) {
-    if (!t.active) continue;
-    const o = document.createElement("option");
-    o.value = t.id;
-    o.textContent = t.name + " (" + t.skills.join(", ") + ")";
-    select.append(o);
+// ---- The console's record of a visit: one shape for route jobs, board items and job details ----
+function record(src) {
+  const id = src.job_id || src.id;
+  const old = FF.jobs.get(id) || {};
+  const r = Object.assign({}, old, src, { id });
+  delete r.job_id;
+  if (src.booking && typeof src.booking === "object") {
+    const b = src.booking;
+    Object.assign(r, { tier: b.tier, sla_due_at: b.sla_due_at, appliance: b.appliance, address: b.address, location: b.location, problem: b.problem, service_type: b.service_type, booking_status: b.status });
   }
+  FF.jobs.set(id, r);
+  return r;
+}
+function techName(id) { const t = FF.techs.get(id); return t ? t.name : id ? "#" + id : "—"; }
+function slackMin(j) {
+  const start = j.planned_start && j.status !== "on_site" ? ms(j.planned_start) : nowMs();
+  return (ms(j.sla_due_at) - start) / 60000;
+}
+// atRisk is the board's rule, for a visit changed live (the board is read again soon after).
+function atRisk(j) {
+  if (!LIVE.includes(j.status) || j.status === "on_site" || (j.visit && j.visit !== 1)) return false;
+  const due = ms(j.sla_due_at) - nowMs();
+  if (!j.technician_id && due < 6 * 3600e3) return true;
+  if (j.planned_start && ms(j.planned_start) > ms(j.sla_due_at)) return true;
+  return !!j.technician_id && due < 6 * 3600e3 && j.status !== "en_route" && j.planned_start && ms(j.planned_start) + 30 * 60e3 < nowMs();
 }
 
-async function assign(jobId, techId, force, version) {
-  try {
-    const headers = {};
-    const res = await api("POST", `/v1/jobs/${jobId}/assign`, { technician_id: Number(techId), force: !!force, reason: "assigned in the console" });
-    const warns = (res.warnings || []).map((w) => w.message);
-    say(`Job ${jobId} → ${res.job.technician_name || res.job.technician_id} at ${hhmm(res.job.planned_start)}` + (warns.length ? " — warning: " + warns.join("; ") : ""), warns.length ? "warn" : "ok");
-    await load();
-  } catch (e) { fail(e); }
+// ---- Filters and search ----
+function matches(j) {
+  const f = FF.filters;
+  if (f.tier && j.tier !== f.tier) return false;
+  if (f.trade && !(j.required_skills || []).includes(f.trade)) return false;
+  if (!f.q) return true;
+  const hay = [j.reference, j.customer_name, j.address, j.appliance, techName(j.technician_id)].join(" ").toLowerCase();
+  return hay.includes(f.q);
 }
 
-function renderTables() {
-  const b = state.board;
-  const un = $("#unassigned tbody");
-  un.replaceChildren();
-  for (const it of b.unassigned) {
-    const tr = document.createElement("tr");
-    tr.dataset.job = it.job_id;
-    tr.innerHTML = `<td></td><td>${it.appliance}</td><td>${it.tier}</td><td class="due"></td><td><select class="tech"></select></td><td><button class="assign" type="button">Assign</button></td>`;
-    tr.children[0].textContent = it.reference;
-    tr.children[0].title = `job ${it.job_id}` + (it.reason_code ? ` · ${it.reason_code}: ${it.reason_message}` : "");
-    tr.querySelector(".due").textContent = fmtDue(it.sla_due_at);
-    tr.querySelector(".due").classList.toggle("late", minutesLeft(it.sla_due_at) < 360);
-    tr.querySelector(".due").dataset.due = it.sla_due_at;
-    techOptions(tr.querySelector(".tech"), it.appliance);
-    tr.querySelector(".assign").onclick = () => assign(it.job_id, tr.querySelector(".tech").value, false);
-    un.append(tr);
+// ---- Lists: unassigned (with the reason) and at risk (sorted by slack); rows kept by job ----
+function listRow(j, risk) {
+  const li = el("li", "item tier-" + j.tier);
+  li.dataset.job = j.id;
+  li.tabIndex = 0;
+  const top = el("div", "line");
+  top.append(el("b", "ref", j.reference), el("span", "cust", j.customer_name || ""), el("span", "tier", j.tier));
+  const mid = el("div", "line small");
+  mid.append(el("span", "", j.appliance), el("span", "addr", j.address || ""));
+  const low = el("div", "line small");
+  const due = el("span", "due", "due " + dayHm(j.sla_due_at));
+  if (risk) {
+    const s = slackMin(j);
+    low.append(el("span", "", (j.technician_id ? techName(j.technician_id) + " · " : "no technician · ") + (j.planned_start ? dayHm(j.planned_start) : "not planned")), due,
+      el("span", "slack" + (s < 0 ? " late" : s < 120 ? " warn" : ""), "slack " + duration(s)));
+  } else {
+    low.append(due, el("span", "reason", j.reason_code || "not_planned"));
+    if (j.reason_message) low.lastChild.title = j.reason_message;
   }
-  $("#n-unassigned").textContent = "(" + b.unassigned.length + ")";
-  const ar = $("#atrisk tbody");
-  ar.replaceChildren();
-  for (const it of b.at_risk) {
-    const tr = document.createElement("tr");
-    tr.dataset.job = it.job_id;
-    const t = state.techs.find((x) => x.id === it.technician_id);
-    tr.innerHTML = `<td></td><td></td><td>${hhmm(it.planned_start)}</td><td class="due late"></td><td></td>`;
-    tr.children[0].textContent = it.reference;
-    tr.children[0].title = `job ${it.job_id}`;
-    tr.children[1].textContent = t ? t.name : "—";
-    tr.children[3].textContent = fmtDue(it.sla_due_at);
-    tr.children[3].dataset.due = it.sla_due_at;
-    tr.children[4].textContent = (it.reasons || []).join("; ");
-    tr.onclick = () => select({ id: it.job_id, reference: it.reference, appliance: it.appliance, technician_id: it.technician_id, planned_start: it.planned_start });
-    ar.append(tr);
-  }
-  $("#n-atrisk").textContent = "(" + b.at_risk.length + ")";
+  li.append(top, mid, low);
+  if (risk && j.reasons && j.reasons.length) li.title = j.reasons.join("; ");
+  if (!risk && j.reason_message) li.append(el("div", "line small why", j.reason_message));
+  li.onclick = () => Panel.showJob(j.id);
+  li.onkeydown = (ev) => { if (ev.key === "Enter") Panel.showJob(j.id); };
+  li._sig = sigOf(j) + risk;
+  return li;
 }
-
-function renderRoutes() {
-  const box = $("#routes");
-  box.replaceChildren();
-  const day = new Date($("#day").value + "T00:00:00");
-  const span = 24 * 3600 * 1000;
-  for (const r of state.board.routes) {
-    const row = document.createElement("div");
-    row.className = "route";
-    row.dataset.tech = r.technician.id;
-    const name = document.createElement("div");
-    name.textContent = r.technician.name + " · " + r.technician.skills.join(", ");
-    const bar = document.createElement("div");
-    bar.className = "bar";
-    for (const j of r.jobs) {
-      if (!j.planned_start) continue;
-      const s = new Date(j.planned_start) - day, e = new Date(j.planned_end || j.planned_start) - day;
-      const el = document.createElement("div");
-      el.className = "job " + j.status + (j.pinned ? " pinned" : "");
-      el.dataset.job = j.id;
-      el.style.left = Math.max(0, (100 * s) / span) + "%";
-      el.style.width = Math.max(0.6, (100 * (e - s)) / span) + "%";
-      el.textContent = j.reference;
-      el.title = `${j.reference} (job ${j.id}) · ${j.status} · ${hhmm(j.planned_start)}–${hhmm(j.planned_end)}` + (j.pinned ? " · pinned" : "");
-      el.onclick = () => select({ id: j.id, reference: j.reference, technician_id: r.technician.id, planned_start: j.planned_start, status: j.status, pinned: j.pinned });
-      bar.append(el);
+function sigOf(j) {
+  return [j.status, j.technician_id, j.planned_start, j.sla_due_at, j.reason_code, j.version, j.customer_name, FF.filters.q].join("|");
+}
+// syncList puts the rows of ids into ol, reusing the rows whose visit did not change.
+function syncList(ol, ids, risk) {
+  const have = new Map([...ol.children].map((li) => [Number(li.dataset.job), li]));
+  let prev = null;
+  for (const id of ids) {
+    const j = FF.jobs.get(id);
+    let li = have.get(id);
+    have.delete(id);
+    const sig = sigOf(j) + risk;
+    if (!li || li._sig !== sig) {
+      const fresh = listRow(j, risk);
+      if (li) li.replaceWith(fresh);
+      li = fresh;
     }
-    const off = document.createElement("button");
-    off.type = "button";
-    off.className = "unavailable";
-    off.textContent = "Unavailable";
-    off.onclick = async () => {
-      try {
-        const res = await api("POST", `/v1/technicians/${r.technician.id}/unavailable`, { reason: "marked in the console" });
-        say(`${r.technician.name} unavailable; ${res.redispatched.length} job(s) re-dispatched`);
-        await load();
-      } catch (e) { fail(e); }
-    };
-    row.append(name, bar, off);
-    box.append(row);
+    const want = prev ? prev.nextSibling : ol.firstChild;
+    if (want !== li) ol.insertBefore(li, want);
+    prev = li;
   }
+  for (const li of have.values()) li.remove();
+}
+function renderLists() {
+  const un = FF.unassigned.filter((id) => matches(FF.jobs.get(id)));
+  const ar = FF.atRisk.filter((id) => matches(FF.jobs.get(id)));
+  ar.sort((a, b) => slackMin(FF.jobs.get(a)) - slackMin(FF.jobs.get(b)));
+  syncList($("#unassigned"), un, false);
+  syncList($("#atrisk"), ar, true);
+  $("#n-unassigned").textContent = "(" + un.length + (un.length !== FF.unassigned.length ? " of " + FF.unassigned.length : "") + ")";
+  $("#n-atrisk").textContent = "(" + ar.length + (ar.length !== FF.atRisk.length ? " of " + FF.atRisk.length : "") + ")";
 }
 
-function select(job) {
-  state.selected = job;
-  $("#selected").hidden = false;
-  $("#sel-id").textContent = job.reference || "#" + job.id;
-  const t = state.techs.find((x) => x.id === job.technician_id);
-  $("#sel-info").textContent = (t ? "with " + t.name : "unassigned") + (job.planned_start ? " at " + hhmm(job.planned_start) : "") + (job.pinned ? " · pinned" : "");
-  techOptions($("#sel-tech"), job.appliance);
-}
-
-// The map: the region's H3 hexagons as SVG polygons, shaded by open bookings; technicians as dots.
-async function renderMap() {
-  const svg = $("#map");
-  const b = state.board;
-  let region = (b.unassigned[0] || b.at_risk[0] || {}).region;
-  if (!region) {
-    // Otherwise the region of the newest booking still to serve, else of a technician.
-    try {
-      const open = await api("GET", "/v1/bookings?status=scheduled&limit=1");
-      region = (open.items[0] || {}).region;
-    } catch (e) { /* fall back below */ }
-  }
-  region = region || (state.techs[0] || {}).region;
-  if (!region) return;
-  let fc;
-  try { fc = await api("GET", "/v1/geo/cells?region=" + region); } catch (e) { fail(e); return; }
-  const pts = [];
-  for (const f of fc.features) for (const ring of f.geometry.coordinates) for (const p of (typeof ring[0][0] === "number" ? ring : ring.flat())) pts.push(p);
-  const lngs = pts.map((p) => p[0]), lats = pts.map((p) => p[1]);
-  const minX = Math.min(...lngs), maxX = Math.max(...lngs), minY = Math.min(...lats), maxY = Math.max(...lats);
-  const k = Math.cos(((minY + maxY) / 2) * Math.PI / 180);
-  const W = 600, H = 420, sx = W / ((maxX - minX) * k || 1), sy = H / ((maxY - minY) || 1), s = Math.min(sx, sy);
-  const xy = (lng, lat) => [((lng - minX) * k * s).toFixed(1), ((maxY - lat) * s).toFixed(1)];
-  const maxB = Math.max(1, ...fc.features.map((f) => f.properties.bookings));
-  svg.replaceChildren();
-  const ns = "http://www.w3.org/2000/svg";
-  for (const f of fc.features) {
-    const rings = f.geometry.type === "Polygon" ? [f.geometry.coordinates[0]] : f.geometry.coordinates.map((p) => p[0]);
-    for (const ring of rings) {
-      const poly = document.createElementNS(ns, "polygon");
-      poly.setAttribute("points", ring.map((p) => xy(p[0], p[1]).join(",")).join(" "));
-      const a = f.properties.bookings / maxB;
-      poly.setAttribute("fill", `rgba(29, 53, 87, ${0.08 + 0.8 * a})`);
-      const title = document.createElementNS(ns, "title");
-      title.textContent = `${f.properties.cell}: ${f.properties.bookings} open booking(s), ${f.properties.technicians} technician(s)`;
-      poly.append(title);
-      svg.append(poly);
+// ---- The confirm dialog: warnings before a change, and the reason for it ----
+function ask({ title, lines = [], warnings = [], error = null, ok = "Confirm", reason = true }) {
+  const d = $("#confirm");
+  $("#confirm-title").textContent = title;
+  const body = $("#confirm-body");
+  body.replaceChildren();
+  for (const l of lines) body.append(el("p", "", l));
+  if (warnings.length) {
+    const ul = el("ul", "warnings");
+    for (const w of warnings) {
+      const li = el("li", "warn", w.message);
+      li.dataset.code = w.code;
+      ul.append(li);
     }
+    body.append(el("p", "warn-head", "Warnings — the change can still be made:"), ul);
   }
-  for (const t of state.techs) {
-    const p = t.last_position || t.home;
-    if (!t.active || p.lng < minX || p.lng > maxX || p.lat < minY || p.lat > maxY) continue;
-    const c = document.createElementNS(ns, "circle");
-    const [x, y] = xy(p.lng, p.lat);
-    c.setAttribute("cx", x); c.setAttribute("cy", y); c.setAttribute("r", 4);
-    const title = document.createElementNS(ns, "title");
-    title.textContent = t.name;
-    c.append(title);
-    svg.append(c);
-  }
+  if (error) body.append(el("p", "conflict", error));
+  $("#confirm-reason-box").hidden = !reason || !!error;
+  $("#confirm-reason").value = "";
+  $("#confirm-ok").hidden = !!error;
+  $("#confirm-ok").textContent = ok;
+  $("#confirm-cancel").textContent = error ? "Close" : "Cancel";
+  d.returnValue = "";
+  d.showModal();
+  (error ? $("#confirm-cancel") : $("#confirm-ok")).focus();
+  return new Promise((resolve) => {
+    d.addEventListener("close", () => resolve({ ok: d.returnValue === "ok", reason: $("#confirm-reason").value.trim() }), { once: true });
+  });
 }
 
-// Loads overlap (sign-in, a change of day, live changes): only the latest one is drawn, or a slow
-// answer for the day before could replace the board of the day just chosen.
-let loadSeq = 0;
-async function load() {
-  const seq = ++loadSeq;
+// clashText says what a 409 clashes with, from the problem's fields.
+function clashText(e) {
+  if (e.code === "technician_double_booked" && e.clashing_reference) {
+    return `Clashes with ${e.clashing_reference} (${hm(e.clashing_start)}–${hm(e.clashing_end)}). ${e.message}`;
+  }
+  return e.message;
+}
+
+// proposeAssign asks the API what an assignment would do (dry run), shows its warnings or its
+// conflict, and makes it once the dispatcher confirms.
+async function proposeAssign(jobId, techId, startMs) {
+  const j = FF.jobs.get(jobId);
+  const body = { technician_id: techId };
+  if (startMs) body.planned_start = new Date(startMs).toISOString();
+  let dry;
   try {
-    const [board, techs] = await Promise.all([api("GET", "/v1/board?day=" + $("#day").value), api("GET", "/v1/technicians?limit=200")]);
-    if (seq !== loadSeq) return;
-    state.board = board;
-    state.techs = techs.items;
-    renderTables();
-    renderRoutes();
-    await renderMap();
-    document.body.dataset.loaded = String(Date.now());
+    dry = await api("POST", `/v1/jobs/${jobId}/assign`, Object.assign({ dry_run: true }, body));
   } catch (e) {
-    fail(e);
-    if (e.status === 401 || e.status === 403) signout();
-  }
-}
-
-let reloadTimer = null;
-function reloadSoon() {
-  clearTimeout(reloadTimer);
-  reloadTimer = setTimeout(load, 300);
-}
-
-// The server ends the stream when the token expires: ask for a fresh one rather than retry.
-function expired() {
-  signout();
-  say("Your token has expired: sign in with a fresh one", "err");
-}
-
-// Live updates: GET /v1/events as a stream (fetch, so the token travels in the header).
-async function listen() {
-  const ctl = new AbortController();
-  state.stream = ctl;
-  while (!ctl.signal.aborted) {
-    try {
-      const res = await fetch("/v1/events", { headers: { "Authorization": "Bearer " + state.token }, signal: ctl.signal });
-      if (res.status === 401) return expired();
-      if (!res.ok) throw new Error("events: " + res.status);
-      $("#live").textContent = "live";
-      $("#live").classList.add("on");
-      const reader = res.body.getReader();
-      const dec = new TextDecoder();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-          const msg = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (/^event: token_expired/m.test(msg)) return expired();
-          if (/^event: (change|resync)/m.test(msg)) reloadSoon();
-        }
-      }
-    } catch (e) {
-      if (ctl.signal.aborted) return;
+    if (e.status === 409 || e.status === 422) {
+      Gantt.flash(e.clashing_job_id);
+      await ask({ title: `${j.reference} cannot go to ${techName(techId)}`, error: clashText(e) });
+      return false;
     }
-    $("#live").textContent = "offline";
-    $("#live").classList.remove("on");
-    await new Promise((r) => setTimeout(r, 2000));
+    fail(e);
+    return false;
+  }
+  const when = `${dayHm(dry.job.planned_start)}–${hm(dry.job.planned_end)}`;
+  const answer = await ask({
+    title: `Assign ${j.reference} to ${techName(techId)}?`,
+    lines: [`${when}${j.technician_id && j.technician_id !== techId ? " (now with " + techName(j.technician_id) + ")" : ""}. The visit is pinned there.`],
+    warnings: dry.warnings || [], ok: "Assign",
+  });
+  if (!answer.ok) return false;
+  try {
+    body.reason = answer.reason || "assigned in the console";
+    const res = await api("POST", `/v1/jobs/${jobId}/assign`, body);
+    const warns = (res.warnings || []).map((w) => w.message);
+    say(`${j.reference} → ${res.job.technician_name || techName(techId)} at ${dayHm(res.job.planned_start)}` + (warns.length ? " — " + warns.join("; ") : ""), warns.length ? "warn" : "ok");
+    applyJob(res.job);
+    return true;
+  } catch (e) {
+    if (e.status === 409) {
+      Gantt.flash(e.clashing_job_id);
+      await ask({ title: `${j.reference} cannot go to ${techName(techId)}`, error: clashText(e) });
+    } else fail(e);
+    return false;
   }
 }
 
-function signout() {
-  sessionStorage.removeItem("fieldfix.token");
-  state.token = "";
-  if (state.stream) state.stream.abort();
-  $("#app").hidden = true;
-  $("#controls").hidden = true;
-  $("#signin").hidden = false;
+// applyJob puts a changed visit where it now belongs: its rows in the Gantt, the lists, the map.
+function applyJob(src) {
+  const before = FF.jobs.get(src.id || src.job_id);
+  const oldTech = before ? before.technician_id : null;
+  const j = record(src);
+  const rows = new Set([oldTech, j.technician_id].filter(Boolean));
+  for (const [tid, r] of FF.routes) {
+    const i = r.jobs.indexOf(j.id);
+    if (i >= 0 && tid !== j.technician_id) r.jobs.splice(i, 1);
+  }
+  const inDay = j.planned_start && ms(j.planned_end || j.planned_start) > dayStart(FF.day) && ms(j.planned_start) < dayStart(addDays(FF.day, 1));
+  const r = FF.routes.get(j.technician_id);
+  if (r) {
+    const i = r.jobs.indexOf(j.id);
+    const keep = inDay && (LIVE.includes(j.status) || j.status === "completed" || j.status === "incomplete");
+    if (keep && i < 0) r.jobs.push(j.id);
+    if (!keep && i >= 0) r.jobs.splice(i, 1);
+    r.jobs.sort((a, b) => ms(FF.jobs.get(a).planned_start) - ms(FF.jobs.get(b).planned_start));
+  }
+  const un = LIVE.includes(j.status) && !j.technician_id;
+  FF.unassigned = FF.unassigned.filter((x) => x !== j.id);
+  if (un) FF.unassigned.push(j.id);
+  FF.atRisk = FF.atRisk.filter((x) => x !== j.id);
+  if (atRisk(j)) FF.atRisk.push(j.id);
+  renderLists();
+  Gantt.updateRows([...rows]);
+  MapView.updateRoutes([...rows]);
+  MapView.updateJob(j);
+  if (FF.selected && FF.selected.kind === "job" && FF.selected.id === j.id) Panel.showJob(j.id, true);
 }
-
-function start() {
-  $("#signin").hidden = true;
-  $("#controls").hidden = false;
-  $("#app").hidden = false;
-  load();
-  listen();
-}
-
-// The board's default day is the dispatcher's own calendar day: toISOString is the UTC date, which
-// east of UTC is still yesterday just after local midnight (and west of UTC already tomorrow at night).
-function localDay(d) {
-  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
-}
-
-$("#day").value = localDay(new Date());
-$("#day").onchange = load;
-$("#signin").onsubmit = (ev) => {
-  ev.preventDefault();
-  state.token = $("#token").value.trim();
-  sessionStorage.setItem("fieldfix.token", state.token);
-  start();
-};
-$("#signout").onclick = signout;
-$("#optimize").onclick = async () => {
-  try {
-    const res = await api("POST", "/v1/dispatch/optimize", {});
-    say(`Re-optimised: ${res.moved.length} job(s) moved, ${res.newly_assigned} assigned, ${res.breaches_avoided} breach(es) avoided`);
-    await load();
-  } catch (e) { fail(e); }
-};
-$("#sel-assign").onclick = () => state.selected && assign(state.selected.id, $("#sel-tech").value, $("#sel-force").checked);
-for (const [id, action] of [["#sel-pin", "pin"], ["#sel-unpin", "unpin"], ["#sel-unassign", "unassign"]]) {
-  $(id).onclick = async () => {
-    if (!state.selected) return;
-    try {
-      await api("POST", `/v1/jobs/${state.selected.id}/${action}`, {});
-      say(`Job ${state.selected.id}: ${action}`);
-      await load();
-    } catch (e) { fail(e); }
-  };
-}
-setInterval(() => {
-  for (const td of document.querySelectorAll("td[data-due]")) td.textContent = fmtDue(td.dataset.due);
-}, 30000);
-if (state.token) start();

@@ -146,7 +146,7 @@ LIMIT sqlc.arg(max_rows);
 -- A job without a technician carries why: the reason code of its latest "unassigned" event
 -- (the planner's; a dispatcher's hand: unassigned_by_dispatcher; none: not_planned).
 -- name: BookingsOpenJobs :many
-SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+SELECT sqlc.embed(j), b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred, b.contact_name, b.required_skills,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id

@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred, b.contact_name, b.required_skills,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
@@ -100,6 +100,8 @@ type BookingsOpenJobsRow struct {
 	Address          string
 	Region           string
 	CustomerDeferred bool
+	ContactName      string
+	RequiredSkills   []string
 	UnassignedCode   string
 	UnassignedReason string
 }
@@ -153,6 +155,8 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Address,
 			&i.Region,
 			&i.CustomerDeferred,
+			&i.ContactName,
+			&i.RequiredSkills,
 			&i.UnassignedCode,
 			&i.UnassignedReason,
 		); err != nil {

@@ -1,0 +1,132 @@
+package api_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/fieldfix/fieldfix/dispatch"
+)
+
+// TestBoardCarriesWhatTheConsoleDraws: the board says its zone and clock, each route its shifts
+// for the day and each visit its booking's tier, SLA due time, place, customer and the drive
+// before it; a list item its customer, trades and slack.
+func TestBoardCarriesWhatTheConsoleDraws(t *testing.T) {
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC)) // 08:00 in Paris, a Friday
+	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	req := washerBooking(nil)
+	req["contact_name"] = "Zoé Martin"
+	first := jobOf(t, b.do("POST", "/v1/bookings", cust, req).json(t))
+	second := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	tv := washerBooking(nil)
+	tv["appliance"] = "tv"
+	tv["contact_name"] = "Paul Petit"
+	b.do("POST", "/v1/bookings", cust, tv)
+
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	r := b.do("GET", "/v1/board", disp, nil)
+	if r.Status != 200 {
+		t.Fatalf("board: %d %s", r.Status, r.Body)
+	}
+	board := r.json(t)
+	if board["time_zone"] != "Europe/Paris" || board["now"] != "2026-11-20T07:00:00Z" || board["day"] != "2026-11-20" {
+		t.Fatalf("board zone %v now %v day %v", board["time_zone"], board["now"], board["day"])
+	}
+	route := board["routes"].([]any)[0].(map[string]any)
+	if route["technician"].(map[string]any)["id"] != float64(anna) {
+		t.Fatalf("first route is %v", route["technician"])
+	}
+	shifts := route["shifts"].([]any)
+	if len(shifts) != 1 || shifts[0].(map[string]any)["start"] != "2026-11-20T07:00:00Z" || shifts[0].(map[string]any)["end"] != "2026-11-20T19:00:00Z" {
+		t.Fatalf("shifts %v, want 08:00–20:00 Paris", shifts)
+	}
+	jobs := route["jobs"].([]any)
+	if len(jobs) != 2 {
+		t.Fatalf("%d visits on anna's route, want 2: %v", len(jobs), jobs)
+	}
+	v1, v2 := jobs[0].(map[string]any), jobs[1].(map[string]any)
+	if v1["id"] != first["id"] || v2["id"] != second["id"] {
+		t.Fatalf("route order %v, %v; want %v then %v", v1["id"], v2["id"], first["id"], second["id"])
+	}
+	if v1["customer_name"] != "Zoé Martin" || v1["tier"] != "paid" || v1["appliance"] != "washer" || v1["sla_due_at"] == nil ||
+		v1["location"].(map[string]any)["lat"] != 45.764 || fmt.Sprint(v1["required_skills"]) != "[washer]" {
+		t.Fatalf("first visit %v", v1)
+	}
+	// From home (45.76, 4.84) to 45.764, 4.8357: a few minutes; the second is at the same address.
+	if m := v1["travel_minutes"].(float64); m < 1 || m > 30 {
+		t.Fatalf("drive to the first visit %v min", m)
+	}
+	if v2["travel_minutes"] != float64(0) {
+		t.Fatalf("drive between two visits at one address %v min", v2["travel_minutes"])
+	}
+	un := board["unassigned"].([]any)
+	if len(un) != 1 {
+		t.Fatalf("unassigned %v", un)
+	}
+	item := un[0].(map[string]any)
+	due, _ := time.Parse(time.RFC3339, item["sla_due_at"].(string))
+	if item["customer_name"] != "Paul Petit" || fmt.Sprint(item["required_skills"]) != "[tv]" || item["slack_minutes"] != float64(int(due.Sub(b.clock.Now())/time.Minute)) {
+		t.Fatalf("unassigned item %v", item)
+	}
+}
+
+// TestAssignDryRun: a dry run answers the assignment's warnings, or its conflict, and changes nothing.
+func TestAssignDryRun(t *testing.T) {
+	b := setup(t)
+	b.clock.Set(time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC))
+	anna, bruno, washer, fridge := b.washerAndFridge()
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	path := fmt.Sprintf("/v1/jobs/%v/assign", washer["id"])
+	before := b.auditCount("job", washer["id"], "assigned")
+
+	clash := b.do("POST", path, disp, map[string]any{"technician_id": bruno, "planned_start": fridge["planned_start"], "dry_run": true})
+	wantProblem(t, clash, 409, "technician_double_booked")
+	if clash.json(t)["clashing_job_id"] != fridge["id"] {
+		t.Fatalf("the clash names %v, want the fridge visit %v", clash.json(t)["clashing_job_id"], fridge["id"])
+	}
+	later := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	r := b.do("POST", path, disp, map[string]any{"technician_id": bruno, "planned_start": later, "dry_run": true})
+	if r.Status != 200 {
+		t.Fatalf("dry run: %d %s", r.Status, r.Body)
+	}
+	ans := r.json(t)
+	if j := ans["job"].(map[string]any); j["technician_id"] != float64(bruno) || j["planned_start"] != later {
+		t.Fatalf("the dry run proposes %v", j)
+	}
+	if ws := ans["warnings"].([]any); len(ws) == 0 || ws[0].(map[string]any)["code"] != "skill_mismatch" {
+		t.Fatalf("warnings %v, want skill_mismatch first", ws)
+	}
+	var tech int64
+	var start time.Time
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", washer["id"]).Scan(&tech, &start); err != nil {
+		t.Fatal(err)
+	}
+	if tech != anna || start.UTC().Format(time.RFC3339) != washer["planned_start"] || b.auditCount("job", washer["id"], "assigned") != before {
+		t.Fatalf("after dry runs the job is with %d at %s (%d assignments audited, %d before)", tech, start, b.auditCount("job", washer["id"], "assigned"), before)
+	}
+	// The same call without dry_run makes it.
+	r = b.do("POST", path, disp, map[string]any{"technician_id": bruno, "planned_start": later})
+	if r.Status != 200 || jobOf(t, r.json(t))["technician_id"] != float64(bruno) {
+		t.Fatalf("assign: %d %s", r.Status, r.Body)
+	}
+}
+
+// washerAndFridge makes anna (washer) and bruno (fridge only) and books a visit of each trade:
+// the washer visit is planned to anna, the fridge one to bruno.
+func (b *testBundle) washerAndFridge() (anna, bruno int64, washer, fridge map[string]any) {
+	b.t.Helper()
+	anna = b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	bruno = b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	washer = jobOf(b.t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(b.t))
+	req := washerBooking(nil)
+	req["appliance"] = "fridge"
+	fridge = jobOf(b.t, b.do("POST", "/v1/bookings", cust, req).json(b.t))
+	if washer["technician_id"] != float64(anna) || fridge["technician_id"] != float64(bruno) {
+		b.t.Fatalf("planned to %v and %v", washer["technician_id"], fridge["technician_id"])
+	}
+	return anna, bruno, washer, fridge
+}

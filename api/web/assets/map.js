@@ -1,0 +1,155 @@
+// The map (Leaflet, vendored): tiles from FIELDFIX_MAP_TILES when set, else a plain background
+// that says so; layers: each technician's planned route in visit order, live positions, jobs by
+// tier and state, and the region's H3 cells shaded by open work.
+"use strict";
+
+const MapView = (() => {
+  let map = null, fitted = "";
+  const layers = {}, routes = new Map(), jobs = new Map(), positions = new Map();
+  const STATE = { unassigned: "#c0392b", planned: "#8d99ae", offered: "#8fb3c9", accepted: "#457b9d", en_route: "#f4a261", on_site: "#2a9d8f", completed: "#6c757d", incomplete: "#6d597a" };
+  const TIER = { warranty: "#1d3557", paid: "#e76f51" };
+  const hue = (id) => `hsl(${(id * 137) % 360}, 65%, 42%)`;
+
+  function init() {
+    if (map || typeof L === "undefined") return;
+    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }) // a canvas: thousands of marks stay cheap.setView([45.76, 4.84], 11);
+    if (FF.config.map_tiles) {
+      L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
+      $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
+    } else {
+      $("#map").classList.add("plain");
+      $("#map-note").textContent = "No street tiles configured (FIELDFIX_MAP_TILES): H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
+    }
+    for (const k of ["cells", "routes", "jobs", "positions"]) {
+      layers[k] = L.layerGroup().addTo(map);
+      $("#l-" + k).onchange = (ev) => (ev.target.checked ? layers[k].addTo(map) : layers[k].remove());
+    }
+  }
+
+  // routeLatLngs is a technician's day in visit order: home base, then each visit by planned start.
+  function routeLatLngs(r) {
+    const pts = [[r.technician.home.lat, r.technician.home.lng]];
+    for (const id of r.jobs) {
+      const j = FF.jobs.get(id);
+      if (j.location) pts.push([j.location.lat, j.location.lng]);
+    }
+    return pts;
+  }
+
+  function updateRoutes(techIds) {
+    if (!map) return;
+    const ids = techIds || [...FF.routes.keys()];
+    for (const id of ids) {
+      const r = FF.routes.get(id);
+      const old = routes.get(id);
+      if (!r || r.jobs.length === 0) {
+        if (old) { old.remove(); routes.delete(id); }
+        continue;
+      }
+      const pts = routeLatLngs(r);
+      const sig = pts.join(";");
+      if (old) {
+        if (old._sig !== sig) old.setLatLngs(pts);
+        old._sig = sig;
+        continue;
+      }
+      const line = L.polyline(pts, { color: hue(id), weight: 3, opacity: 0.8, className: "route-line" });
+      line.bindTooltip(r.technician.name + " · " + r.jobs.map((x) => FF.jobs.get(x).reference).join(" → "), { sticky: true });
+      line.on("click", () => Panel.showTech(id));
+      line.techId = id;
+      line._sig = sig;
+      line.addTo(layers.routes);
+      routes.set(id, line);
+    }
+    if (!techIds) for (const [id, line] of routes) if (!FF.routes.has(id)) { line.remove(); routes.delete(id); }
+    for (const id of ids) for (const jid of (FF.routes.get(id) || { jobs: [] }).jobs) updateJob(FF.jobs.get(jid));
+  }
+
+  function updateJob(j) {
+    if (!map || !j || !j.location) return;
+    const shown = FF.unassigned.includes(j.id) || (j.technician_id && FF.routes.has(j.technician_id) && FF.routes.get(j.technician_id).jobs.includes(j.id));
+    let m = jobs.get(j.id);
+    if (!shown) { if (m) { m.remove(); jobs.delete(j.id); } return; }
+    const style = { radius: 6, weight: 3, color: TIER[j.tier] || "#333", fillColor: STATE[j.status] || "#999", fillOpacity: 0.95 };
+    const sig = style.fillColor + j.technician_id + j.location.lat + j.location.lng;
+    if (m && m._sig === sig) return;
+    const tip = `${j.reference} · ${j.status.replace("_", " ")} · ${j.tier} · ${techName(j.technician_id)}`;
+    if (!m) {
+      m = L.circleMarker([j.location.lat, j.location.lng], style).addTo(layers.jobs);
+      m.on("click", () => Panel.showJob(j.id));
+      // The tooltip is made on the first hover: a thousand of them up front cost the first drawing.
+      m.once("mouseover", () => m.bindTooltip(m._tip).openTooltip());
+      jobs.set(j.id, m);
+    } else {
+      m.setLatLng([j.location.lat, j.location.lng]);
+      m.setStyle(style);
+      if (m.getTooltip()) m.setTooltipContent(tip);
+    }
+    m._sig = sig;
+    m._tip = tip;
+  }
+
+  // updatePositions moves the technicians' dots to their latest pings (and drops stale ones).
+  function updatePositions() {
+    if (!map) return;
+    const seen = new Set();
+    for (const t of FF.techs.values()) {
+      if (!t.active || !t.last_position || (FF.board.region && t.region !== FF.board.region)) continue;
+      seen.add(t.id);
+      const ll = [t.last_position.lat, t.last_position.lng];
+      let m = positions.get(t.id);
+      if (!m) {
+        m = L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff", fillColor: hue(t.id), fillOpacity: 1, className: "pos" }).addTo(layers.positions);
+        m.bindTooltip(t.name);
+        positions.set(t.id, m);
+      } else m.setLatLng(ll);
+      m.setTooltipContent(t.name + (t.last_seen_at ? " · seen " + hm(t.last_seen_at) : ""));
+    }
+    for (const [id, m] of positions) if (!seen.has(id)) { m.remove(); positions.delete(id); }
+  }
+
+  // cells reads a region's hexagons (started alongside the board's read).
+  function cells(region) {
+    return region ? api("GET", "/v1/geo/cells?region=" + region).catch((e) => { fail(e); return null; }) : Promise.resolve(null);
+  }
+
+  async function drawCells(pending) {
+    layers.cells.clearLayers();
+    const fc = await pending;
+    if (!fc) return null;
+    const max = Math.max(1, ...fc.features.map((f) => f.properties.bookings));
+    return L.geoJSON(fc, {
+      style: (f) => ({ weight: 0.6, color: "#8899aa", fillColor: "#1d3557", fillOpacity: 0.05 + 0.55 * (f.properties.bookings / max) }),
+      onEachFeature: (f, l) => l.bindTooltip(`${f.properties.bookings} open booking(s), ${f.properties.technicians} technician(s)`),
+    }).addTo(layers.cells);
+  }
+
+  // render draws the day afresh (sign-in, a new day or region).
+  async function render(region, pending) {
+    init();
+    if (!map) return;
+    map.invalidateSize(); // the box may have changed since (the phone layout): draw for its size
+    updateRoutes(null);
+    for (const [id, m] of jobs) if (!FF.jobs.has(id)) { m.remove(); jobs.delete(id); }
+    for (const id of FF.unassigned) updateJob(FF.jobs.get(id));
+    updatePositions();
+    const fit = (extra) => {
+      if (fitted === region + FF.day) return;
+      const b = L.latLngBounds([]);
+      for (const line of routes.values()) b.extend(line.getBounds());
+      if (extra && extra.getLayers().length) b.extend(extra.getBounds());
+      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false }); }
+    };
+    if (routes.size) fit(null);
+    // The cells come when they come: the day is drawn without waiting for them.
+    drawCells(pending || cells(region)).then(fit);
+  }
+
+  // For the tests: the route drawn for a technician, as [lat, lng] pairs in drawing order.
+  function drawnRoute(techId) {
+    const line = routes.get(techId);
+    return line ? line.getLatLngs().map((p) => [p.lat, p.lng]) : null;
+  }
+
+  return { render, cells, updateRoutes, updateJob, updatePositions, drawnRoute, resize: () => map && map.invalidateSize() };
+})();

@@ -1,0 +1,259 @@
+// Wiring: sign-in, the day (opening on the dispatchers' current day and hour), the region
+// (remembered in this browser), filters and search, and the live feed, whose changes are applied
+// to what they touch (a visit's rows, list entries and map marks), never by redrawing the page.
+"use strict";
+
+async function fetchTechs() {
+  const all = new Map();
+  let before = "";
+  for (let page = 0; page < 50; page++) {
+    const res = await api("GET", "/v1/technicians?limit=200" + (before ? "&before=" + before : ""));
+    for (const t of res.items) all.set(t.id, t);
+    if (!res.next_before || res.items.length === 0) break;
+    before = res.next_before;
+  }
+  FF.techs = all;
+}
+
+function regionOptions() {
+  const sel = $("#region");
+  const count = new Map();
+  for (const t of FF.techs.values()) if (t.active && t.region) count.set(t.region, (count.get(t.region) || 0) + 1);
+  const keep = sel.value;
+  sel.replaceChildren(el("option", "", "all regions"));
+  sel.firstChild.value = "";
+  for (const [r, n] of [...count].sort((a, b) => b[1] - a[1])) {
+    const o = el("option", "", `${r.slice(0, 7)}… · ${n} technician${n === 1 ? "" : "s"}`);
+    o.value = r;
+    sel.append(o);
+  }
+  sel.value = keep;
+}
+
+// ingest takes a board as the console's state.
+function ingest(b) {
+  FF.board = b;
+  if (FF.zone !== b.time_zone) FF.zone = b.time_zone;
+  FF.skew = Date.parse(b.now) - Date.now();
+  FF.day = b.day;
+  $("#day").value = b.day;
+  FF.jobs = new Map();
+  FF.routes = new Map();
+  for (const r of b.routes) {
+    FF.techs.set(r.technician.id, Object.assign(FF.techs.get(r.technician.id) || {}, r.technician));
+    FF.routes.set(r.technician.id, { technician: r.technician, jobs: r.jobs.map((j) => record(j).id), time_off: r.time_off, shifts: r.shifts });
+  }
+  FF.unassigned = b.unassigned.map((it) => record(it).id);
+  FF.atRisk = b.at_risk.map((it) => record(it).id);
+  const trades = new Set();
+  for (const t of FF.techs.values()) for (const s of t.skills) trades.add(s);
+  const tsel = $("#f-trade");
+  if (tsel.options.length - 1 !== trades.size) {
+    const keep = tsel.value;
+    tsel.replaceChildren(el("option", "", "all"));
+    tsel.firstChild.value = "";
+    for (const s of [...trades].sort()) tsel.append(el("option", "", s));
+    tsel.value = keep;
+  }
+}
+
+function boardPath(day) {
+  const p = new URLSearchParams();
+  if (day) p.set("day", day);
+  if (FF.region) p.set("region", FF.region);
+  return "/v1/board?" + p;
+}
+
+// load draws a day whole: sign-in, another day, another region. Only the latest load is drawn.
+let loadSeq = 0;
+async function load(day) {
+  const seq = ++loadSeq;
+  const t = performance.now();
+  const region = FF.region || mapRegion();
+  const cells = MapView.cells(region);
+  try {
+    const b = await api("GET", boardPath(day));
+    if (seq !== loadSeq) return;
+    const drawn = performance.now();
+    performance.measure("console-board-fetch", { start: t, end: drawn });
+    ingest(b);
+    renderLists();
+    const g = performance.now();
+    Gantt.render();
+    const m = performance.now();
+    performance.measure("console-draw-gantt", { start: g, end: m });
+    await MapView.render(region, cells);
+    performance.measure("console-draw-map", { start: m, end: performance.now() });
+    if (!day) Gantt.scrollToNow();
+    performance.measure("console-draw", { start: drawn, end: performance.now() });
+    performance.measure("console-load", { start: t, end: performance.now() });
+    document.body.dataset.loaded = String(Date.now());
+  } catch (e) {
+    fail(e);
+    if (e.status === 401 || e.status === 403) signout();
+  }
+}
+
+// mapRegion is the region the map draws cells of when the board shows every region: the one
+// with the most technicians.
+function mapRegion() {
+  const o = $("#region").options[1];
+  return o ? o.value : "";
+}
+
+// reload reads the board again and applies only what differs (after time off, or to settle
+// the lists after live changes).
+async function reload() {
+  const seq = ++loadSeq;
+  try {
+    const b = await api("GET", boardPath(FF.day));
+    if (seq !== loadSeq) return;
+    ingest(b);
+    renderLists();
+    Gantt.updateRows(null);
+    MapView.updateRoutes(null);
+    MapView.updatePositions();
+    document.body.dataset.reloaded = String(Date.now());
+  } catch (e) { fail(e); }
+}
+FF.reload = reload;
+
+let settleTimer = null;
+function settleSoon(wait) {
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(reload, wait);
+}
+
+// onChange applies one audit event from the feed: a visit is read and put where it belongs;
+// anything else (a technician, time off, a new booking) settles the board shortly after.
+async function onChange(ev) {
+  const mark = "sse-" + ev.id;
+  performance.mark(mark);
+  let ids = [];
+  if (ev.entity === "job") ids = [ev.entity_id];
+  else if (ev.entity === "booking") ids = [...FF.jobs.values()].filter((j) => j.booking_id === ev.entity_id).map((j) => j.id);
+  if (ids.length === 0) { settleSoon(1000); return; }
+  try {
+    const read = await Promise.all(ids.map((id) => api("GET", `/v1/jobs/${id}`)));
+    const t = performance.now();
+    for (const j of read) applyJob(j);
+    performance.measure("sse-draw", { start: t, end: performance.now() });
+    performance.measure("sse-apply", mark);
+  } catch (e) { if (e.status !== 404) fail(e); }
+  settleSoon(2000);
+}
+
+function expired() {
+  signout();
+  say("Your token has expired: sign in with a fresh one", "err");
+}
+
+// listen reads GET /v1/events as a stream (fetch, so the token travels in the header).
+async function listen() {
+  const ctl = new AbortController();
+  FF.stream = ctl;
+  while (!ctl.signal.aborted) {
+    try {
+      const res = await fetch("/v1/events", { headers: { "Authorization": "Bearer " + FF.token }, signal: ctl.signal });
+      if (res.status === 401) return expired();
+      if (!res.ok) throw new Error("events: " + res.status);
+      $("#live").textContent = "live";
+      $("#live").classList.add("on");
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const msg = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^event: token_expired/m.test(msg)) return expired();
+          if (/^event: resync/m.test(msg)) settleSoon(300);
+          if (/^event: change/m.test(msg)) {
+            const data = msg.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+            try { onChange(JSON.parse(data)); } catch (e) { settleSoon(300); }
+          }
+        }
+      }
+    } catch (e) {
+      if (ctl.signal.aborted) return;
+    }
+    $("#live").textContent = "offline";
+    $("#live").classList.remove("on");
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function signout() {
+  sessionStorage.removeItem("fieldfix.token");
+  FF.token = "";
+  if (FF.stream) FF.stream.abort();
+  $("#app").hidden = true;
+  $("#controls").hidden = true;
+  $("#signin").hidden = false;
+}
+
+async function start() {
+  $("#signin").hidden = true;
+  $("#controls").hidden = false;
+  $("#app").hidden = false;
+  try {
+    FF.config = await (await fetch("/console/config.json")).json();
+    await fetchTechs();
+  } catch (e) {
+    fail(e);
+    if (e.status === 401 || e.status === 403) return signout();
+  }
+  regionOptions();
+  FF.region = localStorage.getItem("fieldfix.region") || "";
+  if (![...$("#region").options].some((o) => o.value === FF.region)) FF.region = "";
+  $("#region").value = FF.region;
+  listen();
+  await load("");
+}
+
+function wire() {
+  $("#signin").onsubmit = (ev) => {
+    ev.preventDefault();
+    FF.token = $("#token").value.trim();
+    sessionStorage.setItem("fieldfix.token", FF.token);
+    start();
+  };
+  $("#signout").onclick = signout;
+  $("#day").onchange = () => $("#day").value && load($("#day").value);
+  $("#day-prev").onclick = () => load(addDays(FF.day, -1));
+  $("#day-next").onclick = () => load(addDays(FF.day, 1));
+  $("#day-today").onclick = () => load("");
+  $("#region").onchange = () => {
+    FF.region = $("#region").value;
+    localStorage.setItem("fieldfix.region", FF.region);
+    load(FF.day);
+  };
+  const refilter = () => { renderLists(); Gantt.updateRows(null); };
+  $("#f-tier").onchange = () => { FF.filters.tier = $("#f-tier").value; refilter(); };
+  $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); };
+  let st = null;
+  $("#search").oninput = () => { clearTimeout(st); st = setTimeout(() => { FF.filters.q = $("#search").value.trim().toLowerCase(); refilter(); }, 150); };
+  $("#panel-close").onclick = Panel.close;
+  $("#optimize").onclick = async () => {
+    const a = await ask({ title: "Re-optimise the plan now?", lines: ["Visits not pinned, accepted or under way may move to other technicians or times."], ok: "Re-optimise", reason: false });
+    if (!a.ok) return;
+    try {
+      const res = await api("POST", "/v1/dispatch/optimize", FF.region ? { region: FF.region } : {});
+      say(`Re-optimised: ${res.moved.length} visit(s) moved, ${res.newly_assigned} assigned, ${res.breaches_avoided} breach(es) avoided`);
+      await reload();
+    } catch (e) { fail(e); }
+  };
+  Gantt.wire();
+  setInterval(Gantt.tick, 30000);
+  setInterval(async () => {
+    if (!FF.token || $("#app").hidden || document.hidden) return;
+    try { await fetchTechs(); MapView.updatePositions(); } catch (e) { /* the next round */ }
+  }, 20000);
+}
+
+wire();
+if (FF.token) start();
