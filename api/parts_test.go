@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/internal/pdftext"
 )
 
 // catalogued adds parts to the catalogue as the admin: sku → unit price.
@@ -369,6 +370,22 @@ func TestConsumptionAtCompletion(t *testing.T) {
 	inv := b.invoicesOf(int64(num(bk, "id")))
 	if len(inv) != 1 || num(inv[0], "net_minor") != 3300 {
 		t.Fatalf("invoice %v: want the catalogue's 9.00 + 24.00 net", inv)
+	}
+	// The service report prices the parts of the paid visit (issue 23), in JSON and in the PDF.
+	rep := b.do("GET", fmt.Sprintf("/v1/jobs/%d/report", jobID), b.token(dispatch.RoleCustomer, "ana"), nil).json(t)
+	prices := map[string]float64{}
+	for _, l := range rep["parts_used"].([]any) {
+		l := l.(map[string]any)
+		prices[l["sku"].(string)], _ = l["unit_price_minor"].(float64)
+	}
+	if rep["currency"] != "EUR" || prices["GSK-1"] != 900 || prices["BRG-6204"] != 2400 {
+		t.Fatalf("report parts %v %v", rep["currency"], rep["parts_used"])
+	}
+	text := pdftext.Text(b.do("GET", fmt.Sprintf("/v1/jobs/%d/report.pdf", jobID), tech, nil).Body)
+	for _, want := range []string{"EUR 9.00 each", "serial SN-0042 — EUR 24.00 each", "EUR 33.00"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report PDF lacks %q:\n%s", want, text)
+		}
 	}
 }
 
