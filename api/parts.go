@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -222,6 +223,51 @@ func (h partsHandlers) recordMove(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, moveOut(m))
+}
+
+type thresholdRequest struct {
+	Location     string  `json:"location"`
+	SKU          string  `json:"sku"`
+	LowThreshold jsonInt `json:"low_threshold"`
+}
+
+// jsonInt is an integer field that must be given (Given), as a number (Set) or null.
+type jsonInt struct {
+	Given, Set bool
+	Value      int
+}
+
+func (j *jsonInt) UnmarshalJSON(b []byte) error {
+	j.Given = true
+	if string(b) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, &j.Value); err != nil {
+		return dispatch.Invalid("low_threshold", "invalid_threshold", "low_threshold is a whole number, or null to remove it")
+	}
+	j.Set = true
+	return nil
+}
+
+func (h partsHandlers) setThreshold(c echo.Context) error {
+	var req thresholdRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Location == "" || req.SKU == "" || !req.LowThreshold.Given {
+		return dispatch.Invalid("low_threshold", "missing_field", "location, sku and low_threshold (a number, or null to remove it) are required")
+	}
+	var t *int
+	if req.LowThreshold.Set {
+		t = &req.LowThreshold.Value
+	}
+	b, err := h.Services.Parts.SetThreshold(c.Request().Context(), actor(c), req.Location, req.SKU, t)
+	if err != nil {
+		return err
+	}
+	out := balanceOut(b)
+	return c.JSON(http.StatusOK, map[string]any{"location_id": b.LocationID, "sku": out.SKU, "name": out.Name, "on_hand": out.OnHand,
+		"low_threshold": out.LowThreshold, "low": out.Low})
 }
 
 // ---- a job's parts ----

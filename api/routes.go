@@ -185,6 +185,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("GET", "/stock/locations", pt.listLocations, technician, dispatcher, admin)
 	private("GET", "/stock", pt.stock, technician, dispatcher, admin)
 	private("POST", "/stock/moves", pt.recordMove, technician, dispatcher, admin)
+	private("PUT", "/stock/thresholds", pt.setThreshold, dispatcher, admin)
 	private("PUT", "/jobs/:id/parts", pt.putJobParts, technician, dispatcher)
 	private("POST", "/part-requests", pt.createPartRequest, technician, dispatcher)
 	private("GET", "/part-requests", pt.listPartRequests, technician, dispatcher, admin)

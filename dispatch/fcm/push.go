@@ -29,11 +29,19 @@ const (
 	KindArrived         Kind = "arrived"
 	KindCompleted       Kind = "completed"
 	KindFeedbackRequest Kind = "feedback_request"
+	KindAcceptanceCode  Kind = "acceptance_code" // the one-time code the customer tells the technician to sign a visit off
+	KindServiceReport   Kind = "service_report"  // a closed visit's report (PDF)
+)
+
+// Dispatcher pushes (besides reminders).
+const (
+	KindLowStock Kind = "low_stock" // a part's stock at a location fell below its threshold
 )
 
 var kinds = map[Kind]bool{
 	KindOffer: true, KindChange: true, KindCancellation: true, KindReminder: true,
 	KindConfirmed: true, KindOnTheWay: true, KindArrived: true, KindCompleted: true, KindFeedbackRequest: true,
+	KindAcceptanceCode: true, KindServiceReport: true, KindLowStock: true,
 }
 
 // Valid reports whether k is a kind the apps know.
@@ -82,7 +90,7 @@ func Build(p Push, now time.Time) (*messaging.Message, error) {
 	if !p.Kind.Valid() {
 		return nil, fmt.Errorf("%w: kind %q", ErrInvalidPush, p.Kind)
 	}
-	if p.JobID <= 0 && p.BookingID <= 0 {
+	if p.JobID <= 0 && p.BookingID <= 0 && p.Kind != KindLowStock { // a stock alert is about a location (its deep link)
 		return nil, fmt.Errorf("%w: %s without a job or booking id", ErrInvalidPush, p.Kind)
 	}
 	if p.Title == "" {
@@ -161,6 +169,9 @@ func ttlFor(p Push, now time.Time) (time.Duration, error) {
 
 // collapseKey groups every push about one job (or booking) so an offline device gets the latest only.
 func collapseKey(p Push) string {
+	if p.Kind == KindLowStock {
+		return "stock-" + p.DeepLink
+	}
 	if p.JobID > 0 {
 		return "job-" + strconv.FormatInt(p.JobID, 10)
 	}
