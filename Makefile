@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults bench-console clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-cityday-parts bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults bench-console clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -88,6 +88,11 @@ bench-solver:
 # VROOM 1.14's recorded answers (../shared/benchmarks/cityday).
 bench-cityday:
 	$(GO) run ./internal/benchmarks/cityday -dir $(CURDIR)/../shared/benchmarks/cityday
+
+# The parts variant of two city days (issue 25): parts-aware planning with pick-up stops against a
+# planner that ignores parts, and how many of its visits would have failed for want of a part.
+bench-cityday-parts:
+	$(GO) run ./internal/benchmarks/cityday -parts -days city_p11_150x20,city_p12_500x60 -runs 2
 
 bench-vroom:
 	$(GO) run ./internal/benchmarks/vroom -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 1s
