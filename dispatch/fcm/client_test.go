@@ -207,12 +207,15 @@ func TestBuildRefuses(t *testing.T) {
 	}
 }
 
-// TestProofAndStockKindsBuild: the acceptance code and the service report reach the customer's
-// phone, a low-stock alert (about a location, no job) the dispatcher's.
+// TestProofAndStockKindsBuild: the acceptance code, the service report, the return visit's window
+// and a quote reach the customer's phone (each was refused as an unknown kind before), a
+// low-stock alert (about a location, no job) the dispatcher's.
 func TestProofAndStockKindsBuild(t *testing.T) {
 	for _, p := range []fcm.Push{
 		{Kind: fcm.KindAcceptanceCode, JobID: 4, BookingID: 3, Title: "Your acceptance code: 123456"},
 		{Kind: fcm.KindServiceReport, JobID: 4, BookingID: 3, Title: "Your service report"},
+		{Kind: fcm.KindRevisitPlanned, JobID: 5, BookingID: 3, Title: "We come back on Thursday"},
+		{Kind: fcm.KindQuote, JobID: 4, BookingID: 3, Title: "A quote to approve"},
 		{Kind: fcm.KindLowStock, Title: "Low stock: GSK-1 at Van of Ana", DeepLink: "fieldfix://stock?location=7"},
 	} {
 		m, err := fcm.Build(p, t0)

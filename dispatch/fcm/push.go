@@ -31,6 +31,12 @@ const (
 	KindFeedbackRequest Kind = "feedback_request"
 	KindAcceptanceCode  Kind = "acceptance_code" // the one-time code the customer tells the technician to sign a visit off
 	KindServiceReport   Kind = "service_report"  // a closed visit's report (PDF)
+	KindReceived        Kind = "received"        // a booking taken
+	KindMoved           Kind = "moved"           // the visit's window changed
+	KindTierChanged     Kind = "tier_changed"    // warranty settled on site: the booking is paid, or the reverse
+	KindQuote           Kind = "quote"           // a quote to approve
+	KindInvoice         Kind = "invoice"         // an invoice issued
+	KindRevisitPlanned  Kind = "revisit_planned" // the return visit's window (a part on its way)
 )
 
 // Dispatcher pushes (besides reminders).
@@ -41,7 +47,8 @@ const (
 var kinds = map[Kind]bool{
 	KindOffer: true, KindChange: true, KindCancellation: true, KindReminder: true,
 	KindConfirmed: true, KindOnTheWay: true, KindArrived: true, KindCompleted: true, KindFeedbackRequest: true,
-	KindAcceptanceCode: true, KindServiceReport: true, KindLowStock: true,
+	KindAcceptanceCode: true, KindServiceReport: true, KindReceived: true, KindMoved: true, KindTierChanged: true, KindQuote: true,
+	KindInvoice: true, KindRevisitPlanned: true, KindLowStock: true,
 }
 
 // Valid reports whether k is a kind the apps know.
