@@ -380,7 +380,7 @@ func assignments(plan *scheduling.Plan) []scheduling.Assignment {
 
 // runParts prints the parts variant of the days at limit, runs alternating seeds, medians.
 func runParts(only string, limit time.Duration, runs int, share float64, nSKU, perVan int) error {
-	fmt.Printf("# City days with parts\n\nMeasured %s: %.0f %% of the jobs need one of %d parts, each van holds %d different parts (one of each), two warehouses hold every part; each planner has %s a solve (the parts-aware one solves up to twice more: quantities, pick-ups); medians of %d runs.\n\n",
+	fmt.Printf("# City days with parts\n\nMeasured %s: %.0f %% of the jobs need one of %d parts, each van holds %d different parts (one of each), two warehouses hold every part; each solve has %s (the parts-aware planner solves again while a van was given more visits of a part than it holds, and again with pick-ups); the run with the median number served of %d.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), share*100, nSKU, perVan, limit, runs)
 	fmt.Println("| day | part-jobs | planner | served | part-visits served | visits that would fail (share of served) | pick-up stops (mean drive to the warehouse) | travel h | time used |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
