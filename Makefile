@@ -6,7 +6,7 @@ SQLC_VERSION := v1.30.0
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fieldfix_test?sslmode=disable
 
-.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults bench-console clean
+.PHONY: run build static check-static test fuzz vet generate check-generated check-tidy bench-solver bench-cityday bench-cityday-parts bench-vroom bench-schedule bench-geo bench-slots bench-load bench-replicas bench-push bench-attachments bench-faults bench-console clean
 
 build:
 	$(GO) build -o $(BIN)/fieldfix ./cmd/fieldfix
@@ -15,9 +15,11 @@ build:
 # builds and checks it, so the image's build step is proven here though no container engine runs
 # on the CI machine. Static with cgo (H3 is a C library, so CGO_ENABLED=0 cannot build it): the C
 # library linked in, Go's own DNS resolver and user lookups instead of glibc's (netgo, osusergo),
-# the time zone database embedded (timetzdata), no build-machine paths (-trimpath), stripped.
+# the time zone database embedded (timetzdata), no build-machine paths (-trimpath), stripped;
+# HEIC pictures decoded only by the WebAssembly build of libheif that gen2brain/heic embeds, never
+# a shared libheif looked up at run time (nodynamic).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-STATIC_FLAGS = -trimpath -tags netgo,osusergo,timetzdata -ldflags '-s -w -X main.version=$(VERSION) -linkmode external -extldflags "-static"'
+STATIC_FLAGS = -trimpath -tags netgo,osusergo,timetzdata,nodynamic -ldflags '-s -w -X main.version=$(VERSION) -linkmode external -extldflags "-static"'
 static:
 	CGO_ENABLED=1 $(GO) build $(STATIC_FLAGS) -o $(BIN)/fieldfix-static ./cmd/fieldfix
 
@@ -54,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzEXIF$$' -fuzztime $(FUZZTIME) ./dispatch/proof
+	$(GO) test -run '^$$' -fuzz '^FuzzHEIF$$' -fuzztime $(FUZZTIME) ./dispatch/proof
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime $(FUZZTIME) ./dispatch/money
 
 # Fails when `go mod tidy` would change go.mod or go.sum.
@@ -85,6 +88,11 @@ bench-solver:
 # VROOM 1.14's recorded answers (../shared/benchmarks/cityday).
 bench-cityday:
 	$(GO) run ./internal/benchmarks/cityday -dir $(CURDIR)/../shared/benchmarks/cityday
+
+# The parts variant of two city days (issue 25): parts-aware planning with pick-up stops against a
+# planner that ignores parts, and how many of its visits would have failed for want of a part.
+bench-cityday-parts:
+	$(GO) run ./internal/benchmarks/cityday -parts -days city_p11_150x20,city_p12_500x60 -runs 2
 
 bench-vroom:
 	$(GO) run ./internal/benchmarks/vroom -dir $(CURDIR)/../shared/benchmarks/vrptw -time-limit 1s

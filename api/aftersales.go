@@ -149,6 +149,14 @@ type kpiDTO struct {
 	ComplaintRate             *float64 `json:"complaint_rate"`
 	HandlingAvgMin            *float64 `json:"on_site_handling_avg_minutes"`
 	Utilisation               *float64 `json:"technician_utilisation"`
+	// Parts (issue 25).
+	SLASupplierDeferred         int64    `json:"sla_supplier_deferred"`
+	PartsCostMinor              int64    `json:"parts_cost_minor"`
+	PartsCostPerVisitMinor      *float64 `json:"parts_cost_per_visit_minor"`
+	FirstVisitsNeedingPart      int64    `json:"first_visits_needing_part"`
+	FirstVisitsPartOnBoard      int64    `json:"first_visits_part_on_board"`
+	FirstTimeFixRatePartOnBoard *float64 `json:"first_time_fix_rate_part_on_board"`
+	FirstTimeFixRatePartMissing *float64 `json:"first_time_fix_rate_part_missing"`
 }
 
 func minutes(s *float64) *float64 {
@@ -239,5 +247,8 @@ func kpiOut(r aftersales.KPIRow) kpiDTO {
 		ResolutionAvgMin: minutes(r.ResolutionAvg), Completed: r.Completed, FirstTimeFixRate: round(r.FirstTimeFixRate, 3), CSATAvg: round(r.CSATAvg, 2),
 		Feedback: r.Feedback, NPS: round(r.NPS, 1), Complaints: r.Complaints, ComplaintRate: round(r.ComplaintRate, 3), HandlingAvgMin: minutes(r.HandlingAvg),
 		Utilisation: round(r.Utilisation, 3), SignedOff: r.SignedOff, SignedOffFixedFirstTime: r.SignedOffFirstTime,
-		SignedOffFirstTimeFixRate: round(r.SignedOffFirstTimeFixRate, 3)}
+		SignedOffFirstTimeFixRate: round(r.SignedOffFirstTimeFixRate, 3), SLASupplierDeferred: r.SLASupplierDeferred, PartsCostMinor: r.PartsCostMinor,
+		PartsCostPerVisitMinor: round(r.PartsCostPerVisitMinor, 0), FirstVisitsNeedingPart: r.FirstVisitsNeedingPart,
+		FirstVisitsPartOnBoard: r.FirstVisitsPartOnBoard, FirstTimeFixRatePartOnBoard: round(r.FirstTimeFixRatePartOnBoard, 3),
+		FirstTimeFixRatePartMissing: round(r.FirstTimeFixRatePartMissing, 3)}
 }

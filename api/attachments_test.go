@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
 	"strings"
 	"testing"
 
@@ -170,8 +171,12 @@ func checkUploads(t *testing.T, b *testBundle, presigned bool) {
 		t.Fatalf("customer's content: %d %s", res.Status, res.Header.Get("Content-Type"))
 	}
 
-	// PNG, PDF and HEIC are taken; HEIC and PDF without a thumbnail.
-	heic := append([]byte{0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0, 0, 0, 'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'}, make([]byte, 1000)...)
+	// PNG, PDF and HEIC are taken; PDF without a thumbnail. The HEIC (made by heif-enc, see
+	// dispatch/proof/heif_test.go) keeps its EXIF time and GPS and gets a thumbnail.
+	heic, err := os.ReadFile("../dispatch/proof/testdata/lyon-exif-thumb.heic")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []struct {
 		name, ct string
 		data     []byte
@@ -179,11 +184,23 @@ func checkUploads(t *testing.T, b *testBundle, presigned bool) {
 	}{
 		{"plate.png", "image/png", pngImage(640, 200), true},
 		{"invoice.pdf", "application/pdf", []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), false},
-		{"IMG_0002.HEIC", "", heic, false},
+		{"IMG_0002.HEIC", "image/heif", heic, true},
 	} {
 		r := b.upload(tech, id, "serial_plate", f.name, f.ct, f.data)
 		if r.Status != http.StatusCreated || (r.json(t)["thumbnail_url"] != nil) != f.thumb {
 			t.Fatalf("%s: %d %s", f.name, r.Status, r.Body)
+		}
+		if f.ct != "image/heif" {
+			continue
+		}
+		a := r.json(t)
+		loc, _ := a["location"].(map[string]any)
+		if a["content_type"] != "image/heic" || a["width"] != 160.0 || a["taken_at"] != "2026-11-20T09:15:30Z" || loc == nil || loc["lat"] != 45.7578 || loc["lng"] != 4.832 {
+			t.Fatalf("HEIC attachment %v", a)
+		}
+		th := b.get(a["thumbnail_url"].(string), tech)
+		if cfg, format, err := image.DecodeConfig(bytes.NewReader(th.Body)); th.Status != 200 || err != nil || format != "jpeg" || cfg.Width != 64 {
+			t.Fatalf("HEIC thumbnail: %d %v %s", th.Status, err, format)
 		}
 	}
 	blobs := b.count("SELECT count(*) FROM attachments")
@@ -201,6 +218,8 @@ func checkUploads(t *testing.T, b *testBundle, presigned bool) {
 		{"big.jpg", "other", "image/jpeg", append(append([]byte{}, pic...), make([]byte, 3<<20)...), 413, "file_too_large"},
 		{"broken.jpg", "other", "image/jpeg", append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, make([]byte, 500)...), 400, "unreadable_image"},
 		{"cut.pdf", "other", "application/pdf", []byte("%PDF-1.4\n1 0 obj"), 400, "unreadable_pdf"},
+		{"fake.heic", "other", "image/heic", append([]byte{0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0, 0, 0, 'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'}, make([]byte, 1000)...), 400, "unreadable_image"},
+		{"cut.heic", "other", "image/heic", heic[:len(heic)-100], 400, "unreadable_image"},
 		{"x.jpg", "selfie", "image/jpeg", pic, 400, "invalid_kind"},
 	} {
 		wantProblem(t, b.upload(tech, id, x.kind, x.name, x.ct, x.data), x.status, x.code)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -224,6 +225,51 @@ func (h partsHandlers) recordMove(c echo.Context) error {
 	return c.JSON(http.StatusCreated, moveOut(m))
 }
 
+type thresholdRequest struct {
+	Location     string  `json:"location"`
+	SKU          string  `json:"sku"`
+	LowThreshold jsonInt `json:"low_threshold"`
+}
+
+// jsonInt is an integer field that must be given (Given), as a number (Set) or null.
+type jsonInt struct {
+	Given, Set bool
+	Value      int
+}
+
+func (j *jsonInt) UnmarshalJSON(b []byte) error {
+	j.Given = true
+	if string(b) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, &j.Value); err != nil {
+		return dispatch.Invalid("low_threshold", "invalid_threshold", "low_threshold is a whole number, or null to remove it")
+	}
+	j.Set = true
+	return nil
+}
+
+func (h partsHandlers) setThreshold(c echo.Context) error {
+	var req thresholdRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Location == "" || req.SKU == "" || !req.LowThreshold.Given {
+		return dispatch.Invalid("low_threshold", "missing_field", "location, sku and low_threshold (a number, or null to remove it) are required")
+	}
+	var t *int
+	if req.LowThreshold.Set {
+		t = &req.LowThreshold.Value
+	}
+	b, err := h.Services.Parts.SetThreshold(c.Request().Context(), actor(c), req.Location, req.SKU, t)
+	if err != nil {
+		return err
+	}
+	out := balanceOut(b)
+	return c.JSON(http.StatusOK, map[string]any{"location_id": b.LocationID, "sku": out.SKU, "name": out.Name, "on_hand": out.OnHand,
+		"low_threshold": out.LowThreshold, "low": out.Low})
+}
+
 // ---- a job's parts ----
 
 type requiredPartDTO struct {
@@ -263,6 +309,85 @@ func (h partsHandlers) putJobParts(c echo.Context) error {
 		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": out})
+}
+
+type faultDTO struct {
+	ID        int64     `json:"id"`
+	Category  string    `json:"category"`
+	Fault     string    `json:"fault"`
+	SKU       string    `json:"sku"`
+	Name      string    `json:"name"`
+	Quantity  int       `json:"quantity"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func faultOut(f parts.Fault) faultDTO {
+	return faultDTO{ID: f.ID, Category: f.Category, Fault: f.Fault, SKU: f.SKU, Name: f.Name, Quantity: f.Quantity, CreatedAt: f.CreatedAt}
+}
+
+type faultRequest struct {
+	Category string `json:"category"`
+	Fault    string `json:"fault"`
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity,omitempty"`
+}
+
+func (h partsHandlers) addFault(c echo.Context) error {
+	var req faultRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	f, err := h.Services.Parts.AddFault(c.Request().Context(), actor(c), parts.Fault{Category: req.Category, Fault: req.Fault, SKU: req.SKU, Quantity: req.Quantity})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, faultOut(f))
+}
+
+func (h partsHandlers) listFaults(c echo.Context) error {
+	if err := onlyQuery(c, "category"); err != nil {
+		return err
+	}
+	fs, err := h.Services.Parts.ListFaults(c.Request().Context(), actor(c), c.QueryParam("category"))
+	if err != nil {
+		return err
+	}
+	out := make([]faultDTO, len(fs))
+	for i, f := range fs {
+		out[i] = faultOut(f)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (h partsHandlers) deleteFault(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.Services.Parts.DeleteFault(c.Request().Context(), actor(c), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h partsHandlers) getJobParts(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	req, suggested, err := h.Services.Parts.JobPartsView(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	out := make([]requiredPartDTO, len(req))
+	for i, r := range req {
+		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
+	}
+	sug := make([]faultDTO, len(suggested))
+	for i, f := range suggested {
+		sug[i] = faultOut(f)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"job_id": id, "parts": out, "suggested": sug})
 }
 
 // ---- part requests ----

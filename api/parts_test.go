@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/internal/pdftext"
 )
 
 // catalogued adds parts to the catalogue as the admin: sku → unit price.
@@ -370,6 +371,22 @@ func TestConsumptionAtCompletion(t *testing.T) {
 	if len(inv) != 1 || num(inv[0], "net_minor") != 3300 {
 		t.Fatalf("invoice %v: want the catalogue's 9.00 + 24.00 net", inv)
 	}
+	// The service report prices the parts of the paid visit (issue 23), in JSON and in the PDF.
+	rep := b.do("GET", fmt.Sprintf("/v1/jobs/%d/report", jobID), b.token(dispatch.RoleCustomer, "ana"), nil).json(t)
+	prices := map[string]float64{}
+	for _, l := range rep["parts_used"].([]any) {
+		l := l.(map[string]any)
+		prices[l["sku"].(string)], _ = l["unit_price_minor"].(float64)
+	}
+	if rep["currency"] != "EUR" || prices["GSK-1"] != 900 || prices["BRG-6204"] != 2400 {
+		t.Fatalf("report parts %v %v", rep["currency"], rep["parts_used"])
+	}
+	text := pdftext.Text(b.do("GET", fmt.Sprintf("/v1/jobs/%d/report.pdf", jobID), tech, nil).Body)
+	for _, want := range []string{"EUR 9.00 each", "serial SN-0042 — EUR 24.00 each", "EUR 33.00"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report PDF lacks %q:\n%s", want, text)
+		}
+	}
 }
 
 // TestPartsAwareAssignment: a job that requires a part goes to a technician whose van holds it
@@ -606,5 +623,76 @@ func TestReoptimizeKeepsPartsWithTheirVan(t *testing.T) {
 	}
 	if _, res := b.onHand(fmt.Sprintf("van:%d", far), "PMP-7"); res != 0 {
 		t.Fatalf("reservation after the part was dropped: %d", res)
+	}
+}
+
+// TestCompletionRacesForTheLastUnit: a technician completes a visit with the last gasket of the
+// van while a dispatcher moves that gasket to another van: one wins. When the move wins, the
+// completion is 409 insufficient_stock (move a part to the van first, or end the visit
+// incomplete) and the visit stays on site; when the completion wins, the move is refused. Two
+// technicians picking up a warehouse's last unit at once: one gets it. Never negative stock.
+func TestCompletionRacesForTheLastUnit(t *testing.T) {
+	b := setup(t)
+	b.catalogued(false, map[string]int64{"GSK-1": 900})
+	a := b.technician("tech-a", []string{"washer"}, 45.76, 4.84)
+	other := b.technician("tech-b", []string{"fridge"}, 45.70, 4.80)
+	washer := func(sub string) float64 {
+		return b.salesRecord(sub, map[string]any{"category": "washer", "brand": "Bosch", "purchased_at": "2026-06-01", "warranty_months": 24})
+	}
+	vanA, vanB := fmt.Sprintf("van:%d", a), fmt.Sprintf("van:%d", other)
+	outcomes := map[string]int{}
+	for round := range 6 {
+		sub := fmt.Sprintf("cust-%d", round)
+		_, jobID := b.bookedVisitOnSite(sub, "tech-a", washer(sub))
+		b.stockVan(a, "GSK-1", 1)
+		complete := func() response { return b.complete("tech-a", jobID, map[string]any{"sku": "GSK-1", "quantity": 1}) }
+		move := func() response {
+			return b.move(dispatch.RoleDispatcher, "disp", map[string]any{"kind": "transfer", "sku": "GSK-1", "quantity": 1, "from": vanA, "to": vanB})
+		}
+		rc, rm := b.both(complete, move)
+		switch {
+		case rc.Status == 200 && rm.Status == 409:
+			wantProblem(t, rm, 409, "insufficient_stock")
+			outcomes["completion won"]++
+		case rc.Status == 409 && rm.Status == 201:
+			wantProblem(t, rc, 409, "insufficient_stock")
+			if n := b.count("SELECT count(*) FROM jobs WHERE id = $1 AND status = 'on_site'", jobID); n != 1 {
+				t.Fatalf("round %d: a refused completion moved the visit", round)
+			}
+			// The technician ends it another way: incomplete, needing the part.
+			if r := b.do("POST", fmt.Sprintf("/v1/jobs/%d/status", jobID), b.token(dispatch.RoleTechnician, "tech-a"), map[string]any{"status": "incomplete",
+				"outcome": "needs_part", "needed_parts": []any{map[string]any{"sku": "GSK-1", "quantity": 1}}}); r.Status != 200 {
+				t.Fatalf("round %d: incomplete: %d %s", round, r.Status, r.Body)
+			}
+			outcomes["move won"]++
+		default:
+			t.Fatalf("round %d: completion %d %s, move %d %s", round, rc.Status, rc.Body, rm.Status, rm.Body)
+		}
+		if oh, _ := b.onHand(vanA, "GSK-1"); oh != 0 {
+			t.Fatalf("round %d: %d left in the van", round, oh)
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+	if n := b.count("SELECT count(*) FROM stock_balances WHERE on_hand < 0 OR reserved > on_hand"); n != 0 {
+		t.Fatalf("%d negative balances", n)
+	}
+
+	wh := fmt.Sprint(b.warehouse("Dépôt Nord", 45.78, 4.85))
+	if r := b.move(dispatch.RoleDispatcher, "disp", map[string]any{"kind": "receive", "sku": "GSK-1", "quantity": 1, "to": wh}); r.Status != 201 {
+		t.Fatalf("receive: %d %s", r.Status, r.Body)
+	}
+	pick := func(tech string) func() response {
+		return func() response {
+			return b.move(dispatch.RoleTechnician, tech, map[string]any{"kind": "transfer", "sku": "GSK-1", "quantity": 1, "from": wh, "to": "me"})
+		}
+	}
+	r1, r2 := b.both(pick("tech-a"), pick("tech-b"))
+	if (r1.Status == 201) == (r2.Status == 201) {
+		t.Fatalf("pick-ups of the last unit: %d %s, %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
+	}
+	for _, r := range []response{r1, r2} {
+		if r.Status != 201 {
+			wantProblem(t, r, 409, "insufficient_stock")
+		}
 	}
 }

@@ -141,3 +141,30 @@ func TestVisitWithoutTemplateCompletes(t *testing.T) {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestChecklistIsFixedWhenPlanned: a visit gets its checklist when it is planned (issue 23): the
+// admin's change to the template after the booking was planned, before the technician ever opened
+// the visit, does not reach it; a visit planned while no template existed gets the one made before
+// it is first needed.
+func TestChecklistIsFixedWhenPlanned(t *testing.T) {
+	b := setup(t)
+	admin := b.token(dispatch.RoleAdmin, "admin")
+	b.technician("tech-p", []string{"washer"}, 45.76, 4.84)
+	before := int64(num(jobOf(t, b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust-0"), washerBooking(nil)).json(t)), "id"))
+	tplID := b.washerChecklist()
+	planned := int64(num(jobOf(t, b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust-p"), washerBooking(nil)).json(t)), "id"))
+	if n := b.count("SELECT count(*) FROM job_checklists WHERE job_id = $1 AND template_id = $2", planned, int64(tplID)); n != 1 {
+		t.Fatal("the planned visit has no checklist yet")
+	}
+	if r := b.do("PATCH", fmt.Sprintf("/v1/checklists/%v", tplID), admin, map[string]any{"items": []map[string]any{
+		{"key": "door_seal", "label": "Door seal intact", "kind": "yes_no", "required": true}}}, "If-Match", `"1"`); r.Status != 200 {
+		t.Fatalf("patch template: %d %s", r.Status, r.Body)
+	}
+	tech := b.token(dispatch.RoleTechnician, "tech-p")
+	if c := b.do("GET", fmt.Sprintf("/v1/jobs/%d/checklist", planned), tech, nil).json(t); len(c["items"].([]any)) != 4 {
+		t.Fatalf("the visit planned before the change: %v", c["items"])
+	}
+	if c := b.do("GET", fmt.Sprintf("/v1/jobs/%d/checklist", before), tech, nil).json(t); len(c["items"].([]any)) != 1 || c["template_id"] != tplID {
+		t.Fatalf("the visit planned before any template: %v", c)
+	}
+}

@@ -18,6 +18,12 @@ type reportAnswerDTO struct {
 	Answer   string `json:"answer"`
 }
 
+// reportPartDTO is a part the visit used, with what a paid visit charged for one.
+type reportPartDTO struct {
+	dispatch.Part
+	UnitPriceMinor *int64 `json:"unit_price_minor,omitempty"`
+}
+
 type reportDTO struct {
 	JobID       int64             `json:"job_id"`
 	BookingID   int64             `json:"booking_id"`
@@ -37,7 +43,8 @@ type reportDTO struct {
 	Outcome     string            `json:"outcome,omitempty"`
 	Notes       string            `json:"notes,omitempty"`
 	Checklist   []reportAnswerDTO `json:"checklist"`
-	Parts       []dispatch.Part   `json:"parts_used"`
+	Parts       []reportPartDTO   `json:"parts_used"`
+	Currency    string            `json:"currency,omitempty"`
 	Photos      []attachmentDTO   `json:"photos"`
 	ArrivedAt   *time.Time        `json:"arrived_at"`
 	FinishedAt  *time.Time        `json:"finished_at"`
@@ -58,11 +65,15 @@ func (h proofHandlers) report(c echo.Context) error {
 	}
 	out := reportDTO{JobID: r.JobID, BookingID: r.BookingID, Visit: r.Visit, Status: r.Status, Company: r.Company, Customer: r.CustomerSubject,
 		Address: r.Address, ServiceType: r.ServiceType, Appliance: r.Appliance, Brand: r.Brand, Model: r.Model, Serial: r.Serial, Tier: r.Tier,
-		Warranty: r.Warranty, Problem: r.Problem, Outcome: r.Outcome, Notes: r.Notes, Checklist: []reportAnswerDTO{}, Parts: r.Parts,
+		Warranty: r.Warranty, Problem: r.Problem, Outcome: r.Outcome, Notes: r.Notes, Checklist: []reportAnswerDTO{}, Parts: []reportPartDTO{},
 		Photos: []attachmentDTO{}, ArrivedAt: r.ArrivedAt, FinishedAt: r.FinishedAt, Technician: r.Technician,
 		PDFURL: fmt.Sprintf("/v1/jobs/%d/report.pdf", r.JobID), GeneratedAt: r.GeneratedAt}
-	if out.Parts == nil {
-		out.Parts = []dispatch.Part{}
+	for _, p := range r.Parts {
+		line := reportPartDTO{Part: p}
+		if price, ok := r.Prices[p.SKU]; ok {
+			line.UnitPriceMinor, out.Currency = &price, r.Currency
+		}
+		out.Parts = append(out.Parts, line)
 	}
 	for _, a := range r.Checklist {
 		out.Checklist = append(out.Checklist, reportAnswerDTO{Key: a.Key, Label: a.Label, Kind: a.Kind, Required: a.Required, Answer: a.Value})

@@ -92,6 +92,17 @@ type KPIRow struct {
 	// the rate of the two (nil when nothing was signed off).
 	SignedOff, SignedOffFirstTime int64
 	SignedOffFirstTimeFixRate     *float64
+	// SLASupplierDeferred are bookings whose return visit waits for a part that comes after the SLA.
+	SLASupplierDeferred int64
+	// Parts: what the visits consumed at cost (minor units), per visit that happened; bookings whose
+	// first visit needed a part, and of those the ones that had it on board; the first-time fix rate
+	// of each side (nil when empty).
+	PartsCostMinor              int64
+	PartsCostPerVisitMinor      *float64
+	FirstVisitsNeedingPart      int64
+	FirstVisitsPartOnBoard      int64
+	FirstTimeFixRatePartOnBoard *float64
+	FirstTimeFixRatePartMissing *float64
 }
 
 // DailyKPI is one rolled-up day of one group.

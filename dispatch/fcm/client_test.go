@@ -207,6 +207,27 @@ func TestBuildRefuses(t *testing.T) {
 	}
 }
 
+// TestProofAndStockKindsBuild: the acceptance code, the service report, the return visit's window
+// and a quote reach the customer's phone (each was refused as an unknown kind before), a
+// low-stock alert (about a location, no job) the dispatcher's.
+func TestProofAndStockKindsBuild(t *testing.T) {
+	for _, p := range []fcm.Push{
+		{Kind: fcm.KindAcceptanceCode, JobID: 4, BookingID: 3, Title: "Your acceptance code: 123456"},
+		{Kind: fcm.KindServiceReport, JobID: 4, BookingID: 3, Title: "Your service report"},
+		{Kind: fcm.KindRevisitPlanned, JobID: 5, BookingID: 3, Title: "We come back on Thursday"},
+		{Kind: fcm.KindQuote, JobID: 4, BookingID: 3, Title: "A quote to approve"},
+		{Kind: fcm.KindLowStock, Title: "Low stock: GSK-1 at Van of Ana", DeepLink: "fieldfix://stock?location=7"},
+	} {
+		m, err := fcm.Build(p, t0)
+		if err != nil || m.Data["kind"] != string(p.Kind) {
+			t.Fatalf("%s: %v", p.Kind, err)
+		}
+	}
+	if _, err := fcm.Build(fcm.Push{Kind: fcm.KindServiceReport, Title: "Your service report"}, t0); !errors.Is(err, fcm.ErrInvalidPush) {
+		t.Fatalf("a report without its visit built: %v", err)
+	}
+}
+
 func TestLongBodyIsTruncatedToFit(t *testing.T) {
 	b := setup(t)
 	p := offer()

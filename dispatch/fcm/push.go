@@ -29,11 +29,26 @@ const (
 	KindArrived         Kind = "arrived"
 	KindCompleted       Kind = "completed"
 	KindFeedbackRequest Kind = "feedback_request"
+	KindAcceptanceCode  Kind = "acceptance_code" // the one-time code the customer tells the technician to sign a visit off
+	KindServiceReport   Kind = "service_report"  // a closed visit's report (PDF)
+	KindReceived        Kind = "received"        // a booking taken
+	KindMoved           Kind = "moved"           // the visit's window changed
+	KindTierChanged     Kind = "tier_changed"    // warranty settled on site: the booking is paid, or the reverse
+	KindQuote           Kind = "quote"           // a quote to approve
+	KindInvoice         Kind = "invoice"         // an invoice issued
+	KindRevisitPlanned  Kind = "revisit_planned" // the return visit's window (a part on its way)
+)
+
+// Dispatcher pushes (besides reminders).
+const (
+	KindLowStock Kind = "low_stock" // a part's stock at a location fell below its threshold
 )
 
 var kinds = map[Kind]bool{
 	KindOffer: true, KindChange: true, KindCancellation: true, KindReminder: true,
 	KindConfirmed: true, KindOnTheWay: true, KindArrived: true, KindCompleted: true, KindFeedbackRequest: true,
+	KindAcceptanceCode: true, KindServiceReport: true, KindReceived: true, KindMoved: true, KindTierChanged: true, KindQuote: true,
+	KindInvoice: true, KindRevisitPlanned: true, KindLowStock: true,
 }
 
 // Valid reports whether k is a kind the apps know.
@@ -82,7 +97,7 @@ func Build(p Push, now time.Time) (*messaging.Message, error) {
 	if !p.Kind.Valid() {
 		return nil, fmt.Errorf("%w: kind %q", ErrInvalidPush, p.Kind)
 	}
-	if p.JobID <= 0 && p.BookingID <= 0 {
+	if p.JobID <= 0 && p.BookingID <= 0 && p.Kind != KindLowStock { // a stock alert is about a location (its deep link)
 		return nil, fmt.Errorf("%w: %s without a job or booking id", ErrInvalidPush, p.Kind)
 	}
 	if p.Title == "" {
@@ -161,6 +176,9 @@ func ttlFor(p Push, now time.Time) (time.Duration, error) {
 
 // collapseKey groups every push about one job (or booking) so an offline device gets the latest only.
 func collapseKey(p Push) string {
+	if p.Kind == KindLowStock {
+		return "stock-" + p.DeepLink
+	}
 	if p.JobID > 0 {
 		return "job-" + strconv.FormatInt(p.JobID, 10)
 	}

@@ -15,6 +15,7 @@ import (
 type Store interface {
 	offers.Writer
 	Catalogue
+	Faults
 	Stock
 	JobParts
 	Requests
@@ -67,4 +68,24 @@ type PartFilter struct {
 	Category, Model, Query string
 	After                  string
 	Limit                  int
+}
+
+// Faults are the common faults of each appliance category and the parts they usually need.
+type Faults interface {
+	AddFault(ctx context.Context, f Fault) (Fault, error)
+	// Faults of one category ("": all).
+	Faults(ctx context.Context, category string) ([]Fault, error)
+	DeleteFault(ctx context.Context, id int64) (bool, error)
+	// FaultsFor are the faults of category that problem mentions, ignoring case.
+	FaultsFor(ctx context.Context, category, problem string) ([]Fault, error)
+}
+
+// Fault is a common fault of an appliance category and a part it usually needs.
+type Fault struct {
+	ID        int64
+	Category  string
+	Fault     string // words a booking's problem mentions (any language)
+	SKU, Name string
+	Quantity  int
+	CreatedAt time.Time
 }

@@ -3,6 +3,7 @@ package parts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,23 @@ type Stock interface {
 	AppendMove(ctx context.Context, m Move) (Move, error)
 	// Balances of one location (nil: all), of one SKU ("" all).
 	Balances(ctx context.Context, locationID *int64, sku string) ([]Balance, error)
+	// SetThreshold sets (nil: removes) a location's low-stock threshold of sku, to be told afresh.
+	SetThreshold(ctx context.Context, locationID int64, sku string, threshold *int) (Balance, error)
+	// MarkLow marks sku at locationID told when it is below its threshold and was not told yet,
+	// and answers it (nil otherwise); a balance back at its threshold is cleared to be told again.
+	// Of two transactions taking it below at once, one gets it.
+	MarkLow(ctx context.Context, locationID int64, sku string, at time.Time) (*LowStock, error)
+	// DispatcherSubjects are the dispatchers with a device (who get alerts).
+	DispatcherSubjects(ctx context.Context) ([]string, error)
+}
+
+// LowStock is a part's stock at a location newly below its threshold.
+type LowStock struct {
+	LocationID   int64
+	LocationName string
+	SKU, Name    string
+	OnHand       int
+	Threshold    int
 }
 
 // Location kinds.
@@ -300,6 +318,14 @@ func (s *Service) appendMove(ctx context.Context, st Store, m Move) (Move, error
 	if err != nil {
 		return Move{}, err
 	}
+	for _, l := range []*int64{m.From, m.To} {
+		if l == nil {
+			continue
+		}
+		if err := s.checkLow(ctx, st, *l, m.SKU, m.Actor); err != nil {
+			return Move{}, err
+		}
+	}
 	data := map[string]any{"sku": m.SKU, "quantity": m.Quantity, "kind": m.Kind}
 	for k, v := range map[string]*int64{"from": m.From, "to": m.To, "job_id": m.JobID} {
 		if v != nil {
@@ -308,4 +334,70 @@ func (s *Service) appendMove(ctx context.Context, st Store, m Move) (Move, error
 	}
 	return out, st.AddAudit(ctx, dispatch.AuditEvent{At: m.At, ActorSub: m.Actor.Subject, ActorRole: m.Actor.Role, Entity: "stock_move",
 		EntityID: out.ID, Action: "stock_" + m.Kind, Reason: m.Note, Data: data})
+}
+
+// MaxThreshold is the largest low-stock threshold.
+const MaxThreshold = 100_000
+
+// SetThreshold sets a location's low-stock threshold of a part (staff; nil removes it): the
+// dispatchers are told once when its stock on hand is below it, now or after a later move, and
+// again only after it has been back at the threshold.
+func (s *Service) SetThreshold(ctx context.Context, a dispatch.Actor, ref, sku string, threshold *int) (Balance, error) {
+	if a.Role != dispatch.RoleDispatcher && a.Role != dispatch.RoleAdmin {
+		return Balance{}, dispatch.Forbidden("low-stock thresholds are set by dispatchers and admins")
+	}
+	if threshold != nil && (*threshold < 0 || *threshold > MaxThreshold) {
+		return Balance{}, dispatch.Invalid("low_threshold", "invalid_threshold", "low_threshold is 0 to %d, or null to remove it", MaxThreshold)
+	}
+	sku = strings.TrimSpace(sku)
+	var out Balance
+	err := s.Store.Tx(ctx, func(st Store) error {
+		l, err := s.Locate(ctx, st, a, ref)
+		if err != nil {
+			return err
+		}
+		ps, err := st.PartsBySKU(ctx, []string{sku})
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return dispatch.Invalid("sku", "unknown_sku", "%q is not in the catalogue", sku)
+		}
+		if out, err = st.SetThreshold(ctx, l.ID, sku, threshold); err != nil {
+			return err
+		}
+		out.Name = ps[0].Name
+		data := map[string]any{"sku": sku, "location_id": l.ID, "low_threshold": threshold}
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: s.Now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "stock_location",
+			EntityID: l.ID, Action: "stock_threshold_set", Data: data}); err != nil {
+			return err
+		}
+		return s.checkLow(ctx, st, l.ID, sku, a)
+	})
+	return out, err
+}
+
+// checkLow tells the dispatchers, once, that sku at a location fell below its threshold.
+func (s *Service) checkLow(ctx context.Context, st Store, locationID int64, sku string, a dispatch.Actor) error {
+	low, err := st.MarkLow(ctx, locationID, sku, s.Now())
+	if err != nil || low == nil {
+		return err
+	}
+	subs, err := st.DispatcherSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("Low stock: %s at %s", low.SKU, low.LocationName)
+	body := fmt.Sprintf("%d × %s (%s) on hand, below the threshold of %d", low.OnHand, low.SKU, low.Name, low.Threshold)
+	data := map[string]any{"sku": low.SKU, "location_id": low.LocationID, "on_hand": low.OnHand, "low_threshold": low.Threshold,
+		"deep_link": fmt.Sprintf("fieldfix://stock?location=%d", low.LocationID)}
+	for _, sub := range subs {
+		if err := s.Env.Notify(ctx, st, dispatch.Notification{RecipientKind: "dispatcher", RecipientSubject: sub, Kind: "low_stock",
+			Title: title, Body: body, Data: data}); err != nil {
+			return err
+		}
+	}
+	return st.AddAudit(ctx, dispatch.AuditEvent{At: s.Now(), ActorSub: a.Subject, ActorRole: a.Role, Entity: "stock_location",
+		EntityID: low.LocationID, Action: "stock_low", Data: map[string]any{"sku": low.SKU, "on_hand": low.OnHand, "low_threshold": low.Threshold,
+			"dispatchers_told": len(subs)}})
 }

@@ -12,6 +12,7 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 
+	"github.com/fieldfix/fieldfix/dispatch/money"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 )
 
@@ -82,8 +83,22 @@ func (rd Renderer) Render(r proof.Report) ([]byte, error) {
 	}
 	if len(r.Parts) > 0 {
 		p.section("Parts used")
+		var total int64
+		priced := false
 		for _, pt := range r.Parts {
-			p.row(fmt.Sprintf("%d × %s", pt.Quantity, pt.SKU), pt.Name)
+			line := pt.Name
+			if pt.Serial != "" {
+				line += ", serial " + pt.Serial
+			}
+			if price, ok := r.Prices[pt.SKU]; ok {
+				line += fmt.Sprintf(" — %s each, %s", money.Format(price, r.Currency), money.Format(price*int64(pt.Quantity), r.Currency))
+				total += price * int64(pt.Quantity)
+				priced = true
+			}
+			p.row(fmt.Sprintf("%d × %s", pt.Quantity, pt.SKU), line)
+		}
+		if priced {
+			p.row("Parts total", money.Format(total, r.Currency))
 		}
 	}
 	p.photos(r.Photos)
@@ -163,17 +178,24 @@ func (p page) photos(ph []proof.Photo) {
 		return
 	}
 	const w, gap, capH, maxH = 40.0, 5.0, 9.0, 55.0
-	p.room(maxH + capH + 14) // the heading stays with the first row
+	height := func(x proof.Photo) float64 {
+		if x.Width != nil && x.Height != nil && *x.Width > 0 {
+			return math.Min(w*float64(*x.Height)/float64(*x.Width), maxH)
+		}
+		return w * 0.75
+	}
+	first := 0.0
+	for _, x := range ph[:min(4, len(ph))] {
+		first = math.Max(first, height(x))
+	}
+	p.room(first + capH + 14) // the heading stays with the first row
 	p.section("Photos and files")
 	for start := 0; start < len(ph); start += 4 {
 		row := ph[start:min(start+4, len(ph))]
 		heights := make([]float64, len(row))
 		rowH := 0.0
 		for i, x := range row {
-			heights[i] = w * 0.75
-			if x.Width != nil && x.Height != nil && *x.Width > 0 {
-				heights[i] = math.Min(w*float64(*x.Height)/float64(*x.Width), maxH)
-			}
+			heights[i] = height(x)
 			rowH = math.Max(rowH, heights[i])
 		}
 		p.room(rowH + capH)

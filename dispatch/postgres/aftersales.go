@@ -87,7 +87,10 @@ func (s aftersalesStore) KPIs(ctx context.Context, from, to time.Time, groupBy s
 			Completed: r.Completed, Feedback: r.FeedbackCount, Complaints: r.Complaints, SLACompliance: n(r.SlaCompliance),
 			FirstTimeFixRate: n(r.FirstTimeFixRate), CSATAvg: n(r.CsatAvg), NPS: n(r.Nps), ComplaintRate: n(r.ComplaintRate),
 			ResponseP50: n(r.ResponseP50S), ResponseP90: n(r.ResponseP90S), ResolutionAvg: n(r.ResolutionAvgS), HandlingAvg: n(r.HandlingAvgS),
-			SignedOff: r.SignedOff, SignedOffFirstTime: r.SignedOffFixedFirstTime, SignedOffFirstTimeFixRate: n(r.SignedOffFirstTimeFixRate)}
+			SignedOff: r.SignedOff, SignedOffFirstTime: r.SignedOffFixedFirstTime, SignedOffFirstTimeFixRate: n(r.SignedOffFirstTimeFixRate),
+			SLASupplierDeferred: r.SlaSupplierDeferred, PartsCostMinor: r.PartsCostMinor, PartsCostPerVisitMinor: n(r.PartsCostPerVisitMinor),
+			FirstVisitsNeedingPart: r.FirstVisitsNeedingPart, FirstVisitsPartOnBoard: r.FirstVisitsPartOnBoard,
+			FirstTimeFixRatePartOnBoard: n(r.FirstTimeFixRatePartOnBoard), FirstTimeFixRatePartMissing: n(r.FirstTimeFixRatePartMissing)}
 	}
 	return out, nil
 }

@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/parts"
@@ -59,4 +62,38 @@ func (s partsStore) ListParts(ctx context.Context, f parts.PartFilter) ([]parts.
 func (s partsStore) PartsBySKU(ctx context.Context, skus []string) ([]parts.Part, error) {
 	rows, err := s.q.PartsBySKU(ctx, skus)
 	return mapAll(rows, partFrom), mapErr(err)
+}
+
+// ---- common faults ----
+
+func (s partsStore) AddFault(ctx context.Context, f parts.Fault) (parts.Fault, error) {
+	r, err := s.q.PartFaultInsert(ctx, db.PartFaultInsertParams{Category: f.Category, Fault: f.Fault, Sku: f.SKU, Quantity: int32(f.Quantity), CreatedAt: f.CreatedAt})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return parts.Fault{}, dispatch.Conflict("fault_exists", "%s: %q already suggests %s", f.Category, f.Fault, f.SKU)
+	}
+	if err != nil {
+		return parts.Fault{}, mapErr(err)
+	}
+	f.ID, f.CreatedAt = r.ID, r.CreatedAt.UTC()
+	return f, nil
+}
+
+func (s partsStore) Faults(ctx context.Context, category string) ([]parts.Fault, error) {
+	rows, err := s.q.PartFaultList(ctx, category)
+	return mapAll(rows, faultFrom), mapErr(err)
+}
+
+func faultFrom(r db.PartFaultListRow) parts.Fault {
+	return parts.Fault{ID: r.ID, Category: r.Category, Fault: r.Fault, SKU: r.Sku, Name: r.Name, Quantity: int(r.Quantity), CreatedAt: r.CreatedAt.UTC()}
+}
+
+func (s partsStore) DeleteFault(ctx context.Context, id int64) (bool, error) {
+	n, err := s.q.PartFaultDelete(ctx, id)
+	return n == 1, mapErr(err)
+}
+
+func (s partsStore) FaultsFor(ctx context.Context, category, problem string) ([]parts.Fault, error) {
+	rows, err := s.q.PartFaultsFor(ctx, category, problem)
+	return mapAll(rows, func(r db.PartFaultsForRow) parts.Fault { return faultFrom(db.PartFaultListRow(r)) }), mapErr(err)
 }

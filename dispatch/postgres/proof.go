@@ -45,6 +45,19 @@ func (s proofStore) GetPurchase(ctx context.Context, id int64) (dispatch.Purchas
 	return purchaseFrom(r), nil
 }
 
+// PartPrices are what paid visit jobID charged for each part it consumed, and the currency.
+func (s proofStore) PartPrices(ctx context.Context, jobID int64) (map[string]int64, string, error) {
+	rows, err := s.q.JobPartPrices(ctx, &jobID)
+	if err != nil || len(rows) == 0 {
+		return nil, "", err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Sku] = r.UnitPriceMinor
+	}
+	return out, rows[0].Currency, nil
+}
+
 // ---- checklists ----
 
 func templateFrom(r db.ChecklistTemplate) proof.Template {

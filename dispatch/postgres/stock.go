@@ -97,6 +97,37 @@ func (s partsStore) Balances(ctx context.Context, locationID *int64, sku string)
 	}), mapErr(err)
 }
 
+func (s partsStore) SetThreshold(ctx context.Context, locationID int64, sku string, threshold *int) (parts.Balance, error) {
+	var t *int32
+	if threshold != nil {
+		v := int32(*threshold)
+		t = &v
+	}
+	r, err := s.q.StockThresholdSet(ctx, locationID, sku, t)
+	if err != nil {
+		return parts.Balance{}, mapErr(err)
+	}
+	return parts.Balance{LocationID: r.LocationID, SKU: r.Sku, OnHand: int(r.OnHand), Reserved: int(r.Reserved), InTransit: int(r.InTransit),
+		LowThreshold: intPtr(r.LowThreshold), LowNotifiedAt: utcPtr(r.LowNotifiedAt)}, nil
+}
+
+func (s partsStore) MarkLow(ctx context.Context, locationID int64, sku string, at time.Time) (*parts.LowStock, error) {
+	r, err := s.q.StockLowMark(ctx, &at, locationID, sku)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &parts.LowStock{LocationID: locationID, LocationName: r.LocationName, SKU: sku, Name: r.PartName, OnHand: int(r.OnHand),
+		Threshold: int(r.LowThreshold)}, nil
+}
+
+func (s partsStore) DispatcherSubjects(ctx context.Context) ([]string, error) {
+	subs, err := s.q.DispatcherSubjects(ctx)
+	return subs, mapErr(err)
+}
+
 // ---- a job's parts ----
 
 // VansHolding are those of techIDs whose van holds the parts job jobID requires (planning.PartsStock).

@@ -42,7 +42,7 @@ type Attachment struct {
 	Size          int64
 	SHA256        string
 	BlobKey       string
-	ThumbKey      *string // JPEG thumbnail of a JPEG or PNG photo; none for HEIC and PDF
+	ThumbKey      *string // JPEG thumbnail of a photo (JPEG, PNG, HEIC); none for a PDF
 	Filename      string
 	Width, Height *int
 	TakenAt       *time.Time // EXIF DateTimeOriginal
@@ -128,6 +128,11 @@ func (s *Service) prepare(ctx context.Context, jobID int64, data []byte, f fileT
 		if thumb, err = thumbnail(img); err != nil {
 			return nil, err
 		}
+	case "image/heic":
+		var err error
+		if p.Width, p.Height, p.Meta, thumb, err = heicMeta(ctx, data); err != nil {
+			return nil, err
+		}
 	case "application/pdf":
 		if !bytes.Contains(data[max(0, len(data)-1024):], []byte("%%EOF")) {
 			return nil, dispatch.Invalid("file", "unreadable_pdf", "the PDF is cut short (no %%%%EOF)")
@@ -146,13 +151,15 @@ func (s *Service) prepare(ctx context.Context, jobID int64, data []byte, f fileT
 	return p, nil
 }
 
-// thumbnail scales img to fit ThumbSide, on white, as a JPEG.
+// thumbnail scales img down to fit ThumbSide, on white, as a JPEG.
 func thumbnail(img image.Image) ([]byte, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if w > h {
+	switch {
+	case w <= ThumbSide && h <= ThumbSide: // small already (a camera's own thumbnail): not blown up
+	case w > h:
 		w, h = ThumbSide, max(1, h*ThumbSide/w)
-	} else {
+	default:
 		w, h = max(1, w*ThumbSide/h), ThumbSide
 	}
 	// A camera's photo is shrunk in two steps: sampled down to twice the thumbnail (cheap: one

@@ -55,9 +55,10 @@ type ifdEntry struct {
 	value    []byte // the value's bytes (inline or at its offset), nil when out of bounds
 }
 
-func tiffMeta(b []byte) photoMeta {
+// newTIFF reads a TIFF block's byte order.
+func newTIFF(b []byte) (tiff, bool) {
 	if len(b) < 8 {
-		return photoMeta{}
+		return tiff{}, false
 	}
 	t := tiff{b: b}
 	switch string(b[:2]) {
@@ -66,6 +67,14 @@ func tiffMeta(b []byte) photoMeta {
 	case "MM":
 		t.bo = binary.BigEndian
 	default:
+		return tiff{}, false
+	}
+	return t, true
+}
+
+func tiffMeta(b []byte) photoMeta {
+	t, ok := newTIFF(b)
+	if !ok {
 		return photoMeta{}
 	}
 	var m photoMeta
@@ -93,6 +102,46 @@ func tiffMeta(b []byte) photoMeta {
 		}
 	}
 	return m
+}
+
+// thumbnailJPEG is the JPEG thumbnail an EXIF block may carry in its IFD1 (the IFD after IFD0):
+// JPEGInterchangeFormat (0x0201, its offset in the block) and its length (0x0202); nil when there
+// is none or it is not inside the block.
+func thumbnailJPEG(b []byte) []byte {
+	t, ok := newTIFF(b)
+	if !ok {
+		return nil
+	}
+	ifd0 := t.bo.Uint32(b[4:])
+	if uint64(ifd0)+2 > uint64(len(b)) {
+		return nil
+	}
+	next := uint64(ifd0) + 2 + uint64(t.bo.Uint16(b[ifd0:]))*12
+	if next+4 > uint64(len(b)) {
+		return nil
+	}
+	ifd1 := t.bo.Uint32(b[next:])
+	if ifd1 == 0 {
+		return nil
+	}
+	e := t.ifd(ifd1)
+	at, ok1 := t.count(e[0x0201])
+	size, ok2 := t.count(e[0x0202])
+	if !ok1 || !ok2 || size < 4 || at+size > uint64(len(b)) || b[at] != 0xFF || b[at+1] != 0xD8 {
+		return nil
+	}
+	return b[at : at+size]
+}
+
+// count reads an entry holding one SHORT or LONG.
+func (t tiff) count(e ifdEntry) (uint64, bool) {
+	switch {
+	case e.typ == 4 && e.count == 1 && len(e.value) == 4:
+		return uint64(t.bo.Uint32(e.value)), true
+	case e.typ == 3 && e.count == 1 && len(e.value) == 2:
+		return uint64(t.bo.Uint16(e.value)), true
+	}
+	return 0, false
 }
 
 // typeSize is the size of one value of each TIFF type.

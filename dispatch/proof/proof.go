@@ -26,6 +26,8 @@ type Store interface {
 	GetJob(ctx context.Context, id int64) (dispatch.Job, error)
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
 	GetPurchase(ctx context.Context, id int64) (dispatch.Purchase, error)
+	// PartPrices are what a paid visit charged for each part it consumed (by SKU), and the currency.
+	PartPrices(ctx context.Context, jobID int64) (map[string]int64, string, error)
 	TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error)
 	AddAudit(ctx context.Context, e dispatch.AuditEvent) error
 }

@@ -31,6 +31,8 @@ type Report struct {
 	Notes           string
 	Checklist       []Answer
 	Parts           []dispatch.Part
+	Prices          map[string]int64 // a paid visit's unit price of each part it consumed (minor units), by SKU
+	Currency        string           // of Prices
 	Photos          []Photo
 	ArrivedAt       *time.Time
 	FinishedAt      *time.Time
@@ -81,6 +83,9 @@ func (s *Service) VisitReport(ctx context.Context, a dispatch.Actor, jobID int64
 				return err
 			}
 			r.Brand, r.Model, r.Serial = p.Brand, p.Model, p.Serial
+		}
+		if r.Prices, r.Currency, err = st.PartPrices(ctx, jobID); err != nil {
+			return err
 		}
 		so, err := st.GetSignOff(ctx, jobID)
 		switch {

@@ -416,8 +416,10 @@ func TestNoPushForARolledBackChange(t *testing.T) {
 	}
 }
 
-// TestCustomerNotificationsThroughFCM: the customer's phone receives, in order, confirmed (with
-// the technician's first name), on the way (ETA), arrived and completed, through the real SDK.
+// TestCustomerNotificationsThroughFCM: the customer's phone receives, in order, received,
+// confirmed (with the technician's first name), on the way (ETA), arrived, the service report and
+// completed, through the real SDK (received and the report were refused as unknown kinds until
+// fcm knew them).
 func TestCustomerNotificationsThroughFCM(t *testing.T) {
 	b := setup(t)
 	b.technicianWithDevices("tech-a", "tok-tech")
@@ -452,7 +454,7 @@ func TestCustomerNotificationsThroughFCM(t *testing.T) {
 			}
 		}
 	}
-	if fmt.Sprint(kinds) != "[confirmed on_the_way arrived completed]" {
+	if fmt.Sprint(kinds) != "[received confirmed on_the_way arrived service_report completed]" {
 		t.Fatalf("the customer's phone got %v", kinds)
 	}
 }

@@ -65,7 +65,17 @@ WITH period AS (
            (fv.status = 'completed' AND EXISTS (SELECT 1 FROM signoffs s WHERE s.job_id = fv.id AND s.method IN ('signature', 'code'))
               AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.booking_id = b.id AND r.visit > 1 AND r.created_at < fv.finished_at + interval '30 days')
               AND NOT EXISTS (SELECT 1 FROM bookings nb WHERE nb.customer_id = b.customer_id AND nb.appliance = b.appliance AND nb.id <> b.id
-                                AND nb.created_at > fv.finished_at AND nb.created_at < fv.finished_at + interval '30 days')) AS signed_off_first_time
+                                AND nb.created_at > fv.finished_at AND nb.created_at < fv.finished_at + interval '30 days')) AS signed_off_first_time,
+           -- parts (issue 25): what the booking's visits consumed, at the catalogue's cost when moved;
+           -- whether the first visit had a part on board (it consumed one from the van) and whether it
+           -- needed one (it consumed one, or ended needing one it did not carry)
+           (SELECT COALESCE(sum(m.quantity * m.unit_cost_minor), 0) FROM stock_moves m JOIN jobs j ON j.id = m.job_id
+             WHERE j.booking_id = b.id AND m.kind = 'consume' AND m.unit_cost_minor IS NOT NULL) AS parts_cost,
+           EXISTS (SELECT 1 FROM stock_moves m WHERE m.job_id = fv.id AND m.kind = 'consume') AS part_on_board,
+           (EXISTS (SELECT 1 FROM stock_moves m WHERE m.job_id = fv.id AND m.kind = 'consume')
+              OR EXISTS (SELECT 1 FROM part_requests r WHERE r.reported_on_job_id = fv.id)
+              OR fv.outcome IN ('needs_part', 'needs_parts')) AS needed_part,
+           b.supplier_deferred
     FROM bookings b
     LEFT JOIN jobs fv ON fv.booking_id = b.id AND fv.visit = 1
     LEFT JOIN LATERAL (SELECT j.status, j.finished_at, j.finished_device_at, j.visit, j.technician_id FROM jobs j
@@ -104,7 +114,16 @@ SELECT grp::text AS grp,
        COALESCE(((100.0 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)))::float8 / NULLIF(count(nps), 0))::float8, 'NaN')::float8 AS nps,
        sum(complaints)::bigint AS complaints,
        COALESCE(((sum(complaints))::float8 / NULLIF(count(*) FILTER (WHERE last_status = 'completed'), 0))::float8, 'NaN')::float8 AS complaint_rate,
-       COALESCE(((sum(handling_s))::float8 / NULLIF(sum(handled_visits), 0))::float8, 'NaN')::float8 AS handling_avg_s
+       COALESCE(((sum(handling_s))::float8 / NULLIF(sum(handled_visits), 0))::float8, 'NaN')::float8 AS handling_avg_s,
+       count(*) FILTER (WHERE supplier_deferred AND status <> 'cancelled')::bigint AS sla_supplier_deferred,
+       sum(parts_cost)::bigint AS parts_cost_minor,
+       COALESCE(((sum(parts_cost))::float8 / NULLIF(sum(handled_visits), 0))::float8, 'NaN')::float8 AS parts_cost_per_visit_minor,
+       count(*) FILTER (WHERE needed_part)::bigint AS first_visits_needing_part,
+       count(*) FILTER (WHERE part_on_board)::bigint AS first_visits_part_on_board,
+       COALESCE(((count(*) FILTER (WHERE part_on_board AND last_status = 'completed' AND last_visit = 1))::float8
+                 / NULLIF(count(*) FILTER (WHERE part_on_board), 0))::float8, 'NaN')::float8 AS first_time_fix_rate_part_on_board,
+       COALESCE(((count(*) FILTER (WHERE needed_part AND NOT part_on_board AND last_status = 'completed' AND last_visit = 1))::float8
+                 / NULLIF(count(*) FILTER (WHERE needed_part AND NOT part_on_board), 0))::float8, 'NaN')::float8 AS first_time_fix_rate_part_missing
 FROM keyed
 GROUP BY grp
 ORDER BY grp;

@@ -28,3 +28,21 @@ LIMIT sqlc.arg(max_rows)::integer;
 
 -- name: PartsBySKU :many
 SELECT * FROM parts WHERE sku = ANY(sqlc.arg(skus)::text[]) ORDER BY sku;
+
+-- name: PartFaultInsert :one
+INSERT INTO part_faults (category, fault, sku, quantity, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: PartFaultList :many
+SELECT f.*, p.name FROM part_faults f JOIN parts p ON p.sku = f.sku
+WHERE sqlc.arg(category)::text = '' OR f.category = sqlc.arg(category)::text
+ORDER BY f.category, f.fault, f.sku;
+
+-- name: PartFaultDelete :execrows
+DELETE FROM part_faults WHERE id = $1;
+
+-- The faults of an appliance that a problem mentions (ignoring case), and their parts.
+-- name: PartFaultsFor :many
+SELECT f.*, p.name FROM part_faults f JOIN parts p ON p.sku = f.sku
+WHERE f.category = sqlc.arg(category)::text AND strpos(lower(sqlc.arg(problem)::text), lower(f.fault)) > 0
+ORDER BY f.sku, f.fault;

@@ -134,3 +134,11 @@ SELECT * FROM attachment_uploads WHERE token_hash = $1;
 
 -- name: UploadConfirmed :exec
 UPDATE attachment_uploads SET attachment_id = $2 WHERE id = $1;
+
+-- name: JobPartPrices :many
+-- What a paid visit charged for each part it consumed (the catalogue's price when consumed), in
+-- the business's currency.
+SELECT m.sku, max(m.unit_price_minor)::bigint AS unit_price_minor, s.currency
+FROM stock_moves m, money_settings s
+WHERE m.job_id = $1 AND m.kind = 'consume' AND m.unit_price_minor IS NOT NULL AND s.business = 'main'
+GROUP BY m.sku, s.currency;

@@ -75,3 +75,25 @@ SELECT job_parts_reserve(sqlc.arg(job_id)::bigint);
 
 -- name: JobPartsRelease :exec
 DELETE FROM stock_reservations WHERE job_id = $1;
+
+-- A location's low-stock threshold of a part (NULL: none); the balance row is made when missing.
+-- A new threshold is told afresh: low_notified_at is cleared.
+-- name: StockThresholdSet :one
+INSERT INTO stock_balances AS b (location_id, sku, low_threshold) VALUES (sqlc.arg(location_id), sqlc.arg(sku), sqlc.narg(low_threshold))
+ON CONFLICT (location_id, sku) DO UPDATE SET low_threshold = EXCLUDED.low_threshold, low_notified_at = NULL
+RETURNING b.*;
+
+-- The balance of a part at a location went below its threshold and nobody was told yet: marked
+-- told, in one statement, so of two moves racing under the threshold one tells. A balance back
+-- at or above its threshold is cleared to be told again next time (no row returned).
+-- name: StockLowMark :one
+WITH cleared AS (
+    UPDATE stock_balances SET low_notified_at = NULL
+    WHERE location_id = sqlc.arg(location_id) AND sku = sqlc.arg(sku) AND low_notified_at IS NOT NULL
+      AND (low_threshold IS NULL OR on_hand >= low_threshold)
+)
+UPDATE stock_balances b SET low_notified_at = sqlc.arg(at)
+FROM parts p, stock_locations l
+WHERE b.location_id = sqlc.arg(location_id) AND b.sku = sqlc.arg(sku) AND p.sku = b.sku AND l.id = b.location_id
+  AND b.low_threshold IS NOT NULL AND b.on_hand < b.low_threshold AND b.low_notified_at IS NULL
+RETURNING b.on_hand, b.low_threshold::integer AS low_threshold, p.name AS part_name, l.name AS location_name;

@@ -135,11 +135,29 @@ func (r *pyRandom) weighted(lo int, w []float64) int {
 	return lo + i
 }
 
+// The city's centre, and its travel model: great circle × 1.35 at 25 km/h, in whole seconds.
+const lat0, lng0 = 31.2304, 121.4737
+
+func rad(x float64) float64 { return x * (math.Pi / 180) }
+
+// secs is the drive between two [lng, lat] points.
+func secs(a, b [2]float64) int64 {
+	la1, lo1, la2, lo2 := rad(a[1]), rad(a[0]), rad(b[1]), rad(b[0])
+	s1, s2 := math.Sin((la2-la1)/2), math.Sin((lo2-lo1)/2)
+	h := s1*s1 + math.Cos(la1)*math.Cos(la2)*s2*s2
+	d := 2 * 6371000 * math.Asin(math.Sqrt(h))
+	return int64(math.RoundToEven(d * 1.35 / (25 / 3.6)))
+}
+
 // cityDay is cityday.py SEED JOBS TECHS, as a VROOM problem.
 func cityDay(seed uint32, njobs, ntechs int) *vroom.Problem {
+	p, _ := cityDayAt(seed, njobs, ntechs)
+	return p
+}
+
+// cityDayAt is cityDay and the [lng, lat] of its matrix's locations.
+func cityDayAt(seed uint32, njobs, ntechs int) (*vroom.Problem, [][2]float64) {
 	rnd := newPyRandom(seed)
-	const lat0, lng0 = 31.2304, 121.4737
-	rad := func(x float64) float64 { return x * (math.Pi / 180) }
 	point := func() [2]float64 {
 		r := 15000 * math.Sqrt(rnd.random())
 		if rnd.random() < 0.5 {
@@ -147,13 +165,6 @@ func cityDay(seed uint32, njobs, ntechs int) *vroom.Problem {
 		}
 		a := rnd.random() * 2 * math.Pi
 		return [2]float64{lng0 + r*math.Cos(a)/(111320*math.Cos(rad(lat0))), lat0 + r*math.Sin(a)/110540}
-	}
-	secs := func(a, b [2]float64) int64 {
-		la1, lo1, la2, lo2 := rad(a[1]), rad(a[0]), rad(b[1]), rad(b[0])
-		s1, s2 := math.Sin((la2-la1)/2), math.Sin((lo2-lo1)/2)
-		h := s1*s1 + math.Cos(la1)*math.Cos(la2)*s2*s2
-		d := 2 * 6371000 * math.Asin(math.Sqrt(h))
-		return int64(math.RoundToEven(d * 1.35 / (25 / 3.6)))
 	}
 	var locs [][2]float64
 	p := &vroom.Problem{}
@@ -204,5 +215,5 @@ func cityDay(seed uint32, njobs, ntechs int) *vroom.Problem {
 		}
 	}
 	p.Matrices = map[string]vroom.MatrixSet{"car": {Durations: mat}}
-	return p
+	return p, locs
 }

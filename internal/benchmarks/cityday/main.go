@@ -53,6 +53,11 @@ func main() {
 	workers := flag.Int("workers", 2, "parallel searches (VROOM ran -t 2)")
 	iterations := flag.Int("iterations", 0, "instead of the table: solve each day with this many iterations a search (no time limit) and print quality, iterations and CPU time, which a busy machine does not change")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	parts := flag.Bool("parts", false, "instead of the table: the parts variant (some jobs need parts, vans hold random stock, two warehouses), parts-aware planning against a planner that ignores parts")
+	partsLimit := flag.Duration("parts-limit", 5*time.Second, "with -parts: each solve's time limit")
+	share := flag.Float64("parts-share", 0.3, "with -parts: the share of jobs that need a part")
+	skus := flag.Int("parts-skus", 12, "with -parts: how many different parts")
+	perVan := flag.Int("parts-per-van", 3, "with -parts: how many different parts each van holds (one of each)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -64,6 +69,13 @@ func main() {
 			os.Exit(1)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *parts {
+		if err := runParts(*only, *partsLimit, *runs, *share, *skus, *perVan); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-cityday:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if *iterations > 0 {
 		if err := iterate(*only, *runs, *iterations, *workers); err != nil {

@@ -306,6 +306,15 @@ type Part struct {
 	UpdatedAt      time.Time
 }
 
+type PartFault struct {
+	ID        int64
+	Category  string
+	Fault     string
+	Sku       string
+	Quantity  int32
+	CreatedAt time.Time
+}
+
 type PartRequest struct {
 	ID              int64
 	BookingID       int64

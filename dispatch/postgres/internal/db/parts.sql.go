@@ -7,7 +7,142 @@ package db
 
 import (
 	"context"
+	"time"
 )
+
+const partFaultDelete = `-- name: PartFaultDelete :execrows
+DELETE FROM part_faults WHERE id = $1
+`
+
+func (q *Queries) PartFaultDelete(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.Exec(ctx, partFaultDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const partFaultInsert = `-- name: PartFaultInsert :one
+INSERT INTO part_faults (category, fault, sku, quantity, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, category, fault, sku, quantity, created_at
+`
+
+type PartFaultInsertParams struct {
+	Category  string
+	Fault     string
+	Sku       string
+	Quantity  int32
+	CreatedAt time.Time
+}
+
+func (q *Queries) PartFaultInsert(ctx context.Context, arg PartFaultInsertParams) (PartFault, error) {
+	row := q.db.QueryRow(ctx, partFaultInsert,
+		arg.Category,
+		arg.Fault,
+		arg.Sku,
+		arg.Quantity,
+		arg.CreatedAt,
+	)
+	var i PartFault
+	err := row.Scan(
+		&i.ID,
+		&i.Category,
+		&i.Fault,
+		&i.Sku,
+		&i.Quantity,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const partFaultList = `-- name: PartFaultList :many
+SELECT f.id, f.category, f.fault, f.sku, f.quantity, f.created_at, p.name FROM part_faults f JOIN parts p ON p.sku = f.sku
+WHERE $1::text = '' OR f.category = $1::text
+ORDER BY f.category, f.fault, f.sku
+`
+
+type PartFaultListRow struct {
+	ID        int64
+	Category  string
+	Fault     string
+	Sku       string
+	Quantity  int32
+	CreatedAt time.Time
+	Name      string
+}
+
+func (q *Queries) PartFaultList(ctx context.Context, category string) ([]PartFaultListRow, error) {
+	rows, err := q.db.Query(ctx, partFaultList, category)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PartFaultListRow
+	for rows.Next() {
+		var i PartFaultListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Category,
+			&i.Fault,
+			&i.Sku,
+			&i.Quantity,
+			&i.CreatedAt,
+			&i.Name,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const partFaultsFor = `-- name: PartFaultsFor :many
+SELECT f.id, f.category, f.fault, f.sku, f.quantity, f.created_at, p.name FROM part_faults f JOIN parts p ON p.sku = f.sku
+WHERE f.category = $1::text AND strpos(lower($2::text), lower(f.fault)) > 0
+ORDER BY f.sku, f.fault
+`
+
+type PartFaultsForRow struct {
+	ID        int64
+	Category  string
+	Fault     string
+	Sku       string
+	Quantity  int32
+	CreatedAt time.Time
+	Name      string
+}
+
+// The faults of an appliance that a problem mentions (ignoring case), and their parts.
+func (q *Queries) PartFaultsFor(ctx context.Context, category string, problem string) ([]PartFaultsForRow, error) {
+	rows, err := q.db.Query(ctx, partFaultsFor, category, problem)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PartFaultsForRow
+	for rows.Next() {
+		var i PartFaultsForRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Category,
+			&i.Fault,
+			&i.Sku,
+			&i.Quantity,
+			&i.CreatedAt,
+			&i.Name,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
 
 const partsBySKU = `-- name: PartsBySKU :many
 SELECT sku, name, categories, models, unit_price_minor, cost_minor, serial_tracked, created_at, updated_at FROM parts WHERE sku = ANY($1::text[]) ORDER BY sku

@@ -474,6 +474,41 @@ func (q *Queries) JobChecklistSave(ctx context.Context, jobID int64, answers []b
 	return i, err
 }
 
+const jobPartPrices = `-- name: JobPartPrices :many
+SELECT m.sku, max(m.unit_price_minor)::bigint AS unit_price_minor, s.currency
+FROM stock_moves m, money_settings s
+WHERE m.job_id = $1 AND m.kind = 'consume' AND m.unit_price_minor IS NOT NULL AND s.business = 'main'
+GROUP BY m.sku, s.currency
+`
+
+type JobPartPricesRow struct {
+	Sku            string
+	UnitPriceMinor int64
+	Currency       string
+}
+
+// What a paid visit charged for each part it consumed (the catalogue's price when consumed), in
+// the business's currency.
+func (q *Queries) JobPartPrices(ctx context.Context, jobID *int64) ([]JobPartPricesRow, error) {
+	rows, err := q.db.Query(ctx, jobPartPrices, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []JobPartPricesRow
+	for rows.Next() {
+		var i JobPartPricesRow
+		if err := rows.Scan(&i.Sku, &i.UnitPriceMinor, &i.Currency); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const jobSignedOff = `-- name: JobSignedOff :exec
 UPDATE jobs SET signoff_method = $2, signed_off_at = $3 WHERE id = $1
 `

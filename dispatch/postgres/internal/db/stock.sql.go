@@ -187,6 +187,41 @@ func (q *Queries) StockLocationList(ctx context.Context) ([]StockLocation, error
 	return items, nil
 }
 
+const stockLowMark = `-- name: StockLowMark :one
+WITH cleared AS (
+    UPDATE stock_balances SET low_notified_at = NULL
+    WHERE location_id = $2 AND sku = $3 AND low_notified_at IS NOT NULL
+      AND (low_threshold IS NULL OR on_hand >= low_threshold)
+)
+UPDATE stock_balances b SET low_notified_at = $1
+FROM parts p, stock_locations l
+WHERE b.location_id = $2 AND b.sku = $3 AND p.sku = b.sku AND l.id = b.location_id
+  AND b.low_threshold IS NOT NULL AND b.on_hand < b.low_threshold AND b.low_notified_at IS NULL
+RETURNING b.on_hand, b.low_threshold::integer AS low_threshold, p.name AS part_name, l.name AS location_name
+`
+
+type StockLowMarkRow struct {
+	OnHand       int32
+	LowThreshold int32
+	PartName     string
+	LocationName string
+}
+
+// The balance of a part at a location went below its threshold and nobody was told yet: marked
+// told, in one statement, so of two moves racing under the threshold one tells. A balance back
+// at or above its threshold is cleared to be told again next time (no row returned).
+func (q *Queries) StockLowMark(ctx context.Context, at *time.Time, locationID int64, sku string) (StockLowMarkRow, error) {
+	row := q.db.QueryRow(ctx, stockLowMark, at, locationID, sku)
+	var i StockLowMarkRow
+	err := row.Scan(
+		&i.OnHand,
+		&i.LowThreshold,
+		&i.PartName,
+		&i.LocationName,
+	)
+	return i, err
+}
+
 const stockMoveInsert = `-- name: StockMoveInsert :one
 INSERT INTO stock_moves (kind, sku, quantity, from_location, to_location, job_id, serial, unit_price_minor, unit_cost_minor,
                          note, actor_sub, actor_role, at)
@@ -285,6 +320,29 @@ func (q *Queries) StockMovesOfJob(ctx context.Context, jobID *int64) ([]StockMov
 		return nil, err
 	}
 	return items, nil
+}
+
+const stockThresholdSet = `-- name: StockThresholdSet :one
+INSERT INTO stock_balances AS b (location_id, sku, low_threshold) VALUES ($1, $2, $3)
+ON CONFLICT (location_id, sku) DO UPDATE SET low_threshold = EXCLUDED.low_threshold, low_notified_at = NULL
+RETURNING b.location_id, b.sku, b.on_hand, b.reserved, b.in_transit, b.low_threshold, b.low_notified_at
+`
+
+// A location's low-stock threshold of a part (NULL: none); the balance row is made when missing.
+// A new threshold is told afresh: low_notified_at is cleared.
+func (q *Queries) StockThresholdSet(ctx context.Context, locationID int64, sku string, lowThreshold *int32) (StockBalance, error) {
+	row := q.db.QueryRow(ctx, stockThresholdSet, locationID, sku, lowThreshold)
+	var i StockBalance
+	err := row.Scan(
+		&i.LocationID,
+		&i.Sku,
+		&i.OnHand,
+		&i.Reserved,
+		&i.InTransit,
+		&i.LowThreshold,
+		&i.LowNotifiedAt,
+	)
+	return i, err
 }
 
 const vanEnsure = `-- name: VanEnsure :one
