@@ -75,10 +75,10 @@ func TestTechAppWorksOffline(t *testing.T) {
 		emulation.SetDeviceMetricsOverride(390, 844, 2, true),
 		network.Enable(),
 		chromedp.Navigate(b.srv.URL+"/tech/"),
-		chromedp.WaitVisible("#token", chromedp.ByID),
+		visible("#token"),
 		chromedp.SendKeys("#token", tech, chromedp.ByID),
-		chromedp.Click("#signin button", chromedp.ByQuery),
-		chromedp.WaitVisible(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		tap("#signin button"),
+		visible(sel("#offer-%d .accept", a)),
 		stepIs(o, "On my way"),
 		waitJS(`navigator.serviceWorker.controller !== null`), // the shell is cached
 	); err != nil {
@@ -106,20 +106,20 @@ func TestTechAppWorksOffline(t *testing.T) {
 	}
 	var pad struct{ X, Y, W, H float64 }
 	if err := chromedp.Run(ctx,
-		chromedp.Click(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		tap(sel("#offer-%d .accept", a)),
 		stepIs(a, "On my way"),
-		chromedp.Click(sel("#job-%d .step", o), chromedp.ByQuery), // the visit given away meanwhile
-		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		tap(sel("#job-%d .step", o)), // the visit given away meanwhile
+		tap(sel("#job-%d .step", a)),
 		stepIs(a, "Arrived"),
-		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		tap(sel("#job-%d .step", a)),
 		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "on site"`, a)),
-		chromedp.Click(sel("#job-%d .open", a), chromedp.ByQuery),
-		chromedp.WaitVisible("#item-drum_spins", chromedp.ByID),
-		chromedp.SetValue("#item-drum_spins", "true", chromedp.ByID),
-		chromedp.SetValue("#item-motor_current", "4.5", chromedp.ByID),
-		chromedp.Click("#v-save-checklist", chromedp.ByID),
+		tap(sel("#job-%d .open", a)),
+		visible("#item-drum_spins"),
+		fill("#item-drum_spins", "true"),
+		fill("#item-motor_current", "4.5"),
+		tap("#v-save-checklist"),
 		chromedp.SetUploadFiles("#v-photo", []string{photo}, chromedp.ByID, chromedp.NodeReady),
-		chromedp.WaitVisible("#v-thumbs img", chromedp.ByQuery),
+		visible("#v-thumbs img"),
 		chromedp.ScrollIntoView("#v-pad", chromedp.ByID),
 		chromedp.Evaluate(`(() => { const r = document.getElementById("v-pad").getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`, &pad),
 	); err != nil {
@@ -127,10 +127,10 @@ func TestTechAppWorksOffline(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx, sign(pad.X, pad.Y, pad.W, pad.H),
 		chromedp.SendKeys("#v-signer", "Zoé Martin", chromedp.ByID),
-		chromedp.Click("#v-save-signature", chromedp.ByID),
-		chromedp.WaitVisible("#v-signed", chromedp.ByID),
+		tap("#v-save-signature"),
+		visible("#v-signed"),
 		chromedp.SendKeys("#v-notes", "Drive belt replaced", chromedp.ByID),
-		chromedp.Click("#v-add-part", chromedp.ByID),
+		tap("#v-add-part"),
 		chromedp.SendKeys(".part .sku", "BELT-1", chromedp.ByQuery),
 		chromedp.SendKeys(".part .name", "drive belt", chromedp.ByQuery),
 	); err != nil {
@@ -139,9 +139,9 @@ func TestTechAppWorksOffline(t *testing.T) {
 	phoneShot(t, ctx, "tech-visit-offline.png")
 	var waiting string
 	if err := chromedp.Run(ctx,
-		chromedp.Click("#v-complete", chromedp.ByID),
+		tap("#v-complete"),
 		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "done"`, a)),
-		chromedp.Text("#queue", &waiting, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("queue").textContent`, &waiting),
 	); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
@@ -165,7 +165,7 @@ func TestTechAppWorksOffline(t *testing.T) {
 	var conflict string
 	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(false, 0, -1, -1),
 		waitJS(`document.getElementById("queue").hidden && document.querySelector(".conflict") !== null`),
-		chromedp.Text(".conflict", &conflict, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector(".conflict").textContent`, &conflict),
 	); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
@@ -231,6 +231,30 @@ func (b *testBundle) jobStatus(id int64) string {
 		b.t.Fatal(err)
 	}
 	return s
+}
+
+// tap clicks the element sel names as it is when the click happens, once it is there and
+// enabled. The app redraws its lists after every act and sync (replacing their nodes), so a node
+// found a moment before may be gone by the click: chromedp.Click resolves the node first and
+// then clicks it, which failed now and then with "Could not find node with given id". Here the
+// query and the click are one turn of the page's event loop, which no redraw can split.
+func tap(sel string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled || !e.getClientRects().length) return false; e.click(); return true; })()`, sel)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
+// visible waits until the element sel names is shown, querying afresh each time (see tap).
+func visible(sel string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && !e.closest("[hidden]") && e.getClientRects().length > 0; })()`, sel)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
+// fill sets the value of the field sel names as a person would leave it (input and change
+// events), in one turn of the page's event loop like tap.
+func fill(sel, value string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled) return false; e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return e.value === %q; })()`, sel, value, value)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
 }
 
 // sign draws a signature across the pad at (x, y, w, h) with the mouse.

@@ -276,6 +276,8 @@ function openVisit(id) {
   state.strokes = [];
   $("v-notes").value = current().notes || "";
   $("v-parts").replaceChildren();
+  $("v-items").replaceChildren();
+  delete $("v-items").dataset.drawn;
   renderVisit();
   drawPad();
   if (!$("visit").open) $("visit").showModal();
@@ -297,8 +299,15 @@ function renderVisit() {
   for (const id of ["v-checklist", "v-photos", "v-signoff", "v-finish"]) $(id).disabled = !onSite && id !== "v-checklist";
   const cl = j.checklist;
   $("v-checklist").hidden = !cl || !cl.items.length;
-  if (cl && document.activeElement?.closest?.("#v-items") == null) {
-    $("v-items").replaceChildren(...cl.items.map((it) => itemInput(it, cl.answers[it.key])));
+  // The items are drawn again only when the checklist itself changed (a sync, a save): a redraw
+  // after every act would throw away what the technician is typing. Values typed and not yet
+  // saved are carried into the new drawing.
+  const drawn = cl ? JSON.stringify([j.id, cl.items, cl.answers]) : "";
+  if (cl && $("v-items").dataset.drawn !== drawn) {
+    const typed = {};
+    for (const e of $("v-items").querySelectorAll("[data-key][data-typed]")) typed[e.dataset.key] = e.value;
+    $("v-items").replaceChildren(...cl.items.map((it) => itemInput(it, cl.answers[it.key], typed[it.key])));
+    $("v-items").dataset.drawn = drawn;
   }
   const signed = j.signoff_method;
   $("v-signed").hidden = !signed;
@@ -308,17 +317,23 @@ function renderVisit() {
     ...j.attachments.filter((a) => !(state.photos[j.id] || []).length).map((a) => el("span", { class: "meta" }, `photo ${a.id} `)));
 }
 
-function itemInput(it, v) {
+function itemInput(it, v, typed) {
   const id = "item-" + it.key;
   let input;
   if (it.kind === "yes_no") {
     input = el("select", { id, "data-key": it.key, "data-kind": it.kind }, el("option", { value: "" }, "—"),
       el("option", { value: "true", selected: v === true }, "Yes"), el("option", { value: "false", selected: v === false }, "No"));
   } else if (it.kind === "photo") {
-    input = el("span", { class: "meta" }, v ? `photo ${v}` : "answered by the next photo");
+    input = el("span", { class: "meta" }, v === "pending" ? "photo taken, waiting to be sent" : v ? `photo ${v}` : "answered by the next photo");
   } else {
     input = el("input", { id, "data-key": it.key, "data-kind": it.kind, type: it.kind === "number" ? "number" : "text", step: "any",
       min: it.min, max: it.max, value: v ?? "", placeholder: it.unit || "" });
+  }
+  if (input.dataset.key) {
+    if (typed !== undefined) { input.value = typed; input.dataset.typed = ""; }
+    const mark = () => { input.dataset.typed = ""; };
+    input.addEventListener("input", mark);
+    input.addEventListener("change", mark);
   }
   return el("div", { class: "item" + (it.required && (v === undefined || v === null) ? " missing" : "") },
     el("label", { for: id }, it.label + (it.unit ? ` (${it.unit})` : "")), input);
@@ -386,6 +401,7 @@ function partsUsed() {
 function wireVisit() {
   $("v-save-checklist").addEventListener("click", () => {
     const j = current(), answers = checklistAnswers();
+    for (const e of $("v-items").querySelectorAll("[data-typed]")) delete e.dataset.typed;
     act("checklist", j, { answers }, "Checklist", (x) => Object.assign(x.checklist.answers, answers));
   });
   $("v-photo").addEventListener("change", (e) => photoTaken(e.target.files[0]));
