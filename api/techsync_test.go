@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -382,5 +383,95 @@ func TestSyncDeviceTimeRules(t *testing.T) {
 	}
 	if dt := future["e1"]["device_time"].(map[string]any); future["e1"]["outcome"] != "applied" || dt["status"] != "refused" || dt["code"] != "device_time_too_early" {
 		t.Fatalf("a time before the offer: %v", future["e1"])
+	}
+}
+
+// TestSigninLinkIsGoodOnce: a dispatcher makes a sign-in link for a technician; of two phones
+// opening it at once one gets a technician token (which syncs) and the other 409 used; a newer
+// link revokes an unused one; a link expires after 24 h; a technician who cannot sign in
+// (no subject, inactive) is refused without burning the link; customers and technicians may not
+// make links; every link made and used is in the audit trail.
+func TestSigninLinkIsGoodOnce(t *testing.T) {
+	b := setup(t)
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	path := fmt.Sprintf("/v1/technicians/%d/signin-links", id)
+	link := func() map[string]any {
+		t.Helper()
+		r := b.do("POST", path, disp, nil)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("sign-in link: %d %s", r.Status, r.Body)
+		}
+		return r.json(t)
+	}
+	redeem := func(code any) response {
+		return b.do("POST", "/v1/technician-signin", "", map[string]any{"code": code})
+	}
+
+	l := link()
+	if l["url"] != b.svc.TechSync.SigninURL(l["code"].(string)) || !strings.Contains(l["url"].(string), "/tech/#link=") || len(l["code"].(string)) < 26 {
+		t.Fatalf("the link: %v", l)
+	}
+	results := make(chan response, 2)
+	for range 2 {
+		go func() { results <- redeem(l["code"]) }()
+	}
+	r1, r2 := <-results, <-results
+	if r1.Status != 200 {
+		r1, r2 = r2, r1
+	}
+	if r1.Status != 200 {
+		t.Fatalf("neither phone signed in: %d %s / %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
+	}
+	wantProblem(t, r2, 409, "signin_link_used")
+	tok := r1.json(t)
+	if tok["technician"].(map[string]any)["name"] != "camille Tech" || tok["token_type"] != "Bearer" {
+		t.Fatalf("sign-in: %v", tok)
+	}
+	if w := b.pull(tok["token"].(string), ""); w["technician"].(map[string]any)["id"] != float64(id) {
+		t.Fatalf("the link's token is not camille's: %v", w["technician"])
+	}
+
+	older, newer := link(), link()
+	wantProblem(t, redeem(older["code"]), 409, "signin_link_revoked")
+	if r := redeem(newer["code"]); r.Status != 200 {
+		t.Fatalf("the newest link: %d %s", r.Status, r.Body)
+	}
+	late := link()
+	b.clock.Set(b.clock.Now().Add(24*time.Hour + time.Second))
+	disp = b.token(dispatch.RoleDispatcher, "disp") // tokens are minted by the test's clock
+	wantProblem(t, redeem(late["code"]), 409, "signin_link_expired")
+	wantProblem(t, redeem("NOTACODEWEMADE"), 404, "signin_link_not_found")
+	wantProblem(t, redeem(""), 400, "invalid_code")
+	wantProblem(t, b.do("POST", "/v1/technician-signin", "", map[string]any{"code": "x", "token": "y"}), 400, "unknown_field")
+
+	// Deactivated after the link was sent: refused, and the link still works once it is active again.
+	pending := link()
+	ctx := context.Background()
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET active = false WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, redeem(pending["code"]), 409, "technician_inactive")
+	wantProblem(t, b.do("POST", path, disp, nil), 409, "technician_inactive")
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET active = true WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if r := redeem(pending["code"]); r.Status != 200 {
+		t.Fatalf("the link refused while the technician was inactive was burnt: %d %s", r.Status, r.Body)
+	}
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET subject = NULL WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, b.do("POST", path, disp, nil), 409, "technician_has_no_subject")
+	wantProblem(t, b.do("POST", "/v1/technicians/999999/signin-links", disp, nil), 404, "technician_not_found")
+	wantProblem(t, b.do("POST", path, b.token(dispatch.RoleTechnician, "camille"), nil), 403, "forbidden_role")
+	wantProblem(t, b.do("POST", path, b.token(dispatch.RoleCustomer, "zoe"), nil), 403, "forbidden_role")
+	var stored int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM technician_signin_links WHERE code_sha256 = $1 OR code_sha256 = $2",
+		l["code"], sha([]byte(l["code"].(string)))).Scan(&stored); err != nil || stored != 1 {
+		t.Fatalf("the code itself is stored, or its hash is not: %d %v", stored, err)
+	}
+	if n, m := b.auditCount("technician", id, "signin_link_issued"), b.auditCount("technician", id, "signin_link_used"); n != 5 || m != 3 {
+		t.Fatalf("audit: %d links issued, %d used; want 5 and 3", n, m)
 	}
 }

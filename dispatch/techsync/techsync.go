@@ -14,6 +14,7 @@ import (
 
 // Store is what the sync reads and the idempotency keys of the acts it applies.
 type Store interface {
+	SigninStore
 	TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error)
 	// Snapshot runs fn on one read-only snapshot of the database: the watermark, the changes and
 	// the rows they name are read as of one instant.

@@ -31,7 +31,9 @@ async function api(path, opts = {}) {
   }
   const body = res.status === 204 ? null : await res.json().catch(() => null);
   if (res.status === 401) {
-    signOut("Your token is no longer valid: sign in again.");
+    // What the phone holds (the day, the actions not sent yet) is kept for the same technician's
+    // next sign-in: an expired token must not lose a morning's work.
+    signOut("Your sign-in has expired: sign in again (open a new link from your dispatcher). Nothing done on this phone is lost.", true);
     throw new Error("unauthorized");
   }
   if (!res.ok) {
@@ -436,37 +438,94 @@ function wireVisit() {
 function note(msg) { $("signin-error").textContent = msg; if (state.token) alertBar(msg); }
 function alertBar(msg) { $("conflicts").prepend(el("div", { class: "conflict", role: "alert" }, msg)); }
 
+// subjectOf is the login a bearer token names (its payload's sub), "" when it is not a JWT.
+function subjectOf(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(decodeURIComponent(escape(atob(b64)))).sub || "";
+  } catch { return ""; }
+}
+
 async function signIn(token) {
-  state.token = token.trim();
+  token = token.trim();
+  // Another technician on this phone: their day and cursor are not this one's. What they did and
+  // did not send yet must not go out under this token, so it waits for them to sync or sign out.
+  const sub = subjectOf(token), had = await store.get("subject");
+  if (had && sub !== had) {
+    const waiting = (await store.all("outbox")).length;
+    if (waiting) {
+      $("signin-error").textContent = `${waiting} action(s) of the technician signed in before are not sent yet: let them sync, or sign out, first.`;
+      return;
+    }
+    await store.wipe();
+  }
+  await store.set("subject", sub);
+  state.token = token;
   localStorage.setItem("fieldfix.tech.token", state.token);
   try {
     await pull();
   } catch (e) {
-    if (!(e instanceof Offline)) { signOut(e.message); return; }
+    if (!(e instanceof Offline)) {
+      signOut(e.message === "unauthorized" ? "This token is not valid (or has expired): ask your dispatcher for a sign-in link." : e.message, true);
+      return;
+    }
   }
   await load();
   flush();
 }
 
-async function signOut(msg) {
+async function signOut(msg, keep = false) {
   state.token = "";
   localStorage.removeItem("fieldfix.tech.token");
-  await store.wipe();
+  if (!keep) await store.wipe();
   if ("caches" in window) for (const k of await caches.keys()) if (k.startsWith("fieldfix-tech-data")) await caches.delete(k);
   $("signin-error").textContent = msg || "";
   await load();
 }
 
-async function start() {
-  const m = location.hash.match(/token=([^&]+)/); // a one-time link from a dispatcher
+// redeemLink signs in with a one-time link a dispatcher sent (/tech/#link=CODE): the code is
+// exchanged once for a token (POST /v1/technician-signin). Offline, the link is kept in the
+// address and used when the connection comes back.
+async function redeemLink(code) {
+  let res;
+  try {
+    res = await fetch("/v1/technician-signin", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
+  } catch {
+    $("signin-error").textContent = "Your sign-in link needs a connection once: it will be used as soon as the phone is online.";
+    return false;
+  }
+  history.replaceState(null, "", location.pathname);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    $("signin-error").textContent = (body && body.detail) || "This sign-in link does not work: ask your dispatcher for a new one.";
+    return true;
+  }
+  await signIn(body.token);
+  return true;
+}
+
+async function fromAddress() {
+  const link = location.hash.match(/link=([^&]+)/); // a one-time link from a dispatcher
+  if (link) return redeemLink(decodeURIComponent(link[1]));
+  const m = location.hash.match(/token=([^&]+)/); // a token given by hand
   if (m) {
     history.replaceState(null, "", location.pathname);
     await signIn(decodeURIComponent(m[1]));
   }
+  return true;
+}
+
+async function start() {
+  await fromAddress();
   $("signin").addEventListener("submit", (e) => { e.preventDefault(); signIn($("token").value); });
-  $("signout").addEventListener("click", () => signOut());
+  $("signout").addEventListener("click", async () => {
+    const waiting = (await store.all("outbox")).length;
+    if (waiting && !confirm(`${waiting} action(s) are not sent yet and would be lost. Sign out anyway?`)) return;
+    signOut();
+  });
   $("sync").addEventListener("click", () => flush());
-  window.addEventListener("online", () => { render(); flush(); });
+  window.addEventListener("online", () => { render(); if (/link=/.test(location.hash)) fromAddress(); else flush(); });
+  window.addEventListener("hashchange", fromAddress);
   window.addEventListener("offline", render);
   wirePad();
   wireVisit();

@@ -93,3 +93,21 @@ WHERE technician_id = $1 AND key = $2;
 
 -- name: SyncActRelease :exec
 DELETE FROM technician_sync_actions WHERE technician_id = $1 AND key = $2 AND state = 'pending';
+
+-- A new sign-in link revokes the technician's earlier unused ones.
+-- name: SigninLinksRevoke :exec
+UPDATE technician_signin_links SET revoked_at = sqlc.arg(now)::timestamptz
+WHERE technician_id = $1 AND used_at IS NULL AND revoked_at IS NULL;
+
+-- name: SigninLinkCreate :exec
+INSERT INTO technician_signin_links (technician_id, code_sha256, created_by, created_at, expires_at)
+VALUES ($1, $2, $3, sqlc.arg(now)::timestamptz, sqlc.arg(expires_at)::timestamptz);
+
+-- Redeeming is one statement: of two phones opening the link at once, one gets the row.
+-- name: SigninLinkRedeem :one
+UPDATE technician_signin_links SET used_at = sqlc.arg(now)::timestamptz
+WHERE code_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > sqlc.arg(now)::timestamptz
+RETURNING technician_id;
+
+-- name: SigninLinkGet :one
+SELECT * FROM technician_signin_links WHERE code_sha256 = $1;

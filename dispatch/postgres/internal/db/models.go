@@ -568,6 +568,17 @@ type TechnicianChange struct {
 	At           time.Time
 }
 
+type TechnicianSigninLink struct {
+	ID           int64
+	TechnicianID int64
+	CodeSha256   string
+	CreatedBy    string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+	RevokedAt    *time.Time
+}
+
 type TechnicianSyncAction struct {
 	TechnicianID int64
 	Key          string

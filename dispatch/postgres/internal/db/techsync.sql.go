@@ -10,6 +10,75 @@ import (
 	"time"
 )
 
+const signinLinkCreate = `-- name: SigninLinkCreate :exec
+INSERT INTO technician_signin_links (technician_id, code_sha256, created_by, created_at, expires_at)
+VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
+`
+
+type SigninLinkCreateParams struct {
+	TechnicianID int64
+	CodeSha256   string
+	CreatedBy    string
+	Now          time.Time
+	ExpiresAt    time.Time
+}
+
+func (q *Queries) SigninLinkCreate(ctx context.Context, arg SigninLinkCreateParams) error {
+	_, err := q.db.Exec(ctx, signinLinkCreate,
+		arg.TechnicianID,
+		arg.CodeSha256,
+		arg.CreatedBy,
+		arg.Now,
+		arg.ExpiresAt,
+	)
+	return err
+}
+
+const signinLinkGet = `-- name: SigninLinkGet :one
+SELECT id, technician_id, code_sha256, created_by, created_at, expires_at, used_at, revoked_at FROM technician_signin_links WHERE code_sha256 = $1
+`
+
+func (q *Queries) SigninLinkGet(ctx context.Context, codeSha256 string) (TechnicianSigninLink, error) {
+	row := q.db.QueryRow(ctx, signinLinkGet, codeSha256)
+	var i TechnicianSigninLink
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.CodeSha256,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
+const signinLinkRedeem = `-- name: SigninLinkRedeem :one
+UPDATE technician_signin_links SET used_at = $2::timestamptz
+WHERE code_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2::timestamptz
+RETURNING technician_id
+`
+
+// Redeeming is one statement: of two phones opening the link at once, one gets the row.
+func (q *Queries) SigninLinkRedeem(ctx context.Context, codeSha256 string, now time.Time) (int64, error) {
+	row := q.db.QueryRow(ctx, signinLinkRedeem, codeSha256, now)
+	var technician_id int64
+	err := row.Scan(&technician_id)
+	return technician_id, err
+}
+
+const signinLinksRevoke = `-- name: SigninLinksRevoke :exec
+UPDATE technician_signin_links SET revoked_at = $2::timestamptz
+WHERE technician_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+`
+
+// A new sign-in link revokes the technician's earlier unused ones.
+func (q *Queries) SigninLinksRevoke(ctx context.Context, technicianID int64, now time.Time) error {
+	_, err := q.db.Exec(ctx, signinLinksRevoke, technicianID, now)
+	return err
+}
+
 const syncActClaim = `-- name: SyncActClaim :one
 INSERT INTO technician_sync_actions (technician_id, key, kind, request_hash, state, claimed_at)
 VALUES ($1, $2, $3, $4, 'pending', $5::timestamptz)
