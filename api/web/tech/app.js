@@ -178,6 +178,9 @@ function el(tag, attrs = {}, ...kids) {
 const statusLabel = { planned: "planned", offered: "offer", accepted: "accepted", en_route: "on the way", on_site: "on site",
   completed: "done", incomplete: "not finished", cancelled: "cancelled" };
 
+// what is the visit's appliance and service in words ("tv return pickup").
+function what(j) { return `${j.booking.appliance} ${j.booking.service_type}`.replace(/_/g, " "); }
+
 function isOffer(j) { return j.status === "offered" && j.offer && j.offer.status === "open"; }
 
 function countdown(j) {
@@ -191,7 +194,7 @@ function offerCard(j) {
   const reason = el("select", { "aria-label": "why decline" },
     ["too far", "no parts for it", "not my trade", "other"].map((r) => el("option", { value: r }, r)));
   return el("div", { class: "card offer", id: "offer-" + j.id },
-    el("div", { class: "top" }, el("span", {}, `${fmt(j.planned_start)} · ${j.booking.appliance} ${j.booking.service_type}`), el("span", {}, "Accept within ", countdown(j))),
+    el("div", { class: "top" }, el("span", {}, `${fmt(j.planned_start)} · ${what(j)}`), el("span", {}, "Accept within ", countdown(j))),
     el("div", { class: "where" }, j.booking.address),
     el("div", { class: "meta" }, `${j.reference} · ${j.booking.problem} · ${j.booking.duration_minutes} min · ${j.booking.tier}`),
     el("div", { class: "buttons" },
@@ -208,7 +211,7 @@ function visitCard(j) {
   const eta = state.etas[j.id];
   return el("li", { class: "card" + (done ? " done" : ""), id: "job-" + j.id },
     el("div", { class: "top" }, el("span", {}, fmt(j.planned_start)), el("span", { class: "status" }, statusLabel[j.status] || j.status)),
-    el("div", { class: "where" }, `${j.booking.appliance} ${j.booking.service_type} · ${j.booking.address}`),
+    el("div", { class: "where" }, `${what(j)} · ${j.booking.address}`),
     el("div", { class: "meta" }, j.reference, j.customer.name ? ` · ${j.customer.name}` : "", eta && !done ? ` · ETA ${fmt(eta, false)}` : "",
       ` · due ${fmt(j.booking.sla_due_at)}`),
     el("div", { class: "buttons" },
@@ -249,6 +252,10 @@ function render() {
   const visits = state.jobs.filter((j) => !isOffer(j) && j.status !== "declined").sort(byStart);
   $("agenda").replaceChildren(...visits.map(visitCard));
   $("empty").hidden = visits.length > 0;
+  // The last messages (offers, moves, cancellations), newest first: what a push would have said.
+  const recent = [...state.notifications].sort((a, b) => b.id - a.id).slice(0, 5);
+  $("messages-section").hidden = recent.length === 0;
+  $("messages").replaceChildren(...recent.map((n) => el("li", {}, el("strong", {}, n.title), " ", el("small", {}, fmt(n.created_at)), el("div", { class: "meta" }, n.body))));
   $("time-off-section").hidden = state.timeOff.length === 0;
   $("time-off").replaceChildren(...state.timeOff.map((o) => el("li", {}, `${fmt(o.from)} – ${fmt(o.until)} ${o.reason}`)));
   if (state.open) renderVisit();
@@ -291,12 +298,12 @@ function renderVisit() {
   const waiting = state.outbox.length;
   $("v-net").textContent = (navigator.onLine ? "Online" : "Offline: everything is kept on the phone") + (waiting ? ` · ${waiting} waiting to be sent` : "");
   $("v-net").className = navigator.onLine ? "" : "offline";
-  $("v-title").textContent = `${j.reference} · ${j.booking.appliance} ${j.booking.service_type}`;
+  $("v-title").textContent = `${j.reference} · ${what(j)}`;
   $("v-where").textContent = `${j.booking.address} — ${j.customer.name || ""} ${j.customer.phone || ""}`;
   $("v-status").textContent = `Status: ${statusLabel[j.status] || j.status} · planned ${fmt(j.planned_start)}`;
   const step = next[j.status];
-  $("v-actions").replaceChildren(el("a", { href: j.navigation }, "Navigate"),
-    step ? el("button", { class: "primary step", onclick: () => status(j, step[0], step[1]) }, step[1]) : null);
+  $("v-actions").replaceChildren(...[el("a", { href: j.navigation }, "Navigate"),
+    step ? el("button", { class: "primary step", onclick: () => status(j, step[0], step[1]) }, step[1]) : null].filter(Boolean));
   const onSite = j.status === "on_site";
   for (const id of ["v-checklist", "v-photos", "v-signoff", "v-finish"]) $(id).disabled = !onSite && id !== "v-checklist";
   const cl = j.checklist;
@@ -412,6 +419,17 @@ function wireVisit() {
     const j = current(), name = $("v-signer").value.trim();
     if (!name || !state.strokes.some((s) => s.length > 1)) { note("The customer signs and gives their name."); return; }
     act("signoff", j, { signoff: { method: "signature", signer_name: name, strokes: state.strokes } }, "Signature", (x) => { x.signoff_method = "signature"; });
+  });
+  // Sending the customer a code needs the server (it texts them): online only.
+  $("v-send-code").addEventListener("click", async () => {
+    const j = current();
+    if (!navigator.onLine) { $("v-code-note").textContent = "Sending a code needs a connection; the signature works offline."; return; }
+    try {
+      const r = await api(`/v1/jobs/${j.id}/signoff/code`, { method: "POST" });
+      $("v-code-note").textContent = `Code sent to the customer; good until ${fmt(r.expires_at, false)}.`;
+    } catch (e) {
+      $("v-code-note").textContent = e instanceof Offline ? "No connection: try again, or take a signature." : e.message;
+    }
   });
   $("v-save-code").addEventListener("click", () => {
     const j = current(), code = $("v-code").value.trim();
