@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -306,4 +307,53 @@ func testJPEG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestTechAppSignsInWithALink: a dispatcher makes a one-time sign-in link for a technician; the
+// technician's phone opens it (390×844) and is signed in, the code gone
+// from the address; a second phone opening the same link is told plainly it was used.
+func TestTechAppSignsInWithALink(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	job := int64(b.offeredTo("zoe")["id"].(float64))
+	r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/signin-links", id), b.token(dispatch.RoleDispatcher, "disp"), nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("sign-in link: %d %s", r.Status, r.Body)
+	}
+	link := b.srv.URL + "/tech/#link=" + r.json(t)["code"].(string)
+
+	_, first := browser(t, bin)
+	waitJS := func(js string) chromedp.Action {
+		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+	}
+	var where string
+	if err := chromedp.Run(first, emulation.SetDeviceMetricsOverride(390, 844, 2, true),
+		chromedp.Navigate(link),
+		visible(fmt.Sprintf("#offer-%d .accept", job)),
+		waitJS(`document.getElementById("who").textContent === "camille Tech"`),
+		chromedp.Evaluate(`location.href`, &where),
+	); err != nil {
+		t.Fatalf("the link does not sign the phone in: %v", err)
+	}
+	phoneShot(t, first, "tech-signed-in-by-link.png")
+	if strings.Contains(where, "link=") {
+		t.Fatalf("the used code stays in the address: %s", where)
+	}
+	// Another phone: nothing of the first one's (storage, service worker) is left in the browser.
+	second := first
+	var said string
+	if err := chromedp.Run(second, chromedp.Navigate("about:blank"), storage.ClearDataForOrigin(b.srv.URL, "all"),
+		chromedp.Navigate(link),
+		visible("#token"),
+		waitJS(`document.getElementById("signin-error").textContent !== ""`),
+		chromedp.Evaluate(`document.getElementById("signin-error").textContent`, &said),
+	); err != nil {
+		t.Fatalf("second phone: %v", err)
+	}
+	phoneShot(t, second, "tech-link-used.png")
+	if !strings.Contains(said, "used already") {
+		t.Fatalf("the second phone is not told the link was used: %q", said)
+	}
 }

@@ -515,7 +515,12 @@ async function redeemLink(code) {
   history.replaceState(null, "", location.pathname);
   const body = await res.json().catch(() => null);
   if (!res.ok) {
-    $("signin-error").textContent = (body && body.detail) || "This sign-in link does not work: ask your dispatcher for a new one.";
+    const msg = (body && body.detail) || "This sign-in link does not work: ask your dispatcher for a new one.";
+    $("signin-error").textContent = msg;
+    if (state.token) { // signed in already: say it where the technician looks
+      await store.addConflict({ key: "link-" + Date.now(), label: "Sign-in link", code: body && body.code, message: msg, at: new Date().toISOString() });
+      await load();
+    }
     return true;
   }
   await signIn(body.token);
