@@ -475,3 +475,62 @@ func TestSigninLinkIsGoodOnce(t *testing.T) {
 		t.Fatalf("audit: %d links issued, %d used; want 5 and 3", n, m)
 	}
 }
+
+// TestSyncPruneExpiresOldCursors: the nightly prune drops change rows, action keys and spent
+// sign-in links older than 30 days; a phone whose cursor is older than what was dropped is told
+// 410 cursor_expired (it pulls its world afresh), while a cursor past it still gets every later
+// change.
+func TestSyncPruneExpiresOldCursors(t *testing.T) {
+	b := setup(t)
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	ctx := context.Background()
+	notify := func(title string) {
+		t.Helper()
+		if _, err := b.db.Pool.Exec(ctx, `INSERT INTO notifications (recipient_kind, recipient_subject, kind, title, body, created_at)
+			VALUES ('technician', 'camille', 'change', $1, '', now())`, title); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := b.pull(tech, "")["cursor"].(string)
+	notify("old news")
+	if r := b.syncPush(tech, b.clock.Now(), map[string]any{"key": "p1", "kind": "ping", "location": map[string]any{"lat": 45.76, "lng": 4.84}}); r["p1"]["outcome"] != "applied" {
+		t.Fatalf("ping: %v", r["p1"])
+	}
+	if r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/signin-links", id), b.token(dispatch.RoleDispatcher, "disp"), nil); r.Status != 201 {
+		t.Fatalf("link: %d %s", r.Status, r.Body)
+	}
+	recent := b.pullSettled(tech, old)["cursor"].(string)
+
+	// A month and two days pass.
+	month := 32 * 24 * time.Hour
+	for _, q := range []string{"UPDATE technician_changes SET at = at - $1::interval", "UPDATE technician_sync_actions SET claimed_at = claimed_at - $1::interval",
+		"UPDATE technician_signin_links SET created_at = created_at - $1::interval, expires_at = expires_at - $1::interval"} {
+		if _, err := b.db.Pool.Exec(ctx, q, month.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notify("fresh news")
+	p, err := b.svc.TechSync.Prune(ctx)
+	if err != nil || p.Changes == 0 || p.Actions != 1 || p.SigninLinks != 1 {
+		t.Fatalf("prune: %+v %v", p, err)
+	}
+	for _, table := range []string{"technician_sync_actions", "technician_signin_links"} {
+		var n int
+		if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s: %d rows left (%v)", table, n, err)
+		}
+	}
+	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor="+url.QueryEscape(old), tech, nil), 410, "cursor_expired")
+	w := b.pullSettled(tech, recent)
+	var titles []string
+	for _, n := range w["upserts"].(map[string]any)["notifications"].([]any) {
+		titles = append(titles, n.(map[string]any)["title"].(string))
+	}
+	if len(titles) != 1 || titles[0] != "fresh news" {
+		t.Fatalf("a cursor past the pruned rows: %v", titles)
+	}
+	if w := b.pull(tech, ""); w["full"] != true {
+		t.Fatalf("a fresh pull: %v", w)
+	}
+}

@@ -203,3 +203,33 @@ func (s techsyncStore) RedeemSigninLink(ctx context.Context, code string, now ti
 	}
 	return t, rec, found, nil
 }
+
+func (s techsyncStore) Horizon(ctx context.Context) (uint64, error) {
+	h, err := s.q.SyncHorizon(ctx)
+	return uint64(h), mapErr(err)
+}
+
+// Prune drops change rows, action keys and sign-in links older than keep in one transaction
+// with the horizon it raises: a pull sees the rows gone and the horizon together, or neither.
+func (s techsyncStore) Prune(ctx context.Context, keep time.Duration, now time.Time) (techsync.Pruned, error) {
+	var p techsync.Pruned
+	cutoff := now.Add(-keep)
+	err := s.inTx(ctx, func(st *Store) error {
+		r, err := st.q.SyncPruneChanges(ctx, keep.Seconds())
+		if err != nil {
+			return err
+		}
+		p.Changes = r.Pruned
+		if r.Pruned > 0 {
+			if err := st.q.SyncSetHorizon(ctx, r.Below, now); err != nil {
+				return err
+			}
+		}
+		if p.Actions, err = st.q.SyncPruneActions(ctx, cutoff); err != nil {
+			return err
+		}
+		p.SigninLinks, err = st.q.SigninLinksPrune(ctx, cutoff)
+		return err
+	})
+	return p, err
+}

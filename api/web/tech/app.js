@@ -49,7 +49,16 @@ async function api(path, opts = {}) {
 async function pull() {
   let cursor = await store.get("cursor");
   for (let i = 0; i < 20; i++) {
-    const w = await api("/v1/technicians/me/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    let w;
+    try {
+      w = await api("/v1/technicians/me/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    } catch (e) {
+      // Offline for longer than the server keeps changes (410), or a cursor it never gave
+      // (a restored database): the whole world again.
+      if (!cursor || (e.code !== "cursor_expired" && e.code !== "invalid_cursor")) throw e;
+      cursor = "";
+      continue;
+    }
     state.offset = Date.parse(w.server_time) - Date.now();
     await store.set("offset", state.offset);
     await store.applyPull(w);

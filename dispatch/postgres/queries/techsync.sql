@@ -111,3 +111,24 @@ RETURNING technician_id;
 
 -- name: SigninLinkGet :one
 SELECT * FROM technician_signin_links WHERE code_sha256 = $1;
+
+-- Below this transaction id the change log may have been pruned (0: never).
+-- name: SyncHorizon :one
+SELECT coalesce((SELECT pruned_below FROM technician_sync_horizon), 0)::bigint AS pruned_below;
+
+-- A change row's time is the database's (now() at its transaction), so its age is too: a server
+-- on a simulated clock (fieldfix sim) prunes by the real one.
+-- name: SyncPruneChanges :one
+WITH gone AS (DELETE FROM technician_changes WHERE at < now() - make_interval(secs => sqlc.arg(keep_seconds)::float8) RETURNING txid)
+SELECT count(*)::bigint AS pruned, coalesce(max((txid::text)::bigint) + 1, 0)::bigint AS below FROM gone;
+
+-- name: SyncSetHorizon :exec
+INSERT INTO technician_sync_horizon (pruned_below, pruned_at) VALUES (sqlc.arg(below)::bigint, sqlc.arg(now)::timestamptz)
+ON CONFLICT (only_row) DO UPDATE SET pruned_below = GREATEST(technician_sync_horizon.pruned_below, EXCLUDED.pruned_below),
+                                     pruned_at = EXCLUDED.pruned_at;
+
+-- name: SyncPruneActions :execrows
+DELETE FROM technician_sync_actions WHERE claimed_at < sqlc.arg(cutoff)::timestamptz;
+
+-- name: SigninLinksPrune :execrows
+DELETE FROM technician_signin_links WHERE expires_at < sqlc.arg(cutoff)::timestamptz;

@@ -590,6 +590,12 @@ type TechnicianSyncAction struct {
 	DoneAt       *time.Time
 }
 
+type TechnicianSyncHorizon struct {
+	OnlyRow     bool
+	PrunedBelow int64
+	PrunedAt    time.Time
+}
+
 type TechnicianTimeOff struct {
 	ID           int64
 	TechnicianID int64
