@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -533,4 +534,127 @@ func TestSyncPruneExpiresOldCursors(t *testing.T) {
 	if w := b.pull(tech, ""); w["full"] != true {
 		t.Fatalf("a fresh pull: %v", w)
 	}
+}
+
+// TestSyncJobsConvergeUnderConcurrentChanges: writers change the technician's jobs (notes, and
+// giving them to a colleague and back) in transactions held open for random times, so they commit
+// out of order, while the phone pulls and applies each answer's upserts and removals. No pull
+// brings a job older than one the phone had (versions never go back), and once the writers stop
+// the phone holds exactly the server's jobs of the technician, each at its last version.
+func TestSyncJobsConvergeUnderConcurrentChanges(t *testing.T) {
+	b := setup(t)
+	camille := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	dominique := b.technician("dominique", []string{"fridge"}, 45.75, 4.85)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	var ids []int64
+	for i := range 6 {
+		ids = append(ids, int64(b.offeredTo(fmt.Sprintf("cust-%d", i))["id"].(float64)))
+	}
+	type held struct {
+		version float64
+		notes   string
+	}
+	phone, last := map[int64]held{}, map[int64]float64{}
+	apply := func(w map[string]any) int {
+		n := 0
+		for _, x := range w["upserts"].(map[string]any)["jobs"].([]any) {
+			j := x.(map[string]any)
+			id, v := int64(j["id"].(float64)), j["version"].(float64)
+			if v < last[id] {
+				t.Errorf("job %d went back from version %v to %v", id, last[id], v)
+			}
+			last[id] = v
+			phone[id] = held{v, j["notes"].(string)}
+			n++
+		}
+		for _, x := range w["removals"].([]any) {
+			delete(phone, int64(x.(map[string]any)["id"].(float64)))
+			n++
+		}
+		return n
+	}
+	first := b.pull(tech, "")
+	apply(first)
+	cursor := first["cursor"].(string)
+
+	ctx := context.Background()
+	const writers, each = 4, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := ids[rand.IntN(len(ids))]
+				owner := camille
+				if rand.IntN(3) == 0 {
+					owner = dominique
+				}
+				tx, err := b.db.Pool.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := tx.Exec(ctx, "UPDATE jobs SET notes = $2, technician_id = $3, version = version + 1 WHERE id = $1",
+					id, fmt.Sprintf("w%d-%d", w, i), owner); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Duration(rand.IntN(15)) * time.Millisecond)
+				if err := tx.Commit(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	pulls := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			w := b.pull(tech, cursor)
+			apply(w)
+			cursor = w["cursor"].(string)
+			pulls++
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	server := func() map[int64]held {
+		rows, err := b.db.Pool.Query(ctx, "SELECT id, version, notes FROM jobs WHERE technician_id = $1", camille)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]held{}
+		for rows.Next() {
+			var id int64
+			var v int
+			var notes string
+			if err := rows.Scan(&id, &v, &notes); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = held{float64(v), notes}
+		}
+		return out
+	}
+	want := server()
+	// The watermark passes the last writer once the cluster's older transactions end (parallel tests').
+	for deadline := time.Now().Add(10 * time.Second); !maps.Equal(phone, want) && time.Now().Before(deadline); {
+		w := b.pull(tech, cursor)
+		apply(w)
+		cursor = w["cursor"].(string)
+		pulls++
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !maps.Equal(phone, want) {
+		t.Fatalf("after %d pulls the phone holds %v, the server %v", pulls, phone, want)
+	}
+	t.Logf("%d changes to %d jobs, the phone in step after %d pulls", writers*each, len(ids), pulls)
 }
