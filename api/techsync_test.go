@@ -385,6 +385,24 @@ func TestSyncDeviceTimeRules(t *testing.T) {
 	if dt := future["e1"]["device_time"].(map[string]any); future["e1"]["outcome"] != "applied" || dt["status"] != "refused" || dt["code"] != "device_time_too_early" {
 		t.Fatalf("a time before the offer: %v", future["e1"])
 	}
+
+	// A position from 25 h ago is not taken as where the technician is now.
+	var before *float64
+	camille := b.technicianID("camille")
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT last_lat FROM technicians WHERE id = $1", camille).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	stale := push(map[string]any{"key": "g1", "kind": "ping", "location": map[string]any{"lat": 45.70, "lng": 4.80}, "occurred_at": now.Add(fast - 25*time.Hour)})
+	if stale["g1"]["outcome"] != "rejected" || stale["g1"]["code"] != "device_time_too_early" {
+		t.Fatalf("a day-old ping: %v", stale["g1"])
+	}
+	var after *float64
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT last_lat FROM technicians WHERE id = $1", camille).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if (after == nil) != (before == nil) || (after != nil && *after != *before) {
+		t.Fatalf("a day-old ping moved the technician: %v → %v", before, after)
+	}
 }
 
 // TestSigninLinkIsGoodOnce: a dispatcher makes a sign-in link for a technician; of two phones
