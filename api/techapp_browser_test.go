@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
+	"github.com/fieldfix/fieldfix/api/web"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 )
@@ -82,6 +83,8 @@ func TestTechAppWorksOffline(t *testing.T) {
 		visible(sel("#offer-%d .accept", a)),
 		stepIs(o, "On my way"),
 		waitJS(`navigator.serviceWorker.controller !== null`), // the shell is cached
+		// whole, under this release's name
+		waitJS(fmt.Sprintf(`caches.keys().then((ks) => ks.includes("fieldfix-tech-shell-%s"))`, web.TechVersion())),
 	); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}

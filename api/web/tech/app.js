@@ -570,7 +570,16 @@ async function start() {
     }
   }, 1000);
   setInterval(() => { if (state.token && navigator.onLine) flush(); }, 30000);
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/tech/sw.js", { scope: "/tech/" }).catch(() => {});
+  if ("serviceWorker" in navigator) {
+    // A new release's worker took over (it caches the release whole first): this page is the
+    // old release until it is opened again.
+    const had = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (had) $("updated").hidden = false;
+    });
+    navigator.serviceWorker.register("/tech/sw.js", { scope: "/tech/" }).catch(() => {});
+  }
+  $("updated").querySelector("button").addEventListener("click", () => location.reload());
 }
 
 start();
