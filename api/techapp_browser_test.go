@@ -313,13 +313,15 @@ func testJPEG(t *testing.T) []byte {
 }
 
 // TestTechAppSignsInWithALink: a dispatcher makes a one-time sign-in link for a technician; the
-// technician's phone opens it (390×844) and is signed in, the code gone
-// from the address; a second phone opening the same link is told plainly it was used.
+// technician's phone opens it (390×844) and is signed in, the code gone from the address, and
+// sees the offer count down to expired; a second phone opening the same link is told plainly it
+// was used.
 func TestTechAppSignsInWithALink(t *testing.T) {
 	bin := chromium(t)
 	b := setup(t)
 	b.parisBusiness()
 	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	b.svc.Offers.Config.OfferTTL = 6 * time.Second // to see the countdown run out
 	job := int64(b.offeredTo("zoe")["id"].(float64))
 	r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/signin-links", id), b.token(dispatch.RoleDispatcher, "disp"), nil)
 	if r.Status != http.StatusCreated {
@@ -341,6 +343,12 @@ func TestTechAppSignsInWithALink(t *testing.T) {
 		t.Fatalf("the link does not sign the phone in: %v", err)
 	}
 	phoneShot(t, first, "tech-signed-in-by-link.png")
+	// The offer's countdown runs out on the server's clock: it says so and can no longer be answered.
+	if err := chromedp.Run(first, waitJS(fmt.Sprintf(`(() => { const o = document.getElementById("offer-%d");
+		return o.querySelector(".countdown").textContent === "expired" && o.querySelector(".accept").disabled && o.querySelector(".decline").disabled; })()`, job)),
+	); err != nil {
+		t.Fatalf("the offer's countdown: %v", err)
+	}
 	if strings.Contains(where, "link=") {
 		t.Fatalf("the used code stays in the address: %s", where)
 	}

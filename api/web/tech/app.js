@@ -567,6 +567,10 @@ async function start() {
     for (const c of document.querySelectorAll(".countdown[data-expires]")) {
       const left = Math.floor((Date.parse(c.dataset.expires) - serverNow()) / 1000);
       c.textContent = left <= 0 ? "expired" : `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (left <= 0) { // too late to answer: the server would refuse it
+        c.classList.add("expired");
+        for (const b of c.closest(".offer").querySelectorAll("button")) b.disabled = true;
+      }
     }
   }, 1000);
   setInterval(() => { if (state.token && navigator.onLine) flush(); }, 30000);
