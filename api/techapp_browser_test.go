@@ -141,6 +141,15 @@ func TestTechAppWorksOffline(t *testing.T) {
 		t.Fatalf("sign-off: %v", err)
 	}
 	phoneShot(t, ctx, "tech-visit-offline.png")
+	// The page is closed before the visit is finished (a call, the phone locks): the notes and the
+	// part typed are still there when the visit is opened again.
+	if err := chromedp.Run(ctx, chromedp.Reload(),
+		tap(sel("#job-%d .open", a)),
+		waitJS(`document.getElementById("v-notes").value === "Drive belt replaced" && document.querySelector(".part .sku")?.value === "BELT-1" &&
+			document.querySelector(".part .name")?.value === "drive belt"`),
+	); err != nil {
+		t.Fatalf("the notes and parts typed were lost when the page closed: %v", err)
+	}
 	var waiting string
 	if err := chromedp.Run(ctx,
 		tap("#v-complete"),

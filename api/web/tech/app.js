@@ -289,11 +289,14 @@ function explain(c) {
 
 function current() { return state.jobs.find((j) => j.id === state.open); }
 
-function openVisit(id) {
+async function openVisit(id) {
   state.open = id;
   state.strokes = [];
-  $("v-notes").value = current().notes || "";
-  $("v-parts").replaceChildren();
+  // Notes and parts typed and not yet sent are kept on the phone (the page may be closed or
+  // evicted between two customers), until the visit is finished.
+  const draft = (await store.get("draft-" + id)) || { notes: current().notes || "", parts: [] };
+  $("v-notes").value = draft.notes;
+  $("v-parts").replaceChildren(...draft.parts.map(partRow));
   $("v-items").replaceChildren();
   delete $("v-items").dataset.drawn;
   renderVisit();
@@ -411,6 +414,19 @@ function wirePad() {
   c.addEventListener("pointercancel", end);
 }
 
+function partRow(p = { sku: "", name: "", quantity: 1 }) {
+  return el("div", { class: "part" },
+    el("input", { class: "sku", placeholder: "SKU", value: p.sku }), el("input", { class: "name", placeholder: "part", value: p.name }),
+    el("input", { class: "qty", type: "number", min: 1, value: p.quantity, "aria-label": "quantity" }));
+}
+
+function saveDraft() {
+  if (state.open === null) return;
+  const parts = [...$("v-parts").querySelectorAll(".part")].map((p) => ({ sku: p.querySelector(".sku").value, name: p.querySelector(".name").value,
+    quantity: Number(p.querySelector(".qty").value) || 1 }));
+  store.set("draft-" + state.open, { notes: $("v-notes").value, parts });
+}
+
 function partsUsed() {
   return [...$("v-parts").querySelectorAll(".part")].map((p) => ({ sku: p.querySelector(".sku").value.trim(), name: p.querySelector(".name").value.trim(),
     quantity: Number(p.querySelector(".qty").value) })).filter((p) => p.sku);
@@ -444,17 +460,18 @@ function wireVisit() {
     const j = current(), code = $("v-code").value.trim();
     act("signoff", j, { signoff: { method: "code", code } }, "Acceptance code", (x) => { x.signoff_method = "code"; });
   });
-  $("v-add-part").addEventListener("click", () => $("v-parts").append(el("div", { class: "part" },
-    el("input", { class: "sku", placeholder: "SKU" }), el("input", { class: "name", placeholder: "part" }),
-    el("input", { class: "qty", type: "number", min: 1, value: 1, "aria-label": "quantity" }))));
+  $("v-add-part").addEventListener("click", () => { $("v-parts").append(partRow()); saveDraft(); });
+  $("v-finish").addEventListener("input", saveDraft);
   $("v-complete").addEventListener("click", () => {
     const j = current();
     status(j, "completed", "Complete", { notes: $("v-notes").value, parts_used: partsUsed() });
+    store.del("draft-" + j.id);
     $("visit").close();
   });
   $("v-incomplete").addEventListener("click", () => {
     const j = current();
     status(j, "incomplete", "Not finished", { outcome: $("v-outcome").value, notes: $("v-notes").value, parts_used: partsUsed() });
+    store.del("draft-" + j.id);
     $("visit").close();
   });
   $("visit").addEventListener("close", () => { state.open = null; });
@@ -559,6 +576,8 @@ async function start() {
   window.addEventListener("online", () => { render(); if (/link=/.test(location.hash)) fromAddress(); else flush(); });
   window.addEventListener("hashchange", fromAddress);
   window.addEventListener("offline", render);
+  // Back to the app (from the maps app, a call, the lock screen): catch up.
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && state.token) flush(); });
   wirePad();
   wireVisit();
   await load();

@@ -39,6 +39,7 @@ async function run(names, mode, fn) {
 
 export const get = (key) => run(["kv"], "readonly", (s) => done(s.kv.get(key)));
 export const set = (key, value) => run(["kv"], "readwrite", (s) => { s.kv.put(value, key); });
+export const del = (key) => run(["kv"], "readwrite", (s) => { s.kv.delete(key); });
 export const all = (name) => run([name], "readonly", (s) => done(s[name].getAll()));
 export const putJob = (job) => run(["jobs"], "readwrite", (s) => { s.jobs.put(job); });
 
