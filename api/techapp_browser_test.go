@@ -321,8 +321,8 @@ func testJPEG(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-// TestTechAppSignsInWithALink: a dispatcher makes a one-time sign-in link for a technician; the
-// technician's phone opens it (390×844) and is signed in, the code gone from the address, and
+// TestTechAppSignsInWithALink: a dispatcher makes a one-time sign-in link for a technician in the
+// console (the technician's panel); the technician's phone opens it (390×844) and is signed in, the code gone from the address, and
 // sees the offer count down to expired; a second phone opening the same link is told plainly it
 // was used.
 func TestTechAppSignsInWithALink(t *testing.T) {
@@ -332,17 +332,28 @@ func TestTechAppSignsInWithALink(t *testing.T) {
 	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
 	b.svc.Offers.Config.OfferTTL = 6 * time.Second // to see the countdown run out
 	job := int64(b.offeredTo("zoe")["id"].(float64))
-	r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/signin-links", id), b.token(dispatch.RoleDispatcher, "disp"), nil)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("sign-in link: %d %s", r.Status, r.Body)
-	}
-	link := b.srv.URL + "/tech/#link=" + r.json(t)["code"].(string)
 
+	// The dispatcher makes the link in the console, from the technician's row.
 	_, first := browser(t, bin)
+	var made string
+	if err := chromedp.Run(first, signIn(b.srv.URL, b.token(dispatch.RoleDispatcher, "disp")),
+		tap(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] button.tech`, id)),
+		tap(".signin-link button"),
+		visible("#signin-url"),
+		chromedp.Evaluate(`document.getElementById("signin-url").value`, &made),
+	); err != nil {
+		t.Fatalf("the console makes no sign-in link: %v", err)
+	}
+	phoneShot(t, first, "console-signin-link.png")
+	link := made
+	if code, ok := strings.CutPrefix(made, b.srv.URL+"/tech/#link="); !ok || len(code) < 26 {
+		t.Fatalf("the console's link: %q", made)
+	}
 	waitJS := func(js string) chromedp.Action {
 		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
 	}
 	var where string
+	// The technician opens it on their phone.
 	if err := chromedp.Run(first, emulation.SetDeviceMetricsOverride(390, 844, 2, true),
 		chromedp.Navigate(link),
 		visible(fmt.Sprintf("#offer-%d .accept", job)),
