@@ -57,7 +57,7 @@ func TestSyncBenchmark(t *testing.T) {
 			}
 		}
 		slices.Sort(d)
-		t.Logf("%-48s p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms", name, ms(d[n/2]), ms(d[n*9/10]), ms(d[n*99/100]))
+		t.Logf("%-48s p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms", name, syncMS(d[n/2]), syncMS(d[n*9/10]), syncMS(d[n*99/100]))
 	}
 	pull := func(cursor string) response {
 		path := "/v1/technicians/me/sync"
@@ -101,4 +101,4 @@ func TestSyncBenchmark(t *testing.T) {
 	})
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func syncMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
