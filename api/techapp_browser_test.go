@@ -172,6 +172,16 @@ func TestTechAppWorksOffline(t *testing.T) {
 	); err != nil {
 		t.Fatalf("offline restart: %v", err)
 	}
+	// A colleague's token opened on this phone meanwhile: camille's queue must not go out under
+	// it, nor be dropped; the phone says why and stays camille's.
+	b.technician("sacha", []string{"fridge"}, 45.75, 4.83)
+	if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`location.hash = "token=%s"`, b.token(dispatch.RoleTechnician, "sacha")), nil),
+		waitJS(`[...document.querySelectorAll(".conflict")].some((c) => c.textContent.includes("not sent yet"))`),
+		waitJS(`document.getElementById("who").textContent === "camille Tech" && document.getElementById("queue").textContent === "9 waiting"`),
+		tap(`.conflict button`), // read
+	); err != nil {
+		t.Fatalf("another technician's token over a queue not sent: %v", err)
+	}
 
 	// Back online five minutes later: the queue is replayed.
 	b.clock.Set(b.clock.Now().Add(5 * time.Minute))

@@ -498,7 +498,12 @@ async function signIn(token) {
   if (had && sub !== had) {
     const waiting = (await store.all("outbox")).length;
     if (waiting) {
-      $("signin-error").textContent = `${waiting} action(s) of the technician signed in before are not sent yet: let them sync, or sign out, first.`;
+      const msg = `${waiting} action(s) of the technician signed in before are not sent yet: let them sync, or sign out, first.`;
+      $("signin-error").textContent = msg;
+      if (state.token) { // signed in as them: say it where they look
+        await store.addConflict({ key: "signin-" + Date.now(), label: "Sign-in", code: "queue_not_sent", message: msg, at: new Date().toISOString() });
+        await load();
+      }
       return;
     }
     await store.wipe();
