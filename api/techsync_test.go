@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,13 @@ func (b *testBundle) pullSettled(tech, cursor string) map[string]any {
 	b.t.Helper()
 	all := map[string]any{"upserts": map[string]any{"jobs": []any{}, "notifications": []any{}, "time_off": []any{}}, "removals": []any{}}
 	deadline := time.Now().Add(5 * time.Second)
+	// Every transaction that wrote before now has an id below this one: the world has settled
+	// once a pull's watermark (its cursor) passes it and a pull brings nothing more. Stopping at
+	// the first empty pull missed changes a background transaction still held below the mark.
+	var now uint64
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT pg_current_xact_id()::text::bigint").Scan(&now); err != nil {
+		b.t.Fatal(err)
+	}
 	for {
 		w := b.pull(tech, cursor)
 		up, allUp := w["upserts"].(map[string]any), all["upserts"].(map[string]any)
@@ -47,7 +55,8 @@ func (b *testBundle) pullSettled(tech, cursor string) map[string]any {
 		all["removals"] = append(all["removals"].([]any), w["removals"].([]any)...)
 		cursor = w["cursor"].(string)
 		all["cursor"] = cursor
-		if (n == 0 && len(allUp["jobs"].([]any))+len(all["removals"].([]any))+len(allUp["notifications"].([]any)) > 0) || time.Now().After(deadline) {
+		mark, _ := strconv.ParseUint(strings.TrimPrefix(cursor, "1-"), 10, 64)
+		if (n == 0 && mark > now) || time.Now().After(deadline) {
 			return all
 		}
 		time.Sleep(20 * time.Millisecond)
