@@ -112,9 +112,9 @@ func (s *Service) RedeemSigninLink(ctx context.Context, code string) (dispatch.T
 		return dispatch.Technician{}, &dispatch.Error{Kind: dispatch.KindNotFound, Code: "signin_link_not_found",
 			Message: "this sign-in link is not one we made; ask your dispatcher for a new one"}
 	case rec.UsedAt != nil:
-		return dispatch.Technician{}, dispatch.Conflict("signin_link_used", "this sign-in link was used already (%s); ask your dispatcher for a new one", rec.UsedAt.UTC().Format(time.RFC3339))
+		return dispatch.Technician{}, dispatch.Conflict("signin_link_used", "this sign-in link was used already: a link signs in one phone, once; ask your dispatcher for a new one")
 	case rec.RevokedAt != nil:
 		return dispatch.Technician{}, dispatch.Conflict("signin_link_revoked", "a newer sign-in link replaced this one; open the newest link your dispatcher sent")
 	}
-	return dispatch.Technician{}, dispatch.Conflict("signin_link_expired", "this sign-in link expired at %s; ask your dispatcher for a new one", rec.ExpiresAt.UTC().Format(time.RFC3339))
+	return dispatch.Technician{}, dispatch.Conflict("signin_link_expired", "this sign-in link has expired (a link lasts %.0f h); ask your dispatcher for a new one", SigninLinkTTL.Hours())
 }
