@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -12,10 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -183,11 +186,38 @@ func TestTechAppWorksOffline(t *testing.T) {
 		t.Fatalf("another technician's token over a queue not sent: %v", err)
 	}
 
-	// Back online five minutes later: the queue is replayed.
+	// Back online five minutes later: the queue is replayed. The server fails the photo's upload
+	// the first time (503): the photo stays queued, the phone says the sync did not go through,
+	// and "Try again" sends the rest.
 	b.clock.Set(b.clock.Now().Add(5 * time.Minute))
+	var failed atomic.Int32
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if p, ok := ev.(*fetch.EventRequestPaused); ok {
+			go func() {
+				if p.Request.Method == "POST" && failed.Add(1) == 1 {
+					body := base64.StdEncoding.EncodeToString([]byte(`{"title":"Service Unavailable","status":503,"detail":"the database is not answering","code":"unavailable"}`))
+					_ = chromedp.Run(ctx, fetch.FulfillRequest(p.RequestID, 503).WithBody(body).
+						WithResponseHeaders([]*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/problem+json"}}))
+					return
+				}
+				_ = chromedp.Run(ctx, fetch.ContinueRequest(p.RequestID))
+			}()
+		}
+	})
 	var conflict string
-	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(false, 0, -1, -1),
-		waitJS(`document.getElementById("queue").hidden && document.querySelector(".conflict") !== null`),
+	if err := chromedp.Run(ctx, fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/attachments"}}),
+		network.EmulateNetworkConditions(false, 0, -1, -1),
+		waitJS(`document.querySelector(".sync-error")?.textContent.includes("the database is not answering") === true`),
+	); err != nil {
+		t.Fatalf("a failed upload: %v", err)
+	}
+	phoneShot(t, ctx, "tech-sync-failed.png")
+	var listed int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll("#job-%d").length`, o), &listed)); err != nil || listed != 0 {
+		t.Fatalf("the visit given away is still listed beside its conflict (%d, %v)", listed, err)
+	}
+	if err := chromedp.Run(ctx, tap(".sync-error button"),
+		waitJS(`document.getElementById("queue").hidden && document.querySelector(".sync-error") === null && document.querySelector(".conflict") !== null`),
 		chromedp.Evaluate(`document.querySelector(".conflict").textContent`, &conflict),
 	); err != nil {
 		t.Fatalf("replay: %v", err)

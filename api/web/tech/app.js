@@ -12,6 +12,7 @@ const state = {
   jobs: [], notifications: [], timeOff: [], outbox: [], conflicts: [],
   open: null,      // the job id of the visit shown
   flushing: false,
+  syncError: "",   // the last sync's failure, until one goes through
   strokes: [],     // the signature being drawn
   photos: {},      // job id → object URLs of photos taken here
 };
@@ -105,6 +106,8 @@ async function flush() {
         if (r.outcome === "in_progress") { stop = true; break; }
         if (r.outcome === "conflict" || r.outcome === "rejected") {
           await store.addConflict({ key: r.key, label: it.label, job_id: it.act.job_id, code: r.code, message: r.message, at: new Date().toISOString() });
+          // The visit is no longer this technician's: off the list now, as the conflict says.
+          if (gone.includes(r.code) && it.act.job_id) await store.dropJob(it.act.job_id);
         }
         if (r.job) await store.putJob(r.job);
         await store.dequeue(it.seq);
@@ -112,13 +115,18 @@ async function flush() {
       if (stop) break;
     }
     await pull();
+    state.syncError = "";
   } catch (e) {
-    if (!(e instanceof Offline)) note("Sync failed: " + e.message);
+    // Kept on screen until a sync goes through: what waits stays in the queue and goes next time.
+    if (!(e instanceof Offline)) state.syncError = e.message;
   } finally {
     state.flushing = false;
     await load();
   }
 }
+
+// gone are the conflicts that take a visit out of the technician's hands.
+const gone = ["job_reassigned", "job_unassigned", "job_cancelled", "job_not_found", "offer_expired", "declined"];
 
 // upload sends a photo taken offline, unless the visit has it already (a retry after a lost answer).
 async function upload(it) {
@@ -130,7 +138,9 @@ async function upload(it) {
     fd.append("file", it.blob, it.filename);
     await api(`/v1/jobs/${it.job_id}/attachments`, { method: "POST", body: fd });
   } catch (e) {
-    if (e instanceof Offline) throw e;
+    // No connection, or the server failing for now (5xx, 429): the photo stays queued for the
+    // next sync. Refused for itself (too large, not this technician's visit): said, and dropped.
+    if (e instanceof Offline || !e.status || e.status >= 500 || e.status === 429) throw e;
     await store.addConflict({ key: "upload-" + it.seq, label: it.label, job_id: it.job_id, code: e.code || "upload_failed", message: e.message, at: new Date().toISOString() });
   }
 }
@@ -250,7 +260,9 @@ function render() {
   $("who").textContent = state.tech ? state.tech.name : "";
   $("zone").textContent = state.tech ? `(${state.tech.time_zone})` : "";
 
-  $("conflicts").replaceChildren(...state.conflicts.map((c) => el("div", { class: "conflict", role: "alert" },
+  $("conflicts").replaceChildren(...(state.syncError ? [el("div", { class: "conflict sync-error", role: "alert" },
+    el("strong", {}, "Not synced yet"), `The server answered: ${state.syncError}. Everything waiting is kept and goes at the next sync. `,
+    el("button", { onclick: () => flush() }, "Try again"))] : []), ...state.conflicts.map((c) => el("div", { class: "conflict", role: "alert" },
     el("strong", {}, `${c.label}: not applied`), explain(c),
     el("button", { onclick: async () => { await store.dropConflict(c.key); load(); } }, "OK"))));
 
