@@ -35,6 +35,7 @@ var statusOfCode = map[string]int{
 	"file_too_large":         http.StatusRequestEntityTooLarge,
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
 	"content_type_mismatch":  http.StatusUnsupportedMediaType,
+	"cursor_expired":         http.StatusGone,
 }
 
 // statusOf is the one table from error kinds to HTTP statuses.

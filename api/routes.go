@@ -85,8 +85,9 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	public("GET", "/t/:token/quotes", mon.trackedQuotes)
 	public("POST", "/t/:token/quotes/:id/approve", mon.trackedDecision(true))
 	public("POST", "/t/:token/quotes/:id/decline", mon.trackedDecision(false))
-	public("POST", "/v1/payments/webhook", mon.paymentsWebhook) // signed by the provider (HMAC), not a bearer token
-	public("PUT", "/v1/uploads/:token", pw.receiveUpload)       // a two-step upload's bytes: the URL's token is the credential
+	public("POST", "/v1/payments/webhook", mon.paymentsWebhook)  // signed by the provider (HMAC), not a bearer token
+	public("PUT", "/v1/uploads/:token", pw.receiveUpload)        // a two-step upload's bytes: the URL's token is the credential
+	public("POST", "/v1/technician-signin", ts.redeemSigninLink) // a one-time sign-in link's code is the credential
 
 	private("POST", "/purchases", in.createPurchase, customer, dispatcher)
 	private("GET", "/purchases", in.listPurchases, customer, dispatcher)
@@ -111,6 +112,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/technicians/:id/unavailable", con.technicianUnavailable, dispatcher)
 	private("GET", "/technicians/:id/time-off", con.listTimeOff, dispatcher, admin)
 	private("DELETE", "/technicians/:id/time-off/:time_off_id", con.withdrawTimeOff, dispatcher)
+	private("POST", "/technicians/:id/signin-links", ts.issueSigninLink, dispatcher, admin)
 
 	private("PUT", "/technicians/me/devices", lc.putDevice, technician)
 	private("DELETE", "/technicians/me/devices/:token", lc.deleteDevice, technician)

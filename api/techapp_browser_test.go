@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -12,15 +13,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
+	"github.com/fieldfix/fieldfix/api/web"
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/proof"
 )
@@ -75,12 +80,14 @@ func TestTechAppWorksOffline(t *testing.T) {
 		emulation.SetDeviceMetricsOverride(390, 844, 2, true),
 		network.Enable(),
 		chromedp.Navigate(b.srv.URL+"/tech/"),
-		chromedp.WaitVisible("#token", chromedp.ByID),
+		visible("#token"),
 		chromedp.SendKeys("#token", tech, chromedp.ByID),
-		chromedp.Click("#signin button", chromedp.ByQuery),
-		chromedp.WaitVisible(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		tap("#signin button"),
+		visible(sel("#offer-%d .accept", a)),
 		stepIs(o, "On my way"),
 		waitJS(`navigator.serviceWorker.controller !== null`), // the shell is cached
+		// whole, under this release's name
+		waitJS(fmt.Sprintf(`caches.keys().then((ks) => ks.includes("fieldfix-tech-shell-%s"))`, web.TechVersion())),
 	); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
@@ -106,20 +113,20 @@ func TestTechAppWorksOffline(t *testing.T) {
 	}
 	var pad struct{ X, Y, W, H float64 }
 	if err := chromedp.Run(ctx,
-		chromedp.Click(sel("#offer-%d .accept", a), chromedp.ByQuery),
+		tap(sel("#offer-%d .accept", a)),
 		stepIs(a, "On my way"),
-		chromedp.Click(sel("#job-%d .step", o), chromedp.ByQuery), // the visit given away meanwhile
-		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		tap(sel("#job-%d .step", o)), // the visit given away meanwhile
+		tap(sel("#job-%d .step", a)),
 		stepIs(a, "Arrived"),
-		chromedp.Click(sel("#job-%d .step", a), chromedp.ByQuery),
+		tap(sel("#job-%d .step", a)),
 		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "on site"`, a)),
-		chromedp.Click(sel("#job-%d .open", a), chromedp.ByQuery),
-		chromedp.WaitVisible("#item-drum_spins", chromedp.ByID),
-		chromedp.SetValue("#item-drum_spins", "true", chromedp.ByID),
-		chromedp.SetValue("#item-motor_current", "4.5", chromedp.ByID),
-		chromedp.Click("#v-save-checklist", chromedp.ByID),
+		tap(sel("#job-%d .open", a)),
+		visible("#item-drum_spins"),
+		fill("#item-drum_spins", "true"),
+		fill("#item-motor_current", "4.5"),
+		tap("#v-save-checklist"),
 		chromedp.SetUploadFiles("#v-photo", []string{photo}, chromedp.ByID, chromedp.NodeReady),
-		chromedp.WaitVisible("#v-thumbs img", chromedp.ByQuery),
+		visible("#v-thumbs img"),
 		chromedp.ScrollIntoView("#v-pad", chromedp.ByID),
 		chromedp.Evaluate(`(() => { const r = document.getElementById("v-pad").getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`, &pad),
 	); err != nil {
@@ -127,21 +134,30 @@ func TestTechAppWorksOffline(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx, sign(pad.X, pad.Y, pad.W, pad.H),
 		chromedp.SendKeys("#v-signer", "Zoé Martin", chromedp.ByID),
-		chromedp.Click("#v-save-signature", chromedp.ByID),
-		chromedp.WaitVisible("#v-signed", chromedp.ByID),
+		tap("#v-save-signature"),
+		visible("#v-signed"),
 		chromedp.SendKeys("#v-notes", "Drive belt replaced", chromedp.ByID),
-		chromedp.Click("#v-add-part", chromedp.ByID),
+		tap("#v-add-part"),
 		chromedp.SendKeys(".part .sku", "BELT-1", chromedp.ByQuery),
 		chromedp.SendKeys(".part .name", "drive belt", chromedp.ByQuery),
 	); err != nil {
 		t.Fatalf("sign-off: %v", err)
 	}
 	phoneShot(t, ctx, "tech-visit-offline.png")
+	// The page is closed before the visit is finished (a call, the phone locks): the notes and the
+	// part typed are still there when the visit is opened again.
+	if err := chromedp.Run(ctx, chromedp.Reload(),
+		tap(sel("#job-%d .open", a)),
+		waitJS(`document.getElementById("v-notes").value === "Drive belt replaced" && document.querySelector(".part .sku")?.value === "BELT-1" &&
+			document.querySelector(".part .name")?.value === "drive belt"`),
+	); err != nil {
+		t.Fatalf("the notes and parts typed were lost when the page closed: %v", err)
+	}
 	var waiting string
 	if err := chromedp.Run(ctx,
-		chromedp.Click("#v-complete", chromedp.ByID),
+		tap("#v-complete"),
 		waitJS(fmt.Sprintf(`document.querySelector("#job-%d .status")?.textContent === "done"`, a)),
-		chromedp.Text("#queue", &waiting, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("queue").textContent`, &waiting),
 	); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
@@ -159,13 +175,50 @@ func TestTechAppWorksOffline(t *testing.T) {
 	); err != nil {
 		t.Fatalf("offline restart: %v", err)
 	}
+	// A colleague's token opened on this phone meanwhile: camille's queue must not go out under
+	// it, nor be dropped; the phone says why and stays camille's.
+	b.technician("sacha", []string{"fridge"}, 45.75, 4.83)
+	if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`location.hash = "token=%s"`, b.token(dispatch.RoleTechnician, "sacha")), nil),
+		waitJS(`[...document.querySelectorAll(".conflict")].some((c) => c.textContent.includes("not sent yet"))`),
+		waitJS(`document.getElementById("who").textContent === "camille Tech" && document.getElementById("queue").textContent === "9 waiting"`),
+		tap(`.conflict button`), // read
+	); err != nil {
+		t.Fatalf("another technician's token over a queue not sent: %v", err)
+	}
 
-	// Back online five minutes later: the queue is replayed.
+	// Back online five minutes later: the queue is replayed. The server fails the photo's upload
+	// the first time (503): the photo stays queued, the phone says the sync did not go through,
+	// and "Try again" sends the rest.
 	b.clock.Set(b.clock.Now().Add(5 * time.Minute))
+	var failed atomic.Int32
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if p, ok := ev.(*fetch.EventRequestPaused); ok {
+			go func() {
+				if p.Request.Method == "POST" && failed.Add(1) == 1 {
+					body := base64.StdEncoding.EncodeToString([]byte(`{"title":"Service Unavailable","status":503,"detail":"the database is not answering","code":"unavailable"}`))
+					_ = chromedp.Run(ctx, fetch.FulfillRequest(p.RequestID, 503).WithBody(body).
+						WithResponseHeaders([]*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/problem+json"}}))
+					return
+				}
+				_ = chromedp.Run(ctx, fetch.ContinueRequest(p.RequestID))
+			}()
+		}
+	})
 	var conflict string
-	if err := chromedp.Run(ctx, network.EmulateNetworkConditions(false, 0, -1, -1),
-		waitJS(`document.getElementById("queue").hidden && document.querySelector(".conflict") !== null`),
-		chromedp.Text(".conflict", &conflict, chromedp.ByQuery),
+	if err := chromedp.Run(ctx, fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/attachments"}}),
+		network.EmulateNetworkConditions(false, 0, -1, -1),
+		waitJS(`document.querySelector(".sync-error")?.textContent.includes("the database is not answering") === true`),
+	); err != nil {
+		t.Fatalf("a failed upload: %v", err)
+	}
+	phoneShot(t, ctx, "tech-sync-failed.png")
+	var listed int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll("#job-%d").length`, o), &listed)); err != nil || listed != 0 {
+		t.Fatalf("the visit given away is still listed beside its conflict (%d, %v)", listed, err)
+	}
+	if err := chromedp.Run(ctx, tap(".sync-error button"),
+		waitJS(`document.getElementById("queue").hidden && document.querySelector(".sync-error") === null && document.querySelector(".conflict") !== null`),
+		chromedp.Evaluate(`document.querySelector(".conflict").textContent`, &conflict),
 	); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
@@ -233,6 +286,30 @@ func (b *testBundle) jobStatus(id int64) string {
 	return s
 }
 
+// tap clicks the element sel names as it is when the click happens, once it is there and
+// enabled. The app redraws its lists after every act and sync (replacing their nodes), so a node
+// found a moment before may be gone by the click: chromedp.Click resolves the node first and
+// then clicks it, which failed now and then with "Could not find node with given id". Here the
+// query and the click are one turn of the page's event loop, which no redraw can split.
+func tap(sel string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled || !e.getClientRects().length) return false; e.click(); return true; })()`, sel)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
+// visible waits until the element sel names is shown, querying afresh each time (see tap).
+func visible(sel string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && !e.closest("[hidden]") && e.getClientRects().length > 0; })()`, sel)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
+// fill sets the value of the field sel names as a person would leave it (input and change
+// events), in one turn of the page's event loop like tap.
+func fill(sel, value string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || e.disabled) return false; e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return e.value === %q; })()`, sel, value, value)
+	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
 // sign draws a signature across the pad at (x, y, w, h) with the mouse.
 func sign(x, y, w, h float64) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
@@ -282,4 +359,72 @@ func testJPEG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestTechAppSignsInWithALink: a dispatcher makes a one-time sign-in link for a technician in the
+// console (the technician's panel); the technician's phone opens it (390×844) and is signed in, the code gone from the address, and
+// sees the offer count down to expired; a second phone opening the same link is told plainly it
+// was used.
+func TestTechAppSignsInWithALink(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	b.svc.Offers.Config.OfferTTL = 6 * time.Second // to see the countdown run out
+	job := int64(b.offeredTo("zoe")["id"].(float64))
+
+	// The dispatcher makes the link in the console, from the technician's row.
+	_, first := browser(t, bin)
+	var made string
+	if err := chromedp.Run(first, signIn(b.srv.URL, b.token(dispatch.RoleDispatcher, "disp")),
+		tap(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] button.tech`, id)),
+		tap(".signin-link button"),
+		visible("#signin-url"),
+		chromedp.Evaluate(`document.getElementById("signin-url").value`, &made),
+	); err != nil {
+		t.Fatalf("the console makes no sign-in link: %v", err)
+	}
+	phoneShot(t, first, "console-signin-link.png")
+	link := made
+	if code, ok := strings.CutPrefix(made, b.srv.URL+"/tech/#link="); !ok || len(code) < 26 {
+		t.Fatalf("the console's link: %q", made)
+	}
+	waitJS := func(js string) chromedp.Action {
+		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+	}
+	var where string
+	// The technician opens it on their phone.
+	if err := chromedp.Run(first, emulation.SetDeviceMetricsOverride(390, 844, 2, true),
+		chromedp.Navigate(link),
+		visible(fmt.Sprintf("#offer-%d .accept", job)),
+		waitJS(`document.getElementById("who").textContent === "camille Tech"`),
+		chromedp.Evaluate(`location.href`, &where),
+	); err != nil {
+		t.Fatalf("the link does not sign the phone in: %v", err)
+	}
+	phoneShot(t, first, "tech-signed-in-by-link.png")
+	// The offer's countdown runs out on the server's clock: it says so and can no longer be answered.
+	if err := chromedp.Run(first, waitJS(fmt.Sprintf(`(() => { const o = document.getElementById("offer-%d");
+		return o.querySelector(".countdown").textContent === "expired" && o.querySelector(".accept").disabled && o.querySelector(".decline").disabled; })()`, job)),
+	); err != nil {
+		t.Fatalf("the offer's countdown: %v", err)
+	}
+	if strings.Contains(where, "link=") {
+		t.Fatalf("the used code stays in the address: %s", where)
+	}
+	// Another phone: nothing of the first one's (storage, service worker) is left in the browser.
+	second := first
+	var said string
+	if err := chromedp.Run(second, chromedp.Navigate("about:blank"), storage.ClearDataForOrigin(b.srv.URL, "all"),
+		chromedp.Navigate(link),
+		visible("#token"),
+		waitJS(`document.getElementById("signin-error").textContent !== ""`),
+		chromedp.Evaluate(`document.getElementById("signin-error").textContent`, &said),
+	); err != nil {
+		t.Fatalf("second phone: %v", err)
+	}
+	phoneShot(t, second, "tech-link-used.png")
+	if !strings.Contains(said, "used already") {
+		t.Fatalf("the second phone is not told the link was used: %q", said)
+	}
 }

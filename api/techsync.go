@@ -173,3 +173,55 @@ func (h techSyncHandlers) push(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"skew_seconds": math.Round(res.Skew.Seconds()*10) / 10, "results": out})
 }
+
+// TechnicianTokenTTL is how long the token a sign-in link gives the technician's app lasts, as
+// long as `fieldfix token`'s default: a phone signed in on Monday still works next month.
+const TechnicianTokenTTL = 30 * 24 * time.Hour
+
+func (h techSyncHandlers) issueSigninLink(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := optionalBody(c, &struct{}{}); err != nil {
+		return err
+	}
+	l, err := h.Services.TechSync.IssueSigninLink(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, map[string]any{"technician_id": l.Technician.ID, "technician_name": l.Technician.Name,
+		"url": h.Services.TechSync.SigninURL(l.Code), "code": l.Code, "expires_at": l.ExpiresAt.UTC()})
+}
+
+type signinRequest struct {
+	Code string `json:"code"`
+}
+
+// redeemSigninLink is public: the link's code is the credential, good once.
+func (h techSyncHandlers) redeemSigninLink(c echo.Context) error {
+	var req signinRequest
+	if _, err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Services.TechSync.RedeemSigninLink(c.Request().Context(), req.Code)
+	if err != nil {
+		return err
+	}
+	now := h.Now()
+	tok, err := JWT{Secret: h.JWTSecret, Issuer: h.JWTIssuer, Audience: h.JWTAudience}.Issue(dispatch.RoleTechnician, *t.Subject, now, TechnicianTokenTTL)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"token": tok, "token_type": "Bearer", "expires_at": now.Add(TechnicianTokenTTL).UTC().Truncate(time.Second),
+		"technician": map[string]any{"id": t.ID, "name": t.Name, "time_zone": zoneOf(t.TimeZone)}})
+}
+
+func zoneOf(name string) string {
+	if _, err := time.LoadLocation(name); err != nil || name == "" {
+		return "UTC"
+	}
+	return name
+}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -393,4 +394,294 @@ func TestSyncDeviceTimeRules(t *testing.T) {
 	if dt := future["e1"]["device_time"].(map[string]any); future["e1"]["outcome"] != "applied" || dt["status"] != "refused" || dt["code"] != "device_time_too_early" {
 		t.Fatalf("a time before the offer: %v", future["e1"])
 	}
+
+	// A position from 25 h ago is not taken as where the technician is now.
+	var before *float64
+	camille := b.technicianID("camille")
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT last_lat FROM technicians WHERE id = $1", camille).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	stale := push(map[string]any{"key": "g1", "kind": "ping", "location": map[string]any{"lat": 45.70, "lng": 4.80}, "occurred_at": now.Add(fast - 25*time.Hour)})
+	if stale["g1"]["outcome"] != "rejected" || stale["g1"]["code"] != "device_time_too_early" {
+		t.Fatalf("a day-old ping: %v", stale["g1"])
+	}
+	var after *float64
+	if err := b.db.Pool.QueryRow(context.Background(), "SELECT last_lat FROM technicians WHERE id = $1", camille).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if (after == nil) != (before == nil) || (after != nil && *after != *before) {
+		t.Fatalf("a day-old ping moved the technician: %v → %v", before, after)
+	}
+}
+
+// TestSigninLinkIsGoodOnce: a dispatcher makes a sign-in link for a technician; of two phones
+// opening it at once one gets a technician token (which syncs) and the other 409 used; a newer
+// link revokes an unused one; a link expires after 24 h; a technician who cannot sign in
+// (no subject, inactive) is refused without burning the link; customers and technicians may not
+// make links; every link made and used is in the audit trail.
+func TestSigninLinkIsGoodOnce(t *testing.T) {
+	b := setup(t)
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	path := fmt.Sprintf("/v1/technicians/%d/signin-links", id)
+	link := func() map[string]any {
+		t.Helper()
+		r := b.do("POST", path, disp, nil)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("sign-in link: %d %s", r.Status, r.Body)
+		}
+		return r.json(t)
+	}
+	redeem := func(code any) response {
+		return b.do("POST", "/v1/technician-signin", "", map[string]any{"code": code})
+	}
+
+	l := link()
+	if l["url"] != b.svc.TechSync.SigninURL(l["code"].(string)) || !strings.Contains(l["url"].(string), "/tech/#link=") || len(l["code"].(string)) < 26 {
+		t.Fatalf("the link: %v", l)
+	}
+	results := make(chan response, 2)
+	for range 2 {
+		go func() { results <- redeem(l["code"]) }()
+	}
+	r1, r2 := <-results, <-results
+	if r1.Status != 200 {
+		r1, r2 = r2, r1
+	}
+	if r1.Status != 200 {
+		t.Fatalf("neither phone signed in: %d %s / %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
+	}
+	wantProblem(t, r2, 409, "signin_link_used")
+	tok := r1.json(t)
+	if tok["technician"].(map[string]any)["name"] != "camille Tech" || tok["token_type"] != "Bearer" {
+		t.Fatalf("sign-in: %v", tok)
+	}
+	if w := b.pull(tok["token"].(string), ""); w["technician"].(map[string]any)["id"] != float64(id) {
+		t.Fatalf("the link's token is not camille's: %v", w["technician"])
+	}
+
+	older, newer := link(), link()
+	wantProblem(t, redeem(older["code"]), 409, "signin_link_revoked")
+	if r := redeem(newer["code"]); r.Status != 200 {
+		t.Fatalf("the newest link: %d %s", r.Status, r.Body)
+	}
+	late := link()
+	b.clock.Set(b.clock.Now().Add(24*time.Hour + time.Second))
+	disp = b.token(dispatch.RoleDispatcher, "disp") // tokens are minted by the test's clock
+	wantProblem(t, redeem(late["code"]), 409, "signin_link_expired")
+	wantProblem(t, redeem("NOTACODEWEMADE"), 404, "signin_link_not_found")
+	wantProblem(t, redeem(""), 400, "invalid_code")
+	wantProblem(t, b.do("POST", "/v1/technician-signin", "", map[string]any{"code": "x", "token": "y"}), 400, "unknown_field")
+
+	// Deactivated after the link was sent: refused, and the link still works once it is active again.
+	pending := link()
+	ctx := context.Background()
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET active = false WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, redeem(pending["code"]), 409, "technician_inactive")
+	wantProblem(t, b.do("POST", path, disp, nil), 409, "technician_inactive")
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET active = true WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if r := redeem(pending["code"]); r.Status != 200 {
+		t.Fatalf("the link refused while the technician was inactive was burnt: %d %s", r.Status, r.Body)
+	}
+	if _, err := b.db.Pool.Exec(ctx, "UPDATE technicians SET subject = NULL WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, b.do("POST", path, disp, nil), 409, "technician_has_no_subject")
+	wantProblem(t, b.do("POST", "/v1/technicians/999999/signin-links", disp, nil), 404, "technician_not_found")
+	wantProblem(t, b.do("POST", path, b.token(dispatch.RoleTechnician, "camille"), nil), 403, "forbidden_role")
+	wantProblem(t, b.do("POST", path, b.token(dispatch.RoleCustomer, "zoe"), nil), 403, "forbidden_role")
+	var stored int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM technician_signin_links WHERE code_sha256 = $1 OR code_sha256 = $2",
+		l["code"], sha([]byte(l["code"].(string)))).Scan(&stored); err != nil || stored != 1 {
+		t.Fatalf("the code itself is stored, or its hash is not: %d %v", stored, err)
+	}
+	if n, m := b.auditCount("technician", id, "signin_link_issued"), b.auditCount("technician", id, "signin_link_used"); n != 5 || m != 3 {
+		t.Fatalf("audit: %d links issued, %d used; want 5 and 3", n, m)
+	}
+}
+
+// TestSyncPruneExpiresOldCursors: the nightly prune drops change rows, action keys and spent
+// sign-in links older than 30 days; a phone whose cursor is older than what was dropped is told
+// 410 cursor_expired (it pulls its world afresh), while a cursor past it still gets every later
+// change.
+func TestSyncPruneExpiresOldCursors(t *testing.T) {
+	b := setup(t)
+	id := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	ctx := context.Background()
+	notify := func(title string) {
+		t.Helper()
+		if _, err := b.db.Pool.Exec(ctx, `INSERT INTO notifications (recipient_kind, recipient_subject, kind, title, body, created_at)
+			VALUES ('technician', 'camille', 'change', $1, '', now())`, title); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := b.pull(tech, "")["cursor"].(string)
+	notify("old news")
+	if r := b.syncPush(tech, b.clock.Now(), map[string]any{"key": "p1", "kind": "ping", "location": map[string]any{"lat": 45.76, "lng": 4.84}}); r["p1"]["outcome"] != "applied" {
+		t.Fatalf("ping: %v", r["p1"])
+	}
+	if r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/signin-links", id), b.token(dispatch.RoleDispatcher, "disp"), nil); r.Status != 201 {
+		t.Fatalf("link: %d %s", r.Status, r.Body)
+	}
+	recent := b.pullSettled(tech, old)["cursor"].(string)
+
+	// A month and two days pass.
+	month := 32 * 24 * time.Hour
+	for _, q := range []string{"UPDATE technician_changes SET at = at - $1::interval", "UPDATE technician_sync_actions SET claimed_at = claimed_at - $1::interval",
+		"UPDATE technician_signin_links SET created_at = created_at - $1::interval, expires_at = expires_at - $1::interval"} {
+		if _, err := b.db.Pool.Exec(ctx, q, month.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notify("fresh news")
+	p, err := b.svc.TechSync.Prune(ctx)
+	if err != nil || p.Changes == 0 || p.Actions != 1 || p.SigninLinks != 1 {
+		t.Fatalf("prune: %+v %v", p, err)
+	}
+	for _, table := range []string{"technician_sync_actions", "technician_signin_links"} {
+		var n int
+		if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s: %d rows left (%v)", table, n, err)
+		}
+	}
+	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor="+url.QueryEscape(old), tech, nil), 410, "cursor_expired")
+	w := b.pullSettled(tech, recent)
+	var titles []string
+	for _, n := range w["upserts"].(map[string]any)["notifications"].([]any) {
+		titles = append(titles, n.(map[string]any)["title"].(string))
+	}
+	if len(titles) != 1 || titles[0] != "fresh news" {
+		t.Fatalf("a cursor past the pruned rows: %v", titles)
+	}
+	if w := b.pull(tech, ""); w["full"] != true {
+		t.Fatalf("a fresh pull: %v", w)
+	}
+}
+
+// TestSyncJobsConvergeUnderConcurrentChanges: writers change the technician's jobs (notes, and
+// giving them to a colleague and back) in transactions held open for random times, so they commit
+// out of order, while the phone pulls and applies each answer's upserts and removals. No pull
+// brings a job older than one the phone had (versions never go back), and once the writers stop
+// the phone holds exactly the server's jobs of the technician, each at its last version.
+func TestSyncJobsConvergeUnderConcurrentChanges(t *testing.T) {
+	b := setup(t)
+	camille := b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	dominique := b.technician("dominique", []string{"fridge"}, 45.75, 4.85)
+	tech := b.token(dispatch.RoleTechnician, "camille")
+	var ids []int64
+	for i := range 6 {
+		ids = append(ids, int64(b.offeredTo(fmt.Sprintf("cust-%d", i))["id"].(float64)))
+	}
+	type held struct {
+		version float64
+		notes   string
+	}
+	phone, last := map[int64]held{}, map[int64]float64{}
+	apply := func(w map[string]any) int {
+		n := 0
+		for _, x := range w["upserts"].(map[string]any)["jobs"].([]any) {
+			j := x.(map[string]any)
+			id, v := int64(j["id"].(float64)), j["version"].(float64)
+			if v < last[id] {
+				t.Errorf("job %d went back from version %v to %v", id, last[id], v)
+			}
+			last[id] = v
+			phone[id] = held{v, j["notes"].(string)}
+			n++
+		}
+		for _, x := range w["removals"].([]any) {
+			delete(phone, int64(x.(map[string]any)["id"].(float64)))
+			n++
+		}
+		return n
+	}
+	first := b.pull(tech, "")
+	apply(first)
+	cursor := first["cursor"].(string)
+
+	ctx := context.Background()
+	const writers, each = 4, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := ids[rand.IntN(len(ids))]
+				owner := camille
+				if rand.IntN(3) == 0 {
+					owner = dominique
+				}
+				tx, err := b.db.Pool.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := tx.Exec(ctx, "UPDATE jobs SET notes = $2, technician_id = $3, version = version + 1 WHERE id = $1",
+					id, fmt.Sprintf("w%d-%d", w, i), owner); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Duration(rand.IntN(15)) * time.Millisecond)
+				if err := tx.Commit(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	pulls := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			w := b.pull(tech, cursor)
+			apply(w)
+			cursor = w["cursor"].(string)
+			pulls++
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	server := func() map[int64]held {
+		rows, err := b.db.Pool.Query(ctx, "SELECT id, version, notes FROM jobs WHERE technician_id = $1", camille)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]held{}
+		for rows.Next() {
+			var id int64
+			var v int
+			var notes string
+			if err := rows.Scan(&id, &v, &notes); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = held{float64(v), notes}
+		}
+		return out
+	}
+	want := server()
+	// The watermark passes the last writer once the cluster's older transactions end (parallel tests').
+	for deadline := time.Now().Add(10 * time.Second); !maps.Equal(phone, want) && time.Now().Before(deadline); {
+		w := b.pull(tech, cursor)
+		apply(w)
+		cursor = w["cursor"].(string)
+		pulls++
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !maps.Equal(phone, want) {
+		t.Fatalf("after %d pulls the phone holds %v, the server %v", pulls, phone, want)
+	}
+	t.Logf("%d changes to %d jobs, the phone in step after %d pulls", writers*each, len(ids), pulls)
 }

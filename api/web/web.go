@@ -8,7 +8,11 @@
 package web
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -106,6 +110,37 @@ func serve(c echo.Context, name, csp string) error {
 	return c.Blob(http.StatusOK, ct, data)
 }
 
+// versionMark in sw.js is replaced by techVersion when it is served.
+const versionMark = "__FIELDFIX_TECH_VERSION__"
+
+// techVersion names this build of the technician app: a digest of all its files. The service
+// worker caches the shell under it, so a release changes sw.js, the phone installs the new worker,
+// which caches every file of the release at once: the page and its script never come from two
+// releases (the old worker refreshed the script behind the cached page, and a page of one release
+// ran a script of the next).
+var techVersion = appVersion(techAssets, "tech")
+
+// TechVersion is this build's release of the technician app (its service worker's cache is named after it).
+func TechVersion() string { return techVersion }
+
+// appVersion is a digest of the files under dir of fsys (names and bytes), 16 hex digits.
+func appVersion(fsys fs.FS, dir string) string {
+	h := sha256.New()
+	_ = fs.WalkDir(fsys, dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(data))
+		h.Write(data)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
 // techFiles are the technician app's files and their types.
 var techFiles = map[string]string{
 	"index.html":           "text/html; charset=utf-8",
@@ -136,6 +171,9 @@ func Tech(c echo.Context) error {
 	data, err := fs.ReadFile(techAssets, "tech/"+name)
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	if name == "sw.js" {
+		data = bytes.ReplaceAll(data, []byte(versionMark), []byte(techVersion))
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-cache") // the service worker keeps the offline copy

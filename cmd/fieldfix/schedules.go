@@ -29,6 +29,7 @@ var scheduleSpecs = []struct {
 	{"follow-ups", "FIELDFIX_CRON_FOLLOWUPS", "0 * * * *", "feedback requests 24 h after completion", 24 * time.Hour, false},
 	{"kpi-rollup", "FIELDFIX_CRON_KPI_ROLLUP", "15 0 * * *", "yesterday's KPIs per tier, region and technician", 7 * 24 * time.Hour, true},
 	{"stale-devices", "FIELDFIX_CRON_STALE_DEVICES", "30 3 * * *", "device tokens unseen for 30 days disabled", 48 * time.Hour, false},
+	{"sync-prune", "FIELDFIX_CRON_SYNC_PRUNE", "45 3 * * *", "the technician sync's change log, action keys and spent sign-in links older than 30 days dropped", 48 * time.Hour, false},
 }
 
 // schedules builds the background jobs of serve.
@@ -49,6 +50,10 @@ func schedules(svc *services.Set, getenv func(string) string, log *slog.Logger) 
 		"stale-devices": func(ctx context.Context, _ time.Time) (any, error) {
 			n, err := svc.Lifecycle.DisableStaleDevices(ctx, 30*24*time.Hour)
 			return map[string]int64{"disabled": n}, err
+		},
+		"sync-prune": func(ctx context.Context, _ time.Time) (any, error) {
+			p, err := svc.TechSync.Prune(ctx)
+			return map[string]int64{"changes": p.Changes, "actions": p.Actions, "signin_links": p.SigninLinks}, err
 		},
 	}
 	var jobs []schedule.Job

@@ -146,3 +146,90 @@ func (s techsyncStore) FinishAct(ctx context.Context, techID int64, key string, 
 func (s techsyncStore) ReleaseAct(ctx context.Context, techID int64, key string) error {
 	return mapErr(s.q.SyncActRelease(ctx, techID, key))
 }
+
+// ---- one-time sign-in links ----
+
+func (s techsyncStore) IssueSigninLink(ctx context.Context, l techsync.SigninLinkRecord, audit dispatch.AuditEvent) error {
+	return s.inTx(ctx, func(st *Store) error {
+		if err := st.q.SigninLinksRevoke(ctx, l.TechnicianID, l.CreatedAt); err != nil {
+			return err
+		}
+		if err := st.q.SigninLinkCreate(ctx, db.SigninLinkCreateParams{TechnicianID: l.TechnicianID, CodeSha256: l.CodeSHA256,
+			CreatedBy: l.CreatedBy, Now: l.CreatedAt, ExpiresAt: l.ExpiresAt}); err != nil {
+			return err
+		}
+		return techsyncStore{rowsOf(st)}.AddAudit(ctx, audit)
+	})
+}
+
+func (s techsyncStore) RedeemSigninLink(ctx context.Context, code string, now time.Time,
+	accept func(dispatch.Technician) (dispatch.AuditEvent, error)) (*dispatch.Technician, techsync.SigninLinkRecord, bool, error) {
+	var (
+		t     *dispatch.Technician
+		rec   techsync.SigninLinkRecord
+		found bool
+	)
+	err := s.inTx(ctx, func(st *Store) error {
+		id, err := st.q.SigninLinkRedeem(ctx, code, now)
+		if errors.Is(err, pgx.ErrNoRows) {
+			r, err := st.q.SigninLinkGet(ctx, code)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			found, rec = true, techsync.SigninLinkRecord{TechnicianID: r.TechnicianID, CodeSHA256: r.CodeSha256, CreatedBy: r.CreatedBy,
+				CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedAt: utcPtr(r.UsedAt), RevokedAt: utcPtr(r.RevokedAt)}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tr, err := st.q.TechnicianGet(ctx, id)
+		if err != nil {
+			return err
+		}
+		tech := technicianFrom(tr)
+		ev, err := accept(tech)
+		if err != nil {
+			return err
+		}
+		found, t = true, &tech
+		return techsyncStore{rowsOf(st)}.AddAudit(ctx, ev)
+	})
+	if err != nil {
+		return nil, techsync.SigninLinkRecord{}, false, err
+	}
+	return t, rec, found, nil
+}
+
+func (s techsyncStore) Horizon(ctx context.Context) (uint64, error) {
+	h, err := s.q.SyncHorizon(ctx)
+	return uint64(h), mapErr(err)
+}
+
+// Prune drops change rows, action keys and sign-in links older than keep in one transaction
+// with the horizon it raises: a pull sees the rows gone and the horizon together, or neither.
+func (s techsyncStore) Prune(ctx context.Context, keep time.Duration, now time.Time) (techsync.Pruned, error) {
+	var p techsync.Pruned
+	cutoff := now.Add(-keep)
+	err := s.inTx(ctx, func(st *Store) error {
+		r, err := st.q.SyncPruneChanges(ctx, keep.Seconds())
+		if err != nil {
+			return err
+		}
+		p.Changes = r.Pruned
+		if r.Pruned > 0 {
+			if err := st.q.SyncSetHorizon(ctx, r.Below, now); err != nil {
+				return err
+			}
+		}
+		if p.Actions, err = st.q.SyncPruneActions(ctx, cutoff); err != nil {
+			return err
+		}
+		p.SigninLinks, err = st.q.SigninLinksPrune(ctx, cutoff)
+		return err
+	})
+	return p, err
+}

@@ -22,8 +22,8 @@ type DeviceTime struct {
 
 // judgeDeviceTime takes a phone's time for an act when it is plausible: corrected by the phone
 // clock's skew (estimated from the request's Date), not after now, not before notBefore (the
-// offer, or the step before), each within DeviceTolerance. A refused time leaves the act at the
-// server's time.
+// offer, or the step before), each within DeviceTolerance, and then kept between the two. A
+// refused time leaves the act at the server's time.
 func judgeDeviceTime(reported time.Time, skew time.Duration, now, notBefore time.Time) *DeviceTime {
 	at := reported.Add(-skew).UTC().Truncate(time.Microsecond)
 	d := &DeviceTime{Reported: reported.UTC(), Status: "refused"}
@@ -33,8 +33,14 @@ func judgeDeviceTime(reported time.Time, skew time.Duration, now, notBefore time
 	case at.Before(notBefore.Add(-DeviceTolerance)):
 		d.Code = "device_time_too_early"
 	default:
+		// Within the tolerance, a time just past now is now, and one just before the step it
+		// follows is that step's: the steps a visit keeps never run backwards (skews measured
+		// batch by batch may differ by a second).
 		if at.After(now) {
 			at = now
+		}
+		if at.Before(notBefore) {
+			at = notBefore.UTC()
 		}
 		d.Status, d.At = "accepted", &at
 	}

@@ -2,6 +2,7 @@ package techsync
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -42,6 +43,16 @@ type Removal struct {
 	Reason string
 }
 
+// Retention is how long the change log, the action keys and spent sign-in links are kept: a
+// phone offline longer pulls its world afresh, and an act replayed after it is judged by the
+// job's state alone (a step already taken answers already_applied).
+const Retention = 30 * 24 * time.Hour
+
+// Prune drops what the sync keeps past Retention.
+func (s *Service) Prune(ctx context.Context) (Pruned, error) {
+	return s.Store.Prune(ctx, Retention, s.Now())
+}
+
 // cursorPrefix versions the cursor's form; clients keep it opaque.
 const cursorPrefix = "1-"
 
@@ -80,6 +91,16 @@ func (s *Service) Pull(ctx context.Context, a dispatch.Actor, cursor string) (Wo
 		}
 		if after > mark {
 			return dispatch.Invalid("cursor", "invalid_cursor", "the cursor is ahead of this server; pull without it for the whole world")
+		}
+		if !w.Full {
+			horizon, err := r.Horizon(ctx)
+			if err != nil {
+				return err
+			}
+			if after < horizon {
+				return &dispatch.Error{Kind: dispatch.KindConflict, Code: "cursor_expired", Field: "cursor",
+					Message: fmt.Sprintf("the cursor is older than the changes kept (%s); pull without it for the whole world", Retention)}
+			}
 		}
 		if w.Full {
 			w.Cursor = encodeCursor(mark)

@@ -199,6 +199,12 @@ func (s *Service) apply(ctx context.Context, a dispatch.Actor, t dispatch.Techni
 		var at *time.Time
 		if act.OccurredAt != nil {
 			dt = judgeDeviceTime(*act.OccurredAt, skew, s.Now(), s.Now().Add(-24*time.Hour))
+			if dt.At == nil {
+				// A status keeps the server's time when the phone's cannot be placed; a position
+				// cannot: an old one taken as now would put the technician where they no longer are.
+				return Answer{Outcome: Rejected, Code: dt.Code, Field: "occurred_at", DeviceTime: dt,
+					Message: "a position whose time cannot be placed (more than 24 h ago, or in the future) is not kept"}, nil
+			}
 			at = dt.At
 		}
 		_, err = s.Acts.Ping(ctx, a, *act.Location, at)

@@ -14,6 +14,7 @@ import (
 
 // Store is what the sync reads and the idempotency keys of the acts it applies.
 type Store interface {
+	SigninStore
 	TechnicianBySubject(ctx context.Context, subject string) (dispatch.Technician, error)
 	// Snapshot runs fn on one read-only snapshot of the database: the watermark, the changes and
 	// the rows they name are read as of one instant.
@@ -27,6 +28,15 @@ type Store interface {
 	FinishAct(ctx context.Context, techID int64, key string, answer []byte, now time.Time) error
 	// ReleaseAct gives a claimed key back (the act was not applied: it may come again).
 	ReleaseAct(ctx context.Context, techID int64, key string) error
+	// Prune drops change rows older than keep (by the database's clock, which stamps them), action
+	// keys and sign-in links older than now less keep, and raises the horizon below which cursors
+	// have expired.
+	Prune(ctx context.Context, keep time.Duration, now time.Time) (Pruned, error)
+}
+
+// Pruned counts what a prune dropped.
+type Pruned struct {
+	Changes, Actions, SigninLinks int64
 }
 
 // Reader reads one snapshot.
@@ -34,6 +44,8 @@ type Reader interface {
 	// Watermark is the oldest transaction still running at the snapshot (pg_snapshot_xmin): every
 	// transaction below it has ended, so no change below it can still appear.
 	Watermark(ctx context.Context) (uint64, error)
+	// Horizon is the transaction id below which change rows may have been pruned (0: none were).
+	Horizon(ctx context.Context) (uint64, error)
 	// Changes are the technician's changes of transactions in [after, before), oldest first, at most limit.
 	Changes(ctx context.Context, techID int64, after, before uint64, limit int) ([]Change, error)
 	// WorldJobIDs are the jobs of the technician's world in [from, to): planned or offered to

@@ -186,8 +186,24 @@ const Panel = (() => {
     const lu = el("label", "", "Until "); lu.append(until);
     form.append(lf, lu, why, button("Mark unavailable…", "danger", () => unavailable(t, from.value, until.value, why.value)));
     root.append(el("p", "muted", "Empty times: from now for 24 h."), form);
+    const link = el("div", "signin-link");
+    link.append(button("Make a sign-in link", "", () => signinLink(t, link)));
+    root.append(el("h3", "", "Phone"), el("p", "muted", "A link that signs their phone in to the technician app, once, within 24 h; send it by text or message. A new link cancels the last."), link);
     body().replaceChildren(root);
     open();
+  }
+
+  async function signinLink(t, box) {
+    let res;
+    try { res = await api("POST", `/v1/technicians/${t.id}/signin-links`); } catch (e) { fail(e); return; }
+    const full = res.url.startsWith("/") ? location.origin + res.url : res.url; // no FIELDFIX_PUBLIC_URL: this server's
+    const url = el("input", "");
+    url.type = "text"; url.readOnly = true; url.id = "signin-url"; url.value = full;
+    const copy = button("Copy", "", async () => {
+      url.select();
+      try { await navigator.clipboard.writeText(full); say(`Sign-in link for ${t.name} copied`); } catch { say("Select the link and copy it", "warn"); }
+    });
+    box.replaceChildren(url, copy, el("p", "muted", `Good once, until ${dayHm(res.expires_at)}.`));
   }
 
   async function unavailable(t, from, until, reason) {

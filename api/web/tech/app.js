@@ -12,6 +12,7 @@ const state = {
   jobs: [], notifications: [], timeOff: [], outbox: [], conflicts: [],
   open: null,      // the job id of the visit shown
   flushing: false,
+  syncError: "",   // the last sync's failure, until one goes through
   strokes: [],     // the signature being drawn
   photos: {},      // job id → object URLs of photos taken here
 };
@@ -31,7 +32,9 @@ async function api(path, opts = {}) {
   }
   const body = res.status === 204 ? null : await res.json().catch(() => null);
   if (res.status === 401) {
-    signOut("Your token is no longer valid: sign in again.");
+    // What the phone holds (the day, the actions not sent yet) is kept for the same technician's
+    // next sign-in: an expired token must not lose a morning's work.
+    signOut("Your sign-in has expired: sign in again (open a new link from your dispatcher). Nothing done on this phone is lost.", true);
     throw new Error("unauthorized");
   }
   if (!res.ok) {
@@ -47,7 +50,16 @@ async function api(path, opts = {}) {
 async function pull() {
   let cursor = await store.get("cursor");
   for (let i = 0; i < 20; i++) {
-    const w = await api("/v1/technicians/me/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    let w;
+    try {
+      w = await api("/v1/technicians/me/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    } catch (e) {
+      // Offline for longer than the server keeps changes (410), or a cursor it never gave
+      // (a restored database): the whole world again.
+      if (!cursor || (e.code !== "cursor_expired" && e.code !== "invalid_cursor")) throw e;
+      cursor = "";
+      continue;
+    }
     state.offset = Date.parse(w.server_time) - Date.now();
     await store.set("offset", state.offset);
     await store.applyPull(w);
@@ -94,6 +106,8 @@ async function flush() {
         if (r.outcome === "in_progress") { stop = true; break; }
         if (r.outcome === "conflict" || r.outcome === "rejected") {
           await store.addConflict({ key: r.key, label: it.label, job_id: it.act.job_id, code: r.code, message: r.message, at: new Date().toISOString() });
+          // The visit is no longer this technician's: off the list now, as the conflict says.
+          if (gone.includes(r.code) && it.act.job_id) await store.dropJob(it.act.job_id);
         }
         if (r.job) await store.putJob(r.job);
         await store.dequeue(it.seq);
@@ -101,13 +115,18 @@ async function flush() {
       if (stop) break;
     }
     await pull();
+    state.syncError = "";
   } catch (e) {
-    if (!(e instanceof Offline)) note("Sync failed: " + e.message);
+    // Kept on screen until a sync goes through: what waits stays in the queue and goes next time.
+    if (!(e instanceof Offline)) state.syncError = e.message;
   } finally {
     state.flushing = false;
     await load();
   }
 }
+
+// gone are the conflicts that take a visit out of the technician's hands.
+const gone = ["job_reassigned", "job_unassigned", "job_cancelled", "job_not_found", "offer_expired", "declined"];
 
 // upload sends a photo taken offline, unless the visit has it already (a retry after a lost answer).
 async function upload(it) {
@@ -119,7 +138,9 @@ async function upload(it) {
     fd.append("file", it.blob, it.filename);
     await api(`/v1/jobs/${it.job_id}/attachments`, { method: "POST", body: fd });
   } catch (e) {
-    if (e instanceof Offline) throw e;
+    // No connection, or the server failing for now (5xx, 429): the photo stays queued for the
+    // next sync. Refused for itself (too large, not this technician's visit): said, and dropped.
+    if (e instanceof Offline || !e.status || e.status >= 500 || e.status === 429) throw e;
     await store.addConflict({ key: "upload-" + it.seq, label: it.label, job_id: it.job_id, code: e.code || "upload_failed", message: e.message, at: new Date().toISOString() });
   }
 }
@@ -176,6 +197,9 @@ function el(tag, attrs = {}, ...kids) {
 const statusLabel = { planned: "planned", offered: "offer", accepted: "accepted", en_route: "on the way", on_site: "on site",
   completed: "done", incomplete: "not finished", cancelled: "cancelled" };
 
+// what is the visit's appliance and service in words ("tv return pickup").
+function what(j) { return `${j.booking.appliance} ${j.booking.service_type}`.replace(/_/g, " "); }
+
 function isOffer(j) { return j.status === "offered" && j.offer && j.offer.status === "open"; }
 
 function countdown(j) {
@@ -189,7 +213,7 @@ function offerCard(j) {
   const reason = el("select", { "aria-label": "why decline" },
     ["too far", "no parts for it", "not my trade", "other"].map((r) => el("option", { value: r }, r)));
   return el("div", { class: "card offer", id: "offer-" + j.id },
-    el("div", { class: "top" }, el("span", {}, `${fmt(j.planned_start)} · ${j.booking.appliance} ${j.booking.service_type}`), el("span", {}, "Accept within ", countdown(j))),
+    el("div", { class: "top" }, el("span", {}, `${fmt(j.planned_start)} · ${what(j)}`), el("span", {}, "Accept within ", countdown(j))),
     el("div", { class: "where" }, j.booking.address),
     el("div", { class: "meta" }, `${j.reference} · ${j.booking.problem} · ${j.booking.duration_minutes} min · ${j.booking.tier}`),
     el("div", { class: "buttons" },
@@ -206,7 +230,7 @@ function visitCard(j) {
   const eta = state.etas[j.id];
   return el("li", { class: "card" + (done ? " done" : ""), id: "job-" + j.id },
     el("div", { class: "top" }, el("span", {}, fmt(j.planned_start)), el("span", { class: "status" }, statusLabel[j.status] || j.status)),
-    el("div", { class: "where" }, `${j.booking.appliance} ${j.booking.service_type} · ${j.booking.address}`),
+    el("div", { class: "where" }, `${what(j)} · ${j.booking.address}`),
     el("div", { class: "meta" }, j.reference, j.customer.name ? ` · ${j.customer.name}` : "", eta && !done ? ` · ETA ${fmt(eta, false)}` : "",
       ` · due ${fmt(j.booking.sla_due_at)}`),
     el("div", { class: "buttons" },
@@ -236,7 +260,9 @@ function render() {
   $("who").textContent = state.tech ? state.tech.name : "";
   $("zone").textContent = state.tech ? `(${state.tech.time_zone})` : "";
 
-  $("conflicts").replaceChildren(...state.conflicts.map((c) => el("div", { class: "conflict", role: "alert" },
+  $("conflicts").replaceChildren(...(state.syncError ? [el("div", { class: "conflict sync-error", role: "alert" },
+    el("strong", {}, "Not synced yet"), `The server answered: ${state.syncError}. Everything waiting is kept and goes at the next sync. `,
+    el("button", { onclick: () => flush() }, "Try again"))] : []), ...state.conflicts.map((c) => el("div", { class: "conflict", role: "alert" },
     el("strong", {}, `${c.label}: not applied`), explain(c),
     el("button", { onclick: async () => { await store.dropConflict(c.key); load(); } }, "OK"))));
 
@@ -247,6 +273,10 @@ function render() {
   const visits = state.jobs.filter((j) => !isOffer(j) && j.status !== "declined").sort(byStart);
   $("agenda").replaceChildren(...visits.map(visitCard));
   $("empty").hidden = visits.length > 0;
+  // The last messages (offers, moves, cancellations), newest first: what a push would have said.
+  const recent = [...state.notifications].sort((a, b) => b.id - a.id).slice(0, 5);
+  $("messages-section").hidden = recent.length === 0;
+  $("messages").replaceChildren(...recent.map((n) => el("li", {}, el("strong", {}, n.title), " ", el("small", {}, fmt(n.created_at)), el("div", { class: "meta" }, n.body))));
   $("time-off-section").hidden = state.timeOff.length === 0;
   $("time-off").replaceChildren(...state.timeOff.map((o) => el("li", {}, `${fmt(o.from)} – ${fmt(o.until)} ${o.reason}`)));
   if (state.open) renderVisit();
@@ -271,11 +301,16 @@ function explain(c) {
 
 function current() { return state.jobs.find((j) => j.id === state.open); }
 
-function openVisit(id) {
+async function openVisit(id) {
   state.open = id;
   state.strokes = [];
-  $("v-notes").value = current().notes || "";
-  $("v-parts").replaceChildren();
+  // Notes and parts typed and not yet sent are kept on the phone (the page may be closed or
+  // evicted between two customers), until the visit is finished.
+  const draft = (await store.get("draft-" + id)) || { notes: current().notes || "", parts: [] };
+  $("v-notes").value = draft.notes;
+  $("v-parts").replaceChildren(...draft.parts.map(partRow));
+  $("v-items").replaceChildren();
+  delete $("v-items").dataset.drawn;
   renderVisit();
   drawPad();
   if (!$("visit").open) $("visit").showModal();
@@ -287,18 +322,25 @@ function renderVisit() {
   const waiting = state.outbox.length;
   $("v-net").textContent = (navigator.onLine ? "Online" : "Offline: everything is kept on the phone") + (waiting ? ` · ${waiting} waiting to be sent` : "");
   $("v-net").className = navigator.onLine ? "" : "offline";
-  $("v-title").textContent = `${j.reference} · ${j.booking.appliance} ${j.booking.service_type}`;
+  $("v-title").textContent = `${j.reference} · ${what(j)}`;
   $("v-where").textContent = `${j.booking.address} — ${j.customer.name || ""} ${j.customer.phone || ""}`;
   $("v-status").textContent = `Status: ${statusLabel[j.status] || j.status} · planned ${fmt(j.planned_start)}`;
   const step = next[j.status];
-  $("v-actions").replaceChildren(el("a", { href: j.navigation }, "Navigate"),
-    step ? el("button", { class: "primary step", onclick: () => status(j, step[0], step[1]) }, step[1]) : null);
+  $("v-actions").replaceChildren(...[el("a", { href: j.navigation }, "Navigate"),
+    step ? el("button", { class: "primary step", onclick: () => status(j, step[0], step[1]) }, step[1]) : null].filter(Boolean));
   const onSite = j.status === "on_site";
   for (const id of ["v-checklist", "v-photos", "v-signoff", "v-finish"]) $(id).disabled = !onSite && id !== "v-checklist";
   const cl = j.checklist;
   $("v-checklist").hidden = !cl || !cl.items.length;
-  if (cl && document.activeElement?.closest?.("#v-items") == null) {
-    $("v-items").replaceChildren(...cl.items.map((it) => itemInput(it, cl.answers[it.key])));
+  // The items are drawn again only when the checklist itself changed (a sync, a save): a redraw
+  // after every act would throw away what the technician is typing. Values typed and not yet
+  // saved are carried into the new drawing.
+  const drawn = cl ? JSON.stringify([j.id, cl.items, cl.answers]) : "";
+  if (cl && $("v-items").dataset.drawn !== drawn) {
+    const typed = {};
+    for (const e of $("v-items").querySelectorAll("[data-key][data-typed]")) typed[e.dataset.key] = e.value;
+    $("v-items").replaceChildren(...cl.items.map((it) => itemInput(it, cl.answers[it.key], typed[it.key])));
+    $("v-items").dataset.drawn = drawn;
   }
   const signed = j.signoff_method;
   $("v-signed").hidden = !signed;
@@ -308,17 +350,23 @@ function renderVisit() {
     ...j.attachments.filter((a) => !(state.photos[j.id] || []).length).map((a) => el("span", { class: "meta" }, `photo ${a.id} `)));
 }
 
-function itemInput(it, v) {
+function itemInput(it, v, typed) {
   const id = "item-" + it.key;
   let input;
   if (it.kind === "yes_no") {
     input = el("select", { id, "data-key": it.key, "data-kind": it.kind }, el("option", { value: "" }, "—"),
       el("option", { value: "true", selected: v === true }, "Yes"), el("option", { value: "false", selected: v === false }, "No"));
   } else if (it.kind === "photo") {
-    input = el("span", { class: "meta" }, v ? `photo ${v}` : "answered by the next photo");
+    input = el("span", { class: "meta" }, v === "pending" ? "photo taken, waiting to be sent" : v ? `photo ${v}` : "answered by the next photo");
   } else {
     input = el("input", { id, "data-key": it.key, "data-kind": it.kind, type: it.kind === "number" ? "number" : "text", step: "any",
       min: it.min, max: it.max, value: v ?? "", placeholder: it.unit || "" });
+  }
+  if (input.dataset.key) {
+    if (typed !== undefined) { input.value = typed; input.dataset.typed = ""; }
+    const mark = () => { input.dataset.typed = ""; };
+    input.addEventListener("input", mark);
+    input.addEventListener("change", mark);
   }
   return el("div", { class: "item" + (it.required && (v === undefined || v === null) ? " missing" : "") },
     el("label", { for: id }, it.label + (it.unit ? ` (${it.unit})` : "")), input);
@@ -378,6 +426,19 @@ function wirePad() {
   c.addEventListener("pointercancel", end);
 }
 
+function partRow(p = { sku: "", name: "", quantity: 1 }) {
+  return el("div", { class: "part" },
+    el("input", { class: "sku", placeholder: "SKU", value: p.sku }), el("input", { class: "name", placeholder: "part", value: p.name }),
+    el("input", { class: "qty", type: "number", min: 1, value: p.quantity, "aria-label": "quantity" }));
+}
+
+function saveDraft() {
+  if (state.open === null) return;
+  const parts = [...$("v-parts").querySelectorAll(".part")].map((p) => ({ sku: p.querySelector(".sku").value, name: p.querySelector(".name").value,
+    quantity: Number(p.querySelector(".qty").value) || 1 }));
+  store.set("draft-" + state.open, { notes: $("v-notes").value, parts });
+}
+
 function partsUsed() {
   return [...$("v-parts").querySelectorAll(".part")].map((p) => ({ sku: p.querySelector(".sku").value.trim(), name: p.querySelector(".name").value.trim(),
     quantity: Number(p.querySelector(".qty").value) })).filter((p) => p.sku);
@@ -386,6 +447,7 @@ function partsUsed() {
 function wireVisit() {
   $("v-save-checklist").addEventListener("click", () => {
     const j = current(), answers = checklistAnswers();
+    for (const e of $("v-items").querySelectorAll("[data-typed]")) delete e.dataset.typed;
     act("checklist", j, { answers }, "Checklist", (x) => Object.assign(x.checklist.answers, answers));
   });
   $("v-photo").addEventListener("change", (e) => photoTaken(e.target.files[0]));
@@ -395,21 +457,33 @@ function wireVisit() {
     if (!name || !state.strokes.some((s) => s.length > 1)) { note("The customer signs and gives their name."); return; }
     act("signoff", j, { signoff: { method: "signature", signer_name: name, strokes: state.strokes } }, "Signature", (x) => { x.signoff_method = "signature"; });
   });
+  // Sending the customer a code needs the server (it texts them): online only.
+  $("v-send-code").addEventListener("click", async () => {
+    const j = current();
+    if (!navigator.onLine) { $("v-code-note").textContent = "Sending a code needs a connection; the signature works offline."; return; }
+    try {
+      const r = await api(`/v1/jobs/${j.id}/signoff/code`, { method: "POST" });
+      $("v-code-note").textContent = `Code sent to the customer; good until ${fmt(r.expires_at, false)}.`;
+    } catch (e) {
+      $("v-code-note").textContent = e instanceof Offline ? "No connection: try again, or take a signature." : e.message;
+    }
+  });
   $("v-save-code").addEventListener("click", () => {
     const j = current(), code = $("v-code").value.trim();
     act("signoff", j, { signoff: { method: "code", code } }, "Acceptance code", (x) => { x.signoff_method = "code"; });
   });
-  $("v-add-part").addEventListener("click", () => $("v-parts").append(el("div", { class: "part" },
-    el("input", { class: "sku", placeholder: "SKU" }), el("input", { class: "name", placeholder: "part" }),
-    el("input", { class: "qty", type: "number", min: 1, value: 1, "aria-label": "quantity" }))));
+  $("v-add-part").addEventListener("click", () => { $("v-parts").append(partRow()); saveDraft(); });
+  $("v-finish").addEventListener("input", saveDraft);
   $("v-complete").addEventListener("click", () => {
     const j = current();
     status(j, "completed", "Complete", { notes: $("v-notes").value, parts_used: partsUsed() });
+    store.del("draft-" + j.id);
     $("visit").close();
   });
   $("v-incomplete").addEventListener("click", () => {
     const j = current();
     status(j, "incomplete", "Not finished", { outcome: $("v-outcome").value, notes: $("v-notes").value, parts_used: partsUsed() });
+    store.del("draft-" + j.id);
     $("visit").close();
   });
   $("visit").addEventListener("close", () => { state.open = null; });
@@ -420,38 +494,107 @@ function wireVisit() {
 function note(msg) { $("signin-error").textContent = msg; if (state.token) alertBar(msg); }
 function alertBar(msg) { $("conflicts").prepend(el("div", { class: "conflict", role: "alert" }, msg)); }
 
+// subjectOf is the login a bearer token names (its payload's sub), "" when it is not a JWT.
+function subjectOf(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(decodeURIComponent(escape(atob(b64)))).sub || "";
+  } catch { return ""; }
+}
+
 async function signIn(token) {
-  state.token = token.trim();
+  token = token.trim();
+  // Another technician on this phone: their day and cursor are not this one's. What they did and
+  // did not send yet must not go out under this token, so it waits for them to sync or sign out.
+  const sub = subjectOf(token), had = await store.get("subject");
+  if (had && sub !== had) {
+    const waiting = (await store.all("outbox")).length;
+    if (waiting) {
+      const msg = `${waiting} action(s) of the technician signed in before are not sent yet: let them sync, or sign out, first.`;
+      $("signin-error").textContent = msg;
+      if (state.token) { // signed in as them: say it where they look
+        await store.addConflict({ key: "signin-" + Date.now(), label: "Sign-in", code: "queue_not_sent", message: msg, at: new Date().toISOString() });
+        await load();
+      }
+      return;
+    }
+    await store.wipe();
+  }
+  await store.set("subject", sub);
+  state.token = token;
   localStorage.setItem("fieldfix.tech.token", state.token);
   try {
     await pull();
   } catch (e) {
-    if (!(e instanceof Offline)) { signOut(e.message); return; }
+    if (!(e instanceof Offline)) {
+      signOut(e.message === "unauthorized" ? "This token is not valid (or has expired): ask your dispatcher for a sign-in link." : e.message, true);
+      return;
+    }
   }
   await load();
   flush();
 }
 
-async function signOut(msg) {
+async function signOut(msg, keep = false) {
   state.token = "";
   localStorage.removeItem("fieldfix.tech.token");
-  await store.wipe();
+  if (!keep) await store.wipe();
   if ("caches" in window) for (const k of await caches.keys()) if (k.startsWith("fieldfix-tech-data")) await caches.delete(k);
   $("signin-error").textContent = msg || "";
   await load();
 }
 
-async function start() {
-  const m = location.hash.match(/token=([^&]+)/); // a one-time link from a dispatcher
+// redeemLink signs in with a one-time link a dispatcher sent (/tech/#link=CODE): the code is
+// exchanged once for a token (POST /v1/technician-signin). Offline, the link is kept in the
+// address and used when the connection comes back.
+async function redeemLink(code) {
+  let res;
+  try {
+    res = await fetch("/v1/technician-signin", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
+  } catch {
+    $("signin-error").textContent = "Your sign-in link needs a connection once: it will be used as soon as the phone is online.";
+    return false;
+  }
+  history.replaceState(null, "", location.pathname);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const msg = (body && body.detail) || "This sign-in link does not work: ask your dispatcher for a new one.";
+    $("signin-error").textContent = msg;
+    if (state.token) { // signed in already: say it where the technician looks
+      await store.addConflict({ key: "link-" + Date.now(), label: "Sign-in link", code: body && body.code, message: msg, at: new Date().toISOString() });
+      await load();
+    }
+    return true;
+  }
+  await signIn(body.token);
+  return true;
+}
+
+async function fromAddress() {
+  const link = location.hash.match(/link=([^&]+)/); // a one-time link from a dispatcher
+  if (link) return redeemLink(decodeURIComponent(link[1]));
+  const m = location.hash.match(/token=([^&]+)/); // a token given by hand
   if (m) {
     history.replaceState(null, "", location.pathname);
     await signIn(decodeURIComponent(m[1]));
   }
+  return true;
+}
+
+async function start() {
+  await fromAddress();
   $("signin").addEventListener("submit", (e) => { e.preventDefault(); signIn($("token").value); });
-  $("signout").addEventListener("click", () => signOut());
+  $("signout").addEventListener("click", async () => {
+    const waiting = (await store.all("outbox")).length;
+    if (waiting && !confirm(`${waiting} action(s) are not sent yet and would be lost. Sign out anyway?`)) return;
+    signOut();
+  });
   $("sync").addEventListener("click", () => flush());
-  window.addEventListener("online", () => { render(); flush(); });
+  window.addEventListener("online", () => { render(); if (/link=/.test(location.hash)) fromAddress(); else flush(); });
+  window.addEventListener("hashchange", fromAddress);
   window.addEventListener("offline", render);
+  // Back to the app (from the maps app, a call, the lock screen): catch up.
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && state.token) flush(); });
   wirePad();
   wireVisit();
   await load();
@@ -460,10 +603,23 @@ async function start() {
     for (const c of document.querySelectorAll(".countdown[data-expires]")) {
       const left = Math.floor((Date.parse(c.dataset.expires) - serverNow()) / 1000);
       c.textContent = left <= 0 ? "expired" : `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (left <= 0) { // too late to answer: the server would refuse it
+        c.classList.add("expired");
+        for (const b of c.closest(".offer").querySelectorAll("button")) b.disabled = true;
+      }
     }
   }, 1000);
   setInterval(() => { if (state.token && navigator.onLine) flush(); }, 30000);
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/tech/sw.js", { scope: "/tech/" }).catch(() => {});
+  if ("serviceWorker" in navigator) {
+    // A new release's worker took over (it caches the release whole first): this page is the
+    // old release until it is opened again.
+    const had = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (had) $("updated").hidden = false;
+    });
+    navigator.serviceWorker.register("/tech/sw.js", { scope: "/tech/" }).catch(() => {});
+  }
+  $("updated").querySelector("button").addEventListener("click", () => location.reload());
 }
 
 start();

@@ -39,8 +39,10 @@ async function run(names, mode, fn) {
 
 export const get = (key) => run(["kv"], "readonly", (s) => done(s.kv.get(key)));
 export const set = (key, value) => run(["kv"], "readwrite", (s) => { s.kv.put(value, key); });
+export const del = (key) => run(["kv"], "readwrite", (s) => { s.kv.delete(key); });
 export const all = (name) => run([name], "readonly", (s) => done(s[name].getAll()));
 export const putJob = (job) => run(["jobs"], "readwrite", (s) => { s.jobs.put(job); });
+export const dropJob = (id) => run(["jobs"], "readwrite", (s) => { s.jobs.delete(id); });
 
 // applyPull writes a pull's answer: a full one replaces the world, a later one changes it.
 export function applyPull(w) {

@@ -93,3 +93,42 @@ WHERE technician_id = $1 AND key = $2;
 
 -- name: SyncActRelease :exec
 DELETE FROM technician_sync_actions WHERE technician_id = $1 AND key = $2 AND state = 'pending';
+
+-- A new sign-in link revokes the technician's earlier unused ones.
+-- name: SigninLinksRevoke :exec
+UPDATE technician_signin_links SET revoked_at = sqlc.arg(now)::timestamptz
+WHERE technician_id = $1 AND used_at IS NULL AND revoked_at IS NULL;
+
+-- name: SigninLinkCreate :exec
+INSERT INTO technician_signin_links (technician_id, code_sha256, created_by, created_at, expires_at)
+VALUES ($1, $2, $3, sqlc.arg(now)::timestamptz, sqlc.arg(expires_at)::timestamptz);
+
+-- Redeeming is one statement: of two phones opening the link at once, one gets the row.
+-- name: SigninLinkRedeem :one
+UPDATE technician_signin_links SET used_at = sqlc.arg(now)::timestamptz
+WHERE code_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > sqlc.arg(now)::timestamptz
+RETURNING technician_id;
+
+-- name: SigninLinkGet :one
+SELECT * FROM technician_signin_links WHERE code_sha256 = $1;
+
+-- Below this transaction id the change log may have been pruned (0: never).
+-- name: SyncHorizon :one
+SELECT coalesce((SELECT pruned_below FROM technician_sync_horizon), 0)::bigint AS pruned_below;
+
+-- A change row's time is the database's (now() at its transaction), so its age is too: a server
+-- on a simulated clock (fieldfix sim) prunes by the real one.
+-- name: SyncPruneChanges :one
+WITH gone AS (DELETE FROM technician_changes WHERE at < now() - make_interval(secs => sqlc.arg(keep_seconds)::float8) RETURNING txid)
+SELECT count(*)::bigint AS pruned, coalesce(max((txid::text)::bigint) + 1, 0)::bigint AS below FROM gone;
+
+-- name: SyncSetHorizon :exec
+INSERT INTO technician_sync_horizon (pruned_below, pruned_at) VALUES (sqlc.arg(below)::bigint, sqlc.arg(now)::timestamptz)
+ON CONFLICT (only_row) DO UPDATE SET pruned_below = GREATEST(technician_sync_horizon.pruned_below, EXCLUDED.pruned_below),
+                                     pruned_at = EXCLUDED.pruned_at;
+
+-- name: SyncPruneActions :execrows
+DELETE FROM technician_sync_actions WHERE claimed_at < sqlc.arg(cutoff)::timestamptz;
+
+-- name: SigninLinksPrune :execrows
+DELETE FROM technician_signin_links WHERE expires_at < sqlc.arg(cutoff)::timestamptz;

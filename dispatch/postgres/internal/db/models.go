@@ -577,6 +577,17 @@ type TechnicianChange struct {
 	At           time.Time
 }
 
+type TechnicianSigninLink struct {
+	ID           int64
+	TechnicianID int64
+	CodeSha256   string
+	CreatedBy    string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+	RevokedAt    *time.Time
+}
+
 type TechnicianSyncAction struct {
 	TechnicianID int64
 	Key          string
@@ -586,6 +597,12 @@ type TechnicianSyncAction struct {
 	Answer       []byte
 	ClaimedAt    time.Time
 	DoneAt       *time.Time
+}
+
+type TechnicianSyncHorizon struct {
+	OnlyRow     bool
+	PrunedBelow int64
+	PrunedAt    time.Time
 }
 
 type TechnicianTimeOff struct {

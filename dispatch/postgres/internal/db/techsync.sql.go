@@ -10,6 +10,87 @@ import (
 	"time"
 )
 
+const signinLinkCreate = `-- name: SigninLinkCreate :exec
+INSERT INTO technician_signin_links (technician_id, code_sha256, created_by, created_at, expires_at)
+VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
+`
+
+type SigninLinkCreateParams struct {
+	TechnicianID int64
+	CodeSha256   string
+	CreatedBy    string
+	Now          time.Time
+	ExpiresAt    time.Time
+}
+
+func (q *Queries) SigninLinkCreate(ctx context.Context, arg SigninLinkCreateParams) error {
+	_, err := q.db.Exec(ctx, signinLinkCreate,
+		arg.TechnicianID,
+		arg.CodeSha256,
+		arg.CreatedBy,
+		arg.Now,
+		arg.ExpiresAt,
+	)
+	return err
+}
+
+const signinLinkGet = `-- name: SigninLinkGet :one
+SELECT id, technician_id, code_sha256, created_by, created_at, expires_at, used_at, revoked_at FROM technician_signin_links WHERE code_sha256 = $1
+`
+
+func (q *Queries) SigninLinkGet(ctx context.Context, codeSha256 string) (TechnicianSigninLink, error) {
+	row := q.db.QueryRow(ctx, signinLinkGet, codeSha256)
+	var i TechnicianSigninLink
+	err := row.Scan(
+		&i.ID,
+		&i.TechnicianID,
+		&i.CodeSha256,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
+const signinLinkRedeem = `-- name: SigninLinkRedeem :one
+UPDATE technician_signin_links SET used_at = $2::timestamptz
+WHERE code_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2::timestamptz
+RETURNING technician_id
+`
+
+// Redeeming is one statement: of two phones opening the link at once, one gets the row.
+func (q *Queries) SigninLinkRedeem(ctx context.Context, codeSha256 string, now time.Time) (int64, error) {
+	row := q.db.QueryRow(ctx, signinLinkRedeem, codeSha256, now)
+	var technician_id int64
+	err := row.Scan(&technician_id)
+	return technician_id, err
+}
+
+const signinLinksPrune = `-- name: SigninLinksPrune :execrows
+DELETE FROM technician_signin_links WHERE expires_at < $1::timestamptz
+`
+
+func (q *Queries) SigninLinksPrune(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, signinLinksPrune, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const signinLinksRevoke = `-- name: SigninLinksRevoke :exec
+UPDATE technician_signin_links SET revoked_at = $2::timestamptz
+WHERE technician_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+`
+
+// A new sign-in link revokes the technician's earlier unused ones.
+func (q *Queries) SigninLinksRevoke(ctx context.Context, technicianID int64, now time.Time) error {
+	_, err := q.db.Exec(ctx, signinLinksRevoke, technicianID, now)
+	return err
+}
+
 const syncActClaim = `-- name: SyncActClaim :one
 INSERT INTO technician_sync_actions (technician_id, key, kind, request_hash, state, claimed_at)
 VALUES ($1, $2, $3, $4, 'pending', $5::timestamptz)
@@ -125,6 +206,18 @@ func (q *Queries) SyncChanges(ctx context.Context, technicianID int64, after int
 	return items, nil
 }
 
+const syncHorizon = `-- name: SyncHorizon :one
+SELECT coalesce((SELECT pruned_below FROM technician_sync_horizon), 0)::bigint AS pruned_below
+`
+
+// Below this transaction id the change log may have been pruned (0: never).
+func (q *Queries) SyncHorizon(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, syncHorizon)
+	var pruned_below int64
+	err := row.Scan(&pruned_below)
+	return pruned_below, err
+}
+
 const syncNotifications = `-- name: SyncNotifications :many
 SELECT id, recipient_kind, recipient_subject, kind, job_id, booking_id, title, body, data, created_at FROM notifications
 WHERE id = ANY($1::bigint[]) AND recipient_kind = 'technician' AND recipient_subject = $2::text
@@ -160,6 +253,37 @@ func (q *Queries) SyncNotifications(ctx context.Context, ids []int64, subject st
 		return nil, err
 	}
 	return items, nil
+}
+
+const syncPruneActions = `-- name: SyncPruneActions :execrows
+DELETE FROM technician_sync_actions WHERE claimed_at < $1::timestamptz
+`
+
+func (q *Queries) SyncPruneActions(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, syncPruneActions, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const syncPruneChanges = `-- name: SyncPruneChanges :one
+WITH gone AS (DELETE FROM technician_changes WHERE at < now() - make_interval(secs => $1::float8) RETURNING txid)
+SELECT count(*)::bigint AS pruned, coalesce(max((txid::text)::bigint) + 1, 0)::bigint AS below FROM gone
+`
+
+type SyncPruneChangesRow struct {
+	Pruned int64
+	Below  int64
+}
+
+// A change row's time is the database's (now() at its transaction), so its age is too: a server
+// on a simulated clock (fieldfix sim) prunes by the real one.
+func (q *Queries) SyncPruneChanges(ctx context.Context, keepSeconds float64) (SyncPruneChangesRow, error) {
+	row := q.db.QueryRow(ctx, syncPruneChanges, keepSeconds)
+	var i SyncPruneChangesRow
+	err := row.Scan(&i.Pruned, &i.Below)
+	return i, err
 }
 
 const syncRecentNotifications = `-- name: SyncRecentNotifications :many
@@ -217,6 +341,17 @@ func (q *Queries) SyncRecentNotifications(ctx context.Context, arg SyncRecentNot
 		return nil, err
 	}
 	return items, nil
+}
+
+const syncSetHorizon = `-- name: SyncSetHorizon :exec
+INSERT INTO technician_sync_horizon (pruned_below, pruned_at) VALUES ($1::bigint, $2::timestamptz)
+ON CONFLICT (only_row) DO UPDATE SET pruned_below = GREATEST(technician_sync_horizon.pruned_below, EXCLUDED.pruned_below),
+                                     pruned_at = EXCLUDED.pruned_at
+`
+
+func (q *Queries) SyncSetHorizon(ctx context.Context, below int64, now time.Time) error {
+	_, err := q.db.Exec(ctx, syncSetHorizon, below, now)
+	return err
 }
 
 const syncTimeOff = `-- name: SyncTimeOff :many

@@ -1,0 +1,34 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/labstack/echo/v4"
+)
+
+// TestTechVersionFollowsEveryFile: the app's release digest changes when any of its files does
+// (so a release installs a new service worker that caches it whole), and the served sw.js names it.
+func TestTechVersionFollowsEveryFile(t *testing.T) {
+	files := fstest.MapFS{"tech/index.html": {Data: []byte("<p>one")}, "tech/app.js": {Data: []byte("a()")}}
+	v1 := appVersion(files, "tech")
+	files["tech/index.html"] = &fstest.MapFile{Data: []byte("<p>two")}
+	v2 := appVersion(files, "tech")
+	files["tech/style.css"] = &fstest.MapFile{Data: []byte("p{}")}
+	v3 := appVersion(files, "tech")
+	if len(v1) != 16 || v1 == v2 || v2 == v3 || v1 == v3 || appVersion(files, "tech") != v3 {
+		t.Fatalf("versions %s %s %s", v1, v2, v3)
+	}
+
+	e := echo.New()
+	e.GET("/tech/*", Tech)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/tech/sw.js", nil))
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, `const VERSION = "`+TechVersion()+`"`) || strings.Contains(body, versionMark) || rec.Header().Get("Cache-Control") != "no-cache" {
+		t.Fatalf("sw.js: %d %q…", rec.Code, body[:min(len(body), 600)])
+	}
+}
