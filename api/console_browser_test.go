@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,4 +349,160 @@ func TestConsoleAsksForAFreshTokenWhenItExpires(t *testing.T) {
 	if !strings.Contains(message, "expired") || stored != "" {
 		t.Fatalf("after expiry the page says %q and keeps the token %q", message, stored)
 	}
+}
+
+// TestConsoleFiltersCapacityAndTimeOff: the lists filter by tier and trade and search by
+// reference, customer or technician; the 7-day capacity strip shows booked against available
+// hours per day (and per trade under the trade filter) and opens a day; a technician is marked
+// unavailable after a confirmation, and the message's Undo withdraws the time off.
+func TestConsoleFiltersCapacityAndTimeOff(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay) // Friday 2026-11-20, 08:00 in Paris
+	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	washer := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	// Two visits nobody can do (no ac or tv technician): one under warranty, one paid.
+	ac := b.salesRecord("kim", map[string]any{"category": "ac", "purchased_at": "2026-06-01", "warranty_months": 24})
+	req := washerBooking(ac)
+	req["appliance"], req["contact_name"] = "ac", "Zoé Martin"
+	acJob := jobOf(t, b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "kim"), req).json(t))
+	req = washerBooking(nil)
+	req["appliance"], req["contact_name"] = "tv", "Paul Petit"
+	tvJob := jobOf(t, b.do("POST", "/v1/bookings", cust, req).json(t))
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	_, ctx := browser(t, bin)
+	var got []float64
+	listIs := func(step string, want ...any) {
+		t.Helper()
+		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		js := fmt.Sprintf(`JSON.stringify([...document.querySelectorAll("#unassigned li")].map((li) => Number(li.dataset.job)).sort()) === JSON.stringify(%s)`, sortedJSON(want))
+		if err := chromedp.Run(wait, chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			_ = chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#unassigned li")].map((li) => Number(li.dataset.job))`, &got))
+			t.Fatalf("%s: the unassigned list shows %v, want %v", step, got, want)
+		}
+	}
+	pick := func(sel, value string) chromedp.Action {
+		return evalf(nil, `(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event(s.type === "search" ? "input" : "change")); })()`, sel, value)
+	}
+	if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(1440, 900, 1, false), signIn(b.srv.URL, disp)); err != nil {
+		failShot(t, ctx, "console-filters", err)
+	}
+	listIs("no filter", acJob["id"], tvJob["id"])
+	steps := []struct {
+		sel, value, step string
+		want             []any
+	}{
+		{"#f-tier", "warranty", "tier warranty", []any{acJob["id"]}},
+		{"#f-tier", "paid", "tier paid", []any{tvJob["id"]}},
+		{"#f-tier", "", "every tier", []any{acJob["id"], tvJob["id"]}},
+		{"#f-trade", "ac", "trade ac", []any{acJob["id"]}},
+		{"#f-trade", "", "every trade", []any{acJob["id"], tvJob["id"]}},
+		{"#search", "petit", "search a customer", []any{tvJob["id"]}},
+		{"#search", strings.ToLower(acJob["reference"].(string)), "search a reference", []any{acJob["id"]}},
+		{"#search", "", "no search", []any{acJob["id"], tvJob["id"]}},
+	}
+	for _, s := range steps {
+		if err := chromedp.Run(ctx, pick(s.sel, s.value)); err != nil {
+			t.Fatal(err)
+		}
+		listIs(s.step, s.want...)
+	}
+	// Searching a technician's name keeps only their row in the Gantt.
+	var rows []float64
+	if err := chromedp.Run(ctx, pick("#search", "anna"), chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 1`, nil),
+		chromedp.Evaluate(`[...document.querySelectorAll("#gantt .g-rows .g-row")].map((r) => Number(r.dataset.tech))`, &rows), pick("#search", "")); err != nil || len(rows) != 1 || rows[0] != float64(anna) {
+		t.Fatalf("searching anna leaves rows %v (%v)", rows, err)
+	}
+
+	// The strip: seven days from today; Friday's total, and the washer row under the trade filter.
+	start, _ := time.Parse(time.RFC3339, washer["planned_start"].(string))
+	end, _ := time.Parse(time.RFC3339, washer["planned_end"].(string))
+	visit := fmt.Sprintf("%g", end.Sub(start).Hours())
+	var days []string
+	var total, washerRow string
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible("#capacity tr.total td", chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("#capacity thead th[data-day]")].map((th) => th.dataset.day)`, &days),
+		chromedp.Text("#capacity tr.total td", &total, chromedp.ByQuery),
+		pick("#f-trade", "washer"),
+		chromedp.WaitVisible(`#capacity tr[data-trade="washer"] td`, chromedp.ByQuery),
+		chromedp.Text(`#capacity tr[data-trade="washer"] td`, &washerRow, chromedp.ByQuery),
+		pick("#f-trade", ""),
+	); err != nil {
+		failShot(t, ctx, "console-capacity", err)
+	}
+	if len(days) != 7 || days[0] != "2026-11-20" || days[6] != "2026-11-26" {
+		t.Fatalf("the strip's days %v", days)
+	}
+	if total != visit+"/24" || washerRow != visit+"/12" {
+		t.Fatalf("friday reads %q in total and %q for washers, want %s/24 and %s/12", total, washerRow, visit, visit)
+	}
+	var day string
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`#capacity th[data-day="2026-11-21"] button`, chromedp.ByQuery),
+		chromedp.Poll(`FF.day === "2026-11-21" && document.querySelector('#capacity th.sel').dataset.day === "2026-11-21"`, nil),
+		chromedp.Value("#day", &day, chromedp.ByQuery),
+		chromedp.Click(`#day-today`, chromedp.ByQuery),
+		chromedp.Poll(`FF.day === "2026-11-20"`, nil),
+	); err != nil || day != "2026-11-21" {
+		failShot(t, ctx, "console-capacity-day", fmt.Errorf("day %q: %v", day, err))
+	}
+
+	// Anna unavailable from now for 24 h, confirmed: her visit goes; the strip loses her day.
+	offs := func() (n int) {
+		if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM technician_time_off WHERE technician_id = $1", anna).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Run(wait,
+		chromedp.Click(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] .tech`, anna), chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`#panel .tech-panel[data-tech="%d"]`, anna), chromedp.ByQuery),
+		chromedp.Click(`#panel .off-form button.danger`, chromedp.ByQuery),
+		chromedp.WaitVisible("#confirm", chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-unavailable", err)
+	}
+	if offs() != 0 {
+		t.Fatal("time off written before the dispatcher confirmed")
+	}
+	if err := chromedp.Run(wait,
+		chromedp.Evaluate(`document.getElementById("confirm-reason").value = "van broke down"; document.getElementById("confirm-ok").click()`, nil),
+		chromedp.WaitVisible(`#messages .warn button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#panel .time-off li[data-time-off]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(fmt.Sprintf(`#gantt .visit[data-job="%v"]`, washer["id"]), chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#capacity tr.total td").textContent === "0/12"`, nil),
+	); err != nil {
+		failShot(t, ctx, "console-unavailable-confirm", err)
+	}
+	if offs() != 1 {
+		t.Fatal("no time off after confirming")
+	}
+	screenshot(t, ctx, "console-technician-panel.png")
+	if err := chromedp.Run(wait,
+		chromedp.Click(`#messages .warn button`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`#panel .time-off li[data-time-off]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#capacity tr.total td").textContent.endsWith("/24")`, nil),
+	); err != nil {
+		failShot(t, ctx, "console-undo", err)
+	}
+	if offs() != 0 {
+		t.Fatal("Undo left the time off in place")
+	}
+}
+
+// sortedJSON is the ids as a sorted JSON array, as the page's sort() leaves numbers of one length.
+func sortedJSON(ids []any) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	slices.Sort(s)
+	return "[" + strings.Join(s, ",") + "]"
 }

@@ -130,3 +130,70 @@ func (b *testBundle) washerAndFridge() (anna, bruno int64, washer, fridge map[st
 	}
 	return anna, bruno, washer, fridge
 }
+
+// TestCapacityPerDayAndTrade: GET /v1/capacity counts each day's shift hours less time off, per
+// trade (a technician with two trades in both) and in total (once), against the visits' planned
+// hours on the routes, per the trade they need; bad input is a problem, not a 500.
+func TestCapacityPerDayAndTrade(t *testing.T) {
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay) // Friday 2026-11-20, 08:00 in Paris
+	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	carla := b.technician("carla", []string{"fridge", "washer"}, 45.77, 4.83)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	washer := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	start, _ := time.Parse(time.RFC3339, washer["planned_start"].(string))
+	end, _ := time.Parse(time.RFC3339, washer["planned_end"].(string))
+	visit := end.Sub(start).Hours()
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	// Carla is off on Saturday from 12:00 to 16:00 in Paris.
+	if r := b.do("POST", fmt.Sprintf("/v1/technicians/%d/unavailable", carla), disp, map[string]any{
+		"from": "2026-11-21T11:00:00Z", "until": "2026-11-21T15:00:00Z", "reason": "dentist"}); r.Status != 200 {
+		t.Fatalf("unavailable: %d %s", r.Status, r.Body)
+	}
+	r := b.do("GET", "/v1/capacity", disp, nil)
+	if r.Status != 200 {
+		t.Fatalf("capacity: %d %s", r.Status, r.Body)
+	}
+	days := r.json(t)["days"].([]any)
+	if len(days) != 7 {
+		t.Fatalf("%d days, want 7", len(days))
+	}
+	type tr struct {
+		avail, booked float64
+		techs, visits float64
+	}
+	read := func(i int) (string, tr, map[string]tr) {
+		d := days[i].(map[string]any)
+		trades := map[string]tr{}
+		for _, x := range d["trades"].([]any) {
+			m := x.(map[string]any)
+			trades[m["trade"].(string)] = tr{m["available_hours"].(float64), m["booked_hours"].(float64), m["technicians"].(float64), m["visits"].(float64)}
+		}
+		return d["day"].(string), tr{d["available_hours"].(float64), d["booked_hours"].(float64), d["technicians"].(float64), d["visits"].(float64)}, trades
+	}
+	day, total, trades := read(0)
+	if day != "2026-11-20" || total != (tr{36, visit, 3, 1}) {
+		t.Fatalf("friday %s: %+v, want 36 h available, %v booked, 3 technicians, 1 visit", day, total, visit)
+	}
+	if trades["washer"] != (tr{24, visit, 2, 1}) || trades["fridge"] != (tr{24, 0, 2, 0}) {
+		t.Fatalf("friday's trades %+v", trades)
+	}
+	day, total, trades = read(1)
+	if day != "2026-11-21" || total != (tr{32, 0, 3, 0}) || trades["washer"] != (tr{20, 0, 2, 0}) || trades["fridge"] != (tr{20, 0, 2, 0}) {
+		t.Fatalf("saturday %s: %+v %+v, want carla's 4 h off out of both her trades", day, total, trades)
+	}
+	if d, _, _ := read(6); d != "2026-11-26" {
+		t.Fatalf("the seventh day is %s", d)
+	}
+	if r := b.do("GET", "/v1/capacity?from=2026-11-21&days=1", disp, nil); len(r.json(t)["days"].([]any)) != 1 {
+		t.Fatalf("one day from saturday: %s", r.Body)
+	}
+	wantProblem(t, b.do("GET", "/v1/capacity?days=0", disp, nil), 400, "out_of_range")
+	wantProblem(t, b.do("GET", "/v1/capacity?days=32", disp, nil), 400, "out_of_range")
+	wantProblem(t, b.do("GET", "/v1/capacity?from=21/11/2026", disp, nil), 400, "invalid_date")
+	wantProblem(t, b.do("GET", "/v1/capacity?region=lyon", disp, nil), 400, "invalid_region")
+	wantProblem(t, b.do("GET", "/v1/capacity?trade=washer", disp, nil), 400, "unknown_filter")
+	wantProblem(t, b.do("GET", "/v1/capacity", cust, nil), 403, "forbidden_role")
+}

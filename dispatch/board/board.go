@@ -51,20 +51,9 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 	if !a.Staff() {
 		return Board{}, dispatch.Forbidden("only dispatchers read the board")
 	}
-	var reg geo.Cell
-	if region != "" {
-		c, err := geo.ParseCellAt(region, geo.ResRegion)
-		if err != nil {
-			return Board{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
-		}
-		reg = c
-	}
-	inRegion := func(l dispatch.Location) bool {
-		if region == "" {
-			return true
-		}
-		c, err := geo.RegionOf(planning.Point(l))
-		return err == nil && c == reg
+	inRegion, err := regionFilter(region)
+	if err != nil {
+		return Board{}, err
 	}
 	now := s.Now()
 	if day.IsZero() {
@@ -136,6 +125,21 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		out.Routes[i].TimeOff = append(out.Routes[i].TimeOff, o)
 	}
 	return out, nil
+}
+
+// regionFilter says whether a place is in region (an H3 res-5 cell; empty: every place).
+func regionFilter(region string) (func(dispatch.Location) bool, error) {
+	if region == "" {
+		return func(dispatch.Location) bool { return true }, nil
+	}
+	reg, err := geo.ParseCellAt(region, geo.ResRegion)
+	if err != nil {
+		return nil, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
+	}
+	return func(l dispatch.Location) bool {
+		c, err := geo.RegionOf(planning.Point(l))
+		return err == nil && c == reg
+	}, nil
 }
 
 // OverdueComplaints are complaints still open past the acknowledgement time.

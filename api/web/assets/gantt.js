@@ -70,7 +70,10 @@ const Gantt = (() => {
     btn.onclick = () => Panel.showTech(t.id);
     const jobs = r.jobs.map((id) => FF.jobs.get(id));
     const booked = jobs.reduce((s, j) => s + (ms(j.planned_end) - ms(j.planned_start) || 0) + (j.travel_minutes || 0) * 60e3, 0);
-    const shift = r.shifts.reduce((s, w) => s + ms(w.end) - ms(w.start), 0);
+    // Shift time less the time off inside it: a technician off all day is neither idle nor available.
+    const over = (a0, a1, b0, b1) => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+    const shift = r.shifts.reduce((s, w) => s + Math.max(0, ms(w.end) - ms(w.start) -
+      r.time_off.reduce((o, x) => o + over(ms(w.start), ms(w.end), ms(x.from), ms(x.until)), 0)), 0);
     const load = el("span", "load", `${jobs.length} · ${(booked / 3600e3).toFixed(1)}/${(shift / 3600e3).toFixed(0)} h`);
     if (shift > 0 && jobs.length === 0) { row.classList.add("idle"); load.textContent += " idle"; }
     if (booked > shift || jobs.some((j) => !r.shifts.some((w) => ms(j.planned_start) >= ms(w.start) && ms(j.planned_end) <= ms(w.end)))) {

@@ -47,8 +47,9 @@ function ingest(b) {
   FF.atRisk = b.at_risk.map((it) => record(it).id);
   const trades = new Set();
   for (const t of FF.techs.values()) for (const s of t.skills) trades.add(s);
+  for (const j of FF.jobs.values()) for (const s of j.required_skills || []) trades.add(s); // a trade nobody has: what waits for it
   const tsel = $("#f-trade");
-  if (tsel.options.length - 1 !== trades.size) {
+  if ([...tsel.options].slice(1).map((o) => o.value).join() !== [...trades].sort().join()) {
     const keep = tsel.value;
     tsel.replaceChildren(el("option", "", "all"));
     tsel.firstChild.value = "";
@@ -82,6 +83,7 @@ async function load(day) {
     Gantt.render();
     const m = performance.now();
     performance.measure("console-draw-gantt", { start: g, end: m });
+    Capacity.load();
     await MapView.render(region, cells);
     performance.measure("console-draw-map", { start: m, end: performance.now() });
     if (!day) Gantt.scrollToNow();
@@ -113,6 +115,7 @@ async function reload() {
     Gantt.updateRows(null);
     MapView.updateRoutes(null);
     MapView.updatePositions();
+    Capacity.load();
     document.body.dataset.reloaded = String(Date.now());
   } catch (e) { fail(e); }
 }
@@ -234,7 +237,7 @@ function wire() {
   };
   const refilter = () => { renderLists(); Gantt.updateRows(null); };
   $("#f-tier").onchange = () => { FF.filters.tier = $("#f-tier").value; refilter(); };
-  $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); };
+  $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); Capacity.render(); };
   let st = null;
   $("#search").oninput = () => { clearTimeout(st); st = setTimeout(() => { FF.filters.q = $("#search").value.trim().toLowerCase(); refilter(); }, 150); };
   $("#panel-close").onclick = Panel.close;
@@ -248,6 +251,7 @@ function wire() {
     } catch (e) { fail(e); }
   };
   Gantt.wire();
+  Capacity.wire(load);
   setInterval(Gantt.tick, 30000);
   setInterval(async () => {
     if (!FF.token || $("#app").hidden || document.hidden) return;
