@@ -232,6 +232,9 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 		chromedp.Text("#panel .facts", &facts, chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll("#panel .actions button")].map((b) => b.textContent)`, &buttons),
 		chromedp.WaitVisible("#panel .history li", chromedp.ByQuery),
+		// what the customer and the technicians were told
+		chromedp.WaitVisible(`#panel .messages li[data-kind="received"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#panel .messages li[data-kind="cancellation"]`, chromedp.ByQuery),
 	); err != nil {
 		failShot(t, ctx, "console-panel", err)
 	}

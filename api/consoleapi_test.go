@@ -197,3 +197,47 @@ func TestCapacityPerDayAndTrade(t *testing.T) {
 	wantProblem(t, b.do("GET", "/v1/capacity?trade=washer", disp, nil), 400, "unknown_filter")
 	wantProblem(t, b.do("GET", "/v1/capacity", cust, nil), 403, "forbidden_role")
 }
+
+// TestBookingMessagesForTheJobPanel: GET /v1/bookings/{id}/messages lists what the booking's
+// customer and technician were told, newest first, and nothing about other bookings.
+func TestBookingMessagesForTheJobPanel(t *testing.T) {
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	booking := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), washerBooking(nil)).json(t)
+	other := washerBooking(nil)
+	other["appliance"] = "fridge"
+	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "kim"), other)
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	path := fmt.Sprintf("/v1/bookings/%v/messages", booking["id"])
+	r := b.do("GET", path, disp, nil)
+	if r.Status != 200 {
+		t.Fatalf("messages: %d %s", r.Status, r.Body)
+	}
+	items := r.json(t)["items"].([]any)
+	to := map[string]bool{}
+	lastID := 1e18
+	for _, x := range items {
+		m := x.(map[string]any)
+		if m["booking_id"] != booking["id"] {
+			t.Fatalf("a message about booking %v: %v", m["booking_id"], m)
+		}
+		if id := m["id"].(float64); id >= lastID {
+			t.Fatalf("not newest first: %v after %v", id, lastID)
+		} else {
+			lastID = id
+		}
+		to[fmt.Sprint(m["recipient_kind"], ":", m["recipient_subject"], ":", m["kind"])] = true
+		if _, ok := m["pushes"].(map[string]any)["delivered"]; !ok {
+			t.Fatalf("no push counts: %v", m)
+		}
+	}
+	if !to["customer:cust:received"] || !to["technician:anna:offer"] || len(to) != len(items) {
+		t.Fatalf("messages %v, want the customer's received and anna's offer", to)
+	}
+	wantProblem(t, b.do("GET", "/v1/bookings/999999/messages", disp, nil), 404, "booking_not_found")
+	wantProblem(t, b.do("GET", path+"?kind=offer", disp, nil), 400, "unknown_filter")
+	wantProblem(t, b.do("GET", path, b.token(dispatch.RoleCustomer, "cust"), nil), 403, "forbidden_role")
+}

@@ -93,3 +93,44 @@ func (h consoleHandlers) capacity(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"days": out})
 }
+
+type messageDTO struct {
+	notificationDTO
+	RecipientKind    string `json:"recipient_kind"`
+	RecipientSubject string `json:"recipient_subject"`
+	Pushes           struct {
+		Delivered int `json:"delivered"`
+		Pending   int `json:"pending"`
+		Failed    int `json:"failed"`
+	} `json:"pushes"`
+}
+
+// bookingMessages answers GET /v1/bookings/{id}/messages: what the booking's customer and
+// technicians were told, for the console's job panel.
+func (h consoleHandlers) bookingMessages(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := onlyQuery(c); err != nil {
+		return err
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	ms, err := h.Services.Board.BookingMessages(c.Request().Context(), actor(c), id, page)
+	if err != nil {
+		return err
+	}
+	out := listDTO[messageDTO]{Items: make([]messageDTO, 0, len(ms))}
+	for _, m := range ms {
+		d := messageDTO{notificationDTO: notificationOut(m.Notification), RecipientKind: m.RecipientKind, RecipientSubject: m.RecipientSubject}
+		d.Pushes.Delivered, d.Pushes.Pending, d.Pushes.Failed = m.PushesDelivered, m.PushesPending, m.PushesFailed
+		out.Items = append(out.Items, d)
+	}
+	if n := len(ms); n > 0 {
+		out.NextBefore = nextBefore(page.Norm(), n, ms[n-1].ID)
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -100,6 +100,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/bookings/:id/cancel", in.cancelBooking, customer, dispatcher)
 	private("POST", "/bookings/:id/reschedule", in.rescheduleBooking, customer, dispatcher)
 	private("POST", "/bookings/:id/feedback", as.feedback, customer)
+	private("GET", "/bookings/:id/messages", con.bookingMessages, dispatcher, admin)
 
 	private("POST", "/complaints", as.createComplaint, customer, dispatcher)
 	private("GET", "/complaints", as.listComplaints, customer, dispatcher)

@@ -12,7 +12,11 @@ const MapView = (() => {
 
   function init() {
     if (map || typeof L === "undefined") return;
-    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }) // a canvas: thousands of marks stay cheap.setView([45.76, 4.84], 11);
+    // A canvas: thousands of marks stay cheap. Until the day's routes are fitted the map shows
+    // where the technicians are based.
+    const homes = [...FF.techs.values()].filter((t) => t.active && t.home);
+    const mid = (k) => homes.reduce((s, t) => s + t.home[k], 0) / homes.length;
+    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }).setView(homes.length ? [mid("lat"), mid("lng")] : [20, 0], homes.length ? 11 : 2);
     if (FF.config.map_tiles) {
       L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
       $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
@@ -138,7 +142,8 @@ const MapView = (() => {
       const b = L.latLngBounds([]);
       for (const line of routes.values()) b.extend(line.getBounds());
       if (extra && extra.getLayers().length) b.extend(extra.getBounds());
-      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false }); }
+      // maxZoom: one short route shows its streets, not a doorstep
+      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false, maxZoom: 14 }); }
     };
     if (routes.size) fit(null);
     // The cells come when they come: the day is drawn without waiting for them.
