@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
 )
 
 // consoleDay is a Friday at 08:00 in Paris, the dispatchers' zone in these tests.
@@ -256,7 +258,7 @@ func TestConsoleMapAndPhone(t *testing.T) {
 	b := setup(t)
 	b.parisBusiness()
 	b.clock.Set(consoleDay)
-	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
 	b.technician("bruno", []string{"washer"}, 45.74, 4.87)
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	for i, at := range [][2]float64{{45.771, 4.83}, {45.745, 4.86}, {45.752, 4.842}, {45.766, 4.851}, {45.738, 4.88}} {
@@ -297,6 +299,34 @@ func TestConsoleMapAndPhone(t *testing.T) {
 	}
 	if routes == 0 {
 		t.Fatal("no route to compare")
+	}
+
+	// A ping arrives live: the technician's dot moves, and nothing is read or redrawn for it.
+	listening := make(chan struct{})
+	var once sync.Once
+	lctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go postgres.New(b.db.Pool).ListenTechnicians(lctx, func(id int64) { // as serve wires it
+		if tech, ok := b.svc.Planner.SyncTechnician(lctx, id); ok {
+			b.hub.Technician(tech)
+		}
+	}, func() { once.Do(func() { close(listening) }) })
+	<-listening
+	if err := chromedp.Run(ctx, evalf(nil, `window.gantt = document.querySelector("#gantt .g-rows"); window.loadedAt = document.body.dataset.loaded; window.reads = performance.getEntriesByType("resource").length`)); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.do("PUT", "/v1/technicians/me/location", b.token(dispatch.RoleTechnician, "anna"), map[string]any{"lat": 45.7712, "lng": 4.8291}); r.Status != 200 {
+		t.Fatalf("ping: %d %s", r.Status, r.Body)
+	}
+	var quiet bool
+	if err := chromedp.Run(ctx,
+		chromedp.Poll(fmt.Sprintf(`JSON.stringify(MapView.drawnPosition(%d)) === "[45.7712,4.8291]"`, anna), nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`window.gantt === document.querySelector("#gantt .g-rows") && window.loadedAt === document.body.dataset.loaded && performance.getEntriesByType("resource").length === window.reads`, &quiet),
+	); err != nil {
+		failShot(t, ctx, "console-ping", err)
+	}
+	if !quiet {
+		t.Fatal("a ping made the console read or redraw more than the technician's dot")
 	}
 
 	var width, client int

@@ -96,20 +96,31 @@ const MapView = (() => {
   // updatePositions moves the technicians' dots to their latest pings (and drops stale ones).
   function updatePositions() {
     if (!map) return;
-    const seen = new Set();
-    for (const t of FF.techs.values()) {
-      if (!t.active || !t.last_position || (FF.board.region && t.region !== FF.board.region)) continue;
-      seen.add(t.id);
-      const ll = [t.last_position.lat, t.last_position.lng];
-      let m = positions.get(t.id);
-      if (!m) {
-        m = L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff", fillColor: hue(t.id), fillOpacity: 1, className: "pos" }).addTo(layers.positions);
-        m.bindTooltip(t.name);
-        positions.set(t.id, m);
-      } else m.setLatLng(ll);
-      m.setTooltipContent(t.name + (t.last_seen_at ? " · seen " + hm(t.last_seen_at) : ""));
+    for (const t of FF.techs.values()) updatePosition(t);
+    for (const [id, m] of positions) if (!FF.techs.has(id)) { m.remove(); positions.delete(id); }
+  }
+
+  // updatePosition moves one technician's dot (a "technician" event of the live feed, a ping).
+  function updatePosition(t) {
+    if (!map) return;
+    let m = positions.get(t.id);
+    if (!t.active || !t.last_position || (FF.board.region && t.region !== FF.board.region)) {
+      if (m) { m.remove(); positions.delete(t.id); }
+      return;
     }
-    for (const [id, m] of positions) if (!seen.has(id)) { m.remove(); positions.delete(id); }
+    const ll = [t.last_position.lat, t.last_position.lng];
+    if (!m) {
+      m = L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff", fillColor: hue(t.id), fillOpacity: 1, className: "pos" }).addTo(layers.positions);
+      m.bindTooltip(t.name);
+      positions.set(t.id, m);
+    } else m.setLatLng(ll);
+    m.setTooltipContent(t.name + (t.last_seen_at ? " · seen " + hm(t.last_seen_at) : ""));
+  }
+
+  // For the tests: where a technician's dot is drawn, [lat, lng], or null.
+  function drawnPosition(id) {
+    const m = positions.get(id);
+    return m ? [m.getLatLng().lat, m.getLatLng().lng] : null;
   }
 
   // cells reads a region's hexagons (started alongside the board's read).
@@ -156,5 +167,5 @@ const MapView = (() => {
     return line ? line.getLatLngs().map((p) => [p.lat, p.lng]) : null;
   }
 
-  return { render, cells, updateRoutes, updateJob, updatePositions, drawnRoute, resize: () => map && map.invalidateSize() };
+  return { render, cells, updateRoutes, updateJob, updatePositions, updatePosition, drawnRoute, drawnPosition, resize: () => map && map.invalidateSize() };
 })();

@@ -146,6 +146,15 @@ async function onChange(ev) {
   settleSoon(2000);
 }
 
+// onTechnician moves a technician's dot to the position of their latest ping, and nothing else.
+function onTechnician(ev) {
+  const t = FF.techs.get(ev.technician_id);
+  if (!t) return; // a technician this console has not read yet: the next full read brings them
+  Object.assign(t, { active: ev.active, last_position: ev.last_position, last_seen_at: ev.last_seen_at });
+  MapView.updatePosition(t);
+  document.body.dataset.pinged = String(ev.technician_id);
+}
+
 function expired() {
   signout();
   say("Your token has expired: sign in with a fresh one", "err");
@@ -175,9 +184,12 @@ async function listen() {
           buf = buf.slice(i + 2);
           if (/^event: token_expired/m.test(msg)) return expired();
           if (/^event: resync/m.test(msg)) settleSoon(300);
+          const data = () => JSON.parse(msg.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"));
           if (/^event: change/m.test(msg)) {
-            const data = msg.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-            try { onChange(JSON.parse(data)); } catch (e) { settleSoon(300); }
+            try { onChange(data()); } catch (e) { settleSoon(300); }
+          }
+          if (/^event: technician/m.test(msg)) {
+            try { onTechnician(data()); } catch (e) { /* the next ping */ }
           }
         }
       }
@@ -253,10 +265,11 @@ function wire() {
   Gantt.wire();
   Capacity.wire(load);
   setInterval(Gantt.tick, 30000);
+  // Pings come live ("technician" events); this read catches what a lost stream missed.
   setInterval(async () => {
     if (!FF.token || $("#app").hidden || document.hidden) return;
     try { await fetchTechs(); MapView.updatePositions(); } catch (e) { /* the next round */ }
-  }, 20000);
+  }, 120000);
 }
 
 wire();
