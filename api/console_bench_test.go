@@ -134,4 +134,50 @@ UPDATE bookings SET status = 'open' WHERE id IN (SELECT booking_id FROM jobs WHE
 	t.Logf("live changes applied (event to drawn, the visit read included): %d, p50 %.1f ms, p95 %.1f ms, max %.1f ms",
 		len(applied), pct(applied, 0.5), pct(applied, 0.95), applied[len(applied)-1])
 	t.Logf("of which drawing: p50 %.1f ms, p95 %.1f ms, max %.1f ms", pct(drawn, 0.5), pct(drawn, 0.95), drawn[len(drawn)-1])
+
+	// Pings: each of the 150 technicians reports a position, one each 20 ms; each is a technician
+	// event whose dot the page moves.
+	b.livePositions()
+	var techIDs []int64
+	if err := pgxCollect(b, "SELECT id FROM technicians ORDER BY id", &techIDs); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range techIDs {
+		if _, err := b.db.Pool.Exec(t.Context(), "UPDATE technicians SET subject = 'bench-' || id WHERE id = $1 AND subject IS NULL", id); err != nil {
+			t.Fatal(err)
+		}
+		if r := b.do("PUT", "/v1/technicians/me/location", b.token(dispatch.RoleTechnician, fmt.Sprintf("bench-%d", id)),
+			map[string]any{"lat": 45.70 + 0.001*float64(i%100), "lng": 4.80 + 0.001*float64(i/100)}); r.Status != 200 {
+			t.Fatalf("ping %d: %d %s", id, r.Status, r.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var pinged []float64
+	waitP, cancelP := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelP()
+	if err := chromedp.Run(waitP,
+		chromedp.Poll(fmt.Sprintf(`performance.getEntriesByName("ping-draw").length >= %d`, len(techIDs)), nil, chromedp.WithPollingInterval(200*time.Millisecond)),
+		chromedp.Evaluate(`performance.getEntriesByName("ping-draw").map((e) => e.duration)`, &pinged),
+	); err != nil {
+		failShot(t, ctx, "console-bench-pings", err)
+	}
+	slices.Sort(pinged)
+	t.Logf("pings drawn (a technician event to the dot moved): %d, p50 %.2f ms, p95 %.2f ms, max %.2f ms", len(pinged), pct(pinged, 0.5), pct(pinged, 0.95), pinged[len(pinged)-1])
+}
+
+// pgxCollect reads one column of int64 into out.
+func pgxCollect(b *testBundle, query string, out *[]int64) error {
+	rows, err := b.db.Pool.Query(b.t.Context(), query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		*out = append(*out, id)
+	}
+	return rows.Err()
 }

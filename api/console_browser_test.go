@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
-	"github.com/fieldfix/fieldfix/dispatch/postgres"
 )
 
 // consoleDay is a Friday at 08:00 in Paris, the dispatchers' zone in these tests.
@@ -302,16 +300,7 @@ func TestConsoleMapAndPhone(t *testing.T) {
 	}
 
 	// A ping arrives live: the technician's dot moves, and nothing is read or redrawn for it.
-	listening := make(chan struct{})
-	var once sync.Once
-	lctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	go postgres.New(b.db.Pool).ListenTechnicians(lctx, func(id int64) { // as serve wires it
-		if tech, ok := b.svc.Planner.SyncTechnician(lctx, id); ok {
-			b.hub.Technician(tech)
-		}
-	}, func() { once.Do(func() { close(listening) }) })
-	<-listening
+	b.livePositions()
 	if err := chromedp.Run(ctx, evalf(nil, `window.gantt = document.querySelector("#gantt .g-rows"); window.loadedAt = document.body.dataset.loaded; window.reads = performance.getEntriesByType("resource").length`)); err != nil {
 		t.Fatal(err)
 	}

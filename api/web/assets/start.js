@@ -150,8 +150,10 @@ async function onChange(ev) {
 function onTechnician(ev) {
   const t = FF.techs.get(ev.technician_id);
   if (!t) return; // a technician this console has not read yet: the next full read brings them
+  const t0 = performance.now();
   Object.assign(t, { active: ev.active, last_position: ev.last_position, last_seen_at: ev.last_seen_at });
   MapView.updatePosition(t);
+  performance.measure("ping-draw", { start: t0, end: performance.now() });
   document.body.dataset.pinged = String(ev.technician_id);
 }
 
