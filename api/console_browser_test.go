@@ -1,10 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -527,4 +533,61 @@ func sortedJSON(ids []any) string {
 	}
 	slices.Sort(s)
 	return "[" + strings.Join(s, ",") + "]"
+}
+
+// TestConsoleDrawsConfiguredTiles: with FIELDFIX_MAP_TILES the map fetches its street tiles from
+// that template (and the page's CSP lets images come from that origin alone), credits the source,
+// and no longer says it has no tiles.
+func TestConsoleDrawsConfiguredTiles(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), washerBooking(nil))
+	var tile bytes.Buffer
+	_ = png.Encode(&tile, image.NewGray(image.Rect(0, 0, 256, 256)))
+	var asked atomic.Int64
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var z, x, y int
+		if _, err := fmt.Sscanf(r.URL.Path, "/%d/%d/%d.png", &z, &x, &y); err != nil || z < 0 || z > 19 {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tile.Bytes())
+	}))
+	t.Cleanup(tiles.Close)
+	e := api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Ready: b.db.Pool.Ping, Now: b.clock.Now, Events: b.hub,
+		BookingsPerMinute: 1000, ComplaintsPerMinute: 1000, MapTiles: tiles.URL + "/{z}/{x}/{y}.png", MapAttribution: "© Test Tiles"})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close) // after the tab's cleanup, which ends its live stream
+	res, err := http.Get(srv.URL + "/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: "+tiles.URL+";") {
+		t.Fatalf("the console's CSP %q does not let the tiles in", csp)
+	}
+	_, ctx := browser(t, bin)
+	var note, credit string
+	var drawn int
+	if err := chromedp.Run(ctx,
+		emulation.SetDeviceMetricsOverride(1440, 900, 1, false),
+		signIn(srv.URL, b.token(dispatch.RoleDispatcher, "disp")),
+		chromedp.Poll(`document.querySelectorAll("#map img.leaflet-tile-loaded").length > 0`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`document.querySelectorAll("#map img.leaflet-tile-loaded").length`, &drawn),
+		chromedp.Text("#map-note", &note, chromedp.ByQuery),
+		chromedp.Text("#map .leaflet-control-attribution", &credit, chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-tiles", err)
+	}
+	if asked.Load() == 0 || drawn == 0 {
+		t.Fatalf("%d tiles asked for, %d drawn", asked.Load(), drawn)
+	}
+	if strings.Contains(note, "No street tiles") || !strings.Contains(credit, "© Test Tiles") {
+		t.Fatalf("with tiles the map says %q and credits %q", note, credit)
+	}
 }
