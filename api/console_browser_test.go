@@ -343,6 +343,25 @@ func TestConsoleMapAndPhone(t *testing.T) {
 		t.Fatalf("without tiles the map says %q", note)
 	}
 	screenshot(t, ctx, "console-board-phone.png")
+
+	// A technician picked: their day comes under the map, above everyone's, still one column.
+	var order []float64
+	if err := chromedp.Run(ctx,
+		evalf(nil, `document.querySelector('#gantt .g-row[data-tech="%d"] .tech').click()`, anna),
+		chromedp.WaitVisible(fmt.Sprintf(`#panel .tech-panel[data-tech="%d"] .visits li`, anna), chromedp.ByQuery),
+		chromedp.Evaluate(`[document.querySelector("#map-box").getBoundingClientRect().bottom, document.querySelector("#panel").getBoundingClientRect().top,
+  document.querySelector("#panel").getBoundingClientRect().bottom, document.querySelector("#day-view").getBoundingClientRect().top,
+  Math.max(document.documentElement.scrollWidth, document.body.scrollWidth), document.querySelector("#panel").getBoundingClientRect().top]`, &order),
+	); err != nil {
+		failShot(t, ctx, "console-phone-technician", err)
+	}
+	if !(order[0] <= order[1] && order[2] <= order[3]) || order[4] > 390 {
+		t.Fatalf("on the phone: map ends at %v, the technician's day spans %v–%v, everyone's day starts at %v, page %v px wide", order[0], order[1], order[2], order[3], order[4])
+	}
+	if order[5] < -1 || order[5] > 844 {
+		t.Fatalf("the technician's day is not in view (top at %v)", order[5])
+	}
+	screenshot(t, ctx, "console-technician-phone.png")
 }
 
 // TestConsoleAsksForAFreshTokenWhenItExpires: the server ends the live stream when the token

@@ -8,9 +8,12 @@ const Panel = (() => {
   const body = () => $("#panel-body");
 
   function open() {
+    const was = $("#panel").hidden;
     $("#panel").hidden = false;
     document.body.classList.add("panel-open");
     MapView.resize();
+    // On a phone the panel sits under the map, in the page: bring it into view.
+    if (was && matchMedia("(max-width: 760px)").matches) $("#panel").scrollIntoView({ block: "start" });
   }
   function close() {
     $("#panel").hidden = true;
