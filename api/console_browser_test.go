@@ -305,6 +305,13 @@ func TestConsoleMapAndPhone(t *testing.T) {
 		t.Fatal("no route to compare")
 	}
 
+	// The service areas layer, asked for: two technicians without an area, two reaches drawn.
+	var areas int
+	if err := chromedp.Run(ctx, chromedp.Click("#l-areas", chromedp.ByQuery), chromedp.WaitVisible("body[data-areas]", chromedp.ByQuery),
+		chromedp.Evaluate(`Number(document.body.dataset.areas)`, &areas)); err != nil || areas != 2 {
+		failShot(t, ctx, "console-areas", fmt.Errorf("%d areas drawn: %v", areas, err))
+	}
+
 	// A ping arrives live: the technician's dot moves, and nothing is read or redrawn for it.
 	b.livePositions()
 	if err := chromedp.Run(ctx, evalf(nil, `window.gantt = document.querySelector("#gantt .g-rows"); window.loadedAt = document.body.dataset.loaded; window.reads = performance.getEntriesByType("resource").length`)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // TestBoardCarriesWhatTheConsoleDraws: the board says its zone and clock, each route its shifts
@@ -240,4 +241,62 @@ func TestBookingMessagesForTheJobPanel(t *testing.T) {
 	wantProblem(t, b.do("GET", "/v1/bookings/999999/messages", disp, nil), 404, "booking_not_found")
 	wantProblem(t, b.do("GET", path+"?kind=offer", disp, nil), 400, "unknown_filter")
 	wantProblem(t, b.do("GET", path, b.token(dispatch.RoleCustomer, "cust"), nil), 403, "forbidden_role")
+}
+
+// TestServiceAreasLayer: GET /v1/geo/areas draws a technician's service area by its cells (each
+// once, with whose it is) and, for one without an area, the reach around where they are; it
+// keeps to the region's technicians.
+func TestServiceAreasLayer(t *testing.T) {
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	admin := b.token(dispatch.RoleAdmin, "admin")
+	bruno := b.technician("bruno", []string{"fridge"}, 45.761, 4.841)
+	east, _ := geo.CellOf(geo.Point{Lat: 45.76, Lng: 4.90}, 7)
+	west, _ := geo.CellOf(geo.Point{Lat: 45.76, Lng: 4.80}, 7)
+	area := func(sub string, cells ...geo.Cell) float64 {
+		ids := []string{}
+		for _, c := range cells {
+			ids = append(ids, c.String())
+		}
+		r := b.do("POST", "/v1/technicians", admin, map[string]any{"subject": sub, "name": sub, "skills": []string{"washer"},
+			"home": map[string]any{"lat": 45.76, "lng": 4.84}, "time_zone": "Europe/Paris", "service_area": ids})
+		if r.Status != 201 {
+			t.Fatalf("technician %s: %d %s", sub, r.Status, r.Body)
+		}
+		return r.json(t)["id"].(float64)
+	}
+	anna := area("anna", east, west)
+	carla := area("carla", east)
+	paris := b.technician("paris", []string{"washer"}, 48.85, 2.35)
+	lyon, _ := geo.RegionOf(geo.Point{Lat: 45.76, Lng: 4.84}) // the region of anna's, carla's and bruno's homes
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	r := b.do("GET", "/v1/geo/areas?region="+lyon.String(), disp, nil)
+	if r.Status != 200 {
+		t.Fatalf("areas: %d %s", r.Status, r.Body)
+	}
+	got := map[string]string{}
+	for _, x := range r.json(t)["features"].([]any) {
+		f := x.(map[string]any)
+		p, g := f["properties"].(map[string]any), f["geometry"].(map[string]any)
+		key := fmt.Sprint(p["cell"])
+		if g["type"] == "Point" {
+			key = fmt.Sprint("reach ", p["technician_ids"])
+		}
+		got[key] = fmt.Sprint(g["type"], " ", p["technician_ids"], " ", p["radius_km"])
+		if g["type"] == "Point" && fmt.Sprint(g["coordinates"]) != "[4.841 45.761]" {
+			t.Fatalf("bruno's reach is around %v, want his home [4.841 45.761]", g["coordinates"])
+		}
+	}
+	want := map[string]string{
+		east.String():                     fmt.Sprintf("Polygon [%v %v] <nil>", anna, carla),
+		west.String():                     fmt.Sprintf("Polygon [%v] <nil>", anna),
+		fmt.Sprint("reach [", bruno, "]"): fmt.Sprintf("Point [%v] 60", bruno),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("areas %v, want %v (not paris %d, based elsewhere)", got, want, paris)
+	}
+	wantProblem(t, b.do("GET", "/v1/geo/areas?region=lyon", disp, nil), 400, "invalid_region")
+	wantProblem(t, b.do("GET", "/v1/geo/areas?near=1", disp, nil), 400, "unknown_filter")
+	wantProblem(t, b.do("GET", "/v1/geo/areas", b.token(dispatch.RoleTechnician, "anna"), nil), 403, "forbidden_role")
 }

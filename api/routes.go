@@ -127,6 +127,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("DELETE", "/dispatchers/me/devices/:token", lc.deleteDevice, dispatcher)
 	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
 	private("GET", "/geo/cells", con.geoCells, dispatcher)
+	private("GET", "/geo/areas", con.geoAreas, dispatcher, admin)
 	private("GET", "/capacity", con.capacity, dispatcher, admin)
 
 	private("GET", "/jobs/:id", lc.getJob, customer, technician, dispatcher, admin)

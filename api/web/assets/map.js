@@ -1,6 +1,6 @@
 // The map (Leaflet, vendored): tiles from FIELDFIX_MAP_TILES when set, else a plain background
 // that says so; layers: each technician's planned route in visit order, live positions, jobs by
-// tier and state, and the region's H3 cells shaded by open work.
+// tier and state, the region's H3 cells shaded by open work, and (when asked for) service areas.
 "use strict";
 
 const MapView = (() => {
@@ -28,6 +28,34 @@ const MapView = (() => {
       layers[k] = L.layerGroup().addTo(map);
       $("#l-" + k).onchange = (ev) => (ev.target.checked ? layers[k].addTo(map) : layers[k].remove());
     }
+    // Service areas are read when first shown (and again for another region while shown).
+    layers.areas = L.layerGroup();
+    $("#l-areas").onchange = (ev) => {
+      if (!ev.target.checked) { layers.areas.remove(); return; }
+      layers.areas.addTo(map);
+      drawAreas();
+    };
+  }
+
+  // drawAreas draws where the region's technicians take work: their service areas' cells, or a
+  // circle of the search's reach around one without an area.
+  let areasSeq = 0;
+  async function drawAreas() {
+    const my = ++areasSeq;
+    let fc;
+    try { fc = await api("GET", "/v1/geo/areas" + (FF.region ? "?region=" + FF.region : "")); } catch (e) { fail(e); return; }
+    if (my !== areasSeq) return;
+    layers.areas.clearLayers();
+    const names = (ids) => ids.map((id) => techName(id)).join(", ");
+    const drawn = L.geoJSON(fc, {
+      style: () => ({ weight: 1, color: "#6d597a", dashArray: "4 3", fillColor: "#6d597a", fillOpacity: 0.06 }),
+      pointToLayer: (f, ll) => L.circle(ll, { radius: f.properties.radius_km * 1000 }),
+      onEachFeature: (f, l) => {
+        l.bindTooltip(f.properties.radius_km ? `${names(f.properties.technician_ids)}: within ${f.properties.radius_km} km` : `${names(f.properties.technician_ids)}: service area`, { sticky: true });
+        l.techIds = f.properties.technician_ids;
+      },
+    }).addTo(layers.areas);
+    document.body.dataset.areas = String(drawn.getLayers().length); // for the tests: shapes drawn
   }
 
   // routeLatLngs is a technician's day in visit order: home base, then each visit by planned start.
@@ -157,6 +185,7 @@ const MapView = (() => {
       if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false, maxZoom: 14 }); }
     };
     if (routes.size) fit(null);
+    if ($("#l-areas").checked) drawAreas();
     // The cells come when they come: the day is drawn without waiting for them.
     drawCells(pending || cells(region)).then(fit);
   }
