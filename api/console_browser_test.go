@@ -20,6 +20,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // consoleDay is a Friday at 08:00 in Paris, the dispatchers' zone in these tests.
@@ -615,5 +616,56 @@ func TestConsoleDrawsConfiguredTiles(t *testing.T) {
 	}
 	if strings.Contains(note, "No street tiles") || !strings.Contains(credit, "© Test Tiles") {
 		t.Fatalf("with tiles the map says %q and credits %q", note, credit)
+	}
+}
+
+// TestConsoleRegionsRemembered: the dispatcher picks one region, then two; the board shows their
+// technicians only, and the choice survives a reload of the page.
+func TestConsoleRegionsRemembered(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	lyon := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	paris := b.technician("pierre", []string{"washer"}, 48.85, 2.35)
+	marseille := b.technician("marius", []string{"washer"}, 43.30, 5.37)
+	regionOf := func(lat, lng float64) string {
+		c, err := geo.RegionOf(geo.Point{Lat: lat, Lng: lng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.String()
+	}
+	_, ctx := browser(t, bin)
+	rows := func() []float64 {
+		var ids []float64
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#gantt .g-rows .g-row")].map((r) => Number(r.dataset.tech))`, &ids)); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	pick := func(region string) chromedp.Action {
+		return evalf(nil, `document.querySelector('#region-list input[value="%s"]').click()`, region)
+	}
+	if err := chromedp.Run(ctx, signIn(b.srv.URL, b.token(dispatch.RoleDispatcher, "disp"))); err != nil {
+		failShot(t, ctx, "console-regions", err)
+	}
+	if got := rows(); len(got) != 3 {
+		t.Fatalf("every region: rows %v", got)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click("#regions summary", chromedp.ByQuery), pick(regionOf(48.85, 2.35)),
+		chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 1`, nil)); err != nil {
+		failShot(t, ctx, "console-regions-one", err)
+	}
+	if got := rows(); fmt.Sprint(got) != fmt.Sprint([]float64{float64(paris)}) {
+		t.Fatalf("Paris's region: rows %v, want pierre's %d", got, paris)
+	}
+	var label string
+	if err := chromedp.Run(ctx, pick(regionOf(43.30, 5.37)), chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 2`, nil),
+		chromedp.Reload(), chromedp.WaitVisible("body[data-loaded]", chromedp.ByQuery), chromedp.Text("#regions-label", &label, chromedp.ByQuery)); err != nil {
+		failShot(t, ctx, "console-regions-two", err)
+	}
+	if got := rows(); fmt.Sprint(got) != fmt.Sprint([]float64{float64(paris), float64(marseille)}) || label != "2 regions" {
+		t.Fatalf("after a reload with two regions picked: rows %v (%q), want pierre's and marius's, not anna's %d", got, label, lyon)
 	}
 }

@@ -297,6 +297,12 @@ func TestServiceAreasLayer(t *testing.T) {
 		t.Fatalf("areas %v, want %v (not paris %d, based elsewhere)", got, want, paris)
 	}
 	wantProblem(t, b.do("GET", "/v1/geo/areas?region=lyon", disp, nil), 400, "invalid_region")
+	wantProblem(t, b.do("GET", "/v1/board?region="+lyon.String()+",lyon", disp, nil), 400, "invalid_region")
+	// Two regions: Paris's technician joins (without an area: his reach).
+	parisRegion, _ := geo.RegionOf(geo.Point{Lat: 48.85, Lng: 2.35})
+	if n := len(b.do("GET", "/v1/geo/areas?region="+lyon.String()+","+parisRegion.String(), disp, nil).json(t)["features"].([]any)); n != 4 {
+		t.Fatalf("two regions: %d features, want 4", n)
+	}
 	wantProblem(t, b.do("GET", "/v1/geo/areas?near=1", disp, nil), 400, "unknown_filter")
 	wantProblem(t, b.do("GET", "/v1/geo/areas", b.token(dispatch.RoleTechnician, "anna"), nil), 403, "forbidden_role")
 }

@@ -30,7 +30,8 @@ type AreaCollection struct {
 	Features []AreaFeature `json:"features"`
 }
 
-// ServiceAreas draws where the active technicians based in region (an H3 res-5 cell; empty: all)
+// ServiceAreas draws where the active technicians based in region (H3 res-5 cells, separated
+// by commas; empty: all)
 // take work: their service areas' cells, each once with every technician whose area holds it,
 // and, for those without an area, a circle of the candidate search's reach around where they are
 // (the latest fresh ping, else the next visit or home), the rule bookings are refused by.

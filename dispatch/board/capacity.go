@@ -38,8 +38,8 @@ type CapacityDay struct {
 const MaxCapacityDays = 31
 
 // Capacity is the booked against the available hours of days days from from (the dispatchers'
-// days, in their zone; zero: today), per trade, of the active technicians based in region (an
-// H3 res-5 cell; empty: all), as the board counts them.
+// days, in their zone; zero: today), per trade, of the active technicians based in region (H3
+// res-5 cells, separated by commas; empty: all), as the board counts them.
 func (s *Service) Capacity(ctx context.Context, a dispatch.Actor, from dispatch.Date, days int, region string) ([]CapacityDay, error) {
 	if !a.Staff() {
 		return nil, dispatch.Forbidden("only dispatchers read the capacity")

@@ -48,7 +48,8 @@ const MapView = (() => {
     layers.areas.clearLayers();
     const names = (ids) => ids.map((id) => techName(id)).join(", ");
     const drawn = L.geoJSON(fc, {
-      style: () => ({ weight: 1, color: "#6d597a", dashArray: "4 3", fillColor: "#6d597a", fillOpacity: 0.06 }),
+      // A reach is an outline: dozens of them overlap over a city.
+      style: (f) => ({ weight: 1, color: "#6d597a", dashArray: "4 3", fillColor: "#6d597a", fillOpacity: f.geometry.type === "Point" ? 0 : 0.08 }),
       pointToLayer: (f, ll) => L.circle(ll, { radius: f.properties.radius_km * 1000 }),
       onEachFeature: (f, l) => {
         l.bindTooltip(f.properties.radius_km ? `${names(f.properties.technician_ids)}: within ${f.properties.radius_km} km` : `${names(f.properties.technician_ids)}: service area`, { sticky: true });
@@ -132,7 +133,7 @@ const MapView = (() => {
   function updatePosition(t) {
     if (!map) return;
     let m = positions.get(t.id);
-    if (!t.active || !t.last_position || (FF.board.region && t.region !== FF.board.region)) {
+    if (!t.active || !t.last_position || (FF.board.region && !FF.board.region.split(",").includes(t.region))) {
       if (m) { m.remove(); positions.delete(t.id); }
       return;
     }
@@ -151,9 +152,12 @@ const MapView = (() => {
     return m ? [m.getLatLng().lat, m.getLatLng().lng] : null;
   }
 
-  // cells reads a region's hexagons (started alongside the board's read).
+  // cells reads the regions' hexagons (started alongside the board's read), one read a region.
   function cells(region) {
-    return region ? api("GET", "/v1/geo/cells?region=" + region).catch((e) => { fail(e); return null; }) : Promise.resolve(null);
+    if (!region) return Promise.resolve(null);
+    return Promise.all(region.split(",").map((r) => api("GET", "/v1/geo/cells?region=" + r)))
+      .then((fcs) => ({ type: "FeatureCollection", features: fcs.flatMap((fc) => fc.features) }))
+      .catch((e) => { fail(e); return null; });
   }
 
   async function drawCells(pending) {

@@ -1,4 +1,4 @@
-// Wiring: sign-in, the day (opening on the dispatchers' current day and hour), the region
+// Wiring: sign-in, the day (opening on the dispatchers' current day and hour), the regions
 // (remembered in this browser), filters and search, and the live feed, whose changes are applied
 // to what they touch (a visit's rows, list entries and map marks), never by redrawing the page.
 "use strict";
@@ -15,19 +15,49 @@ async function fetchTechs() {
   FF.techs = all;
 }
 
+// regionOptions lists the regions (H3 res-5 cells) the technicians are based in, busiest first,
+// each with a checkbox; the dispatcher's choice (FF.region: ids joined by commas, "" for all) is
+// kept in this browser.
 function regionOptions() {
-  const sel = $("#region");
-  const count = new Map();
-  for (const t of FF.techs.values()) if (t.active && t.region) count.set(t.region, (count.get(t.region) || 0) + 1);
-  const keep = sel.value;
-  sel.replaceChildren(el("option", "", "all regions"));
-  sel.firstChild.value = "";
-  for (const [r, n] of [...count].sort((a, b) => b[1] - a[1])) {
-    const o = el("option", "", `${r.slice(0, 7)}… · ${n} technician${n === 1 ? "" : "s"}`);
-    o.value = r;
-    sel.append(o);
+  const count = new Map(), lat = new Map(), lng = new Map();
+  for (const t of FF.techs.values()) {
+    if (!t.active || !t.region) continue;
+    count.set(t.region, (count.get(t.region) || 0) + 1);
+    lat.set(t.region, (lat.get(t.region) || 0) + t.home.lat);
+    lng.set(t.region, (lng.get(t.region) || 0) + t.home.lng);
   }
-  sel.value = keep;
+  FF.regions = [...count].sort((a, b) => b[1] - a[1]).map(([r]) => r);
+  const chosen = new Set(FF.region ? FF.region.split(",") : []);
+  const box = $("#region-list");
+  box.replaceChildren();
+  for (const r of FF.regions) {
+    const cb = el("input");
+    cb.type = "checkbox";
+    cb.value = r;
+    cb.checked = chosen.has(r);
+    cb.onchange = pickRegions;
+    const l = el("label", "");
+    // An H3 id's tail is all f: its head names it; where its technicians live places it.
+    const n = count.get(r), at = `${(lat.get(r) / n).toFixed(2)}, ${(lng.get(r) / n).toFixed(2)}`;
+    l.append(cb, ` ${regionName(r)} · ${n} technician${n === 1 ? "" : "s"} · around ${at}`);
+    box.append(l);
+  }
+  const all = el("button", "linkish", "all regions");
+  all.type = "button";
+  all.onclick = () => { for (const cb of box.querySelectorAll("input")) cb.checked = false; pickRegions(); };
+  box.append(all);
+  regionLabel();
+}
+const regionName = (r) => r.replace(/f+$/, "");
+function regionLabel() {
+  const n = FF.region ? FF.region.split(",").length : 0;
+  $("#regions-label").textContent = n === 0 ? "Regions: all" : n === 1 ? `Region ${regionName(FF.region)}` : `${n} regions`;
+}
+function pickRegions() {
+  FF.region = [...$("#region-list").querySelectorAll("input:checked")].map((cb) => cb.value).sort().join(",");
+  localStorage.setItem("fieldfix.region", FF.region);
+  regionLabel();
+  load(FF.day);
 }
 
 // ingest takes a board as the console's state.
@@ -99,8 +129,7 @@ async function load(day) {
 // mapRegion is the region the map draws cells of when the board shows every region: the one
 // with the most technicians.
 function mapRegion() {
-  const o = $("#region").options[1];
-  return o ? o.value : "";
+  return (FF.regions || [])[0] || "";
 }
 
 // reload reads the board again and applies only what differs (after time off, or to settle
@@ -224,10 +253,11 @@ async function start() {
     fail(e);
     if (e.status === 401 || e.status === 403) return signout();
   }
-  regionOptions();
+  // The regions remembered, less any no technician is based in any more.
   FF.region = localStorage.getItem("fieldfix.region") || "";
-  if (![...$("#region").options].some((o) => o.value === FF.region)) FF.region = "";
-  $("#region").value = FF.region;
+  regionOptions();
+  FF.region = FF.region.split(",").filter((r) => FF.regions.includes(r)).join(",");
+  regionOptions();
   listen();
   await load("");
 }
@@ -244,11 +274,6 @@ function wire() {
   $("#day-prev").onclick = () => load(addDays(FF.day, -1));
   $("#day-next").onclick = () => load(addDays(FF.day, 1));
   $("#day-today").onclick = () => load("");
-  $("#region").onchange = () => {
-    FF.region = $("#region").value;
-    localStorage.setItem("fieldfix.region", FF.region);
-    load(FF.day);
-  };
   const refilter = () => { renderLists(); Gantt.updateRows(null); };
   $("#f-tier").onchange = () => { FF.filters.tier = $("#f-tier").value; refilter(); };
   $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); Capacity.render(); };
@@ -259,8 +284,13 @@ function wire() {
     const a = await ask({ title: "Re-optimise the plan now?", lines: ["Visits not pinned, accepted or under way may move to other technicians or times."], ok: "Re-optimise", reason: false });
     if (!a.ok) return;
     try {
-      const res = await api("POST", "/v1/dispatch/optimize", FF.region ? { region: FF.region } : {});
-      say(`Re-optimised: ${res.moved.length} visit(s) moved, ${res.newly_assigned} assigned, ${res.breaches_avoided} breach(es) avoided`);
+      // One run per region chosen (the optimiser takes one), or one for all.
+      let moved = 0, assigned = 0, avoided = 0;
+      for (const r of FF.region ? FF.region.split(",") : [""]) {
+        const res = await api("POST", "/v1/dispatch/optimize", r ? { region: r } : {});
+        moved += res.moved.length; assigned += res.newly_assigned; avoided += res.breaches_avoided;
+      }
+      say(`Re-optimised: ${moved} visit(s) moved, ${assigned} assigned, ${avoided} breach(es) avoided`);
       await reload();
     } catch (e) { fail(e); }
   };
