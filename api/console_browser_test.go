@@ -72,6 +72,21 @@ func TestConsoleOpensOnTheDispatchersNow(t *testing.T) {
 	if lineLeft <= laneLeft || lineLeft > laneLeft+laneWidth/4 {
 		t.Fatalf("now line at x=%v, lane %v + %v", lineLeft, laneLeft, laneWidth)
 	}
+	// Nina arrives: her visit turns on site live, drawn from the event before its read.
+	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "on_site"}); r.Status != 200 {
+		t.Fatalf("on site: %d %s", r.Status, r.Body)
+	}
+	var quick bool
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] .visit.on_site[data-job="%v"]`, nina, job["id"]), chromedp.ByQuery),
+		chromedp.Poll(`performance.getEntriesByName("sse-read").length > 0`, nil),
+		chromedp.Evaluate(`performance.getEntriesByName("sse-from-event").length === 1`, &quick),
+	); err != nil {
+		failShot(t, ctx, "console-now-live", err)
+	}
+	if !quick {
+		t.Fatal("the arrival waited for the visit's read to be drawn")
+	}
 }
 
 // TestConsoleDragReassigns: a visit dragged onto a colleague's visit is refused with what it
