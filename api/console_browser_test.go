@@ -269,6 +269,35 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 		t.Fatalf("an unassigned visit offers %v, want only Assign…", buttons)
 	}
 	screenshot(t, ctx, "console-job-panel.png")
+
+	// The waiting visit dragged from the list onto carla's row at 15:00, confirmed.
+	at := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
+	var p []float64
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#panel-close", chromedp.ByQuery),
+		evalf(&p, `(() => {
+  const li = document.querySelector('#unassigned li[data-job="%v"]').getBoundingClientRect();
+  const lane = document.querySelector('#gantt .g-row[data-tech="%d"] .g-lane').getBoundingClientRect();
+  const [t0, t1] = FF.range, t = Date.parse(%q);
+  return [li.left + 20, li.top + li.height / 2, lane.left + (t - t0) / (t1 - t0) * lane.width + 4, lane.top + lane.height / 2];
+})()`, job["id"], carla, at.Format(time.RFC3339)),
+	); err != nil {
+		failShot(t, ctx, "console-list-drag", err)
+	}
+	if err := chromedp.Run(ctx,
+		drag(p[0], p[1], p[2], p[3]),
+		chromedp.WaitVisible("#confirm", chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("confirm-ok").click()`, nil),
+		chromedp.WaitVisible(visit(carla), chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-list-drop", err)
+	}
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &start); err != nil {
+		t.Fatal(err)
+	}
+	if tech != carla || !start.Equal(at) {
+		t.Fatalf("dropped from the list, the job is with %d at %s, want %d at %s", tech, start, carla, at)
+	}
 }
 
 // TestConsoleMapAndPhone: each technician's route on the map runs from home through the visits
@@ -431,7 +460,7 @@ func TestConsoleFiltersCapacityAndTimeOff(t *testing.T) {
 	b.parisBusiness()
 	b.clock.Set(consoleDay) // Friday 2026-11-20, 08:00 in Paris
 	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
-	b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	bruno := b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	washer := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
 	// Two visits nobody can do (no ac or tv technician): one under warranty, one paid.
@@ -564,6 +593,28 @@ func TestConsoleFiltersCapacityAndTimeOff(t *testing.T) {
 	}
 	if offs() != 0 {
 		t.Fatal("Undo left the time off in place")
+	}
+
+	// From the keyboard, the waiting tv visit goes from the list to the second row (bruno's), at
+	// the quarter hour after now (08:00), past the warning that he lacks the trade.
+	if err := chromedp.Run(wait,
+		chromedp.Focus(fmt.Sprintf(`#unassigned li[data-job="%v"]`, tvJob["id"]), chromedp.ByQuery),
+		chromedp.KeyEvent("m"),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`#confirm li[data-code="skill_mismatch"]`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitNotPresent(fmt.Sprintf(`#unassigned li[data-job="%v"]`, tvJob["id"]), chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-list-keyboard", err)
+	}
+	var tech int64
+	var at time.Time
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", tvJob["id"]).Scan(&tech, &at); err != nil {
+		t.Fatal(err)
+	}
+	if tech != bruno || at.Before(consoleDay) || at.After(consoleDay.Add(15*time.Minute)) {
+		t.Fatalf("moved from the list by keyboard, the tv visit is with %d at %s, want bruno %d at the quarter hour after %s", tech, at, bruno, consoleDay)
 	}
 }
 
