@@ -656,6 +656,9 @@ func TestConsoleDrawsConfiguredTiles(t *testing.T) {
 		BookingsPerMinute: 1000, ComplaintsPerMinute: 1000, MapTiles: tiles.URL + "/{z}/{x}/{y}.png", MapAttribution: "© Test Tiles"})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close) // after the tab's cleanup, which ends its live stream
+	vector := httptest.NewServer(api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Ready: b.db.Pool.Ping, Now: b.clock.Now, Events: b.hub,
+		BookingsPerMinute: 1000, ComplaintsPerMinute: 1000, MapTiles: tiles.URL + "/{z}/{x}/{y}.pbf"}))
+	t.Cleanup(vector.Close)
 	res, err := http.Get(srv.URL + "/console")
 	if err != nil {
 		t.Fatal(err)
@@ -682,6 +685,15 @@ func TestConsoleDrawsConfiguredTiles(t *testing.T) {
 	}
 	if strings.Contains(note, "No street tiles") || !strings.Contains(credit, "© Test Tiles") {
 		t.Fatalf("with tiles the map says %q and credits %q", note, credit)
+	}
+
+	// Vector tiles, which Leaflet does not draw: none asked for, and the map says why.
+	before := asked.Load()
+	if err := chromedp.Run(ctx, signIn(vector.URL, b.token(dispatch.RoleDispatcher, "disp")), chromedp.Text("#map-note", &note, chromedp.ByQuery)); err != nil {
+		failShot(t, ctx, "console-vector-tiles", err)
+	}
+	if !strings.Contains(note, "vector tiles, which this map does not draw") || asked.Load() != before {
+		t.Fatalf("with a vector template the map says %q and asked for %d tiles", note, asked.Load()-before)
 	}
 }
 

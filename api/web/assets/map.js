@@ -17,12 +17,15 @@ const MapView = (() => {
     const homes = [...FF.techs.values()].filter((t) => t.active && t.home);
     const mid = (k) => homes.reduce((s, t) => s + t.home[k], 0) / homes.length;
     map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }).setView(homes.length ? [mid("lat"), mid("lng")] : [20, 0], homes.length ? 11 : 2);
-    if (FF.config.map_tiles) {
+    // Leaflet draws raster tiles; a vector tile source (Mapbox Vector Tiles) would draw as broken images.
+    const vector = /\.(pbf|mvt)(\?|$)/i.test(FF.config.map_tiles || "");
+    if (FF.config.map_tiles && !vector) {
       L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
       $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
     } else {
       $("#map").classList.add("plain");
-      $("#map-note").textContent = "No street tiles configured (FIELDFIX_MAP_TILES): H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
+      $("#map-note").textContent = (vector ? "FIELDFIX_MAP_TILES names vector tiles, which this map does not draw (give a raster {z}/{x}/{y} template)"
+        : "No street tiles configured (FIELDFIX_MAP_TILES)") + ": H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
     }
     for (const k of ["cells", "routes", "jobs", "positions"]) {
       layers[k] = L.layerGroup().addTo(map);
