@@ -18,7 +18,7 @@ import (
 // TestConsoleBenchmark measures the console on a big day in headless Chromium with the
 // Performance API: 150 technicians, 1,200 visits (1,180 on routes, 20 waiting), the first drawing
 // (the board read and everything drawn) and live changes applied (an event's arrival to its visit
-// redrawn, which reads the visit). A report, not a timed test: it runs with
+// redrawn: a pin from the event itself, and the visit's read drawn after it). A report, not a timed test: it runs with
 // FIELDFIX_BENCH_CONSOLE=1 (make bench-console) and prints its figures for docs/benchmarks.md.
 func TestConsoleBenchmark(t *testing.T) {
 	if os.Getenv("FIELDFIX_BENCH_CONSOLE") == "" {
@@ -116,22 +116,73 @@ UPDATE bookings SET status = 'open' WHERE id IN (SELECT booking_id FROM jobs WHE
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
-	var applied, drawn []float64
+	var applied, drawn, read []float64
 	wait, cancelW := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelW()
 	if err := chromedp.Run(wait,
 		chromedp.Poll(fmt.Sprintf(`performance.getEntriesByName("sse-apply").length >= %d`, len(movable)), nil, chromedp.WithPollingInterval(200*time.Millisecond)),
 		chromedp.Evaluate(`performance.getEntriesByName("sse-apply").map((e) => e.duration)`, &applied),
 		chromedp.Evaluate(`performance.getEntriesByName("sse-draw").map((e) => e.duration)`, &drawn),
+		chromedp.Poll(fmt.Sprintf(`performance.getEntriesByName("sse-read").length >= %d`, len(movable)), nil, chromedp.WithPollingInterval(200*time.Millisecond)),
+		chromedp.Evaluate(`performance.getEntriesByName("sse-read").map((e) => e.duration)`, &read),
 	); err != nil {
 		failShot(t, ctx, "console-bench-sse", err)
 	}
 	slices.Sort(applied)
 	slices.Sort(drawn)
+	slices.Sort(read)
 	pct := func(xs []float64, p float64) float64 { return xs[int(math.Ceil(p*float64(len(xs))))-1] }
 	t.Logf("console, %d technicians, %d visits (%d rows, %d visits drawn): first drawing %.0f ms (board read %.0f ms, drawing %.0f ms: Gantt %.0f ms, map %.0f ms)",
 		150, visits, rowsDrawn, visitsDrawn, load, fetch, draw, gantt, drawMap)
-	t.Logf("live changes applied (event to drawn, the visit read included): %d, p50 %.1f ms, p95 %.1f ms, max %.1f ms",
+	t.Logf("live changes applied (event to drawn; a pin is drawn from the event): %d, p50 %.1f ms, p95 %.1f ms, max %.1f ms",
 		len(applied), pct(applied, 0.5), pct(applied, 0.95), applied[len(applied)-1])
+	t.Logf("event to the visit's read drawn (what a change the event cannot tell waits for): p50 %.1f ms, p95 %.1f ms, max %.1f ms",
+		pct(read, 0.5), pct(read, 0.95), read[len(read)-1])
 	t.Logf("of which drawing: p50 %.1f ms, p95 %.1f ms, max %.1f ms", pct(drawn, 0.5), pct(drawn, 0.95), drawn[len(drawn)-1])
+
+	// Pings: each of the 150 technicians reports a position, one each 20 ms; each is a technician
+	// event whose dot the page moves.
+	b.livePositions()
+	var techIDs []int64
+	if err := pgxCollect(b, "SELECT id FROM technicians ORDER BY id", &techIDs); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range techIDs {
+		if _, err := b.db.Pool.Exec(t.Context(), "UPDATE technicians SET subject = 'bench-' || id WHERE id = $1 AND subject IS NULL", id); err != nil {
+			t.Fatal(err)
+		}
+		if r := b.do("PUT", "/v1/technicians/me/location", b.token(dispatch.RoleTechnician, fmt.Sprintf("bench-%d", id)),
+			map[string]any{"lat": 45.70 + 0.001*float64(i%100), "lng": 4.80 + 0.001*float64(i/100)}); r.Status != 200 {
+			t.Fatalf("ping %d: %d %s", id, r.Status, r.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var pinged []float64
+	waitP, cancelP := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelP()
+	if err := chromedp.Run(waitP,
+		chromedp.Poll(fmt.Sprintf(`performance.getEntriesByName("ping-draw").length >= %d`, len(techIDs)), nil, chromedp.WithPollingInterval(200*time.Millisecond)),
+		chromedp.Evaluate(`performance.getEntriesByName("ping-draw").map((e) => e.duration)`, &pinged),
+	); err != nil {
+		failShot(t, ctx, "console-bench-pings", err)
+	}
+	slices.Sort(pinged)
+	t.Logf("pings drawn (a technician event to the dot moved): %d, p50 %.2f ms, p95 %.2f ms, max %.2f ms", len(pinged), pct(pinged, 0.5), pct(pinged, 0.95), pinged[len(pinged)-1])
+}
+
+// pgxCollect reads one column of int64 into out.
+func pgxCollect(b *testBundle, query string, out *[]int64) error {
+	rows, err := b.db.Pool.Query(b.t.Context(), query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		*out = append(*out, id)
+	}
+	return rows.Err()
 }

@@ -1,9 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +20,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/api"
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/geo"
 )
 
 // consoleDay is a Friday at 08:00 in Paris, the dispatchers' zone in these tests.
@@ -63,6 +71,21 @@ func TestConsoleOpensOnTheDispatchersNow(t *testing.T) {
 	// The axis starts at 00:00 (the night shift): 00:30 is a little right of the lane's start.
 	if lineLeft <= laneLeft || lineLeft > laneLeft+laneWidth/4 {
 		t.Fatalf("now line at x=%v, lane %v + %v", lineLeft, laneLeft, laneWidth)
+	}
+	// Nina arrives: her visit turns on site live, drawn from the event before its read.
+	if r := b.do("POST", path+"/status", tech, map[string]any{"status": "on_site"}); r.Status != 200 {
+		t.Fatalf("on site: %d %s", r.Status, r.Body)
+	}
+	var quick bool
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] .visit.on_site[data-job="%v"]`, nina, job["id"]), chromedp.ByQuery),
+		chromedp.Poll(`performance.getEntriesByName("sse-read").length > 0`, nil),
+		chromedp.Evaluate(`performance.getEntriesByName("sse-from-event").length === 1`, &quick),
+	); err != nil {
+		failShot(t, ctx, "console-now-live", err)
+	}
+	if !quick {
+		t.Fatal("the arrival waited for the visit's read to be drawn")
 	}
 }
 
@@ -231,6 +254,9 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 		chromedp.Text("#panel .facts", &facts, chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll("#panel .actions button")].map((b) => b.textContent)`, &buttons),
 		chromedp.WaitVisible("#panel .history li", chromedp.ByQuery),
+		// what the customer and the technicians were told
+		chromedp.WaitVisible(`#panel .messages li[data-kind="received"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#panel .messages li[data-kind="cancellation"]`, chromedp.ByQuery),
 	); err != nil {
 		failShot(t, ctx, "console-panel", err)
 	}
@@ -243,6 +269,35 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 		t.Fatalf("an unassigned visit offers %v, want only Assign…", buttons)
 	}
 	screenshot(t, ctx, "console-job-panel.png")
+
+	// The waiting visit dragged from the list onto carla's row at 15:00, confirmed.
+	at := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
+	var p []float64
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#panel-close", chromedp.ByQuery),
+		evalf(&p, `(() => {
+  const li = document.querySelector('#unassigned li[data-job="%v"]').getBoundingClientRect();
+  const lane = document.querySelector('#gantt .g-row[data-tech="%d"] .g-lane').getBoundingClientRect();
+  const [t0, t1] = FF.range, t = Date.parse(%q);
+  return [li.left + 20, li.top + li.height / 2, lane.left + (t - t0) / (t1 - t0) * lane.width + 4, lane.top + lane.height / 2];
+})()`, job["id"], carla, at.Format(time.RFC3339)),
+	); err != nil {
+		failShot(t, ctx, "console-list-drag", err)
+	}
+	if err := chromedp.Run(ctx,
+		drag(p[0], p[1], p[2], p[3]),
+		chromedp.WaitVisible("#confirm", chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("confirm-ok").click()`, nil),
+		chromedp.WaitVisible(visit(carla), chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-list-drop", err)
+	}
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &start); err != nil {
+		t.Fatal(err)
+	}
+	if tech != carla || !start.Equal(at) {
+		t.Fatalf("dropped from the list, the job is with %d at %s, want %d at %s", tech, start, carla, at)
+	}
 }
 
 // TestConsoleMapAndPhone: each technician's route on the map runs from home through the visits
@@ -252,7 +307,7 @@ func TestConsoleMapAndPhone(t *testing.T) {
 	b := setup(t)
 	b.parisBusiness()
 	b.clock.Set(consoleDay)
-	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
 	b.technician("bruno", []string{"washer"}, 45.74, 4.87)
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	for i, at := range [][2]float64{{45.771, 4.83}, {45.745, 4.86}, {45.752, 4.842}, {45.766, 4.851}, {45.738, 4.88}} {
@@ -295,6 +350,32 @@ func TestConsoleMapAndPhone(t *testing.T) {
 		t.Fatal("no route to compare")
 	}
 
+	// The service areas layer, asked for: two technicians without an area, two reaches drawn.
+	var areas int
+	if err := chromedp.Run(ctx, chromedp.Click("#l-areas", chromedp.ByQuery), chromedp.WaitVisible("body[data-areas]", chromedp.ByQuery),
+		chromedp.Evaluate(`Number(document.body.dataset.areas)`, &areas)); err != nil || areas != 2 {
+		failShot(t, ctx, "console-areas", fmt.Errorf("%d areas drawn: %v", areas, err))
+	}
+
+	// A ping arrives live: the technician's dot moves, and nothing is read or redrawn for it.
+	b.livePositions()
+	if err := chromedp.Run(ctx, evalf(nil, `window.gantt = document.querySelector("#gantt .g-rows"); window.loadedAt = document.body.dataset.loaded; window.reads = performance.getEntriesByType("resource").length`)); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.do("PUT", "/v1/technicians/me/location", b.token(dispatch.RoleTechnician, "anna"), map[string]any{"lat": 45.7712, "lng": 4.8291}); r.Status != 200 {
+		t.Fatalf("ping: %d %s", r.Status, r.Body)
+	}
+	var quiet bool
+	if err := chromedp.Run(ctx,
+		chromedp.Poll(fmt.Sprintf(`JSON.stringify(MapView.drawnPosition(%d)) === "[45.7712,4.8291]"`, anna), nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`window.gantt === document.querySelector("#gantt .g-rows") && window.loadedAt === document.body.dataset.loaded && performance.getEntriesByType("resource").length === window.reads`, &quiet),
+	); err != nil {
+		failShot(t, ctx, "console-ping", err)
+	}
+	if !quiet {
+		t.Fatal("a ping made the console read or redraw more than the technician's dot")
+	}
+
 	var width, client int
 	var note string
 	if err := chromedp.Run(ctx,
@@ -314,6 +395,25 @@ func TestConsoleMapAndPhone(t *testing.T) {
 		t.Fatalf("without tiles the map says %q", note)
 	}
 	screenshot(t, ctx, "console-board-phone.png")
+
+	// A technician picked: their day comes under the map, above everyone's, still one column.
+	var order []float64
+	if err := chromedp.Run(ctx,
+		evalf(nil, `document.querySelector('#gantt .g-row[data-tech="%d"] .tech').click()`, anna),
+		chromedp.WaitVisible(fmt.Sprintf(`#panel .tech-panel[data-tech="%d"] .visits li`, anna), chromedp.ByQuery),
+		chromedp.Evaluate(`[document.querySelector("#map-box").getBoundingClientRect().bottom, document.querySelector("#panel").getBoundingClientRect().top,
+  document.querySelector("#panel").getBoundingClientRect().bottom, document.querySelector("#day-view").getBoundingClientRect().top,
+  Math.max(document.documentElement.scrollWidth, document.body.scrollWidth), document.querySelector("#panel").getBoundingClientRect().top]`, &order),
+	); err != nil {
+		failShot(t, ctx, "console-phone-technician", err)
+	}
+	if !(order[0] <= order[1] && order[2] <= order[3]) || order[4] > 390 {
+		t.Fatalf("on the phone: map ends at %v, the technician's day spans %v–%v, everyone's day starts at %v, page %v px wide", order[0], order[1], order[2], order[3], order[4])
+	}
+	if order[5] < -1 || order[5] > 844 {
+		t.Fatalf("the technician's day is not in view (top at %v)", order[5])
+	}
+	screenshot(t, ctx, "console-technician-phone.png")
 }
 
 // TestConsoleAsksForAFreshTokenWhenItExpires: the server ends the live stream when the token
@@ -347,5 +447,303 @@ func TestConsoleAsksForAFreshTokenWhenItExpires(t *testing.T) {
 	}
 	if !strings.Contains(message, "expired") || stored != "" {
 		t.Fatalf("after expiry the page says %q and keeps the token %q", message, stored)
+	}
+}
+
+// TestConsoleFiltersCapacityAndTimeOff: the lists filter by tier and trade and search by
+// reference, customer or technician; the 7-day capacity strip shows booked against available
+// hours per day (and per trade under the trade filter) and opens a day; a technician is marked
+// unavailable after a confirmation, and the message's Undo withdraws the time off.
+func TestConsoleFiltersCapacityAndTimeOff(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay) // Friday 2026-11-20, 08:00 in Paris
+	anna := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	bruno := b.technician("bruno", []string{"fridge"}, 45.75, 4.85)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	washer := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	// Two visits nobody can do (no ac or tv technician): one under warranty, one paid.
+	ac := b.salesRecord("kim", map[string]any{"category": "ac", "purchased_at": "2026-06-01", "warranty_months": 24})
+	req := washerBooking(ac)
+	req["appliance"], req["contact_name"] = "ac", "Zoé Martin"
+	acJob := jobOf(t, b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "kim"), req).json(t))
+	req = washerBooking(nil)
+	req["appliance"], req["contact_name"] = "tv", "Paul Petit"
+	tvJob := jobOf(t, b.do("POST", "/v1/bookings", cust, req).json(t))
+	disp := b.token(dispatch.RoleDispatcher, "disp")
+	_, ctx := browser(t, bin)
+	var got []float64
+	listIs := func(step string, want ...any) {
+		t.Helper()
+		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		js := fmt.Sprintf(`JSON.stringify([...document.querySelectorAll("#unassigned li")].map((li) => Number(li.dataset.job)).sort()) === JSON.stringify(%s)`, sortedJSON(want))
+		if err := chromedp.Run(wait, chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			_ = chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#unassigned li")].map((li) => Number(li.dataset.job))`, &got))
+			t.Fatalf("%s: the unassigned list shows %v, want %v", step, got, want)
+		}
+	}
+	pick := func(sel, value string) chromedp.Action {
+		return evalf(nil, `(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event(s.type === "search" ? "input" : "change")); })()`, sel, value)
+	}
+	if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(1440, 900, 1, false), signIn(b.srv.URL, disp)); err != nil {
+		failShot(t, ctx, "console-filters", err)
+	}
+	listIs("no filter", acJob["id"], tvJob["id"])
+	steps := []struct {
+		sel, value, step string
+		want             []any
+	}{
+		{"#f-tier", "warranty", "tier warranty", []any{acJob["id"]}},
+		{"#f-tier", "paid", "tier paid", []any{tvJob["id"]}},
+		{"#f-tier", "", "every tier", []any{acJob["id"], tvJob["id"]}},
+		{"#f-trade", "ac", "trade ac", []any{acJob["id"]}},
+		{"#f-trade", "", "every trade", []any{acJob["id"], tvJob["id"]}},
+		{"#search", "petit", "search a customer", []any{tvJob["id"]}},
+		{"#search", strings.ToLower(acJob["reference"].(string)), "search a reference", []any{acJob["id"]}},
+		{"#search", "", "no search", []any{acJob["id"], tvJob["id"]}},
+	}
+	for _, s := range steps {
+		if err := chromedp.Run(ctx, pick(s.sel, s.value)); err != nil {
+			t.Fatal(err)
+		}
+		listIs(s.step, s.want...)
+	}
+	// Searching a technician's name keeps only their row in the Gantt.
+	var rows []float64
+	if err := chromedp.Run(ctx, pick("#search", "anna"), chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 1`, nil),
+		chromedp.Evaluate(`[...document.querySelectorAll("#gantt .g-rows .g-row")].map((r) => Number(r.dataset.tech))`, &rows), pick("#search", "")); err != nil || len(rows) != 1 || rows[0] != float64(anna) {
+		t.Fatalf("searching anna leaves rows %v (%v)", rows, err)
+	}
+
+	// The strip: seven days from today; Friday's total, and the washer row under the trade filter.
+	start, _ := time.Parse(time.RFC3339, washer["planned_start"].(string))
+	end, _ := time.Parse(time.RFC3339, washer["planned_end"].(string))
+	visit := fmt.Sprintf("%g", end.Sub(start).Hours())
+	var days []string
+	var total, washerRow string
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible("#capacity tr.total td", chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("#capacity thead th[data-day]")].map((th) => th.dataset.day)`, &days),
+		chromedp.Text("#capacity tr.total td", &total, chromedp.ByQuery),
+		pick("#f-trade", "washer"),
+		chromedp.WaitVisible(`#capacity tr[data-trade="washer"] td`, chromedp.ByQuery),
+		chromedp.Text(`#capacity tr[data-trade="washer"] td`, &washerRow, chromedp.ByQuery),
+		pick("#f-trade", ""),
+	); err != nil {
+		failShot(t, ctx, "console-capacity", err)
+	}
+	if len(days) != 7 || days[0] != "2026-11-20" || days[6] != "2026-11-26" {
+		t.Fatalf("the strip's days %v", days)
+	}
+	if total != visit+"/24" || washerRow != visit+"/12" {
+		t.Fatalf("friday reads %q in total and %q for washers, want %s/24 and %s/12", total, washerRow, visit, visit)
+	}
+	var day string
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`#capacity th[data-day="2026-11-21"] button`, chromedp.ByQuery),
+		chromedp.Poll(`FF.day === "2026-11-21" && document.querySelector('#capacity th.sel').dataset.day === "2026-11-21"`, nil),
+		chromedp.Value("#day", &day, chromedp.ByQuery),
+		chromedp.Click(`#day-today`, chromedp.ByQuery),
+		chromedp.Poll(`FF.day === "2026-11-20"`, nil),
+	); err != nil || day != "2026-11-21" {
+		failShot(t, ctx, "console-capacity-day", fmt.Errorf("day %q: %v", day, err))
+	}
+
+	// Anna unavailable from now for 24 h, confirmed: her visit goes; the strip loses her day.
+	offs := func() (n int) {
+		if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM technician_time_off WHERE technician_id = $1", anna).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Run(wait,
+		chromedp.Click(fmt.Sprintf(`#gantt .g-row[data-tech="%d"] .tech`, anna), chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`#panel .tech-panel[data-tech="%d"]`, anna), chromedp.ByQuery),
+		chromedp.Click(`#panel .off-form button.danger`, chromedp.ByQuery),
+		chromedp.WaitVisible("#confirm", chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-unavailable", err)
+	}
+	if offs() != 0 {
+		t.Fatal("time off written before the dispatcher confirmed")
+	}
+	if err := chromedp.Run(wait,
+		chromedp.Evaluate(`document.getElementById("confirm-reason").value = "van broke down"; document.getElementById("confirm-ok").click()`, nil),
+		chromedp.WaitVisible(`#messages .warn button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#panel .time-off li[data-time-off]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(fmt.Sprintf(`#gantt .visit[data-job="%v"]`, washer["id"]), chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#capacity tr.total td").textContent === "0/12"`, nil),
+	); err != nil {
+		failShot(t, ctx, "console-unavailable-confirm", err)
+	}
+	if offs() != 1 {
+		t.Fatal("no time off after confirming")
+	}
+	screenshot(t, ctx, "console-technician-panel.png")
+	if err := chromedp.Run(wait,
+		chromedp.Click(`#messages .warn button`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`#panel .time-off li[data-time-off]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#capacity tr.total td").textContent.endsWith("/24")`, nil),
+	); err != nil {
+		failShot(t, ctx, "console-undo", err)
+	}
+	if offs() != 0 {
+		t.Fatal("Undo left the time off in place")
+	}
+
+	// From the keyboard, the waiting tv visit goes from the list to the second row (bruno's), at
+	// the quarter hour after now (08:00), past the warning that he lacks the trade.
+	if err := chromedp.Run(wait,
+		chromedp.Focus(fmt.Sprintf(`#unassigned li[data-job="%v"]`, tvJob["id"]), chromedp.ByQuery),
+		chromedp.KeyEvent("m"),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`#confirm li[data-code="skill_mismatch"]`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitNotPresent(fmt.Sprintf(`#unassigned li[data-job="%v"]`, tvJob["id"]), chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-list-keyboard", err)
+	}
+	var tech int64
+	var at time.Time
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", tvJob["id"]).Scan(&tech, &at); err != nil {
+		t.Fatal(err)
+	}
+	if tech != bruno || at.Before(consoleDay) || at.After(consoleDay.Add(15*time.Minute)) {
+		t.Fatalf("moved from the list by keyboard, the tv visit is with %d at %s, want bruno %d at the quarter hour after %s", tech, at, bruno, consoleDay)
+	}
+}
+
+// sortedJSON is the ids as a sorted JSON array, as the page's sort() leaves numbers of one length.
+func sortedJSON(ids []any) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	slices.Sort(s)
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// TestConsoleDrawsConfiguredTiles: with FIELDFIX_MAP_TILES the map fetches its street tiles from
+// that template (and the page's CSP lets images come from that origin alone), credits the source,
+// and no longer says it has no tiles.
+func TestConsoleDrawsConfiguredTiles(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), washerBooking(nil))
+	var tile bytes.Buffer
+	_ = png.Encode(&tile, image.NewGray(image.Rect(0, 0, 256, 256)))
+	var asked atomic.Int64
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var z, x, y int
+		if _, err := fmt.Sscanf(r.URL.Path, "/%d/%d/%d.png", &z, &x, &y); err != nil || z < 0 || z > 19 {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tile.Bytes())
+	}))
+	t.Cleanup(tiles.Close)
+	e := api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Ready: b.db.Pool.Ping, Now: b.clock.Now, Events: b.hub,
+		BookingsPerMinute: 1000, ComplaintsPerMinute: 1000, MapTiles: tiles.URL + "/{z}/{x}/{y}.png", MapAttribution: "© Test Tiles"})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close) // after the tab's cleanup, which ends its live stream
+	vector := httptest.NewServer(api.NewServer(api.Deps{Services: b.svc, JWTSecret: secret, Ready: b.db.Pool.Ping, Now: b.clock.Now, Events: b.hub,
+		BookingsPerMinute: 1000, ComplaintsPerMinute: 1000, MapTiles: tiles.URL + "/{z}/{x}/{y}.pbf"}))
+	t.Cleanup(vector.Close)
+	res, err := http.Get(srv.URL + "/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: "+tiles.URL+";") {
+		t.Fatalf("the console's CSP %q does not let the tiles in", csp)
+	}
+	_, ctx := browser(t, bin)
+	var note, credit string
+	var drawn int
+	if err := chromedp.Run(ctx,
+		emulation.SetDeviceMetricsOverride(1440, 900, 1, false),
+		signIn(srv.URL, b.token(dispatch.RoleDispatcher, "disp")),
+		chromedp.Poll(`document.querySelectorAll("#map img.leaflet-tile-loaded").length > 0`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`document.querySelectorAll("#map img.leaflet-tile-loaded").length`, &drawn),
+		chromedp.Text("#map-note", &note, chromedp.ByQuery),
+		chromedp.Text("#map .leaflet-control-attribution", &credit, chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "console-tiles", err)
+	}
+	if asked.Load() == 0 || drawn == 0 {
+		t.Fatalf("%d tiles asked for, %d drawn", asked.Load(), drawn)
+	}
+	if strings.Contains(note, "No street tiles") || !strings.Contains(credit, "© Test Tiles") {
+		t.Fatalf("with tiles the map says %q and credits %q", note, credit)
+	}
+
+	// Vector tiles, which Leaflet does not draw: none asked for, and the map says why.
+	before := asked.Load()
+	if err := chromedp.Run(ctx, signIn(vector.URL, b.token(dispatch.RoleDispatcher, "disp")), chromedp.Text("#map-note", &note, chromedp.ByQuery)); err != nil {
+		failShot(t, ctx, "console-vector-tiles", err)
+	}
+	if !strings.Contains(note, "vector tiles, which this map does not draw") || asked.Load() != before {
+		t.Fatalf("with a vector template the map says %q and asked for %d tiles", note, asked.Load()-before)
+	}
+}
+
+// TestConsoleRegionsRemembered: the dispatcher picks one region, then two; the board shows their
+// technicians only, and the choice survives a reload of the page.
+func TestConsoleRegionsRemembered(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	b.parisBusiness()
+	b.clock.Set(consoleDay)
+	lyon := b.technician("anna", []string{"washer"}, 45.76, 4.84)
+	paris := b.technician("pierre", []string{"washer"}, 48.85, 2.35)
+	marseille := b.technician("marius", []string{"washer"}, 43.30, 5.37)
+	regionOf := func(lat, lng float64) string {
+		c, err := geo.RegionOf(geo.Point{Lat: lat, Lng: lng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.String()
+	}
+	_, ctx := browser(t, bin)
+	rows := func() []float64 {
+		var ids []float64
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#gantt .g-rows .g-row")].map((r) => Number(r.dataset.tech))`, &ids)); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	pick := func(region string) chromedp.Action {
+		return evalf(nil, `document.querySelector('#region-list input[value="%s"]').click()`, region)
+	}
+	if err := chromedp.Run(ctx, signIn(b.srv.URL, b.token(dispatch.RoleDispatcher, "disp"))); err != nil {
+		failShot(t, ctx, "console-regions", err)
+	}
+	if got := rows(); len(got) != 3 {
+		t.Fatalf("every region: rows %v", got)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click("#regions summary", chromedp.ByQuery), pick(regionOf(48.85, 2.35)),
+		chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 1`, nil)); err != nil {
+		failShot(t, ctx, "console-regions-one", err)
+	}
+	if got := rows(); fmt.Sprint(got) != fmt.Sprint([]float64{float64(paris)}) {
+		t.Fatalf("Paris's region: rows %v, want pierre's %d", got, paris)
+	}
+	var label string
+	if err := chromedp.Run(ctx, pick(regionOf(43.30, 5.37)), chromedp.Poll(`document.querySelectorAll("#gantt .g-rows .g-row").length === 2`, nil),
+		chromedp.Reload(), chromedp.WaitVisible("body[data-loaded]", chromedp.ByQuery), chromedp.Text("#regions-label", &label, chromedp.ByQuery)); err != nil {
+		failShot(t, ctx, "console-regions-two", err)
+	}
+	if got := rows(); fmt.Sprint(got) != fmt.Sprint([]float64{float64(paris), float64(marseille)}) || label != "2 regions" {
+		t.Fatalf("after a reload with two regions picked: rows %v (%q), want pierre's and marius's, not anna's %d", got, label, lyon)
 	}
 }

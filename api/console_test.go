@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+
+	"github.com/fieldfix/fieldfix/dispatch/postgres"
 )
 
 // chromium finds Debian's Chromium; in CI (CI=true) its absence fails the test, elsewhere it skips.
@@ -150,4 +152,19 @@ func failShot(t *testing.T, ctx context.Context, name string, err error) {
 // evalf evaluates a JavaScript expression built with fmt.Sprintf into out.
 func evalf(out any, format string, args ...any) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(format, args...), out)
+}
+
+// livePositions sends each technician change to the bundle's feed as serve does (LISTEN, the geo
+// index, a technician event), once listening.
+func (b *testBundle) livePositions() {
+	listening := make(chan struct{})
+	var once sync.Once
+	ctx, stop := context.WithCancel(context.Background())
+	b.t.Cleanup(stop)
+	go postgres.New(b.db.Pool).ListenTechnicians(ctx, func(id int64) {
+		if tech, ok := b.svc.Planner.SyncTechnician(ctx, id); ok {
+			b.hub.Technician(tech)
+		}
+	}, func() { once.Do(func() { close(listening) }) })
+	<-listening
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/fieldfix/fieldfix/dispatch"
 )
 
 // Hub fans the change feed (fed by the caller, from postgres.Store.FollowEvents polling the audit
@@ -15,22 +17,45 @@ import (
 // A subscriber too slow to keep up loses events and is told to resync.
 type Hub struct {
 	mu   sync.Mutex
-	subs map[chan []byte]struct{}
+	subs map[chan hubMessage]struct{}
+}
+
+// hubMessage is one SSE event: a change (an audit event's JSON), a technician's position, or,
+// zero, a resync.
+type hubMessage struct {
+	event string
+	data  []byte
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[chan []byte]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[chan hubMessage]struct{}{}} }
 
 // Publish sends one change (a JSON object) to every subscriber.
-func (h *Hub) Publish(payload []byte) {
+func (h *Hub) Publish(payload []byte) { h.send(hubMessage{"change", payload}) }
+
+// Technician sends a technician's latest position (after a ping, or any change to them) to every
+// subscriber, as a "technician" event: the console moves their dot without reading anything.
+func (h *Hub) Technician(t dispatch.Technician) {
+	data, err := json.Marshal(struct {
+		ID       int64              `json:"technician_id"`
+		Active   bool               `json:"active"`
+		Position *dispatch.Location `json:"last_position"`
+		SeenAt   *time.Time         `json:"last_seen_at"`
+	}{t.ID, t.Active, t.LastPosition, t.LastSeenAt})
+	if err == nil {
+		h.send(hubMessage{"technician", data})
+	}
+}
+
+func (h *Hub) send(m hubMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
 		select {
-		case ch <- payload:
+		case ch <- m:
 		default: // full: the client must reload rather than see a hole silently
 			select {
-			case ch <- nil:
+			case ch <- hubMessage{}:
 			default:
 			}
 		}
@@ -43,14 +68,14 @@ func (h *Hub) Resync() {
 	defer h.mu.Unlock()
 	for ch := range h.subs {
 		select {
-		case ch <- nil:
+		case ch <- hubMessage{}:
 		default:
 		}
 	}
 }
 
-func (h *Hub) subscribe() (chan []byte, func()) {
-	ch := make(chan []byte, 256)
+func (h *Hub) subscribe() (chan hubMessage, func()) {
+	ch := make(chan hubMessage, 256)
 	h.mu.Lock()
 	h.subs[ch] = struct{}{}
 	h.mu.Unlock()
@@ -70,7 +95,8 @@ func (h *Hub) Subscribers() int {
 
 // events streams job and booking changes as Server-Sent Events: "change" events carry the
 // audit event's JSON (id, entity, entity_id, action, from_status, to_status, reason, booking_id, technician_id);
-// "resync" means some were missed and the client should reload its view. The stream ends with
+// "resync" means some were missed and the client should reload its view; "technician" events
+// carry a technician's latest position ({technician_id, active, last_position, last_seen_at}). The stream ends with
 // "token_expired" when the caller's token expires: a token is checked once per request, and a
 // stream must not outlive it (the client reconnects with a fresh one).
 func (h consoleHandlers) events(c echo.Context) error {
@@ -103,16 +129,19 @@ func (h consoleHandlers) events(c echo.Context) error {
 			return nil
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
-		case p := <-ch:
-			if p == nil {
+		case m := <-ch:
+			switch m.event {
+			case "":
 				fmt.Fprint(w, "event: resync\ndata: {}\n\n")
-				break
+			case "change":
+				var head struct {
+					ID int64 `json:"id"`
+				}
+				_ = json.Unmarshal(m.data, &head)
+				fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", head.ID, m.data)
+			default: // not in the audit trail: no id, so a reconnection does not resume from it
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.event, m.data)
 			}
-			var head struct {
-				ID int64 `json:"id"`
-			}
-			_ = json.Unmarshal(p, &head)
-			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", head.ID, p)
 		}
 		w.Flush()
 	}

@@ -52,3 +52,15 @@ func (h consoleHandlers) geoCells(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, fc)
 }
+
+// geoAreas answers GET /v1/geo/areas: the console map's service areas layer.
+func (h consoleHandlers) geoAreas(c echo.Context) error {
+	if err := onlyQuery(c, "region"); err != nil {
+		return err
+	}
+	fc, err := h.Services.Board.ServiceAreas(c.Request().Context(), actor(c), c.QueryParam("region"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, fc)
+}

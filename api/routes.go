@@ -101,6 +101,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("POST", "/bookings/:id/cancel", in.cancelBooking, customer, dispatcher)
 	private("POST", "/bookings/:id/reschedule", in.rescheduleBooking, customer, dispatcher)
 	private("POST", "/bookings/:id/feedback", as.feedback, customer)
+	private("GET", "/bookings/:id/messages", con.bookingMessages, dispatcher, admin)
 
 	private("POST", "/complaints", as.createComplaint, customer, dispatcher)
 	private("GET", "/complaints", as.listComplaints, customer, dispatcher)
@@ -128,6 +129,8 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("DELETE", "/dispatchers/me/devices/:token", lc.deleteDevice, dispatcher)
 	private("GET", "/dispatchers/me/inbox", lc.inbox, dispatcher)
 	private("GET", "/geo/cells", con.geoCells, dispatcher)
+	private("GET", "/geo/areas", con.geoAreas, dispatcher, admin)
+	private("GET", "/capacity", con.capacity, dispatcher, admin)
 
 	private("GET", "/jobs/:id", lc.getJob, customer, technician, dispatcher, admin)
 	private("POST", "/jobs/:id/accept", lc.acceptJob, technician)

@@ -177,3 +177,11 @@ func closeRing(r [][2]float64) [][2]float64 {
 	}
 	return r
 }
+
+// CellGeometry is a cell's hexagon (or pentagon) as GeoJSON, as RegionGeoJSON draws it.
+func CellGeometry(c Cell) (Geometry, error) {
+	if !c.IsValid() {
+		return Geometry{}, fmt.Errorf("cell geometry: %w: %x is not an H3 cell", ErrInvalidCell, uint64(c))
+	}
+	return cellGeometry(c)
+}

@@ -32,7 +32,8 @@ const pageCSP = "default-src 'self'; style-src 'self'; img-src 'self' data:; fra
 // ConsoleConfig is what the server tells the console: where its map's tiles come from.
 type ConsoleConfig struct {
 	// MapTiles is a raster tile URL template ({z}/{x}/{y}, optionally {s}) (FIELDFIX_MAP_TILES);
-	// empty: the map draws H3 cells and routes on a plain background and says so.
+	// empty, or a vector tile template (.pbf, .mvt: not drawn), the map draws H3 cells and routes
+	// on a plain background and says so.
 	MapTiles string `json:"map_tiles"`
 	// MapAttribution is the credit the tile source asks for (FIELDFIX_MAP_ATTRIBUTION).
 	MapAttribution string `json:"map_attribution"`

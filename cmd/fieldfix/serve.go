@@ -157,7 +157,13 @@ func serve(ctx context.Context, c config, getenv func(string) string, clock *sim
 	}()
 	go func() {
 		defer wg.Done()
-		store.ListenTechnicians(bg, func(id int64) { svc.Planner.SyncTechnician(bg, id) }, func() {
+		// Each change to a technician (a ping among them) goes to the geo index and, with their
+		// position, to the console's live feed.
+		store.ListenTechnicians(bg, func(id int64) {
+			if t, ok := svc.Planner.SyncTechnician(bg, id); ok {
+				hub.Technician(t)
+			}
+		}, func() {
 			if err := svc.Planner.LoadIndex(bg); err != nil && bg.Err() == nil {
 				log.Warn("geo index reload", "err", err)
 			}

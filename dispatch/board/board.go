@@ -3,6 +3,7 @@ package board
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -46,25 +47,14 @@ type Board struct {
 const AtRiskWithin = 6 * time.Hour
 
 // Board lists unassigned and at-risk jobs and each technician's route for a day, optionally in
-// one region (an H3 res-5 cell).
+// some regions (H3 res-5 cells, separated by commas).
 func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date, region string) (Board, error) {
 	if !a.Staff() {
 		return Board{}, dispatch.Forbidden("only dispatchers read the board")
 	}
-	var reg geo.Cell
-	if region != "" {
-		c, err := geo.ParseCellAt(region, geo.ResRegion)
-		if err != nil {
-			return Board{}, dispatch.Invalid("region", "invalid_region", "region must be an H3 cell at resolution %d: %v", geo.ResRegion, err)
-		}
-		reg = c
-	}
-	inRegion := func(l dispatch.Location) bool {
-		if region == "" {
-			return true
-		}
-		c, err := geo.RegionOf(planning.Point(l))
-		return err == nil && c == reg
+	inRegion, err := regionFilter(region)
+	if err != nil {
+		return Board{}, err
 	}
 	now := s.Now()
 	if day.IsZero() {
@@ -136,6 +126,33 @@ func (s *Service) Board(ctx context.Context, a dispatch.Actor, day dispatch.Date
 		out.Routes[i].TimeOff = append(out.Routes[i].TimeOff, o)
 	}
 	return out, nil
+}
+
+// MaxRegions is how many regions one view may combine.
+const MaxRegions = 20
+
+// regionFilter says whether a place is in region: an H3 res-5 cell, or several separated by
+// commas (a dispatcher's regions); empty: every place.
+func regionFilter(region string) (func(dispatch.Location) bool, error) {
+	if region == "" {
+		return func(dispatch.Location) bool { return true }, nil
+	}
+	ids := strings.Split(region, ",")
+	if len(ids) > MaxRegions {
+		return nil, dispatch.Invalid("region", "invalid_region", "at most %d regions", MaxRegions)
+	}
+	regs := make(map[geo.Cell]bool, len(ids))
+	for _, id := range ids {
+		reg, err := geo.ParseCellAt(id, geo.ResRegion)
+		if err != nil {
+			return nil, dispatch.Invalid("region", "invalid_region", "region must be H3 cells at resolution %d, separated by commas: %v", geo.ResRegion, err)
+		}
+		regs[reg] = true
+	}
+	return func(l dispatch.Location) bool {
+		c, err := geo.RegionOf(planning.Point(l))
+		return err == nil && regs[c]
+	}, nil
 }
 
 // OverdueComplaints are complaints still open past the acknowledgement time.

@@ -23,6 +23,9 @@ type Store interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]dispatch.AuditEvent, error)
 	// TimeOffBetween is the time off of the technicians ids overlapping [from, to).
 	TimeOffBetween(ctx context.Context, ids []int64, from, to time.Time) ([]dispatch.TimeOff, error)
+	BookingExists(ctx context.Context, id int64) (bool, error)
+	// BookingMessages are the messages about a booking to its customer and its technicians, newest first.
+	BookingMessages(ctx context.Context, bookingID int64, page dispatch.Page) ([]Message, error)
 }
 
 // Service is the dispatcher's view: the day's board, the map, the audit trail.

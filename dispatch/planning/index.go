@@ -36,22 +36,24 @@ func (p *Planner) LoadIndex(ctx context.Context) error {
 	return nil
 }
 
-// SyncTechnician refreshes one technician in the geo index (called on every NOTIFY).
-func (p *Planner) SyncTechnician(ctx context.Context, id int64) {
+// SyncTechnician refreshes one technician in the geo index (called on every NOTIFY) and returns
+// them as read (ok false: gone, unread, or no index).
+func (p *Planner) SyncTechnician(ctx context.Context, id int64) (t dispatch.Technician, ok bool) {
 	if p.Index == nil {
-		return
+		return t, false
 	}
 	t, err := p.Store.GetTechnician(ctx, id)
 	if errors.Is(err, dispatch.ErrNotFound) {
 		p.Index.Remove(id)
-		return
+		return t, false
 	} else if err != nil {
 		p.Env.Log.Warn("geo index sync", "technician_id", id, "err", err)
-		return
+		return t, false
 	}
 	if err := p.Index.Upsert(indexEntry(t, p.StartPosition(t, p.Env.Now()))); err != nil {
 		p.Env.Log.Warn("technician not indexed", "technician_id", id, "err", err)
 	}
+	return t, true
 }
 
 // Served reports whether an active technician covers l, whatever their trade: l lies inside their

@@ -173,7 +173,13 @@ function listRow(j, risk) {
   if (risk && j.reasons && j.reasons.length) li.title = j.reasons.join("; ");
   if (!risk && j.reason_message) li.append(el("div", "line small why", j.reason_message));
   li.onclick = () => Panel.showJob(j.id);
-  li.onkeydown = (ev) => { if (ev.key === "Enter") Panel.showJob(j.id); };
+  li.onkeydown = (ev) => {
+    if (Gantt.moving()) return; // the move's keys
+    if (ev.key === "Enter") Panel.showJob(j.id);
+    // M: move it onto a technician's row from the keyboard, as a visit of the Gantt
+    else if ((ev.key === "m" || ev.key === "M") && MOVABLE.includes(j.status)) { ev.preventDefault(); ev.stopPropagation(); Gantt.startMove(j.id, 0, NaN); }
+  };
+  if (!risk || !j.technician_id) li.onpointerdown = (ev) => Gantt.dragFromList(ev, j.id); // onto a row of the Gantt
   li._sig = sigOf(j) + risk;
   return li;
 }

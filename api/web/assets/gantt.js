@@ -70,7 +70,10 @@ const Gantt = (() => {
     btn.onclick = () => Panel.showTech(t.id);
     const jobs = r.jobs.map((id) => FF.jobs.get(id));
     const booked = jobs.reduce((s, j) => s + (ms(j.planned_end) - ms(j.planned_start) || 0) + (j.travel_minutes || 0) * 60e3, 0);
-    const shift = r.shifts.reduce((s, w) => s + ms(w.end) - ms(w.start), 0);
+    // Shift time less the time off inside it: a technician off all day is neither idle nor available.
+    const over = (a0, a1, b0, b1) => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+    const shift = r.shifts.reduce((s, w) => s + Math.max(0, ms(w.end) - ms(w.start) -
+      r.time_off.reduce((o, x) => o + over(ms(w.start), ms(w.end), ms(x.from), ms(x.until)), 0)), 0);
     const load = el("span", "load", `${jobs.length} · ${(booked / 3600e3).toFixed(1)}/${(shift / 3600e3).toFixed(0)} h`);
     if (shift > 0 && jobs.length === 0) { row.classList.add("idle"); load.textContent += " idle"; }
     if (booked > shift || jobs.some((j) => !r.shifts.some((w) => ms(j.planned_start) >= ms(w.start) && ms(j.planned_end) <= ms(w.end)))) {
@@ -204,8 +207,19 @@ const Gantt = (() => {
   function onPointerDown(ev) {
     const v = ev.target.closest(".visit.movable");
     if (!v || ev.button !== 0) return;
-    drag = { id: Number(v.dataset.job), x: ev.clientX, y: ev.clientY, moved: false, target: null };
-    v.setPointerCapture(ev.pointerId);
+    beginDrag(ev, v, Number(v.dataset.job), false);
+  }
+  // beginDrag follows the pointer over the rows until it is released: a visit of the Gantt, or
+  // one of the unassigned list (fromList: a plain click there opens it as before).
+  function beginDrag(ev, handle, id, fromList) {
+    drag = { id, x: ev.clientX, y: ev.clientY, moved: false, target: null, fromList };
+    handle.setPointerCapture(ev.pointerId);
+    handle.addEventListener("pointermove", onPointerMove);
+    handle.addEventListener("pointerup", (e) => { handle.removeEventListener("pointermove", onPointerMove); onPointerUp(e); }, { once: true });
+  }
+  function dragFromList(ev, id) {
+    if (ev.button !== 0 || ev.pointerType === "touch") return; // a finger scrolls the list
+    beginDrag(ev, ev.currentTarget, id, true);
   }
   function onPointerMove(ev) {
     if (!drag) return;
@@ -217,7 +231,7 @@ const Gantt = (() => {
     const lane = under.querySelector(".g-lane");
     const len = ms(j.planned_end) - ms(j.planned_start) || 3600e3;
     const rect = lane.getBoundingClientRect();
-    const grab = drag.x - rect.left - (pct(ms(j.planned_start)) / 100) * rect.width; // keep the grab point
+    const grab = drag.fromList ? 0 : drag.x - rect.left - (pct(ms(j.planned_start)) / 100) * rect.width; // keep the grab point
     const t = timeAt(lane, ev.clientX - (isFinite(grab) ? grab : 0));
     drag.target = { tech: Number(under.dataset.tech), t: Math.max(t, t0), len };
     ghost(j, under, drag.target.t);
@@ -226,7 +240,7 @@ const Gantt = (() => {
     if (!drag) return;
     const d = drag;
     drag = null;
-    if (!d.moved) { Panel.showJob(d.id); return; }
+    if (!d.moved) { if (!d.fromList) Panel.showJob(d.id); return; }
     const target = d.target;
     if (!target) { clearGhost(); return; }
     await proposeAssign(d.id, target.tech, target.t);
@@ -260,23 +274,31 @@ const Gantt = (() => {
     if ((ev.key === "m" || ev.key === "M" || ev.key === " ") && v.classList.contains("movable")) {
       ev.preventDefault();
       const j = FF.jobs.get(id);
-      kmove = { id, row: [...rowsBox.children].indexOf(v.closest(".g-row")), t: ms(j.planned_start) };
-      ghost(j, rowsBox.children[kmove.row], kmove.t);
-      say(`Moving ${j.reference}: ↑↓ technician, ←→ 15 min, Enter to assign, Esc to cancel`);
+      startMove(id, [...rowsBox.children].indexOf(v.closest(".g-row")), ms(j.planned_start));
     } else if (ev.key === "Enter") {
       ev.preventDefault();
       Panel.showJob(id);
     }
   }
 
+  // startMove begins a keyboard move of a visit from a row at a time; a visit of the unassigned
+  // list starts on the first row at the next quarter hour of the day shown.
+  function startMove(id, row, t) {
+    const j = FF.jobs.get(id);
+    if (!rowsBox || !rowsBox.children.length) return;
+    if (!isFinite(t)) t = Math.ceil(Math.max(nowMs(), t0) / SNAP) * SNAP;
+    kmove = { id, row: Math.max(0, row), t };
+    ghost(j, rowsBox.children[kmove.row], kmove.t).scrollIntoView({ block: "nearest" });
+    say(`Moving ${j.reference}: ↑↓ technician, ←→ 15 min, Enter to assign, Esc to cancel`);
+  }
+
   function wire() {
     const box = $("#gantt");
     box.addEventListener("pointerdown", onPointerDown);
-    box.addEventListener("pointermove", onPointerMove);
-    box.addEventListener("pointerup", onPointerUp);
     box.addEventListener("pointercancel", () => { drag = null; clearGhost(); });
-    box.addEventListener("keydown", onKey);
+    // Keys while moving go to the move wherever the focus is (a move may start in the list).
+    document.addEventListener("keydown", (ev) => { if (kmove || box.contains(ev.target)) onKey(ev); });
   }
 
-  return { render, updateRows, tick, flash, wire, scrollToNow };
+  return { render, updateRows, tick, flash, wire, scrollToNow, dragFromList, startMove, moving: () => !!kmove };
 })();

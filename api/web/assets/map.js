@@ -1,6 +1,6 @@
 // The map (Leaflet, vendored): tiles from FIELDFIX_MAP_TILES when set, else a plain background
 // that says so; layers: each technician's planned route in visit order, live positions, jobs by
-// tier and state, and the region's H3 cells shaded by open work.
+// tier and state, the region's H3 cells shaded by open work, and (when asked for) service areas.
 "use strict";
 
 const MapView = (() => {
@@ -12,18 +12,54 @@ const MapView = (() => {
 
   function init() {
     if (map || typeof L === "undefined") return;
-    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }) // a canvas: thousands of marks stay cheap.setView([45.76, 4.84], 11);
-    if (FF.config.map_tiles) {
+    // A canvas: thousands of marks stay cheap. Until the day's routes are fitted the map shows
+    // where the technicians are based.
+    const homes = [...FF.techs.values()].filter((t) => t.active && t.home);
+    const mid = (k) => homes.reduce((s, t) => s + t.home[k], 0) / homes.length;
+    map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }).setView(homes.length ? [mid("lat"), mid("lng")] : [20, 0], homes.length ? 11 : 2);
+    // Leaflet draws raster tiles; a vector tile source (Mapbox Vector Tiles) would draw as broken images.
+    const vector = /\.(pbf|mvt)(\?|$)/i.test(FF.config.map_tiles || "");
+    if (FF.config.map_tiles && !vector) {
       L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
       $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
     } else {
       $("#map").classList.add("plain");
-      $("#map-note").textContent = "No street tiles configured (FIELDFIX_MAP_TILES): H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
+      $("#map-note").textContent = (vector ? "FIELDFIX_MAP_TILES names vector tiles, which this map does not draw (give a raster {z}/{x}/{y} template)"
+        : "No street tiles configured (FIELDFIX_MAP_TILES)") + ": H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
     }
     for (const k of ["cells", "routes", "jobs", "positions"]) {
       layers[k] = L.layerGroup().addTo(map);
       $("#l-" + k).onchange = (ev) => (ev.target.checked ? layers[k].addTo(map) : layers[k].remove());
     }
+    // Service areas are read when first shown (and again for another region while shown).
+    layers.areas = L.layerGroup();
+    $("#l-areas").onchange = (ev) => {
+      if (!ev.target.checked) { layers.areas.remove(); return; }
+      layers.areas.addTo(map);
+      drawAreas();
+    };
+  }
+
+  // drawAreas draws where the region's technicians take work: their service areas' cells, or a
+  // circle of the search's reach around one without an area.
+  let areasSeq = 0;
+  async function drawAreas() {
+    const my = ++areasSeq;
+    let fc;
+    try { fc = await api("GET", "/v1/geo/areas" + (FF.region ? "?region=" + FF.region : "")); } catch (e) { fail(e); return; }
+    if (my !== areasSeq) return;
+    layers.areas.clearLayers();
+    const names = (ids) => ids.map((id) => techName(id)).join(", ");
+    const drawn = L.geoJSON(fc, {
+      // A reach is an outline: dozens of them overlap over a city.
+      style: (f) => ({ weight: 1, color: "#6d597a", dashArray: "4 3", fillColor: "#6d597a", fillOpacity: f.geometry.type === "Point" ? 0 : 0.08 }),
+      pointToLayer: (f, ll) => L.circle(ll, { radius: f.properties.radius_km * 1000 }),
+      onEachFeature: (f, l) => {
+        l.bindTooltip(f.properties.radius_km ? `${names(f.properties.technician_ids)}: within ${f.properties.radius_km} km` : `${names(f.properties.technician_ids)}: service area`, { sticky: true });
+        l.techIds = f.properties.technician_ids;
+      },
+    }).addTo(layers.areas);
+    document.body.dataset.areas = String(drawn.getLayers().length); // for the tests: shapes drawn
   }
 
   // routeLatLngs is a technician's day in visit order: home base, then each visit by planned start.
@@ -92,25 +128,39 @@ const MapView = (() => {
   // updatePositions moves the technicians' dots to their latest pings (and drops stale ones).
   function updatePositions() {
     if (!map) return;
-    const seen = new Set();
-    for (const t of FF.techs.values()) {
-      if (!t.active || !t.last_position || (FF.board.region && t.region !== FF.board.region)) continue;
-      seen.add(t.id);
-      const ll = [t.last_position.lat, t.last_position.lng];
-      let m = positions.get(t.id);
-      if (!m) {
-        m = L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff", fillColor: hue(t.id), fillOpacity: 1, className: "pos" }).addTo(layers.positions);
-        m.bindTooltip(t.name);
-        positions.set(t.id, m);
-      } else m.setLatLng(ll);
-      m.setTooltipContent(t.name + (t.last_seen_at ? " · seen " + hm(t.last_seen_at) : ""));
-    }
-    for (const [id, m] of positions) if (!seen.has(id)) { m.remove(); positions.delete(id); }
+    for (const t of FF.techs.values()) updatePosition(t);
+    for (const [id, m] of positions) if (!FF.techs.has(id)) { m.remove(); positions.delete(id); }
   }
 
-  // cells reads a region's hexagons (started alongside the board's read).
+  // updatePosition moves one technician's dot (a "technician" event of the live feed, a ping).
+  function updatePosition(t) {
+    if (!map) return;
+    let m = positions.get(t.id);
+    if (!t.active || !t.last_position || (FF.board.region && !FF.board.region.split(",").includes(t.region))) {
+      if (m) { m.remove(); positions.delete(t.id); }
+      return;
+    }
+    const ll = [t.last_position.lat, t.last_position.lng];
+    if (!m) {
+      m = L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff", fillColor: hue(t.id), fillOpacity: 1, className: "pos" }).addTo(layers.positions);
+      m.bindTooltip(t.name);
+      positions.set(t.id, m);
+    } else m.setLatLng(ll);
+    m.setTooltipContent(t.name + (t.last_seen_at ? " · seen " + hm(t.last_seen_at) : ""));
+  }
+
+  // For the tests: where a technician's dot is drawn, [lat, lng], or null.
+  function drawnPosition(id) {
+    const m = positions.get(id);
+    return m ? [m.getLatLng().lat, m.getLatLng().lng] : null;
+  }
+
+  // cells reads the regions' hexagons (started alongside the board's read), one read a region.
   function cells(region) {
-    return region ? api("GET", "/v1/geo/cells?region=" + region).catch((e) => { fail(e); return null; }) : Promise.resolve(null);
+    if (!region) return Promise.resolve(null);
+    return Promise.all(region.split(",").map((r) => api("GET", "/v1/geo/cells?region=" + r)))
+      .then((fcs) => ({ type: "FeatureCollection", features: fcs.flatMap((fc) => fc.features) }))
+      .catch((e) => { fail(e); return null; });
   }
 
   async function drawCells(pending) {
@@ -138,9 +188,11 @@ const MapView = (() => {
       const b = L.latLngBounds([]);
       for (const line of routes.values()) b.extend(line.getBounds());
       if (extra && extra.getLayers().length) b.extend(extra.getBounds());
-      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false }); }
+      // maxZoom: one short route shows its streets, not a doorstep
+      if (b.isValid()) { fitted = region + FF.day; map.fitBounds(b, { padding: [10, 10], animate: false, maxZoom: 14 }); }
     };
     if (routes.size) fit(null);
+    if ($("#l-areas").checked) drawAreas();
     // The cells come when they come: the day is drawn without waiting for them.
     drawCells(pending || cells(region)).then(fit);
   }
@@ -151,5 +203,5 @@ const MapView = (() => {
     return line ? line.getLatLngs().map((p) => [p.lat, p.lng]) : null;
   }
 
-  return { render, cells, updateRoutes, updateJob, updatePositions, drawnRoute, resize: () => map && map.invalidateSize() };
+  return { render, cells, updateRoutes, updateJob, updatePositions, updatePosition, drawnRoute, drawnPosition, resize: () => map && map.invalidateSize() };
 })();

@@ -1,5 +1,5 @@
 // The side panel: a visit whole (customer, place, appliance, problem, tier, SLA, status history,
-// notes, parts, arrival and finish) with only the actions its state allows; or a technician's day
+// notes, parts, arrival and finish, messages sent) with only the actions its state allows; or a technician's day
 // with their time off (withdrawn with one click) and a way to mark them unavailable.
 "use strict";
 
@@ -8,9 +8,12 @@ const Panel = (() => {
   const body = () => $("#panel-body");
 
   function open() {
+    const was = $("#panel").hidden;
     $("#panel").hidden = false;
     document.body.classList.add("panel-open");
     MapView.resize();
+    // On a phone the panel sits under the map, in the page: bring it into view.
+    if (was && matchMedia("(max-width: 760px)").matches) $("#panel").scrollIntoView({ block: "start" });
   }
   function close() {
     $("#panel").hidden = true;
@@ -49,9 +52,13 @@ const Panel = (() => {
   async function showJob(id, quiet) {
     const my = ++seq;
     mark("job", id);
-    let d, history;
+    let d, history, sent;
+    const known = FF.jobs.get(id);
+    const messages = (bid) => api("GET", `/v1/bookings/${bid}/messages?limit=50`);
     try {
-      [d, history] = await Promise.all([api("GET", `/v1/jobs/${id}`), api("GET", `/v1/audit?entity=job&entity_id=${id}&limit=50`)]);
+      [d, history, sent] = await Promise.all([api("GET", `/v1/jobs/${id}`), api("GET", `/v1/audit?entity=job&entity_id=${id}&limit=50`),
+        known && known.booking_id ? messages(known.booking_id) : null]);
+      if (!sent) sent = await messages(d.booking_id || d.booking.id);
     } catch (e) { if (!quiet) fail(e); return; }
     if (my !== seq) return;
     const j = record(d);
@@ -76,6 +83,17 @@ const Panel = (() => {
       h.append(el("li", "", `${dayHm(ev.at)} · ${ev.action}${ev.to_status ? " → " + ev.to_status : ""} · ${ev.actor_role}${ev.reason ? " · " + ev.reason : ""}`));
     }
     root.append(el("h3", "", "History"), h);
+    const m = el("ol", "messages");
+    for (const x of [...sent.items].reverse()) { // oldest first, as the history
+      const p = x.pushes;
+      const how = p.delivered ? "pushed" : p.pending ? "push pending" : p.failed ? "push failed" : "in-app inbox";
+      const li = el("li", "", `${dayHm(x.created_at)} · to ${x.recipient_kind} ${x.recipient_subject} · ${x.title} (${how})`);
+      li.title = x.body;
+      li.dataset.kind = x.kind;
+      m.append(li);
+    }
+    if (!sent.items.length) m.append(el("li", "muted", "none"));
+    root.append(el("h3", "", "Messages sent"), m);
     body().replaceChildren(root);
     open();
   }

@@ -1,4 +1,4 @@
-// Wiring: sign-in, the day (opening on the dispatchers' current day and hour), the region
+// Wiring: sign-in, the day (opening on the dispatchers' current day and hour), the regions
 // (remembered in this browser), filters and search, and the live feed, whose changes are applied
 // to what they touch (a visit's rows, list entries and map marks), never by redrawing the page.
 "use strict";
@@ -15,19 +15,49 @@ async function fetchTechs() {
   FF.techs = all;
 }
 
+// regionOptions lists the regions (H3 res-5 cells) the technicians are based in, busiest first,
+// each with a checkbox; the dispatcher's choice (FF.region: ids joined by commas, "" for all) is
+// kept in this browser.
 function regionOptions() {
-  const sel = $("#region");
-  const count = new Map();
-  for (const t of FF.techs.values()) if (t.active && t.region) count.set(t.region, (count.get(t.region) || 0) + 1);
-  const keep = sel.value;
-  sel.replaceChildren(el("option", "", "all regions"));
-  sel.firstChild.value = "";
-  for (const [r, n] of [...count].sort((a, b) => b[1] - a[1])) {
-    const o = el("option", "", `${r.slice(0, 7)}… · ${n} technician${n === 1 ? "" : "s"}`);
-    o.value = r;
-    sel.append(o);
+  const count = new Map(), lat = new Map(), lng = new Map();
+  for (const t of FF.techs.values()) {
+    if (!t.active || !t.region) continue;
+    count.set(t.region, (count.get(t.region) || 0) + 1);
+    lat.set(t.region, (lat.get(t.region) || 0) + t.home.lat);
+    lng.set(t.region, (lng.get(t.region) || 0) + t.home.lng);
   }
-  sel.value = keep;
+  FF.regions = [...count].sort((a, b) => b[1] - a[1]).map(([r]) => r);
+  const chosen = new Set(FF.region ? FF.region.split(",") : []);
+  const box = $("#region-list");
+  box.replaceChildren();
+  for (const r of FF.regions) {
+    const cb = el("input");
+    cb.type = "checkbox";
+    cb.value = r;
+    cb.checked = chosen.has(r);
+    cb.onchange = pickRegions;
+    const l = el("label", "");
+    // An H3 id's tail is all f: its head names it; where its technicians live places it.
+    const n = count.get(r), at = `${(lat.get(r) / n).toFixed(2)}, ${(lng.get(r) / n).toFixed(2)}`;
+    l.append(cb, ` ${regionName(r)} · ${n} technician${n === 1 ? "" : "s"} · around ${at}`);
+    box.append(l);
+  }
+  const all = el("button", "linkish", "all regions");
+  all.type = "button";
+  all.onclick = () => { for (const cb of box.querySelectorAll("input")) cb.checked = false; pickRegions(); };
+  box.append(all);
+  regionLabel();
+}
+const regionName = (r) => r.replace(/f+$/, "");
+function regionLabel() {
+  const n = FF.region ? FF.region.split(",").length : 0;
+  $("#regions-label").textContent = n === 0 ? "Regions: all" : n === 1 ? `Region ${regionName(FF.region)}` : `${n} regions`;
+}
+function pickRegions() {
+  FF.region = [...$("#region-list").querySelectorAll("input:checked")].map((cb) => cb.value).sort().join(",");
+  localStorage.setItem("fieldfix.region", FF.region);
+  regionLabel();
+  load(FF.day);
 }
 
 // ingest takes a board as the console's state.
@@ -47,8 +77,9 @@ function ingest(b) {
   FF.atRisk = b.at_risk.map((it) => record(it).id);
   const trades = new Set();
   for (const t of FF.techs.values()) for (const s of t.skills) trades.add(s);
+  for (const j of FF.jobs.values()) for (const s of j.required_skills || []) trades.add(s); // a trade nobody has: what waits for it
   const tsel = $("#f-trade");
-  if (tsel.options.length - 1 !== trades.size) {
+  if ([...tsel.options].slice(1).map((o) => o.value).join() !== [...trades].sort().join()) {
     const keep = tsel.value;
     tsel.replaceChildren(el("option", "", "all"));
     tsel.firstChild.value = "";
@@ -82,6 +113,7 @@ async function load(day) {
     Gantt.render();
     const m = performance.now();
     performance.measure("console-draw-gantt", { start: g, end: m });
+    Capacity.load();
     await MapView.render(region, cells);
     performance.measure("console-draw-map", { start: m, end: performance.now() });
     if (!day) Gantt.scrollToNow();
@@ -97,8 +129,7 @@ async function load(day) {
 // mapRegion is the region the map draws cells of when the board shows every region: the one
 // with the most technicians.
 function mapRegion() {
-  const o = $("#region").options[1];
-  return o ? o.value : "";
+  return (FF.regions || [])[0] || "";
 }
 
 // reload reads the board again and applies only what differs (after time off, or to settle
@@ -113,6 +144,7 @@ async function reload() {
     Gantt.updateRows(null);
     MapView.updateRoutes(null);
     MapView.updatePositions();
+    Capacity.load();
     document.body.dataset.reloaded = String(Date.now());
   } catch (e) { fail(e); }
 }
@@ -133,14 +165,51 @@ async function onChange(ev) {
   if (ev.entity === "job") ids = [ev.entity_id];
   else if (ev.entity === "booking") ids = [...FF.jobs.values()].filter((j) => j.booking_id === ev.entity_id).map((j) => j.id);
   if (ids.length === 0) { settleSoon(1000); return; }
+  // A technician's progress or a pin says all it changes: drawn at once, the read then settles it.
+  const quick = fromEvent(ev);
+  if (quick) {
+    const t = performance.now();
+    applyJob(quick);
+    performance.measure("sse-draw", { start: t, end: performance.now() });
+    performance.measure("sse-apply", mark);
+    performance.measure("sse-from-event", mark);
+  }
   try {
     const read = await Promise.all(ids.map((id) => api("GET", `/v1/jobs/${id}`)));
     const t = performance.now();
     for (const j of read) applyJob(j);
-    performance.measure("sse-draw", { start: t, end: performance.now() });
-    performance.measure("sse-apply", mark);
+    if (!quick) {
+      performance.measure("sse-draw", { start: t, end: performance.now() });
+      performance.measure("sse-apply", mark);
+    }
+    performance.measure("sse-read", mark); // the event to its visit read and drawn, whichever way
   } catch (e) { if (e.status !== 404) fail(e); }
   settleSoon(2000);
+}
+
+// fromEvent is what a job's change event tells by itself, as a partial visit, or null: a
+// technician's acceptance, departure, arrival or finish (from the status the console holds), or
+// a pin. Anything else (a new technician, new times) waits for the visit's read.
+function fromEvent(ev) {
+  const j = ev.entity === "job" && FF.jobs.get(ev.entity_id);
+  if (!j) return null;
+  if (ev.action === "pinned" || ev.action === "unpinned") return { id: j.id, pinned: ev.action === "pinned" };
+  if (!["accepted", "en_route", "on_site", "completed", "incomplete"].includes(ev.action) || ev.from_status !== j.status || !ev.to_status) return null;
+  const o = { id: j.id, status: ev.to_status };
+  if (ev.action === "on_site") o.on_site_at = ev.at;
+  if (ev.action === "completed" || ev.action === "incomplete") o.finished_at = ev.at;
+  return o;
+}
+
+// onTechnician moves a technician's dot to the position of their latest ping, and nothing else.
+function onTechnician(ev) {
+  const t = FF.techs.get(ev.technician_id);
+  if (!t) return; // a technician this console has not read yet: the next full read brings them
+  const t0 = performance.now();
+  Object.assign(t, { active: ev.active, last_position: ev.last_position, last_seen_at: ev.last_seen_at });
+  MapView.updatePosition(t);
+  performance.measure("ping-draw", { start: t0, end: performance.now() });
+  document.body.dataset.pinged = String(ev.technician_id);
 }
 
 function expired() {
@@ -172,9 +241,12 @@ async function listen() {
           buf = buf.slice(i + 2);
           if (/^event: token_expired/m.test(msg)) return expired();
           if (/^event: resync/m.test(msg)) settleSoon(300);
+          const data = () => JSON.parse(msg.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"));
           if (/^event: change/m.test(msg)) {
-            const data = msg.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-            try { onChange(JSON.parse(data)); } catch (e) { settleSoon(300); }
+            try { onChange(data()); } catch (e) { settleSoon(300); }
+          }
+          if (/^event: technician/m.test(msg)) {
+            try { onTechnician(data()); } catch (e) { /* the next ping */ }
           }
         }
       }
@@ -207,10 +279,11 @@ async function start() {
     fail(e);
     if (e.status === 401 || e.status === 403) return signout();
   }
-  regionOptions();
+  // The regions remembered, less any no technician is based in any more.
   FF.region = localStorage.getItem("fieldfix.region") || "";
-  if (![...$("#region").options].some((o) => o.value === FF.region)) FF.region = "";
-  $("#region").value = FF.region;
+  regionOptions();
+  FF.region = FF.region.split(",").filter((r) => FF.regions.includes(r)).join(",");
+  regionOptions();
   listen();
   await load("");
 }
@@ -227,14 +300,9 @@ function wire() {
   $("#day-prev").onclick = () => load(addDays(FF.day, -1));
   $("#day-next").onclick = () => load(addDays(FF.day, 1));
   $("#day-today").onclick = () => load("");
-  $("#region").onchange = () => {
-    FF.region = $("#region").value;
-    localStorage.setItem("fieldfix.region", FF.region);
-    load(FF.day);
-  };
   const refilter = () => { renderLists(); Gantt.updateRows(null); };
   $("#f-tier").onchange = () => { FF.filters.tier = $("#f-tier").value; refilter(); };
-  $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); };
+  $("#f-trade").onchange = () => { FF.filters.trade = $("#f-trade").value; refilter(); Capacity.render(); };
   let st = null;
   $("#search").oninput = () => { clearTimeout(st); st = setTimeout(() => { FF.filters.q = $("#search").value.trim().toLowerCase(); refilter(); }, 150); };
   $("#panel-close").onclick = Panel.close;
@@ -242,17 +310,24 @@ function wire() {
     const a = await ask({ title: "Re-optimise the plan now?", lines: ["Visits not pinned, accepted or under way may move to other technicians or times."], ok: "Re-optimise", reason: false });
     if (!a.ok) return;
     try {
-      const res = await api("POST", "/v1/dispatch/optimize", FF.region ? { region: FF.region } : {});
-      say(`Re-optimised: ${res.moved.length} visit(s) moved, ${res.newly_assigned} assigned, ${res.breaches_avoided} breach(es) avoided`);
+      // One run per region chosen (the optimiser takes one), or one for all.
+      let moved = 0, assigned = 0, avoided = 0;
+      for (const r of FF.region ? FF.region.split(",") : [""]) {
+        const res = await api("POST", "/v1/dispatch/optimize", r ? { region: r } : {});
+        moved += res.moved.length; assigned += res.newly_assigned; avoided += res.breaches_avoided;
+      }
+      say(`Re-optimised: ${moved} visit(s) moved, ${assigned} assigned, ${avoided} breach(es) avoided`);
       await reload();
     } catch (e) { fail(e); }
   };
   Gantt.wire();
+  Capacity.wire(load);
   setInterval(Gantt.tick, 30000);
+  // Pings come live ("technician" events); this read catches what a lost stream missed.
   setInterval(async () => {
     if (!FF.token || $("#app").hidden || document.hidden) return;
     try { await fetchTechs(); MapView.updatePositions(); } catch (e) { /* the next round */ }
-  }, 20000);
+  }, 120000);
 }
 
 wire();

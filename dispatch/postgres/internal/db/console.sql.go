@@ -89,3 +89,78 @@ func (q *Queries) BoardRouteJobs(ctx context.Context, technicianIds []int64, fro
 	}
 	return items, nil
 }
+
+const bookingExists = `-- name: BookingExists :one
+SELECT EXISTS (SELECT 1 FROM bookings WHERE id = $1)
+`
+
+func (q *Queries) BookingExists(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, bookingExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const bookingMessages = `-- name: BookingMessages :many
+WITH recipients AS (
+  SELECT 'customer' AS kind, c.subject FROM bookings b JOIN customers c ON c.id = b.customer_id WHERE b.id = $1
+  UNION
+  SELECT 'technician', t.subject FROM jobs j JOIN offers o ON o.job_id = j.id JOIN technicians t ON t.id = o.technician_id
+  WHERE j.booking_id = $1 AND t.subject IS NOT NULL
+  UNION
+  SELECT 'technician', t.subject FROM jobs j JOIN technicians t ON t.id = j.technician_id
+  WHERE j.booking_id = $1 AND t.subject IS NOT NULL
+)
+SELECT n.id, n.recipient_kind, n.recipient_subject, n.kind, n.job_id, n.booking_id, n.title, n.body, n.data, n.created_at,
+       (SELECT count(*) FROM push_deliveries d WHERE d.notification_id = n.id AND d.status = 'delivered')::int AS pushes_delivered,
+       (SELECT count(*) FROM push_deliveries d WHERE d.notification_id = n.id AND d.status = 'pending')::int AS pushes_pending,
+       (SELECT count(*) FROM push_deliveries d WHERE d.notification_id = n.id AND d.status IN ('failed', 'token_invalid'))::int AS pushes_failed
+FROM recipients r JOIN notifications n ON n.recipient_kind = r.kind AND n.recipient_subject = r.subject
+WHERE n.booking_id = $1 AND ($2::bigint = 0 OR n.id < $2)
+ORDER BY n.id DESC
+LIMIT $3
+`
+
+type BookingMessagesRow struct {
+	Notification    Notification
+	PushesDelivered int32
+	PushesPending   int32
+	PushesFailed    int32
+}
+
+// The messages sent about a booking to its customer and to the technicians who had its visits
+// (offered or assigned), newest first, with how their pushes fared. Notifications are indexed by
+// recipient only: the query goes through each recipient's messages, which are few.
+func (q *Queries) BookingMessages(ctx context.Context, bookingID *int64, before int64, maxRows int32) ([]BookingMessagesRow, error) {
+	rows, err := q.db.Query(ctx, bookingMessages, bookingID, before, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BookingMessagesRow
+	for rows.Next() {
+		var i BookingMessagesRow
+		if err := rows.Scan(
+			&i.Notification.ID,
+			&i.Notification.RecipientKind,
+			&i.Notification.RecipientSubject,
+			&i.Notification.Kind,
+			&i.Notification.JobID,
+			&i.Notification.BookingID,
+			&i.Notification.Title,
+			&i.Notification.Body,
+			&i.Notification.Data,
+			&i.Notification.CreatedAt,
+			&i.PushesDelivered,
+			&i.PushesPending,
+			&i.PushesFailed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
