@@ -155,6 +155,10 @@ func TestSyncPullsTheTechniciansWorld(t *testing.T) {
 	if len(upserted(w, "time_off")) != 1 || len(upserted(w, "notifications")) == 0 {
 		t.Fatalf("time off and the cancellation's notification are not pulled: %v", w["upserts"])
 	}
+	// The notice names the visit as people do (B-1/1), not by its job id.
+	if n := w["upserts"].(map[string]any)["notifications"].([]any)[0].(map[string]any); !strings.Contains(n["body"].(string), fmt.Sprintf("B-%v/1", job["booking_id"])) {
+		t.Fatalf("the cancellation does not name the visit's reference: %v", n)
+	}
 	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor=nonsense", tech, nil), 400, "invalid_cursor")
 	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?cursor=1-999999999999", tech, nil), 400, "invalid_cursor")
 	wantProblem(t, b.do("GET", "/v1/technicians/me/sync?since=1", tech, nil), 400, "unknown_filter")

@@ -183,7 +183,7 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.TechnicianName = &to.tech, &to.start, &end, tech.Name
 		j.UpdatedAt = now
 		if prev != nil && *prev != to.tech {
-			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("Job %d went to a colleague better placed for it.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job moved", fmt.Sprintf("%s went to a colleague better placed for it.", j.Reference())); err != nil {
 				return err
 			}
 		}

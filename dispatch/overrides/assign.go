@@ -124,7 +124,7 @@ func (s *Service) AssignJob(ctx context.Context, a dispatch.Actor, id int64, ifV
 			return err
 		}
 		if prevTech != nil && *prevTech != t.ID {
-			if err := s.Env.TellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved job %d to a colleague.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prevTech, j, "cancellation", "Job removed", fmt.Sprintf("A dispatcher moved %s to a colleague.", j.Reference())); err != nil {
 				return err
 			}
 		}

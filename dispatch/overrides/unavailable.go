@@ -66,7 +66,7 @@ func (s *Service) MarkUnavailable(ctx context.Context, a dispatch.Actor, techID 
 			if err := s.Offers.Withdraw(ctx, st, j, "technician unavailable"); err != nil {
 				return err
 			}
-			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague while you are unavailable.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, j.TechnicianID, j, "cancellation", "Job re-assigned", fmt.Sprintf("%s went to a colleague while you are unavailable.", j.Reference())); err != nil {
 				return err
 			}
 			if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,

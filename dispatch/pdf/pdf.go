@@ -49,7 +49,7 @@ func (rd Renderer) Render(r proof.Report) ([]byte, error) {
 	f.SetMargins(margin, margin, margin)
 	f.SetAutoPageBreak(true, margin)
 	f.AddPage()
-	p := page{f: f}
+	p := page{f: f, zone: r.Zone}
 	p.header(r)
 	p.section("Customer")
 	p.row("Customer", r.CustomerSubject)
@@ -64,8 +64,8 @@ func (rd Renderer) Render(r proof.Report) ([]byte, error) {
 	p.section("Problem reported")
 	p.para(r.Problem)
 	p.section("Work done")
-	p.row("Arrived", stamp(r.ArrivedAt))
-	p.row("Finished", stamp(r.FinishedAt))
+	p.row("Arrived", p.stamp(r.ArrivedAt))
+	p.row("Finished", p.stamp(r.FinishedAt))
 	p.row("Outcome", r.Outcome)
 	p.row("Visit status", r.Status)
 	if r.Notes != "" {
@@ -113,7 +113,10 @@ func (rd Renderer) Render(r proof.Report) ([]byte, error) {
 }
 
 // page writes a report down a page, breaking to the next as it fills.
-type page struct{ f *fpdf.Fpdf }
+type page struct {
+	f    *fpdf.Fpdf
+	zone *time.Location // times are told in it (nil: UTC)
+}
 
 func (p page) width() float64 { w, _ := p.f.GetPageSize(); return w - 2*margin }
 
@@ -129,10 +132,10 @@ func (p page) header(r proof.Report) {
 	p.f.SetFont(family, "", 20)
 	p.f.CellFormat(p.width(), 10, r.Company, "", 1, "L", false, 0, "")
 	p.f.SetFont(family, "", 13)
-	p.f.CellFormat(p.width(), 8, fmt.Sprintf("Service report — booking %d, visit %d (job %d)", r.BookingID, r.Visit, r.JobID), "", 1, "L", false, 0, "")
+	p.f.CellFormat(p.width(), 8, fmt.Sprintf("Service report — B-%d/%d (booking %d, visit %d)", r.BookingID, r.Visit, r.BookingID, r.Visit), "", 1, "L", false, 0, "")
 	p.f.SetFont(family, "", 9)
 	p.f.SetTextColor(90, 90, 90)
-	p.f.CellFormat(p.width(), 5, "Generated "+r.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"), "", 1, "L", false, 0, "")
+	p.f.CellFormat(p.width(), 5, "Generated "+p.stamp(&r.GeneratedAt), "", 1, "L", false, 0, "")
 	p.f.SetTextColor(0, 0, 0)
 	p.f.Ln(2)
 }
@@ -216,7 +219,7 @@ func (p page) photos(ph []proof.Photo) {
 			p.f.CellFormat(w, 4, fmt.Sprintf("#%d %s", x.ID, x.Kind), "", 0, "L", false, 0, "")
 			if x.TakenAt != nil {
 				p.f.SetXY(left, top+h+4.5)
-				p.f.CellFormat(w, 4, x.TakenAt.UTC().Format("2006-01-02 15:04"), "", 0, "L", false, 0, "")
+				p.f.CellFormat(w, 4, p.stamp(x.TakenAt), "", 0, "L", false, 0, "")
 			}
 			p.f.SetFont(family, "", 10)
 		}
@@ -232,7 +235,7 @@ func (p page) signOff(r proof.Report) {
 		p.row("Sign-off", "not signed off")
 		return
 	}
-	p.row("Signed", s.SignedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	p.row("Signed", p.stamp(&s.SignedAt))
 	switch s.Method {
 	case "code":
 		p.row("Method", "one-time acceptance code sent to the customer, typed by the technician")
@@ -283,9 +286,13 @@ func drawStrokes(f *fpdf.Fpdf, strokes [][][2]float64, x, y, w, h float64) {
 	f.SetLineWidth(0.2)
 }
 
-func stamp(t *time.Time) string {
+// stamp is t in the report's zone, named (CET, UTC, …); "" for none.
+func (p page) stamp(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	if p.zone == nil {
+		return t.UTC().Format("2006-01-02 15:04 MST")
+	}
+	return t.In(p.zone).Format("2006-01-02 15:04 MST")
 }

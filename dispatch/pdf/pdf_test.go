@@ -22,6 +22,11 @@ func TestReportRendersChineseAndLatin(t *testing.T) {
 		Problem: "洗衣机不脱水，滚筒不转", Checklist: []proof.Answer{{Label: "Drum spins freely", Value: "yes"}, {Label: "Motor current", Value: "4.2 A"}},
 		Parts: []dispatch.Part{{SKU: "BELT-1", Name: "Drive belt", Quantity: 1}}, ArrivedAt: &now, FinishedAt: &now, Technician: "Ana Tech",
 		SignOff: &proof.SignOff{Method: "signature", SignerName: "王芳", Strokes: [][][2]float64{{{0, 0}, {10, 5}, {20, 0}}}, SignedAt: now}, GeneratedAt: now}
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Zone = paris // times in the business's zone: 10:00 UTC is 11:00 CET
 	b, err := pdf.Renderer{}.Render(r)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +35,7 @@ func TestReportRendersChineseAndLatin(t *testing.T) {
 		t.Fatalf("not a PDF with an embedded TrueType font (%d bytes)", len(b))
 	}
 	text := pdftext.Text(b)
-	for _, want := range []string{"cust-王芳", "洗衣机不脱水，滚筒不转", "Drum spins freely", "4.2 A", "1 × BELT-1", "République", "Ana Tech", "SN-123"} {
+	for _, want := range []string{"cust-王芳", "洗衣机不脱水，滚筒不转", "Drum spins freely", "4.2 A", "1 × BELT-1", "République", "Ana Tech", "SN-123", "B-5/1", "2026-11-20 11:00 CET"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the PDF's text lacks %q:\n%s", want, text)
 		}

@@ -40,6 +40,7 @@ type Report struct {
 	Signature       []byte // the signature PNG, when it was sent as one
 	Technician      string
 	GeneratedAt     time.Time
+	Zone            *time.Location // the business's zone, in which the report tells times (nil: UTC)
 }
 
 // Answer is a checklist line as the report shows it.
@@ -73,7 +74,7 @@ func (s *Service) VisitReport(ctx context.Context, a dispatch.Actor, jobID int64
 		r = Report{Company: s.Policy.Company, JobID: j.ID, BookingID: b.ID, Visit: j.Visit, Status: string(j.Status), CustomerSubject: b.CustomerSubject,
 			Address: b.Address, ServiceType: string(b.ServiceType), Appliance: b.Appliance, Tier: string(b.Tier), Warranty: "none", Problem: b.Problem,
 			Outcome: j.Outcome, Notes: j.Notes, Parts: j.PartsUsed, ArrivedAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Technician: j.TechnicianName,
-			GeneratedAt: s.Now()}
+			GeneratedAt: s.Now(), Zone: s.Rules.Zone()}
 		if b.WarrantyVerified != nil {
 			r.Warranty = map[bool]string{true: "verified", false: "unverified"}[*b.WarrantyVerified]
 		}

@@ -107,8 +107,8 @@ func (s *Service) sendCode(ctx context.Context, st Store, v visit) error {
 		return err
 	}
 	return s.TellCustomer(ctx, st, v.Booking, v.Job, "acceptance_code", "Your acceptance code: "+code,
-		fmt.Sprintf("When you are satisfied with the repair of your %s, give the technician the code %s. It is good until %s UTC. Do not give it before the work is done.",
-			v.Booking.Appliance, code, expires.Format("15:04")),
+		fmt.Sprintf("When you are satisfied with the repair of your %s, give the technician the code %s. It is good until %s. Do not give it before the work is done.",
+			v.Booking.Appliance, code, expires.In(s.Rules.Zone()).Format("15:04 MST")),
 		map[string]any{"job_id": v.Job.ID, "expires_at": expires})
 }
 

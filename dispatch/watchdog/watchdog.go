@@ -195,7 +195,7 @@ func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *d
 		return false, err
 	}
 	if prev != nil && *prev != p.TechnicianID {
-		if err := s.Env.TellTechnician(ctx, st, prev, *j, "cancellation", "Job re-assigned", fmt.Sprintf("Job %d went to a colleague to keep its SLA.", j.ID)); err != nil {
+		if err := s.Env.TellTechnician(ctx, st, prev, *j, "cancellation", "Job re-assigned", fmt.Sprintf("%s went to a colleague to keep its SLA.", j.Reference())); err != nil {
 			return false, err
 		}
 	}
