@@ -50,3 +50,20 @@ func TestSeedIsABelievableDay(t *testing.T) {
 		t.Errorf("%d bookings told received", n)
 	}
 }
+
+// TestSeedALargeFleet: a fleet larger than one page of technicians (the load benchmark seeds
+// 3,000) is seeded with its day under way: the offered technicians beyond the first page were
+// not found and the seed crashed.
+func TestSeedALargeFleet(t *testing.T) {
+	s := dbtest.New(t)
+	vars := env(map[string]string{"DATABASE_URL": s.URL, "FIELDFIX_TIME_ZONE": "Europe/Paris"})
+	if err := run(context.Background(), []string{"seed", "--technicians", "450"}, vars, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var techs, accepted int
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM technicians").Scan(&techs)
+	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM jobs WHERE accepted_at IS NOT NULL").Scan(&accepted)
+	if techs != 450 || accepted == 0 {
+		t.Fatalf("%d technicians, %d visits accepted", techs, accepted)
+	}
+}
