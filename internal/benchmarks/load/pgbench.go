@@ -122,13 +122,14 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 		// that writes the whole booking (BookingPlace), the only one that writes. Its guard names
 		// the plan version the booking was planned on: replayed, the chosen technician's current
 		// one (one more index probe than the server's statement).
-		const planVersionArg, techArg, startArg, endArg = 1, 2, 28, 29
+		const planVersionArg, techArg, startArg, endArg, trackingArg = 1, 2, 30, 31, 39 // BookingPlaceParams order (dispatch/postgres/internal/db)
 		isJobSave := strings.Contains(sql, "INSERT INTO bookings") && strings.Contains(sql, "INSERT INTO jobs")
 		at := func(i int, want time.Time) bool { t, ok := deref(st.args[i-1]).(time.Time); return ok && t.Equal(want) }
 		if isJobSave && (len(st.args) < endArg || deref(st.args[techArg-1]) != *job.TechnicianID ||
-			!at(startArg, *job.PlannedStart) || !at(endArg, *job.PlannedEnd) || !isInt64(deref(st.args[planVersionArg-1]))) {
-			return "", 0, fmt.Errorf("BookingPlace's parameters are not where the recording expects them (plan version %d, technician %d, times %d and %d): update the positions",
-				planVersionArg, techArg, startArg, endArg)
+			!at(startArg, *job.PlannedStart) || !at(endArg, *job.PlannedEnd) || !isInt64(deref(st.args[planVersionArg-1])) ||
+			len(st.args) < trackingArg || !isToken(deref(st.args[trackingArg-1]))) {
+			return "", 0, fmt.Errorf("BookingPlace's parameters are not where the recording expects them (plan version %d, technician %d, times %d and %d, tracking token %d): update the positions",
+				planVersionArg, techArg, startArg, endArg, trackingArg)
 		}
 		// The plan reads name the versions the replica held: replayed, they read the plan of one
 		// technician (the one whose version had moved when recorded), whatever the replays change.
@@ -162,6 +163,9 @@ func pgbenchScript(ctx context.Context, dbURL string, c config) (string, int, er
 			case string:
 				if v == "pgbench-recording-key" {
 					lit = "('k' || :r)"
+				}
+				if isJobSave && i == trackingArg {
+					lit = "lpad((:o)::text, 26, 'R')" // the customer's tracking link: a token of its own per replay (26 characters, as the server's)
 				}
 			case time.Time:
 				if isJobSave && (i == startArg || i == endArg) {
@@ -308,4 +312,10 @@ func literal(v any) string {
 		return "NULL"
 	}
 	return quote(fmt.Sprint(v))
+}
+
+// isToken says whether v is a tracking link's token (26 base-32 letters and digits).
+func isToken(v any) bool {
+	s, ok := v.(string)
+	return ok && len(s) == 26 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
 }
