@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -72,14 +73,21 @@ func TestConsoleDrawsVectorTiles(t *testing.T) {
 	b.parisBusiness()
 	b.clock.Set(consoleDay)
 	b.lyonDay()
-	var asked atomic.Int64
+	var asked, at14, deeper atomic.Int64
 	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var z, x, y uint32
-		if _, err := fmt.Sscanf(r.URL.Path, "/%d/%d/%d.pbf", &z, &x, &y); err != nil || z > 14 || x >= 1<<z || y >= 1<<z {
+		path, cors := strings.CutPrefix(r.URL.Path, "/cors")
+		if _, err := fmt.Sscanf(path, "/%d/%d/%d.pbf", &z, &x, &y); err != nil || z > 14 || x >= 1<<z || y >= 1<<z {
+			if err == nil && z > 14 {
+				deeper.Add(1)
+			}
 			http.NotFound(w, r)
 			return
 		}
 		asked.Add(1)
+		if z == 14 {
+			at14.Add(1)
+		}
 		layers := mvt.NewLayers(lyonLayers())
 		layers.ProjectToTile(maptile.New(x, y, maptile.Zoom(z)))
 		layers.Clip(mvt.MapboxGLDefaultExtentBound)
@@ -88,12 +96,15 @@ func TestConsoleDrawsVectorTiles(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Access-Control-Allow-Origin", "*") // the console is on another origin, as with any tile server
+		if cors {
+			w.Header().Set("Access-Control-Allow-Origin", "*") // the console is on another origin, as with any tile server
+		}
 		w.Header().Set("Content-Type", "application/vnd.mapbox-vector-tile")
 		_, _ = w.Write(data)
 	}))
 	t.Cleanup(tiles.Close)
-	srv := b.consoleWithTiles(tiles.URL+"/{z}/{x}/{y}.pbf", "© Test Vector Tiles", "connect-src 'self' "+tiles.URL+";")
+	srv := b.consoleWithTiles(tiles.URL+"/cors/{z}/{x}/{y}.pbf", "© Test Vector Tiles", "connect-src 'self' "+tiles.URL+";")
+	nocors := b.consoleWithTiles(tiles.URL+"/{z}/{x}/{y}.pbf", "", "connect-src 'self' "+tiles.URL+";") // before the tab, closed after it
 
 	// Pixels of the canvas tiles in the style's water blue and road white: the tiles were decoded
 	// and each layer drawn in its colour (the canvases are transparent elsewhere).
@@ -113,6 +124,12 @@ func TestConsoleDrawsVectorTiles(t *testing.T) {
   return n;
 })()`
 	_, ctx := browser(t, bin)
+	var thrown atomic.Value
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
+			thrown.CompareAndSwap(nil, e.ExceptionDetails.Error())
+		}
+	})
 	var note, credit string
 	var got struct{ Canvases, Water, Road, Building int }
 	start := time.Now()
@@ -135,4 +152,29 @@ func TestConsoleDrawsVectorTiles(t *testing.T) {
 		t.Fatalf("with vector tiles the map says %q and credits %q", note, credit)
 	}
 	screenshot(t, ctx, "console-vector-tiles.png")
+
+	// Zoomed in past 14 (four clicks on +): no deeper tile is asked for, the z14 ones are drawn larger.
+	for range 4 {
+		if err := chromedp.Run(ctx, chromedp.Click("#map .leaflet-control-zoom-in", chromedp.ByQuery), chromedp.Sleep(300*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A 256 px tile of zoom 14 shown at 16 or more is at least 1,024 px wide on screen.
+	if err := chromedp.Run(ctx, chromedp.Poll(`(() => { const n = `+painted+`; return n.road > 0 && n.building > 0 &&
+  [...document.querySelectorAll("#map .leaflet-tile-pane canvas.leaflet-tile")].some((c) => c.getBoundingClientRect().width >= 1000); })()`, nil, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		failShot(t, ctx, "console-vector-zoomed", err)
+	}
+	if at14.Load() == 0 || deeper.Load() != 0 {
+		t.Fatalf("zoomed in: %d tiles asked for at zoom 14, %d deeper", at14.Load(), deeper.Load())
+	}
+	if e := thrown.Load(); e != nil {
+		t.Fatalf("the page threw: %v", e)
+	}
+
+	// A tile server that does not allow the page by CORS: the map says so (and draws no tile).
+	if err := chromedp.Run(ctx, signIn(nocors.URL, b.token(dispatch.RoleDispatcher, "disp")),
+		chromedp.Poll(`document.querySelector("#map-note").textContent.includes("Vector tiles could not be read from `+tiles.URL+` (its server must allow this page by CORS)")`, nil, chromedp.WithPollingTimeout(5*time.Second)),
+	); err != nil {
+		failShot(t, ctx, "console-vector-nocors", err)
+	}
 }

@@ -24,7 +24,9 @@ const MapView = (() => {
       $("#map").classList.add("vector");
       // Canvas tiles; a source's own zooms stop at 14 in the usual schemas, and deeper tiles are
       // its z14 ones drawn larger.
-      L.vectorGrid.protobuf(tiles, { rendererFactory: L.canvas.tile, vectorTileLayerStyles: vectorStyles, maxNativeZoom: 14, maxZoom: 19, attribution }).addTo(map);
+      new VectorTiles(tiles, { rendererFactory: L.canvas.tile, vectorTileLayerStyles: vectorStyles, maxNativeZoom: 14, maxZoom: 19, attribution })
+        .once("tileerror", () => ($("#map-note").textContent = `Vector tiles could not be read from ${(tiles.match(/^\w+:\/\/[^/]+/) || [tiles])[0]} (its server must allow this page by CORS): routes in visit order, from home base.`))
+        .addTo(map);
     } else if (tiles) {
       L.tileLayer(tiles, { maxZoom: 19, attribution }).addTo(map);
     }
@@ -46,6 +48,18 @@ const MapView = (() => {
       drawAreas();
     };
   }
+
+  // VectorTiles is VectorGrid's protobuf layer whose tile, when its fetch fails (no answer, or a
+  // server without CORS), is drawn empty and reported as a tileerror; VectorGrid 1.3.0 leaves the
+  // promise rejected and the tile loading for ever.
+  const VectorTiles = typeof L === "undefined" || !L.VectorGrid ? null : L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise(coords) {
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).catch(() => {
+        this.fire("tileerror", { coords });
+        return { layers: {} };
+      });
+    },
+  });
 
   // vectorStyles styles a vector tile's layers by name, across the usual schemas (OpenMapTiles,
   // Mapbox Streets, Tilezen, Protomaps): water blue, roads white on a grey casing (wider for the
