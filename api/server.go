@@ -38,8 +38,9 @@ type Deps struct {
 	BookingsPerMinute int
 	// ComplaintsPerMinute limits POST /v1/complaints per subject (0: 6 a minute, burst 5).
 	ComplaintsPerMinute int
-	// MapTiles is the console map's raster tile URL template (FIELDFIX_MAP_TILES; empty: no
-	// tiles, the map draws cells and routes on a plain background); MapAttribution its credit.
+	// MapTiles is the console map's tile URL template, raster or vector (.pbf, .mvt)
+	// (FIELDFIX_MAP_TILES; empty: no tiles, the map draws cells and routes on a plain
+	// background); MapAttribution its credit.
 	MapTiles, MapAttribution string
 }
 

@@ -1,7 +1,8 @@
 // Package web is the dispatcher console, the customer's tracking page and the technician's app
 // (/tech, an installable web app that works offline): pages with their scripts and styles
-// embedded in the binary (no build step, no CDN: Leaflet is vendored under assets/leaflet by
-// scripts/vendor-leaflet.sh). The console's map draws tiles only from the source its
+// embedded in the binary (no build step, no CDN: Leaflet and its vector tile plugin,
+// Leaflet.VectorGrid, are vendored under assets/leaflet by scripts/vendor-leaflet.sh and
+// scripts/vendor-vectorgrid.sh). The console's map draws tiles only from the source its
 // configuration names. The console and the technician's app are public and every API call they
 // make carries the bearer token; the
 // tracking page's calls carry its link's token in their path.
@@ -31,19 +32,22 @@ const pageCSP = "default-src 'self'; style-src 'self'; img-src 'self' data:; fra
 
 // ConsoleConfig is what the server tells the console: where its map's tiles come from.
 type ConsoleConfig struct {
-	// MapTiles is a raster tile URL template ({z}/{x}/{y}, optionally {s}) (FIELDFIX_MAP_TILES);
-	// empty, or a vector tile template (.pbf, .mvt: not drawn), the map draws H3 cells and routes
-	// on a plain background and says so.
+	// MapTiles is a tile URL template ({z}/{x}/{y}, optionally {s}) (FIELDFIX_MAP_TILES): raster
+	// images, or Mapbox Vector Tiles when it ends in .pbf or .mvt (drawn with a plain built-in
+	// style); empty, the map draws H3 cells and routes on a plain background and says so.
 	MapTiles string `json:"map_tiles"`
 	// MapAttribution is the credit the tile source asks for (FIELDFIX_MAP_ATTRIBUTION).
 	MapAttribution string `json:"map_attribution"`
 }
 
 // Console serves /console (the page), /console/config.json and /console/* (its assets). The
-// page may load images from the tile source's origin, and from nowhere else outside the server.
+// page may load images (raster tiles), or fetch data (vector tiles), from the tile source's
+// origin, and from nowhere else outside the server.
 func Console(cfg ConsoleConfig) echo.HandlerFunc {
 	csp := pageCSP
-	if o := tileOrigin(cfg.MapTiles); o != "" {
+	if o := tileOrigin(cfg.MapTiles); o != "" && vectorTiles(cfg.MapTiles) {
+		csp = strings.Replace(csp, "default-src 'self';", "default-src 'self'; connect-src 'self' "+o+";", 1)
+	} else if o != "" {
 		csp = strings.Replace(csp, "img-src 'self' data:", "img-src 'self' data: "+o, 1)
 	}
 	return func(c echo.Context) error {
@@ -58,6 +62,12 @@ func Console(cfg ConsoleConfig) echo.HandlerFunc {
 		return serve(c, name, csp)
 	}
 }
+
+var vectorTemplate = regexp.MustCompile(`(?i)\.(pbf|mvt)(\?|$)`)
+
+// vectorTiles tells whether a tile URL template names Mapbox Vector Tiles (.pbf, .mvt) rather than
+// raster images; the console's map.js tells them apart by the same rule.
+func vectorTiles(tmpl string) bool { return vectorTemplate.MatchString(tmpl) }
 
 var placeholder = regexp.MustCompile(`\{[^}]*\}`)
 

@@ -50,3 +50,26 @@ func TestTileOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleCSPFollowsTheTileKind: raster tiles are images, so the console's CSP lets images in
+// from their origin; vector tiles are fetched as data, so it lets the page connect there instead
+// (and not load images from it); the plug-in and its licence are served with the page's assets.
+func TestConsoleCSPFollowsTheTileKind(t *testing.T) {
+	for tmpl, want := range map[string][2]string{
+		"https://tiles.example.org/{z}/{x}/{y}.png":        {"img-src 'self' data: https://tiles.example.org;", "default-src 'self'; style-src"},
+		"https://{s}.tiles.example.org/v3/{z}/{x}/{y}.pbf": {"connect-src 'self' https://*.tiles.example.org;", "img-src 'self' data:;"},
+		"https://tiles.example.org/{z}/{x}/{y}.MVT?key=k":  {"connect-src 'self' https://tiles.example.org;", "img-src 'self' data:;"},
+		"": {"default-src 'self'; style-src", "img-src 'self' data:;"},
+	} {
+		e := echo.New()
+		e.GET("/console/*", Console(ConsoleConfig{MapTiles: tmpl}))
+		for _, name := range []string{"", "leaflet/vectorgrid.js", "leaflet/vectorgrid.LICENSE"} {
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/"+name, nil))
+			csp := rec.Header().Get("Content-Security-Policy")
+			if rec.Code != 200 || !strings.Contains(csp, want[0]) || !strings.Contains(csp, want[1]) {
+				t.Errorf("%q, /console/%s: %d, CSP %q, want %q and %q", tmpl, name, rec.Code, csp, want[0], want[1])
+			}
+		}
+	}
+}

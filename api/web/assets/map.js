@@ -1,4 +1,4 @@
-// The map (Leaflet, vendored): tiles from FIELDFIX_MAP_TILES when set, else a plain background
+// The map (Leaflet, vendored): raster or vector tiles from FIELDFIX_MAP_TILES when set, else a plain background
 // that says so; layers: each technician's planned route in visit order, live positions, jobs by
 // tier and state, the region's H3 cells shaded by open work, and (when asked for) service areas.
 "use strict";
@@ -17,15 +17,24 @@ const MapView = (() => {
     const homes = [...FF.techs.values()].filter((t) => t.active && t.home);
     const mid = (k) => homes.reduce((s, t) => s + t.home[k], 0) / homes.length;
     map = L.map("map", { zoomSnap: 0.25, preferCanvas: true }).setView(homes.length ? [mid("lat"), mid("lng")] : [20, 0], homes.length ? 11 : 2);
-    // Leaflet draws raster tiles; a vector tile source (Mapbox Vector Tiles) would draw as broken images.
-    const vector = /\.(pbf|mvt)(\?|$)/i.test(FF.config.map_tiles || "");
-    if (FF.config.map_tiles && !vector) {
-      L.tileLayer(FF.config.map_tiles, { maxZoom: 19, attribution: FF.config.map_attribution || "" }).addTo(map);
+    // A template ending in .pbf or .mvt names Mapbox Vector Tiles (the server's CSP rule is the
+    // same), drawn by Leaflet.VectorGrid with the plain style below; any other is raster images.
+    const tiles = FF.config.map_tiles || "", attribution = FF.config.map_attribution || "";
+    if (tiles && /\.(pbf|mvt)(\?|$)/i.test(tiles)) {
+      $("#map").classList.add("vector");
+      // Canvas tiles; a source's own zooms stop at 14 in the usual schemas, and deeper tiles are
+      // its z14 ones drawn larger.
+      new VectorTiles(tiles, { rendererFactory: L.canvas.tile, vectorTileLayerStyles: vectorStyles, maxNativeZoom: 14, maxZoom: 19, attribution })
+        .once("tileerror", () => ($("#map-note").textContent = `Vector tiles could not be read from ${(tiles.match(/^\w+:\/\/[^/]+/) || [tiles])[0]} (its server must allow this page by CORS): routes in visit order, from home base.`))
+        .addTo(map);
+    } else if (tiles) {
+      L.tileLayer(tiles, { maxZoom: 19, attribution }).addTo(map);
+    }
+    if (tiles) {
       $("#map-note").textContent = "Routes in visit order, from home base. Ring colour: tier (blue warranty, orange paid); fill: state.";
     } else {
       $("#map").classList.add("plain");
-      $("#map-note").textContent = (vector ? "FIELDFIX_MAP_TILES names vector tiles, which this map does not draw (give a raster {z}/{x}/{y} template)"
-        : "No street tiles configured (FIELDFIX_MAP_TILES)") + ": H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
+      $("#map-note").textContent = "No street tiles configured (FIELDFIX_MAP_TILES): H3 cells and routes on a plain background. Ring colour: tier; fill: state.";
     }
     for (const k of ["cells", "routes", "jobs", "positions"]) {
       layers[k] = L.layerGroup().addTo(map);
@@ -39,6 +48,42 @@ const MapView = (() => {
       drawAreas();
     };
   }
+
+  // VectorTiles is VectorGrid's protobuf layer whose tile, when its fetch fails (no answer, or a
+  // server without CORS), is drawn empty and reported as a tileerror; VectorGrid 1.3.0 leaves the
+  // promise rejected and the tile loading for ever.
+  const VectorTiles = typeof L === "undefined" || !L.VectorGrid ? null : L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise(coords) {
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).catch(() => {
+        this.fire("tileerror", { coords });
+        return { layers: {} };
+      });
+    },
+  });
+
+  // vectorStyles styles a vector tile's layers by name, across the usual schemas (OpenMapTiles,
+  // Mapbox Streets, Tilezen, Protomaps): water blue, roads white on a grey casing (wider for the
+  // major ones), buildings and land use in soft fills, labels and points of interest left out
+  // (the map's own marks are the points), any other layer a thin grey line.
+  const WATER = "#aad3df", ROAD = "#ffffff", CASING = "#c2bcb2", BUILDING = "#d9d0c9", GREEN = "#d8e8c8", LAND = "#ebe6dc";
+  const MAJOR = /^(motorway|trunk|primary|highway|major_road)/, MINOR = /^(service|track|path|footway|cycleway|pedestrian|steps)/;
+  const roadStyle = (p) => {
+    const cls = String(p.class || p.kind || p.type || ""), w = MAJOR.test(cls) ? 4 : MINOR.test(cls) ? 1.2 : 2.5;
+    if (/rail/.test(cls)) return { color: "#a7a29a", weight: 1, dashArray: "3 3" };
+    return [{ color: CASING, weight: w + 1.5, lineCap: "round" }, { color: ROAD, weight: w, lineCap: "round" }];
+  };
+  const fill = (color, weight = 0) => ({ fill: true, fillColor: color, fillOpacity: 1, color, weight });
+  const landStyle = (p) => fill(/park|grass|forest|wood|garden|meadow|recreation|cemetery|pitch|golf|nature|farm/.test(String(p.class || p.kind || p.type || "")) ? GREEN : LAND);
+  const named = {
+    water: fill(WATER, 1), ocean: fill(WATER, 1), waterway: { color: WATER, weight: 1.5 },
+    road: roadStyle, roads: roadStyle, transportation: roadStyle,
+    building: fill(BUILDING, 0.5), buildings: fill(BUILDING, 0.5),
+    landuse: landStyle, landuse_overlay: landStyle, landcover: landStyle, park: fill(GREEN), earth: fill("#f2efe9"),
+  };
+  const LABELS = /(^|_)(name|names|label|labels|place|places|poi|pois|housenumber|housenum|mountain_peak|peak)s?$/;
+  const vectorStyles = new Proxy(named, {
+    get: (t, layer) => (typeof layer !== "string" ? undefined : t[layer] || (LABELS.test(layer) ? [] : { color: "#9a9a9a", weight: 0.5, radius: 1 })),
+  });
 
   // drawAreas draws where the region's technicians take work: their service areas' cells, or a
   // circle of the search's reach around one without an area.
