@@ -132,7 +132,7 @@ func (p page) header(r proof.Report) {
 	p.f.SetFont(family, "", 20)
 	p.f.CellFormat(p.width(), 10, r.Company, "", 1, "L", false, 0, "")
 	p.f.SetFont(family, "", 13)
-	p.f.CellFormat(p.width(), 8, fmt.Sprintf("Service report — B-%d/%d (booking %d, visit %d)", r.BookingID, r.Visit, r.BookingID, r.Visit), "", 1, "L", false, 0, "")
+	p.f.CellFormat(p.width(), 8, "Service report — "+r.Reference, "", 1, "L", false, 0, "")
 	p.f.SetFont(family, "", 9)
 	p.f.SetTextColor(90, 90, 90)
 	p.f.CellFormat(p.width(), 5, "Generated "+p.stamp(&r.GeneratedAt), "", 1, "L", false, 0, "")
@@ -291,8 +291,9 @@ func (p page) stamp(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	if p.zone == nil {
-		return t.UTC().Format("2006-01-02 15:04 MST")
+	zone := p.zone
+	if zone == nil {
+		zone = time.UTC
 	}
-	return t.In(p.zone).Format("2006-01-02 15:04 MST")
+	return t.In(zone).Format("2006-01-02 15:04 MST")
 }

@@ -17,7 +17,7 @@ import (
 // the glyphs would still write the code points, so the test also checks the font is embedded.
 func TestReportRendersChineseAndLatin(t *testing.T) {
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	r := proof.Report{Company: "FieldFix Lyon", JobID: 7, BookingID: 5, Visit: 1, Status: "completed", CustomerSubject: "cust-王芳",
+	r := proof.Report{Company: "FieldFix Lyon", JobID: 7, BookingID: 5, Visit: 1, Reference: "B-5/1", Status: "completed", CustomerSubject: "cust-王芳",
 		Address: "12 rue de la République, Lyon", Appliance: "washer", Serial: "SN-123", Tier: "warranty", Warranty: "verified",
 		Problem: "洗衣机不脱水，滚筒不转", Checklist: []proof.Answer{{Label: "Drum spins freely", Value: "yes"}, {Label: "Motor current", Value: "4.2 A"}},
 		Parts: []dispatch.Part{{SKU: "BELT-1", Name: "Drive belt", Quantity: 1}}, ArrivedAt: &now, FinishedAt: &now, Technician: "Ana Tech",

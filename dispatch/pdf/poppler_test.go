@@ -58,7 +58,7 @@ func TestReportThroughPoppler(t *testing.T) {
 		return proof.Photo{Attachment: proof.Attachment{ID: id, Kind: kind, ContentType: "image/jpeg", Width: &w, Height: &h, TakenAt: &taken}, Thumbnail: thumb(w, h)}
 	}
 	price := int64(2490)
-	r := proof.Report{Company: "FieldFix Lyon", JobID: 4711, BookingID: 812, Visit: 1, Status: "completed", CustomerSubject: "王芳 (cust-812)",
+	r := proof.Report{Company: "FieldFix Lyon", JobID: 4711, BookingID: 812, Visit: 1, Reference: "B-812/1", Status: "completed", CustomerSubject: "王芳 (cust-812)",
 		Address: "12 rue de la République, 69002 Lyon", ServiceType: "repair", Appliance: "washer", Brand: "Haier", Model: "HW80-B14959",
 		Serial: "HW80SN2025-0042", Tier: "paid", Warranty: "none", Problem: "洗衣机不脱水，滚筒不转；显示错误代码 E21。",
 		Outcome: "fixed", Notes: "Replaced the drive belt; drum spins at 1,400 rpm.",

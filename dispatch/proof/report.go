@@ -17,6 +17,7 @@ type Report struct {
 	JobID           int64
 	BookingID       int64
 	Visit           int
+	Reference       string // how people name the visit (dispatch.Job.Reference)
 	Status          string
 	CustomerSubject string
 	Address         string
@@ -71,7 +72,7 @@ func (s *Service) VisitReport(ctx context.Context, a dispatch.Actor, jobID int64
 			return err
 		}
 		b, j := v.Booking, v.Job
-		r = Report{Company: s.Policy.Company, JobID: j.ID, BookingID: b.ID, Visit: j.Visit, Status: string(j.Status), CustomerSubject: b.CustomerSubject,
+		r = Report{Company: s.Policy.Company, JobID: j.ID, BookingID: b.ID, Visit: j.Visit, Reference: j.Reference(), Status: string(j.Status), CustomerSubject: b.CustomerSubject,
 			Address: b.Address, ServiceType: string(b.ServiceType), Appliance: b.Appliance, Tier: string(b.Tier), Warranty: "none", Problem: b.Problem,
 			Outcome: j.Outcome, Notes: j.Notes, Parts: j.PartsUsed, ArrivedAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Technician: j.TechnicianName,
 			GeneratedAt: s.Now(), Zone: s.Rules.Zone()}
