@@ -3,6 +3,8 @@ package dispatch
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +15,13 @@ const TrackingTTL = 14 * 24 * time.Hour
 
 // NewTrackingToken is a random, unguessable token: 26 base32 characters, 128 bits.
 func NewTrackingToken() string { return rand.Text() }
+
+// SecretHash is how a bearer secret (an upload token, a sign-in code) is kept: the hex SHA-256 of
+// it, so the database never holds what opens the door.
+func SecretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
 
 // TrackingURL is the customer's page of the visit whose tracking token is token.
 func (e *Env) TrackingURL(token string) string {

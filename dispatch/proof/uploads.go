@@ -3,7 +3,6 @@ package proof
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,11 +50,6 @@ type UploadTicket struct {
 // UploadPath is the API's own upload URL for token.
 func UploadPath(token string) string { return "/v1/uploads/" + token }
 
-func tokenHash(token string) string {
-	s := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(s[:])
-}
-
 // StartUpload opens a two-step upload to visit jobID (its technician, while the visit is in
 // hand): the bytes go to the returned URL within Policy.URLTTL, then ConfirmUpload checks and
 // records them. declared, when given, is the type the file must turn out to be.
@@ -93,7 +87,7 @@ func (s *Service) StartUpload(ctx context.Context, a dispatch.Actor, jobID int64
 		b := make([]byte, 24)
 		_, _ = rand.Read(b)
 		token := hex.EncodeToString(b)
-		h := tokenHash(token)
+		h := dispatch.SecretHash(token)
 		u.TokenHash, url = &h, UploadPath(token)
 	}
 	if u, err = s.Store.AddUpload(ctx, u); err != nil {
@@ -105,7 +99,7 @@ func (s *Service) StartUpload(ctx context.Context, a dispatch.Actor, jobID int64
 // ReceiveUpload takes the bytes sent to the API's own upload URL: up to the size cap, before
 // the URL expires, and before the upload is confirmed. Sent again, they replace the first.
 func (s *Service) ReceiveUpload(ctx context.Context, token string, r io.Reader) (int64, error) {
-	u, err := s.Store.UploadByToken(ctx, tokenHash(token))
+	u, err := s.Store.UploadByToken(ctx, dispatch.SecretHash(token))
 	if err != nil {
 		return 0, err
 	}

@@ -3,8 +3,6 @@ package techsync
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -45,11 +43,6 @@ type SigninLink struct {
 	ExpiresAt  time.Time
 }
 
-func codeHash(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(sum[:])
-}
-
 // signable refuses a technician no token can be made for.
 func signable(t dispatch.Technician) error {
 	if t.Subject == nil || strings.TrimSpace(*t.Subject) == "" {
@@ -76,7 +69,7 @@ func (s *Service) IssueSigninLink(ctx context.Context, a dispatch.Actor, techID 
 	}
 	now := s.Now()
 	code := rand.Text() // 26 base32 characters: 128 random bits
-	rec := SigninLinkRecord{TechnicianID: t.ID, CodeSHA256: codeHash(code), CreatedBy: a.Subject, CreatedAt: now, ExpiresAt: now.Add(SigninLinkTTL)}
+	rec := SigninLinkRecord{TechnicianID: t.ID, CodeSHA256: dispatch.SecretHash(code), CreatedBy: a.Subject, CreatedAt: now, ExpiresAt: now.Add(SigninLinkTTL)}
 	ev := dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "technician", EntityID: t.ID, Action: "signin_link_issued",
 		Data: map[string]any{"expires_at": rec.ExpiresAt}}
 	if err := s.Store.IssueSigninLink(ctx, rec, ev); err != nil {
@@ -99,7 +92,7 @@ func (s *Service) RedeemSigninLink(ctx context.Context, code string) (dispatch.T
 		return dispatch.Technician{}, dispatch.Invalid("code", "invalid_code", "code must be the link's code, 1 to 100 characters")
 	}
 	now := s.Now()
-	t, rec, found, err := s.Store.RedeemSigninLink(ctx, codeHash(code), now, func(t dispatch.Technician) (dispatch.AuditEvent, error) {
+	t, rec, found, err := s.Store.RedeemSigninLink(ctx, dispatch.SecretHash(code), now, func(t dispatch.Technician) (dispatch.AuditEvent, error) {
 		return dispatch.AuditEvent{At: now, ActorSub: deref(t.Subject), ActorRole: dispatch.RoleTechnician, Entity: "technician", EntityID: t.ID,
 			Action: "signin_link_used"}, signable(t)
 	})
