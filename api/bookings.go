@@ -70,6 +70,10 @@ type jobDTO struct {
 	Outcome          string     `json:"outcome,omitempty"`
 	SignOffMethod    string     `json:"signoff_method,omitempty"`
 	SignedOffAt      *time.Time `json:"signed_off_at,omitempty"`
+	// The warehouse the technician passes first to collect the visit's parts, and when they did
+	// (staff and technicians only).
+	PickupLocationID *int64     `json:"pickup_location_id,omitempty"`
+	PickedUpAt       *time.Time `json:"picked_up_at,omitempty"`
 	Version          int        `json:"version"`
 }
 
@@ -148,11 +152,15 @@ func jobOut(j dispatch.Job, a dispatch.Actor) jobDTO {
 	if a.Role == dispatch.RoleCustomer {
 		name, _, _ = strings.Cut(name, " ") // customers see the technician's first name only
 	}
-	return jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
+	out := jobDTO{ID: j.ID, BookingID: j.BookingID, Reference: j.Reference(), Visit: j.Visit, Status: string(j.State()), TechnicianID: j.TechnicianID,
 		TechnicianName: name, PlannedStart: j.PlannedStart, PlannedEnd: j.PlannedEnd, Pinned: j.Pinned, OfferExpiresAt: j.OfferExpiresAt,
 		EnRouteAt: j.EnRouteAt, OnSiteAt: j.OnSiteAt, FinishedAt: j.FinishedAt, Outcome: j.Outcome,
 		EnRouteDeviceAt: j.EnRouteDeviceAt, OnSiteDeviceAt: j.OnSiteDeviceAt, FinishedDeviceAt: j.FinishedDeviceAt,
 		SignOffMethod: j.SignOffMethod, SignedOffAt: j.SignedOffAt, Version: j.Version}
+	if a.Role != dispatch.RoleCustomer {
+		out.PickupLocationID, out.PickedUpAt = j.PickupLocationID, j.PickedUpAt
+	}
+	return out
 }
 
 func bookingOut(b dispatch.Booking, a dispatch.Actor) bookingDTO {

@@ -22,12 +22,27 @@ type routeJobDTO struct {
 	CustomerName   string            `json:"customer_name"`
 	RequiredSkills []string          `json:"required_skills"`
 	TravelMinutes  int               `json:"travel_minutes"`
+	// Pickup is the stop at a warehouse before the visit, to collect its parts (absent: none).
+	Pickup *pickupStopDTO `json:"pickup,omitempty"`
+}
+
+// pickupStopDTO is a pick-up stop on a route: the warehouse and when the technician is there.
+type pickupStopDTO struct {
+	LocationID int64             `json:"location_id"`
+	Name       string            `json:"name"`
+	Location   dispatch.Location `json:"location"`
+	Start      time.Time         `json:"start"`
+	End        time.Time         `json:"end"`
 }
 
 func routeJobOut(j board.RouteJob, a dispatch.Actor) routeJobDTO {
-	return routeJobDTO{jobDTO: jobOut(j.Job, a), Tier: string(j.Tier), SLADueAt: j.SLADueAt, Appliance: j.Appliance, Address: j.Address,
+	out := routeJobDTO{jobDTO: jobOut(j.Job, a), Tier: string(j.Tier), SLADueAt: j.SLADueAt, Appliance: j.Appliance, Address: j.Address,
 		Location: j.Location, CustomerName: j.CustomerName, RequiredSkills: nonNil(j.RequiredSkills),
 		TravelMinutes: int((j.Travel + time.Minute/2) / time.Minute)}
+	if p := j.Pickup; p != nil {
+		out.Pickup = &pickupStopDTO{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
+	}
+	return out
 }
 
 func nonNil[T any](xs []T) []T {

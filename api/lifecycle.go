@@ -100,6 +100,8 @@ type agendaItemDTO struct {
 	// Who to ask for at the door, as the booking gives them (empty when not given).
 	CustomerName  string `json:"customer_name"`
 	CustomerPhone string `json:"customer_phone"`
+	// Pickup is the warehouse to pass first, to collect the visit's parts (absent: none).
+	Pickup *pickupStopDTO `json:"pickup,omitempty"`
 }
 
 func (h lifecycleHandlers) agenda(c echo.Context) error {
@@ -119,6 +121,9 @@ func (h lifecycleHandlers) agenda(c echo.Context) error {
 		if it.Job.PlannedStart != nil {
 			v := it.Job.PlannedStart.In(it.Zone).Format(time.RFC3339)
 			item.PlannedStartLocal = &v
+		}
+		if p := it.Pickup; p != nil {
+			item.Pickup = &pickupStopDTO{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
 		}
 		out.Items = append(out.Items, item)
 	}

@@ -311,6 +311,25 @@ func (h partsHandlers) putJobParts(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": out})
 }
 
+// pickUp answers POST /v1/jobs/{id}/pickup: the technician collected the visit's parts at the
+// warehouse of its pick-up stop; they are in the van now.
+func (h partsHandlers) pickUp(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a := actor(c)
+	j, req, err := h.Services.Parts.PickUp(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	out := make([]requiredPartDTO, len(req))
+	for i, r := range req {
+		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": out})
+}
+
 type faultDTO struct {
 	ID        int64     `json:"id"`
 	Category  string    `json:"category"`

@@ -196,6 +196,7 @@ func addRoutes(e *echo.Echo, d Deps, visit ...func(Route)) {
 	private("PUT", "/stock/thresholds", pt.setThreshold, dispatcher, admin)
 	private("PUT", "/jobs/:id/parts", pt.putJobParts, technician, dispatcher)
 	private("GET", "/jobs/:id/parts", pt.getJobParts, technician, dispatcher, admin)
+	private("POST", "/jobs/:id/pickup", pt.pickUp, technician, dispatcher)
 	private("POST", "/part-requests", pt.createPartRequest, technician, dispatcher)
 	private("GET", "/part-requests", pt.listPartRequests, technician, dispatcher, admin)
 	private("PATCH", "/part-requests/:id", pt.updatePartRequest, dispatcher, admin)

@@ -218,6 +218,11 @@ type Job struct {
 	PartsUsed        []Part
 	// NotBefore holds a return visit back until its part arrives: it is planned no earlier.
 	NotBefore *time.Time
+	// PickupLocationID is the warehouse the technician passes before the visit to collect its
+	// parts (no van held them), PickedUpAt when they did; the parts are reserved at the
+	// warehouse until then (see docs/parts.md).
+	PickupLocationID *int64
+	PickedUpAt       *time.Time
 	// SignOffMethod and SignedOffAt are the customer's sign-off of the visit: signature, code or
 	// refused, and when (proof of work records them); empty before it.
 	SignOffMethod string
@@ -232,6 +237,12 @@ type Job struct {
 func (j Job) Reference() string {
 	return "B-" + strconv.FormatInt(j.BookingID, 10) + "/" + strconv.Itoa(j.Visit)
 }
+
+// PickupDuration is the time a pick-up stop at a warehouse takes (parking, the counter, loading).
+const PickupDuration = 10 * time.Minute
+
+// PickupPending reports whether the visit's technician still has its parts to collect at a warehouse.
+func (j Job) PickupPending() bool { return j.PickupLocationID != nil && j.PickedUpAt == nil }
 
 // Part is a spare part used on a visit.
 type Part struct {

@@ -2,18 +2,37 @@ package board
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
 
 // RouteJob is a visit on a technician's route as the console draws it: the job, what its
 // booking says, and the drive before it.
 type RouteJob struct {
 	BoardJob
 	// Travel is the drive to the visit from the previous one on the route (the first: from the
-	// technician's home base), under the travel model, leaving when the previous one ends.
+	// technician's home base), under the travel model, leaving when the previous one ends; with a
+	// pick-up, to the warehouse and from it.
 	Travel time.Duration
+	// Pickup is the stop at a warehouse before the visit to collect its parts, while it is to be
+	// made (nil: none).
+	Pickup *Pickup
+}
+
+// Pickup is a stop at a warehouse on a route: the parts of the visit after it are collected.
+type Pickup struct {
+	planning.Warehouse
+	Start, End time.Time
 }
 
 // fillRoutes reads the routes' visits in one query and puts each in its route with its drive.
@@ -26,6 +45,22 @@ func (s *Service) fillRoutes(ctx context.Context, routes []Route, from, to time.
 	jobs, err := s.Store.RouteJobs(ctx, ids, from, to)
 	if err != nil {
 		return err
+	}
+	var whIDs []int64
+	for _, rj := range jobs {
+		if rj.Job.PickupPending() && !slices.Contains(whIDs, *rj.Job.PickupLocationID) {
+			whIDs = append(whIDs, *rj.Job.PickupLocationID)
+		}
+	}
+	whs := map[int64]planning.Warehouse{}
+	if len(whIDs) > 0 {
+		ws, err := s.Store.WarehousesByIDs(ctx, whIDs)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			whs[w.ID] = w
+		}
 	}
 	for _, rj := range jobs {
 		i, ok := at[*rj.Job.TechnicianID]
@@ -42,7 +77,13 @@ func (s *Service) fillRoutes(ctx context.Context, routes []Route, from, to time.
 		} else if rj.Job.PlannedStart != nil {
 			left = *rj.Job.PlannedStart
 		}
-		rj.Travel = s.Planner.TravelTime(prev, rj.Location, left)
+		if w, ok := whs[deref(rj.Job.PickupLocationID)]; ok && rj.Job.PickupPending() && rj.Job.PlannedStart != nil {
+			pw := s.Planner.PickupWindow(w.Location, rj.Location, *rj.Job.PlannedStart)
+			rj.Pickup = &Pickup{Warehouse: w, Start: pw.Start, End: pw.End}
+			rj.Travel = s.Planner.TravelTime(prev, w.Location, left) + s.Planner.TravelTime(w.Location, rj.Location, pw.End)
+		} else {
+			rj.Travel = s.Planner.TravelTime(prev, rj.Location, left)
+		}
 		r.Jobs = append(r.Jobs, rj)
 	}
 	return nil

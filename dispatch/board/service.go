@@ -26,6 +26,8 @@ type Store interface {
 	BookingExists(ctx context.Context, id int64) (bool, error)
 	// BookingMessages are the messages about a booking to its customer and its technicians, newest first.
 	BookingMessages(ctx context.Context, bookingID int64, page dispatch.Page) ([]Message, error)
+	// WarehousesByIDs are those stock locations with their points (a route's pick-up stops).
+	WarehousesByIDs(ctx context.Context, ids []int64) ([]planning.Warehouse, error)
 }
 
 // Service is the dispatcher's view: the day's board, the map, the audit trail.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 // AgendaItem is one visit on a technician's agenda.
@@ -16,6 +17,8 @@ type AgendaItem struct {
 	ETA     *time.Time
 	Done    bool           // finished today (completed or incomplete), kept on the day's agenda
 	Zone    *time.Location // the technician's time zone, for the times a person reads
+	// Pickup is the warehouse to pass before the visit to collect its parts, and when (nil: none).
+	Pickup *planning.Pickup
 }
 
 // Agenda lists the caller's day: the visits they finished today (in their time zone) first,
@@ -55,8 +58,16 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 			return nil, err
 		}
 		item := AgendaItem{Job: j, Booking: b, Zone: zone}
+		wh, err := planning.PickupOf(ctx, s.Store, j)
+		if err != nil {
+			return nil, err
+		}
+		if wh != nil && j.PlannedStart != nil {
+			w := s.Planner.PickupWindow(wh.Location, b.Location, *j.PlannedStart)
+			item.Pickup = &planning.Pickup{Warehouse: *wh, Start: w.Start, End: w.End}
+		}
 		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
-			eta := at.Add(s.Planner.TravelTime(pos, b.Location, at))
+			eta := s.arrival(pos, at, b.Location, wh)
 			if eta.Before(*j.PlannedStart) {
 				eta = *j.PlannedStart
 			}
@@ -90,17 +101,32 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 		if err != nil {
 			return j.PlannedStart
 		}
-		eta := s.enRouteETA(t, b)
+		eta := s.enRouteETA(ctx, s.Store, t, b, *j)
 		return &eta
 	}
 	return nil
 }
 
-// enRouteETA is the arrival of technician t, on the way to b: now plus the travel from their
-// latest position, to the minute. The push and every read of the ETA use it.
-func (s *Service) enRouteETA(t dispatch.Technician, b dispatch.Booking) time.Time {
+// arrival is when someone leaving pos at 'at' reaches loc: past the warehouse wh first, with the
+// pick-up's time there, when there is one.
+func (s *Service) arrival(pos dispatch.Location, at time.Time, loc dispatch.Location, wh *planning.Warehouse) time.Time {
+	if wh != nil {
+		at = at.Add(s.Planner.TravelTime(pos, wh.Location, at)).Add(dispatch.PickupDuration)
+		pos = wh.Location
+	}
+	return at.Add(s.Planner.TravelTime(pos, loc, at))
+}
+
+// enRouteETA is the arrival of technician t, on the way to b's visit j: now plus the travel from
+// their latest position (past the warehouse first while a pick-up is to make), to the minute.
+// The push and every read of the ETA use it.
+func (s *Service) enRouteETA(ctx context.Context, st planning.Store, t dispatch.Technician, b dispatch.Booking, j dispatch.Job) time.Time {
 	now := s.Now()
-	return now.Add(s.Planner.TravelTime(s.Planner.StartPosition(t, now), b.Location, now)).Truncate(time.Minute)
+	wh, err := planning.PickupOf(ctx, st, j)
+	if err != nil {
+		s.Log.Warn("ETA: the pick-up's warehouse cannot be read; timing the drive straight there", "job_id", j.ID, "err", err)
+	}
+	return s.arrival(s.Planner.StartPosition(t, now), now, b.Location, wh).Truncate(time.Minute)
 }
 
 // tellCustomerProgress tells the customer the technician is on the way (with ETA), has arrived,
@@ -109,7 +135,7 @@ func (s *Service) tellCustomerProgress(ctx context.Context, st Store, b dispatch
 	first, _, _ := strings.Cut(t.Name, " ")
 	switch j.Status {
 	case dispatch.JobEnRoute:
-		eta := s.enRouteETA(t, b)
+		eta := s.enRouteETA(ctx, st, t, b, j)
 		return s.Env.TellCustomer(ctx, st, b, j, "on_the_way", first+" is on the way",
 			fmt.Sprintf("Expected at %s.", eta.In(s.Rules.Zone()).Format("15:04")), map[string]any{"eta": eta.Format(time.RFC3339), "technician_first_name": first})
 	case dispatch.JobOnSite:

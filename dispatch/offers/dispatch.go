@@ -21,11 +21,13 @@ func (s *Service) Dispatch(ctx context.Context, st Writer, a dispatch.Actor, b d
 	if p == nil {
 		j.TechnicianID, j.PlannedStart, j.PlannedEnd, j.OfferExpiresAt, j.TechnicianName = nil, nil, nil, nil, ""
 		j.Status, j.UpdatedAt = dispatch.JobUnassigned, now
-		saved, err := st.UpdateJob(ctx, *j)
-		if err != nil {
+		if err := planning.WritePlaced(ctx, st, j, nil, func() error {
+			saved, err := st.UpdateJob(ctx, *j)
+			j.Version = saved.Version
+			return err
+		}); err != nil {
 			return err
 		}
-		j.Version = saved.Version
 		return st.AddAudit(ctx, PlanAudit(a, now, b.ID, j.ID, from, nil, reason))
 	}
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
@@ -34,12 +36,14 @@ func (s *Service) Dispatch(ctx context.Context, st Writer, a dispatch.Actor, b d
 	if err := st.AddAudit(ctx, PlanAudit(a, now, b.ID, j.ID, from, p, reason)); err != nil {
 		return err
 	}
-	if p.Start.Before(now.Add(s.Config.OfferHorizon)) {
-		return s.Offer(ctx, st, a, b, j, &p.Technician) // writes the job too
-	}
-	saved, err := st.UpdateJob(ctx, *j)
-	j.Version = saved.Version
-	return err
+	return planning.WritePlaced(ctx, st, j, p, func() error {
+		if p.Start.Before(now.Add(s.Config.OfferHorizon)) {
+			return s.Offer(ctx, st, a, b, j, &p.Technician) // writes the job too
+		}
+		saved, err := st.UpdateJob(ctx, *j)
+		j.Version = saved.Version
+		return err
+	})
 }
 
 // PlanAudit is the audit event of planning job jobID of booking bookingID: "planned" with the
@@ -54,6 +58,9 @@ func PlanAudit(a dispatch.Actor, now time.Time, bookingID, jobID int64, from dis
 	}
 	e.Action, e.ToStatus = "planned", string(dispatch.JobPlanned)
 	e.Data = map[string]any{"technician_id": p.TechnicianID, "planned_start": p.Start, "booking_id": bookingID}
+	if p.Pickup != nil {
+		e.Data["pickup"] = map[string]any{"location_id": p.Pickup.ID, "warehouse": p.Pickup.Name, "start": p.Pickup.Start, "end": p.Pickup.End}
+	}
 	return e
 }
 

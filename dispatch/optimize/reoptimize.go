@@ -235,8 +235,15 @@ func (s *Service) readPlan(ctx context.Context, region string, frozenUntil time.
 			return nil, err
 		}
 		// A job that requires parts goes only to a van that holds them (its own holds what it reserved).
-		if cands, _, err = planning.WithParts(ctx, s.Store, j, cands); err != nil {
+		var wh *planning.Warehouse
+		if cands, wh, _, err = planning.WithParts(ctx, s.Store, j, b.Location, cands); err != nil {
 			return nil, err
+		}
+		if wh != nil {
+			// Only a warehouse holds them: the online planner places it with its pick-up stop
+			// (the re-optimisation's search has no detours); it stays as it is.
+			rp.notModelled = append(rp.notModelled, NotModelled{JobID: id, Reason: "its parts are only at a warehouse: planned online with a pick-up stop"})
+			continue
 		}
 		if j.TechnicianID != nil && !containsTech(cands, *j.TechnicianID) {
 			t, err := s.Store.GetTechnician(ctx, *j.TechnicianID)

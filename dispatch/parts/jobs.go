@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
@@ -21,6 +22,9 @@ type JobParts interface {
 	ReserveJobParts(ctx context.Context, jobID int64) error
 	ReleaseJobParts(ctx context.Context, jobID int64) error
 	LockJob(ctx context.Context, id int64) (dispatch.Job, error)
+	// PickUpJobParts moves the parts job jobID holds at its pick-up warehouse to its technician's
+	// van (transfers in the ledger) and reserves them there; false when there was none to make.
+	PickUpJobParts(ctx context.Context, jobID int64, a dispatch.Actor, at time.Time) (bool, error)
 }
 
 // Required is a part a job requires, and where it is reserved for it.
@@ -108,6 +112,15 @@ func (s *Service) followParts(ctx context.Context, st Store, a dispatch.Actor, j
 	if !needs || slices.Contains(holders, *j.TechnicianID) {
 		return j, st.ReserveJobParts(ctx, j.ID)
 	}
+	if j.PickupPending() { // still on its way past a warehouse: it stays if that one holds them
+		whs, err := st.WarehousesHolding(ctx, j.ID)
+		if err != nil {
+			return j, err
+		}
+		if slices.ContainsFunc(whs, func(w planning.Warehouse) bool { return w.ID == *j.PickupLocationID }) {
+			return j, st.ReserveJobParts(ctx, j.ID)
+		}
+	}
 	return s.replan(ctx, st, a, j, "needs parts your van does not hold")
 }
 
@@ -140,4 +153,49 @@ func (s *Service) lockLiveJob(ctx context.Context, st Store, a dispatch.Actor, j
 		return j, dispatch.Conflict("visit_over", "job %d is %s: its parts are set before the visit ends", j.ID, j.Status)
 	}
 	return j, nil
+}
+
+// PickUp records that the job's technician collected its parts at the warehouse its route passes
+// first (a pick-up stop): in one transaction the reservation there is released, the parts move to
+// the van as transfers in the ledger, and the van holds them for the visit. The job's technician
+// (or a dispatcher) does it once the visit is accepted and before it ends; a second time, or for a
+// job with no pick-up, is 409 no_pickup.
+func (s *Service) PickUp(ctx context.Context, a dispatch.Actor, jobID int64) (dispatch.Job, []Required, error) {
+	if !a.Staff() && a.Role != dispatch.RoleTechnician {
+		return dispatch.Job{}, nil, dispatch.Forbidden("parts are picked up by the job's technician or a dispatcher")
+	}
+	var (
+		job dispatch.Job
+		req []Required
+	)
+	err := s.Store.Tx(ctx, func(st Store) error {
+		j, err := s.lockLiveJob(ctx, st, a, jobID)
+		if err != nil {
+			return err
+		}
+		if !j.PickupPending() || j.TechnicianID == nil {
+			return dispatch.Conflict("no_pickup", "job %d has no pick-up to make: its parts are in the van or it needs none", j.ID)
+		}
+		if j.Status != dispatch.JobAccepted && j.Status != dispatch.JobEnRoute && j.Status != dispatch.JobOnSite {
+			return dispatch.Conflict("not_accepted", "job %d is %s: its parts are picked up once the visit is accepted", j.ID, j.Status)
+		}
+		now := s.Now()
+		ok, err := st.PickUpJobParts(ctx, j.ID, a, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return dispatch.Conflict("no_pickup", "job %d has no pick-up to make", j.ID)
+		}
+		if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: a.Subject, ActorRole: a.Role, Entity: "job", EntityID: j.ID,
+			Action: "parts_picked_up", Data: map[string]any{"booking_id": j.BookingID, "location_id": *j.PickupLocationID}}); err != nil {
+			return err
+		}
+		if job, err = st.GetJob(ctx, j.ID); err != nil {
+			return err
+		}
+		req, err = st.JobParts(ctx, j.ID)
+		return err
+	})
+	return job, req, err
 }

@@ -82,7 +82,7 @@ func cityDay(policy string) dayResult {
 		var p *Placement
 		switch policy {
 		case "fieldfix insertion":
-			p, _ = planner.best(b, nil, &Routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now})
+			p, _ = planner.best(b, nil, &Routes{techs: cands[:min(30, len(cands))], stops: rd.stops, shifts: rd.shifts, now: now}, nil)
 		default:
 			for _, t := range cands {
 				if p, _ = planner.bestEarliest(b, &Routes{techs: []dispatch.Technician{t}, stops: rd.stops, shifts: rd.shifts, now: now}); p != nil {
@@ -131,7 +131,7 @@ func cityDay(policy string) dayResult {
 func (p *Planner) bestEarliest(b dispatch.Booking, rd *Routes) (*Placement, scheduling.Cost) {
 	var best *Placement
 	for day := rd.now; best == nil && day.Before(rd.now.Add(5*24*time.Hour)); day = day.Add(12 * time.Hour) {
-		p, c := p.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd)
+		p, c := p.best(b, []dispatch.Window{{Start: rd.now, End: day.Add(12 * time.Hour)}}, rd, nil)
 		if p != nil {
 			return p, c
 		}

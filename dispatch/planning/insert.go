@@ -22,6 +22,7 @@ type Routes struct {
 	versions map[int64]int64
 	seen     map[int64][]*reservation // by technician, this process's picks merged into the route
 	table    map[[2]dispatch.Location]time.Duration
+	planner  *Planner
 }
 
 // travelIn is the routing engine's time when the matrix has the pair, else the travel model's.
@@ -106,7 +107,7 @@ func (p *Planner) loadRoutes(ctx context.Context, st Store, techs []dispatch.Tec
 		versions map[int64]int64
 		entries  map[int64]*planEntry
 	)
-	rd := &Routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs))}
+	rd := &Routes{techs: techs, stops: make(map[int64][]Stop, len(techs)), shifts: make(map[int64][]dispatch.Window, len(techs)), planner: p}
 	if pre.covers(techs, until) {
 		now, readAt, offs, versions, entries = pre.now, pre.readAt, pre.offs, pre.versions, pre.entries
 		for tid, ss := range pre.stops { // shared with the plan cache: capped, never written
@@ -172,8 +173,8 @@ func Waiting(wait time.Duration) int64 { return int64(wait/time.Second) / 4 }
 
 // best finds booking b's best place in routes rd whose visit starts inside one of windows (none:
 // any time): scheduling's insertion, every told visit kept where it is (see newInsertion).
-func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes) (*Placement, scheduling.Cost) {
-	in, err := p.newInsertion(b, windows, rd, farFuture, len(windows) == 0)
+func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes, via *Warehouse) (*Placement, scheduling.Cost) {
+	in, err := p.newInsertion(b, windows, rd, farFuture, len(windows) == 0, via)
 	if err != nil {
 		p.Env.Log.Error("insertion: the problem cannot be built", "booking_id", b.ID, "err", err)
 		return nil, scheduling.Cost{}
@@ -238,7 +239,7 @@ var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // insert places job j of booking b in the best gap of the technicians' routes, inside the
 // customer's preferred windows when there are any.
-func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead) (*Placement, Reason, error) {
+func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, techs []dispatch.Technician, pre *routeRead, via *Warehouse) (*Placement, Reason, error) {
 	if j.NotBefore != nil {
 		b.PreferredWindows = NotBefore(b.PreferredWindows, *j.NotBefore)
 	}
@@ -257,16 +258,19 @@ func (p *Planner) insert(ctx context.Context, st Store, b dispatch.Booking, j di
 	p.pending.merge(rd, j.ID, wall)
 	mark := p.pending.seq
 	p.pending.mu.Unlock()
-	pl, c := p.best(b, b.PreferredWindows, rd)
+	pl, c := p.best(b, b.PreferredWindows, rd, via)
 	p.pending.mu.Lock()
 	if pl != nil && p.pending.pickedSince(pl.TechnicianID, mark) {
 		p.pending.merge(rd, j.ID, time.Now())
-		pl, c = p.best(b, b.PreferredWindows, rd)
+		pl, c = p.best(b, b.PreferredWindows, rd, via)
 	}
 	p.Env.Count().SolverRun("insert", time.Since(wall), float64(c.Breaches)*1e9+float64(c.Lateness+c.Travel))
 	var pick *reservation
 	if pl != nil {
 		pick = p.pending.reserve(*pl, j.ID, b.ID, b.Location, wall)
+		if pl.Pickup != nil {
+			pick.stop.Via = &pl.Pickup.Location
+		}
 		pl.pick, pl.planner = pick, p
 		if v, ok := rd.versions[pl.TechnicianID]; ok {
 			pl.PlanVersion, pl.seen, pl.route = &v, rd.seen[pl.TechnicianID], rd.stops[pl.TechnicianID]
@@ -317,8 +321,9 @@ func (p *Planner) Routes(ctx context.Context, st Store, techs []dispatch.Technic
 	return p.loadRoutes(ctx, st, techs, 0, until, nil)
 }
 
-// Stops are technician id's jobs, in start order.
-func (r *Routes) Stops(id int64) []Stop { return r.stops[id] }
+// Stops are technician id's jobs, in start order, each pick-up still to make as a stop of its own
+// before its visit (Stop.Pickup).
+func (r *Routes) Stops(id int64) []Stop { return r.planner.withPickups(r.stops[id]) }
 
 // Shifts are technician id's shift windows, time off cut out.
 func (r *Routes) Shifts(id int64) []dispatch.Window { return r.shifts[id] }
@@ -346,7 +351,7 @@ func (p *Planner) Options(ctx context.Context, st Store, b dispatch.Booking, unt
 	p.pending.mu.Lock()
 	p.pending.merge(rd, 0, time.Now())
 	p.pending.mu.Unlock()
-	in, err := p.newInsertion(b, ws, rd, until, false)
+	in, err := p.newInsertion(b, ws, rd, until, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func BenchmarkInsertion300x10(b *testing.B) {
 		})
 		sub := &Routes{techs: cands[:30], stops: rd.stops, shifts: rd.shifts, now: now}
 		c0, t0 := threadCPU(), time.Now()
-		p, _ := planner.best(bk, nil, sub)
+		p, _ := planner.best(bk, nil, sub, nil)
 		lat, cpu = append(lat, time.Since(t0)), append(cpu, threadCPU()-c0)
 		if p == nil {
 			b.Fatal("no placement")

@@ -38,6 +38,14 @@ type PartsStock interface {
 	// VansHolding are those of techIDs whose van holds every part job jobID requires, beyond what
 	// other jobs reserved there; needs is false when the job requires none (holders then nil).
 	VansHolding(ctx context.Context, jobID int64, techIDs []int64) (holders []int64, needs bool, err error)
+	// WarehousesHolding are the warehouses holding every part job jobID requires beyond what
+	// other jobs reserved there: where its technician can pick them up.
+	WarehousesHolding(ctx context.Context, jobID int64) ([]Warehouse, error)
+	// SetJobPickup names the warehouse job jobID's technician passes first (nil: none); its
+	// parts' reservation follows in the same transaction.
+	SetJobPickup(ctx context.Context, jobID int64, locationID *int64) error
+	// WarehousesByIDs are those stock locations, with their names and points (a van has none).
+	WarehousesByIDs(ctx context.Context, ids []int64) ([]Warehouse, error)
 }
 
 // Planner decides where and when a job goes: the candidates (the geo index, or a scan), the plans
@@ -122,4 +130,9 @@ type Stop struct {
 	Pinned, PinnedStart            bool
 	Location                       dispatch.Location
 	Duration                       time.Duration
+	// Via is the warehouse the technician passes before this visit to collect its parts (a
+	// pick-up not yet made; nil: none). loadRoutes puts the pick-up in the route as a stop of
+	// its own before the visit (Pickup set, same JobID), so that nothing is planned in its time.
+	Via    *dispatch.Location
+	Pickup bool
 }

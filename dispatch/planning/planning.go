@@ -24,6 +24,9 @@ type Placement struct {
 	route       []Stop       // the technician's stops it was planned among (picks included)
 	pick        *reservation // its own reservation
 	planner     *Planner     // that made it, for its guarded write
+	// Pickup is the warehouse the technician passes first to collect the job's parts, and when
+	// (nil: none: the parts are in the van, or there are none).
+	Pickup *Pickup
 }
 
 // Reason says why a job could not be placed, for the dispatcher.
@@ -245,37 +248,21 @@ func (p *Planner) Plan(ctx context.Context, st Store, b dispatch.Booking, j disp
 	if err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
-	if techs, reason, err = WithParts(ctx, st, j, techs); err != nil || len(techs) == 0 {
+	var wh *Warehouse
+	if techs, wh, reason, err = WithParts(ctx, st, j, b.Location, techs); err != nil || len(techs) == 0 {
 		return nil, reason, err
 	}
-	return p.insert(ctx, st, b, j, techs, pre)
+	return p.insert(ctx, st, b, j, techs, pre, wh)
 }
 
-// WithParts keeps, of the candidates for job j, those whose van holds the parts it requires (all
-// of them when it requires none); with none left the job waits, parts_unavailable. A new
-// booking's job (no id yet) requires none.
-func WithParts(ctx context.Context, st Store, j dispatch.Job, techs []dispatch.Technician) ([]dispatch.Technician, Reason, error) {
-	if j.ID == 0 {
-		return techs, Reason{}, nil
-	}
-	ids := make([]int64, len(techs))
-	for i, t := range techs {
-		ids[i] = t.ID
-	}
-	holders, needs, err := st.VansHolding(ctx, j.ID, ids)
-	if err != nil || !needs {
-		return techs, Reason{}, err
-	}
-	techs = slices.DeleteFunc(slices.Clone(techs), func(t dispatch.Technician) bool { return !slices.Contains(holders, t.ID) })
-	if len(techs) == 0 {
-		return nil, Reason{"parts_unavailable", "no candidate technician's van holds the parts this job requires"}, nil
-	}
-	return techs, Reason{}, nil
-}
-
-// PlanFor finds the best time for job j in one technician's route.
+// PlanFor finds the best time for job j in one technician's route (past its pick-up's warehouse
+// first, when it has one to make).
 func (p *Planner) PlanFor(ctx context.Context, st Store, b dispatch.Booking, j dispatch.Job, t dispatch.Technician) (*Placement, Reason, error) {
-	return p.insert(ctx, st, b, j, []dispatch.Technician{t}, nil)
+	via, err := PickupOf(ctx, st, j)
+	if err != nil {
+		return nil, Reason{}, err
+	}
+	return p.insert(ctx, st, b, j, []dispatch.Technician{t}, nil, via)
 }
 
 // zones caches time zones: loading one reads and parses the tz database every time.

@@ -35,6 +35,9 @@ type gapTravel struct {
 	// they were asked for.
 	toJobAt, fromJobAt       []int64
 	toJobLeave, fromJobLeave []int64
+	// via is the place of the warehouse the visit's technician passes first (0: none): the drive
+	// into the visit is the drive there, the pick-up (dispatch.PickupDuration) and the drive on.
+	via int
 }
 
 func (g *gapTravel) add(l dispatch.Location, at time.Time) int {
@@ -96,6 +99,11 @@ func (g *gapTravel) leg(from, to int) int64 {
 }
 
 func (g *gapTravel) legAt(from, to int, at time.Time) int64 {
+	if to == 0 && g.via > 0 && from != g.via {
+		d1 := g.legAt(from, g.via, at)
+		stop := int64(dispatch.PickupDuration / time.Second)
+		return d1 + stop + g.legAt(g.via, 0, at.Add(time.Duration(d1+stop)*time.Second))
+	}
 	if g.locs[from] == g.locs[to] {
 		return 0
 	}
@@ -108,6 +116,8 @@ type insertion struct {
 	plan   *scheduling.Plan
 	jobLoc int
 	techs  map[int64]dispatch.Technician
+	via    *Warehouse // passed first, to collect the visit's parts (nil: none)
+	p      *Planner
 }
 
 // ceilMinute is t rounded up to the minute.
@@ -122,16 +132,21 @@ func ceilMinute(t time.Time) time.Time {
 // starting before 'until' (and, when onTimeFirst, only those starting before b's due time plus
 // each technician's first one after it), cut at their told visits; parts too short for the visit
 // or outside every one of windows (none: any time) are left out.
-func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd *Routes, until time.Time, uptoDue bool) (*insertion, error) {
-	parts := 0 // at most: a part per told visit and one per shift
+func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd *Routes, until time.Time, uptoDue bool, via *Warehouse) (*insertion, error) {
+	parts := 0 // at most: a part per told visit (and pick-up) and one per shift
+	routeOf := make(map[int64][]Stop, len(rd.techs))
 	for _, t := range rd.techs {
-		parts += len(rd.stops[t.ID]) + len(rd.shifts[t.ID])
+		routeOf[t.ID] = p.withPickups(rd.stops[t.ID])
+		parts += len(routeOf[t.ID]) + len(rd.shifts[t.ID])
 	}
-	n := 1 + 2*parts
+	n := 2 + 2*parts
 	tr := &gapTravel{p: p, rd: rd, locs: make([]dispatch.Location, 0, n), at: make([]time.Time, 0, n),
 		toJob: make([]int64, 0, n), fromJob: make([]int64, 0, n), next: make([]int64, 0, n), nextTo: make([]int, 0, n)}
-	ends := make([]int, 0, 2*parts)                                                                                      // the parts' From and To: never grown, so pointers into it hold
-	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs))} // place 0
+	ends := make([]int, 0, 2*parts)                                                                                                      // the parts' From and To: never grown, so pointers into it hold
+	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs)), via: via, p: p} // place 0
+	if via != nil {
+		tr.via = tr.add(via.Location, time.Time{}) // place 1
+	}
 	nowS := ceilMinute(rd.now)
 	// fits reports whether a visit may start in [from, to-b.Duration] inside one of the windows.
 	fits := func(from, to time.Time) bool {
@@ -160,7 +175,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 	}
 	for _, t := range rd.techs {
 		st := scheduling.Technician{ID: t.ID}
-		route := rd.stops[t.ID]
+		route := routeOf[t.ID]
 		var last time.Time // where the previous part ended: parts never overlap
 		afterDue := false
 		for _, w := range rd.shifts[t.ID] {
@@ -266,7 +281,12 @@ func (in *insertion) place(b dispatch.Booking, windows []dispatch.Window) (*Plac
 	}
 	start := time.Unix(pl.Start, 0).UTC()
 	t := in.techs[pl.Technician]
-	return &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: start.Add(b.Duration)},
+	var pickup *Pickup
+	if in.via != nil {
+		w := in.p.PickupWindow(in.via.Location, b.Location, start)
+		pickup = &Pickup{Warehouse: *in.via, Start: w.Start, End: w.End}
+	}
+	return &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: start.Add(b.Duration), Pickup: pickup},
 		scheduling.Cost{Breaches: after.Breaches - before.Breaches, Lateness: after.Lateness - before.Lateness,
 			Travel: after.Travel - before.Travel, Disruption: after.Disruption - before.Disruption}
 }
@@ -290,7 +310,11 @@ func (p *Planner) Fits(ctx context.Context, st Store, b dispatch.Booking, j disp
 	}
 	p.withMatrix(ctx, rd, b.Location)
 	ws := []dispatch.Window{{Start: start, End: start.Add(time.Minute)}}
-	in, err := p.newInsertion(b, ws, rd, farFuture, false)
+	via, err := PickupOf(ctx, st, j)
+	if err != nil {
+		return false, err
+	}
+	in, err := p.newInsertion(b, ws, rd, farFuture, false, via)
 	if err != nil {
 		return false, err
 	}

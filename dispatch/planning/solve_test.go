@@ -55,7 +55,7 @@ func TestInsertionKeepsEveryToldVisit(t *testing.T) {
 				from := now.Add(time.Duration(rng.IntN(48)) * time.Hour).Truncate(time.Hour)
 				ws = []dispatch.Window{{Start: from, End: from.Add(time.Duration(2+rng.IntN(3)) * time.Hour)}}
 			}
-			pl, _ := planner.best(b, ws, rd)
+			pl, _ := planner.best(b, ws, rd, nil)
 			if pl == nil {
 				continue
 			}

@@ -89,6 +89,7 @@ func jobFrom(r db.Job, techName string) dispatch.Job {
 		OnSiteAt: utcPtr(r.OnSiteAt), FinishedAt: utcPtr(r.FinishedAt), EnRouteDeviceAt: utcPtr(r.EnRouteDeviceAt),
 		OnSiteDeviceAt: utcPtr(r.OnSiteDeviceAt), FinishedDeviceAt: utcPtr(r.FinishedDeviceAt), Outcome: r.Outcome, Notes: r.Notes, PartsUsed: parts,
 		SignOffMethod: deref(r.SignoffMethod), SignedOffAt: utcPtr(r.SignedOffAt), NotBefore: utcPtr(r.NotBefore),
+		PickupLocationID: r.PickupLocationID, PickedUpAt: utcPtr(r.PickedUpAt),
 		Version: int(r.Version), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,8 @@ func (s planRows) ChangedPlans(ctx context.Context, ids, known []int64, stopsFro
 	for i, r := range rows {
 		n := len(r.JobIds)
 		if len(r.BookingIds) != n || len(r.Statuses) != n || len(r.Starts) != n || len(r.Ends) != n || len(r.Pinned) != n ||
-			len(r.PinnedStart) != n || len(r.Lats) != n || len(r.Lngs) != n || len(r.Minutes) != n || len(r.OffStarts) != len(r.OffEnds) {
+			len(r.PinnedStart) != n || len(r.Lats) != n || len(r.Lngs) != n || len(r.Minutes) != n || len(r.ViaLats) != n ||
+			len(r.ViaLngs) != n || len(r.OffStarts) != len(r.OffEnds) {
 			return nil, fmt.Errorf("changed plans: technician %d: arrays of different lengths", r.Technician.ID)
 		}
 		p := planning.PlanRead{Technician: technicianFrom(r.Technician), Version: r.Technician.PlanVersion, Stops: make([]planning.Stop, n)}
@@ -34,7 +36,7 @@ func (s planRows) ChangedPlans(ctx context.Context, ids, known []int64, stopsFro
 			p.Stops[k] = planning.Stop{JobID: r.JobIds[k], BookingID: r.BookingIds[k], TechnicianID: r.Technician.ID,
 				Status: dispatch.JobStatus(r.Statuses[k]), Start: r.Starts[k].UTC(), End: r.Ends[k].UTC(), Pinned: r.Pinned[k],
 				PinnedStart: r.PinnedStart[k], Location: dispatch.Location{Lat: r.Lats[k], Lng: r.Lngs[k]},
-				Duration: time.Duration(r.Minutes[k]) * time.Minute}
+				Duration: time.Duration(r.Minutes[k]) * time.Minute, Via: via(r.ViaLats[k], r.ViaLngs[k])}
 		}
 		for k := range r.OffStarts {
 			p.TimeOff = append(p.TimeOff, dispatch.Window{Start: r.OffStarts[k].UTC(), End: r.OffEnds[k].UTC()})
@@ -113,7 +115,16 @@ func (s planRows) RouteStops(ctx context.Context, techIDs []int64, from, to time
 func stopFrom(r db.LiveJobsOfRow) planning.Stop {
 	return planning.Stop{JobID: r.ID, BookingID: r.BookingID, TechnicianID: *r.TechnicianID, Status: dispatch.JobStatus(r.Status),
 		Start: r.PlannedStart.UTC(), End: r.PlannedEnd.UTC(), Pinned: r.Pinned, PinnedStart: r.PinnedStart,
-		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute}
+		Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}, Duration: time.Duration(r.DurationMinutes) * time.Minute,
+		Via: via(r.ViaLat, r.ViaLng)}
+}
+
+// via is the warehouse a stop's technician passes first, read as NaN when there is none.
+func via(lat, lng float64) *dispatch.Location {
+	if math.IsNaN(lat) || math.IsNaN(lng) {
+		return nil
+	}
+	return &dispatch.Location{Lat: lat, Lng: lng}
 }
 
 func (s planRows) CandidateTechnicians(ctx context.Context, skills []string) ([]dispatch.Technician, error) {

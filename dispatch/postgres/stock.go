@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -232,4 +233,31 @@ func (s partsStore) SetJobNotBefore(ctx context.Context, jobID int64, at *time.T
 
 func (s partsStore) SetSupplierDeferred(ctx context.Context, bookingID int64, deferred bool) error {
 	return mapErr(s.q.BookingSetSupplierDeferred(ctx, deferred, bookingID))
+}
+
+// WarehousesHolding are the warehouses holding the parts job jobID requires (planning.PartsStock).
+func (s planRows) WarehousesHolding(ctx context.Context, jobID int64) ([]planning.Warehouse, error) {
+	rows, err := s.q.WarehousesHolding(ctx, jobID)
+	return mapAll(rows, func(r db.WarehousesHoldingRow) planning.Warehouse {
+		return planning.Warehouse{ID: r.ID, Name: r.Name, Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}}
+	}), mapErr(err)
+}
+
+// SetJobPickup names the warehouse a job's technician passes first (planning.PartsStock).
+func (s planRows) SetJobPickup(ctx context.Context, jobID int64, locationID *int64) error {
+	return mapErr(s.q.JobSetPickup(ctx, locationID, jobID))
+}
+
+// PickUpJobParts moves a job's parts from its pick-up warehouse to its technician's van (parts.JobParts).
+func (s partsStore) PickUpJobParts(ctx context.Context, jobID int64, a dispatch.Actor, at time.Time) (bool, error) {
+	ok, err := s.q.JobPickUp(ctx, jobID, a.Subject, string(a.Role), at)
+	return ok, mapErr(err)
+}
+
+// WarehousesByIDs are those stock locations with their points (planning.PartsStock).
+func (s planRows) WarehousesByIDs(ctx context.Context, ids []int64) ([]planning.Warehouse, error) {
+	rows, err := s.q.StockLocationsByIDs(ctx, ids)
+	return mapAll(rows, func(r db.StockLocationsByIDsRow) planning.Warehouse {
+		return planning.Warehouse{ID: r.ID, Name: r.Name, Location: dispatch.Location{Lat: r.Lat, Lng: r.Lng}}
+	}), mapErr(err)
 }

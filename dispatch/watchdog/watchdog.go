@@ -202,11 +202,13 @@ func (s *Service) rescue(ctx context.Context, st Store, b dispatch.Booking, j *d
 	from := j.Status
 	j.TechnicianID, j.PlannedStart, j.PlannedEnd = &p.TechnicianID, &p.Start, &p.End
 	j.Status, j.OfferExpiresAt, j.AcceptedAt, j.UpdatedAt = dispatch.JobUnassigned, nil, nil, now
-	saved, err := st.UpdateJob(ctx, *j)
-	if err != nil {
+	if err := planning.WritePlaced(ctx, st, j, p, func() error {
+		saved, err := st.UpdateJob(ctx, *j)
+		j.Version = saved.Version
+		return err
+	}); err != nil {
 		return false, err
 	}
-	j.Version = saved.Version
 	if err := st.AddAudit(ctx, dispatch.AuditEvent{At: now, ActorSub: dispatch.System().Subject, ActorRole: dispatch.RoleSystem, Entity: "job", EntityID: j.ID,
 		Action: "redispatch", FromStatus: string(from), ToStatus: string(dispatch.JobUnassigned), Reason: "SLA watchdog",
 		Data: map[string]any{"booking_id": b.ID, "previous_technician_id": prev, "technician_id": p.TechnicianID, "planned_start": p.Start}}); err != nil {

@@ -86,7 +86,16 @@ const Gantt = (() => {
       const s = el("div", "off"); place(s, ms(o.from), ms(o.until)); s.title = "time off: " + (o.reason || ""); lane.append(s);
     }
     for (const j of jobs) {
-      if (j.travel_minutes > 0 && j.planned_start) {
+      if (j.pickup && j.planned_start) {
+        // A stop at a warehouse for the visit's parts: the drive there, the stop, the drive on.
+        const p = j.pickup, on = Math.max(0, ms(j.planned_start) - ms(p.end)), there = Math.max(0, j.travel_minutes * 60e3 - on);
+        const t1 = el("div", "travel"); place(t1, ms(p.start) - there, ms(p.start)); t1.title = `drive to ${p.name}`;
+        const pk = el("div", "pickup"); place(pk, ms(p.start), ms(p.end), 0.4);
+        pk.title = `pick up the parts of ${j.reference} at ${p.name}, ${hm(p.start)}–${hm(p.end)}`;
+        pk.dataset.pickup = j.id;
+        const t2 = el("div", "travel"); place(t2, ms(p.end), ms(j.planned_start)); t2.title = `drive from ${p.name} to ${j.reference}`;
+        lane.append(t1, pk, t2);
+      } else if (j.travel_minutes > 0 && j.planned_start) {
         const tr = el("div", "travel");
         place(tr, ms(j.planned_start) - j.travel_minutes * 60e3, ms(j.planned_start));
         tr.title = `drive ${j.travel_minutes} min to ${j.reference}`;
@@ -108,7 +117,7 @@ const Gantt = (() => {
   }
   function rowSig(r) {
     return JSON.stringify([r.technician.name, r.shifts, r.time_off.map((o) => [o.id, o.from, o.until]), FF.filters.q, FF.selected,
-      r.jobs.map((id) => sigOf(FF.jobs.get(id)) + FF.jobs.get(id).travel_minutes)]);
+      r.jobs.map((id) => sigOf(FF.jobs.get(id)) + FF.jobs.get(id).travel_minutes + JSON.stringify(FF.jobs.get(id).pickup || ""))]);
   }
   function visibleRoutes() {
     const q = FF.filters.q;

@@ -37,7 +37,11 @@ ORDER BY j.finished_at;
 
 -- name: LiveJobsOf :many
 SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
-       j.lat, j.lng, j.duration_minutes
+       j.lat, j.lng, j.duration_minutes,
+       CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+            ELSE (SELECT w.lat FROM stock_locations w WHERE w.id = j.pickup_location_id) END::float8 AS via_lat,
+       CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+            ELSE (SELECT w.lng FROM stock_locations w WHERE w.id = j.pickup_location_id) END::float8 AS via_lng
 FROM jobs j
 WHERE j.technician_id = ANY(sqlc.arg(technician_ids)::bigint[])
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -168,6 +172,8 @@ LIMIT 500;
 SELECT j.id FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.status IN ('unassigned', 'offered') AND NOT j.pinned
   AND (j.technician_id IS NULL OR j.planned_start > sqlc.arg(frozen_until)::timestamptz)
+  -- a visit with a pick-up to make stays where the online planner put it (its detour is its own)
+  AND (j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL OR j.technician_id IS NULL)
   AND b.status IN ('open', 'scheduled')
   AND (sqlc.arg(region)::text = '' OR b.region = sqlc.arg(region))
 ORDER BY b.sla_due_at, j.id
@@ -188,7 +194,8 @@ SELECT sqlc.embed(t),
        s.job_ids::bigint[] AS job_ids, s.booking_ids::bigint[] AS booking_ids, s.statuses::text[] AS statuses,
        s.starts::timestamptz[] AS starts, s.ends::timestamptz[] AS ends, s.pinned::boolean[] AS pinned,
        s.pinned_start::boolean[] AS pinned_start, s.lats::float8[] AS lats, s.lngs::float8[] AS lngs,
-       s.minutes::integer[] AS minutes, o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
+       s.minutes::integer[] AS minutes, s.via_lats::float8[] AS via_lats, s.via_lngs::float8[] AS via_lngs,
+       o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
 FROM technicians t
 CROSS JOIN LATERAL (
     SELECT COALESCE(array_agg(j.id ORDER BY j.planned_start, j.id), '{}') AS job_ids,
@@ -200,7 +207,12 @@ CROSS JOIN LATERAL (
            COALESCE(array_agg(j.pinned_start ORDER BY j.planned_start, j.id), '{}') AS pinned_start,
            COALESCE(array_agg(j.lat ORDER BY j.planned_start, j.id), '{}') AS lats,
            COALESCE(array_agg(j.lng ORDER BY j.planned_start, j.id), '{}') AS lngs,
-           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes
+           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes,
+           -- a pick-up not yet made: the warehouse passed before the visit (NaN: none)
+           COALESCE(array_agg(CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+               ELSE (SELECT w.lat FROM stock_locations w WHERE w.id = j.pickup_location_id) END ORDER BY j.planned_start, j.id), '{}') AS via_lats,
+           COALESCE(array_agg(CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+               ELSE (SELECT w.lng FROM stock_locations w WHERE w.id = j.pickup_location_id) END ORDER BY j.planned_start, j.id), '{}') AS via_lngs
     FROM jobs j
     WHERE j.technician_id = t.id AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
       AND j.planned_end > sqlc.arg(from_time)::timestamptz

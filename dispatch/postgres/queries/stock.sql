@@ -56,6 +56,30 @@ SELECT EXISTS (SELECT 1 FROM job_parts WHERE job_id = sqlc.arg(job_id)::bigint) 
                  AND COALESCE(b.on_hand - b.reserved, 0) + COALESCE(r.quantity, 0) < n.quantity)
        )::bigint[] AS holders;
 
+-- Warehouses holding every part job job_id requires beyond what other jobs reserved there (what
+-- the job itself holds there counts as its own), with their points: where a pick-up can be made.
+-- name: WarehousesHolding :many
+SELECT l.id, l.name, l.lat::float8 AS lat, l.lng::float8 AS lng
+FROM stock_locations l
+WHERE l.kind = 'warehouse' AND EXISTS (SELECT 1 FROM job_parts WHERE job_id = sqlc.arg(job_id)::bigint)
+  AND NOT EXISTS (
+      SELECT 1 FROM job_parts n
+      LEFT JOIN stock_balances b ON b.location_id = l.id AND b.sku = n.sku
+      LEFT JOIN stock_reservations r ON r.job_id = n.job_id AND r.location_id = l.id AND r.sku = n.sku
+      WHERE n.job_id = sqlc.arg(job_id)::bigint
+        AND COALESCE(b.on_hand - b.reserved, 0) + COALESCE(r.quantity, 0) < n.quantity)
+ORDER BY l.id;
+
+-- The warehouse a job's technician passes first (NULL: none); the trigger moves its reservation.
+-- name: JobSetPickup :exec
+UPDATE jobs SET pickup_location_id = sqlc.narg(location_id), picked_up_at = NULL WHERE id = sqlc.arg(job_id);
+
+-- name: JobPickUp :one
+SELECT job_pick_up(sqlc.arg(job_id)::bigint, sqlc.arg(actor_sub)::text, sqlc.arg(actor_role)::text, sqlc.arg(at)::timestamptz)::boolean AS picked;
+
+-- name: StockLocationsByIDs :many
+SELECT id, name, address, lat::float8 AS lat, lng::float8 AS lng FROM stock_locations WHERE id = ANY(sqlc.arg(ids)::bigint[]) ORDER BY id;
+
 -- name: JobPartsDelete :exec
 DELETE FROM job_parts WHERE job_id = $1;
 

@@ -503,7 +503,7 @@ func (q *Queries) IdempotencyGet(ctx context.Context, subject string, key string
 const jobInsert = `-- name: JobInsert :one
 INSERT INTO jobs (booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at
+RETURNING id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at, pickup_location_id, picked_up_at
 `
 
 type JobInsertParams struct {
@@ -563,12 +563,14 @@ func (q *Queries) JobInsert(ctx context.Context, arg JobInsertParams) (Job, erro
 		&i.EnRouteDeviceAt,
 		&i.OnSiteDeviceAt,
 		&i.FinishedDeviceAt,
+		&i.PickupLocationID,
+		&i.PickedUpAt,
 	)
 	return i, err
 }
 
 const jobsByBookings = `-- name: JobsByBookings :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.booking_id = ANY($1::bigint[])
 ORDER BY j.booking_id, j.visit
@@ -618,6 +620,8 @@ func (q *Queries) JobsByBookings(ctx context.Context, bookingIds []int64) ([]Job
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

@@ -73,7 +73,7 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditEv
 }
 
 const bookingsOpenJobs = `-- name: BookingsOpenJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred, b.contact_name, b.required_skills,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, b.sla_due_at, b.tier, b.lat, b.lng, b.appliance, b.address, b.region, b.customer_deferred, b.contact_name, b.required_skills,
        COALESCE(r.code, CASE WHEN j.technician_id IS NULL THEN 'not_planned' ELSE '' END)::text AS unassigned_code,
        COALESCE(r.reason, '')::text AS unassigned_reason
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
@@ -147,6 +147,8 @@ func (q *Queries) BookingsOpenJobs(ctx context.Context, riskBefore time.Time) ([
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.SlaDueAt,
 			&i.Tier,
 			&i.Lat,
@@ -175,7 +177,8 @@ SELECT t.id, t.subject, t.name, t.skills, t.home_lat, t.home_lng, t.time_zone, t
        s.job_ids::bigint[] AS job_ids, s.booking_ids::bigint[] AS booking_ids, s.statuses::text[] AS statuses,
        s.starts::timestamptz[] AS starts, s.ends::timestamptz[] AS ends, s.pinned::boolean[] AS pinned,
        s.pinned_start::boolean[] AS pinned_start, s.lats::float8[] AS lats, s.lngs::float8[] AS lngs,
-       s.minutes::integer[] AS minutes, o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
+       s.minutes::integer[] AS minutes, s.via_lats::float8[] AS via_lats, s.via_lngs::float8[] AS via_lngs,
+       o.off_starts::timestamptz[] AS off_starts, o.off_ends::timestamptz[] AS off_ends
 FROM technicians t
 CROSS JOIN LATERAL (
     SELECT COALESCE(array_agg(j.id ORDER BY j.planned_start, j.id), '{}') AS job_ids,
@@ -187,7 +190,12 @@ CROSS JOIN LATERAL (
            COALESCE(array_agg(j.pinned_start ORDER BY j.planned_start, j.id), '{}') AS pinned_start,
            COALESCE(array_agg(j.lat ORDER BY j.planned_start, j.id), '{}') AS lats,
            COALESCE(array_agg(j.lng ORDER BY j.planned_start, j.id), '{}') AS lngs,
-           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes
+           COALESCE(array_agg(j.duration_minutes ORDER BY j.planned_start, j.id), '{}') AS minutes,
+           -- a pick-up not yet made: the warehouse passed before the visit (NaN: none)
+           COALESCE(array_agg(CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+               ELSE (SELECT w.lat FROM stock_locations w WHERE w.id = j.pickup_location_id) END ORDER BY j.planned_start, j.id), '{}') AS via_lats,
+           COALESCE(array_agg(CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+               ELSE (SELECT w.lng FROM stock_locations w WHERE w.id = j.pickup_location_id) END ORDER BY j.planned_start, j.id), '{}') AS via_lngs
     FROM jobs j
     WHERE j.technician_id = t.id AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
       AND j.planned_end > $1::timestamptz
@@ -215,6 +223,8 @@ type ChangedPlansRow struct {
 	Lats        []float64
 	Lngs        []float64
 	Minutes     []int32
+	ViaLats     []float64
+	ViaLngs     []float64
 	OffStarts   []time.Time
 	OffEnds     []time.Time
 }
@@ -268,6 +278,8 @@ func (q *Queries) ChangedPlans(ctx context.Context, fromTime time.Time, offFrom 
 			&i.Lats,
 			&i.Lngs,
 			&i.Minutes,
+			&i.ViaLats,
+			&i.ViaLngs,
 			&i.OffStarts,
 			&i.OffEnds,
 		); err != nil {
@@ -376,7 +388,7 @@ func (q *Queries) DevicesActive(ctx context.Context, ownerKind string, ownerSubj
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j LEFT JOIN technicians t ON t.id = j.technician_id
 WHERE j.id = $1
 `
@@ -419,13 +431,15 @@ func (q *Queries) JobGet(ctx context.Context, id int64) (JobGetRow, error) {
 		&i.Job.EnRouteDeviceAt,
 		&i.Job.OnSiteDeviceAt,
 		&i.Job.FinishedDeviceAt,
+		&i.Job.PickupLocationID,
+		&i.Job.PickedUpAt,
 		&i.TechnicianName,
 	)
 	return i, err
 }
 
 const jobLock = `-- name: JobLock :one
-SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, booking_id, visit, status, technician_id, planned_start, planned_end, pinned, offer_expires_at, accepted_at, en_route_at, on_site_at, finished_at, outcome, notes, parts_used, version, created_at, updated_at, pinned_start, lat, lng, duration_minutes, signoff_method, signed_off_at, not_before, en_route_device_at, on_site_device_at, finished_device_at, pickup_location_id, picked_up_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
@@ -461,6 +475,8 @@ func (q *Queries) JobLock(ctx context.Context, id int64) (Job, error) {
 		&i.EnRouteDeviceAt,
 		&i.OnSiteDeviceAt,
 		&i.FinishedDeviceAt,
+		&i.PickupLocationID,
+		&i.PickedUpAt,
 	)
 	return i, err
 }
@@ -558,7 +574,11 @@ func (q *Queries) JobsToOffer(ctx context.Context, horizon time.Time, maxRows in
 
 const liveJobsOf = `-- name: LiveJobsOf :many
 SELECT j.id, j.booking_id, j.technician_id, j.status, j.planned_start, j.planned_end, j.pinned, j.pinned_start,
-       j.lat, j.lng, j.duration_minutes
+       j.lat, j.lng, j.duration_minutes,
+       CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+            ELSE (SELECT w.lat FROM stock_locations w WHERE w.id = j.pickup_location_id) END::float8 AS via_lat,
+       CASE WHEN j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL THEN 'NaN'::float8
+            ELSE (SELECT w.lng FROM stock_locations w WHERE w.id = j.pickup_location_id) END::float8 AS via_lng
 FROM jobs j
 WHERE j.technician_id = ANY($1::bigint[])
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -578,6 +598,8 @@ type LiveJobsOfRow struct {
 	Lat             float64
 	Lng             float64
 	DurationMinutes int32
+	ViaLat          float64
+	ViaLng          float64
 }
 
 func (q *Queries) LiveJobsOf(ctx context.Context, technicianIds []int64, fromTime time.Time, toTime time.Time) ([]LiveJobsOfRow, error) {
@@ -601,6 +623,8 @@ func (q *Queries) LiveJobsOf(ctx context.Context, technicianIds []int64, fromTim
 			&i.Lat,
 			&i.Lng,
 			&i.DurationMinutes,
+			&i.ViaLat,
+			&i.ViaLng,
 		); err != nil {
 			return nil, err
 		}
@@ -616,6 +640,8 @@ const movableJobs = `-- name: MovableJobs :many
 SELECT j.id FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.status IN ('unassigned', 'offered') AND NOT j.pinned
   AND (j.technician_id IS NULL OR j.planned_start > $1::timestamptz)
+  -- a visit with a pick-up to make stays where the online planner put it (its detour is its own)
+  AND (j.pickup_location_id IS NULL OR j.picked_up_at IS NOT NULL OR j.technician_id IS NULL)
   AND b.status IN ('open', 'scheduled')
   AND ($2::text = '' OR b.region = $2)
 ORDER BY b.sla_due_at, j.id
@@ -980,7 +1006,7 @@ func (q *Queries) TechnicianBySubject(ctx context.Context, subject *string) (Tec
 }
 
 const technicianFinishedJobs = `-- name: TechnicianFinishedJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('completed', 'incomplete')
@@ -1033,6 +1059,8 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err
@@ -1046,7 +1074,7 @@ func (q *Queries) TechnicianFinishedJobs(ctx context.Context, technicianID int64
 }
 
 const technicianJobs = `-- name: TechnicianJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, COALESCE(t.name, '')::text AS technician_name
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, COALESCE(t.name, '')::text AS technician_name
 FROM jobs j JOIN technicians t ON t.id = j.technician_id
 WHERE j.technician_id = $1::bigint
   AND j.status IN ('unassigned', 'offered', 'accepted', 'en_route', 'on_site')
@@ -1098,6 +1126,8 @@ func (q *Queries) TechnicianJobs(ctx context.Context, technicianID int64, fromTi
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.TechnicianName,
 		); err != nil {
 			return nil, err

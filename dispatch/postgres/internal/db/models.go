@@ -234,6 +234,8 @@ type Job struct {
 	EnRouteDeviceAt  *time.Time
 	OnSiteDeviceAt   *time.Time
 	FinishedDeviceAt *time.Time
+	PickupLocationID *int64
+	PickedUpAt       *time.Time
 }
 
 type JobChecklist struct {

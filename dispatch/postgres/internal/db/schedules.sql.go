@@ -11,7 +11,7 @@ import (
 )
 
 const atRiskJobs = `-- name: AtRiskJobs :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.sla_due_at, b.at_risk
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, b.sla_due_at, b.at_risk
 FROM jobs j JOIN bookings b ON b.id = j.booking_id
 WHERE j.visit = 1
   AND j.status IN ('unassigned', 'offered', 'accepted')
@@ -72,6 +72,8 @@ func (q *Queries) AtRiskJobs(ctx context.Context, riskBefore time.Time, lateBefo
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.SlaDueAt,
 			&i.AtRisk,
 		); err != nil {

@@ -87,6 +87,32 @@ func (q *Queries) JobPartsReserve(ctx context.Context, jobID int64) error {
 	return err
 }
 
+const jobPickUp = `-- name: JobPickUp :one
+SELECT job_pick_up($1::bigint, $2::text, $3::text, $4::timestamptz)::boolean AS picked
+`
+
+func (q *Queries) JobPickUp(ctx context.Context, jobID int64, actorSub string, actorRole string, at time.Time) (bool, error) {
+	row := q.db.QueryRow(ctx, jobPickUp,
+		jobID,
+		actorSub,
+		actorRole,
+		at,
+	)
+	var picked bool
+	err := row.Scan(&picked)
+	return picked, err
+}
+
+const jobSetPickup = `-- name: JobSetPickup :exec
+UPDATE jobs SET pickup_location_id = $1, picked_up_at = NULL WHERE id = $2
+`
+
+// The warehouse a job's technician passes first (NULL: none); the trigger moves its reservation.
+func (q *Queries) JobSetPickup(ctx context.Context, locationID *int64, jobID int64) error {
+	_, err := q.db.Exec(ctx, jobSetPickup, locationID, jobID)
+	return err
+}
+
 const stockBalances = `-- name: StockBalances :many
 SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.in_transit, b.low_threshold, b.low_notified_at, p.name FROM stock_balances b JOIN parts p ON p.sku = b.sku
 WHERE ($1::bigint IS NULL OR b.location_id = $1::bigint)
@@ -176,6 +202,44 @@ func (q *Queries) StockLocationList(ctx context.Context) ([]StockLocation, error
 			&i.Lng,
 			&i.TechnicianID,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const stockLocationsByIDs = `-- name: StockLocationsByIDs :many
+SELECT id, name, address, lat::float8 AS lat, lng::float8 AS lng FROM stock_locations WHERE id = ANY($1::bigint[]) ORDER BY id
+`
+
+type StockLocationsByIDsRow struct {
+	ID      int64
+	Name    string
+	Address string
+	Lat     float64
+	Lng     float64
+}
+
+func (q *Queries) StockLocationsByIDs(ctx context.Context, ids []int64) ([]StockLocationsByIDsRow, error) {
+	rows, err := q.db.Query(ctx, stockLocationsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StockLocationsByIDsRow
+	for rows.Next() {
+		var i StockLocationsByIDsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Address,
+			&i.Lat,
+			&i.Lng,
 		); err != nil {
 			return nil, err
 		}
@@ -450,4 +514,51 @@ func (q *Queries) WarehouseInsert(ctx context.Context, arg WarehouseInsertParams
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const warehousesHolding = `-- name: WarehousesHolding :many
+SELECT l.id, l.name, l.lat::float8 AS lat, l.lng::float8 AS lng
+FROM stock_locations l
+WHERE l.kind = 'warehouse' AND EXISTS (SELECT 1 FROM job_parts WHERE job_id = $1::bigint)
+  AND NOT EXISTS (
+      SELECT 1 FROM job_parts n
+      LEFT JOIN stock_balances b ON b.location_id = l.id AND b.sku = n.sku
+      LEFT JOIN stock_reservations r ON r.job_id = n.job_id AND r.location_id = l.id AND r.sku = n.sku
+      WHERE n.job_id = $1::bigint
+        AND COALESCE(b.on_hand - b.reserved, 0) + COALESCE(r.quantity, 0) < n.quantity)
+ORDER BY l.id
+`
+
+type WarehousesHoldingRow struct {
+	ID   int64
+	Name string
+	Lat  float64
+	Lng  float64
+}
+
+// Warehouses holding every part job job_id requires beyond what other jobs reserved there (what
+// the job itself holds there counts as its own), with their points: where a pick-up can be made.
+func (q *Queries) WarehousesHolding(ctx context.Context, jobID int64) ([]WarehousesHoldingRow, error) {
+	rows, err := q.db.Query(ctx, warehousesHolding, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WarehousesHoldingRow
+	for rows.Next() {
+		var i WarehousesHoldingRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Lat,
+			&i.Lng,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

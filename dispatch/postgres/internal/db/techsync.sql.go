@@ -421,7 +421,7 @@ func (q *Queries) SyncTimeOffBetween(ctx context.Context, technicianID int64, fr
 }
 
 const syncVisits = `-- name: SyncVisits :many
-SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, b.supplier_deferred,
+SELECT j.id, j.booking_id, j.visit, j.status, j.technician_id, j.planned_start, j.planned_end, j.pinned, j.offer_expires_at, j.accepted_at, j.en_route_at, j.on_site_at, j.finished_at, j.outcome, j.notes, j.parts_used, j.version, j.created_at, j.updated_at, j.pinned_start, j.lat, j.lng, j.duration_minutes, j.signoff_method, j.signed_off_at, j.not_before, j.en_route_device_at, j.on_site_device_at, j.finished_device_at, j.pickup_location_id, j.picked_up_at, b.id, b.customer_id, b.purchase_id, b.service_type, b.appliance, b.problem, b.address, b.lat, b.lng, b.channel, b.return_kind, b.tier, b.status, b.sla_due_at, b.required_skills, b.duration_minutes, b.preferred_windows, b.cancel_reason, b.version, b.created_at, b.updated_at, b.at_risk, b.region, b.breached_at, b.followup_sent_at, b.customer_deferred, b.warranty_verified, b.contact_name, b.contact_phone, b.supplier_deferred,
        COALESCE((SELECT jsonb_build_object('id', o.id, 'technician_id', o.technician_id, 'status', o.status,
                                            'created_at', o.created_at, 'expires_at', o.expires_at,
                                            'responded_at', o.responded_at, 'reason', o.reason)
@@ -496,6 +496,8 @@ func (q *Queries) SyncVisits(ctx context.Context, technicianID int64, ids []int6
 			&i.Job.EnRouteDeviceAt,
 			&i.Job.OnSiteDeviceAt,
 			&i.Job.FinishedDeviceAt,
+			&i.Job.PickupLocationID,
+			&i.Job.PickedUpAt,
 			&i.Booking.ID,
 			&i.Booking.CustomerID,
 			&i.Booking.PurchaseID,
