@@ -107,11 +107,13 @@ const MapView = (() => {
     document.body.dataset.areas = String(drawn.getLayers().length); // for the tests: shapes drawn
   }
 
-  // routeLatLngs is a technician's day in visit order: home base, then each visit by planned start.
+  // routeLatLngs is a technician's day in visit order: home base, then each visit by planned
+  // start, past the warehouse of a visit's pick-up stop first.
   function routeLatLngs(r) {
     const pts = [[r.technician.home.lat, r.technician.home.lng]];
     for (const id of r.jobs) {
       const j = FF.jobs.get(id);
+      if (j.pickup) pts.push([j.pickup.location.lat, j.pickup.location.lng]);
       if (j.location) pts.push([j.location.lat, j.location.lng]);
     }
     return pts;
