@@ -214,3 +214,42 @@ func TestConsoleDrawsThePickup(t *testing.T) {
 		t.Fatal("the pick-up is not drawn before its visit")
 	}
 }
+
+// TestTwoJobsRaceForTheWarehousesLastUnit: two visits need the part only one warehouse holds, one
+// unit; set at once, one is planned past the warehouse with the unit reserved there and the
+// other waits (parts_unavailable): never both, never a negative or over-reserved stock.
+func TestTwoJobsRaceForTheWarehousesLastUnit(t *testing.T) {
+	b := setup(t)
+	_, wh, first := b.pickupScenario()
+	b.technician("tech-b", []string{"washer"}, 45.75, 4.85)
+	second := jobOf(t, b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust2"), washerBooking(nil)).json(t))
+	answers := make(chan response, 2)
+	for _, j := range []map[string]any{first, second} {
+		go func() {
+			answers <- b.do("PUT", fmt.Sprintf("/v1/jobs/%v/parts", j["id"]), b.token(dispatch.RoleDispatcher, "disp"),
+				map[string]any{"parts": []any{map[string]any{"sku": "PMP-7", "quantity": 1}}})
+		}()
+	}
+	withPickup, waiting := 0, 0
+	for range 2 {
+		r := <-answers
+		if r.Status != 200 {
+			t.Fatalf("require: %d %s", r.Status, r.Body)
+		}
+		job := r.json(t)["job"].(map[string]any)
+		switch {
+		case num(job, "pickup_location_id") == wh && job["technician_id"] != nil:
+			withPickup++
+		case job["technician_id"] == nil:
+			waiting++
+		default:
+			t.Fatalf("a job neither past the warehouse nor waiting: %v", job)
+		}
+	}
+	if withPickup != 1 || waiting != 1 {
+		t.Fatalf("%d planned past the warehouse, %d waiting; want one each", withPickup, waiting)
+	}
+	if on, res := b.onHand(fmt.Sprint(wh), "PMP-7"); on != 1 || res != 1 {
+		t.Fatalf("the warehouse holds %d, reserved %d; want its one unit reserved once", on, res)
+	}
+}
