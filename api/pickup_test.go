@@ -39,6 +39,16 @@ func TestPickupStopInTheLiveRoute(t *testing.T) {
 	if on, res := b.onHand(fmt.Sprint(wh), "PMP-7"); on != 1 || res != 1 {
 		t.Fatalf("the warehouse holds %d, reserved %d; want 1 reserved for the job", on, res)
 	}
+	// It stayed its technician's: moved, not withdrawn and offered to them again.
+	var offers int
+	if err := b.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM offers WHERE job_id = $1", num(first, "id")).Scan(&offers); err != nil || offers != 1 {
+		t.Fatalf("%d offers of the job (%v), want the one it had", offers, err)
+	}
+	for _, n := range b.do("GET", "/v1/technicians/me/inbox", tech, nil).json(t)["items"].([]any) {
+		if n := n.(map[string]any); n["kind"] == "cancellation" {
+			t.Fatalf("the technician was told the visit was taken away: %v", n)
+		}
+	}
 	model := geo.DefaultTravelModel()
 	customer := geo.Point{Lat: 45.764, Lng: 4.8357}
 	start := timeOf(t, job["planned_start"])
@@ -251,5 +261,88 @@ func TestTwoJobsRaceForTheWarehousesLastUnit(t *testing.T) {
 	}
 	if on, res := b.onHand(fmt.Sprint(wh), "PMP-7"); on != 1 || res != 1 {
 		t.Fatalf("the warehouse holds %d, reserved %d; want its one unit reserved once", on, res)
+	}
+}
+
+// TestTechAppPicksUpTheParts: the technician's app pulls a visit with its pick-up stop (the
+// warehouse, where, when) and reports the pick-up as a queued act; sent again (a phone that lost
+// the answer) it is already applied, and the part is in the van once.
+func TestTechAppPicksUpTheParts(t *testing.T) {
+	b := setup(t)
+	techID, wh, first := b.pickupScenario()
+	if r := b.requireParts(first["id"], map[string]any{"sku": "PMP-7", "quantity": 1}); r.Status != 200 {
+		t.Fatalf("require: %d %s", r.Status, r.Body)
+	}
+	tech := b.token(dispatch.RoleTechnician, "tech-a")
+	var pickup map[string]any
+	for _, j := range b.pull(tech, "")["upserts"].(map[string]any)["jobs"].([]any) {
+		if j := j.(map[string]any); j["id"] == first["id"] {
+			pickup, _ = j["pickup"].(map[string]any)
+		}
+	}
+	if pickup == nil || num(pickup, "location_id") != wh || pickup["name"] != "Dépôt Vénissieux" || pickup["start"] == nil {
+		t.Fatalf("the app's visit has no pick-up: %v", pickup)
+	}
+	now := b.clock.Now()
+	act := map[string]any{"key": "pick-1", "kind": "pickup", "job_id": first["id"], "occurred_at": now.Format(time.RFC3339)}
+	res := b.syncPush(tech, now, map[string]any{"key": "acc-1", "kind": "accept", "job_id": first["id"]}, act)
+	if res["acc-1"]["outcome"] != "applied" || res["pick-1"]["outcome"] != "applied" {
+		t.Fatalf("accept and pick up: %v", res)
+	}
+	if again := b.syncPush(tech, now, act); again["pick-1"]["outcome"] != "already_applied" {
+		t.Fatalf("the pick-up sent again: %v", again["pick-1"])
+	}
+	if on, res := b.onHand(fmt.Sprintf("van:%d", techID), "PMP-7"); on != 1 || res != 1 {
+		t.Fatalf("the van holds %d (reserved %d) after the pick-up, want 1", on, res)
+	}
+	for _, j := range b.pull(tech, "")["upserts"].(map[string]any)["jobs"].([]any) {
+		if j := j.(map[string]any); j["id"] == first["id"] && (j["pickup"] != nil || j["picked_up_at"] == nil) {
+			t.Fatalf("picked up, the app's visit still shows the stop or no time: %v", j)
+		}
+	}
+}
+
+// TestTechAppShowsThePickup: at 390 px the technician's app shows the warehouse to pass before
+// the visit, and its "Picked up" button moves the part to the van (screenshot
+// artifacts/tech-pickup.png).
+func TestTechAppShowsThePickup(t *testing.T) {
+	bin := chromium(t)
+	b := setup(t)
+	techID, _, first := b.pickupScenario()
+	if r := b.requireParts(first["id"], map[string]any{"sku": "PMP-7", "quantity": 1}); r.Status != 200 {
+		t.Fatalf("require: %d %s", r.Status, r.Body)
+	}
+	_, ctx := browser(t, bin)
+	id := num(first, "id")
+	var line string
+	if err := chromedp.Run(ctx,
+		emulation.SetDeviceMetricsOverride(390, 844, 2, true),
+		chromedp.Navigate(b.srv.URL+"/tech/"),
+		visible("#token"),
+		chromedp.SendKeys("#token", b.token(dispatch.RoleTechnician, "tech-a"), chromedp.ByID),
+		tap("#signin button"),
+		tap(fmt.Sprintf("#offer-%d .accept", id)),
+		visible(fmt.Sprintf("#job-%d .pickup .picked", id)),
+		chromedp.Text(fmt.Sprintf("#job-%d .pickup", id), &line, chromedp.ByQuery),
+	); err != nil {
+		failShot(t, ctx, "tech-pickup", err)
+	}
+	phoneShot(t, ctx, "tech-pickup.png")
+	if !strings.Contains(line, "Pick up parts at Dépôt Vénissieux") {
+		t.Fatalf("the visit's pick-up reads %q", line)
+	}
+	if err := chromedp.Run(ctx, tap(fmt.Sprintf("#job-%d .pickup .picked", id))); err != nil {
+		failShot(t, ctx, "tech-pickup-tap", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		on, res := b.onHand(fmt.Sprintf("van:%d", techID), "PMP-7")
+		if on == 1 && res == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			failShot(t, ctx, "tech-pickup-sent", fmt.Errorf("the van holds %d (reserved %d) 10 s after the tap", on, res))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

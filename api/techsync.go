@@ -56,6 +56,8 @@ type syncJobDTO struct {
 	Navigation        string                   `json:"navigation"` // a geo: URI for the phone's maps app
 	Checklist         json.RawMessage          `json:"checklist"`
 	Attachments       []techsync.AttachmentRef `json:"attachments"`
+	// Pickup is the warehouse to pass before the visit to collect its parts (absent: none).
+	Pickup *pickupStopDTO `json:"pickup,omitempty"`
 }
 
 func syncJobOut(v techsync.Visit, zone *time.Location, a dispatch.Actor) syncJobDTO {
@@ -80,6 +82,9 @@ func syncJobOut(v techsync.Visit, zone *time.Location, a dispatch.Actor) syncJob
 	if j.PlannedStart != nil {
 		s := j.PlannedStart.In(zone).Format(time.RFC3339)
 		out.PlannedStartLocal = &s
+	}
+	if p := v.Pickup; p != nil {
+		out.Pickup = &pickupStopDTO{LocationID: p.LocationID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
 	}
 	if o := v.Offer; o != nil {
 		out.Offer = &syncOfferDTO{ID: o.ID, Status: o.Status, CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt}

@@ -73,7 +73,7 @@ func (e *Env) TellMoved(ctx context.Context, st NoticeStore, b Booking, before, 
 		}
 		at := after.PlannedStart.In(t.Zone()).Format("Mon 2 Jan 15:04")
 		if err := e.TellTechnician(ctx, st, after.TechnicianID, after, "change", "Job moved",
-			fmt.Sprintf("Job %d (%s, %s) now starts %s.", after.ID, b.Appliance, b.Address, at)); err != nil {
+			fmt.Sprintf("Visit %s (%s, %s) now starts %s.", after.Reference(), b.Appliance, b.Address, at)); err != nil {
 			return err
 		}
 	}

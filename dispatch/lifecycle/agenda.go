@@ -58,15 +58,14 @@ func (s *Service) Agenda(ctx context.Context, a dispatch.Actor) ([]AgendaItem, e
 			return nil, err
 		}
 		item := AgendaItem{Job: j, Booking: b, Zone: zone}
-		wh, err := planning.PickupOf(ctx, s.Store, j)
-		if err != nil {
+		if item.Pickup, err = s.PickupStop(ctx, j, b); err != nil {
 			return nil, err
 		}
-		if wh != nil && j.PlannedStart != nil {
-			w := s.Planner.PickupWindow(wh.Location, b.Location, *j.PlannedStart)
-			item.Pickup = &planning.Pickup{Warehouse: *wh, Start: w.Start, End: w.End}
-		}
 		if j.PlannedStart != nil && j.Status != dispatch.JobOnSite {
+			var wh *planning.Warehouse
+			if item.Pickup != nil {
+				wh = &item.Pickup.Warehouse
+			}
 			eta := s.arrival(pos, at, b.Location, wh)
 			if eta.Before(*j.PlannedStart) {
 				eta = *j.PlannedStart
@@ -105,6 +104,16 @@ func (s *Service) ETA(ctx context.Context, b dispatch.Booking) *time.Time {
 		return &eta
 	}
 	return nil
+}
+
+// PickupStop is the pick-up stop still to make before job j of booking b, and when (nil: none).
+func (s *Service) PickupStop(ctx context.Context, j dispatch.Job, b dispatch.Booking) (*planning.Pickup, error) {
+	wh, err := planning.PickupOf(ctx, s.Store, j)
+	if err != nil || wh == nil || j.PlannedStart == nil {
+		return nil, err
+	}
+	w := s.Planner.PickupWindow(wh.Location, b.Location, *j.PlannedStart)
+	return &planning.Pickup{Warehouse: *wh, Start: w.Start, End: w.End}, nil
 }
 
 // arrival is when someone leaving pos at 'at' reaches loc: past the warehouse wh first, with the

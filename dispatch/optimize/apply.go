@@ -163,7 +163,7 @@ func (s *Service) applyGroup(ctx context.Context, st Store, a dispatch.Actor, rp
 				Action: "reoptimized", FromStatus: string(rp.movable[id].Status), ToStatus: string(dispatch.JobUnassigned), Data: data})
 		}
 		if to.tech == 0 { // dropped: back to the queue, the technician told
-			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Job %d was taken off your route.", j.ID)); err != nil {
+			if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job removed", fmt.Sprintf("Visit %s was taken off your route.", j.Reference())); err != nil {
 				return err
 			}
 			if err := audit(); err != nil {

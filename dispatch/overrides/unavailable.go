@@ -136,7 +136,7 @@ func (s *Service) WithdrawTimeOff(ctx context.Context, a dispatch.Actor, techID,
 			}
 			if prev != nil {
 				if err := s.Env.TellTechnician(ctx, st, prev, j, "cancellation", "Job re-planned",
-					fmt.Sprintf("Job %d is planned again: the colleague it came from is available after all.", j.ID)); err != nil {
+					fmt.Sprintf("Visit %s is planned again: the colleague it came from is available after all.", j.Reference())); err != nil {
 					return err
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
+	"github.com/fieldfix/fieldfix/dispatch/offers"
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
@@ -120,6 +121,36 @@ func (s *Service) followParts(ctx context.Context, st Store, a dispatch.Actor, j
 		if slices.ContainsFunc(whs, func(w planning.Warehouse) bool { return w.ID == *j.PickupLocationID }) {
 			return j, st.ReserveJobParts(ctx, j.ID)
 		}
+	}
+	// Planned again among every candidate: when its own technician is still the best, past a
+	// warehouse, it stays theirs (offer or acceptance kept) at its new time, not withdrawn and
+	// offered to them again.
+	b, err := st.GetBooking(ctx, j.BookingID)
+	if err != nil {
+		return j, err
+	}
+	refused, err := st.RefusedTechnicians(ctx, j.ID)
+	if err != nil {
+		return j, err
+	}
+	p, _, err := s.Offers.Planner.Plan(ctx, st, b, j, refused, false)
+	if err != nil {
+		return j, err
+	}
+	if p != nil && p.Pickup != nil && p.TechnicianID == *j.TechnicianID && !j.Pinned {
+		before := j
+		j.PlannedStart, j.PlannedEnd, j.UpdatedAt = &p.Start, &p.End, s.Now()
+		if err := planning.WritePlaced(ctx, st, &j, p, func() error {
+			saved, err := st.UpdateJob(ctx, j)
+			j.Version = saved.Version
+			return err
+		}); err != nil {
+			return j, err
+		}
+		if err := st.AddAudit(ctx, offers.PlanAudit(a, s.Now(), b.ID, j.ID, j.Status, p, planning.Reason{})); err != nil {
+			return j, err
+		}
+		return j, s.Env.TellMoved(ctx, st, b, before, j)
 	}
 	return s.replan(ctx, st, a, j, "needs parts your van does not hold")
 }

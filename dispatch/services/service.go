@@ -103,12 +103,12 @@ func New(store Stores, rules dispatch.Rules, clock dispatch.Clock, log *slog.Log
 		Proof:      pw,
 		Money:      mon,
 		Parts:      prt,
-		TechSync:   techsync.New(store.TechSync(), env, actsOf(lc, pw)),
+		TechSync:   techsync.New(store.TechSync(), env, actsOf(lc, pw, prt)),
 	}
 }
 
 // actsOf are the technician's acts as lifecycle and proof carry them out, for the sync.
-func actsOf(lc *lifecycle.Service, pw *proof.Service) techsync.Acts {
+func actsOf(lc *lifecycle.Service, pw *proof.Service, prt *parts.Service) techsync.Acts {
 	return techsync.Acts{
 		Accept:  lc.AcceptJob,
 		Decline: lc.DeclineJob,
@@ -122,6 +122,17 @@ func actsOf(lc *lifecycle.Service, pw *proof.Service) techsync.Acts {
 			_, err := pw.SignOff(ctx, a, jobID, proof.SignOffRequest{Method: so.Method, SignerName: so.SignerName, Strokes: so.Strokes,
 				Code: so.Code, Reason: so.Reason})
 			return err
+		},
+		PickUp: func(ctx context.Context, a dispatch.Actor, jobID int64) error {
+			_, _, err := prt.PickUp(ctx, a, jobID)
+			return err
+		},
+		PickupOf: func(ctx context.Context, j dispatch.Job, b dispatch.Booking) (*techsync.Pickup, error) {
+			p, err := lc.PickupStop(ctx, j, b)
+			if err != nil || p == nil {
+				return nil, err
+			}
+			return &techsync.Pickup{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}, nil
 		},
 	}
 }

@@ -124,6 +124,9 @@ func (s *Service) whole(ctx context.Context, r Reader, t dispatch.Technician, ma
 		return err
 	}
 	visits, err := r.Visits(ctx, t.ID, ids)
+	if err == nil {
+		err = s.withPickups(ctx, visits)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,6 +177,9 @@ func (s *Service) changes(ctx context.Context, r Reader, t dispatch.Technician, 
 		}
 	}
 	visits, err := r.Visits(ctx, t.ID, ids["job"])
+	if err == nil {
+		err = s.withPickups(ctx, visits)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -18,7 +18,7 @@ import (
 const MaxActs = 200
 
 // Act kinds.
-var ActKinds = []string{"accept", "decline", "status", "checklist", "ping", "attachment", "signoff"}
+var ActKinds = []string{"accept", "decline", "status", "checklist", "ping", "attachment", "signoff", "pickup"}
 
 // Act is one thing the technician did, perhaps offline, as the phone queued it.
 type Act struct {
@@ -192,6 +192,8 @@ func (s *Service) apply(ctx context.Context, a dispatch.Actor, t dispatch.Techni
 			return Answer{Outcome: Rejected, Code: "missing_field", Field: "signoff", Message: "signoff needs the method and its proof"}, nil
 		}
 		err = s.Acts.SignOff(ctx, a, act.JobID, *act.SignOff)
+	case "pickup":
+		err = s.Acts.PickUp(ctx, a, act.JobID)
 	case "ping":
 		if act.Location == nil {
 			return Answer{Outcome: Rejected, Code: "missing_field", Field: "location", Message: "a ping needs a location"}, nil
@@ -293,6 +295,8 @@ func past(v Visit, techID int64, act Act) bool {
 		return mine && r > 0 && statusRank[v.Job.Status] >= r
 	case "signoff":
 		return mine && v.Job.SignOffMethod != ""
+	case "pickup":
+		return mine && v.Job.PickedUpAt != nil
 	}
 	return false
 }
@@ -303,7 +307,7 @@ func (s *Service) visitOf(ctx context.Context, t dispatch.Technician, id int64) 
 		return nil
 	}
 	vs, err := s.Store.Visits(ctx, t.ID, []int64{id})
-	if err != nil || len(vs) == 0 {
+	if err != nil || len(vs) == 0 || s.withPickups(ctx, vs) != nil {
 		return nil
 	}
 	return &vs[0]

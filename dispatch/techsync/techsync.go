@@ -75,6 +75,16 @@ type Visit struct {
 	Offer       *dispatch.Offer
 	Checklist   json.RawMessage // {template_id, items, answers, version}; null when there is none
 	Attachments []AttachmentRef
+	// Pickup is the warehouse to pass before the visit to collect its parts (nil: none to make).
+	Pickup *Pickup
+}
+
+// Pickup is a stop at a warehouse before a visit, to collect its parts, and when.
+type Pickup struct {
+	LocationID int64
+	Name       string
+	Location   dispatch.Location
+	Start, End time.Time
 }
 
 // AttachmentRef names a photo or file of a visit.
@@ -103,6 +113,25 @@ type Acts struct {
 	Ping    func(ctx context.Context, a dispatch.Actor, l dispatch.Location, at *time.Time) (dispatch.Technician, error)
 	Answer  func(ctx context.Context, a dispatch.Actor, jobID int64, answers map[string]any) error
 	SignOff func(ctx context.Context, a dispatch.Actor, jobID int64, s SignOff) error
+	// PickUp: the parts were collected at the warehouse of the visit's pick-up stop (parts).
+	PickUp func(ctx context.Context, a dispatch.Actor, jobID int64) error
+	// PickupOf is the pick-up stop still to make before job j of booking b (nil: none).
+	PickupOf func(ctx context.Context, j dispatch.Job, b dispatch.Booking) (*Pickup, error)
+}
+
+// withPickups gives each visit its pick-up stop, when it has one to make.
+func (s *Service) withPickups(ctx context.Context, vs []Visit) error {
+	for i := range vs {
+		if !vs[i].Job.PickupPending() || s.Acts.PickupOf == nil {
+			continue
+		}
+		p, err := s.Acts.PickupOf(ctx, vs[i].Job, vs[i].Booking)
+		if err != nil {
+			return err
+		}
+		vs[i].Pickup = p
+	}
+	return nil
 }
 
 // SignOff is the customer's word taken offline: a drawn signature, the acceptance code or a refusal.

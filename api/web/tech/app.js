@@ -233,11 +233,23 @@ function visitCard(j) {
     el("div", { class: "where" }, `${what(j)} · ${j.booking.address}`),
     el("div", { class: "meta" }, j.reference, j.customer.name ? ` · ${j.customer.name}` : "", eta && !done ? ` · ETA ${fmt(eta, false)}` : "",
       ` · due ${fmt(j.booking.sla_due_at)}`),
+    j.pickup && !done ? pickupLine(j) : null,
     el("div", { class: "buttons" },
       el("a", { href: j.navigation }, "Navigate"),
       j.customer.phone ? el("a", { href: "tel:" + j.customer.phone.replace(/[^+0-9]/g, "") }, "Call") : null,
       step ? el("button", { class: "primary step", onclick: () => status(j, step[0], step[1]) }, step[1]) : null,
       !done && j.status !== "planned" ? el("button", { class: "open", onclick: () => openVisit(j.id) }, "Visit") : null));
+}
+
+// pickupLine: the parts of this visit wait at a warehouse; once the visit is accepted the
+// technician says they have them (queued like every act when offline).
+function pickupLine(j) {
+  const p = j.pickup;
+  const can = ["accepted", "en_route", "on_site"].includes(j.status);
+  return el("div", { class: "pickup" },
+    el("span", {}, `Pick up parts at ${p.name}, ${fmt(p.start, false)}–${fmt(p.end, false)}`),
+    el("a", { href: `geo:${p.location.lat},${p.location.lng}` }, "Navigate"),
+    can ? el("button", { class: "picked", onclick: () => act("pickup", j, {}, "Parts picked up", (x) => { x.picked_up_at = new Date().toISOString(); x.pickup = null; }) }, "Picked up") : null);
 }
 
 function status(j, to, label, extra = {}) {
