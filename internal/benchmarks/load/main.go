@@ -233,9 +233,9 @@ func run(ctx context.Context, c config) error {
 		fmt.Printf("| %d/s | %d | %d | %s | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms |\n", r, res.sent, res.codes[201], res.other(),
 			ms(res.pct(.5)), ms(res.pct(.99)), ms(res.pct(1)), ms(ramp.pct(.99)), ms(ramp.pct(1)))
 	}
-	cpu0 := cpuSeconds(c.db, srv.Process.Pid)
+	cpu0, mem0 := cpuSeconds(c.db, srv.Process.Pid), l.goMetrics(ctx, base)
 	thr := l.closedLoop(ctx, c.concurrency, c.step)
-	cpu1 := cpuSeconds(c.db, srv.Process.Pid)
+	cpu1, mem1 := cpuSeconds(c.db, srv.Process.Pid), l.goMetrics(ctx, base)
 	rate := float64(thr.codes[201]) / c.step.Seconds()
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
@@ -243,6 +243,14 @@ func run(ctx context.Context, c config) error {
 		per := func(k string) float64 { return 1000 * (cpu1[k] - cpu0[k]) / n }
 		fmt.Printf("\nCPU per booking in that run (user + system, from /proc): server %.2f ms, PostgreSQL %.2f ms (this database's backends %.2f, the cluster's shared processes %.2f, other databases' backends %.2f), this load generator %.2f ms.\n",
 			per("server"), per("postgres"), per("pg_db"), per("pg_shared"), per("pg_other"), per("self"))
+	}
+	// Allocation does not depend on how busy the machine is, as CPU time does on this shared host.
+	if n := float64(max(1, thr.sent)); mem0 != nil && mem1 != nil {
+		fmt.Printf("\nServer's Go heap in that run: %.0f KB allocated per booking, %.0f garbage collections (%.1f a second), %.0f MB in use at the end.\n",
+			(mem1["go_memstats_alloc_bytes_total"]-mem0["go_memstats_alloc_bytes_total"])/n/1024,
+			mem1["go_gc_duration_seconds_count"]-mem0["go_gc_duration_seconds_count"],
+			(mem1["go_gc_duration_seconds_count"]-mem0["go_gc_duration_seconds_count"])/c.step.Seconds(),
+			mem1["go_memstats_heap_inuse_bytes"]/(1<<20))
 	}
 	if pc, err := l.planCache(ctx, base); err == nil {
 		fmt.Printf("\nPlan cache over the whole run (the server's `fieldfix_plan_cache_total`): %d bookings planned without a read, %d read the changed plans first (%.0f%% without a read); %d guarded writes found the chosen plan moved and were planned again.\n",
@@ -439,6 +447,35 @@ func pgKind(pid, db string) string {
 	default:
 		return "pg_shared"
 	}
+}
+
+// goMetrics reads the server's Go runtime figures that bench-load reports from /metrics (nil when
+// it cannot).
+func (l *loader) goMetrics(ctx context.Context, base string) map[string]float64 {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		switch name {
+		case "go_memstats_alloc_bytes_total", "go_gc_duration_seconds_count", "go_memstats_heap_inuse_bytes":
+			if f, err := strconv.ParseFloat(v, 64); ok && err == nil {
+				out[name] = f
+			}
+		}
+	}
+	return out
 }
 
 // planCache reads a server's plan-cache counters by outcome from /metrics.
