@@ -689,3 +689,49 @@ func TestSyncJobsConvergeUnderConcurrentChanges(t *testing.T) {
 	}
 	t.Logf("%d changes to %d jobs, the phone in step after %d pulls", writers*each, len(ids), pulls)
 }
+
+// TestSyncLogsABookingsJobOnce: a booking planned and offered writes its job, its offer and (with
+// a template) its checklist in one transaction; the technician's change log holds the job once
+// and the offer's notification once, and nothing for the customer's "received" message.
+func TestSyncLogsABookingsJobOnce(t *testing.T) {
+	b := setup(t)
+	b.washerChecklist()
+	b.technician("camille", []string{"washer"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "zoe")
+	job := jobOf(t, b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t))
+	if job["status"] != "offered" {
+		t.Fatalf("the booking's job is %v, want offered", job["status"])
+	}
+	ctx := context.Background()
+	rows, err := b.db.Pool.Query(ctx, `SELECT c.entity, c.entity_id, count(*) FROM technician_changes c
+		WHERE c.technician_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, b.technicianID("camille"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]int{}
+	for rows.Next() {
+		var entity string
+		var id, n int64
+		if err := rows.Scan(&entity, &id, &n); err != nil {
+			t.Fatal(err)
+		}
+		logged[fmt.Sprintf("%s %d", entity, id)] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var offerNote, checklists, received int64
+	if err := b.db.Pool.QueryRow(ctx, `SELECT
+		(SELECT id FROM notifications WHERE kind = 'offer' AND job_id = $1),
+		(SELECT count(*) FROM job_checklists WHERE job_id = $1),
+		(SELECT count(*) FROM notifications WHERE kind = 'received' AND job_id = $1)`, int64(job["id"].(float64))).Scan(&offerNote, &checklists, &received); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{fmt.Sprintf("job %v", job["id"]): 1, fmt.Sprintf("notification %d", offerNote): 1}
+	if !maps.Equal(logged, want) {
+		t.Fatalf("the technician's change log after one booking: %v, want %v", logged, want)
+	}
+	if checklists != 1 || received != 1 {
+		t.Fatalf("the booking wrote %d checklists and %d received messages, want 1 and 1", checklists, received)
+	}
+}

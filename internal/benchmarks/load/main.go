@@ -233,15 +233,24 @@ func run(ctx context.Context, c config) error {
 		fmt.Printf("| %d/s | %d | %d | %s | %.1f ms | %.1f ms | %.1f ms | %.1f / %.1f ms |\n", r, res.sent, res.codes[201], res.other(),
 			ms(res.pct(.5)), ms(res.pct(.99)), ms(res.pct(1)), ms(ramp.pct(.99)), ms(ramp.pct(1)))
 	}
-	cpu0 := cpuSeconds(srv.Process.Pid)
+	cpu0, mem0 := cpuSeconds(c.db, srv.Process.Pid), l.goMetrics(ctx, base)
 	thr := l.closedLoop(ctx, c.concurrency, c.step)
-	cpu1 := cpuSeconds(srv.Process.Pid)
+	cpu1, mem1 := cpuSeconds(c.db, srv.Process.Pid), l.goMetrics(ctx, base)
 	rate := float64(thr.codes[201]) / c.step.Seconds()
 	fmt.Printf("\nSustained (closed loop, %d clients, %s): **%.0f bookings/s**, p50 %.1f ms, p99 %.1f ms, other statuses %s.\n",
 		c.concurrency, c.step, rate, ms(thr.pct(.5)), ms(thr.pct(.99)), thr.other())
 	if n := float64(max(1, thr.sent)); cpu0 != nil && cpu1 != nil {
-		fmt.Printf("\nCPU per booking in that run (user + system, from /proc): server %.2f ms, PostgreSQL %.2f ms, this load generator %.2f ms.\n",
-			1000*(cpu1["server"]-cpu0["server"])/n, 1000*(cpu1["postgres"]-cpu0["postgres"])/n, 1000*(cpu1["self"]-cpu0["self"])/n)
+		per := func(k string) float64 { return 1000 * (cpu1[k] - cpu0[k]) / n }
+		fmt.Printf("\nCPU per booking in that run (user + system, from /proc): server %.2f ms, PostgreSQL %.2f ms (this database's backends %.2f, the cluster's shared processes %.2f, other databases' backends %.2f), this load generator %.2f ms.\n",
+			per("server"), per("postgres"), per("pg_db"), per("pg_shared"), per("pg_other"), per("self"))
+	}
+	// Allocation does not depend on how busy the machine is, as CPU time does on this shared host.
+	if n := float64(max(1, thr.sent)); mem0 != nil && mem1 != nil {
+		fmt.Printf("\nServer's Go heap in that run: %.0f KB allocated per booking, %.0f garbage collections (%.1f a second), %.0f MB in use at the end.\n",
+			(mem1["go_memstats_alloc_bytes_total"]-mem0["go_memstats_alloc_bytes_total"])/n/1024,
+			mem1["go_gc_duration_seconds_count"]-mem0["go_gc_duration_seconds_count"],
+			(mem1["go_gc_duration_seconds_count"]-mem0["go_gc_duration_seconds_count"])/c.step.Seconds(),
+			mem1["go_memstats_heap_inuse_bytes"]/(1<<20))
 	}
 	if pc, err := l.planCache(ctx, base); err == nil {
 		fmt.Printf("\nPlan cache over the whole run (the server's `fieldfix_plan_cache_total`): %d bookings planned without a read, %d read the changed plans first (%.0f%% without a read); %d guarded writes found the chosen plan moved and were planned again.\n",
@@ -375,8 +384,12 @@ const replayCustomer = "pgbench-warm-up"
 const historyRun = 2
 
 // cpuSeconds sums the CPU time (user + system) of the server processes, of every PostgreSQL
-// process and of this one, from /proc (nil when /proc cannot be read).
-func cpuSeconds(servers ...int) map[string]float64 {
+// process and of this one, from /proc (nil when /proc cannot be read). PostgreSQL's is also told
+// apart by process title: "pg_db", the backends connected to database db (the benchmark's);
+// "pg_shared", the cluster's own processes (WAL writer, checkpointer, background writer, the
+// postmaster), which serve every database; "pg_other", other databases' backends: on a shared
+// machine, other people's tests on the same cluster, which "postgres" counts too.
+func cpuSeconds(db string, servers ...int) map[string]float64 {
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -411,6 +424,55 @@ func cpuSeconds(servers ...int) map[string]float64 {
 			out["self"] += (ut + st) / tick
 		case strings.HasPrefix(comm, "postgres"):
 			out["postgres"] += (ut + st) / tick
+			out[pgKind(d.Name(), db)] += (ut + st) / tick
+		}
+	}
+	return out
+}
+
+// pgKind is the share cpuSeconds counts PostgreSQL process pid in: a backend's title is
+// "postgres: 15/main: USER DATABASE HOST STATE", an auxiliary's "postgres: 15/main: walwriter".
+func pgKind(pid, db string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	if err != nil {
+		return "pg_other"
+	}
+	title := strings.TrimRight(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})), " ")
+	f := strings.Fields(title)
+	switch {
+	case len(f) >= 5 && f[0] == "postgres:" && f[3] == db:
+		return "pg_db"
+	case len(f) >= 5 && f[0] == "postgres:" && (strings.HasPrefix(f[4], "[") || strings.Contains(f[4], ".") || strings.Contains(f[4], ":")):
+		return "pg_other" // USER DATABASE HOST: another database's backend
+	default:
+		return "pg_shared"
+	}
+}
+
+// goMetrics reads the server's Go runtime figures that bench-load reports from /metrics (nil when
+// it cannot).
+func (l *loader) goMetrics(ctx context.Context, base string) map[string]float64 {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		switch name {
+		case "go_memstats_alloc_bytes_total", "go_gc_duration_seconds_count", "go_memstats_heap_inuse_bytes":
+			if f, err := strconv.ParseFloat(v, 64); ok && err == nil {
+				out[name] = f
+			}
 		}
 	}
 	return out

@@ -170,9 +170,9 @@ func measureReplicas(ctx context.Context, c config, p *prepared, n int, sectors 
 	if err != nil {
 		return nil, err
 	}
-	cpu0, t0 := cpuSeconds(pids...), time.Now()
+	cpu0, t0 := cpuSeconds(db, pids...), time.Now()
 	res.closed = l.closedLoop(ctx, c.concurrency, c.step)
-	cpu1, t1 := cpuSeconds(pids...), time.Now()
+	cpu1, t1 := cpuSeconds(db, pids...), time.Now()
 	res.waits, res.samples, res.connections = sampler()
 	wal1, err := readWAL(ctx, conn, db)
 	if err != nil {
