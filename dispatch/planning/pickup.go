@@ -63,9 +63,10 @@ func (p *Planner) withPickups(stops []Stop) []Stop {
 // WithParts keeps, of the candidates for job j, those whose van holds the parts it requires (all
 // of them when it requires none). When no candidate's van does but a warehouse holds them, every
 // candidate stays and the job passes the warehouse nearest its address first (pickup); with
-// neither the job waits, parts_unavailable. A new booking's job (no id yet) requires none.
+// neither the job waits, parts_unavailable. A new booking's job (no id yet, or the planner's
+// placeholder) requires none.
 func WithParts(ctx context.Context, st Store, j dispatch.Job, loc dispatch.Location, techs []dispatch.Technician) ([]dispatch.Technician, *Warehouse, Reason, error) {
-	if j.ID == 0 {
+	if j.ID <= 0 { // a new booking's job, planned under a placeholder id before it is written
 		return techs, nil, Reason{}, nil
 	}
 	ids := make([]int64, len(techs))
