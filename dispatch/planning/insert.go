@@ -179,6 +179,7 @@ func (p *Planner) best(b dispatch.Booking, windows []dispatch.Window, rd *Routes
 		p.Env.Log.Error("insertion: the problem cannot be built", "booking_id", b.ID, "err", err)
 		return nil, scheduling.Cost{}
 	}
+	defer in.release()
 	var (
 		best          *Placement
 		bestCost, cmp scheduling.Cost
@@ -355,6 +356,7 @@ func (p *Planner) Options(ctx context.Context, st Store, b dispatch.Booking, unt
 	if err != nil {
 		return nil, err
 	}
+	defer in.release()
 	var out []Option
 	for _, w := range ws {
 		if pl, c := in.place(b, []dispatch.Window{w}); pl != nil {

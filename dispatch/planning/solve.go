@@ -2,6 +2,7 @@ package planning
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -118,6 +119,7 @@ type insertion struct {
 	techs  map[int64]dispatch.Technician
 	via    *Warehouse // passed first, to collect the visit's parts (nil: none)
 	p      *Planner
+	sc     *scratch // what its problem is built in, released when it is done
 }
 
 // ceilMinute is t rounded up to the minute.
@@ -140,10 +142,10 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 		parts += len(routeOf[t.ID]) + len(rd.shifts[t.ID])
 	}
 	n := 2 + 2*parts
-	tr := &gapTravel{p: p, rd: rd, locs: make([]dispatch.Location, 0, n), at: make([]time.Time, 0, n),
-		toJob: make([]int64, 0, n), fromJob: make([]int64, 0, n), next: make([]int64, 0, n), nextTo: make([]int, 0, n)}
-	ends := make([]int, 0, 2*parts)                                                                                                      // the parts' From and To: never grown, so pointers into it hold
-	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs)), via: via, p: p} // place 0
+	sc := scratchPool.Get().(*scratch)
+	tr := sc.travel(p, rd, n)
+	ends := sized(sc.ends, 2*parts)                                                                                                              // the parts' From and To: never grown, so pointers into it hold
+	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs)), via: via, p: p, sc: sc} // place 0
 	if via != nil {
 		tr.via = tr.add(via.Location, time.Time{}) // place 1
 	}
@@ -164,10 +166,10 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 		}
 		return false
 	}
-	pr := &scheduling.Problem{Travel: tr, Now: nowS.Unix(), Jobs: make([]scheduling.Job, 0, parts),
+	pr := &scheduling.Problem{Travel: tr, Now: nowS.Unix(), Jobs: sized(sc.jobs, parts),
 		Technicians: make([]scheduling.Technician, 0, len(rd.techs))}
-	routes := make([]scheduling.Assignment, 0, parts)
-	ids := make([]int64, parts) // each part's told visit
+	routes := sized(sc.routes, parts)
+	ids := sized(sc.ids, parts)[:parts] // each part's told visit
 	told := func(t, start, end int64, loc int) int64 {
 		id := int64(len(pr.Jobs) + 1)
 		pr.Jobs = append(pr.Jobs, scheduling.Job{ID: id, Loc: loc, Duration: end - start, PinnedTech: t, PinnedStart: start})
@@ -234,17 +236,61 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 			in.techs[t.ID] = t
 		}
 	}
+	sc.jobs, sc.routes, sc.ids, sc.ends = pr.Jobs, routes, ids, ends
 	plan, err := scheduling.NewPlan(pr, nil)
 	if err != nil {
+		in.release()
 		return nil, err
 	}
 	for _, a := range routes {
 		if err := plan.Assign(a); err != nil {
+			in.release()
 			return nil, err
 		}
 	}
 	in.plan = plan
 	return in, nil
+}
+
+// scratch is what an insertion's problem is built in, kept between bookings: each booking built
+// some 350 KB of it afresh for its 30 candidates' routes, most of the server's garbage under load.
+type scratch struct {
+	tr     gapTravel
+	jobs   []scheduling.Job
+	routes []scheduling.Assignment
+	ends   []int
+	ids    []int64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// sized is s emptied, with room for n (a new slice when it has less).
+func sized[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// travel is the scratch's gapTravel, emptied, for n places on routes rd.
+func (sc *scratch) travel(p *Planner, rd *Routes, n int) *gapTravel {
+	g := &sc.tr
+	g.p, g.rd, g.via = p, rd, 0
+	g.locs, g.at = sized(g.locs, n), sized(g.at, n)
+	g.toJob, g.fromJob, g.next, g.nextTo = sized(g.toJob, n), sized(g.fromJob, n), sized(g.next, n), sized(g.nextTo, n)
+	g.toJobAt, g.fromJobAt = sized(g.toJobAt, n), sized(g.fromJobAt, n)
+	g.toJobLeave, g.fromJobLeave = sized(g.toJobLeave, n), sized(g.fromJobLeave, n)
+	return g
+}
+
+// release hands the insertion's scratch back: in is not used after it.
+func (in *insertion) release() {
+	if in.sc == nil {
+		return
+	}
+	in.sc.tr.p, in.sc.tr.rd = nil, nil
+	scratchPool.Put(in.sc)
+	in.sc, in.plan = nil, nil
 }
 
 // reachBy is when a part must reach its end: its told visit's start, or the shift's end.
@@ -318,6 +364,7 @@ func (p *Planner) Fits(ctx context.Context, st Store, b dispatch.Booking, j disp
 	if err != nil {
 		return false, err
 	}
+	defer in.release()
 	pl, _ := in.place(b, ws)
 	return pl != nil, nil
 }
