@@ -1,7 +1,9 @@
-// Command solver runs the VRPTW search on Solomon's 56 instances and prints the gap to the
-// distance-only best-known solutions per class and overall, with the time per instance.
+// Command solver solves Solomon's 56 instances and prints the gap to the distance-only
+// best-known solutions per class and overall, with the time per instance. -solver one is
+// scheduling.Optimize, the product's planner (through package solomon); -solver vrptw is the
+// separate Solomon-only search. Every answer is re-checked in Solomon's real units.
 //
-//	go run ./internal/benchmarks/solver [-dir ../shared/benchmarks/vrptw] [-time-limit 1s]
+//	go run ./internal/benchmarks/solver [-dir ../shared/benchmarks/vrptw] [-time-limit 1s] [-solver one|vrptw]
 package main
 
 import (
@@ -17,15 +19,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fieldfix/fieldfix/scheduling"
+	"github.com/fieldfix/fieldfix/scheduling/solomon"
 	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
+
+// solveVRPTW is the Solomon-only search on the same instance, for comparison.
+func solveVRPTW(in *solomon.Instance, limit time.Duration, seed uint64, workers int) [][]int {
+	nodes := make([]vrptw.Node, len(in.Nodes))
+	d := make([][]float64, len(in.Nodes))
+	for i, nd := range in.Nodes {
+		nodes[i] = vrptw.Node{X: nd.X, Y: nd.Y, Demand: nd.Demand, Ready: nd.Ready, Due: nd.Due, Service: nd.Service}
+		d[i] = make([]float64, len(in.Nodes))
+		for j := range in.Nodes {
+			d[i][j] = in.D(i, j)
+		}
+	}
+	vin, err := vrptw.NewInstance(in.Name, in.Vehicles, in.Capacity, nodes, d)
+	if err != nil {
+		panic(err) // a parsed Solomon instance always makes one
+	}
+	return vrptw.Solve(context.Background(), vin, vrptw.Options{TimeLimit: limit, Seed: seed, Workers: workers}).Routes
+}
 
 func main() {
 	dir := flag.String("dir", "../shared/benchmarks/vrptw", "folder with solomon/ and solomon_bks.csv")
 	limit := flag.Duration("time-limit", time.Second, "search time per instance")
 	seed := flag.Uint64("seed", 1, "random seed")
+	solver := flag.String("solver", "vrptw", "one (scheduling.Optimize) or vrptw (the Solomon-only search)")
+	only := flag.String("only", "", "comma-separated instance names to solve (empty: all)")
 	flag.Parse()
-	if err := run(*dir, *limit, *seed); err != nil {
+	if *solver != "one" && *solver != "vrptw" {
+		fmt.Fprintln(os.Stderr, "bench-solver: -solver one or vrptw")
+		os.Exit(2)
+	}
+	if err := run(*dir, *limit, *seed, *solver, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-solver:", err)
 		os.Exit(1)
 	}
@@ -39,18 +67,22 @@ type result struct {
 	took     time.Duration
 }
 
-func run(dir string, limit time.Duration, seed uint64) error {
+func run(dir string, limit time.Duration, seed uint64, solver, only string) error {
 	f, err := os.Open(filepath.Join(dir, "solomon_bks.csv"))
 	if err != nil {
 		return err
 	}
-	bks, err := vrptw.ReadBKS(f)
+	bks, err := solomon.ReadBKS(f)
 	f.Close()
 	if err != nil {
 		return err
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "solomon", "*.txt"))
 	slices.Sort(files)
+	if only != "" {
+		names := strings.Split(only, ",")
+		files = slices.DeleteFunc(files, func(f string) bool { return !slices.Contains(names, strings.TrimSuffix(filepath.Base(f), ".txt")) })
+	}
 	results := make([]result, len(files))
 	workers := runtime.GOMAXPROCS(0)
 	sem := make(chan struct{}, 1) // one instance at a time, a search per core
@@ -69,7 +101,7 @@ func run(dir string, limit time.Duration, seed uint64) error {
 				mu.Unlock()
 				return
 			}
-			in, err := vrptw.Parse(fh)
+			in, err := solomon.Parse(fh)
 			fh.Close()
 			if err != nil {
 				mu.Lock()
@@ -78,16 +110,29 @@ func run(dir string, limit time.Duration, seed uint64) error {
 				return
 			}
 			start := time.Now()
-			s := vrptw.Solve(context.Background(), in, vrptw.Options{TimeLimit: limit, Seed: seed, Workers: workers})
+			var routes [][]int
+			if solver == "one" {
+				// The whole budget spent (no stop on convergence), as the vrptw search does.
+				plan, _, _, err := solomon.Solve(context.Background(), in, scheduling.Budget{Time: limit, Seed: seed, Searches: workers, Patience: -1})
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				routes = solomon.Routes(plan)
+			} else {
+				routes = solveVRPTW(in, limit, seed, workers)
+			}
 			took := time.Since(start)
-			d, err := vrptw.Check(in, s)
+			d, err := solomon.Distance(in, routes)
 			if err != nil {
 				mu.Lock()
 				firstErr = fmt.Errorf("%s: %w", in.Name, err)
 				mu.Unlock()
 				return
 			}
-			results[i] = result{name: in.Name, vehicles: len(s.Routes), dist: d, bks: bks[in.Name], took: took}
+			results[i] = result{name: in.Name, vehicles: len(routes), dist: d, bks: bks[in.Name], took: took}
 		}()
 	}
 	wg.Wait()
@@ -125,7 +170,7 @@ func run(dir string, limit time.Duration, seed uint64) error {
 	for _, t := range times {
 		sum += t
 	}
-	fmt.Printf("Solomon VRPTW, %d instances, %s per instance, seed %d, one instance at a time with %d independent searches (one per core), %s\n\n", len(results), limit, seed, workers, time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("Solomon VRPTW, solver %s, %d instances, %s per instance, seed %d, one instance at a time with %d independent searches (one per core), %s\n\n", solver, len(results), limit, seed, workers, time.Now().UTC().Format("2006-01-02"))
 	fmt.Println("| class | instances | average gap to best known (distance) | at best known |")
 	fmt.Println("|---|---:|---:|---:|")
 	for _, c := range []string{"C1", "C2", "R1", "R2", "RC1", "RC2"} {
