@@ -188,14 +188,15 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 				}
 				rest := slices.Delete(slices.Clone(seq), k, k+1)
 				starts := make([]int64, len(rest))
-				if !c.eval(r, rest, starts).ok {
+				restRC := c.eval(r, rest, starts)
+				if !restRC.ok {
 					continue
 				}
 				latest, quick := c.latestStarts(r, rest, nil)
 				var best []int32
 				var bestRC rcost
 				for pos := 0; pos <= len(rest); pos++ {
-					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1)) {
+					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1), restRC.load) {
 						continue
 					}
 					cand := slices.Insert(slices.Clone(rest), pos, int32(j))
