@@ -82,6 +82,16 @@ func compile(p *Problem) (*compiled, error) {
 	return c, nil
 }
 
+// twinsCount says whether idle alike technicians are one choice for job j (see bestOption).
+func (c *compiled) twinsCount(j int) bool { return c.told == nil && c.job(j).AcceptedBy == 0 }
+
+// idleKind is route r's kind (its technician's first twin and its shift) and whether its
+// technician is idle (no work in any shift).
+func (s *state) idleKind(c *compiled, r int) (croute, bool) {
+	cr := c.routes[r]
+	return croute{tech: c.techs[cr.tech].twin, shift: cr.shift}, s.work[cr.tech] == 0 && len(s.seqs[r]) == 0
+}
+
 // alike says whether technicians a and b differ only in their IDs.
 func alike(a, b *Technician) bool {
 	if a.Start != b.Start || a.End != b.End || a.MaxJobs != b.MaxJobs || a.Capacity != b.Capacity || len(a.Shifts) != len(b.Shifts) {
@@ -317,12 +327,11 @@ func (p *Plan) Insert(j Job, candidates []int64) (Placement, error) {
 // job, or told visits whose move costs depend on who gets them.
 func (s *state) bestOption(c *compiled, j int, rs []int, buf []int32, skip func() bool) (option, bool) {
 	best, found := option{}, false
-	twins := c.told == nil && c.job(j).AcceptedBy == 0
+	twins := c.twinsCount(j)
 	var tried [8]croute
 	nt := 0
 	for _, r := range rs {
-		if cr := c.routes[r]; twins && s.work[cr.tech] == 0 && len(s.seqs[r]) == 0 {
-			kind := croute{tech: c.techs[cr.tech].twin, shift: cr.shift}
+		if kind, idle := s.idleKind(c, r); twins && idle {
 			if slices.Contains(tried[:nt], kind) {
 				continue
 			}
