@@ -60,6 +60,12 @@ const (
 	ejectEvery = 10
 	// finalShare is the share of a time budget kept for the final local search.
 	finalShare = 0.05
+	// annealStart is the annealing's first temperature in average arcs (travel per served job);
+	// it falls geometrically to 0.002 arcs. A hot start lets the search leave the constructed
+	// plan's valley: at 6 against 0.2, Solomon (8 hard instances × 3 seeds, 6,000 iterations)
+	// +3.16% mean gap against +5.52%, city_p12 at 5,000 iterations (8 seeds) 28.25 unserved
+	// against 29.75 for as much travel, city_p11 32.88 against 33.25 and 1% less travel.
+	annealStart = 6.0
 )
 
 var ruinNames = [...]string{"random", "strings", "worst", "time"}
@@ -325,7 +331,7 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		}
 	}
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
-	t0, tf := max(1, 0.2*arc), max(0.01, 0.002*arc)
+	t0, tf := max(1, annealStart*arc), max(0.01, 0.002*arc)
 	patience, last := se.budget.Patience, 0
 	if patience == 0 {
 		patience = max(1000, 20*len(se.c.jobs))
