@@ -125,20 +125,7 @@ func run(dir string, limit time.Duration, seed uint64, solvers []string, only st
 
 // solveVRPTW is the Solomon-only search on the same instance.
 func solveVRPTW(in *solomon.Instance, limit time.Duration, seed uint64, workers int) [][]int {
-	nodes := make([]vrptw.Node, len(in.Nodes))
-	d := make([][]float64, len(in.Nodes))
-	for i, nd := range in.Nodes {
-		nodes[i] = vrptw.Node{X: nd.X, Y: nd.Y, Demand: nd.Demand, Ready: nd.Ready, Due: nd.Due, Service: nd.Service}
-		d[i] = make([]float64, len(in.Nodes))
-		for j := range in.Nodes {
-			d[i][j] = in.D(i, j)
-		}
-	}
-	vin, err := vrptw.NewInstance(in.Name, in.Vehicles, in.Capacity, nodes, d)
-	if err != nil {
-		panic(err) // a parsed Solomon instance always makes one
-	}
-	return vrptw.Solve(context.Background(), vin, vrptw.Options{TimeLimit: limit, Seed: seed, Workers: workers}).Routes
+	return vrptw.Solve(context.Background(), vrptw.FromSolomon(in), vrptw.Options{TimeLimit: limit, Seed: seed, Workers: workers}).Routes
 }
 
 func report(results []result, solver string, limit time.Duration, seed uint64, workers int) {
