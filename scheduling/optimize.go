@@ -339,7 +339,9 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	}
 	arc := float64(cur.sum.Travel) / float64(max(1, assigned))
 	t0, tf := max(1, annealStart*arc), max(0.01, annealEnd*arc)
+	long := false
 	if used := usedRoutes(cur); used > 0 && assigned/used > ruinMax {
+		long = true
 		tf = max(0.01, annealEndLong*arc)
 	}
 	patience, last := se.budget.Patience, 0
@@ -365,6 +367,13 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		}
 		temp := t0 * math.Pow(tf/t0, prog)
 		op := se.pick(weights[:])
+		// Where routes are long, half the iterations ruin by SISR's string removal whatever the
+		// adaptive weights say (sisr: the Solomon-only search used nothing else). 8 long-route
+		// Solomon instances at 6,000 iterations: +1.33% mean gap against +1.52% (40 runs) for
+		// 15-25% less CPU; at every iteration +1.74%, at a third +1.60%. City days unchanged.
+		if long && se.rng.IntN(2) == 0 {
+			op = 1
+		}
 		cand := cur.clone()
 		clear(se.touched)
 		removed := se.ruin(op, cand)
