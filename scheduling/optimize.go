@@ -367,11 +367,14 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		}
 		temp := t0 * math.Pow(tf/t0, prog)
 		op := se.pick(weights[:])
-		// Where routes are long, half the iterations ruin by SISR's string removal whatever the
-		// adaptive weights say (sisr: the Solomon-only search used nothing else). 8 long-route
-		// Solomon instances at 6,000 iterations: +1.33% mean gap against +1.52% (40 runs) for
-		// 15-25% less CPU; at every iteration +1.74%, at a third +1.60%. City days unchanged.
-		if long && se.rng.IntN(2) == 0 {
+		// Where routes are long, or the fleet is one of alike vans (compiled.oneFleet), half the
+		// iterations ruin by SISR's string removal whatever the adaptive weights say (sisr: the
+		// Solomon-only search used nothing else). 8 long-route Solomon instances at 6,000
+		// iterations: +1.33% mean gap against +1.52% (40 runs) for 15-25% less CPU (at every
+		// iteration +1.74%, at a third +1.60%); 16 short-route ones +1.51% against +2.38%. On city
+		// days (technicians at their own homes, 8 visits a route) it served 0.06 fewer jobs with
+		// 0.4% more travel (p12, 16 seeds): they keep the adaptive choice.
+		if (long || se.c.oneFleet) && se.rng.IntN(2) == 0 {
 			op = 1
 		}
 		cand := cur.clone()

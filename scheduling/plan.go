@@ -21,6 +21,9 @@ type compiled struct {
 	told     []told      // Optimize with Stability: where told visits were (nil: no stability)
 	keepTold bool        // InsertWith(KeepTold): told visits stay in their windows
 	timed    TimedTravel // the Travel when it depends on the hour (nil: it does not)
+	// oneFleet: every technician is alike (the same places, skills, limits and shifts, only the
+	// IDs differ), a fleet of vans from one depot as in Solomon's instances.
+	oneFleet bool
 }
 
 type ctech struct {
@@ -73,6 +76,10 @@ func compile(p *Problem) (*compiled, error) {
 			c.horizon = max(c.horizon, s.End)
 		}
 		c.techs = append(c.techs, ct)
+	}
+	c.oneFleet = len(c.techs) > 1
+	for _, t := range c.techs {
+		c.oneFleet = c.oneFleet && t.twin == 0
 	}
 	for _, j := range p.Jobs {
 		if err := c.addJob(j); err != nil {

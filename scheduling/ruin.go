@@ -34,7 +34,7 @@ func (se *search) ruin(op int, s *state) []int32 {
 	}
 	avg := len(assigned) / max(1, used)
 	k := min(len(assigned), 1+se.rng.IntN(min(max(ruinMax, avg), max(4, len(assigned)/5))))
-	if op == 1 && avg > ruinMax {
+	if op == 1 && (avg > ruinMax || se.c.oneFleet) {
 		return se.sisr(s, assigned, avg)
 	}
 	var out []int32
@@ -207,7 +207,7 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 
 // sisr is the string removal of slack induction by string removals (Christiaens & Vanden Berghe,
 // 2020) with its published parameters, for plans whose routes are long (more visits than
-// ruinMax on average): about cbar = 10 jobs removed as strings of up to min(10, average route)
+// ruinMax on average) or whose fleet is one of alike vans (compiled.oneFleet): about cbar = 10 jobs removed as strings of up to min(10, average route)
 // adjacent visits, one string in each of ks routes met in order of closeness to a random job;
 // each string holds the visit that led to its route. It was the whole of the Solomon-only
 // search FieldFix had before (scheduling/vrptw).
