@@ -51,11 +51,12 @@ func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int
 	if pos > 0 {
 		prevStart = s.start[seq[pos-1]]
 	}
-	return c.fitsAfter(r, seq, latest, j, pos, prevStart)
+	return c.fitsAfter(r, seq, latest, j, pos, prevStart, s.rc[r].load)
 }
 
-// fitsAfter is fits with the start of the visit before pos given (any route's schedule).
-func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, prevStart int64) bool {
+// fitsAfter is fits with the start of the visit before pos and the load of seq given (any
+// route's schedule): the load once per route, not summed again at every position.
+func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, prevStart int64, load int) bool {
 	cr := c.routes[r]
 	t := &c.pr.Technicians[cr.tech]
 	sh := &t.Shifts[cr.shift]
@@ -63,14 +64,8 @@ func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, pre
 		return false
 	}
 	job := c.job(j)
-	if t.Capacity > 0 {
-		load := job.Load
-		for _, x := range seq {
-			load += c.job(int(x)).Load
-		}
-		if load > t.Capacity {
-			return false
-		}
+	if t.Capacity > 0 && load+job.Load > t.Capacity {
+		return false
 	}
 	tr := c.pr.Travel
 	at, loc := sh.Start, t.Start

@@ -55,6 +55,9 @@ func (se *search) localSearch(ctx context.Context, s *state, focus []int32) {
 
 // try applies the new sequences of routes rs when they are feasible and improve the plan.
 func (se *search) try(s *state, rs []int, seqs [][]int32) bool {
+	if se.moreTravel(s, rs, seqs) {
+		return false
+	}
 	rcs := make([]rcost, len(rs))
 	for i, r := range rs {
 		if rcs[i] = se.c.eval(r, seqs[i], nil); !rcs[i].ok {
@@ -68,6 +71,45 @@ func (se *search) try(s *state, rs []int, seqs [][]int32) bool {
 		s.set(se.c, r, seqs[i], rcs[i])
 	}
 	return true
+}
+
+// moreTravel says, without simulating the routes, that the new sequences seqs of routes rs
+// drive more than the old ones where only travel can then differ at the objective's level of
+// travel and above (no deadline, no accepted job, no told visit, travel that does not depend on
+// the hour): such a move cannot improve the plan, feasible or not. Local search tries many
+// moves, most of them longer: this spares their simulation.
+func (se *search) moreTravel(s *state, rs []int, seqs [][]int32) bool {
+	c := se.c
+	if c.timed != nil || c.told != nil {
+		return false
+	}
+	tr := c.pr.Travel
+	var d int64
+	for i, r := range rs {
+		cr := c.routes[r]
+		t := &c.pr.Technicians[cr.tech]
+		sh := &t.Shifts[cr.shift]
+		loc, home := t.Start, t.End
+		if sh.From != nil {
+			loc = *sh.From
+		}
+		if sh.To != nil {
+			home = *sh.To
+		}
+		for _, j := range seqs[i] {
+			job := c.job(int(j))
+			if job.Due != 0 || job.AcceptedBy != 0 {
+				return false
+			}
+			d += tr.Seconds(loc, job.Loc)
+			loc = job.Loc
+		}
+		if len(seqs[i]) > 0 {
+			d += tr.Seconds(loc, home)
+		}
+		d -= s.rc[r].travel
+	}
+	return d > 0
 }
 
 // relocate moves job j to its best place in another route.
@@ -188,14 +230,15 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 				}
 				rest := slices.Delete(slices.Clone(seq), k, k+1)
 				starts := make([]int64, len(rest))
-				if !c.eval(r, rest, starts).ok {
+				restRC := c.eval(r, rest, starts)
+				if !restRC.ok {
 					continue
 				}
 				latest, quick := c.latestStarts(r, rest, nil)
 				var best []int32
 				var bestRC rcost
 				for pos := 0; pos <= len(rest); pos++ {
-					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1)) {
+					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1), restRC.load) {
 						continue
 					}
 					cand := slices.Insert(slices.Clone(rest), pos, int32(j))

@@ -21,11 +21,17 @@ type compiled struct {
 	told     []told      // Optimize with Stability: where told visits were (nil: no stability)
 	keepTold bool        // InsertWith(KeepTold): told visits stay in their windows
 	timed    TimedTravel // the Travel when it depends on the hour (nil: it does not)
+	// oneFleet: every technician is alike (the same places, skills, limits and shifts, only the
+	// IDs differ), a fleet of vans from one depot as in Solomon's instances.
+	oneFleet bool
 }
 
 type ctech struct {
 	skills uint64
 	routes []int // one per shift
+	// twin is the first technician (index) alike in everything but the ID: skills, places,
+	// limits and shifts. Two idle twins are the same choice for a job (see bestOption).
+	twin int
 }
 
 type croute struct {
@@ -57,7 +63,13 @@ func compile(p *Problem) (*compiled, error) {
 		if err != nil {
 			return nil, err
 		}
-		ct := ctech{skills: mask}
+		ct := ctech{skills: mask, twin: ti}
+		for k := range ti {
+			if c.techs[k].twin == k && c.techs[k].skills == mask && alike(&p.Technicians[k], &t) {
+				ct.twin = k
+				break
+			}
+		}
 		for si, s := range t.Shifts {
 			ct.routes = append(ct.routes, len(c.routes))
 			c.routes = append(c.routes, croute{tech: ti, shift: si})
@@ -65,12 +77,41 @@ func compile(p *Problem) (*compiled, error) {
 		}
 		c.techs = append(c.techs, ct)
 	}
+	c.oneFleet = len(c.techs) > 1
+	for _, t := range c.techs {
+		c.oneFleet = c.oneFleet && t.twin == 0
+	}
 	for _, j := range p.Jobs {
 		if err := c.addJob(j); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// twinsCount says whether idle alike technicians are one choice for job j (see bestOption).
+func (c *compiled) twinsCount(j int) bool { return c.told == nil && c.job(j).AcceptedBy == 0 }
+
+// idleKind is route r's kind (its technician's first twin and its shift) and whether its
+// technician is idle (no work in any shift).
+func (s *state) idleKind(c *compiled, r int) (croute, bool) {
+	cr := c.routes[r]
+	return croute{tech: c.techs[cr.tech].twin, shift: cr.shift}, s.work[cr.tech] == 0 && len(s.seqs[r]) == 0
+}
+
+// alike says whether technicians a and b differ only in their IDs.
+func alike(a, b *Technician) bool {
+	if a.Start != b.Start || a.End != b.End || a.MaxJobs != b.MaxJobs || a.Capacity != b.Capacity || len(a.Shifts) != len(b.Shifts) {
+		return false
+	}
+	same := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	for i := range a.Shifts {
+		sa, sb := &a.Shifts[i], &b.Shifts[i]
+		if sa.Window != sb.Window || !slices.Equal(sa.Breaks, sb.Breaks) || !same(sa.From, sb.From) || !same(sa.To, sb.To) {
+			return false
+		}
+	}
+	return true
 }
 
 // clone copies what Insert and Remove change, so two plans never share it.
@@ -286,10 +327,26 @@ func (p *Plan) Insert(j Job, candidates []int64) (Placement, error) {
 	return Placement{Reason: c.reason(s, ji, techs)}, nil
 }
 
-// bestOption is job j's best place among routes rs that improves on leaving it out.
+// bestOption is job j's best place among routes rs that improves on leaving it out. Of idle
+// twins (alike technicians with no work in any shift) only the first shift of each kind is tried:
+// the others would give the same place at the same cost (a fleet of alike vans, as in Solomon's
+// instances, tried once instead of once a van). Not when the technician's ID counts: an accepted
+// job, or told visits whose move costs depend on who gets them.
 func (s *state) bestOption(c *compiled, j int, rs []int, buf []int32, skip func() bool) (option, bool) {
 	best, found := option{}, false
+	twins := c.twinsCount(j)
+	var tried [8]croute
+	nt := 0
 	for _, r := range rs {
+		if kind, idle := s.idleKind(c, r); twins && idle {
+			if slices.Contains(tried[:nt], kind) {
+				continue
+			}
+			if nt < len(tried) {
+				tried[nt] = kind
+				nt++
+			}
+		}
 		o, ok := s.bestIn(c, r, j, buf, skip)
 		if ok && (!found || o.d.Less(best.d)) {
 			best, found = o, true

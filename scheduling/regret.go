@@ -23,12 +23,23 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 	type entry struct {
 		j    int32
 		rs   []int
+		all  []int // every route j may try; rs holds one idle shift of each kind of alike technicians
 		opts []regretOption
 		gone bool
 	}
 	es := make([]entry, 0, len(pending))
 	for _, j := range pending {
-		e := entry{j: j, rs: slices.Clone(rs(j))}
+		e := entry{j: j, all: slices.Clone(rs(j))}
+		if c.twinsCount(int(j)) {
+			for _, r := range e.all {
+				if kind, idle := s.idleKind(c, r); idle && slices.ContainsFunc(e.rs, func(q int) bool { k, i := s.idleKind(c, q); return i && k == kind }) {
+					continue // an alike idle shift is already there
+				}
+				e.rs = append(e.rs, r)
+			}
+		} else {
+			e.rs = e.all
+		}
 		e.opts = make([]regretOption, len(e.rs))
 		for i, r := range e.rs {
 			se.budget.Yield()
@@ -71,6 +82,16 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 			if b2 >= 0 {
 				regret = scalar(e.opts[b2].o.d) - scalar(e.opts[b1].o.d)
 			}
+			if len(e.rs) < len(e.all) {
+				// Best in an idle shift with an idle alike one left out of rs: the same place
+				// twice, no regret (as if both had been tried).
+				if kind, idle := s.idleKind(c, e.rs[b1]); idle && slices.ContainsFunc(e.all, func(q int) bool {
+					k, i := s.idleKind(c, q)
+					return i && k == kind && q != e.rs[b1]
+				}) {
+					regret = 0
+				}
+			}
 			prio := c.job(int(e.j)).Priority
 			if pick < 0 || prio > pickPrio || (prio == pickPrio && regret > pickRegret) {
 				pick, pickPrio, pickRegret = k, prio, regret
@@ -87,6 +108,8 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 			}
 		}
 		o := e.opts[best].o
+		tech := c.routes[o.r].tech
+		wasIdle := s.work[tech] == 0
 		s.place(c, int(e.j), o)
 		e.gone = true
 		for k := range es {
@@ -97,6 +120,26 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 			if i := slices.Index(f.rs, o.r); i >= 0 {
 				se.budget.Yield()
 				f.opts[i].o, f.opts[i].ok = s.bestIn(c, o.r, int(f.j), se.buf, blink)
+			}
+			if !wasIdle || len(f.rs) == len(f.all) {
+				continue
+			}
+			// The technician's shifts stood for every idle alike one: the next idle shift of
+			// each of their kinds takes over.
+			for _, q := range c.techs[tech].routes {
+				if !slices.Contains(f.rs, q) {
+					continue
+				}
+				kind, _ := s.idleKind(c, q)
+				for _, r := range f.all {
+					if k, idle := s.idleKind(c, r); idle && k == kind && !slices.Contains(f.rs, r) {
+						f.rs = append(f.rs, r)
+						op := regretOption{}
+						op.o, op.ok = s.bestIn(c, r, int(f.j), se.buf, blink)
+						f.opts = append(f.opts, op)
+						break
+					}
+				}
 			}
 		}
 	}

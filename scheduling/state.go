@@ -73,7 +73,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	}
 	// The forward schedule (each visit as early as it can), each leg's travel and arrival, for
 	// the backward pass that departs late instead of waiting at a door.
-	var buf [3][16]int64
+	var buf [3][64]int64 // on the stack up to 64 visits (Solomon's long routes hold 30-40)
 	ss, ds, as := buf[0][:0], buf[1][:0], buf[2][:0]
 	var inner int64 // breaks taken between visits
 	for k, j := range seq {

@@ -207,16 +207,22 @@ func TestSolveCommands(t *testing.T) {
 		t.Skip("Solomon instances not beside the repository")
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"solve", "--format", "solomon", "--time-limit", "300ms", solomon}, env(nil), &out, io.Discard); err != nil {
-		t.Fatal(err)
+	for _, solver := range []string{"vrptw", "one"} {
+		out.Reset()
+		if err := run(context.Background(), []string{"solve", "--format", "solomon", "--solver", solver, "--time-limit", "300ms", solomon}, env(nil), &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 || lines[0] != "instance,vehicles,distance,compute_ms" || !strings.HasPrefix(lines[1], "C101,") {
+			t.Fatalf("%s: csv %q", solver, out.String())
+		}
+		var d float64
+		if _, err := fmt.Sscanf(strings.Split(lines[1], ",")[2], "%f", &d); err != nil || d < 828.93 || d > 900 {
+			t.Fatalf("%s: C101 distance %v (%v)", solver, d, err)
+		}
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || lines[0] != "instance,vehicles,distance,compute_ms" || !strings.HasPrefix(lines[1], "C101,") {
-		t.Fatalf("csv %q", out.String())
-	}
-	var d float64
-	if _, err := fmt.Sscanf(strings.Split(lines[1], ",")[2], "%f", &d); err != nil || d < 828.93 || d > 900 {
-		t.Fatalf("C101 distance %v (%v)", d, err)
+	if err := run(context.Background(), []string{"solve", "--format", "solomon", "--solver", "other", solomon}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("an unknown --solver was accepted")
 	}
 	problem := filepath.Join(t.TempDir(), "p.json")
 	_ = os.WriteFile(problem, []byte(`{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [2]}],

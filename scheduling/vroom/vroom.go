@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/fieldfix/fieldfix/scheduling"
+	"github.com/fieldfix/fieldfix/scheduling/solomon"
 	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
@@ -164,8 +165,8 @@ type Solution struct {
 // FromSolomon is a Solomon instance as a VROOM problem in VROOM's integer units (distances and
 // times ×100, rounded; the distances as the duration matrix), so Solomon's files can be handed to
 // this path and its answers compared with the best known.
-func FromSolomon(in *vrptw.Instance) *Problem {
-	n := in.N()
+func FromSolomon(in *solomon.Instance) *Problem {
+	n := len(in.Nodes)
 	p := &Problem{Matrix: make([][]int64, n)}
 	for a := range n {
 		p.Matrix[a] = make([]int64, n)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldfix/fieldfix/scheduling/vrptw"
+	"github.com/fieldfix/fieldfix/scheduling/solomon"
 )
 
 // solve reads doc, solves it and verifies the answer with verify.
@@ -271,7 +271,7 @@ func TestSolomonThroughVROOM(t *testing.T) {
 		if err != nil {
 			t.Skip("Solomon instances not beside the repository")
 		}
-		in, err := vrptw.Parse(f)
+		in, err := solomon.Parse(f)
 		f.Close()
 		if err != nil {
 			t.Fatal(err)

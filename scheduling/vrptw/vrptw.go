@@ -7,15 +7,12 @@
 package vrptw
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/fieldfix/fieldfix/scheduling/solomon"
 )
 
 // Node is the depot (index 0) or a customer.
@@ -50,81 +47,23 @@ func (in *Instance) prepare() {
 	}
 }
 
-// ReadBKS reads the best-known solutions file (a CSV with instance and dist_distance columns,
-// as solomon_bks.csv) into the distance-minimising best known per instance name.
-func ReadBKS(r io.Reader) (map[string]float64, error) {
-	rows, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("best known: %w", err)
-	}
-	if len(rows) < 2 {
-		return nil, errors.New("best known: no rows")
-	}
-	name, col := slices.Index(rows[0], "instance"), slices.Index(rows[0], "dist_distance")
-	if name < 0 || col < 0 {
-		return nil, errors.New("best known: no instance or dist_distance column")
-	}
-	out := map[string]float64{}
-	for _, row := range rows[1:] {
-		v, err := strconv.ParseFloat(row[col], 64)
-		if err != nil {
-			return nil, fmt.Errorf("best known %v: %w", row, err)
-		}
-		out[row[name]] = v
-	}
-	return out, nil
-}
-
-// Parse reads Solomon's text format.
+// Parse reads Solomon's text format (package solomon's reader).
 func Parse(r io.Reader) (*Instance, error) {
-	sc := bufio.NewScanner(r)
-	var lines [][]string
-	name := ""
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		if name == "" {
-			name = f[0]
-			continue
-		}
-		lines = append(lines, f)
-	}
-	if err := sc.Err(); err != nil {
+	in, err := solomon.Parse(r)
+	if err != nil {
 		return nil, err
 	}
-	in := &Instance{Name: name}
-	numbers := func(f []string) ([]float64, bool) {
-		out := make([]float64, len(f))
-		for i, s := range f {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, false
-			}
-			out[i] = v
-		}
-		return out, true
-	}
-	for _, f := range lines {
-		v, ok := numbers(f)
-		switch {
-		case !ok:
-			continue // headings
-		case len(v) == 2 && in.Vehicles == 0:
-			in.Vehicles, in.Capacity = int(v[0]), int(v[1])
-		case len(v) == 7:
-			if int(v[0]) != len(in.Nodes) {
-				return nil, fmt.Errorf("vrptw: customer %v out of order (want %d)", v[0], len(in.Nodes))
-			}
-			in.Nodes = append(in.Nodes, Node{X: v[1], Y: v[2], Demand: int(v[3]), Ready: v[4], Due: v[5], Service: v[6]})
-		}
-	}
-	if in.Vehicles <= 0 || in.Capacity <= 0 || len(in.Nodes) < 2 {
-		return nil, errors.New("vrptw: not a Solomon instance (vehicles, capacity and customers expected)")
+	return FromSolomon(in), nil
+}
+
+// FromSolomon is a parsed Solomon instance for this search.
+func FromSolomon(s *solomon.Instance) *Instance {
+	in := &Instance{Name: s.Name, Vehicles: s.Vehicles, Capacity: s.Capacity}
+	for _, nd := range s.Nodes {
+		in.Nodes = append(in.Nodes, Node{X: nd.X, Y: nd.Y, Demand: nd.Demand, Ready: nd.Ready, Due: nd.Due, Service: nd.Service})
 	}
 	in.prepare()
-	return in, nil
+	return in
 }
 
 // Solution is a set of routes, each a list of customers (the depot is implied at both ends).

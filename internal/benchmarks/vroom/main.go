@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldfix/fieldfix/scheduling/solomon"
 	"github.com/fieldfix/fieldfix/scheduling/vroom"
-	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
 func main() {
@@ -38,7 +38,7 @@ func run(dir string, limit time.Duration) error {
 	if err != nil {
 		return err
 	}
-	bks, err := vrptw.ReadBKS(f)
+	bks, err := solomon.ReadBKS(f)
 	f.Close()
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func run(dir string, limit time.Duration) error {
 		if err != nil {
 			return err
 		}
-		in, err := vrptw.Parse(r)
+		in, err := solomon.Parse(r)
 		r.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
