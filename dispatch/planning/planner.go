@@ -73,8 +73,9 @@ func NewPlanner(store Store, env *dispatch.Env) *Planner {
 		pending: newReservations(), cache: newPlanCache(), booking: new(atomic.Int64)}
 }
 
-// YieldToBookings is the scheduled re-optimisation's yield, called before each job it reads,
-// each solver iteration and each group it writes: while bookings are being placed it waits, up
+// YieldToBookings is the background work's yield (the scheduled re-optimisation's, called before
+// each job it reads, each solver iteration and each group it writes; the SLA watchdog's, before
+// each job it rescues): while bookings are being placed it waits, up
 // to backgroundPause each time, so that work in the background does not take the cores (or the
 // database) a customer's booking is waiting for; with none in flight it returns at once.
 func (p *Planner) YieldToBookings() {

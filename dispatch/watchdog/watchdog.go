@@ -82,6 +82,9 @@ func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
 		failed error
 	)
 	for _, r := range risky {
+		// Bookings first: a customer waits on each, and a rescue a few milliseconds later is the
+		// same rescue (each planning of the watchdog's is a wider search than a booking's).
+		s.Planner.YieldToBookings()
 		sum.AtRisk++
 		var fixed, flagged bool
 		err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
