@@ -184,7 +184,13 @@ func Routes(p *scheduling.Plan) [][]int {
 // service starting inside its window (waiting allowed), back at the depot before it closes, at
 // most the instance's vehicles; it returns the total distance.
 func Distance(in *Instance, routes [][]int) (float64, error) {
-	n := len(in.Nodes)
+	return Check(in.Nodes, in.Vehicles, in.Capacity, in.D, routes)
+}
+
+// Check is Distance over any travel d between nodes (the depot first): a matrix that is not
+// Euclidean (scheduling/vrptw's VROOM input) is checked by the same rules.
+func Check(nodes []Node, vehicles, capacity int, d func(i, j int) float64, routes [][]int) (float64, error) {
+	n := len(nodes)
 	seen := make([]bool, n)
 	used, total := 0, 0.0
 	for ri, r := range routes {
@@ -201,22 +207,22 @@ func Distance(in *Instance, routes [][]int) (float64, error) {
 				return 0, fmt.Errorf("customer %d visited twice", c)
 			}
 			seen[c] = true
-			nd := in.Nodes[c]
+			nd := nodes[c]
 			load += nd.Demand
-			t = math.Max(t+in.Nodes[prev].Service+in.D(prev, c), nd.Ready)
+			t = math.Max(t+nodes[prev].Service+d(prev, c), nd.Ready)
 			if t > nd.Due+1e-9 {
 				return 0, fmt.Errorf("route %d: customer %d served at %.3f after its window closes at %.3f", ri, c, t, nd.Due)
 			}
-			total += in.D(prev, c)
+			total += d(prev, c)
 			prev = c
 		}
-		back := in.D(prev, 0)
+		back := d(prev, 0)
 		total += back
-		if t+in.Nodes[prev].Service+back > in.Nodes[0].Due+1e-9 {
+		if t+nodes[prev].Service+back > nodes[0].Due+1e-9 {
 			return 0, fmt.Errorf("route %d: back at the depot after it closes", ri)
 		}
-		if load > in.Capacity {
-			return 0, fmt.Errorf("route %d: load %d over capacity %d", ri, load, in.Capacity)
+		if load > capacity {
+			return 0, fmt.Errorf("route %d: load %d over capacity %d", ri, load, capacity)
 		}
 	}
 	for c := 1; c < n; c++ {
@@ -224,8 +230,8 @@ func Distance(in *Instance, routes [][]int) (float64, error) {
 			return 0, fmt.Errorf("customer %d not served", c)
 		}
 	}
-	if used > in.Vehicles {
-		return 0, fmt.Errorf("%d routes for %d vehicles", used, in.Vehicles)
+	if used > vehicles {
+		return 0, fmt.Errorf("%d routes for %d vehicles", used, vehicles)
 	}
 	return total, nil
 }

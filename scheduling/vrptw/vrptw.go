@@ -11,16 +11,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/fieldfix/fieldfix/scheduling/solomon"
 )
 
 // Node is the depot (index 0) or a customer.
-type Node struct {
-	X, Y                float64
-	Demand              int
-	Ready, Due, Service float64
-}
+type Node = solomon.Node
 
 // Instance is a Solomon problem.
 type Instance struct {
@@ -58,10 +55,7 @@ func Parse(r io.Reader) (*Instance, error) {
 
 // FromSolomon is a parsed Solomon instance for this search.
 func FromSolomon(s *solomon.Instance) *Instance {
-	in := &Instance{Name: s.Name, Vehicles: s.Vehicles, Capacity: s.Capacity}
-	for _, nd := range s.Nodes {
-		in.Nodes = append(in.Nodes, Node{X: nd.X, Y: nd.Y, Demand: nd.Demand, Ready: nd.Ready, Due: nd.Due, Service: nd.Service})
-	}
+	in := &Instance{Name: s.Name, Vehicles: s.Vehicles, Capacity: s.Capacity, Nodes: slices.Clone(s.Nodes)}
 	in.prepare()
 	return in
 }
@@ -77,49 +71,7 @@ type Solution struct {
 // respected, service starting inside its window (waiting allowed), back at the depot before it
 // closes, at most the instance's vehicles; it returns the total distance.
 func Check(in *Instance, s Solution) (float64, error) {
-	seen := make([]bool, in.N())
-	used, total := 0, 0.0
-	for ri, r := range s.Routes {
-		if len(r) == 0 {
-			continue
-		}
-		used++
-		load, t, prev := 0, 0.0, 0
-		for _, c := range r {
-			if c <= 0 || c >= in.N() {
-				return 0, fmt.Errorf("route %d: no customer %d", ri, c)
-			}
-			if seen[c] {
-				return 0, fmt.Errorf("customer %d visited twice", c)
-			}
-			seen[c] = true
-			nd := in.Nodes[c]
-			load += nd.Demand
-			t = math.Max(t+in.Nodes[prev].Service+in.D(prev, c), nd.Ready)
-			if t > nd.Due+1e-9 {
-				return 0, fmt.Errorf("route %d: customer %d served at %.2f after its window closes at %.2f", ri, c, t, nd.Due)
-			}
-			total += in.D(prev, c)
-			prev = c
-		}
-		back := in.D(prev, 0)
-		total += back
-		if t+in.Nodes[prev].Service+back > in.Nodes[0].Due+1e-9 {
-			return 0, fmt.Errorf("route %d: back at the depot after it closes", ri)
-		}
-		if load > in.Capacity {
-			return 0, fmt.Errorf("route %d: load %d over capacity %d", ri, load, in.Capacity)
-		}
-	}
-	for c := 1; c < in.N(); c++ {
-		if !seen[c] {
-			return 0, fmt.Errorf("customer %d not served", c)
-		}
-	}
-	if used > in.Vehicles {
-		return 0, fmt.Errorf("%d routes for %d vehicles", used, in.Vehicles)
-	}
-	return total, nil
+	return solomon.Check(in.Nodes, in.Vehicles, in.Capacity, in.D, s.Routes)
 }
 
 // NewInstance builds an instance from nodes (the depot first) and a travel-time matrix
