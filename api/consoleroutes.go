@@ -8,6 +8,7 @@ import (
 
 	"github.com/fieldfix/fieldfix/dispatch"
 	"github.com/fieldfix/fieldfix/dispatch/board"
+	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
 // routeJobDTO is a visit on the board's route: the job as everywhere, with what the console's
@@ -39,10 +40,16 @@ func routeJobOut(j board.RouteJob, a dispatch.Actor) routeJobDTO {
 	out := routeJobDTO{jobDTO: jobOut(j.Job, a), Tier: string(j.Tier), SLADueAt: j.SLADueAt, Appliance: j.Appliance, Address: j.Address,
 		Location: j.Location, CustomerName: j.CustomerName, RequiredSkills: nonNil(j.RequiredSkills),
 		TravelMinutes: int((j.Travel + time.Minute/2) / time.Minute)}
-	if p := j.Pickup; p != nil {
-		out.Pickup = &pickupStopDTO{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
-	}
+	out.Pickup = pickupOut(j.Pickup)
 	return out
+}
+
+// pickupOut is a route's pick-up stop as the API gives it (nil: none).
+func pickupOut(p *planning.Pickup) *pickupStopDTO {
+	if p == nil {
+		return nil
+	}
+	return &pickupStopDTO{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
 }
 
 func nonNil[T any](xs []T) []T {

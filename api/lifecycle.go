@@ -122,9 +122,7 @@ func (h lifecycleHandlers) agenda(c echo.Context) error {
 			v := it.Job.PlannedStart.In(it.Zone).Format(time.RFC3339)
 			item.PlannedStartLocal = &v
 		}
-		if p := it.Pickup; p != nil {
-			item.Pickup = &pickupStopDTO{LocationID: p.ID, Name: p.Name, Location: p.Location, Start: p.Start, End: p.End}
-		}
+		item.Pickup = pickupOut(it.Pickup)
 		out.Items = append(out.Items, item)
 	}
 	return c.JSON(http.StatusOK, out)

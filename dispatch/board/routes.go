@@ -9,13 +9,6 @@ import (
 	"github.com/fieldfix/fieldfix/dispatch/planning"
 )
 
-func deref(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
 // RouteJob is a visit on a technician's route as the console draws it: the job, what its
 // booking says, and the drive before it.
 type RouteJob struct {
@@ -26,13 +19,7 @@ type RouteJob struct {
 	Travel time.Duration
 	// Pickup is the stop at a warehouse before the visit to collect its parts, while it is to be
 	// made (nil: none).
-	Pickup *Pickup
-}
-
-// Pickup is a stop at a warehouse on a route: the parts of the visit after it are collected.
-type Pickup struct {
-	planning.Warehouse
-	Start, End time.Time
+	Pickup *planning.Pickup
 }
 
 // fillRoutes reads the routes' visits in one query and puts each in its route with its drive.
@@ -77,10 +64,13 @@ func (s *Service) fillRoutes(ctx context.Context, routes []Route, from, to time.
 		} else if rj.Job.PlannedStart != nil {
 			left = *rj.Job.PlannedStart
 		}
-		if w, ok := whs[deref(rj.Job.PickupLocationID)]; ok && rj.Job.PickupPending() && rj.Job.PlannedStart != nil {
-			pw := s.Planner.PickupWindow(w.Location, rj.Location, *rj.Job.PlannedStart)
-			rj.Pickup = &Pickup{Warehouse: w, Start: pw.Start, End: pw.End}
-			rj.Travel = s.Planner.TravelTime(prev, w.Location, left) + s.Planner.TravelTime(w.Location, rj.Location, pw.End)
+		if rj.Job.PickupPending() && rj.Job.PlannedStart != nil {
+			if w, ok := whs[*rj.Job.PickupLocationID]; ok {
+				rj.Pickup = s.Planner.PickupBefore(w, rj.Location, *rj.Job.PlannedStart)
+			}
+		}
+		if p := rj.Pickup; p != nil {
+			rj.Travel = s.Planner.TravelTime(prev, p.Location, left) + s.Planner.TravelTime(p.Location, rj.Location, p.End)
 		} else {
 			rj.Travel = s.Planner.TravelTime(prev, rj.Location, left)
 		}

@@ -112,8 +112,7 @@ func (s *Service) PickupStop(ctx context.Context, j dispatch.Job, b dispatch.Boo
 	if err != nil || wh == nil || j.PlannedStart == nil {
 		return nil, err
 	}
-	w := s.Planner.PickupWindow(wh.Location, b.Location, *j.PlannedStart)
-	return &planning.Pickup{Warehouse: *wh, Start: w.Start, End: w.End}, nil
+	return s.Planner.PickupBefore(*wh, b.Location, *j.PlannedStart), nil
 }
 
 // arrival is when someone leaving pos at 'at' reaches loc: past the warehouse wh first, with the

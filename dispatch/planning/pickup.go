@@ -39,6 +39,12 @@ func (p *Planner) PickupWindow(wh, loc dispatch.Location, start time.Time) dispa
 	return dispatch.Window{Start: end.Add(-dispatch.PickupDuration), End: end}
 }
 
+// PickupBefore is the pick-up at wh for a visit at loc starting at start, at PickupWindow's times.
+func (p *Planner) PickupBefore(wh Warehouse, loc dispatch.Location, start time.Time) *Pickup {
+	w := p.PickupWindow(wh.Location, loc, start)
+	return &Pickup{Warehouse: wh, Start: w.Start, End: w.End}
+}
+
 // withPickups puts before each stop with a pick-up to make a stop at its warehouse, for the
 // time PickupWindow gives (stops is not written: a copy is made when there is one).
 func (p *Planner) withPickups(stops []Stop) []Stop {

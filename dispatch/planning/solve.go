@@ -329,8 +329,7 @@ func (in *insertion) place(b dispatch.Booking, windows []dispatch.Window) (*Plac
 	t := in.techs[pl.Technician]
 	var pickup *Pickup
 	if in.via != nil {
-		w := in.p.PickupWindow(in.via.Location, b.Location, start)
-		pickup = &Pickup{Warehouse: *in.via, Start: w.Start, End: w.End}
+		pickup = in.p.PickupBefore(*in.via, b.Location, start)
 	}
 	return &Placement{TechnicianID: t.ID, Technician: t, Start: start, End: start.Add(b.Duration), Pickup: pickup},
 		scheduling.Cost{Breaches: after.Breaches - before.Breaches, Lateness: after.Lateness - before.Lateness,
