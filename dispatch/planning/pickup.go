@@ -72,7 +72,8 @@ func (p *Planner) withPickups(stops []Stop) []Stop {
 // neither the job waits, parts_unavailable. A new booking's job (no id yet, or the planner's
 // placeholder) requires none.
 func WithParts(ctx context.Context, st Store, j dispatch.Job, loc dispatch.Location, techs []dispatch.Technician) ([]dispatch.Technician, *Warehouse, Reason, error) {
-	if j.ID <= 0 { // a new booking's job, planned under a placeholder id before it is written
+	if j.ID <= 0 { // a new booking's job, planned under a placeholder id before it is written:
+		// it has no parts, and asking would cost every booking a round trip
 		return techs, nil, Reason{}, nil
 	}
 	ids := make([]int64, len(techs))

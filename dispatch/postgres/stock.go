@@ -132,12 +132,7 @@ func (s partsStore) DispatcherSubjects(ctx context.Context) ([]string, error) {
 // ---- a job's parts ----
 
 // VansHolding are those of techIDs whose van holds the parts job jobID requires (planning.PartsStock).
-// A job not written yet (a new booking's, planned under the planner's placeholder id, which is
-// negative) has no parts: nothing to ask the database, one round trip fewer per booking.
 func (s planRows) VansHolding(ctx context.Context, jobID int64, techIDs []int64) ([]int64, bool, error) {
-	if jobID <= 0 {
-		return nil, false, nil
-	}
 	r, err := s.q.VansHolding(ctx, jobID, techIDs)
 	if err != nil {
 		return nil, false, mapErr(err)
