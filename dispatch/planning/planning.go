@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -103,7 +102,7 @@ var weekdayNames = [7]string{time.Sunday: "sun", time.Monday: "mon", time.Tuesda
 // with time off cut out. It runs for every candidate of every booking, so it reads the shifts'
 // times with clockOf rather than time.Parse.
 func ShiftWindows(t dispatch.Technician, from, to time.Time, off []dispatch.Window) []dispatch.Window {
-	loc := location(t.TimeZone)
+	loc := t.Zone()
 	var out []dispatch.Window
 	local := from.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
@@ -263,22 +262,6 @@ func (p *Planner) PlanFor(ctx context.Context, st Store, b dispatch.Booking, j d
 		return nil, Reason{}, err
 	}
 	return p.insert(ctx, st, b, j, []dispatch.Technician{t}, nil, via)
-}
-
-// zones caches time zones: loading one reads and parses the tz database every time.
-var zones sync.Map // name → *time.Location
-
-// location is the named zone, or UTC when the name is unknown (validated on write).
-func location(name string) *time.Location {
-	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		l = time.UTC
-	}
-	zones.Store(name, l)
-	return l
 }
 
 // NotBefore are the customer's windows from t on (a return visit waits for its part); with none
