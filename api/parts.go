@@ -304,11 +304,7 @@ func (h partsHandlers) putJobParts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]requiredPartDTO, len(req2))
-	for i, r := range req2 {
-		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": out})
+	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": requiredOut(req2)})
 }
 
 // pickUp answers POST /v1/jobs/{id}/pickup: the technician collected the visit's parts at the
@@ -323,11 +319,16 @@ func (h partsHandlers) pickUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": requiredOut(req)})
+}
+
+// requiredOut are a job's required parts as the API gives them.
+func requiredOut(req []parts.Required) []requiredPartDTO {
 	out := make([]requiredPartDTO, len(req))
 	for i, r := range req {
 		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"job": jobOut(j, a), "parts": out})
+	return out
 }
 
 type faultDTO struct {
@@ -398,15 +399,11 @@ func (h partsHandlers) getJobParts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]requiredPartDTO, len(req))
-	for i, r := range req {
-		out[i] = requiredPartDTO{SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, ReservedAt: r.ReservedAt}
-	}
 	sug := make([]faultDTO, len(suggested))
 	for i, f := range suggested {
 		sug[i] = faultOut(f)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"job_id": id, "parts": out, "suggested": sug})
+	return c.JSON(http.StatusOK, map[string]any{"job_id": id, "parts": requiredOut(req), "suggested": sug})
 }
 
 // ---- part requests ----
