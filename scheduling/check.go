@@ -68,14 +68,8 @@ func checkRoutes(pr *Problem, routes []Route, unassigned []Unassigned, claimed C
 				return cost, fmt.Errorf("technician %d shift %d: breaks overlap", t.ID, rt.Shift)
 			}
 		}
-		free, loc, load, bi := sh.Start, t.Start, 0, 0
-		home := t.End
-		if sh.From != nil {
-			loc = *sh.From
-		}
-		if sh.To != nil {
-			home = *sh.To
-		}
+		free, loc, load, bi := sh.Start, sh.start(t), 0, 0
+		home := sh.end(t)
 		// idle takes the breaks that start before 'until', each after the previous event and
 		// over by 'until', and returns the time they leave free in [free, until] for driving.
 		idle := func(until int64) (int64, error) {

@@ -13,10 +13,7 @@ func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool)
 	if len(sh.Breaks) > 0 || c.keepTold || c.timed != nil {
 		return nil, false
 	}
-	next := t.End
-	if sh.To != nil {
-		next = *sh.To
-	}
+	next := sh.end(t)
 	tr := c.pr.Travel
 	out = slices.Grow(out[:0], len(seq))[:len(seq)]
 	bound := sh.End
@@ -68,10 +65,7 @@ func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, pre
 		return false
 	}
 	tr := c.pr.Travel
-	at, loc := sh.Start, t.Start
-	if sh.From != nil {
-		loc = *sh.From
-	}
+	at, loc := sh.Start, sh.start(t)
 	if pos > 0 {
 		prev := int(seq[pos-1])
 		at, loc = prevStart+c.job(prev).Duration, c.job(prev).Loc
@@ -82,11 +76,7 @@ func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, pre
 	}
 	end := sj + job.Duration
 	if pos == len(seq) {
-		home := t.End
-		if sh.To != nil {
-			home = *sh.To
-		}
-		return end+tr.Seconds(job.Loc, home) <= sh.End
+		return end+tr.Seconds(job.Loc, sh.end(t)) <= sh.End
 	}
 	nx := int(seq[pos])
 	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(job.Loc, c.job(nx).Loc), c.pr.Now, toldFrom(c.job(nx))))
@@ -174,13 +164,7 @@ func (s *state) detour(c *compiled, r int, seq []int32, j, pos int) Cost {
 	cr := c.routes[r]
 	t := &c.pr.Technicians[cr.tech]
 	sh := &t.Shifts[cr.shift]
-	prev, next := t.Start, t.End
-	if sh.From != nil {
-		prev = *sh.From
-	}
-	if sh.To != nil {
-		next = *sh.To
-	}
+	prev, next := sh.start(t), sh.end(t)
 	if pos > 0 {
 		prev = c.job(int(seq[pos-1])).Loc
 	}

@@ -66,6 +66,22 @@ type Shift struct {
 	From, To *int
 }
 
+// start and end are where shift sh of technician t begins and ends: its own From and To when
+// set, else the technician's Start and End.
+func (sh *Shift) start(t *Technician) int {
+	if sh.From != nil {
+		return *sh.From
+	}
+	return t.Start
+}
+
+func (sh *Shift) end(t *Technician) int {
+	if sh.To != nil {
+		return *sh.To
+	}
+	return t.End
+}
+
 // Technician is a resource. MaxJobs and Capacity (van load, matched against Job.Load) apply to
 // each shift; zero means no limit.
 type Technician struct {

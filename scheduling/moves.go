@@ -89,13 +89,7 @@ func (se *search) moreTravel(s *state, rs []int, seqs [][]int32) bool {
 		cr := c.routes[r]
 		t := &c.pr.Technicians[cr.tech]
 		sh := &t.Shifts[cr.shift]
-		loc, home := t.Start, t.End
-		if sh.From != nil {
-			loc = *sh.From
-		}
-		if sh.To != nil {
-			home = *sh.To
-		}
+		loc, home := sh.start(t), sh.end(t)
 		for _, j := range seqs[i] {
 			job := c.job(int(j))
 			if job.Due != 0 || job.AcceptedBy != 0 {

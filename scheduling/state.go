@@ -67,10 +67,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 	if t.MaxJobs > 0 && len(seq) > t.MaxJobs {
 		return rcost{}
 	}
-	at, loc, bi := sh.Start, t.Start, 0
-	if sh.From != nil {
-		loc = *sh.From
-	}
+	at, loc, bi := sh.Start, sh.start(t), 0
 	// The forward schedule (each visit as early as it can), each leg's travel and arrival, for
 	// the backward pass that departs late instead of waiting at a door.
 	var buf [3][64]int64 // on the stack up to 64 visits (Solomon's long routes hold 30-40)
@@ -161,11 +158,7 @@ func (c *compiled) simulate(r int, seq []int32, starts []int64, rep *Route) rcos
 		}
 		at = bs + b.Duration
 	}
-	home := t.End
-	if sh.To != nil {
-		home = *sh.To
-	}
-	d := leg(tr, c.timed, loc, home, leave)
+	d := leg(tr, c.timed, loc, sh.end(t), leave)
 	if at+d > sh.End {
 		return rcost{}
 	}
