@@ -349,11 +349,16 @@ func TestSimRunsADay(t *testing.T) {
 	if span == nil {
 		t.Fatalf("the report does not state the simulated span:\n%s", out.String())
 	}
-	if d, err := time.ParseDuration(span[1]); err != nil || d < 4*time.Hour+30*time.Minute || d > 5*time.Hour {
+	simulated, err := time.ParseDuration(span[1])
+	if err != nil || simulated < 4*time.Hour+30*time.Minute || simulated > 5*time.Hour {
 		t.Errorf("simulated %s for 9 s at 1,800×", span[1])
 	}
-	// Products in and out of warranty, and arrivals measured on the simulated clock: at the
-	// planned start give or take the drive's rounding, not hours before it.
+	// Products in and out of warranty, and arrivals measured on the simulated clock: never hours
+	// before the planned start. This server keeps its own wall clock, so its planned starts fall
+	// behind the simulated clock as the run goes on (a visit reached s seconds into the run is
+	// about 1,800·s seconds "late"): the median is bounded by the simulated span, not by the
+	// drive's rounding, which only a server on the simulated clock (`fieldfix sim` without --url,
+	// TestSimServerOnSimulatedClock) can be held to.
 	var warranty, paid int
 	_ = s.Pool.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE tier = 'warranty'), count(*) FILTER (WHERE tier = 'paid') FROM bookings").Scan(&warranty, &paid)
 	if warranty == 0 || paid == 0 {
@@ -363,7 +368,7 @@ func TestSimRunsADay(t *testing.T) {
 	if late == nil {
 		t.Fatalf("no lateness in the report:\n%s", out.String())
 	}
-	if d, err := time.ParseDuration(late[1]); err != nil || d < -30*time.Minute || d > 2*time.Hour {
+	if d, err := time.ParseDuration(late[1]); err != nil || d < -30*time.Minute || d > simulated {
 		t.Errorf("median arrival %s after the planned start", late[1])
 	}
 }

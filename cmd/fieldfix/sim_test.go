@@ -36,6 +36,16 @@ func TestSimServerOnSimulatedClock(t *testing.T) {
 	if d, _ := time.ParseDuration(span[1]); d < 90*time.Minute || d > 110*time.Minute {
 		t.Fatalf("10 s at 600 simulated %s, want about 100 min", span[1])
 	}
+	// On one clock a technician leaves when the drive brings them to the planned start: the median
+	// arrival is near it (the sim's drive is not the server's model, and a second of a busy
+	// machine's lag is 10 simulated minutes), never hours before or after.
+	late := regexp.MustCompile(`arrivals after the planned start: median (\S+)`).FindStringSubmatch(report)
+	if late == nil {
+		t.Fatal("no lateness in the report")
+	}
+	if d, err := time.ParseDuration(late[1]); err != nil || d < -30*time.Minute || d > 90*time.Minute {
+		t.Errorf("median arrival %s after the planned start, on the simulated clock", late[1])
+	}
 	compared := 0
 	for _, tier := range []string{"paid", "warranty"} {
 		simLine := regexp.MustCompile(tier + `\s+arrivals (\d+), median response \(booking → on site\) (\S+),`).FindStringSubmatch(report)
