@@ -272,25 +272,38 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 
 	// The waiting visit dragged from the list onto carla's row at 15:00, confirmed.
 	at := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
-	var p []float64
-	if err := chromedp.Run(ctx,
-		chromedp.Click("#panel-close", chromedp.ByQuery),
-		evalf(&p, `(() => {
-  const li = document.querySelector('#unassigned li[data-job="%v"]').getBoundingClientRect();
+	// The panel's closing reflows the page: the points are read once it is gone, and read again
+	// for another try when a drag lands before a late live update moved the list.
+	if err := chromedp.Run(ctx, chromedp.Click("#panel-close", chromedp.ByQuery), chromedp.WaitNotVisible("#panel", chromedp.ByQuery)); err != nil {
+		failShot(t, ctx, "console-panel-close", err)
+	}
+	var dropErr error
+	for try := 0; try < 3; try++ {
+		var p []float64
+		if err := chromedp.Run(ctx, evalf(&p, `(() => {
+  const li = document.querySelector('#unassigned li[data-job="%v"]');
+  li.scrollIntoView({block: "nearest"});
+  const r = li.getBoundingClientRect();
   const lane = document.querySelector('#gantt .g-row[data-tech="%d"] .g-lane').getBoundingClientRect();
   const [t0, t1] = FF.range, t = Date.parse(%q);
-  return [li.left + 20, li.top + li.height / 2, lane.left + (t - t0) / (t1 - t0) * lane.width + 4, lane.top + lane.height / 2];
-})()`, job["id"], carla, at.Format(time.RFC3339)),
-	); err != nil {
-		failShot(t, ctx, "console-list-drag", err)
+  return [r.left + 20, r.top + r.height / 2, lane.left + (t - t0) / (t1 - t0) * lane.width + 4, lane.top + lane.height / 2];
+})()`, job["id"], carla, at.Format(time.RFC3339))); err != nil {
+			failShot(t, ctx, "console-list-drag", err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 8*time.Second)
+		dropErr = chromedp.Run(wait, drag(p[0], p[1], p[2], p[3]), chromedp.WaitVisible("#confirm", chromedp.ByQuery))
+		cancel()
+		if dropErr == nil {
+			break
+		}
 	}
-	if err := chromedp.Run(ctx,
-		drag(p[0], p[1], p[2], p[3]),
-		chromedp.WaitVisible("#confirm", chromedp.ByQuery),
-		chromedp.Evaluate(`document.getElementById("confirm-ok").click()`, nil),
-		chromedp.WaitVisible(visit(carla), chromedp.ByQuery),
-	); err != nil {
-		failShot(t, ctx, "console-list-drop", err)
+	if dropErr == nil {
+		dropErr = chromedp.Run(ctx,
+			chromedp.Evaluate(`document.getElementById("confirm-ok").click()`, nil),
+			chromedp.WaitVisible(visit(carla), chromedp.ByQuery))
+	}
+	if dropErr != nil {
+		failShot(t, ctx, "console-list-drop", dropErr)
 	}
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &start); err != nil {
 		t.Fatal(err)

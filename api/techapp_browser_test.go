@@ -392,6 +392,9 @@ func TestTechAppSignsInWithALink(t *testing.T) {
 	waitJS := func(js string) chromedp.Action {
 		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
 	}
+	waitLong := func(js string) chromedp.Action {
+		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second))
+	}
 	var where string
 	// The technician opens it on their phone.
 	if err := chromedp.Run(first, emulation.SetDeviceMetricsOverride(390, 844, 2, true),
@@ -404,7 +407,9 @@ func TestTechAppSignsInWithALink(t *testing.T) {
 	}
 	phoneShot(t, first, "tech-signed-in-by-link.png")
 	// The offer's countdown runs out on the server's clock: it says so and can no longer be answered.
-	if err := chromedp.Run(first, waitJS(fmt.Sprintf(`(() => { const o = document.getElementById("offer-%d");
+	// (It ran from before the sign-in; a loaded machine may take seconds to answer the sync whose
+	// clock the phone sets its countdown by, so this waits longer than the offer's 6 s.)
+	if err := chromedp.Run(first, waitLong(fmt.Sprintf(`(() => { const o = document.getElementById("offer-%d");
 		return o.querySelector(".countdown").textContent === "expired" && o.querySelector(".accept").disabled && o.querySelector(".decline").disabled; })()`, job)),
 	); err != nil {
 		t.Fatalf("the offer's countdown: %v", err)

@@ -51,6 +51,7 @@ async function pull() {
   let cursor = await store.get("cursor");
   for (let i = 0; i < 20; i++) {
     let w;
+    const sent = Date.now();
     try {
       w = await api("/v1/technicians/me/sync" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
     } catch (e) {
@@ -60,7 +61,9 @@ async function pull() {
       cursor = "";
       continue;
     }
-    state.offset = Date.parse(w.server_time) - Date.now();
+    // The server's clock was read somewhere between sending and receiving: take the middle, so a
+    // slow network shifts the countdown by half its round trip at most, not the whole of it.
+    state.offset = Date.parse(w.server_time) - (sent + Date.now()) / 2;
     await store.set("offset", state.offset);
     await store.applyPull(w);
     cursor = w.cursor;
