@@ -97,6 +97,65 @@ func TestWatchdogFlagsAndRecordsBreachOnce(t *testing.T) {
 	}
 }
 
+// TestWatchdogWaitsBeforePlanningAgain: a job the wider search could not rescue stays flagged and
+// is not planned again at every run, but after its wait (sooner as its due time nears); a run
+// whose planning budget is spent still flags what it could not plan.
+func TestWatchdogWaitsBeforePlanningAgain(t *testing.T) {
+	b := setup(t)
+	b.technician("fridge-only", []string{"fridge"}, 45.76, 4.84)
+	cust := b.token(dispatch.RoleCustomer, "cust")
+	first := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	due, _ := time.Parse(time.RFC3339Nano, first["sla_due_at"].(string))
+	atRisk := func(id any) bool {
+		var flag bool
+		_ = b.db.Pool.QueryRow(t.Context(), "SELECT at_risk FROM bookings WHERE id = $1", id).Scan(&flag)
+		return flag
+	}
+	run := func() watchdogSummary {
+		t.Helper()
+		sum, err := b.svc.Watchdog.SLAWatchdog(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return watchdogSummary{sum.AtRisk, sum.Redispatched, sum.Flagged, sum.Deferred}
+	}
+	b.clock.Set(due.Add(-5 * time.Hour))
+	if got := run(); got != (watchdogSummary{1, 0, 1, 0}) {
+		t.Fatalf("first run %+v, want the job planned, no rescue, flagged", got)
+	}
+	// A washer technician joins: the job still waits out its 2 minutes, flagged.
+	b.technician("washer", []string{"washer"}, 45.75, 4.85)
+	b.clock.Set(due.Add(-5*time.Hour + time.Minute))
+	if got := run(); got != (watchdogSummary{1, 0, 0, 1}) || !atRisk(first["id"]) {
+		t.Fatalf("a minute later %+v (flagged %v), want it deferred and still flagged", got, atRisk(first["id"]))
+	}
+	b.clock.Set(due.Add(-5*time.Hour + 2*time.Minute))
+	if got := run(); got.redispatched != 1 || atRisk(first["id"]) {
+		t.Fatalf("after its wait %+v (flagged %v), want it rescued and cleared", got, atRisk(first["id"]))
+	}
+
+	// No budget left: nothing is planned, and a new at-risk job is flagged all the same.
+	req := washerBooking(nil)
+	req["address"] = "3 quai Perrache"
+	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), req) // a fresh token at this hour
+	if r.Status != 201 {
+		t.Fatalf("second booking: %d %s", r.Status, r.Body)
+	}
+	second := r.json(t)
+	if _, err := b.db.Pool.Exec(t.Context(), "UPDATE jobs SET technician_id = NULL, planned_start = NULL, planned_end = NULL, status = 'unassigned' WHERE booking_id = $1", second["id"]); err != nil {
+		t.Fatal(err)
+	}
+	b.svc.Watchdog.Config.TickBudget = 0
+	due2, _ := time.Parse(time.RFC3339Nano, second["sla_due_at"].(string))
+	b.clock.Set(due2.Add(-5 * time.Hour))
+	// (The first visit, whose technician never came, is at risk again: deferred too.)
+	if got := run(); got.redispatched != 0 || got.deferred != got.atRisk || got.flagged != got.atRisk || !atRisk(second["id"]) {
+		t.Fatalf("with no budget %+v (flagged %v), want the job deferred and flagged", got, atRisk(second["id"]))
+	}
+}
+
+type watchdogSummary struct{ atRisk, redispatched, flagged, deferred int }
+
 func TestFollowUpOncePerBooking(t *testing.T) {
 	b := setup(t)
 	var hooks atomic.Int32
@@ -187,7 +246,13 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	first := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	b.clock.Set(b.clock.Now().Add(time.Minute))
-	second := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
+	req := washerBooking(nil)
+	req["address"] = "3 quai Perrache"
+	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), req) // a fresh token at this hour
+	if r.Status != 201 {
+		t.Fatalf("second booking: %d %s", r.Status, r.Body)
+	}
+	second := r.json(t)
 	poisoned := jobOf(t, first)["id"].(float64)
 
 	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})

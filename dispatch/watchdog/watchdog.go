@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/dispatch"
@@ -39,6 +40,17 @@ type Service struct {
 	Planner *planning.Planner
 	Offers  *offers.Service
 	Config  Config
+
+	mu    sync.Mutex
+	tried map[int64]retry // at-risk jobs the wider search could not rescue, by job
+}
+
+// retry is when a job the wider search could not rescue is planned again: at next, or as soon as
+// the job itself changes (its version).
+type retry struct {
+	version int
+	next    time.Time
+	wait    time.Duration // the wait before next; doubled at each failure, to Config.RetryMax
 }
 
 // New is the watchdog over store with the default margins, planning and offering through planner
@@ -51,20 +63,31 @@ func New(store Store, env *dispatch.Env, planner *planning.Planner, offers *offe
 type Config struct {
 	RiskMargin time.Duration // a booking without a technician this close to its due time is at risk (6 h)
 	LateAfter  time.Duration // a technician this late for the planned start puts the booking at risk (30 min)
+	// RetryAfter is how long a job the wider search could not rescue waits before it is planned
+	// again (2 min), doubling at each failure to RetryMax (16 min), and never more than a quarter
+	// of the time left to its due time; a change to the job itself (a dispatcher's edit, parts
+	// required, a decline) ends the wait. It stays flagged meanwhile.
+	RetryAfter, RetryMax time.Duration
+	// TickBudget is the planning one run may spend (5 s): the jobs due soonest are planned first,
+	// and those left over are flagged without a new plan, to be planned first by the next run.
+	TickBudget time.Duration
 }
 
 // DefaultConfig are the defaults of the spec.
 func DefaultConfig() Config {
-	return Config{RiskMargin: 6 * time.Hour, LateAfter: 30 * time.Minute}
+	return Config{RiskMargin: 6 * time.Hour, LateAfter: 30 * time.Minute, RetryAfter: 2 * time.Minute, RetryMax: 16 * time.Minute, TickBudget: 5 * time.Second}
 }
 
 // Summary says what one watchdog run did.
 type Summary struct {
-	AtRisk       int     `json:"at_risk"`
-	Redispatched int     `json:"redispatched"`
-	Flagged      int     `json:"newly_flagged"`
-	Cleared      int     `json:"cleared"`
-	Breaches     []int64 `json:"breaches"`
+	AtRisk       int `json:"at_risk"`
+	Redispatched int `json:"redispatched"`
+	Flagged      int `json:"newly_flagged"`
+	// Deferred are at-risk jobs not planned again this run: the wider search found no rescue for
+	// them lately and nothing about them changed since, or the run's planning budget was spent.
+	Deferred int     `json:"deferred"`
+	Cleared  int     `json:"cleared"`
+	Breaches []int64 `json:"breaches"`
 }
 
 // SLAWatchdog finds at-risk bookings, tries to re-dispatch them (a wider search, other
@@ -81,14 +104,28 @@ func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
 		still  []int64
 		failed error
 	)
+	began := time.Now() // the budget is the process's own time, whatever the service's clock
+	seen := make(map[int64]bool, len(risky))
 	for _, r := range risky {
-		// Bookings first: a customer waits on each, and a rescue a few milliseconds later is the
-		// same rescue (each planning of the watchdog's is a wider search than a booking's).
-		s.Planner.YieldToBookings()
+		seen[r.Job.ID] = true
 		sum.AtRisk++
-		var fixed, flagged bool
+		plan := !r.Job.Pinned && s.due(r.Job, now) && time.Since(began) < s.Config.TickBudget
+		if plan {
+			// Bookings first: a customer waits on each, and a rescue a few milliseconds later is
+			// the same rescue (each planning of the watchdog's is a wider search than a booking's).
+			s.Planner.YieldToBookings()
+		} else {
+			if !r.Job.Pinned {
+				sum.Deferred++
+			}
+			if r.AtRisk {
+				still = append(still, r.Job.BookingID) // flagged already: nothing to write
+				continue
+			}
+		}
+		var fixed, flagged, planned bool
 		err := planning.Retry(ctx, s.Store.Tx, func(st Store) error {
-			fixed, flagged = false, false
+			fixed, flagged, planned = false, false, false
 			j, err := st.LockJob(ctx, r.Job.ID)
 			if err != nil {
 				return err
@@ -100,7 +137,8 @@ func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return err
 			}
-			if !j.Pinned {
+			if plan {
+				planned = true
 				if fixed, err = s.rescue(ctx, st, b, &j, now); err != nil {
 					return err
 				}
@@ -133,10 +171,14 @@ func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
 		} else {
 			still = append(still, r.Job.BookingID)
 		}
+		if planned {
+			s.planned(r, fixed, now)
+		}
 		if flagged {
 			sum.Flagged++
 		}
 	}
+	s.forget(seen)
 	cleared, err := s.Store.ClearAtRisk(ctx, still)
 	if err != nil {
 		return sum, errors.Join(failed, err)
@@ -158,6 +200,45 @@ func (s *Service) SLAWatchdog(ctx context.Context) (Summary, error) {
 		return nil
 	})
 	return sum, errors.Join(failed, err)
+}
+
+// due says whether an at-risk job is to be planned again now: it was never tried, it changed
+// since, or its wait is over.
+func (s *Service) due(j dispatch.Job, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tried[j.ID]
+	return !ok || t.version != j.Version || !now.Before(t.next)
+}
+
+// planned remembers how the wider search did on r: a rescue forgets it, a failure doubles its wait.
+func (s *Service) planned(r AtRiskJob, fixed bool, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fixed {
+		delete(s.tried, r.Job.ID)
+		return
+	}
+	if s.tried == nil {
+		s.tried = map[int64]retry{}
+	}
+	wait := s.Config.RetryAfter
+	if t, ok := s.tried[r.Job.ID]; ok && t.version == r.Job.Version {
+		wait = min(2*t.wait, s.Config.RetryMax)
+	}
+	wait = max(min(wait, r.SLADueAt.Sub(now)/4), 0)
+	s.tried[r.Job.ID] = retry{version: r.Job.Version, next: now.Add(wait), wait: max(wait, s.Config.RetryAfter)}
+}
+
+// forget drops what it remembers of jobs no longer at risk.
+func (s *Service) forget(seen map[int64]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.tried {
+		if !seen[id] {
+			delete(s.tried, id)
+		}
+	}
 }
 
 func atRiskReason(j dispatch.Job, b dispatch.Booking, now time.Time, w Config) string {
