@@ -48,11 +48,19 @@ type cjob struct {
 	removed bool
 }
 
+// insertRoom is the room a compiled problem keeps for jobs Insert adds without growing its slices.
+const insertRoom = 8
+
 func compile(p *Problem) (*compiled, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	c := &compiled{pr: p, jobIndex: map[int64]int{}, techIdx: map[int64]int{}, skillBit: map[string]int{}, disrupt: p.Disruption}
+	shifts := 0
+	for i := range p.Technicians {
+		shifts += len(p.Technicians[i].Shifts)
+	}
+	c := &compiled{pr: p, jobIndex: make(map[int64]int, len(p.Jobs)+insertRoom), techIdx: make(map[int64]int, len(p.Technicians)), skillBit: map[string]int{},
+		disrupt: p.Disruption, techs: make([]ctech, 0, len(p.Technicians)), routes: make([]croute, 0, shifts), jobs: make([]cjob, 0, len(p.Jobs)+insertRoom)}
 	c.timed, _ = p.Travel.(TimedTravel)
 	if c.disrupt == 0 {
 		c.disrupt = DefaultDisruption
@@ -229,10 +237,13 @@ type Assignment struct {
 }
 
 // NewPlan makes a plan of p: the given routes (checked: an infeasible route is an error), every
-// other job unassigned. Call Insert or Optimize to place them.
+// other job unassigned. Call Insert or Optimize to place them. The plan reads p's technicians
+// where they are: they must not change while the plan is in use.
 func NewPlan(p *Problem, routes []Assignment) (*Plan, error) {
 	cp := *p
-	cp.Jobs = slices.Clone(p.Jobs) // Insert appends to the plan's copy, not the caller's
+	// The plan's own jobs, with room for the few an online insertion adds (one a window tried):
+	// Insert appends to them, never to the caller's.
+	cp.Jobs = append(make([]Job, 0, len(p.Jobs)+insertRoom), p.Jobs...)
 	c, err := compile(&cp)
 	if err != nil {
 		return nil, err

@@ -116,7 +116,7 @@ func (g *gapTravel) legAt(from, to int, at time.Time) int64 {
 type insertion struct {
 	plan   *scheduling.Plan
 	jobLoc int
-	techs  map[int64]dispatch.Technician
+	techs  map[int64]*dispatch.Technician // into the routes' technicians
 	via    *Warehouse // passed first, to collect the visit's parts (nil: none)
 	p      *Planner
 	sc     *scratch // what its problem is built in, released when it is done
@@ -145,7 +145,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 	sc := scratchPool.Get().(*scratch)
 	tr := sc.travel(p, rd, n)
 	ends := sized(sc.ends, 2*parts)                                                                                                              // the parts' From and To: never grown, so pointers into it hold
-	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]dispatch.Technician, len(rd.techs)), via: via, p: p, sc: sc} // place 0
+	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]*dispatch.Technician, len(rd.techs)), via: via, p: p, sc: sc} // place 0
 	if via != nil {
 		tr.via = tr.add(via.Location, time.Time{}) // place 1
 	}
@@ -175,8 +175,11 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 		pr.Jobs = append(pr.Jobs, scheduling.Job{ID: id, Loc: loc, Duration: end - start, PinnedTech: t, PinnedStart: start})
 		return id
 	}
-	for _, t := range rd.techs {
+	shifts := sized(sc.shifts, parts) // every technician's parts, each technician's a slice of it
+	for ti := range rd.techs {
+		t := &rd.techs[ti]
 		st := scheduling.Technician{ID: t.ID}
+		first := len(shifts)
 		route := routeOf[t.ID]
 		var last time.Time // where the previous part ended: parts never overlap
 		afterDue := false
@@ -193,7 +196,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 			}
 			from := t.Home
 			if !w.Start.After(rd.now) {
-				from = p.PositionAt(t, rd.now, route)
+				from = p.PositionAt(*t, rd.now, route)
 			}
 			// part adds the part [cur, end] from 'from' to 'to' (the told visit pin, or home
 			// by end), unless the model cannot reach its end in time (a visit planned by hand,
@@ -213,7 +216,8 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 					ids[k] = told(t.ID, end.Unix(), end.Unix(), ti)
 				}
 				a.Jobs = ids[k : k+1 : k+1]
-				st.Shifts = append(st.Shifts, sh)
+				shifts = append(shifts, sh)
+				st.Shifts = shifts[first:len(shifts):len(shifts)]
 				routes = append(routes, a)
 			}
 			for i := range route {
@@ -236,7 +240,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 			in.techs[t.ID] = t
 		}
 	}
-	sc.jobs, sc.routes, sc.ids, sc.ends = pr.Jobs, routes, ids, ends
+	sc.jobs, sc.routes, sc.ids, sc.ends, sc.shifts = pr.Jobs, routes, ids, ends, shifts
 	plan, err := scheduling.NewPlan(pr, nil)
 	if err != nil {
 		in.release()
@@ -260,6 +264,7 @@ type scratch struct {
 	routes []scheduling.Assignment
 	ends   []int
 	ids    []int64
+	shifts []scheduling.Shift
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -326,7 +331,7 @@ func (in *insertion) place(b dispatch.Booking, windows []dispatch.Window) (*Plac
 		return nil, scheduling.Cost{}
 	}
 	start := time.Unix(pl.Start, 0).UTC()
-	t := in.techs[pl.Technician]
+	t := *in.techs[pl.Technician]
 	var pickup *Pickup
 	if in.via != nil {
 		pickup = in.p.PickupBefore(*in.via, b.Location, start)
