@@ -51,7 +51,7 @@ test: check-generated check-tidy vet check-static
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzBookingDecoder$$' -fuzztime $(FUZZTIME) ./api
-	$(GO) test -run '^$$' -fuzz '^FuzzSolveKeepsRoutesFeasible$$' -fuzztime $(FUZZTIME) ./scheduling/vrptw
+	$(GO) test -run '^$$' -fuzz '^FuzzSolveKeepsRoutesFeasible$$' -fuzztime $(FUZZTIME) ./scheduling/solomon
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanOperations$$' -fuzztime $(FUZZTIME) ./scheduling
 	$(GO) test -run '^$$' -fuzz '^FuzzPointValidate$$' -fuzztime $(FUZZTIME) ./geo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCell$$' -fuzztime $(FUZZTIME) ./geo
