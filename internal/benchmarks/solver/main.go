@@ -1,13 +1,16 @@
 // Command solver solves Solomon's 56 instances by scheduling.Optimize, the product's planner
 // (through package solomon), and prints the gap to the distance-only best-known solutions per
 // class and overall, with the time and iterations per instance. Every answer is re-checked by
-// scheduling.Check and in Solomon's real units (solomon.Distance). To compare a change, run the
-// two builds one after the other (the host's load changes the figures).
+// scheduling.Check and in Solomon's real units (solomon.Distance). Timed runs depend on what
+// else the host runs; -iterations N bounds each search by iterations instead, so that a run
+// depends only on the build and the seed: the way to compare two builds on a shared machine.
 //
 //	go run ./internal/benchmarks/solver [-dir ../shared/benchmarks/vrptw] [-time-limit 1s] [-seed 1] [-only C101,R101]
+//	    [-iterations 5000 -searches 1]
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -27,8 +30,15 @@ func main() {
 	limit := flag.Duration("time-limit", time.Second, "search time per instance")
 	seed := flag.Uint64("seed", 1, "random seed")
 	only := flag.String("only", "", "comma-separated instance names to solve (empty: all)")
+	iterations := flag.Int("iterations", 0, "iterations a search instead of -time-limit (0: the time limit)")
+	searches := flag.Int("searches", 0, "independent searches an instance (0: one per core)")
 	flag.Parse()
-	if err := run(*dir, *limit, *seed, *only); err != nil {
+	// The whole budget spent (no stop on convergence): with a time limit, that is the time per instance.
+	b := scheduling.Budget{Time: *limit, Seed: *seed, Searches: cmp.Or(*searches, runtime.GOMAXPROCS(0)), Patience: -1}
+	if *iterations > 0 {
+		b.Time, b.Iterations = 0, *iterations
+	}
+	if err := run(*dir, b, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-solver:", err)
 		os.Exit(1)
 	}
@@ -43,7 +53,7 @@ type result struct {
 	iterations int // all searches
 }
 
-func run(dir string, limit time.Duration, seed uint64, only string) error {
+func run(dir string, b scheduling.Budget, only string) error {
 	f, err := os.Open(filepath.Join(dir, "solomon_bks.csv"))
 	if err != nil {
 		return err
@@ -62,9 +72,8 @@ func run(dir string, limit time.Duration, seed uint64, only string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no instances under %s/solomon", dir)
 	}
-	workers := runtime.GOMAXPROCS(0)
 	var results []result
-	// One instance at a time, a search per core.
+	// One instance at a time.
 	for _, path := range files {
 		fh, err := os.Open(path)
 		if err != nil {
@@ -76,18 +85,17 @@ func run(dir string, limit time.Duration, seed uint64, only string) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		start := time.Now()
-		// The whole budget spent (no stop on convergence): the time per instance is the limit.
-		plan, st, d, err := solomon.Solve(context.Background(), in, scheduling.Budget{Time: limit, Seed: seed, Searches: workers, Patience: -1})
+		plan, st, d, err := solomon.Solve(context.Background(), in, b)
 		if err != nil {
 			return err
 		}
 		results = append(results, result{name: in.Name, vehicles: len(solomon.Routes(plan)), dist: d, bks: bks[in.Name], took: time.Since(start), iterations: st.Iterations})
 	}
-	report(results, limit, seed, workers)
+	report(results, b)
 	return nil
 }
 
-func report(results []result, limit time.Duration, seed uint64, workers int) {
+func report(results []result, b scheduling.Budget) {
 	classOf := func(name string) string {
 		return strings.TrimRight(name, "0123456789") + name[len(strings.TrimRight(name, "0123456789")):][:1]
 	}
@@ -119,7 +127,12 @@ func report(results []result, limit time.Duration, seed uint64, workers int) {
 	for _, t := range times {
 		sum += t
 	}
-	fmt.Printf("Solomon VRPTW by scheduling.Optimize, %d instances, %s per instance, seed %d, one instance at a time with %d independent searches (one per core), %s\n\n", len(results), limit, seed, workers, time.Now().UTC().Format("2006-01-02"))
+	budget := fmt.Sprintf("%s per instance", b.Time)
+	if b.Iterations > 0 {
+		budget = fmt.Sprintf("%d iterations a search", b.Iterations)
+	}
+	fmt.Printf("Solomon VRPTW by scheduling.Optimize, %d instances, %s, seed %d, one instance at a time with %d independent searches (GOMAXPROCS %d), %s\n\n",
+		len(results), budget, b.Seed, b.Searches, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 	fmt.Println("| class | instances | average gap to best known (distance) | at best known |")
 	fmt.Println("|---|---:|---:|---:|")
 	for _, c := range []string{"C1", "C2", "R1", "R2", "RC1", "RC2"} {
