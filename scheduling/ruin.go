@@ -210,7 +210,7 @@ func (se *search) recreate(s *state, removed []int32, order int) {
 // ruinMax on average) or whose fleet is one of alike vans (compiled.oneFleet): about cbar = 10 jobs removed as strings of up to min(10, average route)
 // adjacent visits, one string in each of ks routes met in order of closeness to a random job;
 // each string holds the visit that led to its route. It was the whole of the Solomon-only
-// search FieldFix had before (scheduling/vrptw).
+// search FieldFix had before (scheduling/vrptw, removed by issue 29).
 func (se *search) sisr(s *state, assigned []int32, avg int) []int32 {
 	const cbar, lmax = 10, 10
 	lsmax := min(lmax, avg)

@@ -15,13 +15,12 @@ import (
 	"github.com/fieldfix/fieldfix/scheduling"
 	"github.com/fieldfix/fieldfix/scheduling/solomon"
 	"github.com/fieldfix/fieldfix/scheduling/vroom"
-	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
-// runSolveFiles is `fieldfix solve --format solomon [--solver vrptw|one] [--time-limit D] FILE...`:
-// one CSV row per file (instance,vehicles,distance,compute_ms); each file gets an independent
-// search per core, by the Solomon-only search (vrptw) or by scheduling.Optimize (one), the
-// product's planner; either answer is re-checked in Solomon's units (solomon.Distance).
+// runSolveFiles is `fieldfix solve --format solomon [--time-limit D] FILE...`: one CSV row per
+// file (instance,vehicles,distance,compute_ms); each file gets an independent search per core by
+// scheduling.Optimize, the product's planner, and its answer is re-checked in Solomon's units
+// (solomon.Distance). --solver one, from when a second search existed, is still accepted.
 // `fieldfix solve --format vroom [--time-limit D] FILE` reads one VROOM problem JSON and writes
 // VROOM's solution JSON on stdout (see docs/vroom.md for what is honoured).
 func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,7 +29,7 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 	format := fs.String("format", "solomon", "input format: solomon (files) or vroom (one problem JSON)")
 	limit := fs.Duration("time-limit", time.Second, "search time per instance")
 	seed := fs.Uint64("seed", 1, "random seed")
-	solver := fs.String("solver", "vrptw", "with --format solomon: vrptw (the Solomon-only search) or one (scheduling.Optimize)")
+	solver := fs.String("solver", "one", "with --format solomon: one, the only search (scheduling.Optimize); accepted for older scripts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,11 +58,11 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *format != "solomon" {
 		return fmt.Errorf("--format %q: solomon or vroom", *format)
 	}
-	if *solver != "vrptw" && *solver != "one" {
-		return fmt.Errorf("--solver %q: vrptw or one", *solver)
+	if *solver != "one" {
+		return fmt.Errorf("--solver %q: only one (scheduling.Optimize) remains; the Solomon-only search vrptw was removed", *solver)
 	}
 	if len(files) == 0 {
-		return errors.New("usage: fieldfix solve --format solomon [--solver vrptw|one] [--time-limit D] FILE...")
+		return errors.New("usage: fieldfix solve --format solomon [--time-limit D] FILE...")
 	}
 	rows := make([]string, len(files))
 	errs := make([]error, len(files))
@@ -86,24 +85,13 @@ func runSolveFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 				return
 			}
 			start := time.Now()
-			var routes [][]int
-			if *solver == "one" {
-				plan, _, _, err := solomon.Solve(ctx, in, scheduling.Budget{Time: *limit, Seed: *seed, Searches: runtime.GOMAXPROCS(0), Patience: -1})
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				routes = solomon.Routes(plan)
-			} else {
-				routes = vrptw.Solve(ctx, vrptw.FromSolomon(in), vrptw.Options{TimeLimit: *limit, Seed: *seed, Workers: runtime.GOMAXPROCS(0)}).Routes
-			}
-			ms := time.Since(start).Milliseconds()
-			d, err := solomon.Distance(in, routes)
+			// The whole budget spent (Patience -1): a benchmark's time per instance.
+			plan, _, d, err := solomon.Solve(ctx, in, scheduling.Budget{Time: *limit, Seed: *seed, Searches: runtime.GOMAXPROCS(0), Patience: -1})
 			if err != nil {
-				errs[i] = fmt.Errorf("%s: no feasible solution found: %w", in.Name, err)
+				errs[i] = fmt.Errorf("%s: no feasible solution found: %w", name, err) // Solve re-checks by solomon.Distance
 				return
 			}
-			rows[i] = fmt.Sprintf("%s,%d,%.2f,%d", in.Name, len(routes), d, ms)
+			rows[i] = fmt.Sprintf("%s,%d,%.2f,%d", in.Name, len(solomon.Routes(plan)), d, time.Since(start).Milliseconds())
 		}()
 	}
 	wg.Wait()

@@ -184,13 +184,7 @@ func Routes(p *scheduling.Plan) [][]int {
 // service starting inside its window (waiting allowed), back at the depot before it closes, at
 // most the instance's vehicles; it returns the total distance.
 func Distance(in *Instance, routes [][]int) (float64, error) {
-	return Check(in.Nodes, in.Vehicles, in.Capacity, in.D, routes)
-}
-
-// Check is Distance over any travel d between nodes (the depot first): a matrix that is not
-// Euclidean (scheduling/vrptw's VROOM input) is checked by the same rules.
-func Check(nodes []Node, vehicles, capacity int, d func(i, j int) float64, routes [][]int) (float64, error) {
-	n := len(nodes)
+	n := len(in.Nodes)
 	seen := make([]bool, n)
 	used, total := 0, 0.0
 	for ri, r := range routes {
@@ -198,7 +192,6 @@ func Check(nodes []Node, vehicles, capacity int, d func(i, j int) float64, route
 			continue
 		}
 		used++
-		load, t, prev := 0, 0.0, 0
 		for _, c := range r {
 			if c <= 0 || c >= n {
 				return 0, fmt.Errorf("route %d: no customer %d", ri, c)
@@ -207,31 +200,45 @@ func Check(nodes []Node, vehicles, capacity int, d func(i, j int) float64, route
 				return 0, fmt.Errorf("customer %d visited twice", c)
 			}
 			seen[c] = true
-			nd := nodes[c]
-			load += nd.Demand
-			t = math.Max(t+nodes[prev].Service+d(prev, c), nd.Ready)
-			if t > nd.Due+1e-9 {
-				return 0, fmt.Errorf("route %d: customer %d served at %.3f after its window closes at %.3f", ri, c, t, nd.Due)
-			}
-			total += d(prev, c)
-			prev = c
 		}
-		back := d(prev, 0)
-		total += back
-		if t+nodes[prev].Service+back > nodes[0].Due+1e-9 {
-			return 0, fmt.Errorf("route %d: back at the depot after it closes", ri)
+		d, err := in.route(r)
+		if err != nil {
+			return 0, fmt.Errorf("route %d: %w", ri, err)
 		}
-		if load > capacity {
-			return 0, fmt.Errorf("route %d: load %d over capacity %d", ri, load, capacity)
-		}
+		total += d
 	}
 	for c := 1; c < n; c++ {
 		if !seen[c] {
 			return 0, fmt.Errorf("customer %d not served", c)
 		}
 	}
-	if used > vehicles {
-		return 0, fmt.Errorf("%d routes for %d vehicles", used, vehicles)
+	if used > in.Vehicles {
+		return 0, fmt.Errorf("%d routes for %d vehicles", used, in.Vehicles)
 	}
 	return total, nil
+}
+
+// route is the distance of one route of customers (in range, each once), or the rule it breaks:
+// a window missed, the capacity exceeded, back at the depot after it closes.
+func (in *Instance) route(r []int) (float64, error) {
+	nodes := in.Nodes
+	load, t, prev, total := 0, 0.0, 0, 0.0
+	for _, c := range r {
+		nd := nodes[c]
+		load += nd.Demand
+		t = math.Max(t+nodes[prev].Service+in.D(prev, c), nd.Ready)
+		if t > nd.Due+1e-9 {
+			return 0, fmt.Errorf("customer %d served at %.3f after its window closes at %.3f", c, t, nd.Due)
+		}
+		total += in.D(prev, c)
+		prev = c
+	}
+	back := in.D(prev, 0)
+	if t+nodes[prev].Service+back > nodes[0].Due+1e-9 {
+		return 0, errors.New("back at the depot after it closes")
+	}
+	if load > in.Capacity {
+		return 0, fmt.Errorf("load %d over capacity %d", load, in.Capacity)
+	}
+	return total + back, nil
 }

@@ -370,39 +370,3 @@ func (p *Problem) build() (*model, error) {
 	}
 	return m, nil
 }
-
-// plain says whether the problem is a homogeneous VRPTW that package vrptw also solves: alike
-// vehicles that start and end at one depot, with a capacity > 0 if jobs carry loads, no breaks
-// or max_tasks; jobs with at most one window, no priority, and skills the fleet holds.
-func (m *model) plain() bool {
-	p := m.p
-	if len(m.pr.Technicians) != len(p.Vehicles) {
-		return false
-	}
-	t0 := m.pr.Technicians[0]
-	if t0.Start != t0.End || t0.Start == m.void {
-		return false
-	}
-	for _, t := range m.pr.Technicians {
-		if t.Start != t0.Start || t.End != t0.End || t.Capacity != t0.Capacity || t.MaxJobs != 0 ||
-			!slices.Equal(sorted(t.Skills), sorted(t0.Skills)) || len(t.Shifts[0].Breaks) > 0 || t.Shifts[0].Window != t0.Shifts[0].Window {
-			return false
-		}
-	}
-	for _, j := range m.pr.Jobs {
-		if len(j.Windows) > 1 || j.Priority != 0 {
-			return false
-		}
-		for _, s := range j.Skills {
-			if !slices.Contains(t0.Skills, s) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-
-// vrptwPlan solves the plain problem with package vrptw and returns its answer as a scheduling
-// plan (NewPlan re-checks every route).

@@ -9,10 +9,8 @@
 // and max_tasks; matrices.<profile>.durations (or the legacy top-level matrix) when given,
 // otherwise geo's travel model from the [lon, lat] locations. Amounts use one dimension: delivery
 // plus pickup is a job's load, matched against the vehicle's capacity (conservative when both are
-// used on one route). A plain homogeneous VRPTW (alike vehicles at one depot, at most one window a
-// job, no breaks, max_tasks, priorities or skills a vehicle lacks) is also solved by package
-// vrptw's search, side by side, and the better answer is kept. Every answer is re-checked by
-// scheduling.Check before it is written.
+// used on one route). Every problem, a plain VRPTW included, is solved by scheduling.Optimize, one
+// search per worker; every answer is re-checked by scheduling.Check before it is written.
 //
 // Refused with a clear error: shipments, setup times, service_per_type, more than one amount
 // dimension, costs matrices and vehicle costs, speed_factor, max_travel_time, max_distance,
@@ -20,19 +18,16 @@
 package vroom
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/fieldfix/fieldfix/scheduling"
 	"github.com/fieldfix/fieldfix/scheduling/solomon"
-	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
 // Problem is the part of VROOM's input we read. Fields we refuse are read only to say so.
@@ -155,10 +150,7 @@ type Solution struct {
 	Summary    Summary      `json:"summary"`
 	Unassigned []Unassigned `json:"unassigned"`
 	Routes     []Route      `json:"routes"`
-	// Solver says which search produced the routes: "scheduling" or "vrptw" (not in VROOM's
-	// output; a FieldFix addition for comparisons).
-	Solver string `json:"solver"`
-	// Search says what the scheduling search did (a FieldFix addition; absent when vrptw won).
+	// Search says what the scheduling search did (a FieldFix addition, not in VROOM's output).
 	Search *scheduling.Stats `json:"search,omitempty"`
 }
 
@@ -209,78 +201,9 @@ const noWindow = int64(1) << 40
 // capacity of 0 forbids loaded jobs, while scheduling reads 0 as no limit).
 const loadSkill = "vroom:load"
 
-func (m *model) vrptwPlan(ctx context.Context, o Options) (*scheduling.Plan, error) {
-	t0 := m.pr.Technicians[0]
-	sh := t0.Shifts[0].Window
-	nodes := []vrptw.Node{{Ready: float64(sh.Start), Due: float64(sh.End)}}
-	for _, j := range m.pr.Jobs {
-		nd := vrptw.Node{Service: float64(j.Duration), Ready: float64(sh.Start), Due: float64(sh.End), Demand: j.Load}
-		if len(j.Windows) == 1 {
-			nd.Ready, nd.Due = float64(j.Windows[0].Start), float64(j.Windows[0].End)
-		}
-		nodes = append(nodes, nd)
-	}
-	loc := func(i int) int {
-		if i == 0 {
-			return t0.Start
-		}
-		return m.pr.Jobs[i-1].Loc
-	}
-	n := len(nodes)
-	d := make([][]float64, n)
-	for a := range n {
-		d[a] = make([]float64, n)
-		for b := range n {
-			d[a][b] = float64(m.pr.Travel.Seconds(loc(a), loc(b)))
-		}
-	}
-	capacity := t0.Capacity
-	if capacity == 0 {
-		capacity = math.MaxInt32
-	}
-	in, err := vrptw.NewInstance("vroom", len(m.pr.Technicians), capacity, nodes, d)
-	if err != nil {
-		return nil, fmt.Errorf("vroom: %w", err)
-	}
-	// The search's temperatures are tuned in Solomon's units (3 to 0.03 for arcs of about 40 on
-	// average): scale them to this matrix.
-	var sum float64
-	for a := range n {
-		for b := range n {
-			sum += d[a][b]
-		}
-	}
-	temp := max(1e-3, 3*sum/float64(n*n)/40)
-	s := vrptw.Solve(ctx, in, vrptw.Options{TimeLimit: o.TimeLimit, Seed: o.Seed, Workers: o.Workers, T0: temp, Tf: temp / 100})
-	var routes []scheduling.Assignment
-	for ri, r := range s.Routes {
-		a := scheduling.Assignment{Technician: m.pr.Technicians[ri].ID}
-		for _, c := range r {
-			a.Jobs = append(a.Jobs, m.pr.Jobs[c-1].ID)
-		}
-		routes = append(routes, a)
-	}
-	plan, err := scheduling.NewPlan(m.pr, routes)
-	if err != nil {
-		return nil, fmt.Errorf("vroom: the VRPTW search's routes do not hold in the field-service model: %w", err)
-	}
-	return plan, nil
-}
-
-// better is VROOM's order: more priority served, then more jobs served, then less travel.
-func better(a, b scheduling.Cost) bool {
-	if a.UnassignedPriority != b.UnassignedPriority {
-		return a.UnassignedPriority < b.UnassignedPriority
-	}
-	if a.Unassigned != b.Unassigned {
-		return a.Unassigned < b.Unassigned
-	}
-	return a.Travel < b.Travel
-}
-
 // Options bound a solve.
 type Options struct {
-	TimeLimit time.Duration // wall-clock budget (0: 1000 iterations a scheduling search, 1 s of vrptw)
+	TimeLimit time.Duration // wall-clock budget (0: none; with no Iterations either, 1000 iterations a search)
 	Workers   int           // parallel searches, one a core (0: 1)
 	Seed      uint64        // the searches use Seed, Seed+1, ...
 	// Iterations bounds each scheduling search by iterations instead of (or as well as) time:
@@ -302,32 +225,7 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 	}
 	loading := p.loading + time.Since(began)
 	solving := time.Now()
-	workers := max(1, o.Workers)
-	limit, seed := o.TimeLimit, o.Seed
-	var plan *scheduling.Plan
-	var stats scheduling.Stats
-	solver := "scheduling"
-	if m.plain() {
-		// Both searches side by side, the cores shared between them.
-		var other *scheduling.Plan
-		var otherErr error
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			other, otherErr = m.vrptwPlan(ctx, Options{TimeLimit: cmp.Or(limit, time.Second), Workers: max(1, workers/2), Seed: seed})
-		}()
-		plan, stats = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Iterations: o.Iterations, Seed: seed, Searches: max(1, workers-workers/2)})
-		wg.Wait()
-		if otherErr != nil {
-			return nil, otherErr
-		}
-		if better(other.Cost(), plan.Cost()) {
-			plan, solver = other, "vrptw"
-		}
-	} else {
-		plan, stats = scheduling.Optimize(ctx, empty, scheduling.Budget{Time: limit, Iterations: o.Iterations, Seed: seed, Searches: workers})
-	}
+	plan, stats := scheduling.Optimize(ctx, empty, scheduling.Budget{Time: o.TimeLimit, Iterations: o.Iterations, Seed: o.Seed, Searches: max(1, o.Workers)})
 	if _, err := scheduling.Check(plan); err != nil {
 		return nil, fmt.Errorf("vroom: the plan fails its check, not answering: %w", err)
 	}
@@ -335,10 +233,7 @@ func Solve(ctx context.Context, p *Problem, o Options) (*Solution, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.Solver = solver
-	if solver == "scheduling" {
-		out.Search = &stats
-	}
+	out.Search = &stats
 	out.Summary.ComputingTimes = map[string]int64{"loading": loading.Milliseconds(), "solving": time.Since(solving).Milliseconds(), "routing": 0}
 	return out, nil
 }

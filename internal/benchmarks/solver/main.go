@@ -1,14 +1,16 @@
-// Command solver solves Solomon's 56 instances and prints the gap to the distance-only
-// best-known solutions per class and overall, with the time per instance. -solver one is
-// scheduling.Optimize, the product's planner (through package solomon); -solver vrptw is the
-// separate Solomon-only search; -solver both runs the two on each instance in turn, so that both
-// meet the same machine load, and prints a table for each. Every answer is re-checked in
-// Solomon's real units (solomon.Distance); the one planner's also by scheduling.Check.
+// Command solver solves Solomon's 56 instances by scheduling.Optimize, the product's planner
+// (through package solomon), and prints the gap to the distance-only best-known solutions per
+// class and overall, with the time and iterations per instance. Every answer is re-checked by
+// scheduling.Check and in Solomon's real units (solomon.Distance). Timed runs depend on what
+// else the host runs; -iterations N bounds each search by iterations instead, so that a run
+// depends only on the build and the seed: the way to compare two builds on a shared machine.
 //
-//	go run ./internal/benchmarks/solver [-dir ../shared/benchmarks/vrptw] [-time-limit 1s] [-solver one|vrptw|both]
+//	go run ./internal/benchmarks/solver [-dir ../shared/benchmarks/vrptw] [-time-limit 1s] [-seed 1] [-only C101,R101]
+//	    [-iterations 5000 -searches 1]
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -21,27 +23,22 @@ import (
 
 	"github.com/fieldfix/fieldfix/scheduling"
 	"github.com/fieldfix/fieldfix/scheduling/solomon"
-	"github.com/fieldfix/fieldfix/scheduling/vrptw"
 )
 
 func main() {
 	dir := flag.String("dir", "../shared/benchmarks/vrptw", "folder with solomon/ and solomon_bks.csv")
 	limit := flag.Duration("time-limit", time.Second, "search time per instance")
 	seed := flag.Uint64("seed", 1, "random seed")
-	solver := flag.String("solver", "vrptw", "one (scheduling.Optimize), vrptw (the Solomon-only search) or both, in turn on each instance")
 	only := flag.String("only", "", "comma-separated instance names to solve (empty: all)")
+	iterations := flag.Int("iterations", 0, "iterations a search instead of -time-limit (0: the time limit)")
+	searches := flag.Int("searches", 0, "independent searches an instance (0: one per core)")
 	flag.Parse()
-	var solvers []string
-	switch *solver {
-	case "one", "vrptw":
-		solvers = []string{*solver}
-	case "both":
-		solvers = []string{"vrptw", "one"}
-	default:
-		fmt.Fprintln(os.Stderr, "bench-solver: -solver one, vrptw or both")
-		os.Exit(2)
+	// The whole budget spent (no stop on convergence): with a time limit, that is the time per instance.
+	b := scheduling.Budget{Time: *limit, Seed: *seed, Searches: cmp.Or(*searches, runtime.GOMAXPROCS(0)), Patience: -1}
+	if *iterations > 0 {
+		b.Time, b.Iterations = 0, *iterations
 	}
-	if err := run(*dir, *limit, *seed, solvers, *only); err != nil {
+	if err := run(*dir, b, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-solver:", err)
 		os.Exit(1)
 	}
@@ -53,10 +50,10 @@ type result struct {
 	dist       float64
 	bks        float64
 	took       time.Duration
-	iterations int // the one planner's, all searches
+	iterations int // all searches
 }
 
-func run(dir string, limit time.Duration, seed uint64, solvers []string, only string) error {
+func run(dir string, b scheduling.Budget, only string) error {
 	f, err := os.Open(filepath.Join(dir, "solomon_bks.csv"))
 	if err != nil {
 		return err
@@ -75,9 +72,8 @@ func run(dir string, limit time.Duration, seed uint64, solvers []string, only st
 	if len(files) == 0 {
 		return fmt.Errorf("no instances under %s/solomon", dir)
 	}
-	workers := runtime.GOMAXPROCS(0)
-	results := map[string][]result{}
-	// One instance at a time, a search per core; with both solvers, each instance by both in turn.
+	var results []result
+	// One instance at a time.
 	for _, path := range files {
 		fh, err := os.Open(path)
 		if err != nil {
@@ -88,47 +84,18 @@ func run(dir string, limit time.Duration, seed uint64, solvers []string, only st
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		for _, solver := range solvers {
-			start := time.Now()
-			var routes [][]int
-			iterations := 0
-			if solver == "one" {
-				// The whole budget spent (no stop on convergence), as the vrptw search does.
-				plan, st, _, err := solomon.Solve(context.Background(), in, scheduling.Budget{Time: limit, Seed: seed, Searches: workers, Patience: -1})
-				if err != nil {
-					return err
-				}
-				routes, iterations = solomon.Routes(plan), st.Iterations
-			} else {
-				routes = solveVRPTW(in, limit, seed, workers)
-			}
-			took := time.Since(start)
-			d, err := solomon.Distance(in, routes)
-			if err != nil {
-				return fmt.Errorf("%s by %s: %w", in.Name, solver, err)
-			}
-			results[solver] = append(results[solver], result{name: in.Name, vehicles: len(routes), dist: d, bks: bks[in.Name], took: took, iterations: iterations})
+		start := time.Now()
+		plan, st, d, err := solomon.Solve(context.Background(), in, b)
+		if err != nil {
+			return err
 		}
+		results = append(results, result{name: in.Name, vehicles: len(solomon.Routes(plan)), dist: d, bks: bks[in.Name], took: time.Since(start), iterations: st.Iterations})
 	}
-	for _, solver := range solvers {
-		report(results[solver], solver, limit, seed, workers)
-	}
-	if len(solvers) == 2 {
-		fmt.Printf("Both, per instance (gap to best known):\n\n| instance | vrptw | one | one's iterations |\n|---|---:|---:|---:|\n")
-		for i, v := range results["vrptw"] {
-			o := results["one"][i]
-			fmt.Printf("| %s | %+.2f%% | %+.2f%% | %d |\n", v.name, (v.dist/v.bks-1)*100, (o.dist/o.bks-1)*100, o.iterations)
-		}
-	}
+	report(results, b)
 	return nil
 }
 
-// solveVRPTW is the Solomon-only search on the same instance.
-func solveVRPTW(in *solomon.Instance, limit time.Duration, seed uint64, workers int) [][]int {
-	return vrptw.Solve(context.Background(), vrptw.FromSolomon(in), vrptw.Options{TimeLimit: limit, Seed: seed, Workers: workers}).Routes
-}
-
-func report(results []result, solver string, limit time.Duration, seed uint64, workers int) {
+func report(results []result, b scheduling.Budget) {
 	classOf := func(name string) string {
 		return strings.TrimRight(name, "0123456789") + name[len(strings.TrimRight(name, "0123456789")):][:1]
 	}
@@ -160,8 +127,12 @@ func report(results []result, solver string, limit time.Duration, seed uint64, w
 	for _, t := range times {
 		sum += t
 	}
-	name := map[string]string{"one": "scheduling.Optimize (-solver one)", "vrptw": "scheduling/vrptw (-solver vrptw)"}[solver]
-	fmt.Printf("Solomon VRPTW by %s, %d instances, %s per instance, seed %d, one instance at a time with %d independent searches (one per core), %s\n\n", name, len(results), limit, seed, workers, time.Now().UTC().Format("2006-01-02"))
+	budget := fmt.Sprintf("%s per instance", b.Time)
+	if b.Iterations > 0 {
+		budget = fmt.Sprintf("%d iterations a search", b.Iterations)
+	}
+	fmt.Printf("Solomon VRPTW by scheduling.Optimize, %d instances, %s, seed %d, one instance at a time with %d independent searches (GOMAXPROCS %d), %s\n\n",
+		len(results), budget, b.Seed, b.Searches, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 	fmt.Println("| class | instances | average gap to best known (distance) | at best known |")
 	fmt.Println("|---|---:|---:|---:|")
 	for _, c := range []string{"C1", "C2", "R1", "R2", "RC1", "RC2"} {
@@ -170,10 +141,10 @@ func report(results []result, solver string, limit time.Duration, seed uint64, w
 		}
 	}
 	fmt.Printf("| **all** | %d | **%+.2f%%** | %d |\n\n", all.n, all.gapSum/float64(all.n), all.match)
-	fmt.Printf("Time per instance: median %s, mean %s.\n\nPer instance:\n\n| instance | vehicles | distance | best known | gap |\n|---|---:|---:|---:|---:|\n",
+	fmt.Printf("Time per instance: median %s, mean %s.\n\nPer instance:\n\n| instance | vehicles | distance | best known | gap | iterations |\n|---|---:|---:|---:|---:|---:|\n",
 		times[len(times)/2].Round(time.Millisecond), (sum / time.Duration(len(times))).Round(time.Millisecond))
 	for _, r := range results {
-		fmt.Printf("| %s | %d | %.2f | %.2f | %+.2f%% |\n", r.name, r.vehicles, r.dist, r.bks, (r.dist/r.bks-1)*100)
+		fmt.Printf("| %s | %d | %.2f | %.2f | %+.2f%% | %d |\n", r.name, r.vehicles, r.dist, r.bks, (r.dist/r.bks-1)*100, r.iterations)
 	}
 	fmt.Println()
 }
