@@ -117,7 +117,7 @@ type insertion struct {
 	plan   *scheduling.Plan
 	jobLoc int
 	techs  map[int64]*dispatch.Technician // into the routes' technicians
-	via    *Warehouse // passed first, to collect the visit's parts (nil: none)
+	via    *Warehouse                     // passed first, to collect the visit's parts (nil: none)
 	p      *Planner
 	sc     *scratch // what its problem is built in, released when it is done
 }
@@ -144,7 +144,7 @@ func (p *Planner) newInsertion(b dispatch.Booking, windows []dispatch.Window, rd
 	n := 2 + 2*parts
 	sc := scratchPool.Get().(*scratch)
 	tr := sc.travel(p, rd, n)
-	ends := sized(sc.ends, 2*parts)                                                                                                              // the parts' From and To: never grown, so pointers into it hold
+	ends := sized(sc.ends, 2*parts)                                                                                                               // the parts' From and To: never grown, so pointers into it hold
 	in := &insertion{jobLoc: tr.add(b.Location, time.Time{}), techs: make(map[int64]*dispatch.Technician, len(rd.techs)), via: via, p: p, sc: sc} // place 0
 	if via != nil {
 		tr.via = tr.add(via.Location, time.Time{}) // place 1
