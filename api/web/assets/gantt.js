@@ -216,19 +216,32 @@ const Gantt = (() => {
   function onPointerDown(ev) {
     const v = ev.target.closest(".visit.movable");
     if (!v || ev.button !== 0) return;
-    beginDrag(ev, v, Number(v.dataset.job), false);
+    beginDrag(ev, Number(v.dataset.job), false);
   }
   // beginDrag follows the pointer over the rows until it is released: a visit of the Gantt, or
   // one of the unassigned list (fromList: a plain click there opens it as before).
-  function beginDrag(ev, handle, id, fromList) {
+  // It follows the pointer on the window, not on the element it started from: a live update
+  // may redraw the list or the row under the pointer mid-drag, and a detached element gets no
+  // more events (the drag was lost, and the mouse selected the page's text).
+  function beginDrag(ev, id, fromList) {
     drag = { id, x: ev.clientX, y: ev.clientY, moved: false, target: null, fromList };
-    handle.setPointerCapture(ev.pointerId);
-    handle.addEventListener("pointermove", onPointerMove);
-    handle.addEventListener("pointerup", (e) => { handle.removeEventListener("pointermove", onPointerMove); onPointerUp(e); }, { once: true });
+    document.body.classList.add("dragging"); // no text selection while dragging
+    const end = (e) => {
+      if (e.pointerId !== ev.pointerId) return;
+      window.removeEventListener("pointermove", onPointerMove);
+      window.removeEventListener("pointerup", end);
+      window.removeEventListener("pointercancel", end);
+      document.body.classList.remove("dragging");
+      if (e.type === "pointerup") onPointerUp(e);
+      else { drag = null; clearGhost(); }
+    };
+    window.addEventListener("pointermove", onPointerMove);
+    window.addEventListener("pointerup", end);
+    window.addEventListener("pointercancel", end);
   }
   function dragFromList(ev, id) {
     if (ev.button !== 0 || ev.pointerType === "touch") return; // a finger scrolls the list
-    beginDrag(ev, ev.currentTarget, id, true);
+    beginDrag(ev, id, true);
   }
   function onPointerMove(ev) {
     if (!drag) return;
@@ -304,7 +317,6 @@ const Gantt = (() => {
   function wire() {
     const box = $("#gantt");
     box.addEventListener("pointerdown", onPointerDown);
-    box.addEventListener("pointercancel", () => { drag = null; clearGhost(); });
     // Keys while moving go to the move wherever the focus is (a move may start in the list).
     document.addEventListener("keydown", (ev) => { if (kmove || box.contains(ev.target)) onKey(ev); });
   }
