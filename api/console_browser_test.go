@@ -305,6 +305,7 @@ func TestConsoleKeyboardAndLive(t *testing.T) {
 	if dropErr != nil {
 		failShot(t, ctx, "console-list-drop", dropErr)
 	}
+	screenshot(t, ctx, "console-list-dropped.png")
 	if err := b.db.Pool.QueryRow(t.Context(), "SELECT technician_id, planned_start FROM jobs WHERE id = $1", job["id"]).Scan(&tech, &start); err != nil {
 		t.Fatal(err)
 	}
