@@ -351,3 +351,44 @@ func TestPlansDoNotShareTheirJobs(t *testing.T) {
 		t.Fatalf("jobs: before %d, after %d", len(before.Problem().Jobs), len(after.Problem().Jobs))
 	}
 }
+
+// TestInsertLeavesTheCallersJobsAlone: a plan's Insert adds jobs to its own copy of the problem's
+// jobs, never into the caller's slice or the room beyond its length (the online insertion hands
+// NewPlan jobs built in a pooled buffer, reused by the next booking).
+func TestInsertLeavesTheCallersJobsAlone(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	p, _ := generate(rng, genOpts{techs: 3, jobs: 6, days: 1})
+	backing := make([]Job, len(p.Jobs), len(p.Jobs)+20) // room beyond the length, as a pooled buffer has
+	copy(backing, p.Jobs)
+	sentinel := Job{ID: -99}
+	for i := len(backing); i < cap(backing); i++ {
+		backing[:cap(backing)][i] = sentinel
+	}
+	p.Jobs = backing
+	before := append([]Job(nil), backing...)
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 { // past the plan's own room for inserted jobs
+		if _, err := plan.Insert(Job{ID: int64(1000 + i), Loc: p.Jobs[i%len(p.Jobs)].Loc, Duration: 600}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.Jobs) != len(before) {
+		t.Fatalf("the caller's jobs grew to %d", len(p.Jobs))
+	}
+	for i := range before {
+		if p.Jobs[i].ID != before[i].ID || p.Jobs[i].Loc != before[i].Loc {
+			t.Fatalf("the caller's job %d changed", i)
+		}
+	}
+	for i, j := range backing[:cap(backing)][len(backing):] {
+		if j.ID != sentinel.ID {
+			t.Fatalf("Insert wrote job %d into the caller's room at %d", j.ID, len(backing)+i)
+		}
+	}
+	if got := len(plan.Problem().Jobs); got != len(before)+12 {
+		t.Fatalf("the plan holds %d jobs, want %d", got, len(before)+12)
+	}
+}
