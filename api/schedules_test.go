@@ -135,13 +135,7 @@ func TestWatchdogWaitsBeforePlanningAgain(t *testing.T) {
 	}
 
 	// No budget left: nothing is planned, and a new at-risk job is flagged all the same.
-	req := washerBooking(nil)
-	req["address"] = "3 quai Perrache"
-	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), req) // a fresh token at this hour
-	if r.Status != 201 {
-		t.Fatalf("second booking: %d %s", r.Status, r.Body)
-	}
-	second := r.json(t)
+	second := b.anotherWasherBooking()
 	if _, err := b.db.Pool.Exec(t.Context(), "UPDATE jobs SET technician_id = NULL, planned_start = NULL, planned_end = NULL, status = 'unassigned' WHERE booking_id = $1", second["id"]); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +149,19 @@ func TestWatchdogWaitsBeforePlanningAgain(t *testing.T) {
 }
 
 type watchdogSummary struct{ atRisk, redispatched, flagged, deferred int }
+
+// anotherWasherBooking books a second washer visit for customer "cust", at another address, with
+// a token issued at the test clock's hour (the first one's may have expired); it returns the booking.
+func (b *testBundle) anotherWasherBooking() map[string]any {
+	b.t.Helper()
+	req := washerBooking(nil)
+	req["address"] = "3 quai Perrache"
+	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), req)
+	if r.Status != 201 {
+		b.t.Fatalf("second booking: %d %s", r.Status, r.Body)
+	}
+	return r.json(b.t)
+}
 
 func TestFollowUpOncePerBooking(t *testing.T) {
 	b := setup(t)
@@ -246,13 +253,7 @@ func TestWatchdogGoesOnPastAJobItCannotHandle(t *testing.T) {
 	cust := b.token(dispatch.RoleCustomer, "cust")
 	first := b.do("POST", "/v1/bookings", cust, washerBooking(nil)).json(t)
 	b.clock.Set(b.clock.Now().Add(time.Minute))
-	req := washerBooking(nil)
-	req["address"] = "3 quai Perrache"
-	r := b.do("POST", "/v1/bookings", b.token(dispatch.RoleCustomer, "cust"), req) // a fresh token at this hour
-	if r.Status != 201 {
-		t.Fatalf("second booking: %d %s", r.Status, r.Body)
-	}
-	second := r.json(t)
+	second := b.anotherWasherBooking()
 	poisoned := jobOf(t, first)["id"].(float64)
 
 	svc := b.hookedService(hookedStore{failLockJob: int64(poisoned)})
