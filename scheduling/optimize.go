@@ -103,6 +103,10 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
+	var sh *share
+	if b.Searches > 1 {
+		sh = newShare(b.Searches, b.Time <= 0)
+	}
 	var wg sync.WaitGroup
 	for i := range b.Searches {
 		wg.Add(1)
@@ -112,7 +116,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			pr := *sc.pr
 			pr.Travel = memoize(pr.Travel, sc.locations())
 			mine.pr = &pr
-			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began, ctx: ctx}
+			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began, ctx: ctx, share: sh, id: i}
 			results[i], stats[i] = se.run(ctx, init.clone())
 		}()
 	}
@@ -289,6 +293,8 @@ type search struct {
 	// touched marks the routes this iteration's ruin changed (nil: all may have room).
 	touched []bool
 	rbuf    []int
+	share   *share // the other searches' best plans (nil: alone)
+	id      int    // this search's number among them
 }
 
 func (se *search) movable(s *state, j int) bool {
@@ -355,11 +361,19 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	if se.budget.Time > 0 {
 		end = 1 - min(finalShare, 2*float64(lsTook)/float64(se.budget.Time))
 	}
+	met := 0 // share points passed
+	defer func() { se.share.end(se.id, best) }()
 	for it := 0; ; it++ {
 		se.budget.Yield()
 		prog := se.progress(it)
 		if prog >= end || ctx.Err() != nil {
 			break
+		}
+		for met < shareRounds-1 && prog >= float64(met+1)/shareRounds {
+			if won := se.share.meet(se.id, met, best); won != nil {
+				best, cur, last = won, won.clone(), it
+			}
+			met++
 		}
 		if patience > 0 && it-last > max(patience, it/2) {
 			st.Converged = true // no new best for long: more time would be spent for nothing
