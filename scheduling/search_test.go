@@ -1,8 +1,10 @@
 package scheduling
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -46,6 +48,25 @@ func TestSameSeedSameAnswerWithPatience(t *testing.T) {
 			tech, _, start, _ := b.Where(v.Job)
 			if tech != r.Technician || start != v.Start {
 				t.Fatalf("job %d: %d at %d, then %d at %d", v.Job, r.Technician, v.Start, tech, start)
+			}
+		}
+	}
+}
+
+// firstOf must give what a full sort puts first, in the same order, for any m.
+func TestFirstOfIsTheSortsHead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for n := range 60 {
+		for _, m := range []int{0, min(n, 1), min(n, 3), n / 2, n} {
+			xs := make([]int, n)
+			for i := range xs {
+				xs[i] = rng.IntN(20)
+			}
+			want := slices.Clone(xs)
+			slices.Sort(want)
+			got := firstOf(slices.Clone(xs), m, cmp.Compare[int])
+			if !slices.Equal(got, want[:m]) {
+				t.Fatalf("n %d m %d: %v, want %v", n, m, got, want[:m])
 			}
 		}
 	}
