@@ -28,6 +28,19 @@ func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool)
 	return out, true
 }
 
+// latestOf is latestStarts of route r's visits seq, from the search's memo when it has them.
+func (c *compiled) latestOf(r int, seq []int32, out []int64) ([]int64, bool) {
+	if c.latest == nil || len(seq) == 0 {
+		return c.latestStarts(r, seq, out)
+	}
+	m := &c.latest[r]
+	if m.first != &seq[0] || m.n != len(seq) {
+		m.latest, m.quick = c.latestStarts(r, seq, m.latest)
+		m.first, m.n = &seq[0], len(seq)
+	}
+	return m.latest, m.quick
+}
+
 // latestIn is the latest start ≤ b inside one of ws (sorted; none: anywhere), or false.
 func latestIn(ws []Window, b int64) (int64, bool) {
 	if len(ws) == 0 {

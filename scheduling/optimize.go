@@ -116,6 +116,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			pr := *sc.pr
 			pr.Travel = memoize(pr.Travel, sc.locations())
 			mine.pr = &pr
+			mine.latest = make([]latestMemo, len(sc.routes))
 			se := &search{c: &mine, nb: nb, rng: rand.New(rand.NewPCG(b.Seed+uint64(i), 0x5eed)), budget: b, began: began, ctx: ctx, share: sh, id: i}
 			results[i], stats[i] = se.run(ctx, init.clone())
 		}()

@@ -24,6 +24,17 @@ type compiled struct {
 	// oneFleet: every technician is alike (the same places, skills, limits and shifts, only the
 	// IDs differ), a fleet of vans from one depot as in Solomon's instances.
 	oneFleet bool
+	// latest caches latestStarts by route for one search (Optimize's own copy; nil elsewhere).
+	latest []latestMemo
+}
+
+// latestMemo is a route's latest starts for the visits it had: a route's visits are never
+// changed in place (a change sets a new slice), so the slice's first element and length name them.
+type latestMemo struct {
+	first  *int32
+	n      int
+	latest []int64
+	quick  bool
 }
 
 type ctech struct {

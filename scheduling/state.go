@@ -255,8 +255,8 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		lastEnd = cj.ws[len(cj.ws)-1].End
 	}
 	rs := [1]int{r}
-	latest, quick := c.latestStarts(r, seq, s.latest)
-	if quick {
+	latest, quick := c.latestOf(r, seq, s.latest)
+	if quick && c.latest == nil {
 		s.latest = latest
 	}
 	simple := quick && s.simple(c, seq, j)
