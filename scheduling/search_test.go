@@ -71,3 +71,50 @@ func TestFirstOfIsTheSortsHead(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartsKeepTheBest: a search that converges with budget left starts again with another
+// seed; what it answers is never worse than its first search alone, and it goes on past it.
+func TestRestartsKeepTheBest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	p, _ := generate(rng, genOpts{techs: 3, jobs: 20, days: 1, windows: true, breaks: true})
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted := 0
+	for seed := uint64(1); seed <= 12; seed++ {
+		b := Budget{Iterations: 20000, Seed: seed, Searches: 1, Patience: 200, Yield: func() {}}
+		sc := plan.c.fixedFor(plan.s)
+		init := plan.s.clone()
+		sc.restate(init)
+		nb := sc.neighbours(plan.s, 1, b.Yield)
+		se := &search{c: sc, nb: nb, rng: rand.New(rand.NewPCG(b.Seed, 0x5eed)), budget: b, began: time.Now(), ctx: context.Background()}
+		first, fst := se.run(context.Background(), init.clone())
+		best, st := restarts(context.Background(), sc, nb, init, b, time.Now(), nil, 0)
+		if first.sum.Less(best.sum) {
+			t.Fatalf("seed %d: with restarts %v, the first search alone %v", seed, best.sum, first.sum)
+		}
+		if fst.Converged && st.Iterations > fst.Iterations {
+			restarted++
+		}
+	}
+	if restarted == 0 {
+		t.Fatal("no search converged and started again")
+	}
+}
+
+// TestShareHandsTheBestOn: at a meeting point the search behind gets (a copy of) the best plan
+// posted, the best gets nothing, and a search that has ended holds nobody up.
+func TestShareHandsTheBestOn(t *testing.T) {
+	good, bad, gone := &state{sum: Cost{Unassigned: 1}}, &state{sum: Cost{Unassigned: 2}}, &state{sum: Cost{Unassigned: 3}}
+	sh := newShare(3, true)
+	sh.end(2, gone)
+	got := make(chan *state, 1)
+	go func() { got <- sh.meet(1, 0, bad) }()
+	if won := sh.meet(0, 0, good); won != nil {
+		t.Fatalf("the best search was handed %v", won.sum)
+	}
+	if won := <-got; won == nil || won.sum != good.sum || won == good {
+		t.Fatalf("the search behind was handed %v, want a copy of %v", won, good.sum)
+	}
+}
