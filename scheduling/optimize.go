@@ -16,8 +16,9 @@ type Budget struct {
 	Time       time.Duration // wall-clock limit (0: none)
 	Iterations int           // ruin-and-recreate iterations per search (0: none)
 	Seed       uint64
-	// Searches run in parallel from seeds Seed, Seed+1, ...; the best plan wins (ties: the
-	// lowest seed). 0 means 2, one per core of the machine FieldFix is sized for.
+	// Searches run in parallel from seeds Seed, Seed+1, ... and meet at shareRounds points of
+	// the budget, where one behind goes on from the best plan (share); the best plan wins (ties:
+	// the lowest seed). 0 means 2, one per core of the machine FieldFix is sized for.
 	Searches int
 	// Yield, when set, is called often (before each neighbourhood computed, each job re-inserted,
 	// every 64 jobs of local search, each iteration): a run in the background passes one that
@@ -26,6 +27,7 @@ type Budget struct {
 	Yield func()
 	// Patience stops a search after this many iterations without a new best (and at least as
 	// many as it had made before its last one): converged. 0: 20 a job (at least 1,000); -1: never.
+	// A search that converges with a tenth of its budget left starts again (restarts).
 	Patience int
 	// Stability, when set, freezes what starts soon (and accepted visits) and charges for moving
 	// told visits (see Stability).

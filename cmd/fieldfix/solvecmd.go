@@ -18,7 +18,7 @@ import (
 )
 
 // runSolveFiles is `fieldfix solve --format solomon [--time-limit D] FILE...`: one CSV row per
-// file (instance,vehicles,distance,compute_ms); each file gets an independent search per core by
+// file (instance,vehicles,distance,compute_ms); each file gets a search per core (meeting as Optimize's do) by
 // scheduling.Optimize, the product's planner, and its answer is re-checked in Solomon's units
 // (solomon.Distance). --solver one, from when a second search existed, is still accepted.
 // `fieldfix solve --format vroom [--time-limit D] FILE` reads one VROOM problem JSON and writes

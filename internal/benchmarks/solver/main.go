@@ -31,7 +31,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed")
 	only := flag.String("only", "", "comma-separated instance names to solve (empty: all)")
 	iterations := flag.Int("iterations", 0, "iterations a search instead of -time-limit (0: the time limit)")
-	searches := flag.Int("searches", 0, "independent searches an instance (0: one per core)")
+	searches := flag.Int("searches", 0, "searches an instance, meeting at eight points of the budget (0: one per core)")
 	flag.Parse()
 	// The whole budget spent (no stop on convergence): with a time limit, that is the time per instance.
 	b := scheduling.Budget{Time: *limit, Seed: *seed, Searches: cmp.Or(*searches, runtime.GOMAXPROCS(0)), Patience: -1}
@@ -131,7 +131,7 @@ func report(results []result, b scheduling.Budget) {
 	if b.Iterations > 0 {
 		budget = fmt.Sprintf("%d iterations a search", b.Iterations)
 	}
-	fmt.Printf("Solomon VRPTW by scheduling.Optimize, %d instances, %s, seed %d, one instance at a time with %d independent searches (GOMAXPROCS %d), %s\n\n",
+	fmt.Printf("Solomon VRPTW by scheduling.Optimize, %d instances, %s, seed %d, one instance at a time with %d searches that meet at eight points (GOMAXPROCS %d), %s\n\n",
 		len(results), budget, b.Seed, b.Searches, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02"))
 	fmt.Println("| class | instances | average gap to best known (distance) | at best known |")
 	fmt.Println("|---|---:|---:|---:|")
