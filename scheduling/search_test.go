@@ -97,6 +97,9 @@ func TestRestartsKeepTheBest(t *testing.T) {
 		if fst.Converged && st.Iterations > fst.Iterations {
 			restarted++
 		}
+		if st.Iterations > b.Iterations {
+			t.Fatalf("seed %d: %d iterations on a budget of %d", seed, st.Iterations, b.Iterations)
+		}
 	}
 	if restarted == 0 {
 		t.Fatal("no search converged and started again")
