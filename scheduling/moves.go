@@ -229,10 +229,17 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 					continue
 				}
 				latest, quick := c.latestStarts(r, rest, nil)
+				var fit fitter
+				if quick {
+					var ok bool
+					if fit, ok = c.fitter(r, rest, latest, j, restRC.load); !ok {
+						continue
+					}
+				}
 				var best []int32
 				var bestRC rcost
 				for pos := 0; pos <= len(rest); pos++ {
-					if quick && !c.fitsAfter(r, rest, latest, j, pos, at(starts, pos-1), restRC.load) {
+					if quick && !fit.at(pos, at(starts, pos-1)) {
 						continue
 					}
 					cand := slices.Insert(slices.Clone(rest), pos, int32(j))

@@ -260,6 +260,11 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		s.latest = latest
 	}
 	simple := quick && s.simple(c, seq, j)
+	var fit fitter
+	fitOK := false // false: the job limit or the capacity leave no position
+	if quick {
+		fit, fitOK = c.fitter(r, seq, latest, j, s.rc[r].load)
+	}
 	for pos := 0; pos <= len(seq); pos++ {
 		if pos > 0 && len(cj.ws) > 0 {
 			prev := int(seq[pos-1])
@@ -273,8 +278,14 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if skip != nil && skip() {
 			continue
 		}
-		if quick && !s.fits(c, r, seq, latest, j, pos) {
-			continue
+		if quick {
+			var prevStart int64
+			if pos > 0 {
+				prevStart = s.start[seq[pos-1]]
+			}
+			if !fitOK || !fit.at(pos, prevStart) {
+				continue
+			}
 		}
 		if simple { // only travel and balance differ between positions: no need to evaluate
 			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {
