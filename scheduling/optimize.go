@@ -109,6 +109,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	init := p.s.clone() // the plan as the search sees it: told visits no earlier than told
 	sc.restate(init)
 	nb := sc.neighbours(p.s, min(2, b.Searches), b.Yield)
+	travel := compact(sc.pr.Travel) // one copy for every search, read only
 	results := make([]*state, b.Searches)
 	stats := make([]Stats, b.Searches)
 	var sh *share
@@ -122,7 +123,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 			defer wg.Done()
 			mine := *sc // the same problem with this search's own memory of travel times
 			pr := *sc.pr
-			pr.Travel = memoize(pr.Travel, sc.locations())
+			pr.Travel = memoize(travel, sc.locations())
 			mine.pr = &pr
 			mine.latest = make([]latestMemo, len(sc.routes))
 			results[i], stats[i] = restarts(ctx, &mine, nb, init, b, began, sh, i)

@@ -71,7 +71,11 @@ type memo struct {
 
 // memoize wraps tr for the locations below n, when the table stays reasonable (n ≤ 6,000).
 func memoize(tr Travel, n int) Travel {
-	if _, dense := tr.(Matrix); dense || n > 6000 {
+	switch tr.(type) {
+	case Matrix, *flat:
+		return tr
+	}
+	if n > 6000 {
 		return tr
 	}
 	m := make([]int32, n*n)
@@ -91,4 +95,36 @@ func (m *memo) Seconds(a, b int) int64 {
 		m.m[a*m.n+b] = v
 	}
 	return int64(v)
+}
+
+// flat is a square travel matrix in one array of 32-bit seconds: what the search reads most (a
+// quarter of its time went to reading a Matrix's rows, a 1,340-place day's 14 MB of int64 out of
+// the cache), in half the memory and one load instead of two.
+type flat struct {
+	n int
+	m []int32
+}
+
+func (f *flat) Seconds(a, b int) int64 { return int64(f.m[a*f.n+b]) }
+
+// compact is tr as a flat matrix when it is a square Matrix whose times fit 32 bits, else tr.
+func compact(tr Travel) Travel {
+	m, ok := tr.(Matrix)
+	if !ok || len(m) == 0 {
+		return tr
+	}
+	n := len(m)
+	f := &flat{n: n, m: make([]int32, n*n)}
+	for i, row := range m {
+		if len(row) != n {
+			return tr
+		}
+		for k, v := range row {
+			if v < 0 || v > math.MaxInt32 {
+				return tr
+			}
+			f.m[i*n+k] = int32(v)
+		}
+	}
+	return f
 }
