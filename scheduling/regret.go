@@ -26,10 +26,14 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 		all  []int // every route j may try; rs holds one idle shift of each kind of alike technicians
 		opts []regretOption
 		gone bool
+		// b1, b2 are the best and second-best of opts (-1: none), worked out again only when
+		// opts change (dirty): the pick looks at every pending job at every step.
+		b1, b2 int
+		dirty  bool
 	}
 	es := make([]entry, 0, len(pending))
 	for _, j := range pending {
-		e := entry{j: j, all: slices.Clone(rs(j))}
+		e := entry{j: j, all: slices.Clone(rs(j)), dirty: true}
 		if c.twinsCount(int(j)) {
 			for _, r := range e.all {
 				if kind, idle := s.idleKind(c, r); idle && slices.ContainsFunc(e.rs, func(q int) bool { k, i := s.idleKind(c, q); return i && k == kind }) {
@@ -57,18 +61,21 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 			if e.gone {
 				continue
 			}
-			b1, b2 := -1, -1
-			for i := range e.opts {
-				if !e.opts[i].ok {
-					continue
-				}
-				switch {
-				case b1 < 0 || e.opts[i].o.d.Less(e.opts[b1].o.d):
-					b1, b2 = i, b1
-				case b2 < 0 || e.opts[i].o.d.Less(e.opts[b2].o.d):
-					b2 = i
+			if e.dirty {
+				e.b1, e.b2, e.dirty = -1, -1, false
+				for i := range e.opts {
+					if !e.opts[i].ok {
+						continue
+					}
+					switch {
+					case e.b1 < 0 || e.opts[i].o.d.Less(e.opts[e.b1].o.d):
+						e.b1, e.b2 = i, e.b1
+					case e.b2 < 0 || e.opts[i].o.d.Less(e.opts[e.b2].o.d):
+						e.b2 = i
+					}
 				}
 			}
+			b1, b2 := e.b1, e.b2
 			if b1 < 0 {
 				e.gone = true // no route has room: it stays unassigned
 				continue
@@ -120,6 +127,7 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 			if i := slices.Index(f.rs, o.r); i >= 0 {
 				se.budget.Yield()
 				f.opts[i].o, f.opts[i].ok = s.bestIn(c, o.r, int(f.j), se.buf, blink)
+				f.dirty = true
 			}
 			if !wasIdle || len(f.rs) == len(f.all) {
 				continue
@@ -137,6 +145,7 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 						op := regretOption{}
 						op.o, op.ok = s.bestIn(c, r, int(f.j), se.buf, blink)
 						f.opts = append(f.opts, op)
+						f.dirty = true
 						break
 					}
 				}
