@@ -121,3 +121,24 @@ func TestShareHandsTheBestOn(t *testing.T) {
 		t.Fatalf("the search behind was handed %v, want a copy of %v", won, good.sum)
 	}
 }
+
+// compact flattens a square matrix of 32-bit times and leaves any other travel as it is.
+func TestCompactKeepsEveryTime(t *testing.T) {
+	m := Matrix{{0, 5, 7}, {6, 0, 9}, {8, 4, 0}}
+	f := compact(m)
+	if _, ok := f.(*flat); !ok {
+		t.Fatalf("a 3×3 matrix stayed %T", f)
+	}
+	for a := range m {
+		for b := range m[a] {
+			if f.Seconds(a, b) != m[a][b] {
+				t.Fatalf("%d→%d: %d, want %d", a, b, f.Seconds(a, b), m[a][b])
+			}
+		}
+	}
+	for _, tr := range []Travel{Matrix{{0, 1 << 40}, {1, 0}}, Matrix{{0, 1}, {1}}, Matrix{}} {
+		if _, ok := compact(tr).(*flat); ok {
+			t.Fatalf("%v was flattened", tr)
+		}
+	}
+}

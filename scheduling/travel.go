@@ -107,10 +107,11 @@ type flat struct {
 
 func (f *flat) Seconds(a, b int) int64 { return int64(f.m[a*f.n+b]) }
 
-// compact is tr as a flat matrix when it is a square Matrix whose times fit 32 bits, else tr.
+// compact is tr as a flat matrix when it is a square Matrix of at most 6,000 places (a copy of
+// 144 MB at most) whose times fit 32 bits, else tr.
 func compact(tr Travel) Travel {
 	m, ok := tr.(Matrix)
-	if !ok || len(m) == 0 {
+	if !ok || len(m) == 0 || len(m) > 6000 {
 		return tr
 	}
 	n := len(m)
