@@ -323,7 +323,7 @@ func TestTechAppShowsThePickup(t *testing.T) {
 		tap("#signin button"),
 		tap(fmt.Sprintf("#offer-%d .accept", id)),
 		visible(fmt.Sprintf("#job-%d .pickup .picked", id)),
-		chromedp.Text(fmt.Sprintf("#job-%d .pickup", id), &line, chromedp.ByQuery),
+		textOf(fmt.Sprintf("#job-%d .pickup", id), &line),
 	); err != nil {
 		failShot(t, ctx, "tech-pickup", err)
 	}

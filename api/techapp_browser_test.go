@@ -302,6 +302,14 @@ func visible(sel string) chromedp.Action {
 	return chromedp.Poll(js, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
 }
 
+// textOf reads the text of the element sel names once it has some, querying and reading in one
+// turn of the page's event loop (see tap): chromedp.Text resolves the node first, and a redraw in
+// between left it reading a detached node's "" (CI, TestTechAppShowsThePickup).
+func textOf(sel string, out *string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.innerText.trim() !== "" && e.innerText; })()`, sel)
+	return chromedp.Poll(js, out, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}
+
 // fill sets the value of the field sel names as a person would leave it (input and change
 // events), in one turn of the page's event loop like tap.
 func fill(sel, value string) chromedp.Action {
