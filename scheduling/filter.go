@@ -57,11 +57,15 @@ func latestIn(ws []Window, b int64) (int64, bool) {
 // fits says whether job j fits in route r (visits seq, latest starts from latestStarts) at
 // position pos: exactly what evaluating the route would say of its feasibility.
 func (s *state) fits(c *compiled, r int, seq []int32, latest []int64, j, pos int) bool {
-	var prevStart int64
-	if pos > 0 {
-		prevStart = s.start[seq[pos-1]]
+	return c.fitsAfter(r, seq, latest, j, pos, s.startBefore(seq, pos), s.rc[r].load)
+}
+
+// startBefore is the start of the visit before position pos of seq (0 at the route's start).
+func (s *state) startBefore(seq []int32, pos int) int64 {
+	if pos == 0 {
+		return 0
 	}
-	return c.fitsAfter(r, seq, latest, j, pos, prevStart, s.rc[r].load)
+	return s.start[seq[pos-1]]
 }
 
 // fitsAfter is fits with the start of the visit before pos and the load of seq given (any

@@ -139,11 +139,7 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	st := stats[best]
 	for i := range stats {
 		if i != best {
-			st.Iterations += stats[i].Iterations
-			for k, v := range stats[i].Ruins {
-				w := st.Ruins[k]
-				st.Ruins[k] = [2]int{w[0] + v[0], w[1] + v[1]}
-			}
+			st.addWork(stats[i])
 		}
 	}
 	out := &Plan{c: sc.clone(), s: results[best]}
@@ -158,6 +154,15 @@ func Optimize(ctx context.Context, p *Plan, b Budget) (*Plan, Stats) {
 	}
 	st.Before, st.After, st.Elapsed = p.s.sum, out.s.sum, time.Since(began)
 	return out, st
+}
+
+// addWork counts o's iterations and ruins in st's (another search's, or an earlier round's).
+func (st *Stats) addWork(o Stats) {
+	st.Iterations += o.Iterations
+	for k, v := range o.Ruins {
+		w := st.Ruins[k]
+		st.Ruins[k] = [2]int{w[0] + v[0], w[1] + v[1]}
+	}
 }
 
 // restartsAfter is how many searches in a row may converge without a better plan before a
@@ -180,12 +185,8 @@ func restarts(ctx context.Context, c *compiled, nb *hood, init *state, b Budget,
 		if best == nil {
 			st = rst
 		} else {
-			st.Iterations += rst.Iterations
+			st.addWork(rst)
 			st.Improved += rst.Improved
-			for k, v := range rst.Ruins {
-				w := st.Ruins[k]
-				st.Ruins[k] = [2]int{w[0] + v[0], w[1] + v[1]}
-			}
 		}
 		if best == nil || res.sum.Less(best.sum) {
 			best, fails = res, 0

@@ -278,14 +278,8 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if skip != nil && skip() {
 			continue
 		}
-		if quick {
-			var prevStart int64
-			if pos > 0 {
-				prevStart = s.start[seq[pos-1]]
-			}
-			if !fitOK || !fit.at(pos, prevStart) {
-				continue
-			}
+		if quick && (!fitOK || !fit.at(pos, s.startBefore(seq, pos))) {
+			continue
 		}
 		if simple { // only travel and balance differ between positions: no need to evaluate
 			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {

@@ -69,13 +69,17 @@ type memo struct {
 	m  []int32 // -1: not asked yet
 }
 
-// memoize wraps tr for the locations below n, when the table stays reasonable (n ≤ 6,000).
+// tableMax is the most places a search keeps a table of travel times for (memoize, compact):
+// 6,000² 32-bit times are 144 MB.
+const tableMax = 6000
+
+// memoize wraps tr for the locations below n, when the table stays reasonable (n ≤ tableMax).
 func memoize(tr Travel, n int) Travel {
 	switch tr.(type) {
 	case Matrix, *flat:
 		return tr
 	}
-	if n > 6000 {
+	if n > tableMax {
 		return tr
 	}
 	m := make([]int32, n*n)
@@ -107,11 +111,11 @@ type flat struct {
 
 func (f *flat) Seconds(a, b int) int64 { return int64(f.m[a*f.n+b]) }
 
-// compact is tr as a flat matrix when it is a square Matrix of at most 6,000 places (a copy of
-// 144 MB at most) whose times fit 32 bits, else tr.
+// compact is tr as a flat matrix when it is a square Matrix of at most tableMax places whose
+// times fit 32 bits, else tr.
 func compact(tr Travel) Travel {
 	m, ok := tr.(Matrix)
-	if !ok || len(m) == 0 || len(m) > 6000 {
+	if !ok || len(m) == 0 || len(m) > tableMax {
 		return tr
 	}
 	n := len(m)
