@@ -81,13 +81,13 @@ func TestRestartsKeepTheBest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sc := plan.c.fixedFor(plan.s) // what Optimize hands its searches, the same for every seed
+	init := plan.s.clone()
+	sc.restate(init)
+	nb := sc.neighbours(plan.s, 1, func() {})
 	restarted := 0
 	for seed := uint64(1); seed <= 12; seed++ {
 		b := Budget{Iterations: 20000, Seed: seed, Searches: 1, Patience: 200, Yield: func() {}}
-		sc := plan.c.fixedFor(plan.s)
-		init := plan.s.clone()
-		sc.restate(init)
-		nb := sc.neighbours(plan.s, 1, b.Yield)
 		se := &search{c: sc, nb: nb, rng: rand.New(rand.NewPCG(b.Seed, 0x5eed)), budget: b, began: time.Now(), ctx: context.Background()}
 		first, fst := se.run(context.Background(), init.clone())
 		best, st := restarts(context.Background(), sc, nb, init, b, time.Now(), nil, 0)
