@@ -180,7 +180,8 @@ func restarts(ctx context.Context, c *compiled, nb *hood, init *state, b Budget,
 	var st Stats
 	bud, seed, fails, from := b, b.Seed+uint64(i), 0, began
 	for round := 0; ; round++ {
-		se := &search{c: c, nb: nb, rng: rand.New(rand.NewPCG(seed, 0x5eed)), budget: bud, began: from, ctx: ctx, share: sh, id: i}
+		se := &search{c: c, nb: nb, rng: rand.New(rand.NewPCG(seed, 0x5eed)), budget: bud, began: from, ctx: ctx, share: sh, id: i,
+			buf: make([]int32, 0, len(c.jobs)+1)} // room for any route and one more visit: bestIn builds them there
 		res, rst := se.run(ctx, init.clone())
 		if best == nil {
 			st = rst
@@ -365,6 +366,7 @@ type search struct {
 	rbuf    []int
 	share   *share // the other searches' best plans (nil: alone)
 	id      int    // this search's number among them
+	regret  regretArena
 }
 
 func (se *search) movable(s *state, j int) bool {
@@ -431,7 +433,8 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 	if se.budget.Time > 0 {
 		end = 1 - min(finalShare, 2*float64(lsTook)/float64(se.budget.Time))
 	}
-	met := 0 // share points passed
+	met := 0         // share points passed
+	var spare *state // the plan last left behind, whose memory the next iteration reuses
 	defer func() { se.share.end(se.id, best) }()
 	for it := 0; ; it++ {
 		se.budget.Yield()
@@ -461,7 +464,8 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 		if (long || se.c.oneFleet) && se.rng.IntN(2) == 0 {
 			op = 1
 		}
-		cand := cur.clone()
+		cand := cur.cloneInto(spare)
+		spare = nil
 		clear(se.touched)
 		removed := se.ruin(op, cand)
 		se.recreate(cand, removed, se.order())
@@ -498,7 +502,9 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 			} else if cand.sum.Less(cur.sum) {
 				scores[op] += 3
 			}
-			cur = cand
+			cur, spare = cand, cur
+		} else {
+			spare = cand
 		}
 		st.Ruins[ruinNames[op]] = w
 		if it%100 == 99 { // adapt the operator weights to their recent success

@@ -5,6 +5,26 @@ import (
 	"slices"
 )
 
+// regretEntry is a pending job of regretInsert.
+type regretEntry struct {
+	j    int32
+	rs   []int
+	all  []int // every route j may try; rs holds one idle shift of each kind of alike technicians
+	opts []regretOption
+	gone bool
+	// b1, b2 are the best and second-best of opts (-1: none), worked out again only when
+	// opts change (dirty): the pick looks at every pending job at every step.
+	b1, b2 int
+	dirty  bool
+}
+
+// regretArena is the memory regretInsert reuses from one call to the next.
+type regretArena struct {
+	es   []regretEntry
+	all  []int
+	opts []regretOption
+}
+
 // regretOption is a pending job's best place in one route.
 type regretOption struct {
 	o  option
@@ -20,20 +40,16 @@ type regretOption struct {
 // routes job j may try.
 func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int, blink func() bool) {
 	c := se.c
-	type entry struct {
-		j    int32
-		rs   []int
-		all  []int // every route j may try; rs holds one idle shift of each kind of alike technicians
-		opts []regretOption
-		gone bool
-		// b1, b2 are the best and second-best of opts (-1: none), worked out again only when
-		// opts change (dirty): the pick looks at every pending job at every step.
-		b1, b2 int
-		dirty  bool
-	}
-	es := make([]entry, 0, len(pending))
+	// Every iteration regrets tens of jobs over tens of routes: their entries, routes and options
+	// come from the search's arenas (regret), not new memory each time. An entry's slices are
+	// capped at their length, so that appending to one never writes over the next.
+	rg := &se.regret
+	rg.opts, rg.all = rg.opts[:0], rg.all[:0]
+	es := rg.es[:0]
 	for _, j := range pending {
-		e := entry{j: j, all: slices.Clone(rs(j)), dirty: true}
+		from := len(rg.all)
+		rg.all = append(rg.all, rs(j)...)
+		e := regretEntry{j: j, all: rg.all[from:len(rg.all):len(rg.all)], dirty: true}
 		if c.twinsCount(int(j)) {
 			for _, r := range e.all {
 				if kind, idle := s.idleKind(c, r); idle && slices.ContainsFunc(e.rs, func(q int) bool { k, i := s.idleKind(c, q); return i && k == kind }) {
@@ -44,13 +60,17 @@ func (se *search) regretInsert(s *state, pending []int32, rs func(j int32) []int
 		} else {
 			e.rs = e.all
 		}
-		e.opts = make([]regretOption, len(e.rs))
-		for i, r := range e.rs {
+		from = len(rg.opts)
+		for _, r := range e.rs {
 			se.budget.Yield()
-			e.opts[i].o, e.opts[i].ok = s.bestIn(c, r, int(j), se.buf, blink)
+			var op regretOption
+			op.o, op.ok = s.bestIn(c, r, int(j), se.buf, blink)
+			rg.opts = append(rg.opts, op)
 		}
+		e.opts = rg.opts[from:len(rg.opts):len(rg.opts)]
 		es = append(es, e)
 	}
+	rg.es = es
 	for {
 		if se.ctx.Err() != nil {
 			return

@@ -142,3 +142,39 @@ func TestCompactKeepsEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// cloneInto gives a copy equal to clone's whatever the memory it reuses held, and the copy
+// shares nothing the search changes: unassigning a job from it leaves the original as it was.
+func TestCloneIntoCopiesWithoutSharing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	p, _ := generate(rng, genOpts{techs: 3, jobs: 20, days: 1, windows: true})
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := Optimize(context.Background(), plan, Budget{Iterations: 200, Seed: 1, Searches: 1})
+	s, c := full.s, full.c
+	spare := plan.s.clone() // another plan's memory: the empty one
+	spare.where = append(spare.where, 7, 7, 7)
+	d := s.cloneInto(spare)
+	same := func(a, b *state) bool {
+		return a.sum == b.sum && slices.Equal(a.where, b.where) && slices.Equal(a.start, b.start) &&
+			slices.Equal(a.work, b.work) && slices.Equal(a.rc, b.rc) &&
+			slices.EqualFunc(a.seqs, b.seqs, func(x, y []int32) bool { return slices.Equal(x, y) })
+	}
+	if d != spare || !same(d, s.clone()) {
+		t.Fatal("cloneInto's copy differs from clone's")
+	}
+	before := s.clone()
+	for j := range d.where {
+		if d.where[j] >= 0 {
+			if !d.unassign(c, j) {
+				t.Fatalf("job %d would not leave the copy", j)
+			}
+			break
+		}
+	}
+	if same(d, s) || !same(s, before) {
+		t.Fatal("changing the copy changed the original")
+	}
+}

@@ -47,6 +47,18 @@ func (s *state) clone() *state {
 		work: slices.Clone(s.work), sum: s.sum}
 }
 
+// cloneInto makes d (nil: a new state) a copy of s, reusing d's memory; the search's iterations
+// copy their plan this way into the one they last threw away. Routes' visits are never changed in
+// place, so copying the slices that hold them is enough.
+func (s *state) cloneInto(d *state) *state {
+	if d == nil {
+		return s.clone()
+	}
+	d.seqs, d.rc, d.where = append(d.seqs[:0], s.seqs...), append(d.rc[:0], s.rc...), append(d.where[:0], s.where...)
+	d.start, d.work, d.sum = append(d.start[:0], s.start...), append(d.work[:0], s.work...), s.sum
+	return d
+}
+
 // eval simulates route r with visits seq (see Break for when breaks are taken); starts, when
 // not nil, receives each visit's start and rep, when not nil, the route's full report. It is the
 // search's evaluator; Check is independent.

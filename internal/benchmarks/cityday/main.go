@@ -155,8 +155,8 @@ func run(dir string, runs int, maxLimit time.Duration, only string, quarter bool
 				return fmt.Errorf("%s at %s: the answer fails the independent check: %w", days[c.day].name, c.limit, err)
 			}
 			c.results = append(c.results, result{f, used})
-			fmt.Fprintf(os.Stderr, "run %d %s %s: unserved %d (paid %d), travel %d, waiting %d, %.2fs\n", r+1, days[c.day].name, c.limit,
-				f.unserved, f.paidUnserved, f.travel, f.waiting, used.Seconds())
+			fmt.Fprintf(os.Stderr, "run %d %s %s: unserved %d (paid %d), travel %d, waiting %d, %.2fs, %d iterations\n", r+1, days[c.day].name, c.limit,
+				f.unserved, f.paidUnserved, f.travel, f.waiting, used.Seconds(), s.Search.Iterations)
 		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
