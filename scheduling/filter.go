@@ -7,6 +7,16 @@ import "slices"
 // fits at a position before evaluating the route in full. It answers false where it cannot
 // (breaks, told windows kept, time-dependent travel): bestIn then evaluates every position.
 func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool) {
+	return c.latestBy(r, seq, out, false)
+}
+
+// latestOnTime is latestStarts with every visit that has a deadline starting by it as well: the
+// latest starts that keep the route feasible and add no lateness (for a route with none).
+func (c *compiled) latestOnTime(r int, seq []int32, out []int64) ([]int64, bool) {
+	return c.latestBy(r, seq, out, true)
+}
+
+func (c *compiled) latestBy(r int, seq []int32, out []int64, onTime bool) ([]int64, bool) {
 	cr := c.routes[r]
 	t := &c.pr.Technicians[cr.tech]
 	sh := &t.Shifts[cr.shift]
@@ -19,7 +29,11 @@ func (c *compiled) latestStarts(r int, seq []int32, out []int64) ([]int64, bool)
 	bound := sh.End
 	for k := len(seq) - 1; k >= 0; k-- {
 		job := c.job(int(seq[k]))
-		l, ok := latestIn(c.jobs[seq[k]].ws, min(bound-tr.Seconds(job.Loc, next), sh.End)-job.Duration)
+		b := min(bound-tr.Seconds(job.Loc, next), sh.End) - job.Duration
+		if onTime && job.Due != 0 {
+			b = min(b, job.Due)
+		}
+		l, ok := latestIn(c.jobs[seq[k]].ws, b)
 		if !ok || job.Started {
 			return nil, false
 		}
@@ -33,12 +47,31 @@ func (c *compiled) latestOf(r int, seq []int32, out []int64) ([]int64, bool) {
 	if c.latest == nil || len(seq) == 0 {
 		return c.latestStarts(r, seq, out)
 	}
+	m := c.memo(r, seq)
+	return m.latest, m.quick
+}
+
+// onTimeOf is latestOnTime of route r's visits seq, from the search's memo when it has them.
+func (c *compiled) onTimeOf(r int, seq []int32, out []int64) ([]int64, bool) {
+	if c.latest == nil || len(seq) == 0 {
+		return c.latestOnTime(r, seq, out)
+	}
+	m := c.memo(r, seq)
+	if !m.onTimeSet {
+		m.onTime, m.onTimeQuick = c.latestOnTime(r, seq, m.onTime)
+		m.onTimeSet = true
+	}
+	return m.onTime, m.onTimeQuick
+}
+
+// memo is route r's memo, made for the visits seq (the latest starts now, on-time ones when asked).
+func (c *compiled) memo(r int, seq []int32) *latestMemo {
 	m := &c.latest[r]
 	if m.first != &seq[0] || m.n != len(seq) {
 		m.latest, m.quick = c.latestStarts(r, seq, m.latest)
-		m.first, m.n = &seq[0], len(seq)
+		m.first, m.n, m.onTimeSet = &seq[0], len(seq), false
 	}
-	return m.latest, m.quick
+	return m
 }
 
 // latestIn is the latest start ≤ b inside one of ws (sorted; none: anywhere), or false.
@@ -87,6 +120,7 @@ type fitter struct {
 	loc, home, dep int   // the job's place, the shift's end place, its start place
 	dur, from      int64 // the job's duration; no start before (now, the told window)
 	shStart, shEnd int64
+	due            int64 // with latest from latestOnTime: the job's deadline (0: none)
 }
 
 // fitter is false when job j fits nowhere in route r: the technician's job limit or capacity.
@@ -114,7 +148,7 @@ func (f *fitter) at(pos int, prevStart int64) bool {
 		at, loc = prevStart+prev.Duration, prev.Loc
 	}
 	sj, ok := earliest(f.ws, max(at+tr.Seconds(loc, f.loc), f.from))
-	if !ok || sj+f.dur > f.shEnd {
+	if !ok || sj+f.dur > f.shEnd || (f.due != 0 && sj > f.due) {
 		return false
 	}
 	end := sj + f.dur

@@ -51,3 +51,62 @@ func TestFitsIsExactlyTheEvaluator(t *testing.T) {
 		t.Fatalf("only %d positions answered", answered)
 	}
 }
+
+// TestOnTimeIsExactlyTheEvaluator: on routes that are not late, the on-time insertion test says
+// yes exactly where evaluating the route finds it feasible with no visit late (the job inserted
+// included; any job not on the route is tried), and bestIn, which ranks those positions by detour alone, finds as little lateness
+// and travel as evaluating every position would.
+func TestOnTimeIsExactlyTheEvaluator(t *testing.T) {
+	answered, late := 0, 0
+	for seed := range uint64(30) {
+		rng := rand.New(rand.NewPCG(seed, 12))
+		p, _ := generate(rng, genOpts{techs: 3, jobs: 30, days: 2, windows: true})
+		for i := range p.Jobs { // tight deadlines: some visits would be late further down a route
+			if i%3 == 0 {
+				p.Jobs[i].Due = p.Now + int64(3+rng.IntN(7))*3600
+			}
+		}
+		plan, err := NewPlan(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, _ = Optimize(context.Background(), plan, Budget{Iterations: 30, Seed: seed})
+		c, s := plan.c, plan.s
+		for r, seq := range s.seqs {
+			lo, ok := c.latestOnTime(r, seq, nil)
+			if !ok || s.rc[r].late != 0 || s.rc[r].breach != 0 {
+				continue
+			}
+			for j := range c.jobs { // every job of another route or none, as if it were to move here
+				if s.where[j] == int32(r) {
+					continue
+				}
+				f, fok := c.fitter(r, seq, lo, j, s.rc[r].load)
+				f.due = c.job(j).Due
+				var want option
+				found := false
+				for pos := 0; pos <= len(seq); pos++ {
+					answered++
+					rc := c.eval(r, slices.Insert(slices.Clone(seq), pos, int32(j)), nil)
+					onTime := rc.ok && rc.late == 0 && rc.breach == 0
+					if !onTime && rc.ok {
+						late++
+					}
+					if got := fok && f.at(pos, s.startBefore(seq, pos)); got != onTime {
+						t.Fatalf("seed %d route %d job %d at %d: on time %v, evaluator %v (late %d)", seed, r, j, pos, got, onTime, rc.late)
+					}
+					if d := s.delta(c, []int{r}, []rcost{rc}); rc.ok && (!found || d.Less(want.d)) {
+						want, found = option{d: d}, true
+					}
+				}
+				got, gfound := s.bestIn(c, r, j, nil, nil)
+				if gfound != found || (found && (got.d.Breaches != want.d.Breaches || got.d.Lateness != want.d.Lateness || got.d.Travel != want.d.Travel)) {
+					t.Fatalf("seed %d route %d job %d: bestIn %v (%v), every position %v (%v)", seed, r, j, got.d, gfound, want.d, found)
+				}
+			}
+		}
+	}
+	if answered < 1000 || late < 50 {
+		t.Fatalf("only %d positions answered, %d of them late", answered, late)
+	}
+}

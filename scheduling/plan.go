@@ -35,6 +35,9 @@ type latestMemo struct {
 	n      int
 	latest []int64
 	quick  bool
+	// onTime: latestOnTime's, worked out the first time a search asks (onTimeSet).
+	onTime                 []int64
+	onTimeQuick, onTimeSet bool
 }
 
 type ctech struct {

@@ -20,8 +20,8 @@ type state struct {
 	start []int64
 	work  []int64 // per technician
 	sum   Cost
-	// latest is bestIn's scratch for latestStarts.
-	latest []int64
+	// latest and onTime are bestIn's scratch for latestStarts and latestOnTime.
+	latest, onTime []int64
 }
 
 func newState(c *compiled) *state {
@@ -277,6 +277,23 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 	if quick {
 		fit, fitOK = c.fitter(r, seq, latest, j, s.rc[r].load)
 	}
+	// On a route with a deadline (or for a job with one) that is not late, with nothing accepted
+	// or told: a position where every deadline is still kept (fitOn) changes only travel, waiting
+	// and balance, and beats every position that makes a visit late. Those are ranked by their
+	// detour as simple's are; the others are evaluated only when no position keeps every deadline.
+	var fitOn fitter
+	onTime := false
+	var lateBuf [12]int
+	lates := lateBuf[:0]
+	if fitOK && !simple && s.rc[r].late == 0 && s.rc[r].breach == 0 && c.job(j).AcceptedBy == 0 && c.told == nil {
+		if lo, ok := c.onTimeOf(r, seq, s.onTime); ok {
+			if c.latest == nil {
+				s.onTime = lo
+			}
+			fitOn, onTime = fit, true
+			fitOn.latest, fitOn.due = lo, c.job(j).Due
+		}
+	}
 	for pos := 0; pos <= len(seq); pos++ {
 		if pos > 0 && len(cj.ws) > 0 {
 			prev := int(seq[pos-1])
@@ -293,30 +310,49 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if quick && (!fitOK || !fit.at(pos, s.startBefore(seq, pos))) {
 			continue
 		}
-		if simple { // only travel and balance differ between positions: no need to evaluate
+		if simple || (onTime && fitOn.at(pos, s.startBefore(seq, pos))) {
+			// only travel and balance differ between positions: no need to evaluate
 			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {
 				best, found = option{r: r, pos: pos, d: d}, true
 			}
 			continue
 		}
-		buf = append(buf[:0], seq[:pos]...)
-		buf = append(buf, int32(j))
-		buf = append(buf, seq[pos:]...)
-		rc := c.eval(r, buf, nil)
-		if !rc.ok {
+		if onTime { // a visit would be late: worse than any position that keeps every deadline
+			lates = append(lates, pos)
 			continue
 		}
-		d := s.delta(c, rs[:], []rcost{rc})
-		if !found || d.Less(best.d) {
-			best, found = option{r: r, pos: pos, rc: rc, d: d}, true
-		}
+		best, found = s.evalAt(c, r, j, pos, seq, buf, best, found)
 	}
-	if simple && found { // the chosen position, evaluated in full (waiting included)
+	detoured := simple || onTime
+	if onTime && !found {
+		for _, pos := range lates {
+			best, found = s.evalAt(c, r, j, pos, seq, buf, best, found)
+		}
+		detoured = false
+	}
+	if detoured && found { // the chosen position, evaluated in full (waiting included)
 		buf = slices.Insert(append(buf[:0], seq...), best.pos, int32(j))
 		if best.rc = c.eval(r, buf, nil); !best.rc.ok {
 			return option{}, false
 		}
 		best.d = s.delta(c, rs[:], []rcost{best.rc})
+	}
+	return best, found
+}
+
+// evalAt evaluates job j at position pos of route r (visits seq, built in buf) and returns the
+// better of that and best (found: best is one).
+func (s *state) evalAt(c *compiled, r, j, pos int, seq, buf []int32, best option, found bool) (option, bool) {
+	buf = append(buf[:0], seq[:pos]...)
+	buf = append(buf, int32(j))
+	buf = append(buf, seq[pos:]...)
+	rc := c.eval(r, buf, nil)
+	if !rc.ok {
+		return best, found
+	}
+	d := s.delta(c, []int{r}, []rcost{rc})
+	if !found || d.Less(best.d) {
+		return option{r: r, pos: pos, rc: rc, d: d}, true
 	}
 	return best, found
 }
