@@ -22,12 +22,7 @@ func TestFitsIsExactlyTheEvaluator(t *testing.T) {
 		for i := range p.Jobs {
 			p.Jobs[i].Load = rng.IntN(3)
 		}
-		plan, err := NewPlan(p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, _ = Optimize(context.Background(), plan, Budget{Iterations: 30, Seed: seed})
-		c, s := plan.c, plan.s
+		c, s := briefly(t, p, seed)
 		for r, seq := range s.seqs {
 			latest, ok := c.latestStarts(r, seq, nil)
 			if !ok {
@@ -66,12 +61,7 @@ func TestOnTimeIsExactlyTheEvaluator(t *testing.T) {
 				p.Jobs[i].Due = p.Now + int64(3+rng.IntN(7))*3600
 			}
 		}
-		plan, err := NewPlan(p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, _ = Optimize(context.Background(), plan, Budget{Iterations: 30, Seed: seed})
-		c, s := plan.c, plan.s
+		c, s := briefly(t, p, seed)
 		for r, seq := range s.seqs {
 			lo, ok := c.latestOnTime(r, seq, nil)
 			if !ok || s.rc[r].late != 0 || s.rc[r].breach != 0 {
@@ -109,4 +99,15 @@ func TestOnTimeIsExactlyTheEvaluator(t *testing.T) {
 	if answered < 1000 || late < 50 {
 		t.Fatalf("only %d positions answered, %d of them late", answered, late)
 	}
+}
+
+// briefly plans p with a short search (seed), for tests of one route's insertion.
+func briefly(t *testing.T, p *Problem, seed uint64) (*compiled, *state) {
+	t.Helper()
+	plan, err := NewPlan(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = Optimize(context.Background(), plan, Budget{Iterations: 30, Seed: seed})
+	return plan.c, plan.s
 }
