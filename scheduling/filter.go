@@ -226,7 +226,7 @@ func toldFrom(job *Job) int64 {
 // balance, whatever the position (no deadline on the route or on j, j not accepted, no move
 // costs): bestIn then ranks positions by their detour alone, waiting aside.
 func (s *state) simple(c *compiled, seq []int32, j int) bool {
-	if job := c.job(j); job.Due != 0 || job.AcceptedBy != 0 || c.told != nil {
+	if c.job(j).Due != 0 || !c.noMoveCost(j) {
 		return false
 	}
 	for _, x := range seq {
@@ -235,6 +235,13 @@ func (s *state) simple(c *compiled, seq []int32, j int) bool {
 		}
 	}
 	return true
+}
+
+// noMoveCost says that where job j goes costs no disruption: j is accepted by no one and no told
+// visit may move (Budget.Stability), so positions differ only in travel, waiting, balance and
+// lateness.
+func (c *compiled) noMoveCost(j int) bool {
+	return c.job(j).AcceptedBy == 0 && c.told == nil
 }
 
 // detour is what inserting job j at pos in route r (visits seq) adds to travel and balance.

@@ -285,7 +285,7 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 	onTime := false
 	var lateBuf [12]int
 	lates := lateBuf[:0]
-	if fitOK && !simple && s.rc[r].late == 0 && s.rc[r].breach == 0 && c.job(j).AcceptedBy == 0 && c.told == nil {
+	if fitOK && !simple && s.rc[r].late == 0 && s.rc[r].breach == 0 && c.noMoveCost(j) {
 		if lo, ok := c.onTimeOf(r, seq, s.onTime); ok {
 			if c.latest == nil {
 				s.onTime = lo
