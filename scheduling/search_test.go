@@ -178,3 +178,26 @@ func TestCloneIntoCopiesWithoutSharing(t *testing.T) {
 		t.Fatal("changing the copy changed the original")
 	}
 }
+
+// TestConvergedWaitsForTheCold: a search goes long without a new best only in its hot start,
+// where that says nothing; there it stops only after ten times its patience.
+func TestConvergedWaitsForTheCold(t *testing.T) {
+	for _, c := range []struct {
+		it, last, patience int
+		prog               float64
+		want               bool
+	}{
+		{5000, 1000, 3000, 0.9, true},    // cold, 4,000 without a new best
+		{5000, 1000, 3000, 0.06, false},  // the same in the hot start
+		{5000, 2500, 3000, 0.9, false},   // not yet the patience
+		{40000, 25000, 3000, 0.9, false}, // patience, but not half the iterations made
+		{40000, 5000, 3000, 0.2, true},   // hot, but ten times the patience
+		{40000, 11000, 3000, 0.2, false}, // hot, 29,000 without
+		{40000, 11000, 3000, 0.3, true},  // cooled
+		{1 << 30, 0, -1, 1, false},       // no patience
+	} {
+		if got := converged(c.it, c.last, c.patience, c.prog); got != c.want {
+			t.Errorf("converged(%d, %d, %d, %.2f) = %v", c.it, c.last, c.patience, c.prog, got)
+		}
+	}
+}
