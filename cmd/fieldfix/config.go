@@ -143,6 +143,19 @@ func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error
 	return pool, nil
 }
 
+// servePool is serve's pool size on a machine of cores: four connections a core, at least 8,
+// unless DATABASE_URL says otherwise (pool_max_conns). PostgreSQL runs a statement on one core,
+// so more connections than that add no throughput; they add a failure. It was 32: under a
+// burst (6–7 s into each load benchmark run, which fits the plan cache's first entries going
+// stale together; not proven) the pool opened 24 connections at once, each a new PostgreSQL backend that had to load its caches
+// and prepare every statement again, which slowed all bookings for 0.2–0.4 s (p99 at 300/s
+// 52–131 ms in 2 of 3 runs, clusters of 100–150 requests over 40 ms). At 8 on this 2-core
+// machine: p99 8.6–11.2 ms in 6 runs, no cluster, and the closed loop of 16 clients as fast
+// (1,400–1,550 bookings/s against 1,325).
+func servePool(cores int) int32 {
+	return int32(max(8, 4*cores))
+}
+
 // poolConfig parses the database URL; the pool holds up to maxConns connections unless the URL
 // says otherwise (pool_max_conns=N): N replicas need N times that within PostgreSQL's
 // max_connections.

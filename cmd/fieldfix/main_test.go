@@ -306,6 +306,11 @@ func TestPoolSizeFromURL(t *testing.T) {
 	if _, err := poolConfig("postgres://u@db/fieldfix?pool_max_conns=lots", 32); err == nil {
 		t.Error("pool_max_conns=lots accepted")
 	}
+	for cores, want := range map[int]int32{1: 8, 2: 8, 4: 16, 16: 64} {
+		if got := servePool(cores); got != want {
+			t.Errorf("%d cores: a pool of %d, want %d", cores, got, want)
+		}
+	}
 }
 
 // TestPoolMaxConnsInDatabaseURL: the pool's setting in DATABASE_URL reaches the pool and not

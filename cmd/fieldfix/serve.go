@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ func serve(ctx context.Context, c config, getenv func(string) string, clock *sim
 	if c.JWTSecret == devSecret {
 		log.Warn("FIELDFIX_JWT_SECRET is unset: signing with the development secret")
 	}
-	pool, err := openDB(ctx, c, 32)
+	pool, err := openDB(ctx, c, servePool(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return err
 	}
