@@ -531,8 +531,9 @@ func (se *search) run(ctx context.Context, cur *state) (*state, Stats) {
 // day (city_p11) often "converged" in its first 5,000 iterations and started again from
 // nothing, throwing its hot phase away: 32 seeds at 80,000 iterations (what 5 s gives), 962.5 s
 // of travel a served job against 978.8, 24 against 15 seeds at or under VROOM's 977.7, for 0.07
-// fewer jobs served; at 40,000, 967.3 against 974.8. City_p12 (patience 10,000) is unchanged,
-// and tiny days still stop early (TestOptimizeStopsWhenConverged).
+// fewer jobs served; at 40,000, 967.3 against 974.8 (timed runs, 12 each at 5 s, do not show it
+// yet: 971.5 against 973.0, within their noise). City_p12 (patience 10,000) is unchanged, and
+// tiny days still stop early (TestOptimizeStopsWhenConverged).
 const (
 	coolAfter   = 0.3
 	hotPatience = 10

@@ -179,8 +179,8 @@ func TestCloneIntoCopiesWithoutSharing(t *testing.T) {
 	}
 }
 
-// TestConvergedWaitsForTheCold: a search goes long without a new best only in its hot start,
-// where that says nothing; there it stops only after ten times its patience.
+// TestConvergedWaitsForTheCold: in the annealing's hot start a long run without a new best says
+// nothing yet; there a search stops only after ten times its patience.
 func TestConvergedWaitsForTheCold(t *testing.T) {
 	for _, c := range []struct {
 		it, last, patience int

@@ -144,14 +144,13 @@ func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error
 }
 
 // servePool is serve's pool size on a machine of cores: four connections a core, at least 8,
-// unless DATABASE_URL says otherwise (pool_max_conns). PostgreSQL runs a statement on one core,
-// so more connections than that add no throughput; they add a failure. It was 32: under a
-// burst (6–7 s into each load benchmark run, which fits the plan cache's first entries going
-// stale together; not proven) the pool opened 24 connections at once, each a new PostgreSQL backend that had to load its caches
-// and prepare every statement again, which slowed all bookings for 0.2–0.4 s (p99 at 300/s
-// 52–131 ms in 2 of 3 runs, clusters of 100–150 requests over 40 ms). At 8 on this 2-core
-// machine: p99 8.6–11.2 ms in 6 runs, no cluster, and the closed loop of 16 clients as fast
-// (1,400–1,550 bookings/s against 1,325).
+// unless DATABASE_URL says otherwise (pool_max_conns). More connections than PostgreSQL has cores
+// to run them add no throughput, and they add a failure. It was 32: in a burst (6–7 s into each
+// load benchmark run; it fits the plan cache's first entries going stale together, not proven)
+// the pool opened 24 connections at once, each a new PostgreSQL backend that had to fill its
+// caches and plan every prepared statement again, and every booking slowed for 0.2–0.4 s: p99 at
+// 300/s under 50 ms in 1 of 4 runs. At 8 on this 2-core machine: 11 of 11 (7.8–12.1 ms), and the
+// closed loop of 16 clients as fast (docs/benchmarks.md, load).
 func servePool(cores int) int32 {
 	return int32(max(8, 4*cores))
 }
