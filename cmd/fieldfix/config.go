@@ -145,9 +145,8 @@ func openDB(ctx context.Context, c config, maxConns int32) (*pgxpool.Pool, error
 
 // servePool is serve's pool size on a machine of cores: four connections a core, at least 8,
 // unless DATABASE_URL says otherwise (pool_max_conns). More connections than PostgreSQL has cores
-// to run them add no throughput, and they add a failure. It was 32: in a burst (6–7 s into each
-// load benchmark run; it fits the plan cache's first entries going stale together, not proven)
-// the pool opened 24 connections at once, each a new PostgreSQL backend that had to fill its
+// to run them add no throughput, and they add a failure. It was 32: in a burst (3–7 s into some
+// load benchmark runs; what starts it is not known) the pool opened 24 connections at once, each a new PostgreSQL backend that had to fill its
 // caches and plan every prepared statement again, and every booking slowed for 0.2–0.4 s: p99 at
 // 300/s under 50 ms in 1 of 4 runs. At 8 on this 2-core machine: 11 of 11 (7.8–12.1 ms), and the
 // closed loop of 16 clients as fast (docs/benchmarks.md, load).
