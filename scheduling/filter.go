@@ -105,7 +105,11 @@ func (s *state) startBefore(seq []int32, pos int) int64 {
 // route's schedule): the load once per route, not summed again at every position.
 func (c *compiled) fitsAfter(r int, seq []int32, latest []int64, j, pos int, prevStart int64, load int) bool {
 	f, ok := c.fitter(r, seq, latest, j, load)
-	return ok && f.at(pos, prevStart)
+	if !ok {
+		return false
+	}
+	fits, _ := f.at(pos, prevStart)
+	return fits
 }
 
 // fitter holds what fitsAfter needs of a route and a job, worked out once for every position
@@ -120,7 +124,10 @@ type fitter struct {
 	loc, home, dep int   // the job's place, the shift's end place, its start place
 	dur, from      int64 // the job's duration; no start before (now, the told window)
 	shStart, shEnd int64
-	due            int64 // with latest from latestOnTime: the job's deadline (0: none)
+	// onTime, when set, is latestOnTime's for seq and due the job's deadline (0: none): at then
+	// also says whether every deadline is kept.
+	onTime []int64
+	due    int64
 }
 
 // fitter is false when job j fits nowhere in route r: the technician's job limit or capacity.
@@ -139,8 +146,9 @@ func (c *compiled) fitter(r int, seq []int32, latest []int64, j int, load int) (
 		dur: job.Duration, from: max(c.pr.Now, toldFrom(job)), shStart: sh.Start, shEnd: sh.End}, true
 }
 
-// at says whether the job fits at position pos, the visit before it starting at prevStart.
-func (f *fitter) at(pos int, prevStart int64) bool {
+// at says whether the job fits at position pos, the visit before it starting at prevStart, and
+// (with onTime set) whether it also keeps every deadline there, its own included.
+func (f *fitter) at(pos int, prevStart int64) (fits, onTime bool) {
 	c, tr := f.c, f.tr
 	at, loc := f.shStart, f.dep
 	if pos > 0 {
@@ -148,17 +156,22 @@ func (f *fitter) at(pos int, prevStart int64) bool {
 		at, loc = prevStart+prev.Duration, prev.Loc
 	}
 	sj, ok := earliest(f.ws, max(at+tr.Seconds(loc, f.loc), f.from))
-	if !ok || sj+f.dur > f.shEnd || (f.due != 0 && sj > f.due) {
-		return false
+	if !ok || sj+f.dur > f.shEnd {
+		return false, false
 	}
+	kept := f.onTime != nil && (f.due == 0 || sj <= f.due)
 	end := sj + f.dur
 	if pos == len(f.seq) {
-		return end+tr.Seconds(f.loc, f.home) <= f.shEnd
+		fits = end+tr.Seconds(f.loc, f.home) <= f.shEnd
+		return fits, fits && kept
 	}
 	nx := int(f.seq[pos])
 	next := c.job(nx)
 	e, ok := earliest(c.jobs[nx].ws, max(end+tr.Seconds(f.loc, next.Loc), c.pr.Now, toldFrom(next)))
-	return ok && e <= f.latest[pos]
+	if !ok || e > f.latest[pos] {
+		return false, false
+	}
+	return true, kept && e <= f.onTime[pos]
 }
 
 // departLate moves the forward schedule ss of a route without breaks to the latest starts that

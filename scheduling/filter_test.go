@@ -64,15 +64,16 @@ func TestOnTimeIsExactlyTheEvaluator(t *testing.T) {
 		c, s := briefly(t, p, seed)
 		for r, seq := range s.seqs {
 			lo, ok := c.latestOnTime(r, seq, nil)
-			if !ok || s.rc[r].late != 0 || s.rc[r].breach != 0 {
+			la, lok := c.latestStarts(r, seq, nil)
+			if !ok || !lok || s.rc[r].late != 0 || s.rc[r].breach != 0 {
 				continue
 			}
 			for j := range c.jobs { // every job of another route or none, as if it were to move here
 				if s.where[j] == int32(r) {
 					continue
 				}
-				f, fok := c.fitter(r, seq, lo, j, s.rc[r].load)
-				f.due = c.job(j).Due
+				f, fok := c.fitter(r, seq, la, j, s.rc[r].load)
+				f.onTime, f.due = lo, c.job(j).Due
 				var want option
 				found := false
 				for pos := 0; pos <= len(seq); pos++ {
@@ -82,7 +83,11 @@ func TestOnTimeIsExactlyTheEvaluator(t *testing.T) {
 					if !onTime && rc.ok {
 						late++
 					}
-					if got := fok && f.at(pos, s.startBefore(seq, pos)); got != onTime {
+					got := false
+					if fok {
+						_, got = f.at(pos, s.startBefore(seq, pos))
+					}
+					if got != onTime {
 						t.Fatalf("seed %d route %d job %d at %d: on time %v, evaluator %v (late %d)", seed, r, j, pos, got, onTime, rc.late)
 					}
 					if d := s.delta(c, []int{r}, []rcost{rc}); rc.ok && (!found || d.Less(want.d)) {

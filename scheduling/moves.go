@@ -239,8 +239,10 @@ func (se *search) eject(ctx context.Context, s *state) bool {
 				var best []int32
 				var bestRC rcost
 				for pos := 0; pos <= len(rest); pos++ {
-					if quick && !fit.at(pos, at(starts, pos-1)) {
-						continue
+					if quick {
+						if fits, _ := fit.at(pos, at(starts, pos-1)); !fits {
+							continue
+						}
 					}
 					cand := slices.Insert(slices.Clone(rest), pos, int32(j))
 					if rc := c.eval(r, cand, nil); rc.ok && (best == nil || rc.travel < bestRC.travel) {

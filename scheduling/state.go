@@ -278,10 +278,9 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		fit, fitOK = c.fitter(r, seq, latest, j, s.rc[r].load)
 	}
 	// On a route with a deadline (or for a job with one) that is not late, with nothing accepted
-	// or told: a position where every deadline is still kept (fitOn) changes only travel, waiting
+	// or told: a position where every deadline is still kept (fit.onTime) changes only travel, waiting
 	// and balance, and beats every position that makes a visit late. Those are ranked by their
 	// detour as simple's are; the others are evaluated only when no position keeps every deadline.
-	var fitOn fitter
 	onTime := false
 	var lateBuf [12]int
 	lates := lateBuf[:0]
@@ -290,8 +289,8 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 			if c.latest == nil {
 				s.onTime = lo
 			}
-			fitOn, onTime = fit, true
-			fitOn.latest, fitOn.due = lo, c.job(j).Due
+			onTime = true
+			fit.onTime, fit.due = lo, c.job(j).Due
 		}
 	}
 	for pos := 0; pos <= len(seq); pos++ {
@@ -307,10 +306,17 @@ func (s *state) bestIn(c *compiled, r, j int, buf []int32, skip func() bool) (op
 		if skip != nil && skip() {
 			continue
 		}
-		if quick && (!fitOK || !fit.at(pos, s.startBefore(seq, pos))) {
-			continue
+		kept := false // every deadline kept at pos (onTime)
+		if quick {
+			var fits bool
+			if fitOK {
+				fits, kept = fit.at(pos, s.startBefore(seq, pos))
+			}
+			if !fits {
+				continue
+			}
 		}
-		if simple || (onTime && fitOn.at(pos, s.startBefore(seq, pos))) {
+		if simple || kept {
 			// only travel and balance differ between positions: no need to evaluate
 			if d := s.detour(c, r, seq, j, pos); !found || d.Less(best.d) {
 				best, found = option{r: r, pos: pos, d: d}, true
